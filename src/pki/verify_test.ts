@@ -1,0 +1,355 @@
+import assert from "node:assert/strict";
+import { formatUtc, verifyPeerCertificate } from "./verify.ts";
+
+const dec = new TextDecoder();
+
+function hasOpenssl(): boolean {
+  try {
+    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+const noOpenssl = !hasOpenssl();
+
+async function openssl(args: string[], cwd: string): Promise<string> {
+  const r = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  if (!r.success) throw new Error(`openssl ${args.join(" ")} failed: ${dec.decode(r.stderr)}`);
+  return dec.decode(r.stdout);
+}
+
+function pemToDer(pem: string): Uint8Array {
+  const b64 = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+const CNF = `
+[ ca ]
+default_ca = CA_default
+[ CA_default ]
+dir = .
+database = ./index.txt
+new_certs_dir = ./newcerts
+serial = ./serial
+crlnumber = ./crlnumber
+certificate = ./ca.crt
+private_key = ./ca.key
+default_md = sha256
+default_days = 365
+default_crl_days = 30
+policy = policy_any
+unique_subject = no
+[ policy_any ]
+commonName = supplied
+[ req ]
+distinguished_name = req_dn
+prompt = no
+[ req_dn ]
+CN = placeholder
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[ client ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature
+extendedKeyUsage = clientAuth
+[ server ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:vpn.example.com,IP:192.0.2.1
+[ noeku ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature
+`;
+
+/** A throwaway CA driven by the openssl CLI, as easy-rsa does it. */
+class OpensslCa {
+  constructor(readonly dir: string, readonly keyArgs: string[]) {}
+
+  static async create(cn: string, keyArgs: string[]): Promise<OpensslCa> {
+    const dir = await Deno.makeTempDir({ prefix: "tsvpn_pki_openssl_" });
+    await Deno.writeTextFile(`${dir}/openssl.cnf`, CNF);
+    await Deno.writeTextFile(`${dir}/index.txt`, "");
+    await Deno.writeTextFile(`${dir}/serial`, "1000\n");
+    await Deno.writeTextFile(`${dir}/crlnumber`, "01\n");
+    await Deno.mkdir(`${dir}/newcerts`);
+    await openssl([
+      "req",
+      "-config",
+      "openssl.cnf",
+      "-x509",
+      "-extensions",
+      "v3_ca",
+      "-nodes",
+      ...keyArgs,
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-subj",
+      `/CN=${cn}`,
+      "-days",
+      "3650",
+    ], dir);
+    return new OpensslCa(dir, keyArgs);
+  }
+
+  async caPem(): Promise<string> {
+    return await Deno.readTextFile(`${this.dir}/ca.crt`);
+  }
+
+  /** Issues NAME with an extension section; dates are openssl's YYMMDDHHMMSSZ. */
+  async issue(name: string, ext: string, dates: string[] = []): Promise<Uint8Array> {
+    await openssl([
+      "req",
+      "-config",
+      "openssl.cnf",
+      "-new",
+      "-nodes",
+      ...this.keyArgs,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    ], this.dir);
+    await openssl([
+      "ca",
+      "-config",
+      "openssl.cnf",
+      "-batch",
+      "-notext",
+      "-extensions",
+      ext,
+      "-in",
+      `${name}.csr`,
+      "-out",
+      `${name}.crt`,
+      ...dates,
+    ], this.dir);
+    return pemToDer(await Deno.readTextFile(`${this.dir}/${name}.crt`));
+  }
+
+  async serialOf(name: string): Promise<string> {
+    const out = await openssl(["x509", "-in", `${name}.crt`, "-noout", "-serial"], this.dir);
+    return out.trim().replace(/^serial=/, "");
+  }
+
+  async revoke(name: string): Promise<void> {
+    await openssl(["ca", "-config", "openssl.cnf", "-batch", "-revoke", `${name}.crt`], this.dir);
+  }
+
+  async crlPem(): Promise<string> {
+    await openssl(["ca", "-config", "openssl.cnf", "-batch", "-gencrl", "-out", "crl.pem"], this.dir);
+    return await Deno.readTextFile(`${this.dir}/crl.pem`);
+  }
+
+  async remove(): Promise<void> {
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
+
+const RSA = ["-newkey", "rsa:2048"];
+const P384 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"];
+const P256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+Deno.test("verifyPeerCertificate() accepts a client certificate from an openssl RSA CA", {
+  ignore: noOpenssl,
+}, async () => {
+  const ca = await OpensslCa.create("Test RSA CA", RSA);
+  try {
+    const der = await ca.issue("alice", "client");
+    const r = await verifyPeerCertificate(der, { ca: await ca.caPem(), usage: "clientAuth" });
+    assert.deepEqual(r, { ok: true, commonName: "alice", serial: await ca.serialOf("alice") });
+  } finally {
+    await ca.remove();
+  }
+});
+
+Deno.test("verifyPeerCertificate() accepts ECDSA P-384 and P-256 chains made by openssl", {
+  ignore: noOpenssl,
+}, async () => {
+  for (const keyArgs of [P384, P256]) {
+    const ca = await OpensslCa.create("Test EC CA", keyArgs);
+    try {
+      const der = await ca.issue("bob", "client");
+      const r = await verifyPeerCertificate(der, { ca: await ca.caPem(), usage: "clientAuth" });
+      assert.equal(r.ok, true, JSON.stringify(r));
+    } finally {
+      await ca.remove();
+    }
+  }
+});
+
+Deno.test("verifyPeerCertificate() refuses a certificate from a foreign CA, even one with the same name", {
+  ignore: noOpenssl,
+}, async () => {
+  const ca = await OpensslCa.create("Test CA", P256);
+  const impostor = await OpensslCa.create("Test CA", P256);
+  const other = await OpensslCa.create("Other CA", RSA);
+  try {
+    await ca.issue("x", "client");
+    for (const foreign of [impostor, other]) {
+      const der = await foreign.issue("mallory", "client");
+      const r = await verifyPeerCertificate(der, { ca: await ca.caPem(), usage: "clientAuth" });
+      assert.deepEqual(r, { ok: false, reason: "certificate not signed by the configured CA" });
+    }
+    // A bundle holding several CAs accepts certificates from each of them.
+    const bundle = (await other.caPem()) + (await ca.caPem());
+    const r = await verifyPeerCertificate(await ca.issue("carol", "client"), {
+      ca: bundle,
+      usage: "clientAuth",
+    });
+    assert.equal(r.ok, true, JSON.stringify(r));
+  } finally {
+    await ca.remove();
+    await impostor.remove();
+    await other.remove();
+  }
+});
+
+Deno.test("verifyPeerCertificate() refuses an expired and a not-yet-valid certificate", {
+  ignore: noOpenssl,
+}, async () => {
+  const ca = await OpensslCa.create("Test CA", P256);
+  try {
+    const caPem = await ca.caPem();
+    const old = await ca.issue("old", "client", ["-startdate", "200101000000Z", "-enddate", "210101000000Z"]);
+    assert.deepEqual(await verifyPeerCertificate(old, { ca: caPem, usage: "clientAuth" }), {
+      ok: false,
+      reason: "certificate expired on 2021-01-01T00:00:00Z",
+    });
+    const young = await ca.issue("young", "client");
+    const r = await verifyPeerCertificate(young, {
+      ca: caPem,
+      usage: "clientAuth",
+      now: new Date(Date.now() + 400 * 86400_000),
+    });
+    assert.equal(r.ok, false);
+    assert.match(
+      (r as { reason: string }).reason,
+      /^certificate expired on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+    const future = await ca.issue("future", "client", [
+      "-startdate",
+      "350101000000Z",
+      "-enddate",
+      "360101000000Z",
+    ]);
+    assert.deepEqual(await verifyPeerCertificate(future, { ca: caPem, usage: "clientAuth" }), {
+      ok: false,
+      reason: "certificate not valid before 2035-01-01T00:00:00Z",
+    });
+    // Before the CA itself is valid, the CA is named as the problem.
+    const early = await verifyPeerCertificate(young, {
+      ca: caPem,
+      usage: "clientAuth",
+      now: new Date(Date.now() - 86400_000),
+    });
+    assert.match((early as { reason: string }).reason, /^CA certificate Test CA not valid before /);
+  } finally {
+    await ca.remove();
+  }
+});
+
+Deno.test("verifyPeerCertificate() checks the extended key usage like remote-cert-tls", {
+  ignore: noOpenssl,
+}, async () => {
+  const ca = await OpensslCa.create("Test CA", RSA);
+  try {
+    const caPem = await ca.caPem();
+    const client = await ca.issue("client1", "client");
+    const server = await ca.issue("server1", "server");
+    const noEku = await ca.issue("plain", "noeku");
+    assert.deepEqual(await verifyPeerCertificate(client, { ca: caPem, usage: "serverAuth" }), {
+      ok: false,
+      reason: "certificate lacks extended key usage TLS Web Server Authentication",
+    });
+    assert.deepEqual(await verifyPeerCertificate(server, { ca: caPem, usage: "clientAuth" }), {
+      ok: false,
+      reason: "certificate lacks extended key usage TLS Web Client Authentication",
+    });
+    assert.deepEqual(await verifyPeerCertificate(noEku, { ca: caPem, usage: "clientAuth" }), {
+      ok: false,
+      reason: "certificate lacks extended key usage TLS Web Client Authentication",
+    });
+    assert.equal((await verifyPeerCertificate(server, { ca: caPem, usage: "serverAuth" })).ok, true);
+  } finally {
+    await ca.remove();
+  }
+});
+
+Deno.test("verifyPeerCertificate() matches expectedName against the CN and the SANs", {
+  ignore: noOpenssl,
+}, async () => {
+  const ca = await OpensslCa.create("Test CA", P256);
+  try {
+    const caPem = await ca.caPem();
+    const server = await ca.issue("server1", "server");
+    for (const name of ["server1", "vpn.example.com", "VPN.Example.com", "192.0.2.1"]) {
+      const r = await verifyPeerCertificate(server, { ca: caPem, usage: "serverAuth", expectedName: name });
+      assert.equal(r.ok, true, `${name}: ${JSON.stringify(r)}`);
+    }
+    assert.deepEqual(
+      await verifyPeerCertificate(server, {
+        ca: caPem,
+        usage: "serverAuth",
+        expectedName: "evil.example.com",
+      }),
+      { ok: false, reason: "certificate name server1 does not match expected name evil.example.com" },
+    );
+  } finally {
+    await ca.remove();
+  }
+});
+
+Deno.test("verifyPeerCertificate() refuses a certificate revoked in an openssl CRL", {
+  ignore: noOpenssl,
+}, async () => {
+  const ca = await OpensslCa.create("Test RSA CA", RSA);
+  const impostor = await OpensslCa.create("Test RSA CA", RSA);
+  try {
+    const caPem = await ca.caPem();
+    const good = await ca.issue("good", "client");
+    const bad = await ca.issue("bad", "client");
+    await ca.revoke("bad");
+    const crl = await ca.crlPem();
+    const serial = await ca.serialOf("bad");
+    assert.deepEqual(await verifyPeerCertificate(bad, { ca: caPem, crl, usage: "clientAuth" }), {
+      ok: false,
+      reason: `certificate revoked (serial ${serial})`,
+    });
+    assert.equal((await verifyPeerCertificate(good, { ca: caPem, crl, usage: "clientAuth" })).ok, true);
+    // A CRL that names the CA but carries someone else's signature is refused, not ignored.
+    const forged = await impostor.crlPem();
+    assert.deepEqual(await verifyPeerCertificate(good, { ca: caPem, crl: forged, usage: "clientAuth" }), {
+      ok: false,
+      reason: "CRL is not signed by the certificate's issuer Test RSA CA",
+    });
+  } finally {
+    await ca.remove();
+    await impostor.remove();
+  }
+});
+
+Deno.test("verifyPeerCertificate() returns a reason for garbage input instead of throwing", async () => {
+  const r = await verifyPeerCertificate(new Uint8Array([0x30, 0x03, 1, 2, 3]), {
+    ca: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    usage: "clientAuth",
+  });
+  assert.equal(r.ok, false);
+  assert.match((r as { reason: string }).reason, /could not be parsed/);
+  const noCa = await verifyPeerCertificate(new Uint8Array(10), { ca: "", usage: "clientAuth" });
+  assert.deepEqual(noCa, {
+    ok: false,
+    reason: "configured CA could not be parsed: CA file holds no certificate",
+  });
+});
+
+Deno.test("formatUtc() drops milliseconds", () => {
+  assert.equal(formatUtc(new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 123))), "2026-01-01T00:00:00Z");
+});
