@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { parseIpv4, parseIpv6 } from "./ip.ts";
+import {
+  formatPrefix,
+  ipv4MaskBits,
+  ipv4Netmask,
+  ipv4PrefixContains,
+  ipv4PrefixFromNetmask,
+  ipv6PrefixContains,
+  maskIpv6,
+  parseIpv4Netmask,
+  parseIpv4Prefix,
+  parseIpv6Prefix,
+  parsePrefix,
+} from "./prefix.ts";
+
+Deno.test("ipv4Netmask() and ipv4MaskBits() convert between lengths and masks", () => {
+  assert.equal(ipv4Netmask(0), 0);
+  assert.equal(ipv4Netmask(24), 0xffffff00);
+  assert.equal(ipv4Netmask(32), 0xffffffff);
+  assert.equal(ipv4Netmask(1), 0x80000000);
+  for (let bits = 0; bits <= 32; bits++) assert.equal(ipv4MaskBits(ipv4Netmask(bits)), bits);
+  assert.throws(() => ipv4Netmask(33), RangeError);
+  assert.throws(() => ipv4MaskBits(0xff00ff00), { message: "Netmask 255.0.255.0 is not contiguous" });
+  assert.equal(parseIpv4Netmask("255.255.252.0"), 22);
+});
+
+Deno.test("parseIpv4Prefix() validates and reports host bits", () => {
+  assert.deepEqual(parseIpv4Prefix("10.8.0.0/24"), { family: 4, addr: 0x0a080000, bits: 24 });
+  assert.deepEqual(parseIpv4Prefix("0.0.0.0/0"), { family: 4, addr: 0, bits: 0 });
+  assert.throws(() => parseIpv4Prefix("10.8.0.1/24"), {
+    name: "SyntaxError",
+    message: 'Invalid IPv4 prefix "10.8.0.1/24": host bits are set (did you mean 10.8.0.0/24?)',
+  });
+  assert.deepEqual(parseIpv4Prefix("10.8.0.1/24", { strict: false }), {
+    family: 4,
+    addr: 0x0a080000,
+    bits: 24,
+  });
+  assert.throws(() => parseIpv4Prefix("10.8.0.0/33"), {
+    message: 'Invalid IPv4 prefix "10.8.0.0/33": length must be 0..32',
+  });
+  assert.throws(() => parseIpv4Prefix("10.8.0.0/024"), SyntaxError);
+  assert.throws(() => parseIpv4Prefix("10.8.0.0"), {
+    message: 'Invalid IPv4 prefix "10.8.0.0": missing "/length"',
+  });
+  assert.deepEqual(parseIpv4Prefix("10.8.0.7", { allowBareAddress: true }), {
+    family: 4,
+    addr: 0x0a080007,
+    bits: 32,
+  });
+  assert.throws(() => parseIpv4Prefix("10.8.0/8"), {
+    message: 'Invalid IPv4 prefix "10.8.0/8": bad address',
+  });
+});
+
+Deno.test("parseIpv6Prefix() validates and reports host bits", () => {
+  const p = parseIpv6Prefix("fd00:8::/64");
+  assert.equal(p.bits, 64);
+  assert.deepEqual([...p.addr], [0xfd000008, 0, 0, 0]);
+  assert.throws(() => parseIpv6Prefix("fd00:8::1/64"), {
+    message: 'Invalid IPv6 prefix "fd00:8::1/64": host bits are set (did you mean fd00:8::/64?)',
+  });
+  assert.throws(() => parseIpv6Prefix("fd00::/129"), SyntaxError);
+  assert.equal(parseIpv6Prefix("::1", { allowBareAddress: true }).bits, 128);
+  assert.equal(
+    formatPrefix(parseIpv6Prefix("2001:db8:abcd:12::/63", { strict: false })),
+    "2001:db8:abcd:12::/63",
+  );
+});
+
+Deno.test("parsePrefix() picks the family and formatPrefix() round-trips", () => {
+  for (const text of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.1/32", "::/0", "2001:db8::/32", "fd00::1/128"]) {
+    assert.equal(formatPrefix(parsePrefix(text)), text);
+  }
+});
+
+Deno.test("ipv4PrefixFromNetmask() reads OpenVPN's network/netmask pair", () => {
+  assert.equal(formatPrefix(ipv4PrefixFromNetmask("10.8.0.0", "255.255.255.0")), "10.8.0.0/24");
+  assert.throws(() => ipv4PrefixFromNetmask("10.8.0.0", "255.0.255.0"), RangeError);
+});
+
+Deno.test("maskIpv6() clears host bits at word boundaries and inside words", () => {
+  const a = parseIpv6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+  assert.deepEqual([...maskIpv6(a, 0)], [0, 0, 0, 0]);
+  assert.deepEqual([...maskIpv6(a, 32)], [0xffffffff, 0, 0, 0]);
+  assert.deepEqual([...maskIpv6(a, 33)], [0xffffffff, 0x80000000, 0, 0]);
+  assert.deepEqual([...maskIpv6(a, 128)], [...a]);
+});
+
+Deno.test("ipv4PrefixContains() and ipv6PrefixContains() test membership", () => {
+  const p4 = parseIpv4Prefix("10.8.0.0/24");
+  assert.equal(ipv4PrefixContains(p4, parseIpv4("10.8.0.255")), true);
+  assert.equal(ipv4PrefixContains(p4, parseIpv4("10.8.1.0")), false);
+  assert.equal(ipv4PrefixContains(parseIpv4Prefix("0.0.0.0/0"), 0xffffffff), true);
+  const p6 = parseIpv6Prefix("fd00:8::/64");
+  assert.equal(ipv6PrefixContains(p6, parseIpv6("fd00:8::1000")), true);
+  assert.equal(ipv6PrefixContains(p6, parseIpv6("fd00:9::1000")), false);
+});
