@@ -1,0 +1,145 @@
+/**
+ * The client schema (mode: client): remotes, pull policy, local routes,
+ * scripts and reconnect backoff on top of the shared sections.
+ */
+
+import {
+  type ClientConfig,
+  DEFAULTS,
+  DNS_MODES,
+  type Proto,
+  PROTOS,
+  type PullConfig,
+  type ReconnectConfig,
+  REDIRECT_FLAGS,
+  type Remote,
+  type ScriptsConfig,
+} from "./schema.ts";
+import { readData, readDev, readKeepalive, readLog, readManagement, readPki } from "./sections.ts";
+import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
+import type { MapView } from "./yaml_reader.ts";
+
+export const CLIENT_KEYS = [
+  "mode",
+  "remotes",
+  "remote_random",
+  "proto",
+  "dev",
+  "pki",
+  "server_name",
+  "data",
+  "keepalive",
+  "log",
+  "pull",
+  "routes",
+  "routes6",
+  "redirect_gateway",
+  "scripts",
+  "reconnect",
+  "management",
+] as const;
+
+export function readClientConfig(root: MapView): ClientConfig {
+  root.checkKeys(CLIENT_KEYS);
+  const protoField = root.opt("proto");
+  const proto: Proto = protoField ? protoField.oneOf(PROTOS) : DEFAULTS.proto;
+  const remotes = readRemotes(root, proto);
+  const random = root.opt("remote_random");
+  const remoteRandom = random ? random.bool() : false;
+  const dev = readDev(root);
+  const pki = readPki(root);
+  const serverNameField = root.opt("server_name");
+  const serverName = serverNameField ? serverNameField.string() : null;
+  const data = readData(root);
+  const keepalive = readKeepalive(root, false);
+  const log = readLog(root);
+  const pull = readPull(root);
+  const routes = readPrefixList(root, "routes", 4);
+  const routes6 = readPrefixList(root, "routes6", 6);
+  const redirect = root.opt("redirect_gateway");
+  const redirectGateway = redirect ? readEnumList(redirect, REDIRECT_FLAGS) : [];
+  const scripts = readScripts(root);
+  const reconnect = readReconnect(root);
+  const management = readManagement(root);
+  return {
+    mode: "client",
+    remotes,
+    remoteRandom,
+    proto,
+    dev,
+    pki,
+    serverName,
+    data,
+    keepalive,
+    log,
+    pull,
+    routes,
+    routes6,
+    redirectGateway,
+    scripts,
+    reconnect,
+    management,
+  };
+}
+
+function readRemotes(root: MapView, proto: Proto): Remote[] {
+  const f = root.req("remotes");
+  const items = f.list();
+  if (f.isNull || items.length === 0) f.expected("a non-empty list of remotes ({ host, port })");
+  return items.map((item) => {
+    const m = item.map(["host", "port", "proto"]);
+    const port = m.opt("port");
+    const p = m.opt("proto");
+    return {
+      host: readHost(m.req("host")),
+      port: port ? readPort(port) : DEFAULTS.port,
+      proto: p ? p.oneOf(PROTOS) : proto,
+    };
+  });
+}
+
+function readPull(root: MapView): PullConfig {
+  const pull: PullConfig = { routes: true, redirectGateway: true, dns: DEFAULTS.pullDns };
+  const f = root.opt("pull");
+  if (!f) return pull;
+  const m = f.map(["routes", "redirect_gateway", "dns"]);
+  const routes = m.opt("routes");
+  if (routes) pull.routes = routes.bool();
+  const redirect = m.opt("redirect_gateway");
+  if (redirect) pull.redirectGateway = redirect.bool();
+  const dns = m.opt("dns");
+  if (dns) pull.dns = dns.oneOf(DNS_MODES);
+  return pull;
+}
+
+function readScripts(root: MapView): ScriptsConfig {
+  const scripts: ScriptsConfig = { up: null, down: null };
+  const f = root.opt("scripts");
+  if (!f) return scripts;
+  const m = f.map(["up", "down"]);
+  const up = m.opt("up");
+  if (up) scripts.up = up.filePath();
+  const down = m.opt("down");
+  if (down) scripts.down = down.filePath();
+  return scripts;
+}
+
+function readReconnect(root: MapView): ReconnectConfig {
+  const r: ReconnectConfig = {
+    initialDelay: DEFAULTS.reconnectInitialDelay,
+    maxDelay: DEFAULTS.reconnectMaxDelay,
+  };
+  const f = root.opt("reconnect");
+  if (!f) return r;
+  const m = f.map(["initial_delay", "max_delay"]);
+  const initial = m.opt("initial_delay");
+  if (initial) r.initialDelay = readSeconds(initial);
+  const max = m.opt("max_delay");
+  if (max) r.maxDelay = readSeconds(max);
+  if (r.maxDelay < r.initialDelay) {
+    (max ?? initial!).fail(
+      `expected max_delay of at least initial_delay (${r.initialDelay}), got ${r.maxDelay}`,
+    );
+  }
+  return r;
+}

@@ -1,0 +1,246 @@
+/**
+ * The validated, typed configuration: what `parseConfig`/`loadConfig` return.
+ * Every key that has a default is filled in; keys without one are `null` when
+ * absent, never `undefined`. Paths are already resolved against the config
+ * file's directory. YAML keys are snake_case; these fields are their camelCase
+ * twins (`client_to_client` → `clientToClient`).
+ */
+
+import type { LogLevel } from "../log/log.ts";
+import type { IpAddress, IpPrefix } from "./ip.ts";
+
+export type Mode = "server" | "client";
+export type Proto = "udp" | "tcp";
+export type DevType = "tun" | "tap";
+export type Topology = "subnet" | "net30" | "p2p";
+export type CipherName = "AES-256-GCM" | "AES-128-GCM" | "CHACHA20-POLY1305";
+export type RedirectFlag = "def1" | "bypass-dhcp" | "bypass-dns" | "local" | "ipv6" | "!ipv4";
+/** HMAC digest of tls-auth (OpenVPN's `auth`, default SHA1). */
+export type TlsAuthDigest = "SHA1" | "SHA256" | "SHA384" | "SHA512";
+export type DnsMode = "none" | "resolv.conf";
+
+export const PROTOS: readonly Proto[] = ["udp", "tcp"];
+export const DEV_TYPES: readonly DevType[] = ["tun", "tap"];
+export const TOPOLOGIES: readonly Topology[] = ["subnet", "net30", "p2p"];
+export const CIPHERS: readonly CipherName[] = ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"];
+export const REDIRECT_FLAGS: readonly RedirectFlag[] = [
+  "def1",
+  "bypass-dhcp",
+  "bypass-dns",
+  "local",
+  "ipv6",
+  "!ipv4",
+];
+export const TLS_AUTH_DIGESTS: readonly TlsAuthDigest[] = ["SHA1", "SHA256", "SHA384", "SHA512"];
+export const DNS_MODES: readonly DnsMode[] = ["none", "resolv.conf"];
+
+export const DEFAULTS = {
+  port: 1194,
+  proto: "udp" as Proto,
+  listenHost: "0.0.0.0",
+  devType: "tun" as DevType,
+  devName: "tsvpn0",
+  /** OpenVPN's default tun-mtu, so stock peers agree without configuration. */
+  mtu: 1500,
+  ciphers: ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"] as readonly CipherName[],
+  renegSeconds: 3600,
+  renegBytes: 0,
+  replayWindow: 1024,
+  keepaliveInterval: 10,
+  keepaliveTimeout: 60,
+  logLevel: "info" as LogLevel,
+  topology: "subnet" as Topology,
+  maxClients: 1024,
+  statusInterval: 60,
+  tlsAuthDigest: "SHA1" as TlsAuthDigest,
+  pullDns: "none" as DnsMode,
+  reconnectInitialDelay: 1,
+  reconnectMaxDelay: 60,
+} as const;
+
+/** PEM material: a file to read (path resolved) or text given inline in the config. */
+export type PemSource = { kind: "file"; path: string } | { kind: "inline"; pem: string };
+
+export interface ListenConfig {
+  /** Canonical IP text, e.g. "0.0.0.0" or "::". */
+  host: string;
+  port: number;
+  proto: Proto;
+}
+
+export interface DevConfig {
+  type: DevType;
+  name: string;
+  /** 576..65535; default 1500. */
+  mtu: number;
+}
+
+export interface TlsAuthConfig {
+  key: PemSource;
+  /** OpenVPN key-direction; null = bidirectional (no key-direction). */
+  direction: 0 | 1 | null;
+  digest: TlsAuthDigest;
+}
+
+export interface PkiConfig {
+  ca: PemSource;
+  cert: PemSource;
+  key: PemSource;
+  crl: PemSource | null;
+  tlsCrypt: PemSource | null;
+  /** Never set together with tlsCrypt. */
+  tlsAuth: TlsAuthConfig | null;
+}
+
+export interface DataConfig {
+  /** Preference order, unique, non-empty. */
+  ciphers: CipherName[];
+  /** Seconds between data key renegotiations; 0 = never. */
+  renegSeconds: number;
+  /** Bytes between renegotiations; 0 = off. */
+  renegBytes: number;
+  /** Replay window in packets, 1..65536. */
+  replayWindow: number;
+}
+
+export interface KeepaliveConfig {
+  /** Seconds of idleness after which a ping is sent. */
+  interval: number;
+  /** Seconds of silence after which the peer is considered gone; ≥ 2 × interval. */
+  timeout: number;
+}
+
+export interface LogConfig {
+  level: LogLevel;
+}
+
+/** Management listener: TCP on a loopback address, or a unix socket (path resolved). */
+export type ManagementListen = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
+
+export interface ManagementConfig {
+  listen: ManagementListen;
+}
+
+/** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */
+export interface PushConfig {
+  routes: IpPrefix[];
+  routes6: IpPrefix[];
+  redirectGateway: RedirectFlag[];
+  /** DNS servers, IPv4 and IPv6. */
+  dns: IpAddress[];
+  domain: string | null;
+}
+
+/** Per-certificate-name settings (OpenVPN's client-config-dir). */
+export interface ClientOverride {
+  /** The certificate common name (the YAML key). */
+  name: string;
+  /** A disabled client is refused at authentication. */
+  disabled: boolean;
+  /** Static IPv4 address; already checked against network and topology. */
+  address: IpAddress | null;
+  address6: IpAddress | null;
+  /** Subnets behind this client (routed to it, and accepted as its source). */
+  iroutes: IpPrefix[];
+  iroutes6: IpPrefix[];
+  push: PushConfig;
+}
+
+export interface ServerSection {
+  /** IPv4 pool network; null only when bridge is true. */
+  network: IpPrefix | null;
+  network6: IpPrefix | null;
+  /** Derived: the server's own VPN address, the first host of network (OpenVPN's rule). */
+  address: IpAddress | null;
+  /** Derived: the first host of network6. */
+  address6: IpAddress | null;
+  topology: Topology;
+  clientToClient: boolean;
+  duplicateCn: boolean;
+  maxClients: number;
+  poolPersist: string | null;
+  statusFile: string | null;
+  statusInterval: number;
+  /**
+   * Largest inner IP packet a TCP SYN's MSS is clamped to (MSS = mssfix − 40
+   * for IPv4, − 60 for IPv6); default dev.mtu; 0 = no clamping.
+   */
+  mssfix: number;
+  /** tap only: the server hands out no addresses (clients use the bridged LAN). */
+  bridge: boolean;
+  /** Routes the server adds on the host towards the VPN device. */
+  routes: IpPrefix[];
+  routes6: IpPrefix[];
+  push: PushConfig;
+  /** Keyed by certificate common name. */
+  clients: Map<string, ClientOverride>;
+}
+
+export interface ServerConfig {
+  mode: "server";
+  listen: ListenConfig;
+  dev: DevConfig;
+  pki: PkiConfig;
+  data: DataConfig;
+  keepalive: KeepaliveConfig;
+  log: LogConfig;
+  management: ManagementConfig | null;
+  server: ServerSection;
+}
+
+export interface Remote {
+  /** Host name or canonical IP text. */
+  host: string;
+  port: number;
+  proto: Proto;
+}
+
+export interface PullConfig {
+  /** Install routes (and routes6) the server pushes. */
+  routes: boolean;
+  /** Honour a pushed redirect-gateway. */
+  redirectGateway: boolean;
+  /** What to do with pushed DNS servers and domain. */
+  dns: DnsMode;
+}
+
+export interface ScriptsConfig {
+  /** Run after the device is configured; path resolved. */
+  up: string | null;
+  /** Run after the tunnel is torn down; path resolved. */
+  down: string | null;
+}
+
+export interface ReconnectConfig {
+  /** Seconds before the first retry; doubles up to maxDelay. */
+  initialDelay: number;
+  maxDelay: number;
+}
+
+export interface ClientConfig {
+  mode: "client";
+  /** Non-empty; tried in order unless remoteRandom. */
+  remotes: Remote[];
+  remoteRandom: boolean;
+  /** Default protocol of remotes that name none. */
+  proto: Proto;
+  dev: DevConfig;
+  pki: PkiConfig;
+  /** Name (CN or DNS SAN) the server certificate must carry; null = any serverAuth cert from the CA. */
+  serverName: string | null;
+  data: DataConfig;
+  /** null = use what the server pushes. */
+  keepalive: KeepaliveConfig | null;
+  log: LogConfig;
+  pull: PullConfig;
+  /** Local routes through the tunnel, whatever the server pushes. */
+  routes: IpPrefix[];
+  routes6: IpPrefix[];
+  /** Local redirect-gateway flags; [] = do not redirect unless pushed. */
+  redirectGateway: RedirectFlag[];
+  scripts: ScriptsConfig;
+  reconnect: ReconnectConfig;
+  management: ManagementConfig | null;
+}
+
+export type Config = ServerConfig | ClientConfig;

@@ -1,0 +1,266 @@
+/**
+ * The server schema (mode: server): reads every section, applies defaults and
+ * checks the rules that span fields (topology vs device, static addresses vs
+ * network and topology, bridge vs addresses).
+ */
+
+import { addressAt, hostOffset, type IpAddress, type IpPrefix, prefixContains } from "./ip.ts";
+import {
+  type ClientOverride,
+  DEFAULTS,
+  type DevConfig,
+  type ListenConfig,
+  PROTOS,
+  type ServerConfig,
+  type ServerSection,
+  TOPOLOGIES,
+  type Topology,
+} from "./schema.ts";
+import {
+  emptyPush,
+  readData,
+  readDev,
+  readKeepalive,
+  readLog,
+  readManagement,
+  readPki,
+  readPush,
+} from "./sections.ts";
+import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
+import type { Field, MapView } from "./yaml_reader.ts";
+
+export const SERVER_KEYS = [
+  "mode",
+  "listen",
+  "dev",
+  "pki",
+  "data",
+  "keepalive",
+  "log",
+  "management",
+  "server",
+] as const;
+
+const SECTION_KEYS = [
+  "network",
+  "network6",
+  "topology",
+  "client_to_client",
+  "duplicate_cn",
+  "max_clients",
+  "pool_persist",
+  "status_file",
+  "status_interval",
+  "mssfix",
+  "bridge",
+  "routes",
+  "routes6",
+  "push",
+  "clients",
+] as const;
+
+const CLIENT_KEYS = ["disabled", "address", "address6", "iroutes", "iroutes6", "push"] as const;
+
+/** Smallest IPv4 pool OpenVPN accepts for `server` (/29), and its IPv6 range. */
+const MAX_NETWORK_LENGTH = 29;
+const MIN_NETWORK6_LENGTH = 64;
+const MAX_NETWORK6_LENGTH = 124;
+
+export function readServerConfig(root: MapView): ServerConfig {
+  root.checkKeys(SERVER_KEYS);
+  const listen = readListen(root);
+  const dev = readDev(root);
+  const pki = readPki(root);
+  const data = readData(root);
+  const keepalive = readKeepalive(root, true)!;
+  const log = readLog(root);
+  const management = readManagement(root);
+  const server = readServerSection(root.req("server"), dev);
+  return { mode: "server", listen, dev, pki, data, keepalive, log, management, server };
+}
+
+function readListen(root: MapView): ListenConfig {
+  const listen: ListenConfig = { host: DEFAULTS.listenHost, port: DEFAULTS.port, proto: DEFAULTS.proto };
+  const f = root.opt("listen");
+  if (!f) return listen;
+  const m = f.map(["host", "port", "proto"]);
+  const host = m.opt("host");
+  if (host) listen.host = readAddress(host).text;
+  const port = m.opt("port");
+  if (port) listen.port = readPort(port);
+  const proto = m.opt("proto");
+  if (proto) listen.proto = proto.oneOf(PROTOS);
+  return listen;
+}
+
+function readBool(m: MapView, key: string, fallback: boolean): boolean {
+  const f = m.opt(key);
+  return f ? f.bool() : fallback;
+}
+
+function readServerSection(f: Field, dev: DevConfig): ServerSection {
+  const m = f.map(SECTION_KEYS);
+
+  const bridgeField = m.opt("bridge");
+  const bridge = bridgeField ? bridgeField.bool() : false;
+  if (bridge && dev.type !== "tap") {
+    bridgeField!.fail(`expected false with dev.type ${dev.type} (bridging needs tap)`);
+  }
+
+  const topologyField = m.opt("topology");
+  const topology: Topology = topologyField ? topologyField.oneOf(TOPOLOGIES) : DEFAULTS.topology;
+  if (dev.type === "tap" && topology !== "subnet") {
+    topologyField!.fail(`expected subnet with dev.type tap, got ${JSON.stringify(topology)}`);
+  }
+
+  const network = readNetwork(m, "network", bridge);
+  const network6 = readNetwork(m, "network6", bridge);
+
+  const maxClients = m.opt("max_clients");
+  const statusInterval = m.opt("status_interval");
+  const poolPersist = m.opt("pool_persist");
+  const statusFile = m.opt("status_file");
+  const mssfixField = m.opt("mssfix");
+  let mssfix = dev.mtu;
+  if (mssfixField) {
+    const v = mssfixField.scalar();
+    if (v !== 0) {
+      mssfix = mssfixField.int(576, dev.mtu, `0 (off) or an integer from 576 to ${dev.mtu} (dev.mtu)`);
+    } else mssfix = 0;
+  }
+
+  const section: ServerSection = {
+    network,
+    network6,
+    address: network ? addressAt(network, 1) : null,
+    address6: network6 ? addressAt(network6, 1) : null,
+    topology,
+    clientToClient: readBool(m, "client_to_client", false),
+    duplicateCn: readBool(m, "duplicate_cn", false),
+    maxClients: maxClients ? maxClients.int(1, 2 ** 31 - 1, "an integer of at least 1") : DEFAULTS.maxClients,
+    poolPersist: poolPersist ? poolPersist.filePath() : null,
+    statusFile: statusFile ? statusFile.filePath() : null,
+    statusInterval: statusInterval ? readSeconds(statusInterval) : DEFAULTS.statusInterval,
+    mssfix,
+    bridge,
+    routes: readPrefixList(m, "routes", 4),
+    routes6: readPrefixList(m, "routes6", 6),
+    push: readPush(m),
+    clients: new Map(),
+  };
+  const clients = m.opt("clients");
+  if (clients) section.clients = readClients(clients, section);
+  return section;
+}
+
+function readNetwork(m: MapView, key: "network" | "network6", bridge: boolean): IpPrefix | null {
+  const f = m.opt(key);
+  if (!f) {
+    if (key === "network" && !bridge) m.missing(key);
+    return null;
+  }
+  if (bridge) {
+    f.fail("expected no network with bridge: true (bridged clients get no addresses from the server)");
+  }
+  if (key === "network") {
+    const p = readPrefix(f, 4, " (put an IPv6 network in network6)");
+    if (p.length > MAX_NETWORK_LENGTH) {
+      f.fail(
+        `expected a prefix of /${MAX_NETWORK_LENGTH} or shorter (room for clients), got ${
+          JSON.stringify(p.text)
+        }`,
+      );
+    }
+    return p;
+  }
+  const p = readPrefix(f, 6, " (put an IPv4 network in network)");
+  if (p.length < MIN_NETWORK6_LENGTH || p.length > MAX_NETWORK6_LENGTH) {
+    f.fail(
+      `expected a prefix length from /${MIN_NETWORK6_LENGTH} to /${MAX_NETWORK6_LENGTH}, got ${
+        JSON.stringify(p.text)
+      }`,
+    );
+  }
+  return p;
+}
+
+function readClients(f: Field, section: ServerSection): Map<string, ClientOverride> {
+  const m = f.map(null);
+  const out = new Map<string, ClientOverride>();
+  const owners = new Map<string, string>();
+  for (const name of m.keys()) {
+    const cf = m.get(name)!;
+    const override: ClientOverride = {
+      name,
+      disabled: false,
+      address: null,
+      address6: null,
+      iroutes: [],
+      iroutes6: [],
+      push: emptyPush(),
+    };
+    out.set(name, override);
+    if (cf.isNull) continue;
+    const cm = cf.map(CLIENT_KEYS);
+    override.disabled = readBool(cm, "disabled", false);
+    const a4 = cm.opt("address");
+    if (a4) override.address = checkStaticAddress(a4, section, 4);
+    const a6 = cm.opt("address6");
+    if (a6) override.address6 = checkStaticAddress(a6, section, 6);
+    for (const a of [override.address, override.address6]) {
+      if (!a) continue;
+      const field = a.family === 4 ? a4! : a6!;
+      const other = owners.get(a.text);
+      if (other !== undefined) {
+        field.fail(
+          `expected an address no other client uses, got ${JSON.stringify(a.text)} (also given to ${other})`,
+        );
+      }
+      owners.set(a.text, name);
+    }
+    override.iroutes = readPrefixList(cm, "iroutes", 4);
+    override.iroutes6 = readPrefixList(cm, "iroutes6", 6);
+    override.push = readPush(cm);
+  }
+  return out;
+}
+
+function checkStaticAddress(f: Field, s: ServerSection, family: 4 | 6): IpAddress {
+  const hint = family === 4 ? " (put IPv6 addresses in address6)" : " (put IPv4 addresses in address)";
+  const addr = readAddress(f, family, hint);
+  const netKey = family === 4 ? "server.network" : "server.network6";
+  const net = family === 4 ? s.network : s.network6;
+  const own = family === 4 ? s.address : s.address6;
+  const got = JSON.stringify(addr.text);
+  if (s.bridge) f.fail("expected no static address with bridge: true (bridged clients get no addresses)");
+  if (!net) f.fail(`expected no address6 without ${netKey}, got ${got}`);
+  if (!prefixContains(net, addr.bytes)) {
+    f.fail(`expected an address inside ${netKey} ${net.text}, got ${got}`);
+  }
+  const offset = hostOffset(net, addr.bytes);
+  if (own && addr.text === own.text) f.fail(`expected a client address, got the server's own address ${got}`);
+  if (offset === 0) f.fail(`expected a client address, got the network address ${got}`);
+  if (family === 6) return addr;
+  const size = hostCount(net);
+  if (offset === size - 1) f.fail(`expected a client address, got the broadcast address ${got}`);
+  if (s.topology === "net30") {
+    // Each client owns a /30: network, server endpoint (+1), client endpoint (+2), broadcast.
+    // The first /30 is the server's own.
+    if (offset % 4 !== 2 || offset < 4) {
+      const block = Math.max(1, Math.floor(offset / 4));
+      const example = addressAt(net, block * 4 + 2).text;
+      f.fail(`expected the client endpoint of a /30 in net30 topology (such as ${example}), got ${got}`);
+    }
+  } else if (s.topology === "p2p" && offset === 2) {
+    f.fail(
+      `expected a client address, got ${got} (the server's point-to-point peer address in p2p topology)`,
+    );
+  }
+  return addr;
+}
+
+/** Addresses in `net`, capped at 2^32 (offsets are computed on the low 32 bits). */
+function hostCount(net: IpPrefix): number {
+  const hostBits = net.bytes.length * 8 - net.length;
+  return hostBits >= 32 ? 2 ** 32 : 2 ** hostBits;
+}
