@@ -43,6 +43,9 @@ import {
   SOCK_DGRAM,
 } from "./libc.ts";
 import { ViewCache } from "./view_cache.ts";
+import { validateIfName } from "./if_name.ts";
+
+export { MAX_IFNAME_BYTES, validateIfName } from "./if_name.ts";
 
 export interface TunOptions {
   /** "tun": IP packets (layer 3); "tap": Ethernet frames (layer 2). */
@@ -54,9 +57,6 @@ export interface TunOptions {
   /** MTU to set right after creation; the kernel default (1500) otherwise. */
   mtu?: number;
 }
-
-/** Longest interface name (IFNAMSIZ - 1). */
-export const MAX_IFNAME_BYTES = 15;
 
 // <linux/if_tun.h>
 const TUNSETIFF = 0x400454can; // _IOW('T', 202, int)
@@ -76,18 +76,6 @@ const TUN_PATH = cString("/dev/net/tun");
 const NFDS = 2n;
 /** poll(2) timeout; the eventfd wakes a wait on close, this only bounds a stray wait. */
 const POLL_TIMEOUT_MS = 60_000;
-
-/** Throws a clear Error when `name` cannot be an interface name. */
-export function validateIfName(name: string): void {
-  const bytes = new TextEncoder().encode(name).length;
-  if (bytes === 0) throw new Error("Interface name is empty");
-  if (bytes > MAX_IFNAME_BYTES) {
-    throw new Error(`Interface name "${name}" is too long (${bytes} bytes, at most ${MAX_IFNAME_BYTES})`);
-  }
-  if (name === "." || name === ".." || /[\s/:]/.test(name)) {
-    throw new Error(`Interface name "${name}" is invalid (no "/", ":", whitespace, "." or "..")`);
-  }
-}
 
 /**
  * Creates (or attaches to, for multi-queue) a tun/tap device and returns it
