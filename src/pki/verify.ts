@@ -15,6 +15,7 @@
  * Failures are values, never exceptions: the peer controls the input.
  * A CRL past its nextUpdate is still applied rather than refusing everyone.
  */
+import { decodePem } from "./pem.ts";
 import { normalizeSerial } from "./serial.ts";
 import {
   BasicConstraintsExtension,
@@ -88,15 +89,9 @@ function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
   return v;
 }
 
-/** Splits PEM text into the bodies of blocks with the given label. */
-function pemBlocks(text: string, label: string): string[] {
-  const re = new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, "g");
-  return text.match(re) ?? [];
-}
-
 function parseCaBundle(pem: string): X509Certificate[] {
   return cached(caCache, pem, () => {
-    const certs = pemBlocks(pem, "CERTIFICATE").map((b) => new X509Certificate(b));
+    const certs = decodePem(pem, "CERTIFICATE").map((b) => new X509Certificate(b));
     if (certs.length === 0) throw new SyntaxError("CA file holds no certificate");
     return certs;
   });
@@ -104,7 +99,9 @@ function parseCaBundle(pem: string): X509Certificate[] {
 
 function parseCrls(pem: string): X509Crl[] {
   return cached(crlCache, pem, () => {
-    const crls = pemBlocks(pem, "X509 CRL").map((b) => new X509Crl(b));
+    // OpenSSL writes "X509 CRL"; some tools write "CRL".
+    const blocks = [...decodePem(pem, "X509 CRL"), ...decodePem(pem, "CRL")];
+    const crls = blocks.map((b) => new X509Crl(b));
     if (crls.length === 0) throw new SyntaxError("CRL file holds no CRL");
     return crls;
   });
