@@ -200,3 +200,65 @@ Deno.test("validateName() accepts file-safe names only", () => {
   assert.throws(() => validateName("a/b"), /Invalid name/);
   assert.throws(() => validateName("tc"), /reserved/);
 });
+
+Deno.test("issueCertificate() certificates complete a mutual node:tls handshake on loopback and verify", async () => {
+  const tls = await import("node:tls");
+  await withDir(async (dir) => {
+    await initCa(dir);
+    await issueCertificate(dir, { name: "server", type: "server", sans: ["vpn.example.com"] });
+    await issueCertificate(dir, { name: "alice", type: "client" });
+    const r = (f: string) => Deno.readTextFileSync(`${dir}/${f}`);
+    const ca = r("ca.crt");
+    const crl = r("crl.pem");
+    let serverSide: unknown;
+    const server = tls.createServer(
+      { key: r("server.key"), cert: r("server.crt"), ca, requestCert: true, rejectUnauthorized: false },
+      (sock) => {
+        const peer = sock.getPeerCertificate(true);
+        verifyPeerCertificate(new Uint8Array(peer.raw), { ca, crl, usage: "clientAuth" }).then((v) => {
+          serverSide = v;
+          sock.end("bye");
+        });
+      },
+    );
+    try {
+      const clientSide = await new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("handshake timed out")), 10_000);
+        server.listen(0, "127.0.0.1", () => {
+          const port = (server.address() as { port: number }).port;
+          const c = tls.connect({
+            host: "127.0.0.1",
+            port,
+            key: r("alice.key"),
+            cert: r("alice.crt"),
+            ca,
+            servername: "vpn.example.com",
+          }, () => {
+            const raw = c.getPeerCertificate(true).raw;
+            verifyPeerCertificate(new Uint8Array(raw), {
+              ca,
+              usage: "serverAuth",
+              expectedName: "vpn.example.com",
+            })
+              .then((v) => {
+                c.on("end", () => {
+                  clearTimeout(timer);
+                  resolve(v);
+                });
+                c.resume();
+              });
+          });
+          c.on("error", (e) => {
+            clearTimeout(timer);
+            reject(e);
+          });
+        });
+      });
+      assert.equal((clientSide as { ok: boolean; commonName: string }).commonName, "server");
+      assert.equal((serverSide as { ok: boolean; commonName: string }).commonName, "alice");
+      assert.equal((serverSide as { ok: boolean }).ok, true);
+    } finally {
+      await new Promise((res) => server.close(res));
+    }
+  });
+});
