@@ -1,0 +1,350 @@
+/**
+ * One peer's data channel: the keys per key-id, packet-id allocation,
+ * replay windows, and in-place P_DATA_V2 seal/open (layout in data_header.ts).
+ *
+ * Keys: at most two are live, the newest (`sendKeyId`, used for every sealed
+ * packet) and, after a soft reset, the one it replaced, which still opens
+ * packets until `expire(now)` passes its transition deadline (OpenVPN's
+ * lame-duck key, --tran-window). Each key has its own packet-id counter
+ * (starts at 1) and its own replay window.
+ *
+ * Nonce safety: a key never repeats a packet-id. The counter is checked before
+ * use and `seal` refuses once 2^32-1 was used; `needsRekey` turns true at
+ * OpenVPN's PACKET_ID_WRAP_TRIGGER (0xFF000000) so the control channel can
+ * renegotiate long before that. Installing key material that is already live
+ * is refused, since its counters would restart at 1.
+ *
+ * Hot path: `seal`/`open` allocate nothing themselves (the AEAD backend's own
+ * per-call objects aside), never throw for any datagram bytes, and report
+ * through return values and the preallocated result fields. `open` changes
+ * state (replay window, counters other than the drop counter) only for a packet
+ * whose tag verified. Not safe for concurrent use: one datapath loop owns it.
+ */
+
+import type { Aead } from "./aead.ts";
+import { type AeadBackendChoice, createAead } from "./aead_select.ts";
+import {
+  DATA_V1_HEADER_LEN,
+  DATA_V2_AAD_LEN,
+  DATA_V2_HEADER_LEN,
+  DATA_V2_OVERHEAD,
+  KEY_ID_MASK,
+  OPCODE_SHIFT,
+  P_DATA_V1,
+  P_DATA_V2,
+  PEER_ID_UNDEF,
+  readU32,
+  writeDataV2Header,
+} from "./data_header.ts";
+import type { DataKeyMaterial } from "./key_material.ts";
+import {
+  DEFAULT_REPLAY_WINDOW,
+  REPLAY_DUPLICATE,
+  REPLAY_OK,
+  REPLAY_TOO_OLD,
+  ReplayWindow,
+} from "./replay_window.ts";
+import {
+  OPEN_BAD_PACKET_ID,
+  OPEN_BAD_TAG,
+  OPEN_NOT_DATA,
+  OPEN_OK,
+  OPEN_REPLAY,
+  OPEN_TOO_OLD,
+  OPEN_TOO_SHORT,
+  OPEN_UNKNOWN_KEY_ID,
+  OPEN_VERDICT_COUNT,
+  SEAL_BAD_ARGS,
+  SEAL_COUNT_SLOTS,
+  SEAL_NO_KEY,
+  SEAL_PACKET_ID_EXHAUSTED,
+} from "./verdicts.ts";
+import { AEAD_TAG_LEN } from "./aead.ts";
+
+/** OpenVPN's PACKET_ID_WRAP_TRIGGER: renegotiate once a send counter gets here. */
+export const PACKET_ID_REKEY_THRESHOLD = 0xff000000;
+export const PACKET_ID_MAX = 0xffffffff;
+/** OpenVPN's --tran-window default. */
+export const DEFAULT_TRANSITION_WINDOW_MS = 3_600_000;
+
+/** Per-key counters, indexes into the Float64Array from DataChannel.keyCounters(). */
+export const KEY_PACKETS_OUT = 0;
+export const KEY_BYTES_OUT = 1;
+export const KEY_PACKETS_IN = 2;
+export const KEY_BYTES_IN = 3;
+
+export interface DataChannelOptions {
+  /** 24-bit peer-id written into every sealed header. @default PEER_ID_UNDEF */
+  peerId?: number;
+  /** Replay window per key, in packets (multiple of 32). @default 1024 */
+  replayWindow?: number;
+  /** @default "auto" (see aead_select.ts) */
+  backend?: AeadBackendChoice;
+  /** How long a replaced key keeps opening packets. @default 3600000 */
+  transitionWindowMs?: number;
+  /** Send packet-id at which `needsRekey` turns true. @default 0xFF000000 */
+  rekeyThreshold?: number;
+}
+
+class KeySlot {
+  readonly keyId: number;
+  readonly material: DataKeyMaterial;
+  readonly enc: Aead;
+  readonly dec: Aead;
+  readonly encNonce = new Uint8Array(12);
+  readonly decNonce = new Uint8Array(12);
+  readonly replay: ReplayWindow;
+  readonly counters = new Float64Array(4);
+  sendPid = 0;
+  expiresAtMs = Infinity;
+
+  constructor(keyId: number, material: DataKeyMaterial, replayWindow: number, backend: AeadBackendChoice) {
+    this.keyId = keyId;
+    this.material = material;
+    this.enc = createAead(material.cipher, material.encrypt.key, backend);
+    this.dec = createAead(material.cipher, material.decrypt.key, backend);
+    this.encNonce.set(material.encrypt.implicitIv, 4);
+    this.decNonce.set(material.decrypt.implicitIv, 4);
+    this.replay = new ReplayWindow(replayWindow);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class DataChannel {
+  /** Opened packets by verdict (index = OPEN_* constant). */
+  readonly openCounts = new Float64Array(OPEN_VERDICT_COUNT);
+  /** Seal results: [0] sealed, [-SEAL_*] failures. */
+  readonly sealCounts = new Float64Array(SEAL_COUNT_SLOTS);
+
+  /** After OPEN_OK: where the plaintext lies in the buffer given to open(). */
+  plainOff = 0;
+  plainLen = 0;
+  /** After any open() that got past the header: the header's key-id, packet-id and peer-id (-1 for V1). */
+  keyId = -1;
+  packetId = 0;
+  peerId = -1;
+
+  #slots: (KeySlot | null)[] = [null, null, null, null, null, null, null, null];
+  #send: KeySlot | null = null;
+  #previous: KeySlot | null = null;
+  #localPeerId: number;
+  #replayWindow: number;
+  #backend: AeadBackendChoice;
+  #transitionMs: number;
+  #rekeyThreshold: number;
+
+  constructor(options: DataChannelOptions = {}) {
+    this.#localPeerId = PEER_ID_UNDEF;
+    this.localPeerId = options.peerId ?? PEER_ID_UNDEF;
+    this.#replayWindow = options.replayWindow ?? DEFAULT_REPLAY_WINDOW;
+    new ReplayWindow(this.#replayWindow); // validates the size now, not at the first key
+    this.#backend = options.backend ?? "auto";
+    this.#transitionMs = options.transitionWindowMs ?? DEFAULT_TRANSITION_WINDOW_MS;
+    this.#rekeyThreshold = options.rekeyThreshold ?? PACKET_ID_REKEY_THRESHOLD;
+  }
+
+  /** Peer-id we write into sealed headers (server: the id it assigned; client: the pushed one). */
+  get localPeerId(): number {
+    return this.#localPeerId;
+  }
+
+  set localPeerId(id: number) {
+    if (!Number.isInteger(id) || id < 0 || id > PEER_ID_UNDEF) {
+      throw new RangeError("Peer-id must be 0..0xFFFFFF");
+    }
+    this.#localPeerId = id;
+  }
+
+  /** Key-id used for sending, -1 when no key is installed. */
+  get sendKeyId(): number {
+    return this.#send === null ? -1 : this.#send.keyId;
+  }
+
+  /** Key-id of the replaced key still accepted for receiving, -1 when none. */
+  get previousKeyId(): number {
+    return this.#previous === null ? -1 : this.#previous.keyId;
+  }
+
+  /** When the previous key stops opening packets (ms, same clock as installKey), Infinity when none. */
+  get previousExpiresAtMs(): number {
+    return this.#previous === null ? Infinity : this.#previous.expiresAtMs;
+  }
+
+  /** Last packet-id sent under the send key (0 before the first packet). */
+  get sendPacketId(): number {
+    return this.#send === null ? 0 : this.#send.sendPid;
+  }
+
+  /** True once the send key's packet-id reached the rekey threshold: start a soft reset. */
+  get needsRekey(): boolean {
+    return this.#send !== null && this.#send.sendPid >= this.#rekeyThreshold;
+  }
+
+  /**
+   * Installs keys for `keyId` (0..7) and makes them the send key. The key they
+   * replace keeps opening packets until `nowMs + transitionWindowMs`; any older
+   * key, and any key with the same key-id, is dropped at once. Throws when the
+   * material is already live (its packet-ids would restart at 1).
+   */
+  installKey(keyId: number, material: DataKeyMaterial, nowMs: number): void {
+    if (!Number.isInteger(keyId) || keyId < 0 || keyId > KEY_ID_MASK) {
+      throw new RangeError("Key-id must be 0..7");
+    }
+    for (const s of this.#slots) {
+      if (s !== null && sameBytes(s.material.encrypt.key, material.encrypt.key)) {
+        throw new Error("Refusing to install key material that is already in use");
+      }
+    }
+    const slot = new KeySlot(keyId, material, this.#replayWindow, this.#backend);
+    let old = this.#send;
+    if (old !== null && old.keyId === keyId) old = null;
+    if (this.#previous !== null) this.#drop(this.#previous);
+    this.#previous = null;
+    if (this.#slots[keyId] !== null) this.#drop(this.#slots[keyId]!);
+    if (old !== null) {
+      old.expiresAtMs = nowMs + this.#transitionMs;
+      this.#previous = old;
+    }
+    this.#slots[keyId] = slot;
+    this.#send = slot;
+  }
+
+  /** Drops the key for `keyId` (e.g. the control channel killed that key state). */
+  removeKey(keyId: number): void {
+    const s = this.#slots[keyId & KEY_ID_MASK];
+    if (s !== null && s.keyId === keyId) this.#drop(s);
+  }
+
+  /** Drops every key (hard reset / session end). */
+  clear(): void {
+    for (const s of this.#slots) if (s !== null) this.#drop(s);
+  }
+
+  /** Drops the previous key if its transition window has passed; returns true if one was dropped. */
+  expire(nowMs: number): boolean {
+    const p = this.#previous;
+    if (p === null || nowMs < p.expiresAtMs) return false;
+    this.#drop(p);
+    return true;
+  }
+
+  /** Counters of a live key ([KEY_PACKETS_OUT, KEY_BYTES_OUT, KEY_PACKETS_IN, KEY_BYTES_IN]), null if none. */
+  keyCounters(keyId: number): Float64Array | null {
+    const s = this.#slots[keyId & KEY_ID_MASK];
+    return s === null ? null : s.counters;
+  }
+
+  #drop(s: KeySlot): void {
+    if (this.#slots[s.keyId] === s) this.#slots[s.keyId] = null;
+    if (this.#send === s) this.#send = null;
+    if (this.#previous === s) this.#previous = null;
+  }
+
+  /**
+   * Seals the payload at slot[payloadOff, payloadOff + payloadLen) in place and
+   * writes the 24-byte header and tag in front, so the datagram is
+   * slot[payloadOff - 24, payloadOff + payloadLen). Returns its length, or a
+   * negative SEAL_* code (nothing written, no packet-id used).
+   */
+  seal(slot: Uint8Array, payloadOff: number, payloadLen: number): number {
+    const s = this.#send;
+    if (s === null) {
+      this.sealCounts[-SEAL_NO_KEY]++;
+      return SEAL_NO_KEY;
+    }
+    if (
+      !(payloadLen >= 1) || !(payloadOff >= DATA_V2_OVERHEAD) || payloadOff + payloadLen > slot.length ||
+      (payloadOff | 0) !== payloadOff || (payloadLen | 0) !== payloadLen
+    ) {
+      this.sealCounts[-SEAL_BAD_ARGS]++;
+      return SEAL_BAD_ARGS;
+    }
+    if (s.sendPid >= PACKET_ID_MAX) {
+      this.sealCounts[-SEAL_PACKET_ID_EXHAUSTED]++;
+      return SEAL_PACKET_ID_EXHAUSTED;
+    }
+    const pid = ++s.sendPid;
+    const h = payloadOff - DATA_V2_OVERHEAD;
+    writeDataV2Header(slot, h, s.keyId, this.#localPeerId, pid);
+    const nonce = s.encNonce;
+    nonce[0] = pid >>> 24;
+    nonce[1] = pid >>> 16;
+    nonce[2] = pid >>> 8;
+    nonce[3] = pid;
+    s.enc.seal(nonce, slot, h, DATA_V2_AAD_LEN, payloadOff, payloadLen, h + DATA_V2_HEADER_LEN);
+    s.counters[KEY_PACKETS_OUT]++;
+    s.counters[KEY_BYTES_OUT] += payloadLen;
+    this.sealCounts[0]++;
+    return DATA_V2_OVERHEAD + payloadLen;
+  }
+
+  /**
+   * Authenticates and decrypts the datagram buf[off, off + len) in place.
+   * Returns an OPEN_* verdict; on OPEN_OK the plaintext is at
+   * buf[plainOff, plainOff + plainLen). On any other verdict the buffer and
+   * every key's state are unchanged and only openCounts[verdict] moved.
+   */
+  open(buf: Uint8Array, off: number, len: number): number {
+    let v = this.#open(buf, off, len);
+    if (v < 0) v = OPEN_TOO_SHORT; // defensive: #open only returns verdicts
+    this.openCounts[v]++;
+    return v;
+  }
+
+  #open(buf: Uint8Array, off: number, len: number): number {
+    this.plainLen = 0;
+    this.keyId = -1;
+    this.peerId = -1;
+    this.packetId = 0;
+    if (!(len >= 1) || !(off >= 0) || off + len > buf.length) return OPEN_TOO_SHORT;
+    const b0 = buf[off];
+    const op = b0 >>> OPCODE_SHIFT;
+    let hdr: number;
+    let aadOff: number;
+    let aadLen: number;
+    if (op === P_DATA_V2) {
+      hdr = DATA_V2_HEADER_LEN;
+      aadOff = off;
+      aadLen = DATA_V2_AAD_LEN;
+    } else if (op === P_DATA_V1) {
+      hdr = DATA_V1_HEADER_LEN;
+      aadOff = off + 1;
+      aadLen = 4;
+    } else {
+      return OPEN_NOT_DATA;
+    }
+    if (len < hdr + AEAD_TAG_LEN + 1) return OPEN_TOO_SHORT;
+    const keyId = b0 & KEY_ID_MASK;
+    const pidOff = off + hdr - 4;
+    const pid = readU32(buf, pidOff);
+    this.keyId = keyId;
+    this.packetId = pid;
+    this.peerId = op === P_DATA_V2 ? (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3] : -1;
+    const s = this.#slots[keyId];
+    if (s === null) return OPEN_UNKNOWN_KEY_ID;
+    const r = s.replay.check(pid);
+    if (r !== REPLAY_OK) {
+      return r === REPLAY_DUPLICATE ? OPEN_REPLAY : r === REPLAY_TOO_OLD ? OPEN_TOO_OLD : OPEN_BAD_PACKET_ID;
+    }
+    const nonce = s.decNonce;
+    nonce[0] = buf[pidOff];
+    nonce[1] = buf[pidOff + 1];
+    nonce[2] = buf[pidOff + 2];
+    nonce[3] = buf[pidOff + 3];
+    const tagOff = off + hdr;
+    const ctOff = tagOff + AEAD_TAG_LEN;
+    const ctLen = len - hdr - AEAD_TAG_LEN;
+    if (!s.dec.open(nonce, buf, aadOff, aadLen, ctOff, ctLen, tagOff)) return OPEN_BAD_TAG;
+    s.replay.commit(pid);
+    s.counters[KEY_PACKETS_IN]++;
+    s.counters[KEY_BYTES_IN] += ctLen;
+    this.plainOff = ctOff;
+    this.plainLen = ctLen;
+    return OPEN_OK;
+  }
+}
