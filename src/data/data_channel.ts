@@ -239,6 +239,11 @@ export class DataChannel {
     return s === null ? null : s.counters;
   }
 
+  /** Tests only: sets the send key's last-used packet-id, to reach the wrap limit without 2^32 seals. */
+  static forceSendPacketIdForTest(dc: DataChannel, packetId: number): void {
+    if (dc.#send !== null) dc.#send.sendPid = packetId;
+  }
+
   #drop(s: KeySlot): void {
     if (this.#slots[s.keyId] === s) this.#slots[s.keyId] = null;
     if (this.#send === s) this.#send = null;
