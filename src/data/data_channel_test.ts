@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AEAD_TAG_LEN, type CipherName } from "./aead.ts";
+import type { CipherName } from "./aead.ts";
 import { NobleAead } from "./aead_noble.ts";
 import {
   DataChannel,
