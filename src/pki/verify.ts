@@ -41,6 +41,11 @@ export interface VerifyPeerOptions {
   now?: Date;
   /** When set, the peer's CN or one of its DNS/IP subject alternative names must equal it. */
   expectedName?: string;
+  /**
+   * DER certificates the peer sent after its own (untrusted): they may link the
+   * peer to a CA of the bundle but never stand in for one.
+   */
+  intermediates?: Uint8Array[];
 }
 
 export type VerifyPeerResult =
@@ -124,22 +129,35 @@ async function signedBy(cert: X509Certificate, issuer: X509Certificate): Promise
 }
 
 /**
- * Walks from `leaf` to a self-signed CA of the bundle. Returns the leaf's
- * issuer certificate, or a reason.
+ * Walks from `leaf` to a self-signed CA of the trusted bundle, through trusted
+ * CAs or untrusted intermediates the peer sent. Returns the leaf's issuer
+ * certificate, or a reason.
  */
 async function buildChain(
   leaf: X509Certificate,
   cas: X509Certificate[],
+  intermediates: X509Certificate[],
   now: Date,
 ): Promise<X509Certificate | string> {
   let current = leaf;
   let leafIssuer: X509Certificate | undefined;
   for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
     let issuer: X509Certificate | undefined;
+    let trusted = false;
     for (const ca of cas) {
       if (ca.subject === current.issuer && isCa(ca) && await signedBy(current, ca)) {
         issuer = ca;
+        trusted = true;
         break;
+      }
+    }
+    if (issuer === undefined) {
+      for (const ca of intermediates) {
+        const bc = ca.getExtension(BasicConstraintsExtension);
+        if (ca.subject === current.issuer && bc !== null && isCa(ca) && await signedBy(current, ca)) {
+          issuer = ca;
+          break;
+        }
       }
     }
     if (issuer === undefined) return "certificate not signed by the configured CA";
@@ -150,7 +168,9 @@ async function buildChain(
       return `CA certificate ${describe(issuer)} expired on ${formatUtc(issuer.notAfter)}`;
     }
     leafIssuer ??= issuer;
-    if (issuer.subject === issuer.issuer && await signedBy(issuer, issuer)) return leafIssuer;
+    if (issuer.subject === issuer.issuer && await signedBy(issuer, issuer)) {
+      return trusted ? leafIssuer : "certificate not signed by the configured CA";
+    }
     current = issuer;
   }
   return "certificate chain is longer than the configured CA allows";
@@ -186,8 +206,14 @@ export async function verifyPeerCertificate(
   } catch (e) {
     return fail(`certificate could not be parsed: ${(e as Error).message}`);
   }
+  let intermediates: X509Certificate[];
   try {
-    return await check(cert, cas, options, now);
+    intermediates = (options.intermediates ?? []).map((d) => new X509Certificate(d.slice()));
+  } catch (e) {
+    return fail(`intermediate certificate could not be parsed: ${(e as Error).message}`);
+  }
+  try {
+    return await check(cert, cas, intermediates, options, now);
   } catch (e) {
     return fail(`certificate could not be verified: ${(e as Error).message}`);
   }
@@ -196,10 +222,11 @@ export async function verifyPeerCertificate(
 async function check(
   cert: X509Certificate,
   cas: X509Certificate[],
+  intermediates: X509Certificate[],
   options: VerifyPeerOptions,
   now: Date,
 ): Promise<VerifyPeerResult> {
-  const issuer = await buildChain(cert, cas, now);
+  const issuer = await buildChain(cert, cas, intermediates, now);
   if (typeof issuer === "string") return fail(issuer);
 
   if (now < cert.notBefore) return fail(`certificate not valid before ${formatUtc(cert.notBefore)}`);

@@ -97,6 +97,37 @@ class OpensslCa {
     return new OpensslCa(dir, keyArgs);
   }
 
+  /** A subordinate CA whose ca.crt this CA signs. */
+  async subordinate(cn: string): Promise<OpensslCa> {
+    const sub = await OpensslCa.create(cn, this.keyArgs);
+    await openssl([
+      "req",
+      "-config",
+      "openssl.cnf",
+      "-new",
+      "-key",
+      `${sub.dir}/ca.key`,
+      "-out",
+      `${sub.dir}/ca.csr`,
+      "-subj",
+      `/CN=${cn}`,
+    ], this.dir);
+    await openssl([
+      "ca",
+      "-config",
+      "openssl.cnf",
+      "-batch",
+      "-notext",
+      "-extensions",
+      "v3_ca",
+      "-in",
+      `${sub.dir}/ca.csr`,
+      "-out",
+      `${sub.dir}/ca.crt`,
+    ], this.dir);
+    return sub;
+  }
+
   async caPem(): Promise<string> {
     return await Deno.readTextFile(`${this.dir}/ca.crt`);
   }
@@ -353,3 +384,54 @@ Deno.test("verifyPeerCertificate() returns a reason for garbage input instead of
 Deno.test("formatUtc() drops milliseconds", () => {
   assert.equal(formatUtc(new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 123))), "2026-01-01T00:00:00Z");
 });
+
+Deno.test(
+  "verifyPeerCertificate() follows intermediates from the bundle or the peer, but only to a trusted root",
+  {
+    ignore: noOpenssl,
+  },
+  async () => {
+    const root = await OpensslCa.create("Root CA", P256);
+    const sub = await root.subordinate("Issuing CA");
+    try {
+      const rootPem = await root.caPem();
+      const subPem = await sub.caPem();
+      const der = await sub.issue("dave", "client");
+      const bundled = await verifyPeerCertificate(der, { ca: subPem + rootPem, usage: "clientAuth" });
+      assert.equal(bundled.ok, true, JSON.stringify(bundled));
+      const sent = await verifyPeerCertificate(der, {
+        ca: rootPem,
+        usage: "clientAuth",
+        intermediates: [pemToDer(subPem)],
+      });
+      assert.equal(sent.ok, true, JSON.stringify(sent));
+      assert.deepEqual(await verifyPeerCertificate(der, { ca: rootPem, usage: "clientAuth" }), {
+        ok: false,
+        reason: "certificate not signed by the configured CA",
+      });
+      // A partial bundle (issuing CA without its root) is not a trust anchor, as in OpenSSL.
+      assert.deepEqual(await verifyPeerCertificate(der, { ca: subPem, usage: "clientAuth" }), {
+        ok: false,
+        reason: "certificate not signed by the configured CA",
+      });
+      // A self-signed root sent by the peer is never trusted.
+      const other = await OpensslCa.create("Root CA", P256);
+      try {
+        const evil = await other.issue("eve", "client");
+        assert.deepEqual(
+          await verifyPeerCertificate(evil, {
+            ca: rootPem,
+            usage: "clientAuth",
+            intermediates: [pemToDer(await other.caPem())],
+          }),
+          { ok: false, reason: "certificate not signed by the configured CA" },
+        );
+      } finally {
+        await other.remove();
+      }
+    } finally {
+      await root.remove();
+      await sub.remove();
+    }
+  },
+);
