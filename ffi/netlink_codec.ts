@@ -384,7 +384,7 @@ export function decodeError(buf: Uint8Array, msg: NlMessage): NlError | null {
   const code = u32At(buf, msg.off) | 0;
   const origLen = u32At(buf, msg.off + 4);
   const origSeq = u32At(buf, msg.off + 4 + 8);
-  const result: NlError = { errno: -code, seq: origSeq };
+  const result: NlError = { errno: 0 - code, seq: origSeq };
   if (msg.flags & NLM_F_ACK_TLVS) {
     const echoed = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(origLen);
     const tlvOff = msg.off + 4 + echoed;
@@ -399,7 +399,7 @@ export function decodeError(buf: Uint8Array, msg: NlMessage): NlError | null {
 
 /** The int error code carried by NLMSG_DONE (negative errno when a dump failed). */
 export function decodeDone(buf: Uint8Array, msg: NlMessage): number {
-  return msg.len >= 4 ? -(u32At(buf, msg.off) | 0) : 0;
+  return msg.len >= 4 ? 0 - (u32At(buf, msg.off) | 0) : 0;
 }
 
 export interface LinkMessage {

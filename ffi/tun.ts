@@ -106,9 +106,9 @@ export function openTun(options: TunOptions): TunDevice {
     if (lib.ioctl(fd, TUNSETIFF, ifr) < 0) {
       const e = errno();
       const hint = e === EBUSY
-        ? "the name belongs to another device, or to a tun/tap device that is in use or of another kind"
+        ? "the device is already open elsewhere"
         : e === EINVAL
-        ? "the existing device differs in kind or queue mode"
+        ? `a device with this name exists and is not a ${options.kind} device in the same queue mode`
         : undefined;
       throw osError(`ioctl TUNSETIFF ${label}`, e, hint);
     }
@@ -214,6 +214,15 @@ export class TunDevice implements PacketDevice {
     } finally {
       this.#reading = false;
     }
+  }
+
+  /**
+   * Like `readBatch` but never waits: drains what is ready now and returns
+   * the count (0 when nothing is ready or the device is closed).
+   */
+  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
+    if (this.#fd < 0) return 0;
+    return this.#drain(bufs, sizes, offset, Math.min(bufs.length, sizes.length));
   }
 
   /** Synchronous reads until EAGAIN or `max` packets. */
