@@ -202,13 +202,13 @@ export async function verifyPeerCertificate(
   }
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(der.slice());
+    cert = new X509Certificate(new Uint8Array(der));
   } catch (e) {
     return fail(`certificate could not be parsed: ${(e as Error).message}`);
   }
   let intermediates: X509Certificate[];
   try {
-    intermediates = (options.intermediates ?? []).map((d) => new X509Certificate(d.slice()));
+    intermediates = (options.intermediates ?? []).map((d) => new X509Certificate(new Uint8Array(d)));
   } catch (e) {
     return fail(`intermediate certificate could not be parsed: ${(e as Error).message}`);
   }
