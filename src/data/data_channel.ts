@@ -21,7 +21,7 @@
  * whose tag verified. Not safe for concurrent use: one datapath loop owns it.
  */
 
-import type { Aead } from "./aead.ts";
+import { type Aead, AEAD_TAG_LEN } from "./aead.ts";
 import { type AeadBackendChoice, createAead } from "./aead_select.ts";
 import {
   DATA_V1_HEADER_LEN,
@@ -59,7 +59,6 @@ import {
   SEAL_NO_KEY,
   SEAL_PACKET_ID_EXHAUSTED,
 } from "./verdicts.ts";
-import { AEAD_TAG_LEN } from "./aead.ts";
 
 /** OpenVPN's PACKET_ID_WRAP_TRIGGER: renegotiate once a send counter gets here. */
 export const PACKET_ID_REKEY_THRESHOLD = 0xff000000;
