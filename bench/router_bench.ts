@@ -40,6 +40,10 @@ for (const e of trie4.entries()) table.add4(e.words[0], e.bits, e.value);
 const probes4 = new Uint32Array(65536);
 for (let i = 0; i < probes4.length; i++) probes4[i] = i % 2 === 0 ? hosts[r() % hosts.length] : r();
 
+// Worst case for the walk: 100k /24 iroutes and no host routes.
+const trie24 = new PrefixTrie(4);
+while (trie24.size < 100_000) trie24.insert(r() & 0xffffff00, 24, trie24.size);
+
 // 10k IPv6 routes: /128 hosts in a /64 and /48../64 iroutes.
 const trie6 = new PrefixTrie(6);
 const hosts6: number[][] = [];
@@ -76,6 +80,12 @@ Deno.bench(`RouteTable.route4 + allowedSource4: ${BATCH} each, 100k IPv4 routes`
   sink += s;
 });
 
+Deno.bench(`PrefixTrie.lookup4: ${BATCH} random lookups, 100k /24 routes`, () => {
+  let s = 0;
+  for (let k = 0; k < BATCH; k++) s += trie24.lookup4(probes4[(i4++) & 65535] ^ 0x5a5a);
+  sink += s;
+});
+
 Deno.bench(`PrefixTrie.lookup6: ${BATCH} lookups, 10k IPv6 routes`, () => {
   let s = 0;
   for (let k = 0; k < BATCH; k++) s += trie6.lookup6(probes6, ((i6++) & 65535) << 2);
@@ -95,12 +105,17 @@ function rate(label: string, fn: (n: number) => void): void {
   const ms = performance.now() - t0;
   console.log(`${label}: ${(n / ms / 1000).toFixed(2)} M lookups/s`);
 }
-rate("ipv4 lpm, 100k routes", (n) => {
+rate("ipv4 lpm, 100k routes (80% /32 hosts, 20% /16../30), half host probes", (n) => {
   let s = 0;
   for (let k = 0; k < n; k++) s += trie4.lookup4(probes4[k & 65535]);
   sink += s;
 });
-rate("ipv6 lpm, 10k routes", (n) => {
+rate("ipv4 lpm, 100k /24 routes, random probes", (n) => {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += trie24.lookup4(probes4[k & 65535] ^ 0x5a5a);
+  sink += s;
+});
+rate("ipv6 lpm, 10k routes (80% /128, 20% /48../64), half host probes", (n) => {
   let s = 0;
   for (let k = 0; k < n; k++) s += trie6.lookup6(probes6, (k & 65535) << 2);
   sink += s;

@@ -3,17 +3,25 @@
  * (the shape of wireguard-go's allowedips) stored as struct-of-arrays in typed
  * arrays, mapping prefix → value (a non-negative int31, e.g. a session id).
  *
- * Node i holds its masked key in `key[i*W .. i*W+W)` (W = 1 word for IPv4, 4
- * for IPv6), the matching mask words, its prefix length, its value (-1 for a
- * pure branch node) and two child indices. Branch nodes always have two
- * children; nodes with a value never move, so each value keeps the set of its
- * node indices and `removeByValue` touches only those.
+ * Each node is one record in a single Int32Array (32 bytes for IPv4, 64 for
+ * IPv6, so a lookup step touches one cache line): its masked key words (1 for
+ * IPv4, 4 for IPv6), the matching mask words, its prefix length, its value (-1
+ * for a pure branch node), two child links and a parent link; links are
+ * record offsets. Branch nodes always have two children; nodes with a value
+ * never move, so each value keeps the set of its nodes and `removeByValue`
+ * touches only those.
+ *
+ * Full-length prefixes (/32, /128: client addresses) are kept in an exact-match
+ * `HostTable` instead: one hashed probe answers most datapath lookups, and the
+ * trie walk (for iroutes and misses) covers only shorter prefixes.
  *
  * Contract: `lookup4`/`lookup6`/`lookup6At` allocate nothing and never throw;
  * they return the value of the longest matching prefix or -1 (NO_MATCH).
  * `insert`/`remove` may allocate (array growth) and throw RangeError on bad
  * arguments. Not safe for concurrent mutation (single JS thread).
  */
+
+import { HostTable } from "./host_table.ts";
 
 export const NO_MATCH = -1;
 
@@ -26,40 +34,63 @@ export interface TrieEntry {
 }
 
 const INITIAL_NODES = 64;
+const JUMP_SIZE = 1 << 16;
 
 export class PrefixTrie {
   readonly family: 4 | 6;
   readonly #w: number;
   readonly #maxBits: number;
+  /** Record layout: key words, mask words, then these fields. */
+  readonly #fCidr: number;
+  readonly #fValue: number;
+  readonly #fLeft: number;
+  readonly #fParent: number;
+  readonly #shift: number;
   #capacity = 0;
-  #key = new Uint32Array(0);
-  #mask = new Uint32Array(0);
-  #cidr = new Uint8Array(0);
-  #value = new Int32Array(0);
-  #child = new Int32Array(0);
-  #parent = new Int32Array(0);
+  /** Node records; a node is addressed by its record offset (`index << #shift`). */
+  #node = new Int32Array(0);
   #free: number[] = [];
   #used = 0;
   #root = -1;
   #size = 0;
   readonly #byValue = new Map<number, Set<number>>();
   readonly #scratch: Uint32Array;
+  /** Full-length prefixes live here, not in the trie: they always win, so a hit ends the lookup. */
+  readonly #hosts: HostTable;
+  /**
+   * IPv4 only: for each value of an address's top 16 bits, the first node of
+   * its walk with prefix length ≥ 16 and the best value found above it, so a
+   * lookup skips the first levels. Refreshed for the affected range on every
+   * change; empty for IPv6.
+   */
+  readonly #jumpStart: Int32Array;
+  readonly #jumpBest: Int32Array;
 
   constructor(family: 4 | 6) {
     if (family !== 4 && family !== 6) throw new RangeError(`Address family must be 4 or 6, got ${family}`);
     this.family = family;
-    this.#w = family === 4 ? 1 : 4;
-    this.#maxBits = family === 4 ? 32 : 128;
-    this.#scratch = new Uint32Array(this.#w);
+    const w = family === 4 ? 1 : 4;
+    this.#w = w;
+    this.#maxBits = w * 32;
+    this.#fCidr = 2 * w;
+    this.#fValue = 2 * w + 1;
+    this.#fLeft = 2 * w + 2;
+    this.#fParent = 2 * w + 4;
+    // 8 ints (32 bytes) per IPv4 node, 16 ints (one 64-byte line) per IPv6 node.
+    this.#shift = w === 1 ? 3 : 4;
+    this.#scratch = new Uint32Array(w);
+    this.#hosts = new HostTable(family);
+    this.#jumpStart = new Int32Array(w === 1 ? JUMP_SIZE : 0).fill(-1);
+    this.#jumpBest = new Int32Array(w === 1 ? JUMP_SIZE : 0).fill(NO_MATCH);
     this.#grow(INITIAL_NODES);
   }
 
   /** Number of stored prefixes (nodes with a value). */
   get size(): number {
-    return this.#size;
+    return this.#size + this.#hosts.size;
   }
 
-  /** Number of live nodes including branch nodes (for diagnostics). */
+  /** Number of live trie nodes including branch nodes; host prefixes are not nodes (for diagnostics). */
   get nodeCount(): number {
     return this.#used - this.#free.length;
   }
@@ -68,27 +99,28 @@ export class PrefixTrie {
 
   /** Longest-prefix match of an IPv4 address (u32); only for a family-4 trie. */
   lookup4(addr: number): number {
-    const key = this.#key;
-    const mask = this.#mask;
-    const cidr = this.#cidr;
-    const value = this.#value;
-    const child = this.#child;
-    let found = NO_MATCH;
-    let n = this.#root;
+    // IPv4 record: [key, mask, cidr, value, left, right, parent, -]
+    const host = this.#hosts.get4(addr);
+    if (host >= 0) return host;
+    const node = this.#node;
+    const a = addr | 0;
+    const top = a >>> 16;
+    let found = this.#jumpBest[top];
+    let n = this.#jumpStart[top];
     while (n >= 0) {
-      if (((addr ^ key[n]) & mask[n]) !== 0) break;
-      const v = value[n];
+      if (((a ^ node[n]) & node[n + 1]) !== 0) break;
+      const v = node[n + 3];
       if (v >= 0) found = v;
-      const c = cidr[n];
+      const c = node[n + 2];
       if (c === 32) break;
-      n = child[(n << 1) | ((addr >>> (31 - c)) & 1)];
+      n = node[n + 4 + ((a >>> (31 - c)) & 1)];
     }
     return found;
   }
 
   /** Longest-prefix match of an IPv6 address given as 4 words at `words[off]`; only for a family-6 trie. */
   lookup6(words: Uint32Array, off = 0): number {
-    return this.#walk6(words[off], words[off + 1], words[off + 2], words[off + 3]);
+    return this.#walk6(words[off] | 0, words[off + 1] | 0, words[off + 2] | 0, words[off + 3] | 0);
   }
 
   /** Longest-prefix match of the 16-byte IPv6 address at `buf[p]` (e.g. a header field). */
@@ -102,26 +134,25 @@ export class PrefixTrie {
   }
 
   #walk6(a0: number, a1: number, a2: number, a3: number): number {
-    const key = this.#key;
-    const mask = this.#mask;
-    const cidr = this.#cidr;
-    const value = this.#value;
-    const child = this.#child;
+    // IPv6 record: [k0..k3, m0..m3, cidr, value, left, right, parent, -, -, -]
+    const host = this.#hosts.get6(a0, a1, a2, a3);
+    if (host >= 0) return host;
+    const node = this.#node;
     let found = NO_MATCH;
     let n = this.#root;
     while (n >= 0) {
-      const b = n << 2;
       if (
-        (((a0 ^ key[b]) & mask[b]) | ((a1 ^ key[b + 1]) & mask[b + 1]) | ((a2 ^ key[b + 2]) & mask[b + 2]) |
-          ((a3 ^ key[b + 3]) & mask[b + 3])) !== 0
+        (((a0 ^ node[n]) & node[n + 4]) | ((a1 ^ node[n + 1]) & node[n + 5]) |
+          ((a2 ^ node[n + 2]) & node[n + 6]) |
+          ((a3 ^ node[n + 3]) & node[n + 7])) !== 0
       ) break;
-      const v = value[n];
+      const v = node[n + 9];
       if (v >= 0) found = v;
-      const c = cidr[n];
+      const c = node[n + 8];
       if (c === 128) break;
       const wi = c >>> 5;
       const w = wi === 0 ? a0 : wi === 1 ? a1 : wi === 2 ? a2 : a3;
-      n = child[(n << 1) | ((w >>> (31 - (c & 31))) & 1)];
+      n = node[n + 10 + ((w >>> (31 - (c & 31))) & 1)];
     }
     return found;
   }
@@ -137,29 +168,33 @@ export class PrefixTrie {
       throw new RangeError(`Trie value must be an integer 0..2147483647, got ${value}`);
     }
     const k = this.#loadKey(addr, bits);
+    if (bits === this.#maxBits) return this.#hosts.set(k, value);
     if (this.#root < 0) {
       this.#root = this.#newNode(k, bits, value, -1);
+      this.#refreshJump(this.#root);
       return NO_MATCH;
     }
     let n = this.#root;
     let parent = -1;
     while (n >= 0) {
-      const nc = this.#cidr[n];
+      const nc = this.#cidrOf(n);
       if (nc > bits || this.#commonBits(n, k) < nc) break;
       if (nc === bits) {
-        const old = this.#value[n];
+        const old = this.#node[n + this.#fValue];
         if (old >= 0) this.#unindex(old, n);
         else this.#size++;
-        this.#value[n] = value;
+        this.#node[n + this.#fValue] = value;
         this.#index(value, n);
+        this.#refreshJump(n);
         return old;
       }
       parent = n;
-      n = this.#child[(n << 1) | this.#bitOf(k, nc)];
+      n = this.#childOf(n, this.#bitOf(k, nc));
     }
     if (n < 0) {
       const m = this.#newNode(k, bits, value, parent);
-      this.#child[(parent << 1) | this.#bitOf(k, this.#cidr[parent])] = m;
+      this.#setChild(parent, this.#bitOf(k, this.#cidrOf(parent)), m);
+      this.#refreshJump(m);
       return NO_MATCH;
     }
     const common = Math.min(this.#commonBits(n, k), bits);
@@ -167,8 +202,9 @@ export class PrefixTrie {
       // The new prefix contains node n: it becomes n's parent.
       const m = this.#newNode(k, bits, value, parent);
       this.#replaceChild(parent, n, m);
-      this.#child[(m << 1) | this.#nodeBit(n, bits)] = n;
-      this.#parent[n] = m;
+      this.#setChild(m, this.#nodeBit(n, bits), n);
+      this.#node[n + this.#fParent] = m;
+      this.#refreshJump(m);
       return NO_MATCH;
     }
     // They diverge at bit `common`: a branch node takes n's place.
@@ -176,41 +212,47 @@ export class PrefixTrie {
     this.#replaceChild(parent, n, branch);
     const m = this.#newNode(k, bits, value, branch);
     const side = this.#bitOf(k, common);
-    this.#child[(branch << 1) | side] = m;
-    this.#child[(branch << 1) | (side ^ 1)] = n;
-    this.#parent[n] = branch;
+    this.#setChild(branch, side, m);
+    this.#setChild(branch, side ^ 1, n);
+    this.#node[n + this.#fParent] = branch;
+    this.#refreshJump(branch);
     return NO_MATCH;
   }
 
   /** The value stored for exactly `addr/bits`, or -1. */
   get(addr: number | ArrayLike<number>, bits: number): number {
-    const n = this.#find(this.#loadKey(addr, bits), bits);
-    return n < 0 ? NO_MATCH : this.#value[n];
+    const k = this.#loadKey(addr, bits);
+    if (bits === this.#maxBits) return this.#hosts.get(k);
+    const n = this.#find(k, bits);
+    return n < 0 ? NO_MATCH : this.#node[n + this.#fValue];
   }
 
   /** Removes exactly `addr/bits`; returns the value it had, or -1 if absent. */
   remove(addr: number | ArrayLike<number>, bits: number): number {
-    const n = this.#find(this.#loadKey(addr, bits), bits);
+    const k = this.#loadKey(addr, bits);
+    if (bits === this.#maxBits) return this.#hosts.delete(k);
+    const n = this.#find(k, bits);
     if (n < 0) return NO_MATCH;
-    const old = this.#value[n];
+    const old = this.#node[n + this.#fValue];
     this.#unindex(old, n);
-    this.#value[n] = NO_MATCH;
+    this.#node[n + this.#fValue] = NO_MATCH;
     this.#size--;
-    this.#compact(n);
+    this.#refreshJump(this.#compact(n));
     return old;
   }
 
   /** Removes every prefix holding `value`, without scanning the table; returns how many. */
   removeByValue(value: number): number {
+    const hosts = this.#hosts.deleteByValue(value);
     const nodes = this.#byValue.get(value);
-    if (nodes === undefined) return 0;
+    if (nodes === undefined) return hosts;
     this.#byValue.delete(value);
-    let removed = 0;
+    let removed = hosts;
     for (const n of nodes) {
-      this.#value[n] = NO_MATCH;
+      this.#node[n + this.#fValue] = NO_MATCH;
       this.#size--;
       removed++;
-      this.#compact(n);
+      this.#refreshJump(this.#compact(n));
     }
     return removed;
   }
@@ -222,6 +264,9 @@ export class PrefixTrie {
     this.#root = -1;
     this.#size = 0;
     this.#byValue.clear();
+    this.#hosts.clear();
+    this.#jumpStart.fill(-1);
+    this.#jumpBest.fill(NO_MATCH);
   }
 
   /** All stored prefixes in address order (a prefix before the prefixes it contains). */
@@ -229,26 +274,40 @@ export class PrefixTrie {
     const out: TrieEntry[] = [];
     const visit = (n: number): void => {
       if (n < 0) return;
-      if (this.#value[n] >= 0) out.push(this.#entryOf(n));
-      visit(this.#child[n << 1]);
-      visit(this.#child[(n << 1) | 1]);
+      if (this.#node[n + this.#fValue] >= 0) out.push(this.#entryOf(n));
+      visit(this.#childOf(n, 0));
+      visit(this.#childOf(n, 1));
     };
     visit(this.#root);
-    return out;
+    this.#hosts.forEach((words, value) => out.push({ words, bits: this.#maxBits, value }));
+    return out.sort(compareEntries);
   }
 
   /** The prefixes holding `value`, in address order. */
   entriesOf(value: number): TrieEntry[] {
-    const nodes = this.#byValue.get(value);
-    if (nodes === undefined) return [];
-    return [...nodes].map((n) => this.#entryOf(n)).sort(compareEntries);
+    const nodes = this.#byValue.get(value) ?? [];
+    const hosts = this.#hosts.keysOf(value).map((words) => ({ words, bits: this.#maxBits, value }));
+    return [...[...nodes].map((n) => this.#entryOf(n)), ...hosts].sort(compareEntries);
   }
 
   // -- Internals --
 
   #entryOf(n: number): TrieEntry {
-    const w = this.#w;
-    return { words: this.#key.slice(n * w, n * w + w), bits: this.#cidr[n], value: this.#value[n] };
+    const words = new Uint32Array(this.#w);
+    for (let i = 0; i < this.#w; i++) words[i] = this.#node[n + i];
+    return { words, bits: this.#cidrOf(n), value: this.#node[n + this.#fValue] };
+  }
+
+  #cidrOf(n: number): number {
+    return this.#node[n + this.#fCidr];
+  }
+
+  #childOf(n: number, side: number): number {
+    return this.#node[n + this.#fLeft + side];
+  }
+
+  #setChild(n: number, side: number, child: number): void {
+    this.#node[n + this.#fLeft + side] = child;
   }
 
   #loadKey(addr: number | ArrayLike<number>, bits: number): Uint32Array {
@@ -272,45 +331,69 @@ export class PrefixTrie {
   #find(k: Uint32Array, bits: number): number {
     let n = this.#root;
     while (n >= 0) {
-      const nc = this.#cidr[n];
+      const nc = this.#cidrOf(n);
       if (nc > bits || this.#commonBits(n, k) < nc) return -1;
-      if (nc === bits) return this.#value[n] >= 0 ? n : -1;
-      n = this.#child[(n << 1) | this.#bitOf(k, nc)];
+      if (nc === bits) return this.#node[n + this.#fValue] >= 0 ? n : -1;
+      n = this.#childOf(n, this.#bitOf(k, nc));
     }
     return -1;
   }
 
-  /** Removes node n (which has no value) if it has fewer than two children, then its parent likewise. */
-  #compact(n: number): void {
-    const l = this.#child[n << 1];
-    const r = this.#child[(n << 1) | 1];
-    if (l >= 0 && r >= 0) return;
-    const p = this.#parent[n];
+  /**
+   * Removes node n (which has no value) if it has fewer than two children,
+   * then its parent likewise. Returns the topmost node it changed; that node's
+   * record stays readable until the next insert reuses it.
+   */
+  #compact(n: number): number {
+    const l = this.#childOf(n, 0);
+    const r = this.#childOf(n, 1);
+    if (l >= 0 && r >= 0) return n;
+    const p = this.#node[n + this.#fParent];
     const only = l >= 0 ? l : r;
     this.#replaceChild(p, n, only);
-    if (only >= 0) this.#parent[only] = p;
+    if (only >= 0) this.#node[only + this.#fParent] = p;
     this.#free.push(n);
-    if (p >= 0 && this.#value[p] < 0) this.#compact(p);
+    if (p >= 0 && this.#node[p + this.#fValue] < 0) return this.#compact(p);
+    return n;
+  }
+
+  /** Recomputes the jump entries covered by node n's prefix (IPv4 only). */
+  #refreshJump(n: number): void {
+    if (this.#w !== 1) return;
+    const node = this.#node;
+    const c = this.#cidrOf(n);
+    const first = node[n] >>> 16;
+    const count = c >= 16 ? 1 : 1 << (16 - c);
+    for (let top = first; top < first + count; top++) {
+      const a = top << 16;
+      let found = NO_MATCH;
+      let m = this.#root;
+      while (m >= 0) {
+        const mc = node[m + 2];
+        if (mc >= 16) break;
+        if (((a ^ node[m]) & node[m + 1]) !== 0) {
+          m = -1;
+          break;
+        }
+        if (node[m + 3] >= 0) found = node[m + 3];
+        m = node[m + 4 + ((a >>> (31 - mc)) & 1)];
+      }
+      this.#jumpStart[top] = m;
+      this.#jumpBest[top] = found;
+    }
   }
 
   #replaceChild(parent: number, old: number, next: number): void {
-    if (parent < 0) {
-      this.#root = next;
-    } else if (this.#child[parent << 1] === old) {
-      this.#child[parent << 1] = next;
-    } else {
-      this.#child[(parent << 1) | 1] = next;
-    }
+    if (parent < 0) this.#root = next;
+    else this.#setChild(parent, this.#childOf(parent, 0) === old ? 0 : 1, next);
   }
 
   #commonBits(n: number, k: Uint32Array): number {
-    const w = this.#w;
-    const base = n * w;
-    for (let i = 0; i < w; i++) {
-      const x = (this.#key[base + i] ^ k[i]) >>> 0;
+    for (let i = 0; i < this.#w; i++) {
+      const x = (this.#node[n + i] ^ k[i]) >>> 0;
       if (x !== 0) return i * 32 + Math.clz32(x);
     }
-    return w * 32;
+    return this.#maxBits;
   }
 
   #bitOf(k: Uint32Array, pos: number): number {
@@ -318,7 +401,7 @@ export class PrefixTrie {
   }
 
   #nodeBit(n: number, pos: number): number {
-    return (this.#key[n * this.#w + (pos >>> 5)] >>> (31 - (pos & 31))) & 1;
+    return (this.#node[n + (pos >>> 5)] >>> (31 - (pos & 31))) & 1;
   }
 
   #index(value: number, n: number): void {
@@ -341,19 +424,20 @@ export class PrefixTrie {
     let n = this.#free.pop();
     if (n === undefined) {
       if (this.#used === this.#capacity) this.#grow(this.#capacity * 2);
-      n = this.#used++;
+      n = (this.#used++) << this.#shift;
     }
     const w = this.#w;
+    const node = this.#node;
     for (let i = 0; i < w; i++) {
       const m = wordMask(bits, i);
-      this.#key[n * w + i] = (k[i] & m) >>> 0;
-      this.#mask[n * w + i] = m;
+      node[n + i] = k[i] & m;
+      node[n + w + i] = m;
     }
-    this.#cidr[n] = bits;
-    this.#value[n] = value;
-    this.#child[n << 1] = -1;
-    this.#child[(n << 1) | 1] = -1;
-    this.#parent[n] = parent;
+    node[n + this.#fCidr] = bits;
+    node[n + this.#fValue] = value;
+    node[n + this.#fLeft] = -1;
+    node[n + this.#fLeft + 1] = -1;
+    node[n + this.#fParent] = parent;
     if (value >= 0) {
       this.#size++;
       this.#index(value, n);
@@ -362,25 +446,9 @@ export class PrefixTrie {
   }
 
   #grow(capacity: number): void {
-    const w = this.#w;
-    const key = new Uint32Array(capacity * w);
-    key.set(this.#key);
-    const mask = new Uint32Array(capacity * w);
-    mask.set(this.#mask);
-    const cidr = new Uint8Array(capacity);
-    cidr.set(this.#cidr);
-    const value = new Int32Array(capacity);
-    value.set(this.#value);
-    const child = new Int32Array(capacity * 2);
-    child.set(this.#child);
-    const parent = new Int32Array(capacity);
-    parent.set(this.#parent);
-    this.#key = key;
-    this.#mask = mask;
-    this.#cidr = cidr;
-    this.#value = value;
-    this.#child = child;
-    this.#parent = parent;
+    const node = new Int32Array(capacity << this.#shift);
+    node.set(this.#node);
+    this.#node = node;
     this.#capacity = capacity;
   }
 }

@@ -220,6 +220,35 @@ Deno.test("PrefixTrie (IPv4) agrees with SlowPrefixTable over thousands of seede
   }
 });
 
+Deno.test("PrefixTrie (IPv4) agrees with SlowPrefixTable for prefixes around the /16 jump-table boundary", () => {
+  const r = rng(77);
+  const trie = new PrefixTrie(4);
+  const slow = new SlowPrefixTable();
+  const inserted: [number, number][] = [];
+  for (let op = 0; op < 2500; op++) {
+    if (r() % 3 !== 0 || inserted.length === 0) {
+      const bits = 10 + (r() % 13);
+      const addr = (0xac100000 | (r() & 0x000fffff)) >>> 0;
+      const value = r() % 25;
+      assert.equal(trie.insert(addr, bits, value), slow.insert([addr], bits, value));
+      inserted.push([addr, bits]);
+    } else if (r() % 4 !== 0) {
+      const [addr, bits] = inserted[r() % inserted.length];
+      assert.equal(trie.remove(addr, bits), slow.remove([addr], bits));
+    } else {
+      const value = r() % 25;
+      assert.equal(trie.removeByValue(value), slow.removeByValue(value));
+    }
+    for (let q = 0; q < 8; q++) {
+      const probe = (0xac100000 | (r() & 0x000fffff)) >>> 0;
+      assert.equal(trie.lookup4(probe), slow.lookup([probe]), `op ${op}`);
+    }
+  }
+  trie.clear();
+  assert.equal(trie.size, 0);
+  assert.equal(trie.lookup4(0xac100001), NO_MATCH);
+});
+
 Deno.test("PrefixTrie (IPv6) agrees with SlowPrefixTable over thousands of seeded random operations", () => {
   const r = rng(42);
   const trie = new PrefixTrie(6);
