@@ -1,0 +1,35 @@
+/**
+ * Composition root: parse the command line, hand off to the command. Exit codes:
+ * 0 success (also after SIGINT/SIGTERM cleanup), 1 runtime failure, 2 usage or
+ * configuration error (one line on stderr).
+ */
+import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
+import { VERSION } from "./src/version.ts";
+
+async function main(argv: string[]): Promise<number> {
+  let command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsvpn: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  switch (command.kind) {
+    case "help":
+      console.log(USAGE);
+      return 0;
+    case "version":
+      console.log(`tsvpn ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`);
+      return 0;
+    default:
+      console.error(`tsvpn: ${command.kind} is not available in this build`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
