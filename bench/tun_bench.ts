@@ -18,6 +18,7 @@
 import { openNetlink } from "../ffi/netlink.ts";
 import { openTun } from "../ffi/tun.ts";
 import { ViewCache } from "../ffi/view_cache.ts";
+import { cString, libc, O_CLOEXEC, O_RDWR } from "../ffi/libc.ts";
 import { encodeRoute, ipToBytes, parsePrefixText } from "../ffi/netlink_codec.ts";
 import { echoReplyInPlace, ipv4, isEchoReply, writeEchoRequest4 } from "../tests/harness/echo.ts";
 import { NetnsLab, parseLastJson, requireRoot } from "../tests/harness/netns.ts";
@@ -128,6 +129,22 @@ if (import.meta.main && Deno.args[0] === "--child") {
   let i = 0;
   Deno.bench("ViewCache.at() for a warm (buffer, offset) pair", () => {
     cache.at(slots[i++ & 63], OFF);
+  });
+
+  // How an FFI `buffer` argument at an offset is passed (write(2) of 84 bytes to /dev/null):
+  // see ffi/README.md for the heap cost of each; these show the time.
+  const lib = libc();
+  const devNull = lib.open(cString("/dev/null"), O_RDWR | O_CLOEXEC, 0);
+  const views = new ViewCache();
+  const slot = new Uint8Array(OFF + 2048);
+  Deno.bench("write(2) via FFI, cached (buffer, offset) view", { group: "ffi-write", baseline: true }, () => {
+    lib.write(devNull, views.at(slot, OFF), 84);
+  });
+  Deno.bench("write(2) via FFI, fresh subarray per call", { group: "ffi-write" }, () => {
+    lib.write(devNull, slot.subarray(OFF), 84);
+  });
+  Deno.bench("write(2) via FFI, whole buffer (offset 0)", { group: "ffi-write" }, () => {
+    lib.write(devNull, slot, 84);
   });
 
   const dst = parsePrefixText("10.9.0.0/24")!;

@@ -140,3 +140,16 @@ Deno.test({
     assert.ok(r.roundTripBytesPerBatch < 4096, `async round trip: ${r.roundTripBytesPerBatch} bytes/batch`);
   },
 });
+
+Deno.test({
+  name: "TunDevice.close() leaves nothing pending for Deno's test sanitizers",
+  ignore,
+  async fn() {
+    await using lab = new NetnsLab();
+    const ns = await lab.addNamespace("san");
+    const probe = new URL("./sanitizer_probe.ts", import.meta.url).pathname;
+    const out = await lab.exec(ns, [Deno.execPath(), "test", "-A", probe], { check: false });
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /2 passed \| 0 failed/);
+  },
+});
