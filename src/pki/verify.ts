@@ -120,12 +120,30 @@ function isCa(cert: X509Certificate): boolean {
   return ku === null || (ku.usages & KeyUsageFlags.keyCertSign) !== 0;
 }
 
-async function signedBy(cert: X509Certificate, issuer: X509Certificate): Promise<boolean> {
+// Signature checks between cached CA/CRL objects give the same answer every time.
+const knownSignatures = new WeakMap<X509Certificate | X509Crl, WeakMap<X509Certificate, boolean>>();
+
+async function memo(
+  subject: X509Certificate | X509Crl,
+  issuer: X509Certificate,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  let byIssuer = knownSignatures.get(subject);
+  const known = byIssuer?.get(issuer);
+  if (known !== undefined) return known;
+  let ok: boolean;
   try {
-    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+    ok = await check();
   } catch {
-    return false;
+    ok = false;
   }
+  if (byIssuer === undefined) knownSignatures.set(subject, byIssuer = new WeakMap());
+  byIssuer.set(issuer, ok);
+  return ok;
+}
+
+async function signedBy(cert: X509Certificate, issuer: X509Certificate): Promise<boolean> {
+  return await memo(cert, issuer, () => cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }));
 }
 
 /**
@@ -254,12 +272,7 @@ async function check(
     const mine = crls.filter((c) => c.issuer === issuer.subject);
     if (mine.length === 0) return fail(`no CRL from the certificate's issuer ${describe(issuer)}`);
     for (const crl of mine) {
-      let valid = false;
-      try {
-        valid = await crl.verify({ publicKey: issuer.publicKey });
-      } catch {
-        valid = false;
-      }
+      const valid = await memo(crl, issuer, () => crl.verify({ publicKey: issuer.publicKey }));
       if (!valid) return fail(`CRL is not signed by the certificate's issuer ${describe(issuer)}`);
       for (const entry of crl.entries) {
         if (normalizeSerial(entry.serialNumber) === serial) {
