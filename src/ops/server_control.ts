@@ -1,0 +1,66 @@
+/**
+ * What the management interface and status writers need from a running
+ * server. The server implements it; `src/ops/` formats and serves it. Values
+ * are plain data (a snapshot), so formatting code is tested without a server.
+ */
+
+export interface ClientSnapshot {
+  /** Certificate common name. */
+  name: string;
+  /** Real (underlay) endpoint, "1.2.3.4:5678" or "[::1]:5678". */
+  realAddress: string;
+  /** Virtual addresses assigned to the client (IPv4 and/or IPv6), "" when none. */
+  virtualAddress: string;
+  virtualAddress6: string;
+  peerId: number;
+  cipher: string;
+  /** Seconds since the epoch. */
+  connectedSince: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  /** Seconds since the epoch of the last authenticated packet from the client. */
+  lastActivity: number;
+}
+
+export interface RouteSnapshot {
+  /** Prefix or host address ("10.8.0.2", "192.168.10.0/24", "fd00:8::1000"), or a MAC in tap mode. */
+  virtualAddress: string;
+  name: string;
+  realAddress: string;
+  /** Seconds since the epoch of the last packet that used this route. */
+  lastRef: number;
+}
+
+export interface MacSnapshot {
+  mac: string;
+  /** Client name, or "tap" for the local tap device. */
+  port: string;
+  ageSeconds: number;
+}
+
+export interface ServerSnapshot {
+  version: string;
+  /** Seconds since the epoch when the snapshot was taken. */
+  time: number;
+  mode: "tun" | "tap";
+  topology: string;
+  device: string;
+  listen: string;
+  clients: ClientSnapshot[];
+  routes: RouteSnapshot[];
+  macs: MacSnapshot[];
+  /** Drop counters by reason name (e.g. "spoofed", "bad_tag", "replay", "no_route"). */
+  drops: Record<string, number>;
+  /** OpenVPN GLOBAL_STATS: "Max bcast/mcast queue length" and friends. */
+  globalStats: Record<string, number>;
+}
+
+export interface ServerControl {
+  snapshot(): ServerSnapshot;
+  /** Disconnects every session of that common name; resolves with how many. */
+  kill(name: string, reason: string): Promise<number>;
+  /** Re-reads the CRL and disconnects sessions whose certificate is now revoked. */
+  reloadCrl(): Promise<number>;
+}
