@@ -1,0 +1,290 @@
+import assert from "node:assert/strict";
+import { createControlWrap } from "./control_wrap.ts";
+import { DROP_AUTH_FAILED, DROP_REPLAY, VERDICT_OK } from "./drop_counters.ts";
+import { ControlSession, type ControlSessionOptions, type SessionKey } from "./session.ts";
+import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { pkiVerifier } from "./verifier.ts";
+import type { TlsCredentials } from "./tls_channel.ts";
+
+let pki: TestPki;
+const staticKey = Uint8Array.from({ length: 256 }, (_, i) => (i * 13 + 1) & 0xff);
+
+interface Pair {
+  client: ControlSession;
+  server: ControlSession;
+  toServer: Uint8Array[];
+  toClient: Uint8Array[];
+  clientKeys: SessionKey[];
+  serverKeys: SessionKey[];
+  errors: string[];
+}
+
+/** Two sessions joined by an asynchronous in-memory link that records every packet. */
+function pair(o: {
+  clientCreds?: TlsCredentials;
+  wrap?: "none" | "tls-crypt" | "tls-auth";
+  server?: Partial<ControlSessionOptions>;
+  client?: Partial<ControlSessionOptions>;
+} = {}): Pair {
+  const p = { toServer: [], toClient: [], clientKeys: [], serverKeys: [], errors: [] } as unknown as Pair;
+  const wrapCfg = (role: "client" | "server") =>
+    o.wrap === "tls-crypt"
+      ? createControlWrap({ mode: "tls-crypt", key: staticKey }, role)
+      : o.wrap === "tls-auth"
+      ? createControlWrap({ mode: "tls-auth", key: staticKey, direction: role === "server" ? 0 : 1 }, role)
+      : undefined;
+  p.server = new ControlSession({
+    role: "server",
+    credentials: pki.server,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, crl: pki.crlPem, usage: "clientAuth" }),
+    wrap: wrapCfg("server"),
+    send: (b) => {
+      p.toClient.push(b);
+      setTimeout(() => p.client.receive(b), 0);
+    },
+    peerId: 7,
+    pushOptions: () => ({
+      ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" },
+      topology: "subnet",
+      routeGateway: "10.8.0.1",
+      ping: 10,
+      pingRestart: 60,
+    }),
+    ...o.server,
+  });
+  p.client = new ControlSession({
+    role: "client",
+    credentials: o.clientCreds ?? pki.client,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth", expectedName: "server" }),
+    wrap: wrapCfg("client"),
+    send: (b) => {
+      p.toServer.push(b);
+      setTimeout(() => p.server.receive(b), 0);
+    },
+    ...o.client,
+  });
+  p.client.on("key", (k) => p.clientKeys.push(k));
+  p.server.on("key", (k) => p.serverKeys.push(k));
+  p.client.on("error", (e) => p.errors.push(`client: ${e.reason}`));
+  p.server.on("error", (e) => p.errors.push(`server: ${e.reason}`));
+  return p;
+}
+
+function timeout<T>(pr: Promise<T>, ms: number, what: string): Promise<T> {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    pr.finally(() => clearTimeout(id)),
+    new Promise<T>((_, rej) => id = setTimeout(() => rej(new Error(`Timed out waiting for ${what}`)), ms)),
+  ]);
+}
+
+function shutdown(p: Pair): void {
+  p.client.close("test done", false);
+  p.server.close("test done", false);
+}
+
+Deno.test({
+  name: "createTestPki() fixture",
+  fn: async () => {
+    pki = await createTestPki();
+  },
+  sanitizeResources: false,
+  sanitizeOps: false,
+});
+
+for (const wrap of ["none", "tls-auth", "tls-crypt"] as const) {
+  Deno.test({
+    name: `ControlSession client and server agree on key2, cipher and push options (${wrap})`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const p = pair({ wrap, client: { ciphers: ["CHACHA20-POLY1305", "AES-128-GCM"] } });
+      const established = p.server.once("established");
+      const pushed = p.client.once("pushReply");
+      const clientKey = p.client.once("key");
+      p.client.start();
+      try {
+        const est = await timeout(established, 10000, "established");
+        assert.equal(est.peer.commonName, "client1");
+        assert.equal(est.peer.tsvpn, "1");
+        assert.equal(est.cipher, "AES-128-GCM", "server order wins among the client's offers");
+        const reply = await timeout(pushed, 10000, "push reply");
+        assert.equal(reply.options.peerId, 7);
+        assert.equal(reply.options.cipher, "AES-128-GCM");
+        assert.deepEqual(reply.options.protocolFlags, ["cc-exit"]);
+        assert.equal(reply.options.ifconfig?.local, "10.8.0.2");
+        const ck = await timeout(clientKey, 10000, "client key");
+        assert.equal(p.serverKeys.length, 1);
+        assert.deepEqual(ck.key2, p.serverKeys[0].key2);
+        assert.equal(ck.key2.length, 256);
+        assert.equal(ck.keyId, 0);
+        assert.equal(p.client.peer?.commonName, "server");
+        assert.equal(p.client.activeKeyId, 0);
+        assert.deepEqual(p.errors, []);
+        if (wrap === "tls-crypt") {
+          await new Promise((r) => setTimeout(r, 100));
+          const replay = p.toServer[p.toServer.length - 1];
+          assert.equal(p.server.receive(replay), DROP_REPLAY);
+          const forged = replay.slice();
+          forged[forged.length - 1] ^= 1;
+          assert.equal(p.server.receive(forged), DROP_AUTH_FAILED);
+        }
+      } finally {
+        shutdown(p);
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "ControlSession.renegotiate() runs a soft reset to key-id 1 with fresh keys on both sides",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const p = pair({ wrap: "tls-crypt" });
+    const first = p.client.once("key");
+    p.client.start();
+    try {
+      await timeout(first, 10000, "first key");
+      const next = p.client.once("key");
+      const retired: number[] = [];
+      p.server.on("keyRetired", (e) => retired.push(e.keyId));
+      assert.equal(p.server.renegotiate(), true);
+      const k1 = await timeout(next, 10000, "renegotiated key");
+      assert.equal(k1.keyId, 1);
+      assert.equal(k1.initial, false);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(p.serverKeys[1].keyId, 1);
+      assert.deepEqual(p.serverKeys[1].key2, k1.key2);
+      assert.notDeepEqual(p.serverKeys[0].key2, k1.key2);
+      assert.equal(p.client.activeKeyId, 1);
+      assert.equal(p.server.activeKeyId, 1);
+      // Then the client renegotiates to key-id 2.
+      const k2p = p.server.once("key");
+      assert.equal(p.client.renegotiate(), true);
+      assert.equal((await timeout(k2p, 10000, "key 2")).keyId, 2);
+      assert.deepEqual(p.errors, []);
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
+for (
+  const [what, creds] of [["revoked", () => pki.revokedClient], [
+    "foreign CA",
+    () => pki.foreignClient,
+  ]] as const
+) {
+  Deno.test({
+    name: `ControlSession server refuses a ${what} client certificate with a clear reason`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const p = pair({ clientCreds: creds() });
+      const err = p.server.once("error");
+      const closed = p.client.once("closed");
+      let keys = 0;
+      p.server.on("key", () => keys++);
+      p.client.start();
+      try {
+        const e = await timeout(err, 10000, "server error");
+        assert.match(
+          e.reason,
+          what === "revoked" ? /client certificate refused: .*revoked/i : /client certificate refused/,
+        );
+        await timeout(closed, 10000, "client closed");
+        assert.equal(keys, 0);
+        assert.equal(p.server.established, false);
+      } finally {
+        shutdown(p);
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "ControlSession client refuses a server certificate without serverAuth",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const p = pair({ server: { credentials: pki.clientAsServer } });
+    const err = p.client.once("error");
+    p.client.start();
+    try {
+      const e = await timeout(err, 10000, "client error");
+      assert.match(e.reason, /server certificate refused/);
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
+Deno.test({
+  name: "ControlSession server authorize() refusal reaches the client as AUTH_FAILED",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const p = pair({
+      server: { authorize: (peer) => ({ ok: false, reason: `${peer.commonName} is disabled` }) },
+    });
+    const err = p.client.once("error");
+    p.client.start();
+    try {
+      const e = await timeout(err, 10000, "client error");
+      assert.equal(e.reason, "server refused authentication: client1 is disabled");
+      assert.equal(p.serverKeys.length, 0);
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
+Deno.test({
+  name: "ControlSession.close() sends EXIT and the server closes on it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const p = pair();
+    const key = p.client.once("key");
+    p.client.start();
+    try {
+      await timeout(key, 10000, "key");
+      const serverClosed = p.server.once("closed");
+      p.client.close("user quit");
+      assert.equal((await timeout(serverClosed, 5000, "server closed")).reason, "client sent EXIT");
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
+Deno.test({
+  name: "ControlSession.receive() drops data opcodes and packets from another session",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const p = pair();
+    const key = p.client.once("key");
+    p.client.start();
+    try {
+      await timeout(key, 10000, "key");
+      assert.notEqual(p.server.receive(Uint8Array.of(0x48, 0, 0, 0)), VERDICT_OK);
+      const pkt = p.toServer[p.toServer.length - 1].slice();
+      pkt[1] ^= 0xff; // sender session id
+      assert.notEqual(p.server.receive(pkt), VERDICT_OK);
+      assert.ok(p.server.drops.total >= 2);
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
+Deno.test({
+  name: "createTestPki() cleanup",
+  fn: async () => {
+    await pki.cleanup();
+  },
+  sanitizeResources: false,
+  sanitizeOps: false,
+});

@@ -1,0 +1,169 @@
+/**
+ * A TLS endpoint whose ciphertext is carried by the reliability layer rather
+ * than a socket: Deno's node:tls TLSSocket over an in-memory Duplex. Ciphertext
+ * the peer sent is fed in order with feed(); ciphertext TLS produces comes out
+ * of onCiphertext. Certificate checks are NOT done here (node:tls over a
+ * Duplex completes handshakes with untrusted peers): the session verifies the
+ * peer certificate from onSecure before using the channel.
+ */
+
+import tls from "node:tls";
+import { Duplex } from "node:stream";
+
+export interface TlsCredentials {
+  /** PEM CA bundle (also given to TLS so it can request client certificates). */
+  ca: string;
+  /** PEM certificate (chain) of this side. */
+  cert: string;
+  /** PEM private key of this side. */
+  key: string;
+}
+
+export interface TlsSecureInfo {
+  /** DER of the peer's leaf certificate, null when none was presented. */
+  peerCertificate: Uint8Array | null;
+  /** DER of further certificates the peer sent (untrusted, may help build the chain). */
+  peerChain: Uint8Array[];
+  protocol: string | null;
+  cipher: string | null;
+}
+
+export interface TlsChannelHandlers {
+  onCiphertext(bytes: Uint8Array): void;
+  onSecure(info: TlsSecureInfo): void;
+  onPlaintext(bytes: Uint8Array): void;
+  onError(reason: string): void;
+}
+
+interface PeerCert {
+  raw?: Uint8Array;
+  issuerCertificate?: PeerCert;
+}
+
+export class TlsChannel {
+  readonly #socket: tls.TLSSocket;
+  readonly #duplex: Duplex;
+  readonly #handlers: TlsChannelHandlers;
+  #closed = false;
+  #secure = false;
+
+  constructor(role: "client" | "server", creds: TlsCredentials, handlers: TlsChannelHandlers) {
+    this.#handlers = handlers;
+    const self = this;
+    this.#duplex = new Duplex({
+      read() {},
+      write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void) {
+        if (!self.#closed) self.#handlers.onCiphertext(new Uint8Array(chunk));
+        cb();
+      },
+      final(cb: (e?: Error | null) => void) {
+        cb();
+      },
+    });
+    const common = {
+      ca: creds.ca,
+      cert: creds.cert,
+      key: creds.key,
+      rejectUnauthorized: false,
+      minVersion: "TLSv1.2" as const,
+    };
+    if (role === "server") {
+      this.#socket = new tls.TLSSocket(
+        this.#duplex,
+        { ...common, isServer: true, requestCert: true } as never,
+      );
+      this.#socket.on("secure", () => this.#onSecure());
+    } else {
+      this.#socket = tls.connect({ ...common, socket: this.#duplex } as never);
+      this.#socket.on("secureConnect", () => this.#onSecure());
+    }
+    this.#socket.on("data", (d: Uint8Array) => {
+      if (!this.#closed) this.#handlers.onPlaintext(new Uint8Array(d));
+    });
+    this.#socket.on("error", (e: Error) => {
+      if (this.#closed) return;
+      this.#handlers.onError(`TLS error: ${e.message}`);
+    });
+    this.#socket.on("close", () => {
+      if (this.#closed) return;
+      if (!this.#secure) this.#handlers.onError("TLS closed before the handshake completed");
+    });
+  }
+
+  get secure(): boolean {
+    return this.#secure;
+  }
+
+  #onSecure(): void {
+    if (this.#closed) return;
+    this.#secure = true;
+    let leaf: Uint8Array | null = null;
+    const chain: Uint8Array[] = [];
+    try {
+      const pc = this.#socket.getPeerCertificate(true) as unknown as PeerCert;
+      if (pc && pc.raw && pc.raw.length > 0) {
+        leaf = new Uint8Array(pc.raw);
+        const seen = new Set<PeerCert>([pc]);
+        for (let c = pc.issuerCertificate; c && !seen.has(c) && chain.length < 8; c = c.issuerCertificate) {
+          seen.add(c);
+          if (c.raw && c.raw.length > 0) chain.push(new Uint8Array(c.raw));
+        }
+      }
+    } catch {
+      leaf = null;
+    }
+    let protocol: string | null = null;
+    let cipher: string | null = null;
+    try {
+      protocol = this.#socket.getProtocol() ?? null;
+      cipher = this.#socket.getCipher()?.name ?? null;
+    } catch {
+      // informational only
+    }
+    this.#handlers.onSecure({ peerCertificate: leaf, peerChain: chain, protocol, cipher });
+  }
+
+  /** Ciphertext from the peer, in stream order. */
+  feed(bytes: Uint8Array): void {
+    if (this.#closed || bytes.length === 0) return;
+    this.#duplex.push(bytes);
+  }
+
+  /** Application data to encrypt; buffered by TLS until the handshake completes. */
+  write(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#socket.write(bytes);
+  }
+
+  /** Tears down without further output. */
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#socket.destroy();
+    } catch {
+      // already gone
+    }
+    try {
+      this.#duplex.destroy();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** TLS alert descriptions used when tsvpn refuses a peer certificate after the handshake. */
+export const ALERT_BAD_CERTIFICATE = 42;
+export const ALERT_CERTIFICATE_REVOKED = 44;
+export const ALERT_CERTIFICATE_EXPIRED = 45;
+export const ALERT_UNKNOWN_CA = 48;
+
+/**
+ * A fatal TLS alert record in the clear. Sent after refusing a certificate of
+ * a peer whose handshake already completed: OpenSSL fails the connection on
+ * it (as a fatal alert or an undecryptable record), so a stock OpenVPN peer
+ * gives up at once instead of waiting for its handshake window.
+ */
+export function fatalAlertRecord(description: number): Uint8Array {
+  return Uint8Array.of(21, 3, 3, 0, 2, 2, description & 0xff);
+}
