@@ -142,6 +142,7 @@ export function fromCString(buf: Uint8Array, off: number, max: number): string {
 // errno values (Linux, asm-generic).
 export const EPERM = 1;
 export const ENOENT = 2;
+export const ESRCH = 3;
 export const EINTR = 4;
 export const EIO = 5;
 export const ENXIO = 6;
@@ -153,11 +154,10 @@ export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
-export const ENOBUFS = 105;
 export const EBADFD = 77;
-export const ENETUNREACH = 101;
-export const ESRCH = 3;
 export const EADDRNOTAVAIL = 99;
+export const ENETUNREACH = 101;
+export const ENOBUFS = 105;
 
 // open(2) flags.
 export const O_RDWR = 0o2;

@@ -186,7 +186,7 @@ const scenarios: Record<string, (args: string[]) => Promise<unknown>> = {
   },
 
   /** Error texts from openTun and a closed device. */
-  "tun-errors"() {
+  async "tun-errors"() {
     const out: Record<string, string> = {};
     const attempt = (key: string, f: () => unknown) => {
       try {
@@ -209,7 +209,16 @@ const scenarios: Record<string, (args: string[]) => Promise<unknown>> = {
     const downWrite = down.write(pkt, 0, len);
     const downErrno = down.lastWriteErrno;
     down.close();
-    return Promise.resolve({ ...out, downWrite, downErrno });
+    // Deleted from outside while a readBatch waits: the read and later writes fail clearly.
+    const doomed = openTun({ kind: "tun", name: "tsvdel0" });
+    const waiting = doomed.readBatch([new Uint8Array(2048)], new Int32Array(1), 0)
+      .then((n) => `resolved ${n}`, (e) => errorText(e));
+    await new Promise((r) => setTimeout(r, 50));
+    await run("ip", ["link", "del", "tsvdel0"]);
+    const deletedRead = await waiting;
+    attempt("deletedWrite", () => doomed.write(pkt, 0, len));
+    doomed.close();
+    return { ...out, downWrite, downErrno, deletedRead };
   },
 
   /** Error texts for kernel-rejected netlink requests. */

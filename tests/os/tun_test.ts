@@ -91,7 +91,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "openTun() and TunDevice.write() report name, kind and closed-device errors clearly",
+  name: "openTun(), readBatch() and write() report bad names, closed and deleted devices clearly",
   ignore,
   async fn() {
     const r = await inNamespace<Record<string, unknown>>(["tun-errors"]);
@@ -104,6 +104,8 @@ Deno.test({
     // A packet written to a down device is dropped (EIO), not thrown.
     assert.equal(r.downWrite, false);
     assert.equal(r.downErrno, 5);
+    assert.equal(r.deletedRead, "read tsvdel0: File descriptor in bad state (the device was deleted)");
+    assert.equal(r.deletedWrite, "write tsvdel0: File descriptor in bad state (the device was deleted)");
   },
 });
 
