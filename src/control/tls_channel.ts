@@ -49,16 +49,13 @@ export class TlsChannel {
 
   constructor(role: "client" | "server", creds: TlsCredentials, handlers: TlsChannelHandlers) {
     this.#handlers = handlers;
-    const self = this;
     this.#duplex = new Duplex({
       read() {},
-      write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void) {
-        if (!self.#closed) self.#handlers.onCiphertext(new Uint8Array(chunk));
+      write: (chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void) => {
+        if (!this.#closed) this.#handlers.onCiphertext(new Uint8Array(chunk));
         cb();
       },
-      final(cb: (e?: Error | null) => void) {
-        cb();
-      },
+      final: (cb: (e?: Error | null) => void) => cb(),
     });
     const common = {
       ca: creds.ca,
