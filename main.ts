@@ -4,6 +4,7 @@
  * configuration error (one line on stderr).
  */
 import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
+import { runPki } from "./src/cli/pki.ts";
 import { VERSION } from "./src/version.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,10 @@ async function main(argv: string[]): Promise<number> {
     case "version":
       console.log(`tsvpn ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`);
       return 0;
+    case "sub":
+      if (command.name === "pki") return await runPki(command.args);
+      console.error(`tsvpn: ${command.name} is not available in this build`);
+      return 2;
     default:
       console.error(`tsvpn: ${command.kind} is not available in this build`);
       return 2;
