@@ -67,7 +67,7 @@ export function parseOvpnClient(
   fileName: string,
   options: OvpnParseOptions = {},
 ): OvpnClientResult {
-  const ctx = new OvpnContext(fileName, options.baseDir ?? dirname(fileName));
+  const ctx: OvpnContext = new OvpnContext(fileName, options.baseDir ?? dirname(fileName));
   const directives = lexOvpn(text, fileName);
 
   const remoteDirectives: OvpnDirective[] = [];

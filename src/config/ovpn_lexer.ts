@@ -96,5 +96,7 @@ function splitWords(line: string, file: string, lineNo: number): string[] {
 /** The option as written, for reports: name plus arguments (quoted when they hold spaces). */
 export function optionText(d: OvpnDirective): string {
   if (d.inline !== null) return `<${d.name}>`;
-  return [d.name, ...d.args.map((a) => (/\s/.test(a) || a === "" ? JSON.stringify(a) : a))].join(" ");
+  // push arguments are always written quoted in OpenVPN configs.
+  const quote = (a: string) => d.name === "push" || /\s/.test(a) || a === "" ? JSON.stringify(a) : a;
+  return [d.name, ...d.args.map(quote)].join(" ");
 }

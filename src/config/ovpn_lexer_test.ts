@@ -16,9 +16,10 @@ Deno.test("lexOvpn() splits options, strips comments and leading dashes, and kee
 });
 
 Deno.test("lexOvpn() groups quoted words and honours backslash escapes", () => {
-  const [d] = lexOvpn(`push "route 10.0.0.0 255.0.0.0" 'a b' c\\ d "x\\"y"\n`, "s.conf");
+  const [d] = lexOvpn(`setenv "route 10.0.0.0 255.0.0.0" 'a b' c\\ d "x\\"y"\n`, "s.conf");
   assert.deepEqual(d.args, ["route 10.0.0.0 255.0.0.0", "a b", "c d", 'x"y']);
-  assert.equal(optionText(d), 'push "route 10.0.0.0 255.0.0.0" "a b" "c d" x"y');
+  assert.equal(optionText(d), 'setenv "route 10.0.0.0 255.0.0.0" "a b" "c d" x"y');
+  assert.equal(optionText(lexOvpn('push "block-outside-dns"', "s.conf")[0]), 'push "block-outside-dns"');
 });
 
 Deno.test("lexOvpn() reads inline blocks with their opening line", () => {
