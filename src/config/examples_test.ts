@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { loadConfig } from "./load.ts";
+import type { ClientConfig, ServerConfig } from "./schema.ts";
+
+const EXAMPLES = fileURLToPath(new URL("../../deploy/examples/", import.meta.url));
+
+/** Every leaf key path of a parsed YAML value. */
+function keyPaths(v: unknown, prefix = ""): string[] {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return [prefix];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) =>
+    keyPaths(x, prefix ? `${prefix}.${k}` : k)
+  );
+}
+
+Deno.test("deploy/examples/server.yaml loads with loadConfig and sets every server key", async () => {
+  const path = `${EXAMPLES}server.yaml`;
+  const c = await loadConfig(path) as ServerConfig;
+  assert.equal(c.mode, "server");
+  assert.equal(c.server.network!.text, "10.8.0.0/24");
+  assert.equal(c.server.clients.get("alice")!.address!.text, "10.8.0.50");
+  assert.equal(c.server.clients.get("mallory")!.disabled, true);
+  assert.deepEqual(c.pki.ca, { kind: "file", path: `${EXAMPLES}pki/ca.crt` });
+  const keys = keyPaths(parse(await Deno.readTextFile(path)));
+  for (
+    const k of [
+      "listen.host",
+      "listen.port",
+      "listen.proto",
+      "dev.type",
+      "dev.name",
+      "dev.mtu",
+      "pki.crl",
+      "pki.tls_crypt",
+      "data.ciphers",
+      "data.reneg_seconds",
+      "data.reneg_bytes",
+      "data.replay_window",
+      "keepalive.interval",
+      "keepalive.timeout",
+      "log.level",
+      "management.listen",
+      "server.network6",
+      "server.topology",
+      "server.client_to_client",
+      "server.duplicate_cn",
+      "server.max_clients",
+      "server.pool_persist",
+      "server.status_file",
+      "server.status_interval",
+      "server.mssfix",
+      "server.bridge",
+      "server.routes",
+      "server.routes6",
+      "server.push.routes",
+      "server.push.routes6",
+      "server.push.redirect_gateway",
+      "server.push.dns",
+      "server.push.domain",
+      "server.clients.alice.address6",
+      "server.clients.alice.iroutes6",
+      "server.clients.alice.push.routes",
+    ]
+  ) assert.ok(keys.includes(k), k);
+});
+
+Deno.test("deploy/examples/client.yaml loads with loadConfig and sets every client key", async () => {
+  const path = `${EXAMPLES}client.yaml`;
+  const c = await loadConfig(path) as ClientConfig;
+  assert.equal(c.mode, "client");
+  assert.equal(c.remotes.length, 2);
+  assert.equal(c.remotes[1].proto, "tcp");
+  assert.deepEqual(c.scripts, { up: `${EXAMPLES}up.sh`, down: `${EXAMPLES}down.sh` });
+  assert.deepEqual(c.management, { listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` } });
+  assert.deepEqual(Object.keys(parse(await Deno.readTextFile(path))), [
+    "mode",
+    "remotes",
+    "remote_random",
+    "proto",
+    "dev",
+    "pki",
+    "server_name",
+    "data",
+    "keepalive",
+    "log",
+    "pull",
+    "routes",
+    "routes6",
+    "redirect_gateway",
+    "scripts",
+    "reconnect",
+    "management",
+  ]);
+});
