@@ -1,0 +1,352 @@
+/**
+ * Server side: one listener owns every peer's ControlSession and
+ * demultiplexes incoming packets.
+ *
+ * UDP: control packets are routed by (source endpoint, sender session id);
+ * P_DATA_V2 by its peer-id, P_DATA_V1 by source endpoint. A packet naming no
+ * session creates one only if it is a P_CONTROL_HARD_RESET_CLIENT_V2 with
+ * key-id 0 that passes tls-auth / tls-crypt verification (when configured),
+ * within the session limit and the new-handshake rate limit. Anything else
+ * is dropped, counted by reason, without touching any state.
+ *
+ * TCP: each connection carries length-framed packets (tcp_framing.ts) for
+ * one peer; the same rules apply per connection.
+ *
+ * Transports stay outside: they call handlePacket() with a reply function.
+ */
+
+import { type Clock, systemClock } from "./clock.ts";
+import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
+import { type ControlWrap, type ControlWrapConfig, createControlWrap, WrapResult } from "./control_wrap.ts";
+import {
+  DROP_BAD_OPCODE,
+  DROP_CAPACITY,
+  DROP_MALFORMED,
+  DROP_RATE_LIMITED,
+  DROP_UNKNOWN_SESSION,
+  DropCounters,
+  VERDICT_OK,
+} from "./drop_counters.ts";
+import {
+  isDataOpcode,
+  keyIdOf,
+  opcodeOf,
+  P_CONTROL_HARD_RESET_CLIENT_V2,
+  P_DATA_V1,
+  P_DATA_V2,
+  SESSION_ID_SIZE,
+} from "./opcode.ts";
+import type { PushOptions } from "./push_options.ts";
+import {
+  type AuthDecision,
+  ControlSession,
+  type ControlSessionOptions,
+  type PeerIdentity,
+  type PeerVerifier,
+} from "./session.ts";
+import type { TlsCredentials } from "./tls_channel.ts";
+import type { Logger } from "../log/log.ts";
+
+export type TransportKind = "udp" | "tcp";
+
+/** What the server logic learns about a peer besides its certificate. */
+export interface PeerContext {
+  /** 24-bit id for P_DATA_V2, pushed as peer-id. */
+  peerId: number;
+  /** "address:port" of the peer (UDP: current endpoint; TCP: the connection's remote). */
+  remote: string;
+  transport: TransportKind;
+}
+
+/** Sends one wire packet to the peer (the TCP transport adds the length prefix). */
+export type ReplyFn = (packet: Uint8Array) => void;
+
+export interface ControlListenerOptions {
+  credentials: TlsCredentials;
+  verifyPeer: PeerVerifier;
+  wrap: ControlWrapConfig;
+  /** Further per-session settings (ciphers, clock, timeouts, renegotiation...). */
+  session?: Partial<
+    Omit<
+      ControlSessionOptions,
+      "role" | "send" | "wrap" | "credentials" | "verifyPeer" | "authorize" | "pushOptions"
+    >
+  >;
+  authorize?: (peer: PeerIdentity, ctx: PeerContext) => AuthDecision | Promise<AuthDecision>;
+  pushOptions?: (peer: PeerIdentity, ctx: PeerContext) => PushOptions | Promise<PushOptions>;
+  /** Called for each new session before its first packet is processed: subscribe to its events here. */
+  onSession?: (session: ControlSession, ctx: PeerContext) => void;
+  /** Data-channel packets: `session` is null when no peer matches (the data layer counts it). */
+  onData?: (
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    session: ControlSession | null,
+    ctx: PeerContext | null,
+  ) => void;
+  /** @default 4096 */
+  maxSessions?: number;
+  /** New sessions per second (token bucket). @default 100 */
+  handshakeRate?: number;
+  /** @default 200 */
+  handshakeBurst?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface Peer {
+  session: ControlSession;
+  ctx: PeerContext;
+  linkKey: string;
+  reply: ReplyFn;
+  clientSid: Uint8Array;
+}
+
+function sidKey(b: Uint8Array, off: number): string {
+  let s = "";
+  for (let i = 0; i < SESSION_ID_SIZE; i++) s += b[off + i].toString(16).padStart(2, "0");
+  return s;
+}
+
+export class ControlListener {
+  readonly drops = new DropCounters();
+  readonly #o: ControlListenerOptions;
+  readonly #clock: Clock;
+  readonly #wrap: ControlWrap;
+  readonly #scratch = new Uint8Array(65600);
+  readonly #wrapResult = new WrapResult();
+  readonly #pkt = new ControlPacket();
+  /** linkKey + "/" + client session id → peer. */
+  readonly #byLinkSid = new Map<string, Peer>();
+  /** linkKey → peers on that link (usually one). */
+  readonly #byLink = new Map<string, Peer[]>();
+  readonly #byPeerId = new Map<number, Peer>();
+  #nextPeerId = 0;
+  #tokens: number;
+  #tokensAt: number;
+  #closed = false;
+  #counted = false;
+
+  constructor(options: ControlListenerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? options.session?.clock ?? systemClock;
+    this.#wrap = createControlWrap(options.wrap, "server");
+    this.#tokens = options.handshakeBurst ?? 200;
+    this.#tokensAt = this.#clock.now();
+  }
+
+  /** Live sessions. */
+  get sessionCount(): number {
+    return this.#byLinkSid.size;
+  }
+
+  sessions(): ControlSession[] {
+    return [...this.#byLinkSid.values()].map((p) => p.session);
+  }
+
+  /** The session that owns a peer-id, if any. */
+  sessionByPeerId(peerId: number): ControlSession | null {
+    return this.#byPeerId.get(peerId)?.session ?? null;
+  }
+
+  /**
+   * Handles one packet from `linkKey` (UDP: "addr:port"; TCP: a connection id).
+   * `reply` sends to that peer. Returns VERDICT_OK or the DROP_* reason.
+   */
+  handlePacket(
+    transport: TransportKind,
+    linkKey: string,
+    remote: string,
+    reply: ReplyFn,
+    buf: Uint8Array,
+    off = 0,
+    len = buf.length - off,
+  ): number {
+    this.#counted = false;
+    const v = this.#handle(transport, linkKey, remote, reply, buf, off, len);
+    if (v !== VERDICT_OK && !this.#counted) this.drops.count(v);
+    return v;
+  }
+
+  #handle(
+    transport: TransportKind,
+    linkKey: string,
+    remote: string,
+    reply: ReplyFn,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+  ): number {
+    if (this.#closed || len < 1 || off < 0 || off + len > buf.length) return DROP_MALFORMED;
+    const op = opcodeOf(buf[off]);
+    if (isDataOpcode(op)) return this.#data(op, linkKey, buf, off, len);
+    if (len < 1 + SESSION_ID_SIZE) return DROP_MALFORMED;
+    const key = linkKey + "/" + sidKey(buf, off + 1);
+    const peer = this.#byLinkSid.get(key);
+    if (peer) {
+      // Sessions count their own drops into our counters.
+      this.#counted = true;
+      return peer.session.receive(buf, off, len);
+    }
+    // Unknown session: only a verified hard reset may create one.
+    if (op !== P_CONTROL_HARD_RESET_CLIENT_V2) {
+      return op <= 11 && op >= 3 ? DROP_UNKNOWN_SESSION : DROP_BAD_OPCODE;
+    }
+    if (keyIdOf(buf[off]) !== 0) return DROP_UNKNOWN_SESSION;
+    let v = this.#wrap.unwrap(buf, off, len, this.#scratch, this.#wrapResult);
+    if (v !== VERDICT_OK) return v;
+    const r = this.#wrapResult;
+    v = decodeControlPacket(r.buffer, r.offset, r.length, this.#pkt);
+    if (v !== VERDICT_OK) return v;
+    if (this.#pkt.messageId !== 0 || this.#pkt.ackCount !== 0) return DROP_MALFORMED;
+    if (this.#byLinkSid.size >= (this.#o.maxSessions ?? 4096)) return DROP_CAPACITY;
+    if (!this.#takeToken()) return DROP_RATE_LIMITED;
+    const created = this.#create(
+      transport,
+      linkKey,
+      remote,
+      reply,
+      buf.subarray(off + 1, off + 1 + SESSION_ID_SIZE),
+    );
+    this.#counted = true;
+    const sv = created.session.receive(buf, off, len);
+    if (sv !== VERDICT_OK) created.session.close("first packet refused", false);
+    return sv;
+  }
+
+  #data(op: number, linkKey: string, buf: Uint8Array, off: number, len: number): number {
+    let peer: Peer | undefined;
+    if (op === P_DATA_V2) {
+      if (len < 4) return DROP_MALFORMED;
+      const pid = (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
+      peer = this.#byPeerId.get(pid);
+      // A peer-id only counts from the link it belongs to until the data layer authenticates a float.
+      if (peer && peer.linkKey !== linkKey && peer.ctx.transport === "tcp") peer = undefined;
+    } else if (op === P_DATA_V1) {
+      const list = this.#byLink.get(linkKey);
+      peer = list?.find((p) => p.session.established) ?? list?.[0];
+    }
+    if (!this.#o.onData) return peer ? VERDICT_OK : DROP_UNKNOWN_SESSION;
+    this.#o.onData(buf, off, len, peer?.session ?? null, peer?.ctx ?? null);
+    return VERDICT_OK;
+  }
+
+  /**
+   * Moves a UDP peer to a new endpoint. Call only after the data layer
+   * authenticated a packet from `linkKey` for this peer (OpenVPN's float).
+   */
+  float(peerId: number, linkKey: string, remote: string, reply: ReplyFn): boolean {
+    const peer = this.#byPeerId.get(peerId);
+    if (!peer || peer.ctx.transport !== "udp" || peer.linkKey === linkKey) return false;
+    this.#unlink(peer);
+    peer.linkKey = linkKey;
+    peer.ctx.remote = remote;
+    peer.reply = reply;
+    this.#link(peer);
+    this.#o.logger?.info("peer floated", { peerId, remote });
+    return true;
+  }
+
+  /** Sends to a peer through its current link (for the data layer). */
+  sendTo(peerId: number, packet: Uint8Array): boolean {
+    const peer = this.#byPeerId.get(peerId);
+    if (!peer) return false;
+    peer.reply(packet);
+    return true;
+  }
+
+  /** A TCP connection ended: its sessions end too. */
+  linkClosed(linkKey: string, reason = "connection closed"): void {
+    for (const p of [...(this.#byLink.get(linkKey) ?? [])]) p.session.close(reason, false);
+  }
+
+  /** Closes every session (with exit notification) and refuses new ones. */
+  close(reason = "server shutting down"): void {
+    this.#closed = true;
+    for (const p of [...this.#byLinkSid.values()]) p.session.close(reason, true);
+  }
+
+  #takeToken(): boolean {
+    const now = this.#clock.now();
+    const rate = this.#o.handshakeRate ?? 100;
+    const burst = this.#o.handshakeBurst ?? 200;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * rate);
+    this.#tokensAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #allocPeerId(): number {
+    for (let i = 0; i < 0xffffff; i++) {
+      const id = (this.#nextPeerId + i) % 0xffffff;
+      if (!this.#byPeerId.has(id)) {
+        this.#nextPeerId = (id + 1) % 0xffffff;
+        return id;
+      }
+    }
+    throw new Error("No free peer-id");
+  }
+
+  #link(peer: Peer): void {
+    this.#byLinkSid.set(peer.linkKey + "/" + sidKey(peer.clientSid, 0), peer);
+    const list = this.#byLink.get(peer.linkKey);
+    if (list) list.push(peer);
+    else this.#byLink.set(peer.linkKey, [peer]);
+  }
+
+  #unlink(peer: Peer): void {
+    this.#byLinkSid.delete(peer.linkKey + "/" + sidKey(peer.clientSid, 0));
+    const list = this.#byLink.get(peer.linkKey);
+    if (list) {
+      const i = list.indexOf(peer);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.#byLink.delete(peer.linkKey);
+    }
+  }
+
+  #create(
+    transport: TransportKind,
+    linkKey: string,
+    remote: string,
+    reply: ReplyFn,
+    clientSid: Uint8Array,
+  ): Peer {
+    const peerId = this.#allocPeerId();
+    const ctx: PeerContext = { peerId, remote, transport };
+    const o = this.#o;
+    // deno-lint-ignore prefer-const
+    let peer: Peer;
+    const session = new ControlSession({
+      ...o.session,
+      role: "server",
+      proto: transport,
+      credentials: o.credentials,
+      verifyPeer: o.verifyPeer,
+      wrap: this.#wrap,
+      drops: this.drops,
+      peerId,
+      clock: o.session?.clock ?? this.#clock,
+      logger: (o.session?.logger ?? o.logger)?.child(`peer${peerId}`),
+      send: (p) => peer.reply(p),
+      authorize: o.authorize ? (id) => o.authorize!(id, ctx) : undefined,
+      pushOptions: o.pushOptions ? (id) => o.pushOptions!(id, ctx) : undefined,
+    });
+    peer = { session, ctx, linkKey, reply, clientSid: clientSid.slice() };
+    this.#link(peer);
+    this.#byPeerId.set(peerId, peer);
+    session.on("closed", () => {
+      this.#unlink(peer);
+      if (this.#byPeerId.get(peerId) === peer) this.#byPeerId.delete(peerId);
+    });
+    session.on("established", () => {
+      // A client that restarted from the same endpoint replaces its old session.
+      for (const other of [...(this.#byLink.get(peer.linkKey) ?? [])]) {
+        if (other !== peer) other.session.close("replaced by a new session from the same endpoint", false);
+      }
+    });
+    o.logger?.debug("new session", { peerId, remote, transport });
+    o.onSession?.(session, ctx);
+    return peer;
+  }
+}

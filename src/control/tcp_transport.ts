@@ -1,0 +1,93 @@
+/** Real TCP sockets for the control channel: one length-framed packet stream per connection. */
+
+import type { ControlListener } from "./listener.ts";
+import { FrameReassembler } from "./tcp_framing.ts";
+import { framedWriter } from "./tcp_framing_io.ts";
+
+export interface TcpServer {
+  readonly port: number;
+  readonly hostname: string;
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+export function serveTcp(
+  listener: ControlListener,
+  opts: { hostname?: string; port?: number } = {},
+): TcpServer {
+  const server = Deno.listen({
+    transport: "tcp",
+    hostname: opts.hostname ?? "127.0.0.1",
+    port: opts.port ?? 0,
+  });
+  const local = server.addr as Deno.NetAddr;
+  let closed = false;
+  let connId = 0;
+  const conns = new Set<Deno.Conn>();
+  const handle = async (conn: Deno.Conn) => {
+    const ra = conn.remoteAddr as Deno.NetAddr;
+    const remote = `${ra.hostname}:${ra.port}`;
+    const linkKey = `tcp#${++connId}`;
+    const close = () => {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    };
+    const reply = framedWriter(conn, close);
+    const reasm = new FrameReassembler();
+    const buf = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        reasm.feed(
+          buf.subarray(0, n),
+          (b, o, l) => listener.handlePacket("tcp", linkKey, remote, reply, b, o, l),
+        );
+      }
+    } catch {
+      // connection reset
+    } finally {
+      conns.delete(conn);
+      listener.linkClosed(linkKey);
+      close();
+    }
+  };
+  const done = (async () => {
+    try {
+      for await (const conn of server) {
+        if (closed) {
+          conn.close();
+          break;
+        }
+        conns.add(conn);
+        void handle(conn);
+      }
+    } catch (e) {
+      if (!closed) throw e;
+    }
+  })();
+  return {
+    port: local.port,
+    hostname: local.hostname,
+    done,
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        server.close();
+      } catch {
+        // already closed
+      }
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+    },
+  };
+}
