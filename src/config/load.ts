@@ -6,6 +6,8 @@
 import { dirname, resolve } from "node:path";
 import { readClientConfig } from "./client_config.ts";
 import { ConfigError } from "./config_error.ts";
+import type { IgnoredOption } from "./ovpn_lexer.ts";
+import { parseOvpnClient } from "./ovpn_client.ts";
 import type { Config } from "./schema.ts";
 import { readServerConfig } from "./server_config.ts";
 import { YamlSource } from "./yaml_reader.ts";
@@ -41,6 +43,30 @@ export async function loadConfig(path: string): Promise<Config> {
     throw new ConfigError(path, 0, "", `cannot read file: ${reason(err)}`);
   }
   return parseConfig(text, path, { baseDir: dirname(resolve(path)) });
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** "ovpn" for an OpenVPN client profile (.ovpn or .conf), else "yaml". */
+  format: "yaml" | "ovpn";
+  /** OpenVPN options that were not translated (always [] for YAML); worth a warning each. */
+  ignored: IgnoredOption[];
+}
+
+/**
+ * Loads a tsvpn YAML config, or an OpenVPN client profile when the name ends
+ * in .ovpn or .conf (what `tsvpn --client --config alice.ovpn` needs).
+ */
+export async function loadConfigOrProfile(path: string): Promise<LoadedConfig> {
+  if (!/\.(ovpn|conf)$/i.test(path)) return { config: await loadConfig(path), format: "yaml", ignored: [] };
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new ConfigError(path, 0, "", `cannot read file: ${reason(err)}`);
+  }
+  const { config, ignored } = parseOvpnClient(text, path, { baseDir: dirname(resolve(path)) });
+  return { config, format: "ovpn", ignored };
 }
 
 function reason(err: unknown): string {

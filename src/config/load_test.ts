@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "./config_error.ts";
-import { loadConfig } from "./load.ts";
+import { loadConfig, loadConfigOrProfile } from "./load.ts";
 
 Deno.test("loadConfig() reads a file and resolves relative paths to absolute ones beside it", async () => {
   const dir = await Deno.makeTempDir();
@@ -43,4 +43,33 @@ Deno.test("loadConfig() turns a missing file into a one-line ConfigError", async
     assert.equal(e.message, "/nonexistent/tsvpn.yaml: cannot read file: no such file");
     return true;
   });
+});
+
+Deno.test("loadConfigOrProfile() reads .ovpn profiles as client configs and YAML otherwise", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ovpn = join(dir, "alice.ovpn");
+    await Deno.writeTextFile(
+      ovpn,
+      "client\nremote vpn.example.com 1194\nca ca.crt\ncert a.crt\nkey a.key\ncomp-lzo\n",
+    );
+    const a = await loadConfigOrProfile(ovpn);
+    assert.equal(a.format, "ovpn");
+    assert.equal(a.config.mode, "client");
+    assert.deepEqual(a.config.pki.ca, { kind: "file", path: join(dir, "ca.crt") });
+    assert.deepEqual(a.ignored, [{ line: 6, option: "comp-lzo", reason: "compression is not supported" }]);
+    const yaml = join(dir, "c.yaml");
+    await Deno.writeTextFile(
+      yaml,
+      "mode: client\nremotes: [{ host: a.example }]\npki: { ca: a, cert: b, key: c }\n",
+    );
+    const b = await loadConfigOrProfile(yaml);
+    assert.equal(b.format, "yaml");
+    assert.deepEqual(b.ignored, []);
+    await assert.rejects(() => loadConfigOrProfile(join(dir, "missing.ovpn")), {
+      message: `${join(dir, "missing.ovpn")}: cannot read file: no such file`,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
