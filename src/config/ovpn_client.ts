@@ -128,6 +128,9 @@ export function parseOvpnClient(
       case "proto":
         proto = ovpnProto(ctx, d, ctx.arg(d, 0, "udp or tcp"), false);
         break;
+      case "topology":
+        ctx.ignore(d, "the client uses the topology the server pushes");
+        break;
       case "remote-random":
         remoteRandom = true;
         break;

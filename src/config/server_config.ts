@@ -237,10 +237,10 @@ function checkStaticAddress(f: Field, s: ServerSection, family: 4 | 6): IpAddres
   if (!prefixContains(net, addr.bytes)) {
     f.fail(`expected an address inside ${netKey} ${net.text}, got ${got}`);
   }
-  const offset = hostOffset(net, addr.bytes);
   if (own && addr.text === own.text) f.fail(`expected a client address, got the server's own address ${got}`);
-  if (offset === 0) f.fail(`expected a client address, got the network address ${got}`);
+  if (addr.text === net.address) f.fail(`expected a client address, got the network address ${got}`);
   if (family === 6) return addr;
+  const offset = hostOffset(net, addr.bytes);
   const size = hostCount(net);
   if (offset === size - 1) f.fail(`expected a client address, got the broadcast address ${got}`);
   if (s.topology === "net30") {

@@ -86,7 +86,7 @@ server:
   clients:
     alice:
       address: 10.8.0.50
-      address6: "fd00:8::50"
+      address6: "fd00:8::1:0:0:0"
       iroutes: [192.168.10.0/24]
       iroutes6: ["fd00:99::/64"]
       push: { routes: [172.16.0.0/16] }
@@ -116,7 +116,7 @@ server:
   assert.equal(alice.name, "alice");
   assert.equal(alice.disabled, false);
   assert.equal(alice.address!.text, "10.8.0.50");
-  assert.equal(alice.address6!.text, "fd00:8::50");
+  assert.equal(alice.address6!.text, "fd00:8:0:0:1::");
   assert.deepEqual(alice.iroutes.map((p) => p.text), ["192.168.10.0/24"]);
   assert.deepEqual(alice.iroutes6.map((p) => p.text), ["fd00:99::/64"]);
   assert.deepEqual(alice.push.routes.map((p) => p.text), ["172.16.0.0/16"]);
@@ -442,6 +442,12 @@ const SERVER_ERRORS: [string, string, string][] = [
     HEAD +
     'server:\n  network: 10.8.0.0/24\n  network6: "fd00:8::/64"\n  clients:\n    alice: { address6: "fd00:8::1" }\n',
     's.yaml:7: server.clients.alice.address6: expected a client address, got the server\'s own address "fd00:8::1"',
+  ],
+  [
+    "address6 equal to the network address",
+    HEAD +
+    'server:\n  network: 10.8.0.0/24\n  network6: "fd00:8::/64"\n  clients:\n    alice: { address6: "fd00:8::" }\n',
+    's.yaml:7: server.clients.alice.address6: expected a client address, got the network address "fd00:8::"',
   ],
   [
     "static address with bridge",
