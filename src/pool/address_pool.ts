@@ -1,0 +1,482 @@
+/**
+ * Client address allocation over a `ServerLayout`, following OpenVPN's
+ * ifconfig pool (pool.c):
+ *
+ * - each slot carries one IPv4 address (or /30 for net30) and one IPv6
+ *   address; a slot remembers the name that last held it;
+ * - `allocate(name)` returns that name's previous slot when free (so a client
+ *   keeps its address across reconnects and, with `restore`, restarts);
+ *   otherwise the free slot released longest ago (never-used slots first,
+ *   lowest address on ties), taking over another name's memory if needed;
+ * - static reservations (name → address, like a ccd `ifconfig-push`) are
+ *   validated against the topology at construction; slots they cover are
+ *   never handed out dynamically;
+ * - a refusal is a result, not an exception: pool exhausted, name already
+ *   connected (unless `duplicateNames`), static address in use.
+ */
+
+import { formatIpv4, formatIpv6, ipv6Add, parseIpv4, parseIpv6 } from "../addr/ip.ts";
+import {
+  formatPrefix,
+  type IpPrefix,
+  ipv4Netmask,
+  ipv4PrefixContains,
+  ipv6PrefixContains,
+} from "../addr/prefix.ts";
+import type { ServerLayout } from "./topology.ts";
+
+export interface Lease {
+  readonly name: string;
+  /** Pool slot, or -1 for a static address outside the dynamic range. */
+  readonly slot: number;
+  /** True for a static reservation. */
+  readonly fixed: boolean;
+  /** The client's IPv4 address (u32), or null. */
+  readonly ipv4: number | null;
+  /** net30: the server-side /30 endpoint; p2p: the server address; subnet/tap: null. */
+  readonly ipv4Remote: number | null;
+  /** The client's IPv6 address (4 words), or null. */
+  readonly ipv6: Uint32Array | null;
+}
+
+export type AllocateRefusal = "exhausted" | "name-in-use" | "static-in-use";
+
+export type AllocateResult =
+  | {
+    readonly ok: true;
+    readonly lease: Lease; /** true if this is the address the name held before */
+    readonly reused: boolean;
+  }
+  | { readonly ok: false; readonly reason: AllocateRefusal; readonly message: string };
+
+export interface StaticAddress {
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export interface AddressPoolOptions {
+  /** Static reservations by client name. */
+  statics?: Record<string, StaticAddress>;
+  /** Allow several sessions with the same name (OpenVPN's duplicate-cn); they never share an address. */
+  duplicateNames?: boolean;
+  /** Milliseconds clock for release ordering. @default Date.now */
+  clock?: () => number;
+}
+
+/** One remembered name → address binding, as persisted. */
+export interface PoolSnapshotEntry {
+  name: string;
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export interface PoolSnapshot {
+  version: 1;
+  leases: PoolSnapshotEntry[];
+}
+
+export interface PoolStatusEntry {
+  readonly name: string;
+  readonly ipv4: string | null;
+  readonly ipv6: string | null;
+  readonly inUse: boolean;
+  readonly fixed: boolean;
+}
+
+interface StaticEntry {
+  ipv4: number | null;
+  ipv6: Uint32Array | null;
+  slot: number;
+  inUse: number;
+}
+
+export class AddressPool {
+  readonly layout: ServerLayout;
+  readonly #names: (string | null)[];
+  readonly #inUse: Uint8Array;
+  readonly #fixed: Uint8Array;
+  readonly #released: Float64Array;
+  readonly #statics = new Map<string, StaticEntry>();
+  /** Sessions per name currently holding a lease. */
+  readonly #active = new Map<string, number>();
+  readonly #duplicateNames: boolean;
+  readonly #clock: () => number;
+  #inUseCount = 0;
+  #changes = 0;
+
+  constructor(layout: ServerLayout, opts: AddressPoolOptions = {}) {
+    this.layout = layout;
+    const size = layout.poolSize;
+    this.#names = new Array<string | null>(size).fill(null);
+    this.#inUse = new Uint8Array(size);
+    this.#fixed = new Uint8Array(size);
+    this.#released = new Float64Array(size);
+    this.#duplicateNames = opts.duplicateNames ?? false;
+    this.#clock = opts.clock ?? Date.now;
+    const taken = new Map<string, string>();
+    for (const [name, spec] of Object.entries(opts.statics ?? {})) this.#addStatic(name, spec, taken);
+  }
+
+  /** Slots in the pool. */
+  get capacity(): number {
+    return this.layout.poolSize;
+  }
+
+  /** Leases currently held (dynamic and static). */
+  get inUse(): number {
+    return this.#inUseCount;
+  }
+
+  /** Increases whenever the remembered bindings change; save when it moved. */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /** Hands out an address for a connecting client. */
+  allocate(name: string): AllocateResult {
+    if (!this.#duplicateNames && (this.#active.get(name) ?? 0) > 0) {
+      return { ok: false, reason: "name-in-use", message: `Client "${name}" is already connected` };
+    }
+    const st = this.#statics.get(name);
+    if (st !== undefined) {
+      if (st.inUse > 0) {
+        return {
+          ok: false,
+          reason: "static-in-use",
+          message: `Static address of "${name}" is in use by another session`,
+        };
+      }
+      st.inUse++;
+      this.#hold(name);
+      return { ok: true, reused: true, lease: this.#staticLease(name, st) };
+    }
+    const slot = this.#find(name);
+    if (slot < 0) {
+      return {
+        ok: false,
+        reason: "exhausted",
+        message: `Address pool exhausted: all ${this.capacity} addresses are in use or reserved`,
+      };
+    }
+    const reused = this.#names[slot] === name;
+    if (!reused) this.#changes++;
+    this.#names[slot] = name;
+    this.#inUse[slot] = 1;
+    this.#hold(name);
+    return { ok: true, reused, lease: this.#slotLease(name, slot) };
+  }
+
+  /** Returns a lease to the pool (its session ended); the name keeps its claim until another needs the slot. */
+  release(lease: Lease): boolean {
+    if (lease.fixed) {
+      const st = this.#statics.get(lease.name);
+      if (st === undefined || st.inUse === 0) return false;
+      st.inUse--;
+      this.#unhold(lease.name);
+      return true;
+    }
+    const slot = lease.slot;
+    if (slot < 0 || slot >= this.capacity || this.#inUse[slot] === 0 || this.#names[slot] !== lease.name) {
+      return false;
+    }
+    this.#inUse[slot] = 0;
+    this.#released[slot] = this.#clock();
+    this.#unhold(lease.name);
+    return true;
+  }
+
+  /** The prefixes to route to a lease's session (/32 and /128 host routes). */
+  routesFor(lease: Lease): IpPrefix[] {
+    const out: IpPrefix[] = [];
+    if (lease.ipv4 !== null) out.push({ family: 4, addr: lease.ipv4, bits: 32 });
+    if (lease.ipv6 !== null) out.push({ family: 6, addr: lease.ipv6, bits: 128 });
+    return out;
+  }
+
+  /**
+   * The `ifconfig` / `ifconfig-ipv6` arguments to push, in OpenVPN's form:
+   * subnet/tap "ADDR NETMASK", net30/p2p "LOCAL REMOTE", IPv6 "ADDR/BITS SERVER".
+   */
+  pushIfconfig(lease: Lease): { ifconfig: string | null; ifconfigIpv6: string | null } {
+    const l = this.layout;
+    let ifconfig: string | null = null;
+    if (lease.ipv4 !== null && l.network4 !== null) {
+      const second = lease.ipv4Remote ?? ipv4Netmask(l.network4.bits);
+      ifconfig = `${formatIpv4(lease.ipv4)} ${formatIpv4(second)}`;
+    }
+    let ifconfigIpv6: string | null = null;
+    if (lease.ipv6 !== null && l.network6 !== null && l.server6 !== null) {
+      ifconfigIpv6 = `${formatIpv6(lease.ipv6)}/${l.network6.bits} ${formatIpv6(l.server6)}`;
+    }
+    return { ifconfig, ifconfigIpv6 };
+  }
+
+  /** `pushIfconfig` as complete push lines ("ifconfig …", "ifconfig-ipv6 …"). */
+  pushLines(lease: Lease): string[] {
+    const { ifconfig, ifconfigIpv6 } = this.pushIfconfig(lease);
+    const out: string[] = [];
+    if (ifconfig !== null) out.push(`ifconfig ${ifconfig}`);
+    if (ifconfigIpv6 !== null) out.push(`ifconfig-ipv6 ${ifconfigIpv6}`);
+    return out;
+  }
+
+  /** Remembered dynamic bindings (in use or not), for persistence. Statics are configuration, not state. */
+  snapshot(): PoolSnapshot {
+    const leases: PoolSnapshotEntry[] = [];
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const name = this.#names[slot];
+      if (name === null || this.#fixed[slot]) continue;
+      const entry: PoolSnapshotEntry = { name };
+      const v4 = this.#slotIpv4(slot);
+      const v6 = this.#slotIpv6(slot);
+      if (v4 !== null) entry.ipv4 = formatIpv4(v4);
+      if (v6 !== null) entry.ipv6 = formatIpv6(v6);
+      leases.push(entry);
+    }
+    return { version: 1, leases };
+  }
+
+  /**
+   * Re-applies remembered bindings (e.g. at startup) so each name gets its old
+   * address back. Entries that no longer fit the pool (other network, static
+   * slot, taken) are skipped. Returns how many were applied and skipped.
+   */
+  restore(snapshot: PoolSnapshot): { applied: number; skipped: number } {
+    let applied = 0;
+    let skipped = 0;
+    const now = this.#clock();
+    const seen = new Set<string>();
+    for (const entry of snapshot.leases) {
+      const slot = this.#slotOfEntry(entry);
+      if (
+        slot < 0 || this.#fixed[slot] || this.#inUse[slot] || seen.has(entry.name) ||
+        this.#statics.has(entry.name)
+      ) {
+        skipped++;
+        continue;
+      }
+      const owner = this.#names[slot];
+      if (owner !== null && seen.has(owner)) {
+        skipped++;
+        continue;
+      }
+      seen.add(entry.name);
+      this.#names[slot] = entry.name;
+      this.#released[slot] = now;
+      applied++;
+    }
+    if (applied > 0) this.#changes++;
+    return { applied, skipped };
+  }
+
+  /** Every remembered or static binding, for status output. */
+  list(): PoolStatusEntry[] {
+    const out: PoolStatusEntry[] = [];
+    for (const [name, st] of this.#statics) {
+      out.push({
+        name,
+        ipv4: st.ipv4 === null ? null : formatIpv4(st.ipv4),
+        ipv6: st.ipv6 === null ? null : formatIpv6(st.ipv6),
+        inUse: st.inUse > 0,
+        fixed: true,
+      });
+    }
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const name = this.#names[slot];
+      if (name === null || this.#fixed[slot]) continue;
+      const v4 = this.#slotIpv4(slot);
+      const v6 = this.#slotIpv6(slot);
+      out.push({
+        name,
+        ipv4: v4 === null ? null : formatIpv4(v4),
+        ipv6: v6 === null ? null : formatIpv6(v6),
+        inUse: this.#inUse[slot] === 1,
+        fixed: false,
+      });
+    }
+    return out;
+  }
+
+  // -- Internals --
+
+  /** OpenVPN's ifconfig_pool_find: the name's old slot, else the free slot released earliest. */
+  #find(name: string): number {
+    let best = -1;
+    let bestReleased = 0;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (this.#inUse[slot] || this.#fixed[slot]) continue;
+      if (this.#names[slot] === name && !this.#duplicateNames) return slot;
+      if (this.#duplicateNames) return slot;
+      if (best < 0 || this.#released[slot] < bestReleased) {
+        best = slot;
+        bestReleased = this.#released[slot];
+      }
+    }
+    return best;
+  }
+
+  #hold(name: string): void {
+    this.#active.set(name, (this.#active.get(name) ?? 0) + 1);
+    this.#inUseCount++;
+  }
+
+  #unhold(name: string): void {
+    const n = (this.#active.get(name) ?? 1) - 1;
+    if (n <= 0) this.#active.delete(name);
+    else this.#active.set(name, n);
+    this.#inUseCount--;
+  }
+
+  #slotIpv4(slot: number): number | null {
+    const l = this.layout;
+    if (l.network4 === null || slot < 0 || slot >= l.pool4Size) return null;
+    return l.pool4Kind === "net30" ? l.pool4Base + 4 * slot + 2 : l.pool4Base + slot;
+  }
+
+  #slotIpv6(slot: number): Uint32Array | null {
+    const l = this.layout;
+    if (l.pool6Base === null || slot < 0 || slot >= l.pool6Size) return null;
+    return ipv6Add(l.pool6Base, slot);
+  }
+
+  /** The slot whose client address is `addr`, or -1. */
+  #slotOfIpv4(addr: number): number {
+    const l = this.layout;
+    if (l.network4 === null) return -1;
+    const d = addr - l.pool4Base;
+    if (l.pool4Kind === "net30") {
+      if (d < 0 || (d & 3) !== 2) return -1;
+      const slot = (d - 2) / 4;
+      return slot < this.capacity ? slot : -1;
+    }
+    return d >= 0 && d < this.capacity ? d : -1;
+  }
+
+  #slotOfIpv6(words: Uint32Array): number {
+    const base = this.layout.pool6Base;
+    if (base === null) return -1;
+    if (words[0] !== base[0] || words[1] !== base[1]) return -1;
+    const hi = (words[2] - base[2]) * 0x1_0000_0000 + (words[3] - base[3]);
+    return hi >= 0 && hi < this.capacity ? hi : -1;
+  }
+
+  #slotOfEntry(entry: PoolSnapshotEntry): number {
+    try {
+      if (this.layout.network4 !== null) {
+        return entry.ipv4 === undefined ? -1 : this.#slotOfIpv4(parseIpv4(entry.ipv4));
+      }
+      return entry.ipv6 === undefined ? -1 : this.#slotOfIpv6(parseIpv6(entry.ipv6));
+    } catch {
+      return -1;
+    }
+  }
+
+  #slotLease(name: string, slot: number): Lease {
+    const l = this.layout;
+    const ipv4 = this.#slotIpv4(slot);
+    let ipv4Remote: number | null = null;
+    if (ipv4 !== null) {
+      if (l.topology === "net30") ipv4Remote = ipv4 - 1;
+      else if (l.topology === "p2p") ipv4Remote = l.server4;
+    }
+    return { name, slot, fixed: false, ipv4, ipv4Remote, ipv6: this.#slotIpv6(slot) };
+  }
+
+  #staticLease(name: string, st: StaticEntry): Lease {
+    const l = this.layout;
+    let ipv4Remote: number | null = null;
+    if (st.ipv4 !== null) {
+      if (l.topology === "net30") ipv4Remote = st.ipv4 - 1;
+      else if (l.topology === "p2p") ipv4Remote = l.server4;
+    }
+    return { name, slot: st.slot, fixed: true, ipv4: st.ipv4, ipv4Remote, ipv6: st.ipv6 };
+  }
+
+  #addStatic(name: string, spec: StaticAddress, taken: Map<string, string>): void {
+    const l = this.layout;
+    const where = `Static address for "${name}"`;
+    if (spec.ipv4 === undefined && spec.ipv6 === undefined) throw new RangeError(`${where} names no address`);
+    let ipv4: number | null = null;
+    let ipv6: Uint32Array | null = null;
+    let slot4 = -1;
+    let slot6 = -1;
+    if (spec.ipv4 !== undefined) {
+      const n4 = l.network4;
+      if (n4 === null) throw new RangeError(`${where}: no IPv4 network is configured`);
+      ipv4 = parseStatic(() => parseIpv4(spec.ipv4!), where);
+      const text = spec.ipv4;
+      if (!ipv4PrefixContains(n4, ipv4)) {
+        throw new RangeError(`${where}: ${text} is outside ${formatPrefix(n4)}`);
+      }
+      const broadcast = (n4.addr | ~ipv4Netmask(n4.bits)) >>> 0;
+      if (ipv4 === n4.addr || ipv4 === broadcast) {
+        throw new RangeError(`${where}: ${text} is the network or broadcast address`);
+      }
+      if (ipv4 === l.server4 || ipv4 === l.server4Peer) {
+        throw new RangeError(`${where}: ${text} is the server's own address`);
+      }
+      if (l.topology === "net30") {
+        if ((ipv4 & 3) !== 2) {
+          throw new RangeError(
+            `${where}: ${text} is not the client end of a /30 (net30 clients use .2 of their /30, like 10.8.0.6)`,
+          );
+        }
+        if (((ipv4 & ~3) >>> 0) === n4.addr) {
+          throw new RangeError(`${where}: ${text} is in the server's own /30`);
+        }
+      }
+      slot4 = this.#slotOfIpv4(ipv4);
+      claim(taken, formatIpv4(ipv4), name, where);
+    }
+    if (spec.ipv6 !== undefined) {
+      const n6 = l.network6;
+      if (n6 === null) throw new RangeError(`${where}: no IPv6 network is configured`);
+      ipv6 = parseStatic(() => parseIpv6(spec.ipv6!), where);
+      const text = spec.ipv6;
+      if (!ipv6PrefixContains(n6, ipv6)) {
+        throw new RangeError(`${where}: ${text} is outside ${formatPrefix(n6)}`);
+      }
+      const s6 = l.server6!;
+      if (ipv6.every((w, i) => w === n6.addr[i])) {
+        throw new RangeError(`${where}: ${text} is the network address`);
+      }
+      if (ipv6.every((w, i) => w === s6[i])) {
+        throw new RangeError(`${where}: ${text} is the server's own address`);
+      }
+      slot6 = this.#slotOfIpv6(ipv6);
+      claim(taken, formatIpv6(ipv6), name, where);
+    }
+    // A family left out follows the slot of the family given, when it is inside the pool.
+    if (ipv4 === null && slot6 >= 0) {
+      ipv4 = this.#slotIpv4(slot6);
+      if (ipv4 !== null) claim(taken, formatIpv4(ipv4), name, where);
+    }
+    if (ipv6 === null && slot4 >= 0) {
+      ipv6 = this.#slotIpv6(slot4);
+      if (ipv6 !== null) claim(taken, formatIpv6(ipv6), name, where);
+    }
+    for (const s of [slot4, slot6]) {
+      if (s >= 0) {
+        this.#fixed[s] = 1;
+        this.#names[s] = name;
+      }
+    }
+    this.#statics.set(name, { ipv4, ipv6, slot: slot4 >= 0 ? slot4 : slot6, inUse: 0 });
+  }
+}
+
+function parseStatic<T>(fn: () => T, where: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new RangeError(`${where}: ${(e as Error).message}`);
+  }
+}
+
+function claim(taken: Map<string, string>, addr: string, name: string, where: string): void {
+  const other = taken.get(addr);
+  if (other !== undefined && other !== name) {
+    throw new RangeError(`${where}: ${addr} is already reserved for "${other}"`);
+  }
+  taken.set(addr, name);
+}
