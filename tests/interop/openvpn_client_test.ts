@@ -1,0 +1,275 @@
+/**
+ * Interop (a), (c), (d) with a stock `openvpn` client against the tsvpn
+ * server engine: UDP and TCP, with and without tls-crypt, each AEAD cipher,
+ * keepalive pings decrypted with src/data in both directions, certificate
+ * refusal, and soft reset. openvpn runs with --dev null on 127.0.0.1.
+ */
+
+import assert from "node:assert/strict";
+import { ControlListener } from "../../src/control/listener.ts";
+import { serveTcp } from "../../src/control/tcp_transport.ts";
+import { serveUdp } from "../../src/control/udp_transport.ts";
+import { createTestPki, type TestPki } from "../../src/control/testing_pki.ts";
+import { pkiVerifier } from "../../src/control/verifier.ts";
+import type { ControlSession } from "../../src/control/session.ts";
+import { generateStaticKey } from "../../src/pki/static_key.ts";
+import { Logger } from "../../src/log/log.ts";
+import {
+  OPENVPN,
+  PingPeer,
+  SKIP_REASON,
+  spawnOpenvpn,
+  waitUntil,
+  writeStaticKey,
+} from "./openvpn_harness.ts";
+
+interface Case {
+  proto: "udp" | "tcp";
+  tlsCrypt: boolean;
+  cipher: "AES-256-GCM" | "AES-128-GCM" | "CHACHA20-POLY1305";
+  clientCert?: "good" | "revoked" | "foreign";
+  renegSec?: number;
+}
+
+interface CaseResult {
+  log: string;
+  serverLog: string[];
+  peers: PingPeer[];
+  sessions: ControlSession[];
+  closeReasons: string[];
+}
+
+const ALL_CIPHERS = "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305";
+
+async function runCase(
+  pki: TestPki,
+  dir: string,
+  c: Case,
+  body: (r: CaseResult, wait: (re: RegExp, ms: number) => Promise<string>) => Promise<void>,
+): Promise<CaseResult> {
+  const tag = `${c.proto}-${c.tlsCrypt ? "tc" : "plain"}-${c.cipher}-${c.clientCert ?? "good"}-${
+    c.renegSec ?? 0
+  }`;
+  const serverLog: string[] = [];
+  const logger = new Logger({ level: "info", sink: (l) => serverLog.push(l), scope: "tsvpn" });
+  const key = generateStaticKey();
+  const keyPath = `${dir}/${tag}.tc.key`;
+  if (c.tlsCrypt) await writeStaticKey(keyPath, key);
+  const result: CaseResult = { log: "", serverLog, peers: [], sessions: [], closeReasons: [] };
+  // deno-lint-ignore prefer-const
+  let listener: ControlListener;
+  const peers = new Map<number, PingPeer>();
+  listener = new ControlListener({
+    credentials: pki.server,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, crl: pki.crlPem, usage: "clientAuth" }),
+    wrap: c.tlsCrypt ? { mode: "tls-crypt", key } : { mode: "none" },
+    logger,
+    session: { ciphers: [c.cipher], tlsTimeoutMs: 1000 },
+    pushOptions: () => ({
+      ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" },
+      topology: "subnet",
+      routeGateway: "10.8.0.1",
+      routes: [{ network: "192.168.77.0", netmask: "255.255.255.0" }],
+      ping: 1,
+      pingRestart: 4,
+    }),
+    onSession: (s, ctx) => {
+      const peer = new PingPeer(s, (p) => listener.sendTo(ctx.peerId, p), ctx.peerId);
+      peers.set(ctx.peerId, peer);
+      result.peers.push(peer);
+      result.sessions.push(s);
+      s.on("closed", (e) => {
+        result.closeReasons.push(e.reason);
+        peer.stop();
+      });
+    },
+    onData: (b, o, l, s, ctx) => {
+      if (s && ctx) peers.get(ctx.peerId)?.onData(b, o, l);
+    },
+  });
+  const srv = c.proto === "udp" ? serveUdp(listener) : serveTcp(listener);
+  const certName = c.clientCert ?? "good";
+  const cert = certName === "good"
+    ? pki.paths.client
+    : certName === "revoked"
+    ? pki.paths.revoked
+    : pki.paths.foreign;
+  const certKey = certName === "good"
+    ? pki.paths.clientKey
+    : certName === "revoked"
+    ? pki.paths.revokedKey
+    : pki.paths.foreignKey;
+  const args = [
+    "--client",
+    "--dev",
+    "null",
+    "--remote",
+    "127.0.0.1",
+    String(srv.port),
+    c.proto === "udp" ? "udp" : "tcp-client",
+    "--nobind",
+    "--ca",
+    pki.paths.ca,
+    "--cert",
+    cert,
+    "--key",
+    certKey,
+    "--remote-cert-tls",
+    "server",
+    "--data-ciphers",
+    ALL_CIPHERS,
+    "--ifconfig-noexec",
+    "--route-noexec",
+    "--verb",
+    "4",
+    "--connect-retry-max",
+    "1",
+    "--hand-window",
+    "20",
+    "--tls-timeout",
+    "1",
+  ];
+  if (c.tlsCrypt) args.push("--tls-crypt", keyPath);
+  if (c.proto === "udp") args.push("--explicit-exit-notify", "1");
+  if (c.renegSec) args.push("--reneg-sec", String(c.renegSec));
+  const ovpn = spawnOpenvpn(args, `${dir}/${tag}.log`);
+  try {
+    await body(result, (re, ms) => ovpn.waitFor(re, ms));
+  } finally {
+    await ovpn.stop();
+    // Let an explicit exit notification arrive before tearing down.
+    await new Promise((r) => setTimeout(r, 300));
+    result.log = ovpn.log();
+    for (const p of result.peers) p.stop();
+    listener.close();
+    srv.close();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return result;
+}
+
+let pki: TestPki;
+let dir: string;
+const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !OPENVPN };
+
+Deno.test({
+  ...opts,
+  name: "interop fixture: test PKI and temp dir",
+  fn: async () => {
+    pki = await createTestPki();
+    dir = await Deno.makeTempDir({ prefix: "tsvpn-interop-" });
+  },
+});
+
+for (const proto of ["udp", "tcp"] as const) {
+  Deno.test({
+    ...opts,
+    name: `ControlListener completes handshakes with stock openvpn clients over ${proto.toUpperCase()} ` +
+      `(plain and tls-crypt, each cipher) and keepalive pings decrypt both ways` +
+      (SKIP_REASON ? ` [skipped: ${SKIP_REASON}]` : ""),
+    fn: async () => {
+      const cases: Case[] = [];
+      for (const tlsCrypt of [false, true]) {
+        for (const cipher of ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"] as const) {
+          cases.push({ proto, tlsCrypt, cipher });
+        }
+      }
+      const results = await Promise.all(cases.map((c) =>
+        runCase(pki, dir, c, async (r, wait) => {
+          await wait(/Initialization Sequence Completed/, 20000);
+          await waitUntil(
+            () => (r.peers[0]?.pings ?? 0) >= 3,
+            10000,
+            `three pings from openvpn (${c.cipher})`,
+          );
+          // Outlive ping-restart 4 s: openvpn restarts if our pings do not decrypt on its side.
+          await new Promise((res) => setTimeout(res, 4500));
+        }).then((r) => ({ c, r }))
+      ));
+      for (const { c, r } of results) {
+        const what = `${c.proto} ${c.tlsCrypt ? "tls-crypt" : "plain"} ${c.cipher}`;
+        assert.match(r.log, /Initialization Sequence Completed/, what);
+        assert.match(
+          r.log,
+          /PUSH: Received control message: 'PUSH_REPLY,route 192\.168\.77\.0 255\.255\.255\.0,route-gateway 10\.8\.0\.1,topology subnet,ping 1,ping-restart 4,ifconfig 10\.8\.0\.2 255\.255\.255\.0,peer-id \d+,cipher /,
+          what,
+        );
+        assert.match(r.log, new RegExp(`Data Channel: cipher '${c.cipher}'`), what);
+        assert.doesNotMatch(r.log, /Inactivity timeout/, `${what}: openvpn got our pings`);
+        assert.doesNotMatch(r.log, /Authenticate\/Decrypt packet error/, what);
+        assert.ok(r.peers[0].pings >= 3, `${what}: we decrypted openvpn's pings`);
+        assert.equal(r.peers[0].failedOpens, 0, what);
+        assert.equal(r.peers[0].keys[0].cipher, c.cipher);
+        if (c.tlsCrypt) {
+          assert.match(r.log, /Outgoing Control Channel Encryption: Cipher 'AES-256-CTR'/, what);
+        }
+        if (c.proto === "udp") {
+          assert.ok(r.closeReasons.includes("client sent EXIT"), `${what}: ${r.closeReasons}`);
+        }
+      }
+    },
+  });
+}
+
+for (const bad of ["revoked", "foreign"] as const) {
+  Deno.test({
+    ...opts,
+    name:
+      `ControlListener refuses a ${bad === "revoked" ? "revoked" : "wrong-CA"} openvpn client certificate, ` +
+      `logged on both sides`,
+    fn: async () => {
+      const r = await runCase(pki, dir, {
+        proto: "udp",
+        tlsCrypt: false,
+        cipher: "AES-256-GCM",
+        clientCert: bad,
+      }, async (res, wait) => {
+        await waitUntil(
+          () => res.serverLog.some((l) => l.includes("client certificate refused")),
+          15000,
+          "refusal",
+        );
+        await wait(/TLS Error|TLS_ERROR|SSL alert|tls_read_plaintext/, 10000);
+      });
+      const line = r.serverLog.find((l) => l.includes("client certificate refused"))!;
+      assert.match(line, bad === "revoked" ? /revoked/i : /client certificate refused: .+/);
+      assert.doesNotMatch(r.log, /Initialization Sequence Completed/);
+      assert.match(r.log, /TLS Error|TLS_ERROR/);
+      assert.equal(r.peers[0]?.keys.length ?? 0, 0, "no data keys for a refused peer");
+    },
+  });
+}
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlListener follows openvpn's soft resets (--reneg-sec 3): key-id advances and pings keep decrypting",
+  fn: async () => {
+    const r = await runCase(
+      pki,
+      dir,
+      { proto: "udp", tlsCrypt: true, cipher: "AES-256-GCM", renegSec: 3 },
+      async (res, wait) => {
+        await wait(/Initialization Sequence Completed/, 20000);
+        await waitUntil(() => (res.peers[0]?.pingsByKeyId.get(2) ?? 0) >= 2, 20000, "pings under key-id 2");
+      },
+    );
+    const peer = r.peers[0];
+    assert.deepEqual(peer.keys.slice(0, 3).map((k) => k.keyId), [0, 1, 2]);
+    assert.ok((peer.pingsByKeyId.get(0) ?? 0) >= 1);
+    assert.ok((peer.pingsByKeyId.get(1) ?? 0) >= 1);
+    assert.ok((peer.pingsByKeyId.get(2) ?? 0) >= 2);
+    assert.equal(peer.failedOpens, 0);
+    assert.doesNotMatch(r.log, /Inactivity timeout/);
+    assert.match(r.log, /TLS: soft reset/);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "interop fixture cleanup",
+  fn: async () => {
+    await pki.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  },
+});
