@@ -4,6 +4,7 @@
  * configuration error (one line on stderr).
  */
 import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
+import { runImport } from "./src/cli/import.ts";
 import { runPki } from "./src/cli/pki.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "sub":
       if (command.name === "pki") return await runPki(command.args);
+      if (command.name === "import") return await runImport(command.args);
       console.error(`tsvpn: ${command.name} is not available in this build`);
       return 2;
     default:
