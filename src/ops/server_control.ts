@@ -22,6 +22,10 @@ export interface ClientSnapshot {
   packetsOut: number;
   /** Seconds since the epoch of the last authenticated packet from the client. */
   lastActivity: number;
+  /** OpenVPN's "Client ID" (management cid); the status formats fall back to peerId. */
+  clientId?: number;
+  /** auth-user-pass user name; the status formats print "UNDEF" when absent, as OpenVPN does. */
+  username?: string;
 }
 
 export interface RouteSnapshot {
