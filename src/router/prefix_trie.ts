@@ -97,7 +97,12 @@ export class PrefixTrie {
 
   // -- Lookups (hot path) --
 
-  /** Longest-prefix match of an IPv4 address (u32); only for a family-4 trie. */
+  /**
+   * Longest-prefix match of an IPv4 address; only for a family-4 trie. Accepts
+   * the u32 or its int32 form (`addr | 0`); hot callers should pass the int32
+   * form or use `lookup4At`, since a u32 ≥ 2^31 is a heap number in V8 and may
+   * be boxed when this call is not inlined.
+   */
   lookup4(addr: number): number {
     // IPv4 record: [key, mask, cidr, value, left, right, parent, -]
     const host = this.#hosts.get4(addr);
@@ -116,6 +121,11 @@ export class PrefixTrie {
       n = node[n + 4 + ((a >>> (31 - c)) & 1)];
     }
     return found;
+  }
+
+  /** Longest-prefix match of the 4-byte IPv4 address at `buf[p]` (e.g. a header field). */
+  lookup4At(buf: Uint8Array, p: number): number {
+    return this.lookup4((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]);
   }
 
   /** Longest-prefix match of an IPv6 address given as 4 words at `words[off]`; only for a family-6 trie. */

@@ -53,6 +53,8 @@ Deno.test("PrefixTrie handles /0 and /32 alone and together", () => {
   const t = new PrefixTrie(4);
   assert.equal(v4(t, "1.2.3.4"), NO_MATCH);
   ins(t, "0.0.0.0/0", 9);
+  assert.equal(t.lookup4(parseIpv4("200.1.1.1") | 0), 9, "int32 form of an address above 2^31");
+  assert.equal(t.lookup4At(new Uint8Array([0, 200, 1, 1, 1]), 1), 9);
   assert.equal(v4(t, "0.0.0.0"), 9);
   assert.equal(v4(t, "255.255.255.255"), 9);
   ins(t, "255.255.255.255/32", 7);
@@ -279,15 +281,33 @@ Deno.test("PrefixTrie (IPv6) agrees with SlowPrefixTable over thousands of seede
   }
 });
 
-Deno.test("PrefixTrie.lookup4() allocates nothing after warm-up", () => {
-  const t = new PrefixTrie(4);
+Deno.test("PrefixTrie.lookup4() and lookup6() allocate nothing after warm-up", () => {
+  const t4 = new PrefixTrie(4);
+  const t6 = new PrefixTrie(6);
   const r = rng(7);
-  for (let i = 0; i < 10000; i++) t.insert(r(), 16 + (r() % 17), i);
-  const probes = new Uint32Array(4096).map(() => r());
-  let sink = 0;
-  for (let i = 0; i < 200000; i++) sink += t.lookup4(probes[i & 4095]);
-  const before = Deno.memoryUsage().heapUsed;
-  for (let i = 0; i < 2_000_000; i++) sink += t.lookup4(probes[i & 4095]);
-  const grown = Deno.memoryUsage().heapUsed - before;
-  assert.ok(grown < 1_000_000, `heap grew by ${grown} bytes over 2M lookups (sink ${sink})`);
+  for (let i = 0; i < 10000; i++) {
+    t4.insert(r(), 16 + (r() % 17), i);
+    t6.insert([0xfd000000, r(), r(), r()], 64 + (r() % 65), i);
+  }
+  // Int32 probes: a u32 ≥ 2^31 would be a heap number and could be boxed at a non-inlined call.
+  const probes = new Int32Array(4096).map(() => r() | 0);
+  const words = new Uint32Array(probes.buffer);
+  // A typed-array accumulator: a captured `let` holding a large number would box on every add.
+  const sink = new Float64Array(1);
+  const round = (n: number): number => {
+    const before = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < n; i++) sink[0] += t4.lookup4(probes[i & 4095]) + t6.lookup6(words, i & 4092);
+    return Deno.memoryUsage().heapUsed - before;
+  };
+  round(1_000_000);
+  // One boxed number per lookup would be ≥ 16 MB per round; background JIT work
+  // can add a little to one round, so judge the median of several.
+  const deltas = [round(500_000), round(500_000), round(500_000), round(500_000), round(500_000)].sort((
+    a,
+    b,
+  ) => a - b);
+  assert.ok(
+    deltas[2] < 64 * 1024,
+    `heap grew by ${deltas.join(", ")} bytes per 500k lookups (sink ${sink[0]})`,
+  );
 });

@@ -12,7 +12,9 @@
  *   check looks the source up the same way).
  *
  * Owners are session ids (integers 0..2^31-1). Lookups allocate nothing and
- * never throw; mutations are control-plane operations.
+ * never throw; mutations are control-plane operations. On the datapath prefer
+ * the `*At(buf, p)` forms, which read the address from the packet header
+ * (an IPv4 u32 ≥ 2^31 passed as a number may be boxed by V8).
  */
 
 import { formatPrefix, type IpPrefix } from "../addr/prefix.ts";
@@ -44,9 +46,14 @@ export class RouteTable {
 
   // -- Hot path --
 
-  /** Owner of the longest IPv4 prefix containing `dst` (u32), or NO_OWNER. */
+  /** Owner of the longest IPv4 prefix containing `dst` (u32 or its int32 form), or NO_OWNER. */
   route4(dst: number): number {
     return this.#v4.lookup4(dst);
+  }
+
+  /** Owner for the 4-byte IPv4 address at `buf[p]` (e.g. `off + 16`, the header's destination). */
+  route4At(buf: Uint8Array, p: number): number {
+    return this.#v4.lookup4At(buf, p);
   }
 
   /** Owner of the longest IPv6 prefix containing the 4 words at `dst[off]`, or NO_OWNER. */
@@ -62,6 +69,11 @@ export class RouteTable {
   /** True if `owner` may send from IPv4 `src`. */
   allowedSource4(owner: number, src: number): boolean {
     return owner >= 0 && this.#v4.lookup4(src) === owner;
+  }
+
+  /** True if `owner` may send from the 4-byte IPv4 address at `buf[p]` (e.g. `off + 12`). */
+  allowedSource4At(owner: number, buf: Uint8Array, p: number): boolean {
+    return owner >= 0 && this.#v4.lookup4At(buf, p) === owner;
   }
 
   /** True if `owner` may send from the IPv6 source in `src[off .. off+4)`. */

@@ -29,6 +29,11 @@ Deno.test("RouteTable.route4() and route6() return the owner of the longest matc
   assert.equal(t.route6(parseIpv6("fd00:8::1000")), 1);
   assert.equal(t.route6(parseIpv6("2001:db8:1:2::3")), 1);
   assert.equal(t.route6(parseIpv6("fd00:8::1002")), NO_OWNER);
+  const pkt4 = buildIcmpEcho({ src: "10.8.0.10", dst: "192.168.10.1" });
+  assert.equal(t.route4At(pkt4, 16), 1);
+  assert.equal(t.allowedSource4At(2, pkt4, 12), true);
+  assert.equal(t.allowedSource4At(1, pkt4, 12), false);
+  assert.equal(t.allowedSource4At(NO_OWNER, pkt4, 12), false);
   const pkt = buildIcmpEcho({ src: "fd00:8::1001", dst: "2001:db8:1::9" });
   assert.equal(t.route6At(pkt, 24), 1);
   assert.equal(t.allowedSource6At(2, pkt, 8), true);

@@ -155,3 +155,31 @@ Deno.test("MacTable agrees with a plain Map over seeded random learn/lookup/remo
     assert.equal(t.size, ref.size);
   }
 });
+
+Deno.test("MacTable.learnAt() and lookupAt() allocate nothing after warm-up", () => {
+  const t = new MacTable();
+  const frames = new Uint8Array(1024 * 12);
+  let seed = 3;
+  for (let i = 0; i < frames.length; i++) {
+    frames[i] = (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 24;
+  }
+  for (let i = 0; i < frames.length; i += 6) frames[i] &= 0xfe; // unicast sources
+  const sink = new Float64Array(1);
+  const round = (n: number): number => {
+    const before = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < n; i++) {
+      const p = (i & 1023) * 12;
+      sink[0] += t.learnAt(frames, p + 6, 1 + (i & 7), i) + t.lookupAt(frames, p);
+    }
+    return Deno.memoryUsage().heapUsed - before;
+  };
+  round(500_000);
+  const deltas = [round(300_000), round(300_000), round(300_000), round(300_000), round(300_000)].sort((
+    a,
+    b,
+  ) => a - b);
+  assert.ok(
+    deltas[2] < 64 * 1024,
+    `heap grew by ${deltas.join(", ")} bytes per 300k frames (sink ${sink[0]})`,
+  );
+});
