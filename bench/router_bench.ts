@@ -37,8 +37,9 @@ while (trie4.size < 100_000) {
 for (const e of trie4.entries()) table.add4(e.words[0], e.bits, e.value);
 
 // Probes: half are known hosts (deep hits), half random addresses (mostly misses or iroute hits).
-const probes4 = new Uint32Array(65536);
-for (let i = 0; i < probes4.length; i++) probes4[i] = i % 2 === 0 ? hosts[r() % hosts.length] : r();
+// Int32 form, as hot callers should pass IPv4 addresses (see PrefixTrie.lookup4).
+const probes4 = new Int32Array(65536);
+for (let i = 0; i < probes4.length; i++) probes4[i] = (i % 2 === 0 ? hosts[r() % hosts.length] : r()) | 0;
 
 // Worst case for the walk: 100k /24 iroutes and no host routes.
 const trie24 = new PrefixTrie(4);
