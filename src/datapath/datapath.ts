@@ -1,0 +1,245 @@
+/**
+ * The packet pipeline shared by the server and the client. "Inside" is the
+ * tun/tap device, "outside" is the UDP (or framed TCP) underlay:
+ *
+ *   inside loop  (inside.ts):  device.readBatch → parse destination → route /
+ *                              switch lookup → seal in place (24 bytes of
+ *                              headroom) → one sendBatch per batch
+ *   outside loop (outside.ts): socket.receiveBatch → P_DATA_V2 → peer by
+ *                              peer-id → open in place → ping / OCC → source
+ *                              check → another peer (re-seal in place) or
+ *                              the device; control packets → the control plane
+ *
+ * This class holds what both loops share: the mode, the peer table, the route
+ * table (tun server) or MAC table (tap server), the counters, and the periodic
+ * work (`tick`: keepalive pings, silence timeouts, key and MAC expiry).
+ *
+ * Modes:
+ * - "router" (tun server): many peers; destinations by longest prefix match in
+ *   `routes` (owner = peer-id), sources checked against the same table.
+ * - "switch" (tap server): many peers; a learning switch whose port 0 is the
+ *   tap device and port `id + 1` is peer `id`.
+ * - "single" (client, tun or tap): one peer at index 0; everything from the
+ *   device goes to it and everything from it to the device.
+ *
+ * Client-to-client: when on, a packet from one peer to another is re-sealed
+ * and sent inside the process; when off it goes to the device and the host's
+ * routing (or bridge) decides, as OpenVPN does without --client-to-client.
+ *
+ * Nothing here allocates per packet; see the loops for the per-packet work.
+ * Single-threaded: the two loops interleave only between batches.
+ */
+
+import type { DataChannel } from "../data/data_channel.ts";
+import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
+import { writePing } from "../data/keepalive_ping.ts";
+import { writeOccExit } from "../data/occ.ts";
+import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+import type { PacketDevice } from "../device/packet_device.ts";
+import type { Logger } from "../log/log.ts";
+import { RouteTable } from "../router/route_table.ts";
+import { MacTable } from "../switch/mac_table.ts";
+import { PortSet } from "../switch/port_set.ts";
+import { DatapathCounters, DROP_SOCKET_FULL, STAT_PINGS_OUT } from "./counters.ts";
+import { PC_BYTES_OUT, PC_PACKETS_OUT, PEER_COUNTER_STRIDE, PeerTable } from "./peer_table.ts";
+
+export type DatapathMode = "router" | "switch" | "single";
+
+export const MODE_ROUTER = 0;
+export const MODE_SWITCH = 1;
+export const MODE_SINGLE = 2;
+
+/** Bytes in front of every payload so it can be sealed in place. */
+export const HEADROOM = DATA_V2_OVERHEAD;
+
+export interface DatapathOptions {
+  mode: DatapathMode;
+  device: PacketDevice;
+  socket: DatagramSocket;
+  /** Most peers (server: max clients plus sessions being replaced). @default 1 */
+  capacity?: number;
+  /** Route table (router mode); one is created when absent. */
+  routes?: RouteTable;
+  /** MAC table (switch mode); one is created when absent. */
+  macs?: MacTable;
+  clientToClient?: boolean;
+  /**
+   * Largest inner IP packet a TCP SYN's MSS is clamped to (MSS = mssfix − 40
+   * for IPv4, − 60 for IPv6); 0 = no clamping. @default 0
+   */
+  mssfix?: number;
+  /** Move a peer to the endpoint of its latest authenticated packet (UDP server). @default false */
+  float?: boolean;
+  /** Send a ping after this long without sending (ms); 0 = never. @default 0 */
+  pingIntervalMs?: number;
+  /** Report a peer silent for this long (ms) through onTimeout; 0 = never. @default 0 */
+  timeoutMs?: number;
+  /** Datagrams/packets per batch. @default 64 */
+  batchSize?: number;
+  /** Bytes per slot, headroom included; default fits dev MTU + Ethernet + headroom. */
+  slotSize?: number;
+  /** Milliseconds; the same clock as the DataChannels' key installation. @default Date.now */
+  now?: () => number;
+  log?: Logger;
+  counters?: DatapathCounters;
+  /**
+   * A non-data datagram (control channel) at buf[off, off+len) from row `row`
+   * of `from`. Borrowed: copy what must outlive the call.
+   */
+  onControl?: (buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number) => void;
+  /** Peer `id` floated to a new endpoint (already copied into peers.endpoints). */
+  onFloat?: (id: number) => void;
+  /** Peer `id` sent an OCC exit notification. */
+  onExit?: (id: number) => void;
+  /** Peer `id` was silent for timeoutMs. */
+  onTimeout?: (id: number) => void;
+}
+
+export class Datapath {
+  readonly mode: number;
+  readonly modeName: DatapathMode;
+  readonly device: PacketDevice;
+  socket: DatagramSocket;
+  readonly peers: PeerTable;
+  readonly routes: RouteTable;
+  readonly macs: MacTable;
+  /** Client ports (peer-id + 1) of the switch. */
+  readonly ports = new PortSet();
+  readonly counters: DatapathCounters;
+  readonly batchSize: number;
+  readonly slotSize: number;
+  clientToClient: boolean;
+  /** MSS value SYNs are clamped to for IPv4 (IPv6: 20 less); 0 = off. */
+  readonly mss: number;
+  readonly float: boolean;
+  pingIntervalMs: number;
+  timeoutMs: number;
+  readonly now: () => number;
+  readonly log: Logger | undefined;
+  readonly onControl: DatapathOptions["onControl"];
+  readonly onFloat: DatapathOptions["onFloat"];
+  readonly onExit: DatapathOptions["onExit"];
+  readonly onTimeout: DatapathOptions["onTimeout"];
+  /** True when debug logging is on (checked before building log arguments). */
+  readonly debug: boolean;
+
+  readonly #scratch: Uint8Array;
+  #lastSweep = 0;
+
+  constructor(o: DatapathOptions) {
+    this.modeName = o.mode;
+    this.mode = o.mode === "router" ? MODE_ROUTER : o.mode === "switch" ? MODE_SWITCH : MODE_SINGLE;
+    this.device = o.device;
+    this.socket = o.socket;
+    const capacity = o.mode === "single" ? 1 : (o.capacity ?? 1);
+    this.peers = new PeerTable(capacity);
+    this.routes = o.routes ?? new RouteTable();
+    this.macs = o.macs ?? new MacTable();
+    this.counters = o.counters ?? new DatapathCounters();
+    this.batchSize = o.batchSize ?? 64;
+    this.slotSize = o.slotSize ?? Math.max(2048, HEADROOM + o.device.mtu + 14 + 64);
+    this.clientToClient = o.clientToClient ?? false;
+    const mssfix = o.mssfix ?? 0;
+    this.mss = mssfix > 40 ? mssfix - 40 : 0;
+    this.float = o.float ?? false;
+    this.pingIntervalMs = o.pingIntervalMs ?? 0;
+    this.timeoutMs = o.timeoutMs ?? 0;
+    this.now = o.now ?? Date.now;
+    this.log = o.log;
+    this.debug = o.log?.debugEnabled ?? false;
+    this.onControl = o.onControl;
+    this.onFloat = o.onFloat;
+    this.onExit = o.onExit;
+    this.onTimeout = o.onTimeout;
+    this.#scratch = new Uint8Array(HEADROOM + 64);
+  }
+
+  // -- Control plane --
+
+  /** Reserves a peer-id for a session that is still negotiating; -1 when full. */
+  reservePeer(): number {
+    return this.peers.reserve();
+  }
+
+  /**
+   * Starts carrying data for reserved peer `id` through `channel`, to the
+   * endpoint in row `row` of `from`. In switch mode its port joins the switch.
+   */
+  attachPeer(id: number, channel: DataChannel, from: EndpointSlots, row: number): void {
+    this.peers.attach(id, channel, from, row, this.now());
+    if (this.mode === MODE_SWITCH) this.ports.add(id + 1);
+  }
+
+  /**
+   * Stops data for `id` and frees it: its routes (router), its port and
+   * learned MACs (switch) go with it.
+   */
+  releasePeer(id: number): void {
+    if (id < 0 || id >= this.peers.capacity) return;
+    if (this.peers.active[id] === 1) {
+      if (this.mode === MODE_ROUTER) this.routes.removeOwner(id);
+      if (this.mode === MODE_SWITCH) {
+        this.ports.delete(id + 1);
+        this.macs.removeByPort(id + 1);
+      }
+    }
+    this.peers.release(id);
+  }
+
+  /**
+   * Periodic work, called about once a second: pings peers we have not sent
+   * to for pingIntervalMs, reports peers silent for timeoutMs, drops expired
+   * transition keys and ages the MAC table.
+   */
+  tick(now = this.now()): void {
+    const p = this.peers;
+    for (let id = 0; id < p.capacity; id++) {
+      if (p.active[id] !== 1) continue;
+      const dc = p.channels[id]!;
+      dc.expire(now);
+      if (this.timeoutMs > 0 && now - p.lastRx[id] >= this.timeoutMs) {
+        if (this.log) {
+          this.log.info("peer timed out", { peerId: id, silentMs: Math.round(now - p.lastRx[id]) });
+        }
+        this.onTimeout?.(id);
+        continue;
+      }
+      if (this.pingIntervalMs > 0 && now - p.lastTx[id] >= this.pingIntervalMs) {
+        this.sendPing(id, now);
+      }
+    }
+    if (this.mode === MODE_SWITCH && now - this.#lastSweep >= 10_000) {
+      this.#lastSweep = now;
+      this.macs.sweep(now);
+    }
+  }
+
+  /** Seals and sends a keepalive ping to peer `id`. */
+  sendPing(id: number, now = this.now()): boolean {
+    const ok = this.sendPayload(id, writePing(this.#scratch, HEADROOM), now);
+    if (ok) this.counters.stats[STAT_PINGS_OUT]++;
+    return ok;
+  }
+
+  /** Seals and sends an OCC exit notification to peer `id` (best effort). */
+  sendExit(id: number): boolean {
+    return this.sendPayload(id, writeOccExit(this.#scratch, HEADROOM), this.now());
+  }
+
+  /** Seals the scratch payload of `len` bytes at HEADROOM for `id` and sends it at once. */
+  sendPayload(id: number, len: number, now: number): boolean {
+    const p = this.peers;
+    if (p.active[id] !== 1) return false;
+    const n = p.channels[id]!.seal(this.#scratch, HEADROOM, len);
+    if (n < 0) return false;
+    p.lastTx[id] = now;
+    const c = id * PEER_COUNTER_STRIDE;
+    p.counters[c + PC_PACKETS_OUT]++;
+    p.counters[c + PC_BYTES_OUT] += len;
+    if (!this.socket.send(this.#scratch, 0, n, p.endpoints, id)) {
+      this.counters.drops[DROP_SOCKET_FULL]++;
+      return false;
+    }
+    return true;
+  }
+}
