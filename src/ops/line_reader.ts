@@ -1,6 +1,7 @@
 /**
  * Bounded line reader for the management protocol: a peer can make it hold
- * at most `maxLineBytes` plus one read buffer, whatever it sends. Lines end
+ * at most `maxLineBytes` (the line buffer grows to it as needed) plus one
+ * read buffer, whatever it sends. Lines end
  * with "\n"; a trailing "\r" is dropped (telnet and OpenVPN clients send CRLF).
  */
 
@@ -30,7 +31,7 @@ export class LineReader {
     this.#src = src;
     this.#max = options.maxLineBytes ?? 1024;
     this.#chunk = new Uint8Array(options.readBytes ?? 4096);
-    this.#pending = new Uint8Array(this.#max);
+    this.#pending = new Uint8Array(Math.min(this.#max, 1024));
   }
 
   /**
@@ -45,6 +46,7 @@ export class LineReader {
       if (this.#pendingLen + take > this.#max) {
         throw new LineTooLongError(`Line longer than ${this.#max} bytes`);
       }
+      if (this.#pendingLen + take > this.#pending.length) this.#grow(this.#pendingLen + take);
       this.#pending.set(this.#chunk.subarray(this.#chunkOff, this.#chunkOff + take), this.#pendingLen);
       this.#pendingLen += take;
       if (nl !== -1) {
@@ -59,6 +61,15 @@ export class LineReader {
       if (n === null) this.#eof = true;
       else this.#chunkEnd = n;
     }
+  }
+
+  /** The line buffer grows by doubling, up to maxLineBytes. */
+  #grow(need: number): void {
+    let size = this.#pending.length;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(Math.min(size, this.#max));
+    next.set(this.#pending.subarray(0, this.#pendingLen));
+    this.#pending = next;
   }
 
   #takeLine(): string {

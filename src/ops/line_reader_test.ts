@@ -64,3 +64,12 @@ Deno.test("LineReader.readLine() decodes invalid UTF-8 without throwing", async 
   assert.equal(await r.readLine(), "\ufffd\ufffdA");
   assert.equal(await r.readLine(), null);
 });
+
+Deno.test("LineReader.readLine() grows its buffer for long lines up to the limit", async () => {
+  const long = "j".repeat(100_000);
+  const r = new LineReader(source([long.slice(0, 5000), long.slice(5000) + "\nnext\n"]), {
+    maxLineBytes: 1 << 20,
+  });
+  assert.equal(await r.readLine(), long);
+  assert.equal(await r.readLine(), "next");
+});

@@ -26,13 +26,14 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Parses a management address. With `requireLoopback` (the listening side) a
- * TCP host outside 127.0.0.0/8, ::1 and localhost is refused: the interface
- * has no authentication, so it must never face a network.
+ * Parses a management address. With `listening` (the server side) a TCP
+ * host outside 127.0.0.0/8, ::1 and localhost is refused — the interface has
+ * no authentication, so it must never face a network — and port 0 (any free
+ * port) is allowed.
  */
 export function parseManagementAddress(
   text: string,
-  options: { requireLoopback?: boolean } = {},
+  options: { listening?: boolean } = {},
 ): ManagementAddress {
   if (text.startsWith("/") || text.startsWith("./") || text.startsWith("../")) {
     return { kind: "unix", path: text };
@@ -44,10 +45,10 @@ export function parseManagementAddress(
     );
   }
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) {
+  if (port < (options.listening ? 0 : 1) || port > 65535) {
     throw new RangeError(`Invalid management address "${text}": port must be 1 to 65535`);
   }
-  if (options.requireLoopback && !isLoopbackHost(m[1])) {
+  if (options.listening && !isLoopbackHost(m[1])) {
     throw new RangeError(
       `Refusing management address "${text}": the management interface listens on loopback only (127.0.0.0/8, ::1 or localhost) or a unix socket`,
     );

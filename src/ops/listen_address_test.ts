@@ -23,18 +23,23 @@ Deno.test("parseManagementAddress() rejects malformed addresses and bad ports in
   }
 });
 
-Deno.test("parseManagementAddress() with requireLoopback refuses a non-loopback host", () => {
+Deno.test("parseManagementAddress() with listening refuses a non-loopback host and allows port 0", () => {
   for (
     const bad of ["0.0.0.0:7505", "192.0.2.1:7505", "[::]:7505", "example.com:7505", "[2001:db8::1]:7505"]
   ) {
     assert.throws(
-      () => parseManagementAddress(bad, { requireLoopback: true }),
+      () => parseManagementAddress(bad, { listening: true }),
       /^RangeError: Refusing management address .* loopback only/,
     );
   }
-  assert.equal(parseManagementAddress("127.1.2.3:9", { requireLoopback: true }).kind, "tcp");
-  assert.equal(parseManagementAddress("[0:0:0:0:0:0:0:1]:9", { requireLoopback: true }).kind, "tcp");
+  assert.equal(parseManagementAddress("127.1.2.3:9", { listening: true }).kind, "tcp");
+  assert.equal(parseManagementAddress("[0:0:0:0:0:0:0:1]:9", { listening: true }).kind, "tcp");
   assert.equal(parseManagementAddress("192.0.2.1:7505").kind, "tcp");
+  assert.deepEqual(parseManagementAddress("127.0.0.1:0", { listening: true }), {
+    kind: "tcp",
+    host: "127.0.0.1",
+    port: 0,
+  });
 });
 
 Deno.test("isLoopbackHost() knows 127.0.0.0/8, ::1 and localhost only", () => {

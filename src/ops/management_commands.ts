@@ -1,0 +1,120 @@
+/**
+ * The management command set, socket-free: one input line → the reply lines.
+ * OpenVPN's conventions: one-line replies start with "SUCCESS: " or
+ * "ERROR: "; multi-line replies end with "END"; notifications start with ">".
+ */
+import type { ServerControl } from "./server_control.ts";
+import { formatStatus } from "./status_format.ts";
+import { formatStatusTable } from "./status_table.ts";
+
+/** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
+export const MANAGEMENT_VERSION = 5;
+
+/** OpenVPN's exact greeting: clients match it to detect the interface (`version` says tsvpn). */
+export const MANAGEMENT_GREETING =
+  `>INFO:OpenVPN Management Interface Version ${MANAGEMENT_VERSION} -- type 'help' for more info`;
+
+export interface CommandReply {
+  lines: string[];
+  /** The session ends after the reply (quit/exit). */
+  close: boolean;
+}
+
+export interface CommandContext {
+  control: ServerControl;
+  /** tsvpn release for `version` and `help`. */
+  version: string;
+  pid: number;
+}
+
+const HELP = [
+  "Commands:",
+  "exit|quit              : Close management session.",
+  "help                   : Print this message.",
+  "kill cn                : Kill the client instance(s) having common name cn.",
+  "load-stats             : Show global server load stats.",
+  "pid                    : Show process ID of the current tsvpn process.",
+  "reload-crl             : Re-read the CRL and disconnect clients whose certificate is revoked.",
+  "status [n|json]        : Show current daemon status info; n = 1, 2 or 3 for OpenVPN",
+  "                         status-version n, json for one line of JSON.",
+  "version                : Show current version number.",
+  "END",
+];
+
+const UNKNOWN = "ERROR: unknown command, enter 'help' for more options";
+
+function one(line: string, close = false): CommandReply {
+  return { lines: [line], close };
+}
+
+function reason(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}
+
+/** Runs one command line; never throws (failures of the server become "ERROR: …" replies). */
+export async function executeCommand(line: string, ctx: CommandContext): Promise<CommandReply | null> {
+  const words = line.trim().split(/\s+/).filter((w) => w !== "");
+  if (words.length === 0) return null;
+  const [command, ...params] = words;
+  switch (command.toLowerCase()) {
+    case "help":
+      return { lines: [`Management Interface for tsvpn ${ctx.version}`, ...HELP], close: false };
+    case "version":
+      return {
+        lines: [
+          `OpenVPN Version: tsvpn ${ctx.version} [OpenVPN 2.6 compatible]`,
+          `Management Version: ${MANAGEMENT_VERSION}`,
+          "END",
+        ],
+        close: false,
+      };
+    case "pid":
+      return one(`SUCCESS: pid=${ctx.pid}`);
+    case "load-stats": {
+      const s = ctx.control.snapshot();
+      let bytesIn = 0, bytesOut = 0;
+      for (const c of s.clients) {
+        bytesIn += c.bytesIn;
+        bytesOut += c.bytesOut;
+      }
+      return one(`SUCCESS: nclients=${s.clients.length},bytesin=${bytesIn},bytesout=${bytesOut}`);
+    }
+    case "status": {
+      const format = params[0] ?? "";
+      const s = ctx.control.snapshot();
+      if (format === "") return { lines: [...formatStatusTable(s), "END"], close: false };
+      if (format === "json") return { lines: [JSON.stringify(s), "END"], close: false };
+      if (format === "1" || format === "2" || format === "3") {
+        return { lines: formatStatus(s, Number(format) as 1 | 2 | 3), close: false };
+      }
+      return one("ERROR: bad status format version number");
+    }
+    case "kill": {
+      if (params.length !== 1) return one("ERROR: the 'kill' command needs 1 parameter");
+      const name = params[0];
+      try {
+        const n = await ctx.control.kill(name, "killed by the management interface");
+        return one(
+          n > 0
+            ? `SUCCESS: common name '${name}' found, ${n} client(s) killed`
+            : `ERROR: common name '${name}' not found`,
+        );
+      } catch (err) {
+        return one(`ERROR: kill failed: ${reason(err)}`);
+      }
+    }
+    case "reload-crl": {
+      try {
+        const n = await ctx.control.reloadCrl();
+        return one(`SUCCESS: CRL reloaded, ${n} client(s) disconnected`);
+      } catch (err) {
+        return one(`ERROR: reload-crl failed: ${reason(err)}`);
+      }
+    }
+    case "quit":
+    case "exit":
+      return { lines: [], close: true };
+    default:
+      return one(UNKNOWN);
+  }
+}
