@@ -1,0 +1,91 @@
+/**
+ * OpenVPN's --status file: the snapshot in status-version 2 (by default),
+ * rewritten every interval. Each write goes to a temp file in the same
+ * directory and is renamed over the target, so readers never see half a file.
+ */
+import type { Logger } from "../log/log.ts";
+import type { ServerControl } from "./server_control.ts";
+import { formatStatus, type StatusVersion } from "./status_format.ts";
+
+export interface StatusFileOptions {
+  log: Logger;
+  /** @default 2 */
+  version?: StatusVersion;
+  /** @default 0o600 (names and addresses of users) */
+  mode?: number;
+}
+
+export interface StatusFileHandle {
+  /** Rewrites the file now (also serialised with the periodic writes). */
+  writeNow(): Promise<void>;
+  /** Stops the rewrites; the last file stays. */
+  close(): Promise<void>;
+}
+
+/**
+ * Writes `path` at once (rejecting when that fails, so a bad path stops the
+ * start) and then every `intervalSeconds` (≤ 0: only once). Later failures are
+ * logged and retried at the next interval.
+ */
+export async function startStatusFile(
+  path: string,
+  intervalSeconds: number,
+  control: ServerControl,
+  options: StatusFileOptions,
+): Promise<StatusFileHandle> {
+  const log = options.log.child("status-file");
+  const version = options.version ?? 2;
+  const mode = options.mode ?? 0o600;
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let failing = false;
+
+  async function write(): Promise<void> {
+    const text = formatStatus(control.snapshot(), version).join("\n") + "\n";
+    try {
+      await Deno.writeTextFile(tmp, text, { mode });
+      await Deno.chmod(tmp, mode);
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw new Error(`Cannot write status file ${path}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  /** Runs writes one after another; a write never overlaps the previous one. */
+  function enqueue(): Promise<void> {
+    const next = chain.then(write);
+    chain = next.catch(() => {});
+    return next;
+  }
+
+  function schedule(): void {
+    if (closed || !(intervalSeconds > 0)) return;
+    timer = setTimeout(async () => {
+      try {
+        await enqueue();
+        if (failing) log.info("status file written again", { path });
+        failing = false;
+      } catch (e) {
+        if (!failing) log.warn((e as Error).message);
+        failing = true;
+      }
+      schedule();
+    }, intervalSeconds * 1000);
+  }
+
+  await enqueue();
+  log.debug("status file written", { path, intervalSeconds, version });
+  schedule();
+
+  return {
+    writeNow: () => enqueue(),
+    async close(): Promise<void> {
+      closed = true;
+      clearTimeout(timer);
+      await chain;
+    },
+  };
+}
