@@ -81,9 +81,14 @@ export class TlsChannel {
       if (this.#closed) return;
       this.#handlers.onError(`TLS error: ${e.message}`);
     });
+    this.#socket.on("end", () => {
+      if (!this.#closed) this.#handlers.onError("TLS session closed by the peer");
+    });
     this.#socket.on("close", () => {
       if (this.#closed) return;
-      if (!this.#secure) this.#handlers.onError("TLS closed before the handshake completed");
+      this.#handlers.onError(
+        this.#secure ? "TLS session closed by the peer" : "TLS closed before the handshake completed",
+      );
     });
   }
 

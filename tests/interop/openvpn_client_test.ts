@@ -270,6 +270,7 @@ Deno.test({
   name: "interop fixture cleanup",
   fn: async () => {
     await pki.cleanup();
-    await Deno.remove(dir, { recursive: true });
+    if (!Deno.env.get("TSVPN_KEEP_INTEROP_LOGS")) await Deno.remove(dir, { recursive: true });
+    else console.log(`interop logs kept in ${dir}`);
   },
 });
