@@ -1,0 +1,124 @@
+/**
+ * The up and down scripts: what they are told and how they are run.
+ *
+ * The environment uses OpenVPN's variable names, so scripts written for
+ * OpenVPN (update-resolv-conf and friends) work unchanged, plus a few
+ * `dns_*` conveniences. docs/client.md lists every variable. Arguments are
+ * OpenVPN's too: `dev tun_mtu 0 ifconfig_local ifconfig_remote|netmask init`.
+ *
+ * A script gets SCRIPT_TIMEOUT_MS; its output goes to the log line by line.
+ */
+
+import type { PushOptions } from "../control/push_options.ts";
+import type { Logger } from "../log/log.ts";
+import type { HostPlan } from "./host_plan.ts";
+
+export const SCRIPT_TIMEOUT_MS = 30_000;
+
+export type ScriptType = "up" | "down";
+
+/** The environment variables for a script run (added to tsvpn's own environment). */
+export function scriptEnv(plan: HostPlan, type: ScriptType, push: PushOptions): Record<string, string> {
+  const env: Record<string, string> = {
+    script_type: type,
+    dev: plan.dev,
+    dev_type: "tun",
+    tun_mtu: String(plan.mtu),
+    topology: plan.topology,
+    trusted_ip: plan.server.address,
+    trusted_port: String(plan.server.port),
+    remote_1: plan.server.address,
+    remote_port_1: String(plan.server.port),
+    proto_1: plan.server.proto,
+  };
+  if (plan.local4) {
+    env.ifconfig_local = plan.local4.address;
+    if (plan.local4.netmask) env.ifconfig_netmask = plan.local4.netmask;
+    if (plan.local4.peer) env.ifconfig_remote = plan.local4.peer;
+  }
+  if (plan.local6) {
+    env.ifconfig_ipv6_local = plan.local6.address;
+    env.ifconfig_ipv6_netbits = String(plan.local6.prefixLen);
+    if (plan.gateway6) env.ifconfig_ipv6_remote = plan.gateway6;
+  }
+  if (plan.gateway4) env.route_vpn_gateway = plan.gateway4;
+  if (plan.netGateway) env.route_net_gateway = plan.netGateway;
+  if (plan.redirect) env.redirect_gateway = plan.redirect.flags.join(" ") || "on";
+  let n4 = 0, n6 = 0;
+  for (const item of plan.items) {
+    if (item.kind !== "route" || item.via !== "tunnel") continue;
+    const s = item.spec;
+    const [net, bits] = s.dst.split("/");
+    if (!s.dst.includes(":")) {
+      n4++;
+      env[`route_network_${n4}`] = net;
+      env[`route_netmask_${n4}`] = lengthToNetmask(Number(bits));
+      env[`route_gateway_${n4}`] = s.gateway ?? "";
+      if (s.metric !== undefined) env[`route_metric_${n4}`] = String(s.metric);
+    } else {
+      n6++;
+      env[`route_ipv6_network_${n6}`] = s.dst;
+      env[`route_ipv6_gateway_${n6}`] = s.gateway ?? "";
+    }
+  }
+  let f = 0;
+  for (const o of push.dhcpOptions ?? []) env[`foreign_option_${++f}`] = `dhcp-option ${o.type} ${o.value}`;
+  plan.dns.servers.forEach((s, i) => env[`dns_server_${i + 1}`] = s);
+  env.dns_servers = plan.dns.servers.join(" ");
+  if (plan.dns.domain) env.dns_domain = plan.dns.domain;
+  if (plan.dns.search.length > 0) env.dns_search = plan.dns.search.join(" ");
+  return env;
+}
+
+/** OpenVPN's script arguments. */
+export function scriptArgs(plan: HostPlan): string[] {
+  return [
+    plan.dev,
+    String(plan.mtu),
+    "0",
+    plan.local4?.address ?? "",
+    plan.local4?.netmask ?? plan.local4?.peer ?? "",
+    "init",
+  ];
+}
+
+export function lengthToNetmask(len: number): string {
+  const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join(".");
+}
+
+export type ScriptResult = { ok: true } | { ok: false; reason: string };
+
+/** Runs `path` with the arguments and environment; never throws. */
+export async function runScript(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  log: Logger,
+  timeoutMs = SCRIPT_TIMEOUT_MS,
+): Promise<ScriptResult> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(path, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  } catch (e) {
+    return { ok: false, reason: `could not start ${path}: ${(e as Error).message.split("\n")[0]}` };
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+  }, timeoutMs);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  for (const line of (dec.decode(out.stdout) + dec.decode(out.stderr)).split("\n")) {
+    if (line.trim()) log.info(line, { script: path });
+  }
+  if (timedOut) return { ok: false, reason: `${path} did not finish within ${timeoutMs / 1000} s` };
+  if (out.code !== 0) return { ok: false, reason: `${path} exited with code ${out.code}` };
+  return { ok: true };
+}
