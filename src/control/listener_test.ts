@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import { createControlWrap } from "./control_wrap.ts";
+import {
+  DROP_AUTH_FAILED,
+  DROP_BAD_OPCODE,
+  DROP_MALFORMED,
+  DROP_RATE_LIMITED,
+  DROP_UNKNOWN_SESSION,
+  DROP_UNSUPPORTED,
+  VERDICT_OK,
+} from "./drop_counters.ts";
+import { ControlListener, type ControlListenerOptions } from "./listener.ts";
+import { headerByte, P_CONTROL_HARD_RESET_CLIENT_V3, P_CONTROL_V1, P_DATA_V2 } from "./opcode.ts";
+import { ControlSession } from "./session.ts";
+import { frame, FrameReassembler } from "./tcp_framing.ts";
+import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { pkiVerifier } from "./verifier.ts";
+
+let pki: TestPki;
+const key = Uint8Array.from({ length: 256 }, (_, i) => (i * 29 + 5) & 0xff);
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+function makeListener(extra: Partial<ControlListenerOptions> = {}): ControlListener {
+  return new ControlListener({
+    credentials: pki.server,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, crl: pki.crlPem, usage: "clientAuth" }),
+    wrap: { mode: "tls-crypt", key },
+    pushOptions: (_peer, ctx) => ({
+      ifconfig: { local: `10.8.0.${ctx.peerId + 2}`, remoteOrNetmask: "255.255.255.0" },
+    }),
+    ...extra,
+  });
+}
+
+/** A client session joined to the listener as if over UDP from `endpoint`. */
+function udpClient(listener: ControlListener, endpoint: string, wrapKey = key): ControlSession {
+  // deno-lint-ignore prefer-const
+  let client: ControlSession;
+  const reply = (p: Uint8Array) => setTimeout(() => client.receive(p), 0);
+  client = new ControlSession({
+    role: "client",
+    credentials: pki.client,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
+    wrap: createControlWrap({ mode: "tls-crypt", key: wrapKey }, "client"),
+    send: (p) => setTimeout(() => listener.handlePacket("udp", endpoint, endpoint, reply, p), 0),
+  });
+  return client;
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, rej) => t = setTimeout(() => rej(new Error(`Timed out: ${what}`)), ms)),
+  ]);
+}
+
+Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlListener.handlePacket() creates a session for a verified reset and dispatches data by peer-id",
+  fn: async () => {
+    const data: number[] = [];
+    const l = makeListener({ onData: (_b, _o, _l, s, ctx) => data.push(s && ctx ? ctx.peerId : -1) });
+    const c = udpClient(l, "192.0.2.1:5000");
+    const push = c.once("pushReply");
+    c.start();
+    try {
+      const reply = await within(push, 10000, "push reply");
+      assert.equal(reply.options.peerId, 0);
+      assert.equal(reply.options.ifconfig?.local, "10.8.0.2");
+      assert.equal(l.sessionCount, 1);
+      assert.ok(l.sessionByPeerId(0)?.established);
+      const pkt = Uint8Array.of(headerByte(P_DATA_V2, 0), 0, 0, 0, 1, 2, 3, 4);
+      assert.equal(l.handlePacket("udp", "192.0.2.1:5000", "x", () => {}, pkt), VERDICT_OK);
+      pkt[3] = 9;
+      l.handlePacket("udp", "192.0.2.1:5000", "x", () => {}, pkt);
+      assert.deepEqual(data, [0, -1]);
+    } finally {
+      c.close("done", false);
+      l.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlListener.handlePacket() drops unverified, unknown and unsupported packets without creating state",
+  fn: () => {
+    const l = makeListener();
+    const noop = () => {};
+    // A reset wrapped with the wrong tls-crypt key.
+    const wrong = createControlWrap({ mode: "tls-crypt", key: key.map((b) => b ^ 1) }, "client");
+    const plain = Uint8Array.of(headerByte(7, 0), 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0);
+    const wire = new Uint8Array(100);
+    const n = wrong.wrap(plain, plain.length, 1, 1, wire);
+    assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, wire.subarray(0, n)), DROP_AUTH_FAILED);
+    const ctl = Uint8Array.of(headerByte(P_CONTROL_V1, 0), 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 1);
+    assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, ctl), DROP_UNKNOWN_SESSION);
+    const v3 = Uint8Array.of(
+      headerByte(P_CONTROL_HARD_RESET_CLIENT_V3, 0),
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      0,
+      0,
+      0,
+      0,
+      0,
+    );
+    assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, v3), DROP_UNKNOWN_SESSION);
+    assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, Uint8Array.of(0xf8, 1)), DROP_MALFORMED);
+    assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, new Uint8Array(20).fill(0xf8)), DROP_BAD_OPCODE);
+    assert.equal(l.sessionCount, 0);
+    assert.equal(l.drops.total, 5);
+    void DROP_UNSUPPORTED;
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ControlListener rate-limits new sessions",
+  fn: () => {
+    const clock = { t: 0, now: () => clock.t, setTimer: () => 0, clearTimer: () => {} };
+    const l = makeListener({ wrap: { mode: "none" }, handshakeBurst: 2, handshakeRate: 1, clock });
+    const reset = (i: number) => Uint8Array.of(headerByte(7, 0), i, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0);
+    const verdicts = [1, 2, 3].map((i) => l.handlePacket("udp", `b:${i}`, `b:${i}`, () => {}, reset(i)));
+    assert.deepEqual(verdicts, [VERDICT_OK, VERDICT_OK, DROP_RATE_LIMITED]);
+    clock.t = 1000;
+    assert.equal(l.handlePacket("udp", "b:4", "b:4", () => {}, reset(4)), VERDICT_OK);
+    assert.equal(l.sessionCount, 3);
+    l.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ControlListener serves a client over length-framed TCP with arbitrary chunking",
+  fn: async () => {
+    const l = makeListener();
+    const toServer = new FrameReassembler();
+    const toClient = new FrameReassembler();
+    let client!: ControlSession;
+    // Re-chunk each direction's byte stream at odd sizes to exercise reassembly.
+    const chop = (bytes: Uint8Array, sink: (c: Uint8Array) => void) => {
+      for (let o = 0; o < bytes.length; o += 7) sink(bytes.subarray(o, Math.min(bytes.length, o + 7)));
+    };
+    const reply = (p: Uint8Array) =>
+      setTimeout(
+        () => chop(frame(p), (c) => toClient.feed(c, (b, o, n) => client.receive(b.slice(o, o + n)))),
+        0,
+      );
+    client = new ControlSession({
+      role: "client",
+      proto: "tcp",
+      credentials: pki.client,
+      verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
+      wrap: createControlWrap({ mode: "tls-crypt", key }, "client"),
+      send: (p) =>
+        setTimeout(
+          () =>
+            chop(frame(p), (c) =>
+              toServer.feed(c, (b, o, n) => l.handlePacket("tcp", "tcp#1", "t:1", reply, b, o, n))),
+          0,
+        ),
+    });
+    const k = client.once("key");
+    client.start();
+    try {
+      assert.equal((await within(k, 10000, "key")).keyId, 0);
+      const closed = l.sessions()[0].once("closed");
+      l.linkClosed("tcp#1");
+      await within(closed, 1000, "closed");
+      assert.equal(l.sessionCount, 0);
+    } finally {
+      client.close("done", false);
+      l.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ControlListener replaces an endpoint's old session when the client restarts",
+  fn: async () => {
+    const l = makeListener();
+    const a = udpClient(l, "198.51.100.7:4000");
+    const ka = a.once("key");
+    a.start();
+    const b = udpClient(l, "198.51.100.7:4000");
+    try {
+      await within(ka, 10000, "first key");
+      const oldServer = l.sessions()[0];
+      const oldClosed = oldServer.once("closed");
+      const kb = b.once("key");
+      b.start();
+      await within(kb, 10000, "second key");
+      assert.match((await within(oldClosed, 2000, "old closed")).reason, /replaced/);
+      assert.equal(l.sessionCount, 1);
+    } finally {
+      a.close("done", false);
+      b.close("done", false);
+      l.close();
+    }
+  },
+});
+
+Deno.test({ ...opts, name: "cleanup", fn: () => pki.cleanup() });
