@@ -24,14 +24,18 @@ import {
   DROP_MALFORMED,
   DROP_RATE_LIMITED,
   DROP_UNKNOWN_SESSION,
+  DROP_UNSUPPORTED,
   DropCounters,
   VERDICT_OK,
 } from "./drop_counters.ts";
 import {
   isDataOpcode,
+  isSupportedControlOpcode,
   keyIdOf,
   opcodeOf,
   P_CONTROL_HARD_RESET_CLIENT_V2,
+  P_CONTROL_HARD_RESET_CLIENT_V3,
+  P_CONTROL_WKC_V1,
   P_DATA_V1,
   P_DATA_V2,
   SESSION_ID_SIZE,
@@ -190,7 +194,8 @@ export class ControlListener {
     }
     // Unknown session: only a verified hard reset may create one.
     if (op !== P_CONTROL_HARD_RESET_CLIENT_V2) {
-      return op <= 11 && op >= 3 ? DROP_UNKNOWN_SESSION : DROP_BAD_OPCODE;
+      if (op === P_CONTROL_HARD_RESET_CLIENT_V3 || op === P_CONTROL_WKC_V1) return DROP_UNSUPPORTED; // tls-crypt-v2
+      return isSupportedControlOpcode(op) ? DROP_UNKNOWN_SESSION : DROP_BAD_OPCODE;
     }
     if (keyIdOf(buf[off]) !== 0) return DROP_UNKNOWN_SESSION;
     let v = this.#wrap.unwrap(buf, off, len, this.#scratch, this.#wrapResult);
