@@ -547,6 +547,9 @@ export class UdpSocket implements DatagramSocket {
   ): number {
     this.#checkOpen("sendmmsg");
     if (count <= 0) return 0;
+    if (count > bufs.length || count > offsets.length || count > sizes.length || count > rows.length) {
+      throw new RangeError(`sendmmsg ${this.#label()}: count ${count} exceeds the arrays given`);
+    }
     let t = this.#tx;
     if (t === null || t.capacity < count) t = this.#tx = new MessageTable(count);
     const u32 = t.msgU32;

@@ -244,6 +244,38 @@ Deno.test("UdpSocket.sendBatch() delivers every datagram to each row's destinati
   assert.equal(a.sendDrops + a.sendErrors, 0);
 });
 
+Deno.test("UdpSocket.sendBatch() and receiveBatch() honour buffers that are views into one ArrayBuffer", async () => {
+  using a = openUdp({ host: "127.0.0.1", port: 0 });
+  using b = openUdp({ host: "127.0.0.1", port: 0 });
+  const arena = new Uint8Array(8 * 512).fill(0xaa);
+  const slot = (i: number) => arena.subarray(i * 512, (i + 1) * 512);
+  const tx = [slot(0), slot(1), slot(2)];
+  tx.forEach((buf, i) => buf.set(datagram(i, 40), 8));
+  assert.equal(
+    a.sendBatch(
+      tx,
+      new Int32Array(3).fill(8),
+      new Int32Array(3).fill(40),
+      3,
+      rowTo4(b.localPort),
+      new Int32Array(3),
+    ),
+    3,
+  );
+  const rx = [slot(4), slot(5), slot(6)];
+  const sizes = new Int32Array(3);
+  assert.equal(await b.receiveBatch(rx, sizes, new EndpointSlots(3), 20), 3);
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(arena.subarray((4 + i) * 512 + 20, (4 + i) * 512 + 60), datagram(i, 40));
+    assert.equal(arena[(4 + i) * 512 + 19], 0xaa);
+  }
+  assert.ok(arena.subarray(3 * 512, 4 * 512).every((x) => x === 0xaa), "the slot between is untouched");
+  assert.throws(
+    () => a.sendBatch(tx, new Int32Array(3), new Int32Array(3), 4, rowTo4(1), new Int32Array(4)),
+    /count 4 exceeds the arrays given/,
+  );
+});
+
 Deno.test("UdpSocket.sendBatch() skips a row it cannot reach, counts it and sends the rest", async () => {
   using a = openUdp({ host: "127.0.0.1", port: 0 });
   using b = openUdp({ host: "127.0.0.1", port: 0 });
