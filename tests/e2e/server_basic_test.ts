@@ -1,0 +1,49 @@
+/**
+ * End-to-end: the tsvpn server in a namespace, stock openvpn 2.6 clients in
+ * others, all on one bridged segment (see support/lab.ts).
+ */
+
+import assert from "node:assert/strict";
+import { createE2ePki } from "./support/pki.ts";
+import { e2eIgnore, E2eLab, serverYaml } from "./support/lab.ts";
+
+Deno.test({
+  name: "runServer() serves a stock openvpn client over UDP in tun/subnet: address pushed, pings both ways",
+  ignore: e2eIgnore(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const pki = await createE2ePki(["alice"]);
+    const lab = new E2eLab(pki.dir);
+    try {
+      await lab.init();
+      const srv = await lab.host("srv", "172.31.0.1/24");
+      const c1 = await lab.host("c1", "172.31.0.11/24");
+      const server = await lab.startServer(
+        srv,
+        "server",
+        serverYaml({
+          pki: { ca: pki.ca, cert: pki.cert, key: pki.key, crl: pki.crl },
+          server: "  network: 10.8.0.0/24\n",
+        }),
+      );
+      const client = await lab.startClient(c1, "alice", await pki.profile("alice", "172.31.0.1:1194"));
+      await client.waitFor(/Initialization Sequence Completed/, 20_000);
+      const addrs = await lab.addresses(c1, "tun0");
+      assert.deepEqual(addrs.filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`), [
+        "10.8.0.2/24",
+      ]);
+      assert.ok(await lab.pingUntil(c1, "10.8.0.1"), "client pings the server's tun address");
+      assert.ok(await lab.pingUntil(srv, "10.8.0.2"), "server host pings the client");
+      await server.waitFor(/client connected cn=alice/);
+      await server.waitFor(/address assigned cn=alice/);
+      assert.equal(await server.stop(), 0, "exit 0 after SIGTERM");
+      assert.match(server.log(), /server stopped/);
+      const links = await lab.exec(srv, ["ip", "-j", "link"]);
+      assert.ok(!links.stdout.includes("tsvpn0"), "device removed");
+    } finally {
+      await lab.close();
+      await pki.cleanup();
+    }
+  },
+});

@@ -1,0 +1,195 @@
+/**
+ * The e2e network: a switch namespace with a Linux bridge, and hosts (the
+ * tsvpn server, openvpn clients, LANs) joined to it by veth pairs on
+ * 172.31.0.0/24. The deno test process stays in the root namespace; tsvpn
+ * and openvpn run inside the hosts with their output in log files.
+ *
+ *     +-- srv (172.31.0.1) --+     +--------- sw ---------+     +-- c1 (172.31.0.11) --+
+ *     | tsvpn0  10.8.0.1/24  |=====| br0: v-srv v-c1 ...  |=====| tun0 (openvpn)       |
+ *     +----------------------+     +----------------------+     +----------------------+
+ *
+ * Everything is torn down by `close()` (processes first, then namespaces).
+ */
+
+import { type LabProcess, NetnsLab, requireRoot } from "../../harness/netns.ts";
+import { OPENVPN } from "../../interop/openvpn_harness.ts";
+
+export const ROOT = new URL("../../../", import.meta.url).pathname;
+export const LAUNCHER = `${ROOT}tests/e2e/support/launch_server.ts`;
+
+/** `ignore` for Deno.test when root, /dev/net/tun or openvpn is missing. */
+export function e2eIgnore(): boolean {
+  return requireRoot().ignore || OPENVPN === null;
+}
+
+export class LoggedProcess {
+  readonly proc: LabProcess;
+  readonly logPath: string;
+
+  constructor(proc: LabProcess, logPath: string) {
+    this.proc = proc;
+    this.logPath = logPath;
+  }
+
+  log(): string {
+    try {
+      return Deno.readTextFileSync(this.logPath);
+    } catch {
+      return "";
+    }
+  }
+
+  /** Polls the log until `re` matches; throws with the log tail after `timeoutMs`. */
+  async waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.log().match(re);
+      if (m) return m;
+      if (!this.proc.running || Date.now() > end) {
+        const why = this.proc.running ? `within ${timeoutMs} ms` : "(process exited)";
+        throw new Error(
+          `${this.logPath} never matched ${re} ${why}:\n${this.log().split("\n").slice(-30).join("\n")}`,
+        );
+      }
+      await sleep(50);
+    }
+  }
+
+  /** SIGTERM and wait (SIGKILL after graceMs); returns the exit code. */
+  async stop(graceMs = 6000): Promise<number> {
+    await this.proc.stop(graceMs);
+    return (await this.proc.status).code;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class E2eLab implements AsyncDisposable {
+  readonly lab = new NetnsLab();
+  readonly dir: string;
+  #sw = "";
+  #hosts = 0;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Creates the switch namespace and its bridge. */
+  async init(): Promise<void> {
+    this.#sw = await this.lab.addNamespace("sw");
+    await this.lab.exec(this.#sw, ["ip", "link", "add", "br0", "type", "bridge"]);
+    await this.lab.exec(this.#sw, ["ip", "link", "set", "br0", "up"]);
+  }
+
+  /** A host namespace on the switch with `address` (CIDR) on its eth0. */
+  async host(label: string, address: string): Promise<string> {
+    const ns = await this.lab.addNamespace(label);
+    const port = `p${++this.#hosts}`;
+    await this.lab.veth({ ns, name: "eth0", address }, { ns: this.#sw, name: port });
+    await this.lab.exec(this.#sw, ["ip", "link", "set", port, "master", "br0"]);
+    return ns;
+  }
+
+  exec(ns: string, argv: string[], check = true) {
+    return this.lab.exec(ns, argv, { check, timeoutMs: 20_000 });
+  }
+
+  /** Runs argv inside `ns` with stdout and stderr going to `${dir}/${name}.log`. */
+  spawnLogged(ns: string, name: string, argv: string[]): LoggedProcess {
+    const logPath = `${this.dir}/${name}.log`;
+    const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const proc = this.lab.spawn(ns, ["sh", "-c", `exec ${quoted} >'${logPath}' 2>&1`]);
+    return new LoggedProcess(proc, logPath);
+  }
+
+  /** Writes a YAML server config and starts tsvpn with it in `ns`. */
+  async startServer(ns: string, name: string, yaml: string): Promise<LoggedProcess> {
+    const path = `${this.dir}/${name}.yaml`;
+    await Deno.writeTextFile(path, yaml);
+    const p = this.spawnLogged(ns, name, [Deno.execPath(), "run", "-A", "--unstable-net", LAUNCHER, path]);
+    await p.waitFor(/server started/, 20_000);
+    return p;
+  }
+
+  /** Starts a stock openvpn client with `profile` in `ns`; waits until its tunnel is up. */
+  async startClient(ns: string, name: string, profile: string, extra: string[] = []): Promise<LoggedProcess> {
+    const p = this.spawnLogged(ns, name, [
+      OPENVPN!,
+      "--config",
+      profile,
+      "--dev",
+      "tun",
+      "--verb",
+      "3",
+      "--connect-retry",
+      "1",
+      "1",
+      ...extra,
+    ]);
+    return p;
+  }
+
+  /** Pings `target` from `ns` until one reply comes back or `timeoutMs` passes. */
+  async pingUntil(ns: string, target: string, timeoutMs = 10_000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const r = await this.exec(ns, ["ping", "-c", "1", "-W", "1", target], false);
+      if (r.code === 0) return true;
+    }
+    return false;
+  }
+
+  /** True when `count` pings all fail (each with a 1 s wait). */
+  async pingFails(ns: string, target: string, count = 2): Promise<boolean> {
+    const r = await this.exec(ns, ["ping", "-c", String(count), "-W", "1", "-i", "0.3", target], false);
+    return r.code !== 0;
+  }
+
+  /** `ip -j addr show dev` parsed. */
+  async addresses(
+    ns: string,
+    dev: string,
+  ): Promise<{ local: string; prefixlen: number; address?: string; family: string }[]> {
+    const r = await this.exec(ns, ["ip", "-j", "addr", "show", "dev", dev]);
+    const parsed = JSON.parse(r.stdout) as {
+      addr_info: { local: string; prefixlen: number; address?: string; family: string }[];
+    }[];
+    return parsed.flatMap((l) => l.addr_info);
+  }
+
+  close(): Promise<void> {
+    return this.lab.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** A server config YAML (server section given as indented lines). */
+export function serverYaml(o: {
+  pki: { ca: string; cert: string; key: string; crl?: string; tlsCrypt?: string };
+  proto?: "udp" | "tcp";
+  dev?: "tun" | "tap";
+  server: string;
+  keepalive?: string;
+  level?: string;
+}): string {
+  const pki = [`ca: ${o.pki.ca}`, `cert: ${o.pki.cert}`, `key: ${o.pki.key}`];
+  if (o.pki.crl) pki.push(`crl: ${o.pki.crl}`);
+  if (o.pki.tlsCrypt) pki.push(`tls_crypt: ${o.pki.tlsCrypt}`);
+  return [
+    "mode: server",
+    `listen: { host: 0.0.0.0, port: 1194, proto: ${o.proto ?? "udp"} }`,
+    `dev: { type: ${o.dev ?? "tun"}, name: tsvpn0 }`,
+    "pki:",
+    ...pki.map((l) => `  ${l}`),
+    `keepalive: ${o.keepalive ?? "{ interval: 2, timeout: 10 }"}`,
+    `log: { level: ${o.level ?? "info"} }`,
+    "server:",
+    o.server.replace(/^\n/, "").trimEnd(),
+    "",
+  ].join("\n");
+}
