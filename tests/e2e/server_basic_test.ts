@@ -27,7 +27,7 @@ Deno.test({
           server: "  network: 10.8.0.0/24\n",
         }),
       );
-      const client = await lab.startClient(c1, "alice", await pki.profile("alice", "172.31.0.1:1194"));
+      const client = lab.startClient(c1, "alice", await pki.profile("alice", "172.31.0.1:1194"));
       await client.waitFor(/Initialization Sequence Completed/, 20_000);
       const addrs = await lab.addresses(c1, "tun0");
       assert.deepEqual(addrs.filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`), [

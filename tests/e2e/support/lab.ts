@@ -113,8 +113,8 @@ export class E2eLab implements AsyncDisposable {
     return p;
   }
 
-  /** Starts a stock openvpn client with `profile` in `ns`; waits until its tunnel is up. */
-  async startClient(ns: string, name: string, profile: string, extra: string[] = []): Promise<LoggedProcess> {
+  /** Starts a stock openvpn client with `profile` in `ns` (wait for "Initialization Sequence Completed"). */
+  startClient(ns: string, name: string, profile: string, extra: string[] = []): LoggedProcess {
     const p = this.spawnLogged(ns, name, [
       OPENVPN!,
       "--config",
