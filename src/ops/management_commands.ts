@@ -90,7 +90,7 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
       return one("ERROR: bad status format version number");
     }
     case "kill": {
-      if (params.length !== 1) return one("ERROR: the 'kill' command needs 1 parameter");
+      if (params.length !== 1) return one("ERROR: the 'kill' command requires 1 parameter");
       const name = params[0];
       try {
         const n = await ctx.control.kill(name, "killed by the management interface");

@@ -37,6 +37,6 @@ Deno.test("executeCommand() kill passes the name and a reason to ServerControl.k
   assert.deepEqual(r!.lines, ["SUCCESS: common name 'bob' found, 1 client(s) killed"]);
   assert.deepEqual(c.control.kills, [{ name: "bob", reason: "killed by the management interface" }]);
   assert.deepEqual((await executeCommand("kill a b", c))!.lines, [
-    "ERROR: the 'kill' command needs 1 parameter",
+    "ERROR: the 'kill' command requires 1 parameter",
   ]);
 });

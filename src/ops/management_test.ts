@@ -175,7 +175,7 @@ Deno.test("startManagement() kill and reload-crl reach the ServerControl", async
       await s.send("kill alice\n");
       assert.equal(await s.line(), "ERROR: common name 'alice' not found");
       await s.send("kill\n");
-      assert.equal(await s.line(), "ERROR: the 'kill' command needs 1 parameter");
+      assert.equal(await s.line(), "ERROR: the 'kill' command requires 1 parameter");
       control.crlDisconnects = 2;
       await s.send("reload-crl\n");
       assert.equal(await s.line(), "SUCCESS: CRL reloaded, 2 client(s) disconnected");
