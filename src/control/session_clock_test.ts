@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import type { Clock } from "./clock.ts";
+import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
+import { P_CONTROL_HARD_RESET_CLIENT_V2 } from "./opcode.ts";
+import { ControlSession } from "./session.ts";
+
+/** A clock whose timers fire only when the test advances time. */
+class ManualClock implements Clock {
+  t = 1_000_000;
+  #timers = new Map<number, { at: number; fn: () => void }>();
+  #id = 0;
+  now = () => this.t;
+  setTimer = (fn: () => void, ms: number) => {
+    this.#timers.set(++this.#id, { at: this.t + ms, fn });
+    return this.#id;
+  };
+  clearTimer = (id: number) => void this.#timers.delete(id);
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 0));
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.#timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.#timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+    this.t = end;
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+const creds = { ca: "", cert: "", key: "" };
+
+Deno.test("ControlSession retransmits its hard reset with backoff and gives up after the handshake window", async () => {
+  const clock = new ManualClock();
+  const sent: number[] = [];
+  const s = new ControlSession({
+    role: "client",
+    credentials: creds,
+    verifyPeer: () => Promise.resolve({ ok: false, reason: "unused" }),
+    clock,
+    random: (n) => new Uint8Array(n).fill(3),
+    send: (p) => {
+      const pkt = new ControlPacket();
+      assert.equal(decodeControlPacket(p, 0, p.length, pkt), -1);
+      assert.equal(pkt.opcode, P_CONTROL_HARD_RESET_CLIENT_V2);
+      assert.deepEqual([...pkt.sessionId], [3, 3, 3, 3, 3, 3, 3, 3]);
+      sent.push(clock.t - 1_000_000);
+    },
+    tlsTimeoutMs: 2000,
+    handshakeWindowMs: 20_000,
+  });
+  const errors: string[] = [];
+  s.on("error", (e) => errors.push(e.reason));
+  s.start();
+  await clock.advance(30_000);
+  assert.deepEqual(sent, [0, 2000, 6000, 14000]);
+  assert.deepEqual(errors, ["TLS key negotiation for key 0 did not complete within 20 s"]);
+  assert.equal(s.closed, true);
+});
