@@ -6,8 +6,10 @@
  * Each session reads one bounded line, answers it, and only then reads the
  * next, so a peer that pipelines commands or stops reading holds at most one
  * reply and one line buffer; a reply that cannot be written within
- * `writeTimeoutMs` ends the session. Sessions are capped at `maxSessions`.
- * None of this runs on the packet path: the server only pays for snapshot().
+ * `writeTimeoutMs` ends the session. Sessions are capped at `maxSessions`,
+ * and each runs at most `commandsPerSecond` commands (bursts of twice that),
+ * so a client looping on `status json` cannot monopolise the event loop that
+ * also carries packets. The server only pays for snapshot() and formatting.
  */
 import type { Logger } from "../log/log.ts";
 import { VERSION } from "../version.ts";
@@ -26,6 +28,8 @@ export interface ManagementOptions {
   maxLineBytes?: number;
   /** @default 10000 */
   writeTimeoutMs?: number;
+  /** Per-session command rate; excess commands wait. @default 50 */
+  commandsPerSecond?: number;
 }
 
 export interface ManagementHandle {
@@ -100,6 +104,7 @@ export async function startManagement(
   const maxSessions = options.maxSessions ?? 16;
   const maxLineBytes = options.maxLineBytes ?? 1024;
   const writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
+  const rate = options.commandsPerSecond ?? 50;
   const listener = await listen(addr);
   const address = listenerAddress(listener, addr);
   const sessions = new Set<Deno.Conn>();
@@ -138,6 +143,24 @@ export async function startManagement(
       : "unix socket";
     log.debug("session opened", { peer });
     const reader = new LineReader(conn, { maxLineBytes });
+    const burst = 2 * rate;
+    let tokens = burst;
+    let last = performance.now();
+    let throttled = false;
+    /** Token bucket: waits while the session is over its command rate. */
+    const pace = async () => {
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + (now - last) * rate / 1000);
+      last = now;
+      if (tokens < 1) {
+        if (!throttled) log.debug("session throttled", { peer, commandsPerSecond: rate });
+        throttled = true;
+        await new Promise((r) => setTimeout(r, (1 - tokens) * 1000 / rate));
+        tokens = 1;
+        last = performance.now();
+      }
+      tokens -= 1;
+    };
     try {
       if (!await write(conn, MANAGEMENT_GREETING + "\r\n")) return;
       while (!closing) {
@@ -152,6 +175,8 @@ export async function startManagement(
           return;
         }
         if (line === null) return;
+        await pace();
+        if (closing) return;
         const reply = await executeCommand(line, { control, version: VERSION, pid: Deno.pid });
         if (reply === null) continue;
         if (reply.lines.length > 0 && !await write(conn, reply.lines.join("\r\n") + "\r\n")) {

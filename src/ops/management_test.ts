@@ -64,7 +64,7 @@ async function connect(address: string): Promise<Session> {
 
 async function withServer(
   fn: (address: string, control: FakeServerControl) => Promise<void>,
-  options: { listen?: string; maxSessions?: number; maxLineBytes?: number; writeTimeoutMs?: number } = {},
+  options: { listen?: string; maxSessions?: number; maxLineBytes?: number } = {},
 ): Promise<void> {
   const control = new FakeServerControl();
   const mgmt = await startManagement(options.listen ?? "127.0.0.1:0", control, {
@@ -310,6 +310,24 @@ Deno.test("startManagement() drops a session that does not read its replies and 
     assert.ok(logs.some((l) => l.includes("reply not read in time")), "the stalled session was closed");
   } finally {
     hog.close();
+    await mgmt.close();
+  }
+});
+
+Deno.test("startManagement() paces a session that sends commands faster than commandsPerSecond", async () => {
+  const logs: string[] = [];
+  const control = new FakeServerControl();
+  const mgmt = await startManagement("127.0.0.1:0", control, { log: quietLog(logs), commandsPerSecond: 100 });
+  try {
+    const s = await connect(mgmt.address);
+    try {
+      await s.send("pid\n".repeat(250));
+      for (let i = 0; i < 250; i++) assert.match((await s.line())!, /^SUCCESS: pid=/);
+      assert.ok(logs.some((l) => l.includes("session throttled")), "the session was paced");
+    } finally {
+      s.close();
+    }
+  } finally {
     await mgmt.close();
   }
 });
