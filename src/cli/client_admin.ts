@@ -159,11 +159,8 @@ async function revoke(args: string[], io: Required<ClientAdminIo>): Promise<numb
       );
     }
   } catch (e) {
-    io.out(
-      `Server not reached (${
-        (e as Error).message
-      }): the revocation applies when it starts or reloads its CRL\n`,
-    );
+    const why = (e as Error).message;
+    io.out(`Server not reached: ${why}; the revocation applies when it starts or reloads its CRL\n`);
   }
   return 0;
 }

@@ -171,7 +171,7 @@ Deno.test("runClientAdmin() revoke still revokes when the server is down or has 
     assert.match(
       down.out,
       new RegExp(
-        `\\nServer not reached \\(Cannot reach the management interface at 127\\.0\\.0\\.1:${port}: connection refused \\(is the server running\\?\\)\\): the revocation applies when it starts or reloads its CRL\\n$`,
+        `\\nServer not reached: Cannot reach the management interface at 127\\.0\\.0\\.1:${port}: connection refused \\(is the server running\\?\\); the revocation applies when it starts or reloads its CRL\\n$`,
       ),
     );
     await setManagement(dir, null);
