@@ -4,8 +4,10 @@
  * configuration error (one line on stderr).
  */
 import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
+import { runClientAdmin } from "./src/cli/client_admin.ts";
 import { runImport } from "./src/cli/import.ts";
 import { runPki } from "./src/cli/pki.ts";
+import { runStatus } from "./src/cli/status.ts";
 import { VERSION } from "./src/version.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -29,8 +31,8 @@ async function main(argv: string[]): Promise<number> {
     case "sub":
       if (command.name === "pki") return await runPki(command.args);
       if (command.name === "import") return await runImport(command.args);
-      console.error(`tsvpn: ${command.name} is not available in this build`);
-      return 2;
+      if (command.name === "status") return await runStatus(command.args);
+      return await runClientAdmin(command.args);
     default:
       console.error(`tsvpn: ${command.kind} is not available in this build`);
       return 2;
