@@ -74,6 +74,8 @@ export interface ServerOptions {
 
 export interface ServerHandle {
   readonly control: ServerControl;
+  /** Logs the client count, non-zero drop counters and datapath statistics. */
+  logStatus(): void;
   readonly datapath: Datapath;
   readonly device: PacketDevice;
   /** The bound UDP/TCP port. */
@@ -547,6 +549,16 @@ class Server implements ServerControl {
     }
   }
 
+  /** Logs clients and non-zero drop counters (SIGUSR2, as OpenVPN dumps its status; and at stop). */
+  logStatus(): void {
+    const snap = this.snapshot();
+    const drops: Record<string, number> = {};
+    for (const [k, v] of Object.entries(snap.drops)) if (v > 0) drops[k] = v;
+    const stats: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.dp.counters.statRecord())) if (v > 0) stats[k] = v;
+    this.log.info("status", { clients: snap.clients.length, ...prefixKeys("drop_", drops), ...stats });
+  }
+
   // -- ServerControl --
 
   snapshot(): ServerSnapshot {
@@ -660,6 +672,7 @@ class Server implements ServerControl {
   async #stop(reason: string): Promise<void> {
     this.log.info("server stopping", { reason });
     clearInterval(this.#timer);
+    this.logStatus();
     const live = [...this.#records.values()].filter((r) => !r.session.closed);
     for (const rec of live) if (rec.attached && !rec.released) this.dp.sendExit(rec.peerId);
     this.listener.close(reason);
@@ -682,6 +695,12 @@ class Server implements ServerControl {
     this.log.info("server stopped");
     this.#doneResolve();
   }
+}
+
+function prefixKeys(prefix: string, r: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r)) out[prefix + k] = v;
+  return out;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -719,6 +738,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions):
   }
   return {
     control: server,
+    logStatus: () => server.logStatus(),
     get datapath() {
       return server.dp;
     },
@@ -732,7 +752,8 @@ export async function startServer(config: ServerConfig, options: ServerOptions):
 }
 
 /**
- * Runs a server until SIGINT/SIGTERM (SIGHUP reloads the CRL) and returns the
+ * Runs a server until SIGINT/SIGTERM (SIGHUP reloads the CRL, SIGUSR2 logs
+ * the status and drop counters) and returns the
  * exit code: 0 after a clean stop, 1 when it could not start.
  */
 export async function runServer(config: ServerConfig, options: ServerOptions): Promise<number> {
@@ -745,15 +766,18 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
   }
   const onStop = () => void handle.stop("received a signal to stop");
   const onHup = () => void handle.control.reloadCrl();
+  const onUsr2 = () => handle.logStatus();
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
   Deno.addSignalListener("SIGHUP", onHup);
+  Deno.addSignalListener("SIGUSR2", onUsr2);
   try {
     await handle.done;
   } finally {
     Deno.removeSignalListener("SIGINT", onStop);
     Deno.removeSignalListener("SIGTERM", onStop);
     Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGUSR2", onUsr2);
   }
   return 0;
 }
