@@ -35,14 +35,16 @@ class Cleanup {
   lab: NetnsLab | null = null;
   tunnel: RunningTunnel | null = null;
   workDir: string | null = null;
-  #done = false;
+  #running: Promise<void> | null = null;
 
-  async run(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    await this.tunnel?.stop().catch(() => {});
-    await this.lab?.close().catch(() => {});
-    if (this.workDir !== null) await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
+  /** Undoes everything once; later calls return the same promise, so every caller can await the end. */
+  run(): Promise<void> {
+    this.#running ??= (async () => {
+      await this.tunnel?.stop().catch(() => {});
+      await this.lab?.close().catch(() => {});
+      if (this.workDir !== null) await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
+    })();
+    return this.#running;
   }
 }
 
@@ -183,10 +185,11 @@ async function main(argv: string[]): Promise<number> {
   await ensurePrograms(programs, options.install, log);
 
   const cleanup = new Cleanup();
-  let exiting = false;
+  // Set by a signal: the run is being torn down under its feet, so its errors are expected.
+  let signalExit: number | null = null;
   const onSignal = (signal: Deno.Signal, code: number) => () => {
-    if (exiting) return;
-    exiting = true;
+    if (signalExit !== null) return;
+    signalExit = code;
     log(`bench: ${signal}: cleaning up`);
     cleanup.run().finally(() => Deno.exit(code));
   };
@@ -239,6 +242,12 @@ async function main(argv: string[]): Promise<number> {
     }
     console.log(`\nJSON: ${outPath}`);
     return 0;
+  } catch (err) {
+    if (signalExit !== null) {
+      await cleanup.run();
+      Deno.exit(signalExit);
+    }
+    throw err;
   } finally {
     await cleanup.run();
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);

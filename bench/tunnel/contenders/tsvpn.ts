@@ -25,6 +25,8 @@ export const TSVPN_PORT = 1194;
 const STARTUP_MS = 30_000;
 
 export const MAIN_TS = new URL("../../../main.ts", import.meta.url).pathname;
+/** Passed explicitly: config discovery would otherwise depend on the bench's working directory. */
+const DENO_JSON = new URL("../../../deno.json", import.meta.url).pathname;
 
 export interface TsvpnConfigOptions {
   proto: "udp" | "tcp";
@@ -58,7 +60,18 @@ export function tsvpnClientYaml(pki: BenchPki, o: TsvpnConfigOptions): string {
 }
 
 function tsvpnArgv(role: "server" | "client", configPath: string): string[] {
-  return [Deno.execPath(), "run", "-A", "--unstable-net", MAIN_TS, `--${role}`, "--config", configPath];
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--unstable-net",
+    "--config",
+    DENO_JSON,
+    MAIN_TS,
+    `--${role}`,
+    "--config",
+    configPath,
+  ];
 }
 
 export type TsvpnClientKind = "tsvpn" | "openvpn";
