@@ -5,8 +5,8 @@
  * packet ~240k packets/s, one thread-hopping nonblocking FFI call per packet
  * ~40k): the fd is O_NONBLOCK; `readBatch` drains with synchronous read(2)
  * calls until EAGAIN or the batch is full, and only when nothing is ready
- * awaits readiness once, with poll(2) on Deno's blocking thread pool over the
- * tun fd and an eventfd. `close()` writes the eventfd, so a pending wait ends
+ * awaits readiness once through a `Readiness` (poll(2) on Deno's blocking
+ * thread pool over the tun fd and an eventfd). `close()` wakes a pending wait
  * at once and its `readBatch` resolves 0. `write` is one synchronous
  * write(2). Neither path allocates per packet: FFI views of (buffer, offset)
  * pairs come from a `ViewCache`, results are 32-bit numbers, errno is read
@@ -23,8 +23,6 @@ import {
   EBADF,
   EBADFD,
   EBUSY,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
   EINTR,
   EINVAL,
   EIO,
@@ -38,10 +36,10 @@ import {
   O_NONBLOCK,
   O_RDWR,
   osError,
-  POLLIN,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
 } from "./libc.ts";
+import { Readiness } from "./readiness.ts";
 import { ViewCache } from "./view_cache.ts";
 import { validateIfName } from "./if_name.ts";
 
@@ -73,9 +71,6 @@ const IFREQ_SIZE = 40; // struct ifreq on LP64: char ifr_name[16] + 24-byte unio
 const IFR_UNION = 16;
 
 const TUN_PATH = cString("/dev/net/tun");
-const NFDS = 2n;
-/** poll(2) timeout; the eventfd wakes a wait on close, this only bounds a stray wait. */
-const POLL_TIMEOUT_MS = 60_000;
 
 /**
  * Creates (or attaches to, for multi-queue) a tun/tap device and returns it
@@ -95,7 +90,7 @@ export function openTun(options: TunOptions): TunDevice {
   const lib = libc();
   const fd = lib.open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
   if (fd < 0) throw osError("open /dev/net/tun");
-  let wake = -1;
+  let ready: Readiness | undefined;
   try {
     const ifr = new Uint8Array(IFREQ_SIZE);
     if (options.name) ifr.set(new TextEncoder().encode(options.name));
@@ -116,13 +111,12 @@ export function openTun(options: TunOptions): TunDevice {
     if (options.mtu !== undefined) {
       ifreqIoctl(lib, SIOCSIFMTU, name, options.mtu, `set MTU ${options.mtu} on ${name}`);
     }
-    wake = lib.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake < 0) throw osError("eventfd");
+    ready = new Readiness(lib, fd);
     const index = ifreqIoctl(lib, SIOCGIFINDEX, name, undefined, `get index of ${name}`);
-    return new TunDevice(lib, fd, wake, name, options.kind, index);
+    return new TunDevice(lib, fd, ready, name, options.kind, index);
   } catch (e) {
     lib.close(fd);
-    if (wake >= 0) lib.close(wake);
+    ready?.close();
     throw e;
   }
 }
@@ -157,29 +151,28 @@ export class TunDevice implements PacketDevice {
   readonly index: number;
   #lib: LibcSymbols;
   #fd: number;
-  #wake: number;
+  #ready: Readiness;
   #views = new ViewCache();
-  /** struct pollfd[2]: { int fd; short events; short revents; } for the tun fd and the eventfd. */
-  #pollfds = new Uint8Array(16);
-  #pollView = new DataView(this.#pollfds.buffer);
-  #wakeValue = new BigUint64Array([1n]);
-  #waiting: Promise<number> | null = null;
   #reading = false;
   #lastMtu = 0;
   /** errno of the last write that returned false (0 if none yet). */
   lastWriteErrno = 0;
 
-  constructor(lib: LibcSymbols, fd: number, wake: number, name: string, kind: "tun" | "tap", index: number) {
+  /** Takes ownership of `fd` and `ready` (a `Readiness` on `fd`); `openTun` is the usual way in. */
+  constructor(
+    lib: LibcSymbols,
+    fd: number,
+    ready: Readiness,
+    name: string,
+    kind: "tun" | "tap",
+    index: number,
+  ) {
     this.#lib = lib;
     this.#fd = fd;
-    this.#wake = wake;
+    this.#ready = ready;
     this.name = name;
     this.kind = kind;
     this.index = index;
-    this.#pollView.setInt32(0, fd, true);
-    this.#pollView.setInt16(4, POLLIN, true);
-    this.#pollView.setInt32(8, wake, true);
-    this.#pollView.setInt16(12, POLLIN, true);
   }
 
   /** The file descriptor, or -1 once closed. */
@@ -209,7 +202,7 @@ export class TunDevice implements PacketDevice {
         if (this.#fd < 0) return 0;
         const n = this.#drain(bufs, sizes, offset, max);
         if (n > 0) return n;
-        await this.#waitReadable();
+        await this.#ready.wait();
       }
     } finally {
       this.#reading = false;
@@ -250,21 +243,6 @@ export class TunDevice implements PacketDevice {
     return n;
   }
 
-  async #waitReadable(): Promise<void> {
-    const view = this.#pollView;
-    view.setInt16(6, 0, true);
-    view.setInt16(14, 0, true);
-    this.#waiting = this.#lib.pollAsync(this.#pollfds, NFDS, POLL_TIMEOUT_MS);
-    try {
-      // -1 (EINTR on the pool thread; its errno is not visible here) and 0
-      // (timeout) both mean "look again": the caller drains and re-waits.
-      await this.#waiting;
-    } finally {
-      this.#waiting = null;
-      if (this.#fd < 0) this.#closeWake();
-    }
-  }
-
   write(buf: Uint8Array, offset: number, length: number): boolean {
     const fd = this.#fd;
     if (fd < 0) throw new Error(`write ${this.name}: device is closed`);
@@ -301,20 +279,7 @@ export class TunDevice implements PacketDevice {
     }
     this.#fd = -1;
     this.#lib.close(fd);
-    if (this.#waiting) {
-      // The pool thread's poll holds its own reference to the tun file; the
-      // eventfd wakes it, and the eventfd is closed once that poll returns.
-      this.#lib.write(this.#wake, this.#wakeValue, 8);
-    } else {
-      this.#closeWake();
-    }
-  }
-
-  #closeWake(): void {
-    if (this.#wake >= 0) {
-      this.#lib.close(this.#wake);
-      this.#wake = -1;
-    }
+    this.#ready.close();
   }
 
   [Symbol.dispose](): void {

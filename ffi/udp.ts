@@ -4,8 +4,8 @@
  *
  * I/O model (the same as `tun.ts`): `receiveBatch` drains with one
  * synchronous recvmmsg(MSG_DONTWAIT) call; only when nothing is ready does it
- * await readiness once, with poll(2) on Deno's blocking thread pool over the
- * socket and an eventfd. `close()` writes the eventfd, so a pending wait ends
+ * await readiness once through a `Readiness` (poll(2) on Deno's blocking
+ * thread pool over the socket and an eventfd). `close()` wakes a pending wait
  * at once and its `receiveBatch` resolves 0. `send` is one synchronous
  * sendto(2), `sendBatch` one sendmmsg(2) (more only to step over a datagram
  * the kernel refused).
@@ -41,8 +41,6 @@ import {
   EADDRNOTAVAIL,
   EAGAIN,
   EBADF,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
   EINTR,
   ENOBUFS,
   EPERM,
@@ -54,7 +52,6 @@ import {
   MSG_DONTWAIT,
   MSG_TRUNC,
   osError,
-  POLLIN,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SO_REUSEPORT,
@@ -66,6 +63,7 @@ import {
   SOL_SOCKET,
 } from "./libc.ts";
 import { ipToBytes } from "./netlink_codec.ts";
+import { Readiness } from "./readiness.ts";
 import { ViewCache } from "./view_cache.ts";
 
 export interface UdpOptions {
@@ -93,9 +91,6 @@ const MSG_FLAGS_U32 = 12; // msg_flags at byte 48
 const MSG_LEN_U32 = 14; // msg_len at byte 56
 const IOV_BYTES = 16; // struct iovec { void *iov_base; size_t iov_len; }
 
-const NFDS = 2n;
-/** poll(2) timeout; the eventfd wakes a wait on close, this only bounds a stray wait. */
-const POLL_TIMEOUT_MS = 60_000;
 const MAX_BUFFER_BYTES = 0x7fffffff;
 
 /**
@@ -204,7 +199,6 @@ export function openUdp(options: UdpOptions): UdpSocket {
   const lib = libc();
   const fd = lib.socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw osError(`socket ${family === AF_INET6 ? "AF_INET6" : "AF_INET"} SOCK_DGRAM`);
-  let wake = -1;
   try {
     if (family === AF_INET6) setIntOption(lib, fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "setsockopt IPV6_V6ONLY");
     if (options.reusePort) setIntOption(lib, fd, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt SO_REUSEPORT");
@@ -224,12 +218,9 @@ export function openUdp(options: UdpOptions): UdpSocket {
     const lenBuf = new Uint32Array([SOCKADDR_SLOT_BYTES]);
     if (lib.getsockname(fd, addr, lenBuf) < 0) throw osError(`getsockname ${label}`);
     const localPort = view.getUint16(2, false);
-    wake = lib.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake < 0) throw osError("eventfd");
-    return new UdpSocket(lib, fd, wake, family, host, localPort);
+    return new UdpSocket(lib, fd, new Readiness(lib, fd), family, host, localPort);
   } catch (e) {
     lib.close(fd);
-    if (wake >= 0) lib.close(wake);
     throw e;
   }
 }
@@ -349,33 +340,32 @@ export class UdpSocket implements DatagramSocket {
   readonly family: number;
   #lib: LibcSymbols;
   #fd: number;
-  #wake: number;
+  #ready: Readiness;
   #views = new ViewCache();
   #rx: MessageTable | null = null;
   #tx: MessageTable | null = null;
   #txName = new Uint8Array(new ArrayBuffer(SOCKADDR_SLOT_BYTES));
-  /** struct pollfd[2]: { int fd; short events; short revents; } for the socket and the eventfd. */
-  #pollfds = new Uint8Array(16);
-  #pollView = new DataView(this.#pollfds.buffer);
-  #wakeValue = new BigUint64Array([1n]);
-  #waiting: Promise<number> | null = null;
   #receiving = false;
   #sendDrops = 0;
   #sendErrors = 0;
   #lastSendErrno = 0;
   #truncated = 0;
 
-  constructor(lib: LibcSymbols, fd: number, wake: number, family: number, host: string, localPort: number) {
+  /** Takes ownership of `fd` and `ready` (a `Readiness` on `fd`); `openUdp` is the usual way in. */
+  constructor(
+    lib: LibcSymbols,
+    fd: number,
+    ready: Readiness,
+    family: number,
+    host: string,
+    localPort: number,
+  ) {
     this.#lib = lib;
     this.#fd = fd;
-    this.#wake = wake;
+    this.#ready = ready;
     this.family = family;
     this.host = host;
     this.localPort = localPort;
-    this.#pollView.setInt32(0, fd, true);
-    this.#pollView.setInt16(4, POLLIN, true);
-    this.#pollView.setInt32(8, wake, true);
-    this.#pollView.setInt16(12, POLLIN, true);
   }
 
   /** The file descriptor, or -1 once closed. */
@@ -447,7 +437,7 @@ export class UdpSocket implements DatagramSocket {
     this.#receiving = true;
     try {
       for (;;) {
-        await this.#waitReadable();
+        await this.#ready.wait();
         if (this.#fd < 0) return 0;
         const n = this.#drain(sizes, from, max);
         if (n > 0) return n;
@@ -506,21 +496,6 @@ export class UdpSocket implements DatagramSocket {
       decodeSockaddr(names, i * SOCKADDR_SLOT_BYTES, from, i);
     }
     return n;
-  }
-
-  async #waitReadable(): Promise<void> {
-    const view = this.#pollView;
-    view.setInt16(6, 0, true);
-    view.setInt16(14, 0, true);
-    this.#waiting = this.#lib.pollAsync(this.#pollfds, NFDS, POLL_TIMEOUT_MS);
-    try {
-      // -1 (EINTR on the pool thread; its errno is not visible here) and 0
-      // (timeout) both mean "look again": the caller drains and re-waits.
-      await this.#waiting;
-    } finally {
-      this.#waiting = null;
-      if (this.#fd < 0) this.#closeWake();
-    }
   }
 
   send(buf: Uint8Array, offset: number, length: number, to: EndpointSlots, row: number): boolean {
@@ -625,20 +600,7 @@ export class UdpSocket implements DatagramSocket {
     this.#lib.close(fd);
     this.#rx?.clear();
     this.#tx?.clear();
-    if (this.#waiting) {
-      // The pool thread's poll holds its own reference to the socket; the
-      // eventfd wakes it, and the eventfd is closed once that poll returns.
-      this.#lib.write(this.#wake, this.#wakeValue, 8);
-    } else {
-      this.#closeWake();
-    }
-  }
-
-  #closeWake(): void {
-    if (this.#wake >= 0) {
-      this.#lib.close(this.#wake);
-      this.#wake = -1;
-    }
+    this.#ready.close();
   }
 
   [Symbol.dispose](): void {
