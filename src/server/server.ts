@@ -35,6 +35,7 @@ import type { ControlWrapConfig } from "../control/control_wrap.ts";
 import { ControlListener, type PeerContext } from "../control/listener.ts";
 import type { AuthDecision, ControlSession, PeerIdentity, PeerVerifier } from "../control/session.ts";
 import { pkiVerifier } from "../control/verifier.ts";
+import { IV_PROTO_CC_EXIT_NOTIFY } from "../control/peer_info.ts";
 import { DataChannel } from "../data/data_channel.ts";
 import { dataKeysFromKey2 } from "../data/key_material.ts";
 import { Datapath } from "../datapath/datapath.ts";
@@ -674,16 +675,22 @@ class Server implements ServerControl {
     clearInterval(this.#timer);
     this.logStatus();
     const live = [...this.#records.values()].filter((r) => !r.session.closed);
-    for (const rec of live) if (rec.attached && !rec.released) this.dp.sendExit(rec.peerId);
+    // Peers that negotiated exit notification get RESTART on the control channel (listener.close);
+    // the others an OCC exit on the data channel.
+    for (const rec of live) {
+      const ccExit = ((rec.session.peer?.ivProto ?? 0) & IV_PROTO_CC_EXIT_NOTIFY) !== 0;
+      if (rec.attached && !rec.released && !ccExit) this.dp.sendExit(rec.peerId);
+    }
     this.listener.close(reason);
     const deadline = Date.now() + EXIT_GRACE_MS;
     while (live.some((r) => !r.session.closed) && Date.now() < deadline) await sleep(50);
     for (const rec of live) this.#release(rec, reason);
     this.#closedSocket = true;
     this.socket.close();
+    // Routes and addresses first: they vanish with the device, and undo() must see them go.
+    await this.host.undo();
     this.device.close();
     await Promise.race([Promise.all(this.#loops), sleep(2000)]);
-    await this.host.undo();
     if (this.pool && this.store && this.pool.changes !== this.#poolSaved) {
       try {
         await this.store.save(this.pool.snapshot());
