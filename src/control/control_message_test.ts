@@ -32,3 +32,16 @@ Deno.test("controlMessageKind() classifies keywords and controlMessageArgument()
   assert.equal(controlMessageKind("RESTART"), "RESTART");
   assert.equal(controlMessageKind("PUSH_REPLYX"), "OTHER");
 });
+
+Deno.test("ControlMessageReader.push() strips line ends in linear time from a 60 KiB run of newlines", () => {
+  const r = new ControlMessageReader();
+  // With /[\r\n]+$/ this message took seconds (quadratic backtracking); no timing assertion, but a regression makes this test take a minute.
+  const text = "INFO," + "\r\n".repeat(30000) + "x\r\n";
+  const msgs = r.push(encodeControlMessage(text))!;
+  assert.equal(msgs.length, 1);
+  assert.equal(msgs[0], "INFO," + "\r\n".repeat(30000) + "x");
+  // Ten such messages: quadratic trimming would keep this test busy for about a minute.
+  for (let i = 0; i < 10; i++) {
+    assert.deepEqual(r.push(encodeControlMessage("\n".repeat(60000) + "y")), ["\n".repeat(60000) + "y"]);
+  }
+});
