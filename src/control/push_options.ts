@@ -120,9 +120,11 @@ export function splitOptionWords(opt: string): string[] {
   return words;
 }
 
-function int(s: string | undefined): number | undefined {
-  if (s === undefined || !/^-?\d+$/.test(s)) return undefined;
-  return Number.parseInt(s, 10);
+/** A decimal integer within [min, max], else undefined (a server could push "ping 99999999999999999999"). */
+function int(s: string | undefined, min = 0, max = 0x7fffffff): number | undefined {
+  if (s === undefined || !/^-?\d{1,10}$/.test(s)) return undefined;
+  const n = Number.parseInt(s, 10);
+  return n >= min && n <= max ? n : undefined;
 }
 
 /** Parses option strings (without the PUSH_REPLY keyword) into PushOptions; unknown ones go to extra. */
@@ -166,7 +168,7 @@ export function parsePushOptions(options: readonly string[]): PushOptions {
         o.pingRestart = int(w[1]);
         break;
       case "peer-id":
-        o.peerId = int(w[1]);
+        o.peerId = int(w[1], 0, 0xffffff);
         break;
       case "cipher":
         o.cipher = w[1];
@@ -175,7 +177,7 @@ export function parsePushOptions(options: readonly string[]): PushOptions {
         o.protocolFlags = w.slice(1);
         break;
       case "tun-mtu":
-        o.tunMtu = int(w[1]);
+        o.tunMtu = int(w[1], 0, 65535);
         break;
       case "push-continuation":
         break;
@@ -192,21 +194,43 @@ export function pushReplyOptions(message: string): string[] {
   return body.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** Most option bytes one PUSH_REPLY (all continuations) may carry; OpenVPN servers send a few KiB. */
+export const MAX_PUSH_REPLY_BYTES = 256 * 1024;
+
 /**
  * Collects PUSH_REPLY parts. add() returns the complete option list when the
- * reply is finished, or null while a continuation is expected.
+ * reply is finished, or null while a continuation is expected. A peer that
+ * keeps sending "push-continuation 2" cannot grow it past MAX_PUSH_REPLY_BYTES:
+ * `overflowed` turns true and the parts are dropped.
  */
 export class PushReplyAssembler {
   #parts: string[] = [];
+  #bytes = 0;
+  readonly #max: number;
+  overflowed = false;
+
+  constructor(maxBytes = MAX_PUSH_REPLY_BYTES) {
+    this.#max = maxBytes;
+  }
 
   add(message: string): string[] | null {
     const opts = pushReplyOptions(message);
     let more = false;
     for (const o of opts) {
       if (o === "push-continuation 2") more = true;
-      else if (o !== "push-continuation 1") this.#parts.push(o);
+      else if (o !== "push-continuation 1") {
+        this.#parts.push(o);
+        this.#bytes += o.length + 1;
+      }
+    }
+    if (this.#bytes > this.#max) {
+      this.overflowed = true;
+      this.#parts = [];
+      this.#bytes = 0;
+      return null;
     }
     if (more) return null;
+    this.#bytes = 0;
     const done = this.#parts;
     this.#parts = [];
     return done;

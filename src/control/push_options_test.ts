@@ -91,3 +91,30 @@ Deno.test("parsePushOptions() keeps unknown options and handles quoted words", (
   assert.deepEqual(splitOptionWords('a "b \\" c" d'), ["a", 'b " c', "d"]);
   assert.throws(() => formatPushOptions({ extra: ["bad,comma"] }));
 });
+
+Deno.test("PushReplyAssembler.add() stops growing at its byte limit when continuations never end", () => {
+  const asm = new PushReplyAssembler(10_000);
+  const part = "PUSH_REPLY," +
+    Array.from({ length: 20 }, (_, i) => `route 10.0.${i}.0 255.255.255.0`).join(",") +
+    ",push-continuation 2";
+  let overflowedAt = -1;
+  for (let i = 0; i < 10_000 && overflowedAt < 0; i++) {
+    assert.equal(asm.add(part), null);
+    if (asm.overflowed) overflowedAt = i;
+  }
+  assert.ok(overflowedAt > 0 && overflowedAt < 30, `overflowed after ${overflowedAt} parts`);
+});
+
+Deno.test("parsePushOptions() ignores out-of-range numbers", () => {
+  const o = parsePushOptions([
+    "ping 99999999999999999999",
+    "peer-id 16777216",
+    "ping-restart -1",
+    "tun-mtu 70000",
+  ]);
+  assert.equal(o.ping, undefined);
+  assert.equal(o.peerId, undefined);
+  assert.equal(o.pingRestart, undefined);
+  assert.equal(o.tunMtu, undefined);
+  assert.equal(parsePushOptions(["peer-id 16777215"]).peerId, 0xffffff);
+});
