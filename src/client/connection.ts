@@ -1,0 +1,333 @@
+/**
+ * One connection attempt to one remote, from dialling to its end: resolve,
+ * open the transport, TLS + key-method 2 + PUSH_REPLY through a
+ * ControlSession, data keys into a DataChannel attached to the client's
+ * datapath as peer 0, keepalive from the push, and finally a verdict saying
+ * how it ended. Host configuration is not done here: `onPush` hands the
+ * push to the client, which plans and applies it and may refuse it (fatal).
+ *
+ *   run() ──► resolve ──► transport ──► hard reset … TLS … PUSH_REPLY ──► onPush ──► up
+ *                │             │                 │                                  │
+ *             failed        failed      failed (timeout, TLS, AUTH_FAILED)   lost / server-restart
+ */
+
+import type { ClientConfig, Remote } from "../config/schema.ts";
+import type { ControlWrap } from "../control/control_wrap.ts";
+import type { PushOptions } from "../control/push_options.ts";
+import { ControlSession, type PeerVerifier } from "../control/session.ts";
+import type { TlsCredentials } from "../control/tls_channel.ts";
+import { DataChannel } from "../data/data_channel.ts";
+import { PEER_ID_UNDEF } from "../data/data_header.ts";
+import { dataKeysFromKey2 } from "../data/key_material.ts";
+import type { Datapath } from "../datapath/datapath.ts";
+import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+import type { Logger } from "../log/log.ts";
+import {
+  DialError,
+  formatRemote,
+  openTransport,
+  type Resolver,
+  resolveRemote,
+  serverEndpoint,
+} from "./dial.ts";
+import type { SwitchableSocket } from "./switchable_socket.ts";
+
+export type ConnectionEnd =
+  /** Never got a working tunnel: DNS, refused, no answer, TLS failure. */
+  | { kind: "failed"; reason: string }
+  /** Was up, then the server went silent or the transport broke. */
+  | { kind: "lost"; reason: string; upForMs: number }
+  /** The server said it is going away (RESTART, OCC exit). */
+  | { kind: "server-restart"; reason: string; upForMs: number }
+  | { kind: "auth-failed"; reason: string }
+  /** The server told us to stop (HALT). */
+  | { kind: "halt"; reason: string }
+  /** The host could not be configured as pushed, or the up script failed. */
+  | { kind: "fatal"; reason: string }
+  /** stop() was called. */
+  | { kind: "stopped"; reason: string };
+
+export interface ConnectedInfo {
+  remote: Remote;
+  address: string;
+  push: PushOptions;
+  raw: string[];
+  serverName: string;
+}
+
+export interface ConnectionDeps {
+  config: ClientConfig;
+  credentials: TlsCredentials;
+  /** A fresh wrap per session (tls-crypt keeps per-session state). */
+  makeWrap: () => ControlWrap | undefined;
+  verifyPeer: PeerVerifier;
+  datapath: Datapath;
+  socket: SwitchableSocket;
+  resolver: Resolver;
+  log: Logger;
+  /** From dialling until the PUSH_REPLY. */
+  handshakeTimeoutMs: number;
+  /** Until the server's first packet (an unanswered UDP remote fails this fast). */
+  firstResponseTimeoutMs: number;
+  /** Applies the push to the host; a rejection ends the connection as fatal. */
+  onPush: (info: ConnectedInfo) => Promise<void>;
+}
+
+/** Errors from the control session that mean the server refused our credentials. */
+const AUTH_REFUSED = /refused authentication/i;
+
+export class Connection {
+  readonly remote: Remote;
+  readonly #d: ConnectionDeps;
+  readonly #log: Logger;
+  #session: ControlSession | null = null;
+  #socket: DatagramSocket | null = null;
+  #endpoint: EndpointSlots | null = null;
+  #dc: DataChannel | null = null;
+  #address = "";
+  #upAt = 0;
+  #gotPacket = false;
+  #pushed: PushOptions | null = null;
+  #serverRestart: string | null = null;
+  #halt: string | null = null;
+  #lastError: string | null = null;
+  #end: ConnectionEnd | null = null;
+  #finish: (e: ConnectionEnd) => void = () => {};
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #stopping = false;
+
+  constructor(deps: ConnectionDeps, remote: Remote) {
+    this.#d = deps;
+    this.remote = remote;
+    this.#log = deps.log;
+  }
+
+  /** True once the push was applied. */
+  get up(): boolean {
+    return this.#upAt > 0;
+  }
+
+  get address(): string {
+    return this.#address;
+  }
+
+  /** Runs the attempt; resolves once it has ended and its socket is closed. */
+  async run(): Promise<ConnectionEnd> {
+    const done = new Promise<ConnectionEnd>((r) => this.#finish = r);
+    try {
+      await this.#start();
+    } catch (e) {
+      this.#conclude({
+        kind: "failed",
+        reason: e instanceof DialError ? e.message : `${(e as Error).message}`,
+      });
+    }
+    const end = await done;
+    this.#cleanup();
+    return end;
+  }
+
+  /**
+   * Ends the connection on request: tells the server (EXIT on the control
+   * channel, OCC exit on UDP) and waits briefly for that to be acknowledged.
+   */
+  async stop(reason: string): Promise<void> {
+    if (this.#end || this.#stopping) return;
+    this.#stopping = true;
+    const s = this.#session;
+    if (s && s.established && !s.closed) {
+      if (this.remote.proto === "udp" && this.#dc) this.#d.datapath.sendExit(0);
+      const closed = s.once("closed");
+      s.close(reason, true);
+      await Promise.race([closed, new Promise((r) => this.#timer(() => r(null), 2500))]);
+    }
+    this.#conclude({ kind: "stopped", reason });
+  }
+
+  /** Control packets from the datapath (single mode hands over everything that is not data). */
+  onControl(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): void {
+    if (!this.#session || !this.#endpoint || !from.equals(row, this.#endpoint, 0)) return;
+    this.#gotPacket = true;
+    this.#session.receive(buf, off, len);
+  }
+
+  /** The datapath saw the server silent for the keepalive timeout. */
+  onTimeout(): void {
+    const secs = Math.round(this.#d.datapath.timeoutMs / 1000);
+    this.#conclude(this.#lostOrFailed(`no packet from the server for ${secs} s (ping-restart)`));
+  }
+
+  /** The server sent an OCC exit notification on the data channel. */
+  onExit(): void {
+    this.#conclude({
+      kind: "server-restart",
+      reason: "the server announced it is exiting",
+      upForMs: this.#upFor(),
+    });
+  }
+
+  async #start(): Promise<void> {
+    const { config, log } = this.#d;
+    const r = this.remote;
+    this.#address = await resolveRemote(r.host, this.#d.resolver);
+    if (this.#end) return;
+    const where = formatRemote(this.#address, r.port);
+    log.info("connecting", {
+      remote: r.host === this.#address ? where : `${r.host} (${where})`,
+      proto: r.proto,
+    });
+    this.#endpoint = serverEndpoint(this.#address, r.port);
+    this.#socket = await openTransport(
+      r,
+      this.#address,
+      this.#endpoint,
+      this.#d.firstResponseTimeoutMs,
+      (why) => {
+        this.#conclude(this.#lostOrFailed(why));
+      },
+    );
+    if (this.#end) {
+      this.#socket.close();
+      return;
+    }
+    this.#d.socket.use(this.#socket);
+    const endpoint = this.#endpoint;
+    const socket = this.#d.socket;
+    const session = new ControlSession({
+      role: "client",
+      proto: r.proto,
+      credentials: this.#d.credentials,
+      verifyPeer: this.#d.verifyPeer,
+      wrap: this.#d.makeWrap(),
+      send: (p) => {
+        socket.send(p, 0, p.length, endpoint, 0);
+      },
+      ciphers: config.data.ciphers,
+      renegotiateMs: config.data.renegSeconds * 1000,
+      handshakeWindowMs: this.#d.handshakeTimeoutMs,
+      logger: log.child("control"),
+      peerInfo: { mtu: config.dev.mtu },
+    });
+    this.#session = session;
+    session.on("established", (e) => {
+      log.info("TLS established", { server: e.peer.commonName, tls: e.tlsProtocol ?? "?" });
+    });
+    session.on("pushReply", (e) => this.#onPush(e.options, e.raw));
+    session.on("key", (k) => {
+      const material = dataKeysFromKey2(k.key2, { cipher: k.cipher, role: "client" });
+      const now = this.#d.datapath.now();
+      if (!this.#dc) {
+        this.#dc = new DataChannel({
+          peerId: this.#pushed?.peerId ?? PEER_ID_UNDEF,
+          replayWindow: config.data.replayWindow,
+        });
+        this.#dc.installKey(k.keyId, material, now);
+        const dp = this.#d.datapath;
+        if (dp.reservePeer() !== 0) throw new Error("The client datapath's peer slot is in use");
+        dp.attachPeer(0, this.#dc, endpoint, 0);
+      } else {
+        this.#dc.installKey(k.keyId, material, now);
+      }
+      log.debug("data key installed", { keyId: k.keyId, cipher: k.cipher });
+    });
+    session.on("keyRetired", (e) => this.#dc?.removeKey(e.keyId));
+    session.on("message", (e) => {
+      if (e.kind === "RESTART") this.#serverRestart = `the server sent ${e.text}`;
+      else if (e.kind === "HALT") this.#halt = `the server sent ${e.text}`;
+      else log.info("control message from the server", { text: e.text });
+    });
+    session.on("error", (e) => this.#lastError = e.reason);
+    session.on("closed", (e) => this.#onClosed(e.reason));
+    this.#timer(() => {
+      if (!this.#gotPacket) {
+        this.#conclude({
+          kind: "failed",
+          reason: `No answer from ${where} within ${this.#d.firstResponseTimeoutMs / 1000} s`,
+        });
+      }
+    }, this.#d.firstResponseTimeoutMs);
+    this.#timer(() => {
+      if (!this.#pushed) {
+        const what = session.established ? "PUSH_REPLY" : "TLS handshake";
+        this.#conclude({
+          kind: "failed",
+          reason: `${what} with ${where} did not complete within ${this.#d.handshakeTimeoutMs / 1000} s` +
+            (this.#lastError ? `: ${this.#lastError}` : ""),
+        });
+      }
+    }, this.#d.handshakeTimeoutMs);
+    session.start();
+  }
+
+  #onPush(push: PushOptions, raw: string[]): void {
+    this.#pushed = push;
+    const dp = this.#d.datapath;
+    const ka = this.#d.config.keepalive;
+    dp.pingIntervalMs = (ka ? ka.interval : push.ping ?? 0) * 1000;
+    dp.timeoutMs = (ka ? ka.timeout : push.pingRestart ?? 0) * 1000;
+    this.#log.debug("PUSH_REPLY", { options: raw.join(",") });
+    const info: ConnectedInfo = {
+      remote: this.remote,
+      address: this.#address,
+      push,
+      raw,
+      serverName: this.#session?.peer?.commonName ?? "",
+    };
+    this.#d.onPush(info).then(
+      () => {
+        if (this.#end) return;
+        this.#upAt = Date.now();
+      },
+      (e) => this.#conclude({ kind: "fatal", reason: (e as Error).message }),
+    );
+  }
+
+  #onClosed(reason: string): void {
+    if (this.#stopping) return;
+    const why = this.#lastError ?? reason;
+    if (this.#halt) {
+      this.#conclude({ kind: "halt", reason: this.#halt });
+    } else if (this.#serverRestart) {
+      this.#conclude({ kind: "server-restart", reason: this.#serverRestart, upForMs: this.#upFor() });
+    } else if (AUTH_REFUSED.test(why)) {
+      this.#conclude({
+        kind: "auth-failed",
+        reason: `The server refused our certificate (AUTH_FAILED): ${why}`,
+      });
+    } else if (!this.#pushed) {
+      const tls = this.#session?.established ? "" : "TLS handshake failed: ";
+      this.#conclude({ kind: "failed", reason: `${tls}${why}` });
+    } else {
+      this.#conclude(this.#lostOrFailed(`control channel closed: ${why}`));
+    }
+  }
+
+  #lostOrFailed(reason: string): ConnectionEnd {
+    return this.#pushed ? { kind: "lost", reason, upForMs: this.#upFor() } : { kind: "failed", reason };
+  }
+
+  #upFor(): number {
+    return this.#upAt > 0 ? Date.now() - this.#upAt : 0;
+  }
+
+  #conclude(end: ConnectionEnd): void {
+    if (this.#end) return;
+    this.#end = end;
+    this.#finish(end);
+  }
+
+  #cleanup(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+    const dp = this.#d.datapath;
+    dp.releasePeer(0);
+    this.#dc?.clear();
+    if (this.#session && !this.#session.closed) this.#session.close("connection ended", false);
+    if (this.#socket) this.#d.socket.drop(this.#socket);
+    this.#socket?.close();
+  }
+
+  #timer(fn: () => void, ms: number): void {
+    this.#timers.push(setTimeout(fn, ms));
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * OpenVPN over TCP seen as a DatagramSocket, so the client's datapath runs
+ * unchanged on proto tcp: every send becomes one length-prefixed frame on
+ * the connection, every received frame one datagram from the server's
+ * endpoint. `receiveBatch` resolves 0 when the connection ends; `ended` says
+ * why. Frames are copied into a queue between the reader and the datapath
+ * (TCP is the slow path; UDP uses ffi/udp.ts).
+ */
+
+import { framedWriter } from "../control/tcp_framing_io.ts";
+import { FrameReassembler } from "../control/tcp_framing.ts";
+import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+
+const MAX_QUEUED = 1024;
+
+export class TcpPacketSocket implements DatagramSocket {
+  readonly localPort: number;
+  /** Why the connection ended, null while it is up. */
+  ended: string | null = null;
+  readonly #conn: Deno.TcpConn;
+  readonly #write: (p: Uint8Array) => void;
+  readonly #queue: Uint8Array[] = [];
+  readonly #server: EndpointSlots;
+  readonly #serverRow: number;
+  readonly #onEnd: (reason: string) => void;
+  #wake: (() => void) | null = null;
+  #closed = false;
+
+  /**
+   * `server`/`serverRow`: the endpoint reported as every frame's source.
+   * `onEnd` hears once why the connection ended (not after close()).
+   */
+  constructor(
+    conn: Deno.TcpConn,
+    server: EndpointSlots,
+    serverRow: number,
+    onEnd: (reason: string) => void = () => {},
+  ) {
+    this.#conn = conn;
+    this.#onEnd = onEnd;
+    this.#server = server;
+    this.#serverRow = serverRow;
+    this.localPort = (conn.localAddr as Deno.NetAddr).port;
+    this.#write = framedWriter(conn, () => this.#end("TCP write failed"));
+    void this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    const reasm = new FrameReassembler();
+    const buf = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buf);
+        if (n === null) {
+          this.#end("server closed the TCP connection");
+          return;
+        }
+        reasm.feed(buf.subarray(0, n), (b, off, len) => {
+          if (this.#queue.length < MAX_QUEUED) this.#queue.push(b.slice(off, off + len));
+        });
+        this.#signal();
+      }
+    } catch (e) {
+      this.#end(`TCP connection failed: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  async receiveBatch(
+    bufs: Uint8Array[],
+    sizes: Int32Array,
+    from: EndpointSlots,
+    offset: number,
+  ): Promise<number> {
+    while (this.#queue.length === 0) {
+      if (this.#closed || this.ended !== null) return 0;
+      await new Promise<void>((r) => this.#wake = r);
+    }
+    let n = 0;
+    while (n < bufs.length && this.#queue.length > 0) {
+      const f = this.#queue.shift()!;
+      const room = bufs[n].length - offset;
+      bufs[n].set(f.subarray(0, room), offset);
+      sizes[n] = Math.min(f.length, room + 1);
+      from.copyRow(n, this.#server, this.#serverRow);
+      n++;
+    }
+    return n;
+  }
+
+  send(buf: Uint8Array, offset: number, length: number, _to: EndpointSlots, _row: number): boolean {
+    if (this.#closed || this.ended !== null) return false;
+    // framedWriter copies into a frame before the write completes.
+    this.#write(buf.subarray(offset, offset + length));
+    return true;
+  }
+
+  sendBatch(
+    bufs: Uint8Array[],
+    offsets: Int32Array,
+    sizes: Int32Array,
+    count: number,
+    to: EndpointSlots,
+    rows: Int32Array,
+  ): number {
+    let sent = 0;
+    for (let i = 0; i < count; i++) if (this.send(bufs[i], offsets[i], sizes[i], to, rows[i])) sent++;
+    return sent;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#signal();
+  }
+
+  #end(reason: string): void {
+    if (this.ended === null && !this.#closed) {
+      this.ended = reason;
+      this.#onEnd(reason);
+    }
+    this.#signal();
+  }
+
+  #signal(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+}
