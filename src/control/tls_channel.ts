@@ -8,6 +8,7 @@
  */
 
 import tls from "node:tls";
+import process from "node:process";
 import { Duplex } from "node:stream";
 
 export interface TlsCredentials {
@@ -46,9 +47,35 @@ export class TlsChannel {
   readonly #handlers: TlsChannelHandlers;
   #closed = false;
   #secure = false;
+  /**
+   * Input fed before the socket started. A server TLSSocket starts from a nextTick, and Deno's
+   * TLSSocket._start() throws a TypeError there (an uncaught exception: the process ends) when bytes that
+   * fail TLS parsing are already queued. Input is held until our own nextTick, queued after the socket's.
+   */
+  #early: Uint8Array[] | null = [];
 
   constructor(role: "client" | "server", creds: TlsCredentials, handlers: TlsChannelHandlers) {
-    this.#handlers = handlers;
+    // Handlers run inside node:stream event callbacks, where a throw is an uncaught exception that ends the
+    // process. Whatever a handler throws while processing peer data becomes an error of this channel instead.
+    const guard = <A>(fn: (a: A) => void) => (a: A) => {
+      try {
+        fn(a);
+      } catch (e) {
+        this.#fail(`internal error: ${(e as Error)?.message ?? e}`);
+      }
+    };
+    this.#handlers = {
+      onCiphertext: guard((b: Uint8Array) => handlers.onCiphertext(b)),
+      onSecure: guard((i: TlsSecureInfo) => handlers.onSecure(i)),
+      onPlaintext: guard((b: Uint8Array) => handlers.onPlaintext(b)),
+      onError: (reason: string) => {
+        try {
+          handlers.onError(reason);
+        } catch {
+          // nothing left to tell
+        }
+      },
+    };
     this.#duplex = new Duplex({
       read() {},
       write: (chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void) => {
@@ -74,13 +101,20 @@ export class TlsChannel {
       this.#socket = tls.connect({ ...common, socket: this.#duplex } as never);
       this.#socket.on("secureConnect", () => this.#onSecure());
     }
+    process.nextTick(() => {
+      const early = this.#early ?? [];
+      this.#early = null;
+      for (const b of early) this.feed(b);
+    });
     this.#socket.on("data", (d: Uint8Array) => {
       if (!this.#closed) this.#handlers.onPlaintext(new Uint8Array(d));
     });
     this.#socket.on("error", (e: Error) => {
       if (this.#closed) return;
-      this.#handlers.onError(`TLS error: ${e.message}`);
+      this.#handlers.onError(`TLS error: ${e?.message ?? e}`);
     });
+    // The in-memory transport can report errors too (e.g. a write after teardown); never leave them unhandled.
+    this.#duplex.on("error", (e: Error) => this.#fail(`TLS transport error: ${e?.message ?? e}`));
     this.#socket.on("end", () => {
       if (!this.#closed) this.#handlers.onError("TLS session closed by the peer");
     });
@@ -90,6 +124,11 @@ export class TlsChannel {
         this.#secure ? "TLS session closed by the peer" : "TLS closed before the handshake completed",
       );
     });
+  }
+
+  #fail(reason: string): void {
+    if (this.#closed) return;
+    this.#handlers.onError(reason);
   }
 
   get secure(): boolean {
@@ -128,19 +167,32 @@ export class TlsChannel {
   /** Ciphertext from the peer, in stream order. */
   feed(bytes: Uint8Array): void {
     if (this.#closed || bytes.length === 0) return;
-    this.#duplex.push(bytes);
+    if (this.#early) {
+      this.#early.push(bytes.slice());
+      return;
+    }
+    try {
+      this.#duplex.push(bytes);
+    } catch (e) {
+      this.#fail(`TLS input failed: ${(e as Error)?.message ?? e}`);
+    }
   }
 
   /** Application data to encrypt; buffered by TLS until the handshake completes. */
   write(bytes: Uint8Array): void {
     if (this.#closed) return;
-    this.#socket.write(bytes);
+    try {
+      this.#socket.write(bytes);
+    } catch (e) {
+      this.#fail(`TLS write failed: ${(e as Error)?.message ?? e}`);
+    }
   }
 
   /** Tears down without further output. */
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#early = null;
     try {
       this.#socket.destroy();
     } catch {
