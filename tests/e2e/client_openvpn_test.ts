@@ -55,6 +55,12 @@ async function topology(e: E2eLab, internet: boolean): Promise<Net> {
     await e.exec(net, ["ip", "route", "add", "10.8.0.0/24", "via", "10.78.0.1"]);
     await e.exec(srv, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
   }
+  // The kernel adds eth0's IPv6 link-local address and routes a moment after link-up: let it settle.
+  for (let i = 0; i < 50; i++) {
+    const ll = await e.exec(cli, ["ip", "-6", "addr", "show", "dev", "eth0", "scope", "link"]);
+    if (ll.stdout.includes("fe80::")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return { e, srv, cli, net };
 }
 
@@ -291,6 +297,121 @@ Deno.test({
       const downEnv = await Deno.readTextFile(`${script}.down.env`);
       assert.ok(downEnv.includes("script_type=down") && downEnv.includes("dev=tsvpn0"), downEnv);
       void srv;
+    });
+  },
+});
+
+async function exitCode(p: LoggedProcess, timeoutMs: number): Promise<number> {
+  const timer = setTimeout(() => p.proc.kill("SIGKILL"), timeoutMs);
+  const s = await p.proc.status;
+  clearTimeout(timer);
+  return s.code;
+}
+
+function serverArgs(topology: string, port: number, extra: string[] = []): string[] {
+  return [
+    "--server",
+    "10.8.0.0",
+    "255.255.255.0",
+    "--topology",
+    topology,
+    "--local",
+    "10.77.0.1",
+    "--port",
+    String(port),
+    "--proto",
+    "udp",
+    "--keepalive",
+    "1",
+    "10",
+    ...extra,
+  ];
+}
+
+Deno.test({
+  name:
+    "runClient() gives net30 and p2p addresses as pushed, replaces and restores the default route, stops on a failing up script and on SIGINT, and backs off after AUTH_FAILED",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withLab(false, async (n, pki) => {
+      const { e, cli } = n;
+      const before = await snapshot(n);
+      const failing = `${e.dir}/fail.sh`;
+      await Deno.writeTextFile(failing, "#!/bin/sh\necho refusing >&2\nexit 3\n", { mode: 0o755 });
+      const remote = (port: number) => `remotes: [{ host: 10.77.0.1, port: ${port} }]`;
+
+      // net30.
+      let server = await openvpnUp(
+        n,
+        pki,
+        "net30",
+        serverArgs("net30", 1194, ["--push", "route 10.20.0.0 255.255.0.0"]),
+      );
+      const bad = await startClient(
+        n,
+        "badup",
+        clientYaml(pki, [remote(1194), `scripts: { up: ${failing} }`]),
+      );
+      assert.equal(await exitCode(bad, 20_000), 1);
+      assert.match(bad.log(), /up script failed: .*fail\.sh exited with code 3/);
+      assert.match(bad.log(), /tearing the tunnel down/);
+      assert.equal(await snapshot(n), before);
+
+      let client = await startClient(n, "net30c", clientYaml(pki, [remote(1194)]));
+      await client.waitFor(/tunnel up/, 20_000);
+      const a30 = (await e.addresses(cli, "tsvpn0")).find((a) => a.family === "inet")!;
+      const pushed = /ifconfig (10\.8\.0\.\d+) (10\.8\.0\.\d+)/.exec(server.log()) ??
+        /ifconfig (10\.8\.0\.\d+) (10\.8\.0\.\d+)/.exec(client.log());
+      assert.equal(a30.prefixlen, 32);
+      assert.ok(a30.address && a30.address !== a30.local, JSON.stringify(a30));
+      if (pushed) assert.deepEqual([a30.local, a30.address], [pushed[1], pushed[2]]);
+      const r30 = await routes(n);
+      assert.ok(hasRoute(r30, "10.20.0.0/16", "tsvpn0", a30.address), JSON.stringify(r30));
+      assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
+      client.proc.kill("SIGINT");
+      assert.equal(await exitCode(client, 10_000), 0, client.log());
+      assert.match(client.log(), /received SIGINT/);
+      assert.equal(await snapshot(n), before);
+      await server.stop();
+
+      // p2p with a plain redirect-gateway: the default route goes through the tunnel and comes back after.
+      server = await openvpnUp(n, pki, "p2p", serverArgs("p2p", 1194, ["--push", "redirect-gateway"]));
+      client = await startClient(n, "p2pc", clientYaml(pki, [remote(1194)]));
+      await client.waitFor(/tunnel up/, 20_000);
+      const ap = (await e.addresses(cli, "tsvpn0")).find((a) => a.family === "inet")!;
+      assert.equal(ap.prefixlen, 32);
+      assert.ok(ap.address && ap.address !== ap.local, JSON.stringify(ap));
+      const rp = await routes(n);
+      assert.ok(hasRoute(rp, "default", "tsvpn0", ap.address), JSON.stringify(rp));
+      assert.ok(!hasRoute(rp, "default", "eth0"), "the original default route is taken away");
+      assert.ok(hasRoute(rp, "10.77.0.1", "eth0"), "the server stays reachable outside the tunnel");
+      assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
+      assert.equal(await client.stop(10_000), 0, client.log());
+      assert.equal(await snapshot(n), before);
+      await server.stop();
+
+      // A server that refuses the client: a clear reason, and no tight retry loop.
+      server = await openvpnUp(
+        n,
+        pki,
+        "refuse",
+        serverArgs("subnet", 1195, ["--script-security", "2", "--client-connect", "/bin/false"]),
+      );
+      client = await startClient(n, "refused", clientYaml(pki, [remote(1195)]));
+      await client.waitFor(/AUTH_FAILED/, 20_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      const log = client.log();
+      assert.equal(log.match(/ connecting /g)?.length, 1, log);
+      assert.match(
+        log,
+        /refused our certificate \(AUTH_FAILED\).*reconnecting to=10\.77\.0\.1:1195 in=(\d+)/,
+      );
+      assert.ok(Number(/reconnecting to=\S+ in=(\d+)/.exec(log)![1]) >= 30);
+      assert.equal(await client.stop(10_000), 0, log);
+      await server.stop();
+      assert.equal(await snapshot(n), before);
     });
   },
 });
