@@ -56,6 +56,8 @@ import { PoolStore } from "../pool/pool_store.ts";
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import { formatMac } from "../addr/mac.ts";
 import { VERSION } from "../version.ts";
+import { startManagement } from "../ops/management.ts";
+import { startStatusFile } from "../ops/status_file.ts";
 import { HostSetup } from "./host_setup.ts";
 import { poolFromConfig } from "./pool_setup.ts";
 import { buildClientPush } from "./push_reply.ts";
@@ -771,6 +773,29 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
     options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
     return 1;
   }
+  // Management interface and status file (src/ops) on top of ServerControl.
+  const extras: { close(): Promise<void> }[] = [];
+  try {
+    const m = config.management?.listen;
+    if (m) {
+      const text = m.kind === "unix" ? m.path : formatHostPort(m.host, m.port);
+      const mgmt = await startManagement(text, handle.control, { log: options.log });
+      options.log.info("management interface listening", { address: mgmt.address });
+      extras.push(mgmt);
+    }
+    if (config.server.statusFile) {
+      extras.push(
+        await startStatusFile(config.server.statusFile, config.server.statusInterval, handle.control, {
+          log: options.log,
+        }),
+      );
+    }
+  } catch (e) {
+    options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
+    await Promise.all(extras.map((x) => x.close().catch(() => {})));
+    await handle.stop("startup failed");
+    return 1;
+  }
   const onStop = () => void handle.stop("received a signal to stop");
   const onHup = () => void handle.control.reloadCrl();
   const onUsr2 = () => handle.logStatus();
@@ -780,6 +805,7 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
   Deno.addSignalListener("SIGUSR2", onUsr2);
   try {
     await handle.done;
+    await Promise.all(extras.map((x) => x.close().catch(() => {})));
   } finally {
     Deno.removeSignalListener("SIGINT", onStop);
     Deno.removeSignalListener("SIGTERM", onStop);

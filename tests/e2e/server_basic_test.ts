@@ -24,7 +24,8 @@ Deno.test({
         "server",
         serverYaml({
           pki: { ca: pki.ca, cert: pki.cert, key: pki.key, crl: pki.crl },
-          server: "  network: 10.8.0.0/24\n",
+          server: `  network: 10.8.0.0/24\n  status_interval: 1\n  status_file: ${pki.dir}/status.txt\n`,
+          extra: ["data: { reneg_seconds: 2 }", "management: { listen: 127.0.0.1:7505 }"],
         }),
       );
       const client = lab.startClient(c1, "alice", await pki.profile("alice", "172.31.0.1:1194"));
@@ -37,6 +38,12 @@ Deno.test({
       assert.ok(await lab.pingUntil(srv, "10.8.0.2"), "server host pings the client");
       await server.waitFor(/client connected cn=alice/);
       await server.waitFor(/address assigned cn=alice/);
+      // Soft reset: new data keys every 2 s, traffic keeps flowing.
+      await server.waitFor(/data keys renewed cn=alice keyId=1/, 10_000);
+      assert.ok(await lab.pingUntil(c1, "10.8.0.1"), "pings after the soft reset");
+      await server.waitFor(/management interface listening address=127\.0\.0\.1:7505/);
+      const status = await Deno.readTextFile(`${pki.dir}/status.txt`);
+      assert.match(status, /CLIENT_LIST,alice,172\.31\.0\.11:\d+,10\.8\.0\.2/);
       assert.equal(await server.stop(), 0, "exit 0 after SIGTERM");
       assert.match(server.log(), /server stopped/);
       const links = await lab.exec(srv, ["ip", "-j", "link"]);

@@ -176,6 +176,8 @@ export function serverYaml(o: {
   server: string;
   keepalive?: string;
   level?: string;
+  /** Extra top-level YAML lines (e.g. "data: { reneg_seconds: 3 }"). */
+  extra?: string[];
 }): string {
   const pki = [`ca: ${o.pki.ca}`, `cert: ${o.pki.cert}`, `key: ${o.pki.key}`];
   if (o.pki.crl) pki.push(`crl: ${o.pki.crl}`);
@@ -188,6 +190,7 @@ export function serverYaml(o: {
     ...pki.map((l) => `  ${l}`),
     `keepalive: ${o.keepalive ?? "{ interval: 2, timeout: 10 }"}`,
     `log: { level: ${o.level ?? "info"} }`,
+    ...(o.extra ?? []),
     "server:",
     o.server.replace(/^\n/, "").trimEnd(),
     "",
