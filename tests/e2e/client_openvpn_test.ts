@@ -415,3 +415,86 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "runClient() fails over past a silent and a refusing remote, re-dials a server that announces its restart, runs over TCP, and after kill -9 leaves only what docs/client.md lists",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withLab(false, async (n, pki) => {
+      const { e, cli } = n;
+      const before = await snapshot(n);
+      const udpArgs = serverArgs("subnet", 1194, ["--explicit-exit-notify", "1"]);
+      let server = await openvpnUp(n, pki, "udp1", udpArgs);
+      const t0 = Date.now();
+      let client = await startClient(
+        n,
+        "failover",
+        clientYaml(pki, [
+          "remotes:",
+          "  - { host: 10.77.0.1, port: 1195, proto: udp }",
+          "  - { host: 10.77.0.1, port: 1196, proto: tcp }",
+          "  - { host: 10.77.0.1, port: 1194, proto: udp }",
+        ]),
+      );
+      await client.waitFor(/tunnel up remote=10\.77\.0\.1:1194/, 20_000);
+      assert.ok(Date.now() - t0 < 15_000);
+      assert.match(client.log(), /No answer from 10\.77\.0\.1:1195 within 3 s/);
+      assert.match(client.log(), /Connection to 10\.77\.0\.1:1196 refused/);
+      assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
+
+      // A graceful server shutdown sends RESTART: the client re-dials the same remote at once.
+      await server.stop();
+      server = await openvpnUp(n, pki, "udp2", udpArgs);
+      await client.waitFor(/tunnel up again/, 15_000);
+      assert.match(client.log(), /the server sent RESTART.*reconnecting now/);
+      assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
+      assert.equal(await client.stop(10_000), 0, client.log());
+      await server.stop();
+      assert.equal(await snapshot(n), before);
+
+      // proto tcp, then kill -9.
+      const nsDir = `/etc/netns/${cli}`;
+      await Deno.mkdir(nsDir, { recursive: true });
+      const resolvPath = `${nsDir}/resolv.conf`;
+      await Deno.writeTextFile(resolvPath, "nameserver 192.0.2.53\n");
+      server = await openvpnUp(n, pki, "tcp", [
+        ...serverArgs("subnet", 1197).filter((a) => a !== "udp" && a !== "--proto"),
+        "--proto",
+        "tcp-server",
+        "--push",
+        "redirect-gateway def1",
+        "--push",
+        "dhcp-option DNS 10.8.0.1",
+      ]);
+      const tcpYaml = clientYaml(pki, [
+        "remotes: [{ host: 10.77.0.1, port: 1197, proto: tcp }]",
+        "pull: { dns: resolv.conf }",
+      ]);
+      client = await startClient(n, "tcp", tcpYaml, { resolvConfPath: resolvPath });
+      await client.waitFor(/tunnel up/, 20_000);
+      assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
+      assert.ok(hasRoute(await routes(n), "0.0.0.0/1", "tsvpn0", "10.8.0.1"));
+      client.proc.kill("SIGKILL");
+      await client.proc.status;
+      // The kernel removed the device and every route through it; the host route to the server and
+      // resolv.conf stay until the next start (documented in docs/client.md).
+      assert.equal((await e.exec(cli, ["ip", "link", "show", "tsvpn0"], false)).code !== 0, true);
+      const left = await routes(n);
+      assert.ok(!left.some((r) => r.dev === "tsvpn0"));
+      assert.ok(hasRoute(left, "10.77.0.1", "eth0"), JSON.stringify(left));
+      assert.match(await Deno.readTextFile(resolvPath), /nameserver 10\.8\.0\.1/);
+      // The next start puts resolv.conf back first, and a clean stop restores the snapshot except that route.
+      client = await startClient(n, "tcp2", tcpYaml, { resolvConfPath: resolvPath });
+      await client.waitFor(/tunnel up/, 20_000);
+      assert.match(client.log(), /restored resolv\.conf left behind by an earlier run/);
+      assert.equal(await client.stop(10_000), 0, client.log());
+      assert.equal(await Deno.readTextFile(resolvPath), "nameserver 192.0.2.53\n");
+      await server.stop();
+      await e.exec(cli, ["ip", "route", "del", "10.77.0.1/32", "dev", "eth0"], false);
+      assert.equal(await snapshot(n), before);
+    });
+  },
+});
