@@ -7,6 +7,7 @@ import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
 import { runClientAdmin } from "./src/cli/client_admin.ts";
 import { runImport } from "./src/cli/import.ts";
 import { runPki } from "./src/cli/pki.ts";
+import { runServerCommand } from "./src/cli/server.ts";
 import { runStatus } from "./src/cli/status.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -28,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
     case "version":
       console.log(`tsvpn ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`);
       return 0;
+    case "server":
+      return await runServerCommand(command);
     case "sub":
       if (command.name === "pki") return await runPki(command.args);
       if (command.name === "import") return await runImport(command.args);

@@ -15,7 +15,8 @@ import { type LabProcess, NetnsLab, requireRoot } from "../../harness/netns.ts";
 import { OPENVPN } from "../../interop/openvpn_harness.ts";
 
 export const ROOT = new URL("../../../", import.meta.url).pathname;
-export const LAUNCHER = `${ROOT}tests/e2e/support/launch_server.ts`;
+/** The real entry point: e2e tests run the server exactly as a user would. */
+export const MAIN = `${ROOT}main.ts`;
 
 /** `ignore` for Deno.test when root, /dev/net/tun or openvpn is missing. */
 export function e2eIgnore(): boolean {
@@ -108,7 +109,16 @@ export class E2eLab implements AsyncDisposable {
   async startServer(ns: string, name: string, yaml: string): Promise<LoggedProcess> {
     const path = `${this.dir}/${name}.yaml`;
     await Deno.writeTextFile(path, yaml);
-    const p = this.spawnLogged(ns, name, [Deno.execPath(), "run", "-A", "--unstable-net", LAUNCHER, path]);
+    const p = this.spawnLogged(ns, name, [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--unstable-net",
+      MAIN,
+      "--server",
+      "--config",
+      path,
+    ]);
     await p.waitFor(/server started/, 20_000);
     return p;
   }
