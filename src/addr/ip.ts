@@ -95,16 +95,20 @@ export function isIpv6(text: string): boolean {
 
 /**
  * Formats 4 words (from `off`) as RFC 5952 text: lowercase, the longest run of
- * two or more zero groups shortened to "::", IPv4-mapped addresses as ::ffff:a.b.c.d.
+ * two or more zero groups (the first on ties) shortened to "::", IPv4-mapped
+ * addresses as ::ffff:a.b.c.d. With `mappedAsIpv4` false, IPv4-mapped
+ * addresses are written in hex groups like any other ("::ffff:a08:1"), the
+ * canonical text of `config/ip.ts`.
  */
-export function formatIpv6(words: ArrayLike<number>, off = 0): string {
+export function formatIpv6(words: ArrayLike<number>, off = 0, mappedAsIpv4 = true): string {
   const groups: number[] = [];
   for (let i = 0; i < 4; i++) {
     const w = words[off + i] >>> 0;
     groups.push(w >>> 16, w & 0xffff);
   }
   if (
-    groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 &&
+    mappedAsIpv4 && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 &&
+    groups[4] === 0 &&
     groups[5] === 0xffff
   ) {
     return `::ffff:${formatIpv4(words[off + 3])}`;

@@ -94,6 +94,13 @@ Deno.test("formatIpv6() follows RFC 5952", () => {
   assert.equal(formatIpv6(new Uint32Array([9, 9, 0x20010db8, 0, 0, 1]), 2), "2001:db8::1");
 });
 
+Deno.test("formatIpv6() writes IPv4-mapped addresses in hex groups when mappedAsIpv4 is false", () => {
+  const mapped = parseIpv6("::ffff:192.0.2.1");
+  assert.equal(formatIpv6(mapped, 0, false), "::ffff:c000:201");
+  assert.equal(formatIpv6(mapped, 0, true), "::ffff:192.0.2.1");
+  assert.equal(formatIpv6(parseIpv6("2001:db8:0:0:1:0:0:1"), 0, false), "2001:db8::1:0:0:1");
+});
+
 Deno.test("ipv6FromBytes() and ipv6ToBytes() convert network byte order", () => {
   const bytes = new Uint8Array(20);
   bytes.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 2);

@@ -46,10 +46,24 @@ export function ipv4Netmask(bits: number): number {
 
 /** The prefix length of a contiguous u32 netmask; throws RangeError for a non-contiguous one. */
 export function ipv4MaskBits(mask: number): number {
-  const m = mask >>> 0;
-  const inverted = ~m >>> 0;
-  if ((inverted & (inverted + 1)) !== 0) throw new RangeError(`Netmask ${formatIpv4(m)} is not contiguous`);
+  const bits = tryIpv4MaskBits(mask);
+  if (bits < 0) throw new RangeError(`Netmask ${formatIpv4(mask >>> 0)} is not contiguous`);
+  return bits;
+}
+
+/** Like `ipv4MaskBits` but returns -1 for a non-contiguous mask instead of throwing. */
+export function tryIpv4MaskBits(mask: number): number {
+  // A contiguous mask's inverse is 2^k - 1.
+  const inverted = ~mask >>> 0;
+  if ((inverted & (inverted + 1)) !== 0) return -1;
   return Math.clz32(inverted);
+}
+
+/** Reads prefix-length text ("24"): decimal without leading zeros, at most `max`; -1 otherwise. */
+export function tryParsePrefixLength(text: string, max: number): number {
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(text)) return -1;
+  const bits = Number(text);
+  return bits > max ? -1 : bits;
 }
 
 /** Parses a dotted netmask ("255.255.255.0") into its prefix length. */
@@ -93,11 +107,9 @@ function splitPrefix(text: string, family: string, max: number, opts: ParsePrefi
     if (opts.allowBareAddress) return [text, max];
     throw new SyntaxError(`Invalid ${family} prefix "${text}": missing "/length"`);
   }
-  const lenText = text.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) {
-    throw new SyntaxError(`Invalid ${family} prefix "${text}": length must be 0..${max}`);
-  }
-  return [text.slice(0, slash), Number(lenText)];
+  const bits = tryParsePrefixLength(text.slice(slash + 1), max);
+  if (bits < 0) throw new SyntaxError(`Invalid ${family} prefix "${text}": length must be 0..${max}`);
+  return [text.slice(0, slash), bits];
 }
 
 /** Parses "a.b.c.d/n". */

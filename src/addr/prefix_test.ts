@@ -12,6 +12,8 @@ import {
   parseIpv4Prefix,
   parseIpv6Prefix,
   parsePrefix,
+  tryIpv4MaskBits,
+  tryParsePrefixLength,
 } from "./prefix.ts";
 
 Deno.test("ipv4Netmask() and ipv4MaskBits() convert between lengths and masks", () => {
@@ -23,6 +25,21 @@ Deno.test("ipv4Netmask() and ipv4MaskBits() convert between lengths and masks", 
   assert.throws(() => ipv4Netmask(33), RangeError);
   assert.throws(() => ipv4MaskBits(0xff00ff00), { message: "Netmask 255.0.255.0 is not contiguous" });
   assert.equal(parseIpv4Netmask("255.255.252.0"), 22);
+});
+
+Deno.test("tryIpv4MaskBits() returns the length of a contiguous mask and -1 otherwise", () => {
+  for (let bits = 0; bits <= 32; bits++) assert.equal(tryIpv4MaskBits(ipv4Netmask(bits)), bits);
+  assert.equal(tryIpv4MaskBits(0xff00ff00), -1);
+  assert.equal(tryIpv4MaskBits(0x00ffffff), -1);
+});
+
+Deno.test("tryParsePrefixLength() reads 0..max without leading zeros and returns -1 otherwise", () => {
+  assert.equal(tryParsePrefixLength("0", 32), 0);
+  assert.equal(tryParsePrefixLength("24", 32), 24);
+  assert.equal(tryParsePrefixLength("128", 128), 128);
+  for (const bad of ["33", "024", "", "-1", "1e1", " 8", "1000"]) {
+    assert.equal(tryParsePrefixLength(bad, 32), -1, bad);
+  }
 });
 
 Deno.test("parseIpv4Prefix() validates and reports host bits", () => {

@@ -3,7 +3,21 @@
  * network-order bytes and the canonical text (RFC 5952 for IPv6). Parsing is
  * strict (dotted quads without leading zeros, no IPv6 zone ids) so that a typo
  * in a config file is an error rather than a surprising address.
+ *
+ * The parsing and formatting are `addr/ip.ts` and `addr/prefix.ts` (the
+ * numeric forms the data path uses); this module only wraps their results as
+ * config values.
  */
+
+import {
+  formatIpv4,
+  formatIpv6,
+  ipv6FromBytes,
+  ipv6ToBytes,
+  tryParseIpv4,
+  tryParseIpv6,
+} from "../addr/ip.ts";
+import { tryIpv4MaskBits, tryParsePrefixLength } from "../addr/prefix.ts";
 
 export type IpFamily = 4 | 6;
 
@@ -27,65 +41,16 @@ export interface IpPrefix {
   readonly text: string;
 }
 
-const DEC_OCTET = /^(0|[1-9][0-9]{0,2})$/;
-
 /** Parses a dotted-quad IPv4 address; null when `s` is not one. */
 export function parseIpv4(s: string): Uint8Array | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!DEC_OCTET.test(parts[i])) return null;
-    const n = Number(parts[i]);
-    if (n > 255) return null;
-    out[i] = n;
-  }
-  return out;
+  const n = tryParseIpv4(s);
+  return n < 0 ? null : numberToIpv4(n);
 }
-
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
 
 /** Parses an IPv6 address (with "::" and an optional dotted-quad tail); null when `s` is not one. */
 export function parseIpv6(s: string): Uint8Array | null {
-  if (s.length < 2 || s.length > 45) return null;
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const head = halves[0] === "" ? [] : halves[0].split(":");
-  const tail = halves.length === 2 ? (halves[1] === "" ? [] : halves[1].split(":")) : [];
-  const groups: number[] = [];
-  const all = halves.length === 2 ? [...head, ...tail] : head;
-  let v4: Uint8Array | null = null;
-  for (let i = 0; i < all.length; i++) {
-    const g = all[i];
-    if (i === all.length - 1 && g.includes(".")) {
-      // A dotted-quad tail must end the address, never precede "::".
-      if (halves.length === 2 && tail.length === 0) return null;
-      v4 = parseIpv4(g);
-      if (v4 === null) return null;
-      continue;
-    }
-    if (!HEXTET.test(g)) return null;
-    groups.push(parseInt(g, 16));
-  }
-  const words = groups.length + (v4 ? 2 : 0);
-  if (halves.length === 2 ? words > 7 : words !== 8) return null;
-  const out = new Uint8Array(16);
-  const headLen = halves.length === 2 ? head.length : all.length;
-  // Head groups fill from the front, tail groups (plus the IPv4 tail) from the back.
-  for (let i = 0; i < headLen && i < groups.length; i++) {
-    out[i * 2] = groups[i] >> 8;
-    out[i * 2 + 1] = groups[i] & 0xff;
-  }
-  if (halves.length === 2) {
-    const tailGroups = groups.slice(head.length);
-    let pos = 16 - (v4 ? 4 : 0) - tailGroups.length * 2;
-    for (const g of tailGroups) {
-      out[pos++] = g >> 8;
-      out[pos++] = g & 0xff;
-    }
-  }
-  if (v4) out.set(v4, 12);
-  return out;
+  const words = tryParseIpv6(s);
+  return words === null ? null : ipv6ToBytes(words);
 }
 
 /** Parses an IPv4 or IPv6 address; null when `s` is neither. */
@@ -100,30 +65,14 @@ export function ipAddress(bytes: Uint8Array): IpAddress {
   return { family: copy.length === 4 ? 4 : 6, bytes: copy, text: formatIp(copy) };
 }
 
-/** Canonical text of 4 or 16 address bytes (RFC 5952 for IPv6). */
+/**
+ * Canonical text of 4 or 16 address bytes (RFC 5952 for IPv6). IPv4-mapped
+ * addresses stay in hex groups ("::ffff:c000:201"), unlike `addr`'s default.
+ */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return bytes.join(".");
+  if (bytes.length === 4) return formatIpv4(ipv4ToNumber(bytes));
   if (bytes.length !== 16) throw new RangeError(`Address must have 4 or 16 bytes, got ${bytes.length}`);
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((bytes[i] << 8) | bytes[i + 1]);
-  // Longest run (at least two) of zero groups, first one on ties.
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(":");
-  if (bestLen < 2) return hex(g);
-  return hex(g.slice(0, bestStart)) + "::" + hex(g.slice(bestStart + bestLen));
+  return formatIpv6(ipv6FromBytes(bytes), 0, false);
 }
 
 /** Result of reading "ADDRESS/LENGTH" text, before deciding whether host bits matter. */
@@ -136,17 +85,14 @@ export interface ParsedCidr {
   hostBitsSet: boolean;
 }
 
-const PREFIX_LEN = /^(0|[1-9][0-9]{0,2})$/;
-
 /** Parses "ADDRESS/LENGTH"; null when the text is not of that form or the length is out of range. */
 export function parseCidr(s: string): ParsedCidr | null {
   const slash = s.indexOf("/");
   if (slash < 0) return null;
   const address = parseIp(s.slice(0, slash));
-  const lenText = s.slice(slash + 1);
-  if (!address || !PREFIX_LEN.test(lenText)) return null;
-  const length = Number(lenText);
-  if (length > address.bytes.length * 8) return null;
+  if (!address) return null;
+  const length = tryParsePrefixLength(s.slice(slash + 1), address.bytes.length * 8);
+  if (length < 0) return null;
   const prefix = ipPrefix(address.bytes, length);
   const hostBitsSet = prefix.bytes.some((b, i) => b !== address.bytes[i]);
   return { address, length, prefix, hostBitsSet };
@@ -210,11 +156,8 @@ export function hostOffset(prefix: IpPrefix, addr: Uint8Array): number {
 
 /** Dotted-quad netmask → prefix length; null when the mask is not contiguous. */
 export function netmaskToLength(mask: string): number | null {
-  const bytes = parseIpv4(mask);
-  if (!bytes) return null;
-  const n = ipv4ToNumber(bytes);
-  const inverted = (~n) >>> 0;
-  // A contiguous mask's inverse is 2^k - 1.
-  if ((inverted & (inverted + 1)) !== 0) return null;
-  return 32 - Math.log2(inverted + 1);
+  const n = tryParseIpv4(mask);
+  if (n < 0) return null;
+  const bits = tryIpv4MaskBits(n);
+  return bits < 0 ? null : bits;
 }
