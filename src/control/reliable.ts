@@ -77,6 +77,8 @@ export class ReliableChannel {
   /** Bytes of a pending P_CONTROL_V1 stream not yet cut into messages. */
   #streamChunks: Uint8Array[] = [];
   #streamBytes = 0;
+  /** Payload bytes in #queue. */
+  #queueBytes = 0;
 
   #nextRecvId = 0;
   readonly #recvBuf = new Map<number, { opcode: number; payload: Uint8Array }>();
@@ -103,6 +105,7 @@ export class ReliableChannel {
   sendMessage(opcode: number, payload: Uint8Array | null = null): void {
     this.#flushStream();
     this.#queue.push({ opcode, payload });
+    this.#queueBytes += payload?.length ?? 0;
     this.#admit();
   }
 
@@ -222,9 +225,19 @@ export class ReliableChannel {
     return this.#queue.length + this.#streamBytes;
   }
 
+  /** Payload bytes written or queued that did not fit the send window yet. */
+  get backlogBytes(): number {
+    return this.#queueBytes + this.#streamBytes;
+  }
+
   /** The next id expected from the peer (all lower ids were delivered). */
   get nextReceiveId(): number {
     return this.#nextRecvId;
+  }
+
+  /** True when our message `id` was sent and the peer acknowledged it. */
+  acknowledged(id: number): boolean {
+    return id < this.#nextSendId && !this.#inflight.some((e) => e.id === id);
   }
 
   #queueAck(id: number): void {
@@ -257,6 +270,7 @@ export class ReliableChannel {
   #admit(): void {
     while (this.#queue.length > 0 && this.#nextSendId - this.#lowestUnacked() < this.#sendWindow) {
       const m = this.#queue.shift()!;
+      this.#queueBytes -= m.payload?.length ?? 0;
       this.#inflight.push({
         id: this.#nextSendId++,
         opcode: m.opcode,
@@ -289,6 +303,7 @@ export class ReliableChannel {
       }
       this.#streamBytes -= n;
       this.#queue.push({ opcode: P_CONTROL_V1, payload: msg });
+      this.#queueBytes += n;
     }
   }
 }

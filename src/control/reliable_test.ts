@@ -163,3 +163,18 @@ Deno.test("ReliableChannel fast-retransmits a message after three later ones wer
   assert.deepEqual(again.map((p) => p.messageId), [0]);
   assert.equal(again[0].retransmit, true);
 });
+
+Deno.test("ReliableChannel.backlogBytes counts bytes waiting behind a full send window", () => {
+  const r = new ReliableChannel({ maxPayload: 100 });
+  r.write(new Uint8Array(1000));
+  r.poll(0);
+  assert.equal(r.inflight, 6);
+  assert.equal(r.backlogBytes, 400);
+  r.write(new Uint8Array(50));
+  assert.equal(r.backlogBytes, 450);
+  assert.equal(r.acknowledged(0), false);
+  r.receiveAcks([0, 1], 2);
+  assert.equal(r.acknowledged(0), true);
+  assert.equal(r.acknowledged(7), false);
+  assert.equal(r.backlogBytes, 250);
+});

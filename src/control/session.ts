@@ -40,6 +40,7 @@ import { type ControlWrap, NoWrap, WrapResult } from "./control_wrap.ts";
 import {
   DROP_BAD_KEY_ID,
   DROP_BAD_OPCODE,
+  DROP_MALFORMED,
   DROP_OUT_OF_WINDOW,
   DROP_REPLAY,
   DROP_SESSION_MISMATCH,
@@ -205,6 +206,7 @@ class KeyState {
   remote: KeyMethod2Message | null = null;
   km2Buf: Uint8Array = new Uint8Array(0);
   pendingPlain: Uint8Array[] = [];
+  pendingPlainBytes = 0;
   readonly reader = new ControlMessageReader();
   activatedAt = 0;
   retireAt = Infinity;
@@ -225,6 +227,27 @@ const unwrapScratch = new Uint8Array(SCRATCH);
 
 const EXIT_GRACE_MS = 2000;
 const AUTH_FAILED_GRACE_MS = 1000;
+/** Repeated PUSH_REQUESTs are ignored this long after a PUSH_REPLY (OpenVPN push.c sent_push_reply_expiry). */
+const PUSH_REPLY_HOLDOFF_MS = 30_000;
+/** Most TLS plaintext held while the peer certificate is being verified (a key-method 2 message is < 2 KiB). */
+const MAX_PENDING_PLAIN = 64 * 1024;
+/** Most control bytes queued behind a full send window: past it the peer is not acknowledging what we send. */
+const MAX_SEND_BACKLOG = 512 * 1024;
+
+/** AUTH_FAILED text: the reason may quote peer-chosen names, and NUL/comma/newline would break the message. */
+function authFailedMessage(reason: string): string {
+  return `AUTH_FAILED,${reason.replace(/[,\0\r\n]/g, " ")}`;
+}
+
+function isAllZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+function acksInclude(pkt: ControlPacket, id: number): boolean {
+  for (let i = 0; i < pkt.ackCount; i++) if (pkt.acks[i] === id) return true;
+  return false;
+}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -272,6 +295,8 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
   #pushPending = false;
   #pushAsm = new PushReplyAssembler();
   #pushRequestAt = Infinity;
+  /** Server: when the last PUSH_REPLY went out. */
+  #pushRepliedAt = -Infinity;
   #peerCcExit = false;
   /** Client: key2 of key-id 0, held until the PUSH_REPLY names the cipher. */
   #pendingKey2: Uint8Array | null = null;
@@ -348,7 +373,15 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
    * Returns VERDICT_OK or the DROP_* reason; a dropped packet changes nothing.
    */
   receive(wire: Uint8Array, off = 0, len = wire.length - off): number {
-    const v = this.#receive(wire, off, len);
+    let v: number;
+    try {
+      v = this.#receive(wire, off, len);
+    } catch (e) {
+      // A bug reached from peer input must not escape into the transport loop; the session's state is
+      // no longer trustworthy, so it ends.
+      this.#fatal(`internal error while processing a packet: ${(e as Error)?.message ?? e}`);
+      v = DROP_MALFORMED;
+    }
     if (v !== VERDICT_OK) this.#drops.count(v);
     return v;
   }
@@ -372,6 +405,11 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     } else {
       const opener = this.role === "server" ? P_CONTROL_HARD_RESET_CLIENT_V2 : P_CONTROL_HARD_RESET_SERVER_V2;
       if (op !== opener) return DROP_UNEXPECTED;
+      // OpenVPN refuses an undefined (all-zero) session id.
+      if (isAllZero(pkt.sessionId)) return DROP_MALFORMED;
+      // The server's reset must acknowledge ours (2.6 servers always do): otherwise anyone who can reach our
+      // port could pin a made-up server session id first and the real server's packets would all mismatch.
+      if (this.role === "client" && !acksInclude(pkt, 0)) return DROP_UNEXPECTED;
     }
     if (pkt.ackCount > 0 && !sameBytes(pkt.remoteSessionId, this.localSessionId)) {
       return DROP_SESSION_MISMATCH;
@@ -399,6 +437,14 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       if (pkt.messageId !== 0) return DROP_OUT_OF_WINDOW;
     } else if (ks && op !== P_ACK_V1 && !this.#messageFits(ks, pkt.messageId)) {
       return DROP_OUT_OF_WINDOW;
+    }
+    // Server, first key: TLS input only from a peer that acknowledged our reset, i.e. that receives at the
+    // address it sends from (OpenVPN 2.6 demands the same). A spoofed source gets no TLS work done for it.
+    if (
+      this.role === "server" && ks && ks.keyId === 0 && op === P_CONTROL_V1 &&
+      !ks.reliable.acknowledged(0) && !acksInclude(pkt, 0)
+    ) {
+      return DROP_UNEXPECTED;
     }
     // Accepted: from here on state changes.
     if (this.#wrap.mode !== "none") this.#guard.commit(res.packetId, res.time);
@@ -438,7 +484,8 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       randomKeySource(this.#random, this.role === "client"),
     );
     this.#keys.push(ks);
-    if (this.role === "server") this.#startTls(ks);
+    // The server's TLS starts with the peer's first P_CONTROL_V1 (#onMessage): a session opened by a reset
+    // that is never followed up costs no TLS context.
     return ks;
   }
 
@@ -460,6 +507,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       this.#failKey(ks, `unexpected reset packet inside key ${ks.keyId}`);
       return;
     }
+    if (!ks.tls && this.role === "server") this.#startTls(ks);
     ks.tls?.feed(payload);
   }
 
@@ -473,7 +521,11 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         ks.reliable.write(b);
         this.#scheduleFlush();
       },
-      onSecure: (info) => this.#onSecure(ks, info),
+      onSecure: (info) => {
+        this.#onSecure(ks, info).catch((e) =>
+          this.#failKey(ks, `internal error: ${(e as Error)?.message ?? e}`)
+        );
+      },
       onPlaintext: (b) => this.#onPlaintext(ks, b),
       onError: (reason) => this.#failKey(ks, reason),
     });
@@ -524,6 +576,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (this.role === "client") this.#writeKm2(ks);
     const pending = ks.pendingPlain;
     ks.pendingPlain = [];
+    ks.pendingPlainBytes = 0;
     for (const b of pending) this.#onPlaintext(ks, b);
   }
 
@@ -538,6 +591,11 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
   #onPlaintext(ks: KeyState, bytes: Uint8Array): void {
     if (ks.phase === "failed" || this.#closed) return;
     if (ks.phase === "tls" || ks.phase === "verify") {
+      ks.pendingPlainBytes += bytes.length;
+      if (ks.pendingPlainBytes > MAX_PENDING_PLAIN) {
+        this.#failKey(ks, "peer sent too much data before its certificate was verified");
+        return;
+      }
       ks.pendingPlain.push(bytes);
       return;
     }
@@ -557,7 +615,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       }
       ks.km2Buf = new Uint8Array(0);
       ks.remote = r.message;
-      void this.#onRemoteKm2(ks);
+      this.#onRemoteKm2(ks).catch((e) => this.#failKey(ks, `internal error: ${(e as Error)?.message ?? e}`));
       const rest = buf.subarray(r.consumed);
       if (rest.length === 0) return;
       bytes = rest;
@@ -624,7 +682,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         if (!decision.ok) {
           this.#authRejected = decision.reason;
           this.#log?.warn("client refused", { cn: this.#peer!.commonName, reason: decision.reason });
-          this.#sendMessage(ks, `AUTH_FAILED,${decision.reason.replace(/[,\0\n]/g, " ")}`);
+          this.#sendMessage(ks, authFailedMessage(decision.reason));
           this.#failKey(ks, `client refused: ${decision.reason}`, AUTH_FAILED_GRACE_MS);
           return;
         }
@@ -702,7 +760,11 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     this.#log?.debug("control message", { kind, keyId: ks.keyId });
     switch (kind) {
       case "PUSH_REQUEST":
-        if (this.role === "server") void this.#onPushRequest(ks);
+        if (this.role === "server") {
+          this.#onPushRequest(ks).catch((e) =>
+            this.#fatal(`push reply failed: ${(e as Error)?.message ?? e}`)
+          );
+        }
         return;
       case "PUSH_REPLY":
         if (this.role === "client") this.#onPushReply(text);
@@ -730,10 +792,13 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
 
   async #onPushRequest(ks: KeyState): Promise<void> {
     if (this.#authRejected) {
-      this.#sendMessage(ks, `AUTH_FAILED,${this.#authRejected}`);
+      this.#sendMessage(ks, authFailedMessage(this.#authRejected));
       return;
     }
     if (!this.#established || this.#pushPending) return;
+    // One reply per holdoff: a peer repeating PUSH_REQUEST without acknowledging would otherwise queue a
+    // full PUSH_REPLY per request (many fit in one TLS record).
+    if (this.#clock.now() < this.#pushRepliedAt + PUSH_REPLY_HOLDOFF_MS) return;
     this.#pushPending = true;
     let opts: PushOptions = {};
     try {
@@ -756,12 +821,17 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     const target = this.#primary ?? ks;
     for (const part of buildPushReplies(full, this.#o.pushChunk)) this.#sendMessage(target, part);
     this.#pushed = true;
+    this.#pushRepliedAt = this.#clock.now();
     this.#flushSoon();
   }
 
   #onPushReply(text: string): void {
     if (this.#pushed) return;
     const raw = this.#pushAsm.add(text);
+    if (this.#pushAsm.overflowed) {
+      this.#fatal("server sent a PUSH_REPLY longer than we accept");
+      return;
+    }
     if (!raw) return;
     const options = parsePushOptions(raw);
     let cipher: DataCipher | null = null;
@@ -854,19 +924,34 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     this.#flushQueued = true;
     queueMicrotask(() => {
       this.#flushQueued = false;
-      this.#flush();
+      this.#guarded(() => this.#flush());
     });
   }
 
   /** Lets TLS emit pending records (a macrotask later) before flushing. */
   #flushSoon(): void {
     this.#scheduleFlush();
-    this.#clock.setTimer(() => this.#scheduleFlush(), 0);
+    this.#clock.setTimer(() => this.#guarded(() => this.#scheduleFlush()), 0);
+  }
+
+  /** Runs deferred work (microtask, timer): a throw there would be uncaught and end the process. */
+  #guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#fatal(`internal error: ${(e as Error)?.message ?? e}`);
+    }
   }
 
   #flush(): void {
     if (this.#closed) return;
     const now = this.#clock.now();
+    for (const ks of this.#keys) {
+      if (ks.reliable.backlogBytes > MAX_SEND_BACKLOG && ks.phase !== "failed") {
+        this.#failKey(ks, "peer stopped acknowledging control packets");
+        return;
+      }
+    }
     for (const ks of this.#keys) {
       for (const o of ks.reliable.poll(now)) {
         const n = encodeControlPacket(
@@ -948,7 +1033,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (next === Infinity) return;
     this.#timer = this.#clock.setTimer(() => {
       this.#timer = null;
-      this.#flush();
+      this.#guarded(() => this.#flush());
     }, Math.max(0, next - now));
   }
 }

@@ -1,0 +1,245 @@
+/**
+ * ControlSession against hostile or broken peers: spoofed resets, TLS input
+ * from an address that never acknowledged our reset, PUSH_REQUEST floods,
+ * endless push-continuations, a peer that stops acknowledging, throwing
+ * callbacks. Each must be dropped or end the one session, never throw.
+ */
+
+import assert from "node:assert/strict";
+import { ControlPacket, decodeControlPacket, encodeControlPacket } from "./control_packet.ts";
+import { DROP_UNEXPECTED, VERDICT_OK } from "./drop_counters.ts";
+import {
+  opcodeOf,
+  P_CONTROL_HARD_RESET_CLIENT_V2,
+  P_CONTROL_HARD_RESET_SERVER_V2,
+  P_CONTROL_V1,
+} from "./opcode.ts";
+import { ControlSession, type ControlSessionOptions } from "./session.ts";
+import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { pkiVerifier } from "./verifier.ts";
+
+let pki: TestPki;
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+interface Link {
+  client: ControlSession;
+  server: ControlSession;
+  /** Packets each side sent. */
+  toServer: Uint8Array[];
+  toClient: Uint8Array[];
+  /** Set to false to cut a direction (packets are still recorded). */
+  up: { toServer: boolean; toClient: boolean };
+  errors: string[];
+}
+
+function link(
+  o: { server?: Partial<ControlSessionOptions>; client?: Partial<ControlSessionOptions> } = {},
+): Link {
+  const l = {
+    toServer: [],
+    toClient: [],
+    up: { toServer: true, toClient: true },
+    errors: [],
+  } as unknown as Link;
+  l.server = new ControlSession({
+    role: "server",
+    credentials: pki.server,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, crl: pki.crlPem, usage: "clientAuth" }),
+    send: (b) => {
+      l.toClient.push(b);
+      if (l.up.toClient) setTimeout(() => l.client.receive(b), 0);
+    },
+    peerId: 1,
+    ...o.server,
+  });
+  l.client = new ControlSession({
+    role: "client",
+    credentials: pki.client,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
+    send: (b) => {
+      l.toServer.push(b);
+      if (l.up.toServer) setTimeout(() => l.server.receive(b), 0);
+    },
+    ...o.client,
+  });
+  l.client.on("error", (e) => l.errors.push(`client: ${e.reason}`));
+  l.server.on("error", (e) => l.errors.push(`server: ${e.reason}`));
+  return l;
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, rej) => t = setTimeout(() => rej(new Error(`Timed out: ${what}`)), ms)),
+  ]);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function plain(
+  op: number,
+  sid: Uint8Array,
+  acks: number[],
+  remote: Uint8Array,
+  msgId: number,
+  payload?: Uint8Array,
+) {
+  const out = new Uint8Array(2000);
+  const n = encodeControlPacket(out, 0, op, 0, sid, acks, acks.length, remote, msgId, payload ?? null);
+  return out.slice(0, n);
+}
+
+function decoded(b: Uint8Array): ControlPacket {
+  const p = new ControlPacket();
+  assert.equal(decodeControlPacket(b, 0, b.length, p), VERDICT_OK);
+  return p;
+}
+
+function close(l: Link): void {
+  l.client.close("done", false);
+  l.server.close("done", false);
+}
+
+Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
+
+Deno.test({
+  ...opts,
+  name: "ControlSession client ignores a server reset that does not acknowledge its own, then completes",
+  fn: async () => {
+    const l = link();
+    l.up.toServer = false;
+    l.client.start();
+    await sleep(20);
+    try {
+      const fakeSid = Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9);
+      // A blind attacker cannot know our session id, so it cannot acknowledge our reset.
+      const spoof = plain(P_CONTROL_HARD_RESET_SERVER_V2, fakeSid, [], new Uint8Array(8), 0);
+      assert.equal(l.client.receive(spoof), DROP_UNEXPECTED);
+      assert.equal(l.client.remoteSessionId, null, "no server session id pinned");
+      l.up.toServer = true;
+      const key = l.client.once("key");
+      for (const p of l.toServer) setTimeout(() => l.server.receive(p), 0);
+      await within(key, 10000, "client key");
+      assert.deepEqual(l.client.remoteSessionId, l.server.localSessionId);
+    } finally {
+      close(l);
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlSession server refuses TLS input that does not acknowledge its reset and starts no TLS for it",
+  fn: async () => {
+    const l = link();
+    l.up.toServer = false;
+    l.up.toClient = false;
+    try {
+      const clientSid = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+      const zero = new Uint8Array(8);
+      assert.equal(
+        l.server.receive(plain(P_CONTROL_HARD_RESET_CLIENT_V2, clientSid, [], zero, 0)),
+        VERDICT_OK,
+      );
+      await sleep(20);
+      const serverReset = decoded(l.toClient[0]);
+      assert.equal(serverReset.opcode, P_CONTROL_HARD_RESET_SERVER_V2);
+      // A spoofing sender never saw the server's reset: its "ClientHello" acks nothing.
+      const hello = Uint8Array.of(22, 3, 1, 0, 4, 1, 0, 0, 0);
+      assert.equal(l.server.receive(plain(P_CONTROL_V1, clientSid, [], zero, 1, hello)), DROP_UNEXPECTED);
+      await sleep(20);
+      assert.ok(
+        l.toClient.every((p) => opcodeOf(p[0]) !== P_CONTROL_V1),
+        "no TLS output (no acknowledgement of the refused packet either)",
+      );
+      assert.equal(l.server.closed, false);
+    } finally {
+      close(l);
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ControlSession server answers a flood of PUSH_REQUESTs with one PUSH_REPLY",
+  fn: async () => {
+    let pushes = 0;
+    const l = link({ server: { pushOptions: () => (pushes++, { ping: 10 }) } });
+    try {
+      const pushed = l.client.once("pushReply");
+      l.client.start();
+      await within(pushed, 10000, "push reply");
+      await sleep(50);
+      assert.equal(pushes, 1);
+      for (let i = 0; i < 300; i++) l.client.sendControlMessage("PUSH_REQUEST");
+      await sleep(300);
+      assert.equal(pushes, 1, "repeated requests inside the holdoff are ignored");
+      assert.equal(l.server.closed, false);
+      assert.deepEqual(l.errors, []);
+    } finally {
+      close(l);
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ControlSession client ends the session on a PUSH_REPLY that never stops continuing",
+  fn: async () => {
+    const extra = Array.from({ length: 400 }, (_, i) => `setenv X${i} ${"v".repeat(900)}`);
+    const l = link({ server: { pushOptions: () => ({ extra }) } });
+    try {
+      const closed = l.client.once("closed");
+      l.client.start();
+      const e = await within(closed, 15000, "client closed");
+      assert.match(e.reason, /PUSH_REPLY longer than we accept/);
+    } finally {
+      close(l);
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ControlSession ends a session whose peer stops acknowledging while we keep writing",
+  fn: async () => {
+    const l = link();
+    try {
+      const key = l.client.once("key");
+      l.client.start();
+      await within(key, 10000, "client key");
+      l.up.toServer = false; // the client's acks are lost from now on
+      const closed = l.server.once("closed");
+      const big = "INFO," + "x".repeat(4000);
+      for (let i = 0; i < 200 && !l.server.closed; i++) l.server.sendControlMessage(big);
+      const e = await within(closed, 5000, "server closed");
+      assert.match(e.reason, /stopped acknowledging/);
+    } finally {
+      close(l);
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ControlSession turns a throwing send callback into a closed session, not an uncaught exception",
+  fn: async () => {
+    const c = new ControlSession({
+      role: "client",
+      credentials: pki.client,
+      verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
+      send: () => {
+        throw new Error("socket gone");
+      },
+    });
+    const closed = c.once("closed");
+    c.start();
+    const e = await within(closed, 2000, "closed");
+    assert.match(e.reason, /internal error: socket gone/);
+    assert.equal(c.closed, true);
+  },
+});
+
+Deno.test({ ...opts, name: "cleanup", fn: async () => await pki.cleanup() });
