@@ -17,6 +17,8 @@
  *   the rows `rows[i]` of `to`, in one system call where the platform allows.
  */
 
+import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
+
 /** Bytes per row: family(1) port(2, BE) address(16: IPv4 uses the first 4). */
 export const ENDPOINT_ROW_BYTES = 20;
 export const FAMILY_INET = 4;
@@ -88,15 +90,16 @@ export class EndpointSlots {
   /** "1.2.3.4:1194" or "[fd00::1]:1194"; for logs and status, not the hot path. */
   format(row: number): string {
     const fam = this.family(row);
-    if (fam === FAMILY_INET) {
-      const a = this.ipv4(row);
-      return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}:${this.port(row)}`;
-    }
+    if (fam === FAMILY_INET) return `${formatIpv4(this.ipv4(row))}:${this.port(row)}`;
     if (fam === FAMILY_INET6) {
       const o = row * ENDPOINT_ROW_BYTES + 3;
-      const words: string[] = [];
-      for (let i = 0; i < 16; i += 2) words.push(((this.bytes[o + i] << 8) | this.bytes[o + i + 1]).toString(16));
-      return `[${words.join(":").replace(/(^|:)0(:0)+(:|$)/, "::")}]:${this.port(row)}`;
+      const b = this.bytes;
+      const words = new Uint32Array(4);
+      for (let i = 0; i < 4; i++) {
+        const p = o + i * 4;
+        words[i] = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+      }
+      return `[${formatIpv6(words)}]:${this.port(row)}`;
     }
     return "unset";
   }
