@@ -37,7 +37,7 @@ import {
 } from "./backoff.ts";
 import { type ConnectedInfo, Connection, type ConnectionEnd } from "./connection.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
-import { type Resolver, systemResolver } from "./dial.ts";
+import { openTransport, type Resolver, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
 import { type HostPlan, planHost } from "./host_plan.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
@@ -60,6 +60,8 @@ export interface ClientOptions {
   handshakeTimeoutMs?: number;
   /** Until a remote's first answer. @default 10000 */
   firstResponseTimeoutMs?: number;
+  /** Opens a remote's transport. @default dial.ts openTransport (ffi/udp.ts, Deno TCP) */
+  openTransport?: typeof openTransport;
   /** For bypass-dhcp. @default lease files (dhcp_lease.ts) */
   dhcpServer?: () => Promise<string | null>;
 }
@@ -276,6 +278,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
           log,
           handshakeTimeoutMs: o.handshakeTimeoutMs ?? 30_000,
           firstResponseTimeoutMs: o.firstResponseTimeoutMs ?? 10_000,
+          openTransport: o.openTransport ?? openTransport,
           onPush,
         }, remote);
         this.#conn = conn;

@@ -69,6 +69,8 @@ export interface ConnectionDeps {
   handshakeTimeoutMs: number;
   /** Until the server's first packet (an unanswered UDP remote fails this fast). */
   firstResponseTimeoutMs: number;
+  /** Opens the transport to the resolved remote (dial.ts openTransport; fakes in tests). */
+  openTransport: typeof openTransport;
   /** Applies the push to the host; a rejection ends the connection as fatal. */
   onPush: (info: ConnectedInfo) => Promise<void>;
 }
@@ -177,7 +179,7 @@ export class Connection {
       proto: r.proto,
     });
     this.#endpoint = serverEndpoint(this.#address, r.port);
-    this.#socket = await openTransport(
+    this.#socket = await this.#d.openTransport(
       r,
       this.#address,
       this.#endpoint,

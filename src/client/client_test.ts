@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { parseIpv4 } from "../addr/ip.ts";
+import { parseConfig } from "../config/load.ts";
+import type { ClientConfig } from "../config/schema.ts";
+import { createControlWrap } from "../control/control_wrap.ts";
+import type { PushOptions } from "../control/push_options.ts";
+import { ControlSession } from "../control/session.ts";
+import { createTestPki, type TestPki } from "../control/testing_pki.ts";
+import { pkiVerifier } from "../control/verifier.ts";
+import { FakeDevice } from "../datapath/testing/fake_device.ts";
+import { FakeNetwork, type FakeSocket } from "../datapath/testing/fake_network.ts";
+import { EndpointSlots } from "../device/datagram_socket.ts";
+import { Logger } from "../log/log.ts";
+import { type ClientHandle, startClient } from "./client.ts";
+import type { ConnectionEnd } from "./connection.ts";
+import { FakeNetConfig } from "./testing_net_config.ts";
+
+const TLS_CRYPT_KEY = Uint8Array.from({ length: 256 }, (_, i) => (i * 7 + 3) & 0xff);
+const HARD_RESET_CLIENT_V2 = 7;
+
+/** A stock-like server on the fake network: one ControlSession per client hard reset, data ignored. */
+class FakeServer {
+  readonly sock: FakeSocket;
+  readonly sessions: ControlSession[] = [];
+  /** While true every datagram is dropped (a dead server). */
+  silent = false;
+  #closed = false;
+
+  constructor(net: FakeNetwork, address: string, pki: TestPki, push: PushOptions) {
+    const sock = net.socket(parseIpv4(address), 1194);
+    this.sock = sock;
+    const bufs = [new Uint8Array(2048)];
+    const sizes = new Int32Array(1);
+    const from = new EndpointSlots(1);
+    const byPort = new Map<number, ControlSession>();
+    (async () => {
+      while (!this.#closed) {
+        const n = await sock.receiveBatch(bufs, sizes, from, 0);
+        if (n === 0) return;
+        if (this.silent) continue;
+        const b = bufs[0].subarray(0, sizes[0]);
+        const port = from.port(0);
+        let s = byPort.get(port);
+        if ((b[0] >>> 3) === HARD_RESET_CLIENT_V2 && (!s || s.closed)) {
+          const reply = new EndpointSlots(1);
+          reply.copyRow(0, from, 0);
+          s = new ControlSession({
+            role: "server",
+            credentials: pki.server,
+            verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "clientAuth" }),
+            wrap: createControlWrap({ mode: "tls-crypt", key: TLS_CRYPT_KEY }, "server"),
+            send: (p) => {
+              if (!this.silent) sock.send(p, 0, p.length, reply, 0);
+            },
+            peerId: 0,
+            pushOptions: () => push,
+          });
+          byPort.set(port, s);
+          this.sessions.push(s);
+        }
+        if ((b[0] >>> 3) < 9 && (b[0] >>> 3) !== 6) s?.receive(b.slice());
+      }
+    })();
+  }
+
+  /** Graceful shutdown of every session: RESTART to clients that support exit notification. */
+  restartAll(): void {
+    for (const s of this.sessions) s.close("server restarting", true);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.sessions) s.close("test over", false);
+    this.sock.close();
+  }
+}
+
+const push: PushOptions = {
+  topology: "subnet",
+  ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" },
+  routeGateway: "10.8.0.1",
+  routes: [{ network: "10.20.0.0", netmask: "255.255.0.0" }],
+  redirectGateway: ["def1"],
+};
+
+function host(): FakeNetConfig {
+  const net = new FakeNetConfig();
+  net.addLink("eth0");
+  net.addLink("tun0", 1500, false);
+  net.seedAddress({ dev: "eth0", address: "192.168.1.10", prefixLen: 24 });
+  net.seedRoute({ dst: "0.0.0.0/0", gateway: "192.168.1.1", dev: "eth0" });
+  return net;
+}
+
+async function config(pki: TestPki, dir: string, remotes: string[]): Promise<ClientConfig> {
+  const tc = `${dir}/tc.key`;
+  const hex = Array.from(TLS_CRYPT_KEY, (b) => b.toString(16).padStart(2, "0")).join("");
+  await Deno.writeTextFile(
+    tc,
+    `-----BEGIN OpenVPN Static key V1-----\n${
+      hex.match(/.{32}/g)!.join("\n")
+    }\n-----END OpenVPN Static key V1-----\n`,
+  );
+  const yaml = [
+    "mode: client",
+    "remotes:",
+    ...remotes.map((r) => `  - { host: ${r}, port: 1194 }`),
+    "pki:",
+    `  ca: ${pki.paths.ca}`,
+    `  cert: ${pki.paths.client}`,
+    `  key: ${pki.paths.clientKey}`,
+    `  tls_crypt: ${tc}`,
+    "server_name: server",
+    "dev: { type: tun, name: tun0 }",
+  ].join("\n");
+  const c = parseConfig(yaml, `${dir}/client.yaml`) as ClientConfig;
+  c.reconnect = { initialDelay: 0.05, maxDelay: 0.2 };
+  return c;
+}
+
+interface Rig {
+  h: ClientHandle;
+  net: FakeNetConfig;
+  device: FakeDevice;
+  lines: string[];
+  ends: ConnectionEnd[];
+}
+
+function start(c: ClientConfig, fnet: FakeNetwork): Rig {
+  const net = host();
+  const device = new FakeDevice("tun", 1500, "tun0");
+  const lines: string[] = [];
+  let port = 40000;
+  const h = startClient(c, {
+    log: new Logger({ level: "info", sink: (l) => lines.push(l) }),
+    net,
+    openDevice: () => device,
+    openTransport: (remote) => {
+      assert.equal(remote.proto, "udp");
+      return Promise.resolve(fnet.socket(parseIpv4("192.168.1.10"), port++));
+    },
+    random: () => 0.5,
+    firstResponseTimeoutMs: 400,
+    handshakeTimeoutMs: 4000,
+    dhcpServer: () => Promise.resolve(null),
+  });
+  const ends: ConnectionEnd[] = [];
+  h.on("disconnected", (e) => ends.push(e));
+  return { h, net, device, lines, ends };
+}
+
+Deno.test("startClient() applies the push, re-dials at once after RESTART without changing the host, and undoes everything on stop", async () => {
+  const pki = await createTestPki();
+  const fnet = new FakeNetwork();
+  const server = new FakeServer(fnet, "10.0.0.1", pki, push);
+  try {
+    const r = start(await config(pki, pki.dir, ["10.0.0.1"]), fnet);
+    const before = r.net.snapshot();
+    const first = await r.h.waitConnected(10_000);
+    assert.equal(first.remote, "10.0.0.1:1194");
+    assert.equal(first.changed, true);
+    const during = r.net.snapshot();
+    for (
+      const want of [
+        "addr tun0 10.8.0.2/24 ",
+        "route 0.0.0.0/1 via 10.8.0.1 dev tun0",
+        "route 128.0.0.0/1 via 10.8.0.1 dev tun0",
+        "route 10.20.0.0/16 via 10.8.0.1 dev tun0",
+        "route 10.0.0.1/32 via 192.168.1.1 dev eth0",
+      ]
+    ) assert.ok(during.includes(want), `${want} missing from\n${during.join("\n")}`);
+    const calls = r.net.log.length;
+    const again = r.h.waitConnected(5000);
+    server.restartAll();
+    const second = await again;
+    assert.equal(second.changed, false);
+    assert.equal(r.net.log.length, calls, "a reconnect with the same push touches nothing");
+    assert.equal(r.ends[0].kind, "server-restart");
+    assert.ok(r.lines.some((l) => /the server sent RESTART.*reconnecting now/.test(l)), r.lines.join("\n"));
+    r.h.stop();
+    assert.equal(await r.h.done, 0);
+    assert.deepEqual(r.net.snapshot(), before);
+    assert.equal(r.h.status.state, "stopped");
+    assert.equal(r.h.status.connects, 2);
+  } finally {
+    server.close();
+    await pki.cleanup();
+  }
+});
+
+Deno.test("startClient() reconnects after ping-restart and fails over to the next remote when the first stays silent", async () => {
+  const pki = await createTestPki();
+  const fnet = new FakeNetwork();
+  const quiet = { ...push, pingRestart: 1 };
+  const s1 = new FakeServer(fnet, "10.0.0.1", pki, quiet);
+  const s2 = new FakeServer(fnet, "10.0.0.9", pki, quiet);
+  try {
+    const r = start(await config(pki, pki.dir, ["10.0.0.1", "10.0.0.9"]), fnet);
+    const before = r.net.snapshot();
+    await r.h.waitConnected(10_000);
+    s1.silent = true;
+    // The fake servers never send keepalive pings, so each connection ends by ping-restart; s1 is dead.
+    const next = await r.h.waitConnected(10_000);
+    assert.equal(next.remote, "10.0.0.9:1194");
+    assert.equal(next.changed, true);
+    assert.equal(r.ends[0].kind, "lost");
+    assert.match(r.ends[0].reason, /ping-restart/);
+    assert.ok(r.ends.some((e) => e.kind === "failed" && /No answer from 10\.0\.0\.1:1194/.test(e.reason)));
+    const during = r.net.snapshot();
+    assert.ok(during.includes("route 10.0.0.9/32 via 192.168.1.1 dev eth0"), during.join("\n"));
+    assert.ok(!during.some((l) => l.includes("10.0.0.1/32")));
+    r.h.stop();
+    assert.equal(await r.h.done, 0);
+    assert.deepEqual(r.net.snapshot(), before);
+  } finally {
+    s1.close();
+    s2.close();
+    await pki.cleanup();
+  }
+});
+
+Deno.test("startClient() exits 1 with a clear message when the keys cannot be read, touching nothing", async () => {
+  const pki = await createTestPki();
+  try {
+    const c = await config(pki, pki.dir, ["10.0.0.1"]);
+    c.pki.key = { kind: "file", path: `${pki.dir}/missing.key` };
+    const r = start(c, new FakeNetwork());
+    const before = r.net.snapshot();
+    assert.equal(await r.h.done, 1);
+    assert.ok(
+      r.lines.some((l) => l.includes(`Cannot read ${pki.dir}/missing.key: no such file`)),
+      r.lines.join("\n"),
+    );
+    assert.deepEqual(r.net.snapshot(), before);
+  } finally {
+    await pki.cleanup();
+  }
+});
