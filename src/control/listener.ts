@@ -106,6 +106,11 @@ interface Peer {
   clientSid: Uint8Array;
 }
 
+function isAllZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 function sidKey(b: Uint8Array, off: number): string {
   let s = "";
   for (let i = 0; i < SESSION_ID_SIZE; i++) s += b[off + i].toString(16).padStart(2, "0");
@@ -167,7 +172,15 @@ export class ControlListener {
     len = buf.length - off,
   ): number {
     this.#counted = false;
-    const v = this.#handle(transport, linkKey, remote, reply, buf, off, len);
+    let v: number;
+    try {
+      v = this.#handle(transport, linkKey, remote, reply, buf, off, len);
+    } catch (e) {
+      // Transports call this from their receive loops: nothing a peer sends may throw out of it.
+      this.#o.logger?.error("packet handling failed", { remote, error: (e as Error)?.message ?? String(e) });
+      this.#counted = false;
+      v = DROP_MALFORMED;
+    }
     if (v !== VERDICT_OK && !this.#counted) this.drops.count(v);
     return v;
   }
@@ -204,8 +217,17 @@ export class ControlListener {
     v = decodeControlPacket(r.buffer, r.offset, r.length, this.#pkt);
     if (v !== VERDICT_OK) return v;
     if (this.#pkt.messageId !== 0 || this.#pkt.ackCount !== 0) return DROP_MALFORMED;
-    if (this.#byLinkSid.size >= (this.#o.maxSessions ?? 4096)) return DROP_CAPACITY;
+    if (isAllZero(this.#pkt.sessionId)) return DROP_MALFORMED; // OpenVPN: an undefined session id
+    if (this.#byLinkSid.size >= (this.#o.maxSessions ?? 4096) && !this.#evictUnproven()) return DROP_CAPACITY;
     if (!this.#takeToken()) return DROP_RATE_LIMITED;
+    // At most one session per endpoint still negotiating, as OpenVPN keeps one TM_INITIAL slot per client:
+    // a newer verified reset replaces it. An established session stays until the new one is established
+    // (see #create), so a reset from a spoofed address cannot end a working session.
+    for (const other of [...(this.#byLink.get(linkKey) ?? [])]) {
+      if (!other.session.established) {
+        other.session.close("replaced by a newer reset from the same endpoint", false);
+      }
+    }
     const created = this.#create(
       transport,
       linkKey,
@@ -269,6 +291,20 @@ export class ControlListener {
   close(reason = "server shutting down"): void {
     this.#closed = true;
     for (const p of [...this.#byLinkSid.values()]) p.session.close(reason, true);
+  }
+
+  /**
+   * At capacity, makes room by closing the oldest session whose peer never acknowledged our reset: a
+   * flood of resets from spoofed addresses cannot lock out clients that do answer.
+   */
+  #evictUnproven(): boolean {
+    for (const p of this.#byLinkSid.values()) {
+      if (!p.session.resetAcknowledged) {
+        p.session.close("evicted: session table full and the peer never answered", false);
+        return true;
+      }
+    }
+    return false;
   }
 
   #takeToken(): boolean {

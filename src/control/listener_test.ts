@@ -3,6 +3,7 @@ import { createControlWrap } from "./control_wrap.ts";
 import {
   DROP_AUTH_FAILED,
   DROP_BAD_OPCODE,
+  DROP_CAPACITY,
   DROP_MALFORMED,
   DROP_RATE_LIMITED,
   DROP_UNKNOWN_SESSION,
@@ -147,7 +148,8 @@ Deno.test({
     const l = makeListener();
     const toServer = new FrameReassembler();
     const toClient = new FrameReassembler();
-    let client!: ControlSession;
+    // deno-lint-ignore prefer-const
+    let client: ControlSession;
     // Re-chunk each direction's byte stream at odd sizes to exercise reassembly.
     const chop = (bytes: Uint8Array, sink: (c: Uint8Array) => void) => {
       for (let o = 0; o < bytes.length; o += 7) sink(bytes.subarray(o, Math.min(bytes.length, o + 7)));
@@ -209,6 +211,111 @@ Deno.test({
       b.close("done", false);
       l.close();
     }
+  },
+});
+
+/** The first packet (the hard reset) a fresh tls-crypt client would send; replies to it go nowhere. */
+async function capturedReset(): Promise<Uint8Array> {
+  let first: Uint8Array | null = null;
+  const c = new ControlSession({
+    role: "client",
+    credentials: pki.client,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
+    wrap: createControlWrap({ mode: "tls-crypt", key }, "client"),
+    send: (p) => void (first ??= p),
+  });
+  c.start();
+  await new Promise((r) => setTimeout(r, 0));
+  c.close("captured", false);
+  return first!;
+}
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlListener keeps an established session when resets from a spoofed copy of its endpoint arrive (one pending slot, expires)",
+  fn: async () => {
+    const l = makeListener({ session: { handshakeWindowMs: 300 } });
+    const ep = "198.51.100.20:5000";
+    const a = udpClient(l, ep);
+    const ka = a.once("key");
+    a.start();
+    try {
+      await within(ka, 10000, "key");
+      const established = l.sessions()[0];
+      const spoof1 = await capturedReset();
+      assert.equal(l.handlePacket("udp", ep, ep, () => {}, spoof1), VERDICT_OK);
+      assert.equal(l.sessionCount, 2);
+      const spoof2 = await capturedReset();
+      const firstPending = l.sessions().find((s) => s !== established)!;
+      assert.equal(l.handlePacket("udp", ep, ep, () => {}, spoof2), VERDICT_OK);
+      assert.equal(firstPending.closed, true, "a newer reset replaces the pending one");
+      assert.equal(l.sessionCount, 2, "still one established and one pending");
+      assert.equal(established.closed, false);
+      // The established session still works: a renegotiation completes.
+      const next = a.once("key");
+      assert.equal(a.renegotiate(), true);
+      assert.equal((await within(next, 10000, "rekey")).keyId, 1);
+      // The spoofed pending session ends with its handshake window.
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(l.sessionCount, 1);
+      assert.equal(l.sessions()[0], established);
+    } finally {
+      a.close("done", false);
+      l.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlListener at capacity evicts a session whose peer never answered, so a genuine client still gets in",
+  fn: async () => {
+    const l = makeListener({ maxSessions: 3 });
+    const spoofed: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) spoofed.push(await capturedReset());
+    spoofed.forEach((p, i) => l.handlePacket("udp", `203.0.113.${i}:1`, "x", () => {}, p));
+    assert.equal(l.sessionCount, 3);
+    const c = udpClient(l, "192.0.2.50:6000");
+    const k = c.once("key");
+    c.start();
+    try {
+      await within(k, 10000, "key");
+      assert.equal(l.sessionCount, 3);
+      assert.equal(l.drops.counts[DROP_CAPACITY], 0);
+      // Now two unanswered sessions and one proven: more spoofed resets keep evicting only unanswered ones.
+      for (let i = 0; i < 4; i++) {
+        const p = await capturedReset();
+        assert.equal(l.handlePacket("udp", `203.0.113.${10 + i}:1`, "x", () => {}, p), VERDICT_OK);
+      }
+      assert.equal(l.sessionCount, 3);
+      assert.ok(l.sessions().some((s) => s.established));
+    } finally {
+      c.close("done", false);
+      l.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlListener.handlePacket() drops a reset with an all-zero session id and never throws from callbacks",
+  fn: () => {
+    const l = makeListener({
+      wrap: { mode: "none" },
+      onData: () => {
+        throw new Error("data layer bug");
+      },
+    });
+    const zero = Uint8Array.of(headerByte(7, 0), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    assert.equal(l.handlePacket("udp", "c:1", "c:1", () => {}, zero), DROP_MALFORMED);
+    assert.equal(l.sessionCount, 0);
+    const data = Uint8Array.of(headerByte(P_DATA_V2, 0), 0, 0, 0, 1, 2, 3, 4);
+    assert.equal(l.handlePacket("udp", "c:1", "c:1", () => {}, data), DROP_MALFORMED);
+    assert.equal(l.drops.counts[DROP_MALFORMED], 2);
+    l.close();
   },
 });
 

@@ -348,6 +348,15 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     return this.#closed;
   }
 
+  /**
+   * Server: true once the peer acknowledged our first reset, which shows it receives at the address it
+   * sends from. Until then the session may have been opened by a spoofed packet.
+   */
+  get resetAcknowledged(): boolean {
+    const k0 = this.#keys.find((k) => k.keyId === 0);
+    return this.#established || (k0 !== undefined && k0.reliable.acknowledged(0));
+  }
+
   /** Key-id of the current primary key, -1 before the first key is active. */
   get activeKeyId(): number {
     return this.#primary && this.#primary.phase === "active" ? this.#primary.keyId : -1;
