@@ -153,6 +153,11 @@ export class ControlListener {
     return [...this.#byLinkSid.values()].map((p) => p.session);
   }
 
+  /** Sessions on one link (a TCP connection id or a UDP endpoint). */
+  sessionsOnLink(linkKey: string): number {
+    return this.#byLink.get(linkKey)?.length ?? 0;
+  }
+
   /** The session that owns a peer-id, if any. */
   sessionByPeerId(peerId: number): ControlSession | null {
     return this.#byPeerId.get(peerId)?.session ?? null;

@@ -2,19 +2,35 @@
 
 import { frame } from "./tcp_framing.ts";
 
-/** Serialises writes to one connection so frames never interleave. */
-export function framedWriter(conn: Deno.Conn, onError: () => void): (packet: Uint8Array) => void {
+/** Bytes queued for one connection beyond which further packets are dropped. */
+export const MAX_QUEUED_WRITE_BYTES = 1024 * 1024;
+
+/**
+ * Serialises writes to one connection so frames never interleave. A peer that
+ * stops reading cannot grow the queue past `maxQueued` bytes: later packets
+ * are dropped, as a full UDP socket buffer would drop them.
+ */
+export function framedWriter(
+  conn: Deno.Conn,
+  onError: () => void,
+  maxQueued = MAX_QUEUED_WRITE_BYTES,
+): (packet: Uint8Array) => void {
   let chain = Promise.resolve();
   let failed = false;
+  let queued = 0;
   return (packet) => {
-    if (failed) return;
+    if (failed || packet.length === 0 || packet.length > 0xffff) return;
+    if (queued + packet.length + 2 > maxQueued) return;
     const f = frame(packet);
+    queued += f.length;
     chain = chain.then(async () => {
       let off = 0;
       while (off < f.length) off += await conn.write(f.subarray(off));
     }).catch(() => {
       failed = true;
       onError();
+    }).finally(() => {
+      queued -= f.length;
     });
   };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
+import { framedWriter } from "./tcp_framing_io.ts";
 
 function collect(r: FrameReassembler, chunks: Uint8Array[]): number[][] {
   const got: number[][] = [];
@@ -58,4 +59,32 @@ Deno.test("FrameReassembler.feed() skips zero-length and oversize frames and sta
     assert.equal(rr.rejected, 2);
   }
   assert.deepEqual(collect(r, [stream]), [[42]]);
+});
+
+Deno.test("framedWriter() drops packets once a peer that does not read has maxQueued bytes pending", async () => {
+  const waiting: (() => void)[] = [];
+  let written = 0;
+  const conn = {
+    write: (b: Uint8Array) =>
+      new Promise<number>((resolve) =>
+        waiting.push(() => {
+          written += b.length;
+          resolve(b.length);
+        })
+      ),
+  } as unknown as Deno.Conn;
+  const send = framedWriter(conn, () => {}, 1000);
+  for (let i = 0; i < 10; i++) send(new Uint8Array(300));
+  // Release writes one by one until the queue is drained.
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    waiting.shift()?.();
+  }
+  assert.equal(written, 3 * 302);
+  send(new Uint8Array(10));
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    waiting.shift()?.();
+  }
+  assert.equal(written, 3 * 302 + 12, "room again once the queue drained");
 });

@@ -11,10 +11,19 @@ export interface TcpServer {
   close(): void;
 }
 
-export function serveTcp(
-  listener: ControlListener,
-  opts: { hostname?: string; port?: number } = {},
-): TcpServer {
+export interface ServeTcpOptions {
+  hostname?: string;
+  port?: number;
+  /** Connections open at once; more are closed on accept. @default 1024 */
+  maxConnections?: number;
+  /**
+   * A connection that has carried no session for this long is closed: one that never sends a valid reset,
+   * or whose session ended. Without it idle connections would hold their buffers forever. @default 60000
+   */
+  idleMs?: number;
+}
+
+export function serveTcp(listener: ControlListener, opts: ServeTcpOptions = {}): TcpServer {
   const server = Deno.listen({
     transport: "tcp",
     hostname: opts.hostname ?? "127.0.0.1",
@@ -24,6 +33,8 @@ export function serveTcp(
   let closed = false;
   let connId = 0;
   const conns = new Set<Deno.Conn>();
+  const maxConnections = opts.maxConnections ?? 1024;
+  const idleMs = opts.idleMs ?? 60_000;
   const handle = async (conn: Deno.Conn) => {
     const ra = conn.remoteAddr as Deno.NetAddr;
     const remote = `${ra.hostname}:${ra.port}`;
@@ -38,6 +49,12 @@ export function serveTcp(
     const reply = framedWriter(conn, close);
     const reasm = new FrameReassembler();
     const buf = new Uint8Array(65536);
+    let hadSession = false;
+    const idle = setInterval(() => {
+      // Closed when no session lived on it through a whole interval.
+      if (listener.sessionsOnLink(linkKey) === 0 && !hadSession) close();
+      hadSession = listener.sessionsOnLink(linkKey) > 0;
+    }, idleMs);
     try {
       for (;;) {
         const n = await conn.read(buf);
@@ -50,6 +67,7 @@ export function serveTcp(
     } catch {
       // connection reset
     } finally {
+      clearInterval(idle);
       conns.delete(conn);
       listener.linkClosed(linkKey);
       close();
@@ -61,6 +79,14 @@ export function serveTcp(
         if (closed) {
           conn.close();
           break;
+        }
+        if (conns.size >= maxConnections) {
+          try {
+            conn.close();
+          } catch {
+            // already closed
+          }
+          continue;
         }
         conns.add(conn);
         void handle(conn);

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { ControlListener } from "./listener.ts";
+import { serveTcp } from "./tcp_transport.ts";
+import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { pkiVerifier } from "./verifier.ts";
+
+let pki: TestPki;
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** Resolves true when the server closed the connection (read returned null or failed) within `ms`. */
+async function closedByServer(conn: Deno.Conn, ms: number): Promise<boolean> {
+  const buf = new Uint8Array(1024);
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((r) => t = setTimeout(() => r(false), ms));
+  const read = (async () => {
+    try {
+      for (;;) if ((await conn.read(buf)) === null) return true;
+    } catch {
+      return true;
+    }
+  })();
+  const v = await Promise.race([read, timeout]);
+  clearTimeout(t);
+  return v;
+}
+
+Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
+
+Deno.test({
+  ...opts,
+  name: "serveTcp() closes connections beyond maxConnections and ones that never open a session",
+  fn: async () => {
+    const listener = new ControlListener({
+      credentials: pki.server,
+      verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "clientAuth" }),
+      wrap: { mode: "none" },
+    });
+    const srv = serveTcp(listener, { maxConnections: 2, idleMs: 150 });
+    const conns: Deno.Conn[] = [];
+    try {
+      for (let i = 0; i < 3; i++) conns.push(await Deno.connect({ hostname: "127.0.0.1", port: srv.port }));
+      assert.equal(await closedByServer(conns[2], 2000), true, "third connection refused");
+      // A frame header announcing 65535 bytes, then silence: the connection must not hold on forever.
+      await conns[0].write(Uint8Array.of(0xff, 0xff, 1, 2, 3));
+      await conns[1].write(Uint8Array.of(0x00, 0x05, 0xf8, 0, 0, 0, 0)); // a bad opcode, then nothing
+      assert.equal(await closedByServer(conns[0], 3000), true, "stalled frame closed");
+      assert.equal(await closedByServer(conns[1], 3000), true, "garbage-only connection closed");
+      assert.equal(listener.sessionCount, 0);
+      assert.ok(listener.drops.total >= 1);
+    } finally {
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // closed by the server
+        }
+      }
+      srv.close();
+      await srv.done;
+      listener.close();
+    }
+  },
+});
+
+Deno.test({ ...opts, name: "cleanup", fn: async () => await pki.cleanup() });
