@@ -13,6 +13,7 @@
 import type { Aead, CipherName } from "../src/data/aead.ts";
 import { NobleAead } from "../src/data/aead_noble.ts";
 import { NodeAead } from "../src/data/aead_node.ts";
+import { OpenSslAead } from "../src/data/aead_openssl.ts";
 import { WebCryptoAead } from "../src/data/aead_webcrypto.ts";
 import { DataChannel } from "../src/data/data_channel.ts";
 import { dataKeysFromKey2 } from "../src/data/key_material.ts";
@@ -23,6 +24,7 @@ const SIZES = [64, 1400];
 const MAKERS: [string, (c: CipherName, k: Uint8Array) => Aead][] = [
   ["node", (c, k) => new NodeAead(c, k)],
   ["noble", (c, k) => new NobleAead(c, k)],
+  ["openssl", (c, k) => new OpenSslAead(c, k)],
 ];
 
 function keyFor(cipher: CipherName): Uint8Array {

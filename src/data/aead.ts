@@ -26,7 +26,7 @@ export const AEAD_TAG_LEN = 16;
 /** Bytes of the nonce for every supported cipher (96-bit IV). */
 export const AEAD_NONCE_LEN = 12;
 
-export type AeadBackendName = "noble" | "node";
+export type AeadBackendName = "noble" | "node" | "openssl";
 
 export interface Aead {
   readonly cipher: CipherName;

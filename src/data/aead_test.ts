@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Aead, AEAD_TAG_LEN, type CipherName, parseCipherName } from "./aead.ts";
 import { NobleAead } from "./aead_noble.ts";
 import { NodeAead } from "./aead_node.ts";
+import { OpenSslAead } from "./aead_openssl.ts";
 import { createAead, defaultAeadBackend } from "./aead_select.ts";
 import { WebCryptoAead } from "./aead_webcrypto.ts";
 import { fromHex, toHex } from "./testing_hex.ts";
@@ -134,6 +135,7 @@ for (const v of VECTORS) {
 const SYNC_BACKENDS: [string, (c: CipherName, k: Uint8Array) => Aead][] = [
   ["node", (c, k) => new NodeAead(c, k)],
   ["noble", (c, k) => new NobleAead(c, k)],
+  ["openssl", (c, k) => new OpenSslAead(c, k)],
 ];
 
 /** Lays a vector out as on the wire: [aad][tag][data] with some slack around. */
@@ -253,10 +255,11 @@ Deno.test("Aead.seal() rejects a tag range that overlaps the data", () => {
   assert.throws(() => aead.seal(new Uint8Array(12), new Uint8Array(64), 0, 8, 16, 20, 8), RangeError);
 });
 
-Deno.test("createAead() defaults to the node backend and honours an explicit choice", () => {
-  assert.equal(createAead("AES-256-GCM", new Uint8Array(32)).backend, "node");
+Deno.test("createAead() defaults to the openssl backend when libcrypto loads and honours an explicit choice", () => {
+  assert.equal(createAead("AES-256-GCM", new Uint8Array(32)).backend, "openssl");
   assert.equal(createAead("CHACHA20-POLY1305", new Uint8Array(32), "noble").backend, "noble");
-  assert.equal(defaultAeadBackend("AES-128-GCM"), "node");
+  assert.equal(createAead("AES-128-GCM", new Uint8Array(16), "node").backend, "node");
+  assert.equal(defaultAeadBackend("AES-128-GCM"), "openssl");
 });
 
 Deno.test("parseCipherName() accepts OpenVPN spellings case-insensitively", () => {
