@@ -5,6 +5,7 @@
  */
 import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
 import { runClientAdmin } from "./src/cli/client_admin.ts";
+import { runClientCommand } from "./src/cli/client.ts";
 import { runImport } from "./src/cli/import.ts";
 import { runPki } from "./src/cli/pki.ts";
 import { runServerCommand } from "./src/cli/server.ts";
@@ -31,14 +32,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "server":
       return await runServerCommand(command);
+    case "client":
+      return await runClientCommand(command);
     case "sub":
       if (command.name === "pki") return await runPki(command.args);
       if (command.name === "import") return await runImport(command.args);
       if (command.name === "status") return await runStatus(command.args);
       return await runClientAdmin(command.args);
-    default:
-      console.error(`tsvpn: ${command.kind} is not available in this build`);
-      return 2;
   }
 }
 
