@@ -9,11 +9,17 @@ import assert from "node:assert/strict";
 import { mean2, median, ratio } from "../bench/tunnel/stats.ts";
 import { parseIperfTcp, parseIperfUdp } from "../bench/tunnel/iperf_json.ts";
 import { parsePing } from "../bench/tunnel/ping_parse.ts";
-import { parseStatTicks, parseVmHwmKib } from "../bench/tunnel/proc_stats.ts";
+import { idleFraction, parseProcStatCpu, parseStatTicks, parseVmHwmKib } from "../bench/tunnel/proc_stats.ts";
 import { failedSample, type Sample } from "../bench/tunnel/measure.ts";
 import { type ContenderResult, summarize } from "../bench/tunnel/summary.ts";
 import { COLUMNS, fixed, formatPipeTable, formatResults, times } from "../bench/tunnel/table.ts";
-import { DEFAULT_DURATION, DEFAULT_ROUNDS, parseBenchArgs, UsageError } from "../bench/tunnel/options.ts";
+import {
+  DEFAULT_DURATION,
+  DEFAULT_ROUNDS,
+  DEFAULT_SETTLE,
+  parseBenchArgs,
+  UsageError,
+} from "../bench/tunnel/options.ts";
 import { missingPackages } from "../bench/tunnel/packages.ts";
 import { CONTENDER_NAMES, CONTENDERS } from "../bench/tunnel/contenders/registry.ts";
 import { tsvpnClientYaml, tsvpnServerYaml } from "../bench/tunnel/contenders/tsvpn.ts";
@@ -134,6 +140,15 @@ Deno.test("parseVmHwmKib() reads the peak resident set, null when the line is ab
   assert.equal(parseVmHwmKib("Name:\tkthreadd\n"), null);
 });
 
+Deno.test("parseProcStatCpu() and idleFraction() give the host's idle share between two readings", () => {
+  const a = parseProcStatCpu("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n");
+  assert.deepEqual(a, { idle: 850, total: 1000 });
+  const b = parseProcStatCpu("cpu  250 0 100 1000 50 0 0 0 0 0\n");
+  assert.equal(idleFraction(a, b), 200 / 400);
+  assert.equal(idleFraction(a, a), 1);
+  assert.throws(() => parseProcStatCpu("intr 1 2 3\n"), /no aggregate cpu line/);
+});
+
 function sample(round: number, up: number | null, down: number | null, extra: Partial<Sample> = {}): Sample {
   return {
     ...failedSample(round, "x"),
@@ -242,6 +257,7 @@ Deno.test("parseBenchArgs() applies defaults, --quick, and explicit values over 
     only: names,
     rounds: DEFAULT_ROUNDS,
     duration: DEFAULT_DURATION,
+    settle: DEFAULT_SETTLE,
     out: null,
     install: true,
     help: false,
@@ -257,6 +273,8 @@ Deno.test("parseBenchArgs() applies defaults, --quick, and explicit values over 
   assert.equal(qr.duration, 3);
   assert.deepEqual(qr.only, ["wireguard-go", "veth"]);
   assert.equal(qr.install, false);
+  assert.equal(parseBenchArgs(["--settle", "0"], names).settle, 0);
+  assert.equal(parseBenchArgs(["--settle", "5"], names).settle, 5);
 });
 
 Deno.test("parseBenchArgs() rejects unknown contenders, bad numbers and unknown flags with one line", () => {

@@ -9,7 +9,7 @@ import type { LabProcess } from "../../tests/harness/netns.ts";
 import { type BenchHost, type RunningTunnel, SERVER_UNDERLAY } from "./contender.ts";
 import { parseIperfTcp, parseIperfUdp } from "./iperf_json.ts";
 import { parsePing } from "./ping_parse.ts";
-import { readComm, readCpuSeconds, readPeakRssMib } from "./proc_stats.ts";
+import { idleFraction, readComm, readCpuSeconds, readCpuTimes, readPeakRssMib } from "./proc_stats.ts";
 
 export const IPERF_PORT = 5201;
 export const PING_COUNT = 20;
@@ -38,7 +38,27 @@ export interface Sample {
   rssClientMib: number | null;
   /** 1-minute load average when the measurement started: other work on the host skews everything. */
   loadAvg1: number | null;
+  /** Host CPU idle fraction over the second before the measurement (null when not checked). */
+  idleBefore: number | null;
   errors: string[];
+}
+
+/**
+ * Waits (at most `maxSeconds`) until the host was at least `minIdle` idle over
+ * one second, so a measurement does not start while other work holds the
+ * CPUs. Returns the last idle fraction seen.
+ */
+export async function waitForQuiet(maxSeconds: number, minIdle: number): Promise<number | null> {
+  if (maxSeconds <= 0) return null;
+  const deadline = Date.now() + maxSeconds * 1000;
+  let idle = 0;
+  for (let i = 0; i < maxSeconds + 1; i++) {
+    const a = readCpuTimes();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    idle = idleFraction(a, readCpuTimes());
+    if (idle >= minIdle || Date.now() >= deadline) break;
+  }
+  return idle;
 }
 
 /** The 1-minute load average, or null when /proc/loadavg is unreadable. */
@@ -70,6 +90,7 @@ export function failedSample(round: number, error: string): Sample {
     rssServerMib: null,
     rssClientMib: null,
     loadAvg1: null,
+    idleBefore: null,
     errors: [error],
   };
 }
@@ -149,6 +170,7 @@ export async function measure(
   tunnel: RunningTunnel,
   round: number,
   duration: number,
+  idleBefore: number | null = null,
 ): Promise<Sample> {
   const errors: string[] = [];
   const loadAvg1 = readLoadAvg1();
@@ -194,6 +216,7 @@ export async function measure(
       rssServerMib: rss(tunnel, "server"),
       rssClientMib: rss(tunnel, "client"),
       loadAvg1,
+      idleBefore,
       errors,
     };
   } finally {

@@ -10,6 +10,8 @@ export interface BenchOptions {
   duration: number;
   /** JSON results path; null = the default results-<timestamp>.json beside run.ts. */
   out: string | null;
+  /** Seconds to wait, before each measurement, for the host to go quiet (0 = do not wait). */
+  settle: number;
   /** Install missing Debian packages with apt-get. */
   install: boolean;
   help: boolean;
@@ -21,6 +23,9 @@ export class UsageError extends Error {
 
 export const DEFAULT_ROUNDS = 3;
 export const DEFAULT_DURATION = 10;
+export const DEFAULT_SETTLE = 30;
+/** Host CPU idle fraction that counts as quiet. */
+export const QUIET_IDLE = 0.85;
 const QUICK_ROUNDS = 1;
 const QUICK_DURATION = 3;
 
@@ -34,6 +39,9 @@ Options:
   --rounds N       rounds of alternation, A B C A B C ... (default ${DEFAULT_ROUNDS})
   --duration S     seconds per iperf3 test (default ${DEFAULT_DURATION})
   --quick          --rounds ${QUICK_ROUNDS} --duration ${QUICK_DURATION} (explicit options win), for development
+  --settle S       before each measurement wait up to S s for the host to be ${
+  QUIET_IDLE * 100
+}% idle (default ${DEFAULT_SETTLE}; 0 = never wait)
   --out FILE       JSON results file (default bench/tunnel/results-<timestamp>.json)
   --no-install     do not apt-get install missing packages; fail instead
   -h, --help       this text`;
@@ -55,6 +63,7 @@ export function parseBenchArgs(argv: string[], known: readonly string[]): BenchO
         only: { type: "string" },
         rounds: { type: "string" },
         duration: { type: "string" },
+        settle: { type: "string" },
         quick: { type: "boolean", default: false },
         out: { type: "string" },
         "no-install": { type: "boolean", default: false },
@@ -85,6 +94,9 @@ export function parseBenchArgs(argv: string[], known: readonly string[]): BenchO
     duration: v.duration !== undefined
       ? positiveInt(v.duration, "--duration", 600)
       : (v.quick ? QUICK_DURATION : DEFAULT_DURATION),
+    settle: v.settle === undefined
+      ? DEFAULT_SETTLE
+      : (v.settle === "0" ? 0 : positiveInt(v.settle, "--settle", 3600)),
     out: v.out ?? null,
     install: !v["no-install"],
     help: v.help,

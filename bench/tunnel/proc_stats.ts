@@ -54,3 +54,32 @@ export function readComm(pid: number): string | null {
     return null;
   }
 }
+
+/** Host CPU counters (clock ticks summed over CPUs) from the first line of /proc/stat. */
+export interface CpuTimes {
+  idle: number;
+  total: number;
+}
+
+/** Parses the aggregate "cpu" line of /proc/stat; idle counts idle + iowait, total excludes guest time. */
+export function parseProcStatCpu(text: string): CpuTimes {
+  const line = text.split("\n").find((l) => l.startsWith("cpu "));
+  if (line === undefined) throw new Error("Malformed /proc/stat: no aggregate cpu line");
+  // user nice system idle iowait irq softirq steal [guest guest_nice] — guests are already in user/nice.
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (f.length < 4 || f.some((v) => !Number.isFinite(v))) {
+    throw new Error("Malformed /proc/stat: bad cpu line");
+  }
+  const idle = f[3] + (f[4] ?? 0);
+  return { idle, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** Fraction of CPU time that was idle between two readings (1 when no time passed). */
+export function idleFraction(a: CpuTimes, b: CpuTimes): number {
+  const total = b.total - a.total;
+  return total <= 0 ? 1 : (b.idle - a.idle) / total;
+}
+
+export function readCpuTimes(): CpuTimes {
+  return parseProcStatCpu(Deno.readTextFileSync("/proc/stat"));
+}

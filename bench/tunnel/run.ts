@@ -20,8 +20,8 @@ import {
   UNDERLAY_PREFIX,
 } from "./contender.ts";
 import { CONTENDERS, OPENVPN_REFERENCE, WIREGUARD_REFERENCE } from "./contenders/registry.ts";
-import { failedSample, measure, PING_COUNT, PING_INTERVAL, UDP_PAYLOAD } from "./measure.ts";
-import { type BenchOptions, parseBenchArgs, USAGE, UsageError } from "./options.ts";
+import { failedSample, measure, PING_COUNT, PING_INTERVAL, UDP_PAYLOAD, waitForQuiet } from "./measure.ts";
+import { type BenchOptions, parseBenchArgs, QUIET_IDLE, USAGE, UsageError } from "./options.ts";
 import { BASE_PROGRAMS, ensurePrograms } from "./packages.ts";
 import { type BenchPki, makeBenchPki } from "./pki.ts";
 import { type ContenderResult, summarize } from "./summary.ts";
@@ -114,6 +114,7 @@ async function runRounds(
       const c = contenders[i];
       const result = results[i];
       if (result.status === "unavailable") continue;
+      const idleBefore = await waitForQuiet(options.settle, QUIET_IDLE);
       const t0 = Date.now();
       const host = await newHost(workRoot, pki, cleanup, `${c.name}-r${round}`);
       try {
@@ -136,7 +137,7 @@ async function runRounds(
         }
         cleanup.tunnel = tunnel;
         Object.assign(result.notes, tunnel.notes);
-        const sample = await measure(host, tunnel, round, options.duration);
+        const sample = await measure(host, tunnel, round, options.duration, idleBefore);
         result.samples.push(sample);
         await tunnel.stop();
         cleanup.tunnel = null;
@@ -146,7 +147,9 @@ async function runRounds(
             f(sample.tcpDownMbps, 0)
           } Mbit/s, UDP-64 ${f(sample.udpKpps, 1)} kpps, RTT ${f(sample.rttMs, 3)} ms, CPU ${
             f(sample.cpuTcpSeconds, 1)
-          } s, load ${f(sample.loadAvg1, 1)} (${((Date.now() - t0) / 1000).toFixed(0)} s)${
+          } s, load ${f(sample.loadAvg1, 1)}, idle before ${
+            sample.idleBefore === null ? "–" : `${(sample.idleBefore * 100).toFixed(0)}%`
+          } (${((Date.now() - t0) / 1000).toFixed(0)} s)${
             sample.errors.length ? `; errors: ${sample.errors.join("; ")}` : ""
           }`,
         );
@@ -220,6 +223,9 @@ async function main(argv: string[]): Promise<number> {
       method: {
         rounds: options.rounds,
         durationSeconds: options.duration,
+        settle: `before each measurement, waited up to ${options.settle} s for one second with >= ${
+          QUIET_IDLE * 100
+        }% host CPU idle (idleBefore in each sample)`,
         order: "alternating: every contender once per round, in the listed order",
         tcp: "iperf3 -J, one stream, client->server (up) then -R (down), receiver-side bits/s",
         udp: `iperf3 -J -u -l ${UDP_PAYLOAD} -b 0, datagrams delivered per second (receiver-side)`,
@@ -238,6 +244,14 @@ async function main(argv: string[]): Promise<number> {
         `\nHost 1-min load average at measurement starts: median ${median(loads)?.toFixed(1)}, max ${
           Math.max(...loads).toFixed(1)
         } on ${env.cpus} CPUs (other work on the host lowers every row).`,
+      );
+    }
+    const idles = results.flatMap((r) => r.samples.map((s) => s.idleBefore)).filter((v) => v !== null);
+    if (idles.length > 0) {
+      console.log(
+        `Host CPU idle in the second before each measurement: median ${
+          (100 * (median(idles) ?? 0)).toFixed(0)
+        }%, min ${(100 * Math.min(...idles)).toFixed(0)}%.`,
       );
     }
     console.log(`\nJSON: ${outPath}`);

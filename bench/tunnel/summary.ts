@@ -32,6 +32,7 @@ export interface Medians {
   rssServerMib: number | null;
   rssClientMib: number | null;
   loadAvg1: number | null;
+  idleBefore: number | null;
 }
 
 export interface Ratios {
@@ -79,6 +80,7 @@ export function medians(samples: readonly Sample[]): Medians {
     rssServerMib: m((s) => s.rssServerMib),
     rssClientMib: m((s) => s.rssClientMib),
     loadAvg1: m((s) => s.loadAvg1),
+    idleBefore: m((s) => s.idleBefore),
   };
 }
 
