@@ -63,6 +63,13 @@ import { poolFromConfig } from "./pool_setup.ts";
 import { buildClientPush } from "./push_reply.ts";
 import { TcpServerSocket } from "./tcp_socket.ts";
 
+/**
+ * Kernel UDP buffers of the listening socket. The default (~208 KiB, about 90
+ * full-size datagrams) overflowed under a single TCP stream whenever the
+ * process was descheduled for a few milliseconds (UdpRcvbufErrors, then TCP
+ * backing off); 4 MiB rides out such gaps. Privileged: SO_RCVBUFFORCE.
+ */
+const UDP_BUFFER_BYTES = 4 << 20;
 export interface ServerOptions {
   log: Logger;
   /** Host network configuration; default: rtnetlink in the current namespace. */
@@ -211,7 +218,12 @@ class Server implements ServerControl {
         });
         this.socket = this.tcp;
       } else {
-        this.socket = openUdp({ host: c.listen.host, port: c.listen.port });
+        this.socket = openUdp({
+          host: c.listen.host,
+          port: c.listen.port,
+          recvBufferBytes: UDP_BUFFER_BYTES,
+          sendBufferBytes: UDP_BUFFER_BYTES,
+        });
       }
     } catch (e) {
       await this.host.undo();

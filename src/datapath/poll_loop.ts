@@ -1,0 +1,265 @@
+/**
+ * One loop for both directions when the device and the socket are plain fds
+ * (ffi/tun.ts, ffi/udp.ts): drain each with synchronous calls, and when
+ * neither has anything, block in one synchronous poll(2) over both instead of
+ * awaiting a readiness Promise per direction.
+ *
+ * Why: an async wait is a hop through Deno's blocking thread pool and back
+ * (tens of µs on an idle host, milliseconds on a loaded one), paid per batch
+ * in each direction. Under a TCP stream batches are small (a few packets), so
+ * those hops were most of the per-packet cost and, by delaying the drain, let
+ * the socket's receive queue overflow. A synchronous poll wakes this thread
+ * straight from the kernel.
+ *
+ * Blocking the thread also blocks its event loop (control channel, timers,
+ * signals), so the loop runs in slices: it blocks at most until the end of a
+ * slice of SLICE_MS, then yields one macrotask turn (setImmediate), which
+ * lets every ready timer and I/O callback run. After IDLE_MS without a
+ * packet it stops polling synchronously and awaits an async poll (the hop is
+ * free when idle), which also notices a closed device or socket within
+ * ASYNC_POLL_MS.
+ *
+ *   slice:  tryReadBatch(tun) → InsidePipeline.process
+ *           tryReceiveBatch(udp) → OutsidePipeline.process
+ *           nothing? poll([tun, udp], until slice end)
+ *   between slices: setImmediate (event loop turn) or, when idle, async poll
+ *
+ * `runInsideLoop`/`runOutsideLoop` use this loop when `pollLoopCapable`
+ * holds; each direction still ends on its own (device closed / socket closed
+ * / its AbortSignal), and an error in one direction rejects that direction's
+ * promise only.
+ */
+
+import { setImmediate } from "node:timers";
+import { libc } from "../../ffi/libc.ts";
+import { PollSet } from "../../ffi/poll_set.ts";
+import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+import type { PacketDevice } from "../device/packet_device.ts";
+import { type Datapath, HEADROOM } from "./datapath.ts";
+
+/** What the loop needs of InsidePipeline (inside.ts), which passes itself in. */
+export interface InsideBatch {
+  readonly bufs: Uint8Array[];
+  readonly sizes: Int32Array;
+  process(count: number): void;
+}
+
+/** What the loop needs of OutsidePipeline (outside.ts). */
+export interface OutsideBatch extends InsideBatch {
+  readonly from: EndpointSlots;
+}
+
+/** Longest stretch the loop keeps the thread before an event loop turn. */
+export const SLICE_MS = 4;
+/** Time without packets after which the loop waits asynchronously. */
+export const IDLE_MS = 1000;
+/** Timeout of the async wait, bounding how late a close is noticed. */
+export const ASYNC_POLL_MS = 200;
+
+/** A device that can be drained without waiting and polled by fd (ffi/tun.ts TunDevice). */
+export interface SyncPacketDevice extends PacketDevice {
+  readonly fd: number;
+  readonly closed: boolean;
+  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number;
+}
+
+/**
+ * A socket that can be drained without waiting and polled by fd (ffi/udp.ts
+ * UdpSocket). `fd` may be -1 while `closed` is false (a wrapper between
+ * sockets): the loop then serves the device alone and looks again each turn.
+ */
+export interface SyncDatagramSocket extends DatagramSocket {
+  readonly fd: number;
+  readonly closed: boolean;
+  tryReceiveBatch(bufs: Uint8Array[], sizes: Int32Array, from: EndpointSlots, offset: number): number;
+}
+
+function isSyncDevice(d: PacketDevice): d is SyncPacketDevice {
+  const x = d as Partial<SyncPacketDevice>;
+  return typeof x.fd === "number" && typeof x.tryReadBatch === "function" && typeof x.closed === "boolean";
+}
+
+function isSyncSocket(s: DatagramSocket): s is SyncDatagramSocket {
+  const x = s as Partial<SyncDatagramSocket>;
+  return typeof x.fd === "number" && typeof x.tryReceiveBatch === "function" && typeof x.closed === "boolean";
+}
+
+/** True when `dp`'s device and socket both allow the single poll loop. */
+export function pollLoopCapable(dp: Datapath): boolean {
+  return isSyncDevice(dp.device) && isSyncSocket(dp.socket);
+}
+
+const SLOT_DEVICE = 0;
+const SLOT_SOCKET = 1;
+
+interface Direction {
+  active: boolean;
+  signal: AbortSignal | undefined;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  done: Promise<void>;
+}
+
+function direction(signal: AbortSignal | undefined): Direction {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { active: true, signal, resolve, reject, done };
+}
+
+const loops = new WeakMap<Datapath, PollLoop>();
+
+/** The shared loop of `dp` (created on first use). Callers check `pollLoopCapable` first. */
+export function pollLoopFor(dp: Datapath): PollLoop {
+  let l = loops.get(dp);
+  if (l === undefined) {
+    l = new PollLoop(dp);
+    loops.set(dp, l);
+  }
+  return l;
+}
+
+export class PollLoop {
+  readonly dp: Datapath;
+  #inside: Direction | null = null;
+  #outside: Direction | null = null;
+  #insidePipe: InsideBatch | null = null;
+  #outsidePipe: OutsideBatch | null = null;
+  #running: Promise<void> | null = null;
+  /** Slices run and async waits taken, for tests and benches. */
+  readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0 };
+
+  constructor(dp: Datapath) {
+    this.dp = dp;
+  }
+
+  /** Serves the device → socket direction until the device closes or `signal` aborts. */
+  runInside(pipe: InsideBatch, signal?: AbortSignal): Promise<void> {
+    if (this.#inside !== null) throw new Error("The inside loop of this datapath is already running");
+    this.#insidePipe = pipe;
+    this.#inside = direction(signal);
+    this.#start();
+    return this.#inside.done;
+  }
+
+  /** Serves the socket → device direction until the socket closes or `signal` aborts. */
+  runOutside(pipe: OutsideBatch, signal?: AbortSignal): Promise<void> {
+    if (this.#outside !== null) throw new Error("The outside loop of this datapath is already running");
+    this.#outsidePipe = pipe;
+    this.#outside = direction(signal);
+    this.#start();
+    return this.#outside.done;
+  }
+
+  #start(): void {
+    this.#running ??= this.#run().finally(() => {
+      this.#running = null;
+    });
+  }
+
+  #end(d: Direction | null, error?: unknown): void {
+    if (d === null || !d.active) return;
+    d.active = false;
+    if (error === undefined) d.resolve();
+    else d.reject(error);
+  }
+
+  /** Ends directions whose source closed or whose signal aborted; true while any is active. */
+  #check(device: SyncPacketDevice, socket: SyncDatagramSocket): boolean {
+    const i = this.#inside;
+    if (i !== null && i.active && (device.closed || i.signal?.aborted)) this.#end(i);
+    const o = this.#outside;
+    if (o !== null && o.active && (socket.closed || o.signal?.aborted)) this.#end(o);
+    return (i !== null && i.active) || (o !== null && o.active);
+  }
+
+  async #run(): Promise<void> {
+    // Let the other direction register before the first slice.
+    await Promise.resolve();
+    const dp = this.dp;
+    const device = dp.device as SyncPacketDevice;
+    const polls = new PollSet(libc(), 2);
+    let lastPacket = performance.now();
+    try {
+      for (;;) {
+        const socket = dp.socket as SyncDatagramSocket;
+        if (!this.#check(device, socket)) return;
+        const sliceEnd = performance.now() + SLICE_MS;
+        let idle = false;
+        this.stats.slices++;
+        for (;;) {
+          const n = this.#pass(device, socket);
+          if (!this.#check(device, socket)) return;
+          const t = performance.now();
+          if (n > 0) lastPacket = t;
+          if (t >= sliceEnd) break;
+          if (n === 0) {
+            if (t - lastPacket >= IDLE_MS) {
+              idle = true;
+              break;
+            }
+            this.#watch(polls, device, socket);
+            this.stats.syncPolls++;
+            polls.waitSync(Math.max(1, Math.ceil(sliceEnd - t)));
+          }
+        }
+        if (idle) {
+          this.#watch(polls, device, socket);
+          this.stats.asyncWaits++;
+          await polls.wait(ASYNC_POLL_MS);
+          lastPacket = performance.now();
+        } else {
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      }
+    } catch (e) {
+      // Not from a pipeline (those are caught per direction): end both.
+      this.#end(this.#inside, e);
+      this.#end(this.#outside, e);
+    } finally {
+      polls.close();
+    }
+  }
+
+  #watch(polls: PollSet, device: SyncPacketDevice, socket: SyncDatagramSocket): void {
+    const i = this.#inside;
+    const o = this.#outside;
+    polls.setFd(SLOT_DEVICE, i !== null && i.active ? device.fd : -1);
+    polls.setFd(SLOT_SOCKET, o !== null && o.active ? socket.fd : -1);
+  }
+
+  /** One batch from each active direction; returns the packets handled. */
+  #pass(device: SyncPacketDevice, socket: SyncDatagramSocket): number {
+    let n = 0;
+    const o = this.#outside;
+    if (o !== null && o.active && socket.fd >= 0) {
+      const p = this.#outsidePipe!;
+      try {
+        const k = socket.tryReceiveBatch(p.bufs, p.sizes, p.from, 0);
+        if (k > 0) {
+          p.process(k);
+          n += k;
+        }
+      } catch (e) {
+        this.#end(o, e);
+      }
+    }
+    const i = this.#inside;
+    if (i !== null && i.active) {
+      const p = this.#insidePipe!;
+      try {
+        const k = device.tryReadBatch(p.bufs, p.sizes, HEADROOM);
+        if (k > 0) {
+          p.process(k);
+          n += k;
+        }
+      } catch (e) {
+        this.#end(i, e);
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { EFD_CLOEXEC, EFD_NONBLOCK, libc } from "../../ffi/libc.ts";
+import { openUdp, type UdpSocket } from "../../ffi/udp.ts";
+import { DataChannel } from "../data/data_channel.ts";
+import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
+import { dataKeysFromParts } from "../data/key_material.ts";
+import { OPEN_OK } from "../data/verdicts.ts";
+import { EndpointSlots } from "../device/datagram_socket.ts";
+import { buildIcmpEcho } from "../packet/test_builders.ts";
+import { Datapath } from "./datapath.ts";
+import { runInsideLoop } from "./inside.ts";
+import { runOutsideLoop } from "./outside.ts";
+import { pollLoopCapable, pollLoopFor, type SyncPacketDevice } from "./poll_loop.ts";
+import { FakeDevice } from "./testing/fake_device.ts";
+
+/** A fake tun whose readiness is an eventfd, so the poll loop can wait on it. */
+class EventfdDevice extends FakeDevice implements SyncPacketDevice {
+  #fd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  #queue: Uint8Array[] = [];
+  #counter = new BigUint64Array(1);
+
+  get fd(): number {
+    return this.#fd;
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  override inject(packet: Uint8Array): void {
+    this.#queue.push(packet.slice());
+    libc().write(this.#fd, new BigUint64Array([1n]), 8);
+  }
+
+  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
+    let n = 0;
+    while (n < bufs.length && this.#queue.length > 0) {
+      const p = this.#queue.shift()!;
+      bufs[n].set(p, offset);
+      sizes[n++] = p.length;
+    }
+    if (this.#queue.length === 0 && this.#fd >= 0) libc().read(this.#fd, this.#counter, 8);
+    return n;
+  }
+
+  override close(): void {
+    super.close();
+    if (this.#fd >= 0) libc().close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+function keys(): { a: DataChannel; b: DataChannel } {
+  const k1 = crypto.getRandomValues(new Uint8Array(32));
+  const k2 = crypto.getRandomValues(new Uint8Array(32));
+  const iv1 = crypto.getRandomValues(new Uint8Array(8));
+  const iv2 = crypto.getRandomValues(new Uint8Array(8));
+  const a = new DataChannel({ peerId: 0 });
+  a.installKey(
+    0,
+    dataKeysFromParts("AES-256-GCM", { encryptKey: k1, encryptIv: iv1, decryptKey: k2, decryptIv: iv2 }),
+    0,
+  );
+  const b = new DataChannel({ peerId: 0 });
+  b.installKey(
+    0,
+    dataKeysFromParts("AES-256-GCM", { encryptKey: k2, encryptIv: iv2, decryptKey: k1, decryptIv: iv1 }),
+    0,
+  );
+  return { a, b };
+}
+
+/** Polls `cond` (called once per try; it may consume) for up to 2 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+interface Setup {
+  dp: Datapath;
+  dev: EventfdDevice;
+  sock: UdpSocket;
+  peer: UdpSocket;
+  peerChannel: DataChannel;
+  toServer: EndpointSlots;
+}
+
+function setup(): Setup {
+  const dev = new EventfdDevice("tun");
+  const sock = openUdp({ host: "127.0.0.1", port: 0 });
+  const peer = openUdp({ host: "127.0.0.1", port: 0 });
+  const dp = new Datapath({ mode: "single", device: dev, socket: sock, batchSize: 8 });
+  const { a, b } = keys();
+  const toPeer = new EndpointSlots(1);
+  toPeer.setIpv4(0, 0x7f000001, peer.localPort);
+  dp.reservePeer();
+  dp.attachPeer(0, a, toPeer, 0);
+  const toServer = new EndpointSlots(1);
+  toServer.setIpv4(0, 0x7f000001, sock.localPort);
+  return { dp, dev, sock, peer, peerChannel: b, toServer };
+}
+
+Deno.test("pollLoopCapable() holds for an fd-backed device and socket, not for in-memory fakes", () => {
+  const s = setup();
+  try {
+    assert.equal(pollLoopCapable(s.dp), true);
+    const fake = new Datapath({ mode: "single", device: new FakeDevice(), socket: s.sock });
+    assert.equal(pollLoopCapable(fake), false);
+  } finally {
+    s.dev.close();
+    s.sock.close();
+    s.peer.close();
+  }
+});
+
+Deno.test("runInsideLoop() and runOutsideLoop() share one poll loop that carries packets both ways and ends on close", async () => {
+  const s = setup();
+  try {
+    const inside = runInsideLoop(s.dp);
+    const outside = runOutsideLoop(s.dp);
+    // Outside → device: the peer seals and sends; the loop opens and writes to the device.
+    const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
+    for (let i = 0; i < 3; i++) {
+      const slot = new Uint8Array(DATA_V2_OVERHEAD + up.length);
+      slot.set(up, DATA_V2_OVERHEAD);
+      const n = s.peerChannel.seal(slot, DATA_V2_OVERHEAD, up.length);
+      assert.ok(s.peer.send(slot, 0, n, s.toServer, 0));
+    }
+    await until(() => s.dev.written.length === 3, "three packets on the device");
+    for (const p of s.dev.take()) assert.deepEqual(p, up);
+    // Device → outside: the host writes into the device; the peer receives a sealed datagram.
+    const down = buildIcmpEcho({ src: "10.8.0.1", dst: "10.8.0.2", reply: true });
+    s.dev.inject(down);
+    const bufs = [new Uint8Array(2048)];
+    const sizes = new Int32Array(1);
+    const from = new EndpointSlots(1);
+    await until(() => s.peer.tryReceiveBatch(bufs, sizes, from, 0) === 1, "a datagram at the peer");
+    assert.equal(s.peerChannel.open(bufs[0], 0, sizes[0]), OPEN_OK);
+    assert.deepEqual(
+      bufs[0].subarray(s.peerChannel.plainOff, s.peerChannel.plainOff + s.peerChannel.plainLen),
+      down,
+    );
+    const stats = pollLoopFor(s.dp).stats;
+    assert.ok(stats.slices > 0);
+    // Each direction ends with its own source.
+    let insideDone = false;
+    inside.then(() => insideDone = true);
+    s.dev.close();
+    await inside;
+    assert.equal(insideDone, true);
+    s.sock.close();
+    await outside;
+  } finally {
+    s.dev.close();
+    s.sock.close();
+    s.peer.close();
+  }
+});
+
+Deno.test("PollLoop ends a direction when its AbortSignal aborts", async () => {
+  const s = setup();
+  try {
+    const ctl = new AbortController();
+    const inside = runInsideLoop(s.dp, ctl.signal);
+    const outside = runOutsideLoop(s.dp);
+    ctl.abort();
+    await inside;
+    // The outside direction keeps working.
+    const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
+    const slot = new Uint8Array(DATA_V2_OVERHEAD + up.length);
+    slot.set(up, DATA_V2_OVERHEAD);
+    s.peer.send(slot, 0, s.peerChannel.seal(slot, DATA_V2_OVERHEAD, up.length), s.toServer, 0);
+    await until(() => s.dev.written.length === 1, "a packet on the device");
+    s.sock.close();
+    await outside;
+  } finally {
+    s.dev.close();
+    s.sock.close();
+    s.peer.close();
+  }
+});
