@@ -4,7 +4,7 @@ import { parseConfig } from "../config/load.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { createControlWrap } from "../control/control_wrap.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import { ControlSession } from "../control/session.ts";
+import { ControlSession, type ControlSessionOptions } from "../control/session.ts";
 import { createTestPki, type TestPki } from "../control/testing_pki.ts";
 import { pkiVerifier } from "../control/verifier.ts";
 import { FakeDevice } from "../datapath/testing/fake_device.ts";
@@ -26,7 +26,13 @@ class FakeServer {
   silent = false;
   #closed = false;
 
-  constructor(net: FakeNetwork, address: string, pki: TestPki, push: PushOptions) {
+  constructor(
+    net: FakeNetwork,
+    address: string,
+    pki: TestPki,
+    push: PushOptions,
+    extra: Partial<ControlSessionOptions> = {},
+  ) {
     const sock = net.socket(parseIpv4(address), 1194);
     this.sock = sock;
     const bufs = [new Uint8Array(2048)];
@@ -54,6 +60,7 @@ class FakeServer {
             },
             peerId: 0,
             pushOptions: () => push,
+            ...extra,
           });
           byPort.set(port, s);
           this.sessions.push(s);
@@ -126,7 +133,7 @@ interface Rig {
   ends: ConnectionEnd[];
 }
 
-function start(c: ClientConfig, fnet: FakeNetwork): Rig {
+function start(c: ClientConfig, fnet: FakeNetwork, handshakeTimeoutMs = 4000): Rig {
   const net = host();
   const device = new FakeDevice("tun", 1500, "tun0");
   const lines: string[] = [];
@@ -141,7 +148,7 @@ function start(c: ClientConfig, fnet: FakeNetwork): Rig {
     },
     random: () => 0.5,
     firstResponseTimeoutMs: 400,
-    handshakeTimeoutMs: 4000,
+    handshakeTimeoutMs,
     dhcpServer: () => Promise.resolve(null),
   });
   const ends: ConnectionEnd[] = [];
@@ -236,3 +243,82 @@ Deno.test("startClient() exits 1 with a clear message when the keys cannot be re
     await pki.cleanup();
   }
 });
+
+/** A client rig against one FakeServer at 10.0.0.1; everything is torn down afterwards. */
+async function withServer(
+  extra: Partial<ControlSessionOptions>,
+  handshakeTimeoutMs: number,
+  fn: (r: Rig, server: FakeServer) => Promise<void>,
+): Promise<void> {
+  const pki = await createTestPki();
+  const fnet = new FakeNetwork();
+  const server = new FakeServer(fnet, "10.0.0.1", pki, push, extra);
+  try {
+    await fn(start(await config(pki, pki.dir, ["10.0.0.1"]), fnet, handshakeTimeoutMs), server);
+  } finally {
+    server.close();
+    await pki.cleanup();
+  }
+}
+
+Deno.test("startClient() treats AUTH_FAILED as a refusal: logged as an error, retried only after the long wait", async () => {
+  const refuse = { authorize: () => ({ ok: false as const, reason: "account disabled" }) };
+  await withServer(refuse, 4000, async (r, server) => {
+    const before = r.net.snapshot();
+    const end = await waitFor(() => r.ends[0], 10_000, "a disconnect");
+    assert.equal(end.kind, "auth-failed");
+    assert.match(end.reason, /AUTH_FAILED.*account disabled/);
+    // max_delay is 0.2 s in these tests: the refusal still waits the 30 s floor.
+    assert.ok(r.lines.some((l) => / ERROR .*account disabled.*in=30\.0s/.test(l)), r.lines.join("\n"));
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.h.status.state, "waiting");
+    assert.equal(server.sessions.length, 1, "no re-dial during the wait");
+    r.h.stop();
+    assert.equal(await r.h.done, 0);
+    assert.deepEqual(r.net.snapshot(), before);
+  });
+});
+
+Deno.test("startClient() stops with exit code 1 on HALT and undoes the host changes", async () => {
+  await withServer({}, 4000, async (r, server) => {
+    const before = r.net.snapshot();
+    await r.h.waitConnected(10_000);
+    server.sessions[0].sendControlMessage("HALT");
+    assert.equal(await r.h.done, 1);
+    assert.equal(r.ends[0].kind, "halt");
+    assert.equal(r.ends[0].reason, "the server sent HALT");
+    assert.equal(server.sessions.length, 1, "no re-dial after HALT");
+    assert.deepEqual(r.net.snapshot(), before);
+  });
+});
+
+Deno.test("startClient() re-dials with backoff when a renegotiation times out while the tunnel is up", async () => {
+  await withServer({}, 1500, async (r, server) => {
+    await r.h.waitConnected(10_000);
+    const again = r.h.waitConnected(10_000);
+    assert.equal(server.sessions[0].renegotiate(), true);
+    // The soft reset goes out in the session's flush microtask; from then on the server answers nothing.
+    queueMicrotask(() => server.silent = true);
+    const end = await waitFor(() => r.ends[0], 5000, "a disconnect");
+    assert.equal(end.kind, "lost");
+    assert.match(
+      end.reason,
+      /control channel closed: TLS key negotiation for key 1 did not complete within 1\.5 s/,
+    );
+    assert.ok(r.lines.some((l) => /did not complete.*reconnecting to=10\.0\.0\.1:1194 in=0\.1s/.test(l)));
+    server.silent = false;
+    assert.equal((await again).changed, false);
+    r.h.stop();
+    assert.equal(await r.h.done, 0);
+  });
+});
+
+async function waitFor<T>(get: () => T | undefined, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

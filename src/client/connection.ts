@@ -14,7 +14,7 @@
 import type { ClientConfig, Remote } from "../config/schema.ts";
 import type { ControlWrap } from "../control/control_wrap.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import { ControlSession, type PeerVerifier } from "../control/session.ts";
+import { ControlSession, type PeerVerifier, type SessionEnd } from "../control/session.ts";
 import type { TlsCredentials } from "../control/tls_channel.ts";
 import { DataChannel } from "../data/data_channel.ts";
 import { PEER_ID_UNDEF } from "../data/data_header.ts";
@@ -25,7 +25,7 @@ import type { Logger } from "../log/log.ts";
 import {
   DialError,
   formatRemote,
-  openTransport,
+  type openTransport,
   type Resolver,
   resolveRemote,
   serverEndpoint,
@@ -37,7 +37,7 @@ export type ConnectionEnd =
   | { kind: "failed"; reason: string }
   /** Was up, then the server went silent or the transport broke. */
   | { kind: "lost"; reason: string; upForMs: number }
-  /** The server said it is going away (RESTART, OCC exit). */
+  /** The server said it is going away (RESTART, EXIT, OCC exit). */
   | { kind: "server-restart"; reason: string; upForMs: number }
   | { kind: "auth-failed"; reason: string }
   /** The server told us to stop (HALT). */
@@ -75,9 +75,6 @@ export interface ConnectionDeps {
   onPush: (info: ConnectedInfo) => Promise<void>;
 }
 
-/** Errors from the control session that mean the server refused our credentials. */
-const AUTH_REFUSED = /refused authentication/i;
-
 export class Connection {
   readonly remote: Remote;
   readonly #d: ConnectionDeps;
@@ -90,8 +87,6 @@ export class Connection {
   #upAt = 0;
   #gotPacket = false;
   #pushed: PushOptions | null = null;
-  #serverRestart: string | null = null;
-  #halt: string | null = null;
   #lastError: string | null = null;
   #end: ConnectionEnd | null = null;
   #finish: (e: ConnectionEnd) => void = () => {};
@@ -234,12 +229,12 @@ export class Connection {
     });
     session.on("keyRetired", (e) => this.#dc?.removeKey(e.keyId));
     session.on("message", (e) => {
-      if (e.kind === "RESTART") this.#serverRestart = `the server sent ${e.text}`;
-      else if (e.kind === "HALT") this.#halt = `the server sent ${e.text}`;
-      else log.info("control message from the server", { text: e.text });
+      if (e.kind !== "RESTART" && e.kind !== "HALT") {
+        log.info("control message from the server", { text: e.text });
+      }
     });
     session.on("error", (e) => this.#lastError = e.reason);
-    session.on("closed", (e) => this.#onClosed(e.reason));
+    session.on("closed", (e) => this.#onClosed(e));
     this.#timer(() => {
       if (!this.#gotPacket) {
         this.#conclude({
@@ -284,23 +279,28 @@ export class Connection {
     );
   }
 
-  #onClosed(reason: string): void {
+  /** Maps the session's end kind (session_end.ts) to how the client goes on (backoff.ts). */
+  #onClosed(e: SessionEnd): void {
     if (this.#stopping) return;
-    const why = this.#lastError ?? reason;
-    if (this.#halt) {
-      this.#conclude({ kind: "halt", reason: this.#halt });
-    } else if (this.#serverRestart) {
-      this.#conclude({ kind: "server-restart", reason: this.#serverRestart, upForMs: this.#upFor() });
-    } else if (AUTH_REFUSED.test(why)) {
-      this.#conclude({
-        kind: "auth-failed",
-        reason: `The server refused our certificate (AUTH_FAILED): ${why}`,
-      });
-    } else if (!this.#pushed) {
-      const tls = this.#session?.established ? "" : "TLS handshake failed: ";
-      this.#conclude({ kind: "failed", reason: `${tls}${why}` });
+    switch (e.kind) {
+      case "halt":
+        this.#conclude({ kind: "halt", reason: `the ${e.reason}` });
+        return;
+      case "restart":
+        this.#conclude({ kind: "server-restart", reason: `the ${e.reason}`, upForMs: this.#upFor() });
+        return;
+      case "auth-failed":
+        this.#conclude({
+          kind: "auth-failed",
+          reason: `The server refused our certificate (AUTH_FAILED): ${e.reason}`,
+        });
+        return;
+    }
+    if (!this.#pushed) {
+      const tls = this.#session?.established || e.kind === "timeout" ? "" : "TLS handshake failed: ";
+      this.#conclude({ kind: "failed", reason: `${tls}${e.reason}` });
     } else {
-      this.#conclude(this.#lostOrFailed(`control channel closed: ${why}`));
+      this.#conclude(this.#lostOrFailed(`control channel closed: ${e.reason}`));
     }
   }
 

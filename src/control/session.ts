@@ -20,6 +20,8 @@
  *                                       <-   PUSH_REPLY,...,cipher X  client: key ready
  *
  * Events: established, key, keyRetired, pushReply, message, error, closed.
+ * `error` and `closed` carry a SessionEnd: a `kind` to decide on (session_end.ts
+ * lists them) and a `reason` to log.
  */
 
 import { type Clock, systemClock, systemRandom } from "./clock.ts";
@@ -96,6 +98,9 @@ import {
   type TlsSecureInfo,
 } from "./tls_channel.ts";
 import type { Logger } from "../log/log.ts";
+import type { SessionEnd, SessionEndKind } from "./session_end.ts";
+
+export type { SessionEnd, SessionEndKind } from "./session_end.ts";
 
 export type Role = "client" | "server";
 
@@ -149,8 +154,9 @@ export type ControlSessionEvents = {
   keyRetired: (e: { keyId: number }) => void;
   pushReply: (e: { options: PushOptions; raw: string[] }) => void;
   message: (e: { kind: ControlMessageKind; text: string }) => void;
-  error: (e: { reason: string }) => void;
-  closed: (e: { reason: string }) => void;
+  /** A fatal problem; `closed` follows (at once, or after a grace period that carries a refusal to the peer). */
+  error: (e: SessionEnd) => void;
+  closed: (e: SessionEnd) => void;
 };
 
 export interface ControlSessionOptions {
@@ -304,7 +310,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
   #timer: number | null = null;
   #flushQueued = false;
   /** Pending close: finish at the deadline, or (exit notification) once what we sent is acknowledged. */
-  #closing: { reason: string; deadline: number; sent: boolean; untilAcked: boolean } | null = null;
+  #closing: { end: SessionEnd; deadline: number; sent: boolean; untilAcked: boolean } | null = null;
   #closed = false;
 
   constructor(options: ControlSessionOptions) {
@@ -388,7 +394,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     } catch (e) {
       // A bug reached from peer input must not escape into the transport loop; the session's state is
       // no longer trustworthy, so it ends.
-      this.#fatal(`internal error while processing a packet: ${(e as Error)?.message ?? e}`);
+      this.#fatal("internal", `internal error while processing a packet: ${(e as Error)?.message ?? e}`);
       v = DROP_MALFORMED;
     }
     if (v !== VERDICT_OK) this.#drops.count(v);
@@ -505,7 +511,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         ? (this.role === "server" ? P_CONTROL_HARD_RESET_CLIENT_V2 : P_CONTROL_HARD_RESET_SERVER_V2)
         : P_CONTROL_SOFT_RESET_V1;
       if (opcode !== expect) {
-        this.#failKey(ks, `peer opened key ${ks.keyId} with an unexpected packet`);
+        this.#failKey(ks, "protocol", `peer opened key ${ks.keyId} with an unexpected packet`);
         return;
       }
       ks.peerResetSeen = true;
@@ -513,7 +519,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       return;
     }
     if (opcode !== P_CONTROL_V1) {
-      this.#failKey(ks, `unexpected reset packet inside key ${ks.keyId}`);
+      this.#failKey(ks, "protocol", `unexpected reset packet inside key ${ks.keyId}`);
       return;
     }
     if (!ks.tls && this.role === "server") this.#startTls(ks);
@@ -532,11 +538,11 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       },
       onSecure: (info) => {
         this.#onSecure(ks, info).catch((e) =>
-          this.#failKey(ks, `internal error: ${(e as Error)?.message ?? e}`)
+          this.#failKey(ks, "internal", `internal error: ${(e as Error)?.message ?? e}`)
         );
       },
       onPlaintext: (b) => this.#onPlaintext(ks, b),
-      onError: (reason) => this.#failKey(ks, reason),
+      onError: (reason) => this.#failKey(ks, "tls", reason),
     });
   }
 
@@ -594,7 +600,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     ks.reliable.write(fatalAlertRecord(alertFor(reason)));
     this.#scheduleFlush();
     this.#log?.error(reason, { keyId: ks.keyId });
-    this.#failKey(ks, reason, EXIT_GRACE_MS / 2);
+    this.#failKey(ks, "verify", reason, EXIT_GRACE_MS / 2);
   }
 
   #onPlaintext(ks: KeyState, bytes: Uint8Array): void {
@@ -602,7 +608,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (ks.phase === "tls" || ks.phase === "verify") {
       ks.pendingPlainBytes += bytes.length;
       if (ks.pendingPlainBytes > MAX_PENDING_PLAIN) {
-        this.#failKey(ks, "peer sent too much data before its certificate was verified");
+        this.#failKey(ks, "protocol", "peer sent too much data before its certificate was verified");
         return;
       }
       ks.pendingPlain.push(bytes);
@@ -614,24 +620,26 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       buf.set(bytes, ks.km2Buf.length);
       const r = decodeKeyMethod2(buf, this.role === "server");
       if (r.status === "incomplete") {
-        if (buf.length > 65536) this.#failKey(ks, "key-method 2 message too long");
+        if (buf.length > 65536) this.#failKey(ks, "protocol", "key-method 2 message too long");
         else ks.km2Buf = buf;
         return;
       }
       if (r.status === "invalid") {
-        this.#failKey(ks, `bad key-method 2 message: ${r.reason}`);
+        this.#failKey(ks, "protocol", `bad key-method 2 message: ${r.reason}`);
         return;
       }
       ks.km2Buf = new Uint8Array(0);
       ks.remote = r.message;
-      this.#onRemoteKm2(ks).catch((e) => this.#failKey(ks, `internal error: ${(e as Error)?.message ?? e}`));
+      this.#onRemoteKm2(ks).catch((e) =>
+        this.#failKey(ks, "internal", `internal error: ${(e as Error)?.message ?? e}`)
+      );
       const rest = buf.subarray(r.consumed);
       if (rest.length === 0) return;
       bytes = rest;
     }
     const msgs = ks.reader.push(bytes);
     if (msgs === null) {
-      this.#failKey(ks, "control message too long");
+      this.#failKey(ks, "protocol", "control message too long");
       return;
     }
     for (const m of msgs) this.#onControlMessage(ks, m);
@@ -692,7 +700,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
           this.#authRejected = decision.reason;
           this.#log?.warn("client refused", { cn: this.#peer!.commonName, reason: decision.reason });
           this.#sendMessage(ks, authFailedMessage(decision.reason));
-          this.#failKey(ks, `client refused: ${decision.reason}`, AUTH_FAILED_GRACE_MS);
+          this.#failKey(ks, "auth-failed", `client refused: ${decision.reason}`, AUTH_FAILED_GRACE_MS);
           return;
         }
       } else {
@@ -771,7 +779,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       case "PUSH_REQUEST":
         if (this.role === "server") {
           this.#onPushRequest(ks).catch((e) =>
-            this.#fatal(`push reply failed: ${(e as Error)?.message ?? e}`)
+            this.#fatal("internal", `push reply failed: ${(e as Error)?.message ?? e}`)
           );
         }
         return;
@@ -781,17 +789,17 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       case "AUTH_FAILED":
         if (this.role === "client") {
           const why = controlMessageArgument(text, kind);
-          this.#fatal(`server refused authentication${why ? ": " + why : ""}`);
+          this.#fatal("auth-failed", `server refused authentication${why ? ": " + why : ""}`);
         }
         return;
       case "EXIT":
-        if (this.role === "server") this.close("client sent EXIT", false);
+        if (this.role === "server") this.#close("exit", "client sent EXIT", false);
         return;
       case "RESTART":
       case "HALT":
         if (this.role === "client") {
           this.emit("message", { kind, text });
-          this.close(`server sent ${text}`, false);
+          this.#close(kind === "HALT" ? "halt" : "restart", `server sent ${text}`, false);
         }
         return;
       default:
@@ -814,7 +822,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       opts = this.#o.pushOptions ? await this.#o.pushOptions(this.#peer!) : {};
     } catch (e) {
       this.#pushPending = false;
-      this.#fatal(`push options failed: ${(e as Error).message}`);
+      this.#fatal("internal", `push options failed: ${(e as Error).message}`);
       return;
     }
     this.#pushPending = false;
@@ -838,7 +846,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (this.#pushed) return;
     const raw = this.#pushAsm.add(text);
     if (this.#pushAsm.overflowed) {
-      this.#fatal("server sent a PUSH_REPLY longer than we accept");
+      this.#fatal("protocol", "server sent a PUSH_REPLY longer than we accept");
       return;
     }
     if (!raw) return;
@@ -847,14 +855,14 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (options.cipher) {
       cipher = acceptPushedCipher(options.cipher, this.#ciphers);
       if (!cipher) {
-        this.#fatal(`server pushed cipher ${options.cipher} which is not in our data-ciphers`);
+        this.#fatal("protocol", `server pushed cipher ${options.cipher} which is not in our data-ciphers`);
         return;
       }
     } else {
       const fromOptions = optionsStringCipher(this.#primary?.remote?.options ?? "");
       cipher = fromOptions ? acceptPushedCipher(fromOptions, this.#ciphers) : null;
       if (!cipher) {
-        this.#fatal("server pushed no usable cipher");
+        this.#fatal("protocol", "server pushed no usable cipher");
         return;
       }
     }
@@ -886,38 +894,45 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
    * first (client: EXIT, server: RESTART) when it supports exit notification.
    */
   close(reason = "closed", notify = true): void {
+    this.#close("local", reason, notify);
+  }
+
+  #close(kind: SessionEndKind, reason: string, notify: boolean): void {
     if (this.#closed || this.#closing) return;
     const ks = this.#primary;
+    const end = { kind, reason };
     if (notify && this.#established && ks?.phase === "active" && this.#peerCcExit) {
       this.#sendMessage(ks, this.role === "client" ? "EXIT" : "RESTART");
-      this.#closing = { reason, deadline: this.#clock.now() + EXIT_GRACE_MS, sent: false, untilAcked: true };
+      this.#closing = { end, deadline: this.#clock.now() + EXIT_GRACE_MS, sent: false, untilAcked: true };
       this.#flushSoon();
       return;
     }
-    this.#finish(reason);
+    this.#finish(end);
   }
 
-  #failKey(ks: KeyState, reason: string, graceMs = 0): void {
+  #failKey(ks: KeyState, kind: SessionEndKind, reason: string, graceMs = 0): void {
     if (ks.phase === "failed" || this.#closed) return;
     // A failed renegotiation ends the whole session, like an OpenVPN TLS error does.
     ks.phase = "failed";
     if (graceMs > 0) {
-      this.#closing = { reason, deadline: this.#clock.now() + graceMs, sent: false, untilAcked: false };
-      this.emit("error", { reason });
+      const end = { kind, reason };
+      this.#closing = { end, deadline: this.#clock.now() + graceMs, sent: false, untilAcked: false };
+      this.emit("error", end);
       this.#flushSoon();
       return;
     }
-    this.#fatal(reason);
+    this.#fatal(kind, reason);
   }
 
-  #fatal(reason: string): void {
+  #fatal(kind: SessionEndKind, reason: string): void {
     if (this.#closed) return;
     this.#log?.error(reason);
-    this.emit("error", { reason });
-    this.#finish(reason);
+    const end = { kind, reason };
+    this.emit("error", end);
+    this.#finish(end);
   }
 
-  #finish(reason: string): void {
+  #finish(end: SessionEnd): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
@@ -925,7 +940,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     for (const k of this.#keys) k.tls?.destroy();
     this.#keys.length = 0;
     this.#primary = null;
-    this.emit("closed", { reason });
+    this.emit("closed", end);
   }
 
   #scheduleFlush(): void {
@@ -948,7 +963,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     try {
       fn();
     } catch (e) {
-      this.#fatal(`internal error: ${(e as Error)?.message ?? e}`);
+      this.#fatal("internal", `internal error: ${(e as Error)?.message ?? e}`);
     }
   }
 
@@ -957,7 +972,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     const now = this.#clock.now();
     for (const ks of this.#keys) {
       if (ks.reliable.backlogBytes > MAX_SEND_BACKLOG && ks.phase !== "failed") {
-        this.#failKey(ks, "peer stopped acknowledging control packets");
+        this.#failKey(ks, "timeout", "peer stopped acknowledging control packets");
         return;
       }
     }
@@ -993,7 +1008,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       const acked = this.#closing.untilAcked && this.#closing.sent &&
         this.#keys.every((k) => k.reliable.inflight === 0 && k.reliable.backlog === 0);
       if (now >= this.#closing.deadline || acked) {
-        this.#finish(this.#closing.reason);
+        this.#finish(this.#closing.end);
         return;
       }
     }
@@ -1006,6 +1021,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         if (now >= deadline) {
           this.#failKey(
             ks,
+            "timeout",
             `TLS key negotiation for key ${ks.keyId} did not complete within ${hand / 1000} s`,
           );
           return;

@@ -53,10 +53,10 @@ Deno.test("ControlSession retransmits its hard reset with backoff and gives up a
     handshakeWindowMs: 20_000,
   });
   const errors: string[] = [];
-  s.on("error", (e) => errors.push(e.reason));
+  s.on("error", (e) => errors.push(`${e.kind}: ${e.reason}`));
   s.start();
   await clock.advance(30_000);
   assert.deepEqual(sent, [0, 2000, 6000, 14000]);
-  assert.deepEqual(errors, ["TLS key negotiation for key 0 did not complete within 20 s"]);
+  assert.deepEqual(errors, ["timeout: TLS key negotiation for key 0 did not complete within 20 s"]);
   assert.equal(s.closed, true);
 });

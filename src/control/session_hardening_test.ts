@@ -195,6 +195,7 @@ Deno.test({
       l.client.start();
       const e = await within(closed, 15000, "client closed");
       assert.match(e.reason, /PUSH_REPLY longer than we accept/);
+      assert.equal(e.kind, "protocol");
     } finally {
       close(l);
     }
@@ -216,6 +217,7 @@ Deno.test({
       for (let i = 0; i < 200 && !l.server.closed; i++) l.server.sendControlMessage(big);
       const e = await within(closed, 5000, "server closed");
       assert.match(e.reason, /stopped acknowledging/);
+      assert.equal(e.kind, "timeout");
     } finally {
       close(l);
     }
@@ -238,6 +240,7 @@ Deno.test({
     c.start();
     const e = await within(closed, 2000, "closed");
     assert.match(e.reason, /internal error: socket gone/);
+    assert.equal(e.kind, "internal");
     assert.equal(c.closed, true);
   },
 });

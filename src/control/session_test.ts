@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createControlWrap } from "./control_wrap.ts";
 import { DROP_AUTH_FAILED, DROP_REPLAY, VERDICT_OK } from "./drop_counters.ts";
-import { ControlSession, type ControlSessionOptions, type SessionKey } from "./session.ts";
+import { ControlSession, type ControlSessionOptions, type SessionEnd, type SessionKey } from "./session.ts";
 import { createTestPki, type TestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 import type { TlsCredentials } from "./tls_channel.ts";
@@ -193,7 +193,9 @@ for (
           e.reason,
           what === "revoked" ? /client certificate refused: .*revoked/i : /client certificate refused/,
         );
-        await timeout(closed, 10000, "client closed");
+        assert.equal(e.kind, "verify");
+        const c = await timeout(closed, 10000, "client closed");
+        assert.equal(c.kind, "tls", `the client sees the server's fatal alert (${c.reason})`);
         assert.equal(keys, 0);
         assert.equal(p.server.established, false);
       } finally {
@@ -214,6 +216,7 @@ Deno.test({
     try {
       const e = await timeout(err, 10000, "client error");
       assert.match(e.reason, /server certificate refused/);
+      assert.equal(e.kind, "verify");
     } finally {
       shutdown(p);
     }
@@ -229,10 +232,16 @@ Deno.test({
       server: { authorize: (peer) => ({ ok: false, reason: `${peer.commonName} is disabled` }) },
     });
     const err = p.client.once("error");
+    const clientClosed = p.client.once("closed");
+    const serverClosed = p.server.once("closed");
     p.client.start();
     try {
       const e = await timeout(err, 10000, "client error");
       assert.equal(e.reason, "server refused authentication: client1 is disabled");
+      assert.equal(e.kind, "auth-failed");
+      assert.equal((await timeout(clientClosed, 5000, "client closed")).kind, "auth-failed");
+      const s = await timeout(serverClosed, 5000, "server closed");
+      assert.deepEqual(s, { kind: "auth-failed", reason: "client refused: client1 is disabled" });
       assert.equal(p.serverKeys.length, 0);
     } finally {
       shutdown(p);
@@ -240,19 +249,77 @@ Deno.test({
   },
 });
 
+/** Established pair, one side says goodbye: the `closed` kinds (session_end.ts) each side reports. */
+const goodbyes: {
+  name: string;
+  act: (p: Pair) => void;
+  client: SessionEnd;
+  server: SessionEnd | null;
+  message?: string;
+}[] = [
+  {
+    name: "ControlSession.close() sends EXIT: the server closes with kind exit, the client with kind local",
+    act: (p) => p.client.close("user quit"),
+    client: { kind: "local", reason: "user quit" },
+    server: { kind: "exit", reason: "client sent EXIT" },
+  },
+  {
+    name: "ControlSession.close() on the server sends RESTART: the client closes with kind restart",
+    act: (p) => p.server.close("server shutting down", true),
+    client: { kind: "restart", reason: "server sent RESTART" },
+    server: { kind: "local", reason: "server shutting down" },
+    message: "RESTART",
+  },
+  {
+    name: "ControlSession client closes with kind halt on HALT and still emits the message",
+    act: (p) => p.server.sendControlMessage("HALT"),
+    client: { kind: "halt", reason: "server sent HALT" },
+    server: null,
+    message: "HALT",
+  },
+];
+
+for (const g of goodbyes) {
+  Deno.test({
+    name: g.name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const p = pair();
+      const key = p.client.once("key");
+      const messages: string[] = [];
+      p.client.on("message", (m) => messages.push(m.text));
+      p.client.start();
+      try {
+        await timeout(key, 10000, "key");
+        const clientClosed = p.client.once("closed");
+        const serverClosed = p.server.once("closed");
+        g.act(p);
+        assert.deepEqual(await timeout(clientClosed, 5000, "client closed"), g.client);
+        if (g.server) assert.deepEqual(await timeout(serverClosed, 5000, "server closed"), g.server);
+        assert.deepEqual(messages, g.message ? [g.message] : []);
+        assert.deepEqual(p.errors, [], "a goodbye is not an error");
+      } finally {
+        shutdown(p);
+      }
+    },
+  });
+}
+
 Deno.test({
-  name: "ControlSession.close() sends EXIT and the server closes on it",
+  name: "ControlSession client closes with kind protocol when the server pushes a cipher it does not offer",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const p = pair();
-    const key = p.client.once("key");
+    const p = pair({
+      client: { ciphers: ["AES-128-GCM"] },
+      server: { pushOptions: () => ({ extra: ["cipher AES-256-GCM"] }) },
+    });
+    const err = p.client.once("error");
     p.client.start();
     try {
-      await timeout(key, 10000, "key");
-      const serverClosed = p.server.once("closed");
-      p.client.close("user quit");
-      assert.equal((await timeout(serverClosed, 5000, "server closed")).reason, "client sent EXIT");
+      const e = await timeout(err, 10000, "client error");
+      assert.equal(e.kind, "protocol", e.reason);
     } finally {
       shutdown(p);
     }
