@@ -10,7 +10,7 @@ import { mean2, median, ratio } from "../bench/tunnel/stats.ts";
 import { parseIperfTcp, parseIperfUdp } from "../bench/tunnel/iperf_json.ts";
 import { parsePing } from "../bench/tunnel/ping_parse.ts";
 import { idleFraction, parseProcStatCpu, parseStatTicks, parseVmHwmKib } from "../bench/tunnel/proc_stats.ts";
-import { failedSample, type Sample } from "../bench/tunnel/measure.ts";
+import { failedSample, parseLinkBytes, type Sample } from "../bench/tunnel/measure.ts";
 import { type ContenderResult, summarize } from "../bench/tunnel/summary.ts";
 import { COLUMNS, fixed, formatPipeTable, formatResults, times } from "../bench/tunnel/table.ts";
 import {
@@ -147,6 +147,13 @@ Deno.test("parseProcStatCpu() and idleFraction() give the host's idle share betw
   assert.equal(idleFraction(a, b), 200 / 400);
   assert.equal(idleFraction(a, a), 1);
   assert.throws(() => parseProcStatCpu("intr 1 2 3\n"), /no aggregate cpu line/);
+});
+
+Deno.test("parseLinkBytes() adds rx and tx bytes from `ip -j -s link show`, null on other input", () => {
+  const json = JSON.stringify([{ ifname: "veth-c", stats64: { rx: { bytes: 1500 }, tx: { bytes: 250 } } }]);
+  assert.equal(parseLinkBytes(json), 1750);
+  assert.equal(parseLinkBytes("[]"), null);
+  assert.equal(parseLinkBytes("Device does not exist"), null);
 });
 
 function sample(round: number, up: number | null, down: number | null, extra: Partial<Sample> = {}): Sample {

@@ -16,6 +16,9 @@ import type { BenchPki } from "./pki.ts";
 export const SERVER_UNDERLAY = "10.201.0.1";
 export const CLIENT_UNDERLAY = "10.201.0.2";
 export const UNDERLAY_PREFIX = 24;
+/** The client namespace's end of the veth pair: every tunnel packet crosses it. */
+export const CLIENT_VETH = "veth-c";
+export const SERVER_VETH = "veth-s";
 
 /** The two namespaces of one measurement, and where contenders may write files. */
 export interface BenchHost {

@@ -6,7 +6,7 @@
  */
 
 import type { LabProcess } from "../../tests/harness/netns.ts";
-import { type BenchHost, type RunningTunnel, SERVER_UNDERLAY } from "./contender.ts";
+import { type BenchHost, CLIENT_VETH, type RunningTunnel, SERVER_UNDERLAY } from "./contender.ts";
 import { parseIperfTcp, parseIperfUdp } from "./iperf_json.ts";
 import { parsePing } from "./ping_parse.ts";
 import { idleFraction, readComm, readCpuSeconds, readCpuTimes, readPeakRssMib } from "./proc_stats.ts";
@@ -25,6 +25,12 @@ export interface Sample {
   tcpDownRetransmits: number | null;
   /** Gigabytes (1e9) received in both TCP tests: the divisor of CPU per GB. */
   tcpGigabytes: number | null;
+  /**
+   * Bytes that crossed the veth pair (both directions) during the TCP tests,
+   * divided by the TCP payload received: the tunnel's wire overhead (acks,
+   * headers, keepalives included). Below 1 means traffic bypassed the underlay.
+   */
+  underlayPerPayload: number | null;
   udpKpps: number | null;
   udpLostPercent: number | null;
   rttMs: number | null;
@@ -80,6 +86,7 @@ export function failedSample(round: number, error: string): Sample {
     tcpUpRetransmits: null,
     tcpDownRetransmits: null,
     tcpGigabytes: null,
+    underlayPerPayload: null,
     udpKpps: null,
     udpLostPercent: null,
     rttMs: null,
@@ -114,6 +121,25 @@ function rss(t: RunningTunnel, role: "server" | "client"): number | null {
     if (v !== null) max = max === null ? v : Math.max(max, v);
   }
   return max;
+}
+
+/** rx + tx bytes of a link, from `ip -j -s link show`; null when unreadable. */
+export function parseLinkBytes(json: string): number | null {
+  try {
+    const links = JSON.parse(json) as { stats64?: { rx?: { bytes?: number }; tx?: { bytes?: number } } }[];
+    const st = links[0]?.stats64;
+    const rx = st?.rx?.bytes, tx = st?.tx?.bytes;
+    return typeof rx === "number" && typeof tx === "number" ? rx + tx : null;
+  } catch {
+    return null;
+  }
+}
+
+async function underlayBytes(host: BenchHost): Promise<number | null> {
+  const r = await host.lab.exec(host.client, ["ip", "-j", "-s", "link", "show", "dev", CLIENT_VETH], {
+    check: false,
+  });
+  return r.code === 0 ? parseLinkBytes(r.stdout) : null;
 }
 
 async function ping(host: BenchHost, target: string): Promise<number | null> {
@@ -185,12 +211,21 @@ export async function measure(
     const rttMs = await ping(host, tunnel.serverAddress);
     if (rttMs === null) errors.push(`ping ${tunnel.serverAddress}: no reply`);
 
+    const wire0 = await underlayBytes(host);
     const cpu0 = cpuTotal(tunnel);
     const upText = await iperf(host, tunnel.serverAddress, [], duration);
     const tcpUp = safe(errors, "iperf3 TCP up", () => parseIperfTcp(upText));
     const downText = await iperf(host, tunnel.serverAddress, ["-R"], duration);
     const tcpDown = safe(errors, "iperf3 TCP down", () => parseIperfTcp(downText));
     const cpu1 = cpuTotal(tunnel);
+    const wire1 = await underlayBytes(host);
+    const payload = tcpUp && tcpDown ? tcpUp.bytes + tcpDown.bytes : null;
+    const underlayPerPayload = wire0 !== null && wire1 !== null && payload !== null && payload > 0
+      ? (wire1 - wire0) / payload
+      : null;
+    if (underlayPerPayload !== null && underlayPerPayload < 0.99) {
+      errors.push(`only ${(underlayPerPayload * 100).toFixed(0)}% of the TCP payload crossed the veth pair`);
+    }
     const udpText = await iperf(
       host,
       tunnel.serverAddress,
@@ -205,7 +240,8 @@ export async function measure(
       tcpDownMbps: tcpDown ? tcpDown.bitsPerSecond / 1e6 : null,
       tcpUpRetransmits: tcpUp?.retransmits ?? null,
       tcpDownRetransmits: tcpDown?.retransmits ?? null,
-      tcpGigabytes: tcpUp && tcpDown ? (tcpUp.bytes + tcpDown.bytes) / 1e9 : null,
+      tcpGigabytes: payload === null ? null : payload / 1e9,
+      underlayPerPayload,
       udpKpps: udp ? udp.packetsPerSecond / 1e3 : null,
       udpLostPercent: udp?.lostPercent ?? null,
       rttMs,

@@ -13,10 +13,12 @@ import { NetnsLab } from "../../tests/harness/netns.ts";
 import {
   type BenchHost,
   CLIENT_UNDERLAY,
+  CLIENT_VETH,
   type Contender,
   ContenderUnavailable,
   type RunningTunnel,
   SERVER_UNDERLAY,
+  SERVER_VETH,
   UNDERLAY_PREFIX,
 } from "./contender.ts";
 import { CONTENDERS, OPENVPN_REFERENCE, WIREGUARD_REFERENCE } from "./contenders/registry.ts";
@@ -54,8 +56,8 @@ async function newHost(workRoot: string, pki: BenchPki, cleanup: Cleanup, tag: s
   const server = await lab.addNamespace("srv");
   const client = await lab.addNamespace("cli");
   await lab.veth(
-    { ns: server, name: "veth-s", address: `${SERVER_UNDERLAY}/${UNDERLAY_PREFIX}` },
-    { ns: client, name: "veth-c", address: `${CLIENT_UNDERLAY}/${UNDERLAY_PREFIX}` },
+    { ns: server, name: SERVER_VETH, address: `${SERVER_UNDERLAY}/${UNDERLAY_PREFIX}` },
+    { ns: client, name: CLIENT_VETH, address: `${CLIENT_UNDERLAY}/${UNDERLAY_PREFIX}` },
   );
   const workDir = `${workRoot}/${tag}-${lab.id}`;
   await Deno.mkdir(workDir, { recursive: true });
@@ -231,6 +233,7 @@ async function main(argv: string[]): Promise<number> {
         udp: `iperf3 -J -u -l ${UDP_PAYLOAD} -b 0, datagrams delivered per second (receiver-side)`,
         ping: `ping -c ${PING_COUNT} -i ${PING_INTERVAL}, average RTT; added = tunnel - underlay`,
         cpu: "utime+stime of the VPN processes (/proc/PID/stat) over both TCP tests",
+        underlay: "bytes on the veth pair (rx+tx, client end) during the TCP tests / TCP payload received",
         rss: "VmHWM of each VPN process (/proc/PID/status) at the end of the measurement",
         references: { openvpn: OPENVPN_REFERENCE, wireguard: WIREGUARD_REFERENCE },
       },

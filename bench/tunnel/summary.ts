@@ -31,6 +31,7 @@ export interface Medians {
   cpuSecondsPerGB: number | null;
   rssServerMib: number | null;
   rssClientMib: number | null;
+  underlayPerPayload: number | null;
   loadAvg1: number | null;
   idleBefore: number | null;
 }
@@ -79,6 +80,7 @@ export function medians(samples: readonly Sample[]): Medians {
     cpuSecondsPerGB: m(perGB),
     rssServerMib: m((s) => s.rssServerMib),
     rssClientMib: m((s) => s.rssClientMib),
+    underlayPerPayload: m((s) => s.underlayPerPayload),
     loadAvg1: m((s) => s.loadAvg1),
     idleBefore: m((s) => s.idleBefore),
   };
