@@ -526,7 +526,7 @@ async function run(d: Demo): Promise<void> {
     gateway: d.spawnLogged(d.ns.srv, "gateway", ["--server", "--config", configs.gateway]),
   };
   const before = await routeSnapshot(d, d.ns.dave);
-  const offline = pingFails(d, d.ns.dave, INTERNET);
+  const offline = pingFails(d, d.ns.dave, INTERNET).catch(() => false);
   const ready = await Promise.all(Object.values(servers).map((s) => s.waitFor(/server started/, 20_000)));
   for (const [i, [name, s]] of Object.entries(servers).entries()) {
     if (!checks.add(`${name} server started`, ready[i] !== null, ready[i] ? "" : s.tail())) return;
@@ -580,6 +580,17 @@ async function main(): Promise<never> {
   const d = new Demo();
   Deno.addSignalListener("SIGINT", () => finish(d, "SIGINT", 130));
   Deno.addSignalListener("SIGTERM", () => finish(d, "SIGTERM", 143));
+  // Whatever escapes still ends in the teardown.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    checks.add("no unexpected error", false, String((e.reason as Error)?.message ?? e.reason).split("\n")[0]);
+    finish(d, null);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    checks.add("no unexpected error", false, String(e.message).split("\n")[0]);
+    finish(d, null);
+  });
   setTimeout(() => {
     checks.add("demo finished in time", false, `still running after ${WATCHDOG_MS / 1000} s`);
     finish(d, "watchdog", 1);
