@@ -10,6 +10,7 @@
 import { framedWriter } from "../control/tcp_framing_io.ts";
 import { FrameReassembler } from "../control/tcp_framing.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+import { closeQuietly, sendEach } from "../device/socket_helpers.ts";
 
 const MAX_QUEUED = 1024;
 
@@ -102,19 +103,13 @@ export class TcpPacketSocket implements DatagramSocket {
     to: EndpointSlots,
     rows: Int32Array,
   ): number {
-    let sent = 0;
-    for (let i = 0; i < count; i++) if (this.send(bufs[i], offsets[i], sizes[i], to, rows[i])) sent++;
-    return sent;
+    return sendEach(this, bufs, offsets, sizes, count, to, rows);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.#conn);
     this.#signal();
   }
 

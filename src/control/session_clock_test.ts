@@ -1,35 +1,8 @@
 import assert from "node:assert/strict";
-import type { Clock } from "./clock.ts";
 import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
 import { P_CONTROL_HARD_RESET_CLIENT_V2 } from "./opcode.ts";
 import { ControlSession } from "./session.ts";
-
-/** A clock whose timers fire only when the test advances time. */
-class ManualClock implements Clock {
-  t = 1_000_000;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #id = 0;
-  now = () => this.t;
-  setTimer = (fn: () => void, ms: number) => {
-    this.#timers.set(++this.#id, { at: this.t + ms, fn });
-    return this.#id;
-  };
-  clearTimer = (id: number) => void this.#timers.delete(id);
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 0));
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.#timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at);
-      next[1].fn();
-    }
-    this.t = end;
-    await new Promise((r) => setTimeout(r, 0));
-  }
-}
+import { ManualClock } from "./testing_clock.ts";
 
 const creds = { ca: "", cert: "", key: "" };
 

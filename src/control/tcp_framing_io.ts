@@ -4,6 +4,10 @@ import { frame } from "./tcp_framing.ts";
 
 /** Bytes queued for one connection beyond which further packets are dropped. */
 export const MAX_QUEUED_WRITE_BYTES = 1024 * 1024;
+/** TCP servers (serveTcp, server/tcp_socket.ts) accept at most this many connections at once. */
+export const MAX_TCP_CONNECTIONS = 1024;
+/** TCP servers close a connection that has carried no session for this long. */
+export const TCP_IDLE_MS = 60_000;
 
 /**
  * Serialises writes to one connection so frames never interleave. A peer that

@@ -1,8 +1,9 @@
 /** Real TCP sockets for the control channel: one length-framed packet stream per connection. */
 
+import { closeQuietly } from "../device/socket_helpers.ts";
 import type { ControlListener } from "./listener.ts";
 import { FrameReassembler } from "./tcp_framing.ts";
-import { framedWriter } from "./tcp_framing_io.ts";
+import { framedWriter, MAX_TCP_CONNECTIONS, TCP_IDLE_MS } from "./tcp_framing_io.ts";
 
 export interface TcpServer {
   readonly port: number;
@@ -33,19 +34,13 @@ export function serveTcp(listener: ControlListener, opts: ServeTcpOptions = {}):
   let closed = false;
   let connId = 0;
   const conns = new Set<Deno.Conn>();
-  const maxConnections = opts.maxConnections ?? 1024;
-  const idleMs = opts.idleMs ?? 60_000;
+  const maxConnections = opts.maxConnections ?? MAX_TCP_CONNECTIONS;
+  const idleMs = opts.idleMs ?? TCP_IDLE_MS;
   const handle = async (conn: Deno.Conn) => {
     const ra = conn.remoteAddr as Deno.NetAddr;
     const remote = `${ra.hostname}:${ra.port}`;
     const linkKey = `tcp#${++connId}`;
-    const close = () => {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    };
+    const close = () => closeQuietly(conn);
     const reply = framedWriter(conn, close);
     const reasm = new FrameReassembler();
     const buf = new Uint8Array(65536);
@@ -81,11 +76,7 @@ export function serveTcp(listener: ControlListener, opts: ServeTcpOptions = {}):
           break;
         }
         if (conns.size >= maxConnections) {
-          try {
-            conn.close();
-          } catch {
-            // already closed
-          }
+          closeQuietly(conn);
           continue;
         }
         conns.add(conn);
@@ -102,18 +93,8 @@ export function serveTcp(listener: ControlListener, opts: ServeTcpOptions = {}):
     close() {
       if (closed) return;
       closed = true;
-      try {
-        server.close();
-      } catch {
-        // already closed
-      }
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch {
-          // already closed
-        }
-      }
+      closeQuietly(server);
+      for (const c of conns) closeQuietly(c);
     },
   };
 }

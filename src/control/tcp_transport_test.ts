@@ -3,26 +3,10 @@ import { ControlListener } from "./listener.ts";
 import { serveTcp } from "./tcp_transport.ts";
 import { createTestPki, type TestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
+import { closedByServer } from "./testing_tcp.ts";
 
 let pki: TestPki;
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-/** Resolves true when the server closed the connection (read returned null or failed) within `ms`. */
-async function closedByServer(conn: Deno.Conn, ms: number): Promise<boolean> {
-  const buf = new Uint8Array(1024);
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((r) => t = setTimeout(() => r(false), ms));
-  const read = (async () => {
-    try {
-      for (;;) if ((await conn.read(buf)) === null) return true;
-    } catch {
-      return true;
-    }
-  })();
-  const v = await Promise.race([read, timeout]);
-  clearTimeout(t);
-  return v;
-}
 
 Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
 

@@ -4,6 +4,7 @@
  * listener and sessions.
  */
 
+import { closeQuietly } from "../device/socket_helpers.ts";
 import type { ControlListener } from "./listener.ts";
 
 export interface UdpServer {
@@ -60,11 +61,7 @@ export function serveUdp(
     close() {
       if (closed) return;
       closed = true;
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
+      closeQuietly(conn);
     },
   };
 }

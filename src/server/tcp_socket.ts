@@ -8,48 +8,84 @@
  *
  * Received frames are copied into a preallocated ring of slots (one copy; the
  * loop copies once more into its own slots); `send` appends the framed packet
- * to the connection's preallocated output buffer, which one pending write at
- * a time drains (double-buffered), so neither direction allocates per packet.
- * A full ring pauses reading; a full output buffer drops the packet (as a
- * full UDP socket buffer would). Frames above `maxFrame` are skipped.
+ * to the connection's output buffer, which one pending write at a time drains
+ * (double-buffered), so neither direction allocates per packet. Frames above
+ * `maxFrame` are skipped; a full ring pauses reading.
+ *
+ * Limits, as control/tcp_transport.ts serveTcp applies them to the control
+ * listener:
+ * - at most `maxConnections` open at once; more are closed on accept (`refused`);
+ * - a connection that carried no session for `idleMs` is closed (`idleClosed`);
+ * - at most `maxQueuedBytes` queued for a peer that does not read: later
+ *   packets are dropped (`writeDrops`), as a full UDP socket buffer drops them.
+ *   Output buffers start small and grow (rarely, by doubling) up to that bound.
  */
 
 import { type DatagramSocket, ENDPOINT_ROW_BYTES, type EndpointSlots } from "../device/datagram_socket.ts";
+import { type Clock, systemClock } from "../control/clock.ts";
 import { FrameReassembler } from "../control/tcp_framing.ts";
+import { MAX_QUEUED_WRITE_BYTES, MAX_TCP_CONNECTIONS, TCP_IDLE_MS } from "../control/tcp_framing_io.ts";
+import { closeQuietly, sendEach } from "../device/socket_helpers.ts";
 
 export const FAMILY_TCP = 0x74;
 
 const RING_SLOTS = 512;
 const SLOT_BYTES = 4096;
-const OUT_BYTES = 256 * 1024;
+/** First size of each of a connection's two output buffers. */
+const OUT_INITIAL_BYTES = 16 * 1024;
 
 class Connection {
   readonly id: number;
   readonly conn: Deno.Conn;
   readonly remote: string;
   readonly reasm = new FrameReassembler(SLOT_BYTES);
-  #out = new Uint8Array(OUT_BYTES);
-  #spare = new Uint8Array(OUT_BYTES);
+  /** Clock time at which the connection last carried a session (or was opened). */
+  liveAt: number;
+  /** A frame arrived since the last idle sweep. */
+  active = false;
+  readonly #maxQueued: number;
+  #out = new Uint8Array(OUT_INITIAL_BYTES);
+  #spare = new Uint8Array(OUT_INITIAL_BYTES);
   #outLen = 0;
+  /** Bytes of the chunk being written that the kernel has not taken yet. */
+  #inflight = 0;
   #writing = false;
   closed = false;
 
-  constructor(id: number, conn: Deno.Conn) {
+  constructor(id: number, conn: Deno.Conn, now: number, maxQueued: number) {
     this.id = id;
     this.conn = conn;
+    this.liveAt = now;
+    this.#maxQueued = maxQueued;
     const ra = conn.remoteAddr as Deno.NetAddr;
     this.remote = ra.hostname.includes(":") ? `[${ra.hostname}]:${ra.port}` : `${ra.hostname}:${ra.port}`;
   }
 
+  /** Bytes accepted by queue() and not yet written to the kernel. */
+  get queued(): number {
+    return this.#outLen + this.#inflight;
+  }
+
+  /** False when closed or when the packet would queue more than the bound. */
   queue(buf: Uint8Array, off: number, len: number): boolean {
-    if (this.closed || this.#outLen + len + 2 > OUT_BYTES) return false;
+    const need = this.#outLen + len + 2;
+    if (this.closed || need + this.#inflight > this.#maxQueued) return false;
+    if (need > this.#out.length) this.#grow(need);
     const o = this.#out;
     o[this.#outLen] = len >>> 8;
     o[this.#outLen + 1] = len & 0xff;
     o.set(buf.subarray(off, off + len), this.#outLen + 2);
-    this.#outLen += len + 2;
+    this.#outLen = need;
     if (!this.#writing) void this.#drain();
     return true;
+  }
+
+  #grow(need: number): void {
+    let size = this.#out.length * 2;
+    while (size < need) size *= 2;
+    const out = new Uint8Array(Math.min(size, this.#maxQueued));
+    out.set(this.#out.subarray(0, this.#outLen));
+    this.#out = out;
   }
 
   async #drain(): Promise<void> {
@@ -61,12 +97,17 @@ class Connection {
         this.#out = this.#spare;
         this.#spare = chunk;
         this.#outLen = 0;
+        this.#inflight = n;
         let p = 0;
-        while (p < n) p += await this.conn.write(chunk.subarray(p, n));
+        while (p < n) {
+          p += await this.conn.write(chunk.subarray(p, n));
+          this.#inflight = n - p;
+        }
       }
     } catch {
       this.close();
     } finally {
+      this.#inflight = 0;
       this.#writing = false;
     }
   }
@@ -74,21 +115,32 @@ class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.conn);
   }
 }
 
 export interface TcpServerSocketOptions {
   hostname: string;
   port: number;
-  /** A connection ended (peer closed, error, or closeConnection). */
+  /** A connection ended (peer closed, error, idle, or closeConnection). */
   onClose?: (id: number, remote: string) => void;
-  /** Most concurrent connections. @default 4096 */
+  /** Most concurrent connections; more are closed on accept and counted in `refused`. @default 1024 */
   maxConnections?: number;
+  /**
+   * A connection that carried no session for this long is closed. @default 60000
+   * (closed between idleMs and 1.25 × idleMs after its last session)
+   */
+  idleMs?: number;
+  /**
+   * Whether connection `id` carries a session now (the server asks its control listener). Without it a
+   * connection counts as carrying one while frames arrive: any session with keepalive sends at least one
+   * ping per interval.
+   */
+  hasSession?: (id: number) => boolean;
+  /** Bytes queued per connection past which packets are dropped. @default MAX_QUEUED_WRITE_BYTES (1 MiB) */
+  maxQueuedBytes?: number;
+  /** Time for the idle sweep; tests inject a manual clock. */
+  clock?: Clock;
 }
 
 export class TcpServerSocket implements DatagramSocket {
@@ -105,11 +157,22 @@ export class TcpServerSocket implements DatagramSocket {
   #waiter: (() => void) | null = null;
   #spaceWaiters: (() => void)[] = [];
   #closed = false;
+  readonly #clock: Clock;
+  readonly #idleMs: number;
+  #sweepTimer: number | null = null;
   /** Frames dropped for size. */
   rejected = 0;
+  /** Connections closed on accept because `maxConnections` were open. */
+  refused = 0;
+  /** Connections closed because they carried no session for `idleMs`. */
+  idleClosed = 0;
+  /** Packets dropped because their connection had `maxQueuedBytes` queued. */
+  writeDrops = 0;
 
   constructor(o: TcpServerSocketOptions) {
     this.#o = o;
+    this.#clock = o.clock ?? systemClock;
+    this.#idleMs = o.idleMs ?? TCP_IDLE_MS;
     this.#listener = Deno.listen({ transport: "tcp", hostname: o.hostname, port: o.port });
     this.localPort = (this.#listener.addr as Deno.NetAddr).port;
     void this.#accept();
@@ -128,8 +191,51 @@ export class TcpServerSocket implements DatagramSocket {
     return ((b[o + 3] << 24) | (b[o + 4] << 16) | (b[o + 5] << 8) | b[o + 6]) >>> 0;
   }
 
+  /** Open connections. */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /** Bytes queued for connection `id` and not yet taken by the kernel (0 when gone). */
+  queuedBytes(id: number): number {
+    return this.#conns.get(id)?.queued ?? 0;
+  }
+
   closeConnection(id: number): void {
-    this.#conns.get(id)?.close();
+    const c = this.#conns.get(id);
+    if (c) this.#drop(c);
+  }
+
+  /** Forgets a connection once, closing it and reporting it through onClose. */
+  #drop(c: Connection): void {
+    c.close();
+    if (this.#conns.get(c.id) !== c) return;
+    this.#conns.delete(c.id);
+    if (!this.#closed) this.#o.onClose?.(c.id, c.remote);
+  }
+
+  #armSweep(): void {
+    if (this.#sweepTimer !== null || this.#closed || this.#conns.size === 0) return;
+    this.#sweepTimer = this.#clock.setTimer(() => {
+      this.#sweepTimer = null;
+      this.#sweep();
+      this.#armSweep();
+    }, this.#idleMs / 4);
+  }
+
+  #sweep(): void {
+    const now = this.#clock.now();
+    const hasSession = this.#o.hasSession;
+    for (const c of [...this.#conns.values()]) {
+      const live = hasSession ? hasSession(c.id) : c.active;
+      c.active = false;
+      if (live) {
+        c.liveAt = now;
+      } else if (now - c.liveAt >= this.#idleMs) {
+        this.idleClosed++;
+        this.#drop(c);
+      }
+    }
   }
 
   async #accept(): Promise<void> {
@@ -139,13 +245,21 @@ export class TcpServerSocket implements DatagramSocket {
           conn.close();
           break;
         }
-        if (this.#conns.size >= (this.#o.maxConnections ?? 4096)) {
-          conn.close();
+        if (this.#conns.size >= (this.#o.maxConnections ?? MAX_TCP_CONNECTIONS)) {
+          this.refused++;
+          closeQuietly(conn);
           continue;
         }
         conn.setNoDelay(true);
-        const c = new Connection(this.#nextId++ >>> 0, conn);
+        const id = this.#nextId++ >>> 0;
+        const c = new Connection(
+          id,
+          conn,
+          this.#clock.now(),
+          this.#o.maxQueuedBytes ?? MAX_QUEUED_WRITE_BYTES,
+        );
         this.#conns.set(c.id, c);
+        this.#armSweep();
         void this.#read(c);
       }
     } catch {
@@ -164,6 +278,7 @@ export class TcpServerSocket implements DatagramSocket {
         if (this.#closed || c.closed) break;
         const n = await c.conn.read(chunk);
         if (n === null) break;
+        c.active = true;
         c.reasm.feed(chunk.subarray(0, n), sink);
         this.rejected += c.reasm.rejected;
         c.reasm.rejected = 0;
@@ -171,9 +286,7 @@ export class TcpServerSocket implements DatagramSocket {
     } catch {
       // Reset or closed.
     } finally {
-      c.close();
-      this.#conns.delete(c.id);
-      if (!this.#closed) this.#o.onClose?.(c.id, c.remote);
+      this.#drop(c);
     }
   }
 
@@ -228,7 +341,10 @@ export class TcpServerSocket implements DatagramSocket {
   send(buf: Uint8Array, offset: number, length: number, to: EndpointSlots, row: number): boolean {
     const id = TcpServerSocket.connectionOf(to, row);
     const c = id < 0 ? undefined : this.#conns.get(id);
-    return c !== undefined && c.queue(buf, offset, length);
+    if (c === undefined) return false;
+    if (c.queue(buf, offset, length)) return true;
+    if (!c.closed) this.writeDrops++;
+    return false;
   }
 
   sendBatch(
@@ -239,19 +355,15 @@ export class TcpServerSocket implements DatagramSocket {
     to: EndpointSlots,
     rows: Int32Array,
   ): number {
-    let n = 0;
-    for (let i = 0; i < count; i++) if (this.send(bufs[i], offsets[i], sizes[i], to, rows[i])) n++;
-    return n;
+    return sendEach(this, bufs, offsets, sizes, count, to, rows);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.#listener);
+    if (this.#sweepTimer !== null) this.#clock.clearTimer(this.#sweepTimer);
+    this.#sweepTimer = null;
     for (const c of this.#conns.values()) c.close();
     this.#conns.clear();
     const w = this.#waiter;

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { EndpointSlots } from "../device/datagram_socket.ts";
-import { TcpServerSocket } from "./tcp_socket.ts";
+import { ManualClock } from "../control/testing_clock.ts";
+import { closeQuietly } from "../device/socket_helpers.ts";
+import { FAMILY_TCP, TcpServerSocket } from "./tcp_socket.ts";
+import { closedByServer } from "../control/testing_tcp.ts";
 
 Deno.test("TcpServerSocket delivers length-framed packets with a connection row and answers on it", async () => {
   const closed: number[] = [];
@@ -30,6 +33,132 @@ Deno.test("TcpServerSocket delivers length-framed packets with a connection row 
     for (let i = 0; i < 100 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(closed, [id]);
   } finally {
+    sock.close();
+  }
+});
+
+/** Connection ids in accept order: each connection sends one frame [i] and the socket reports its row. */
+async function connectAll(sock: TcpServerSocket, n: number): Promise<{ conns: Deno.Conn[]; ids: number[] }> {
+  const conns: Deno.Conn[] = [];
+  const ids: number[] = [];
+  const bufs = [new Uint8Array(16)];
+  const sizes = new Int32Array(1);
+  const from = new EndpointSlots(1);
+  for (let i = 0; i < n; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
+    conns.push(c);
+    await c.write(Uint8Array.of(0, 1, i));
+    assert.equal(await sock.receiveBatch(bufs, sizes, from, 0), 1);
+    assert.equal(bufs[0][0], i);
+    ids.push(TcpServerSocket.connectionOf(from, 0));
+  }
+  return { conns, ids };
+}
+
+function closeAll(conns: Deno.Conn[]): void {
+  for (const c of conns) closeQuietly(c);
+}
+
+Deno.test("TcpServerSocket refuses and counts connections beyond maxConnections", async () => {
+  const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0, maxConnections: 2 });
+  const { conns } = await connectAll(sock, 2);
+  try {
+    const third = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
+    conns.push(third);
+    assert.equal(await closedByServer(third, 2000), true, "third connection closed on accept");
+    assert.equal(sock.refused, 1);
+    assert.equal(sock.connections, 2);
+    assert.equal(await closedByServer(conns[0], 100), false, "the first two stay open");
+  } finally {
+    closeAll(conns);
+    sock.close();
+  }
+});
+
+Deno.test("TcpServerSocket closes a connection that carried no session for idleMs and keeps one that does", async () => {
+  const clock = new ManualClock();
+  const sessions = new Set<number>();
+  const closed: number[] = [];
+  const sock = new TcpServerSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    clock,
+    idleMs: 60_000,
+    hasSession: (id) => sessions.has(id),
+    onClose: (id) => closed.push(id),
+  });
+  const { conns, ids } = await connectAll(sock, 3);
+  try {
+    sessions.add(ids[0]);
+    sessions.add(ids[2]);
+    await clock.advance(45_000);
+    assert.deepEqual(closed, [], "nothing closed before idleMs");
+    sessions.delete(ids[2]); // its session ended: idle from now on
+    await clock.advance(15_000);
+    assert.deepEqual(closed, [ids[1]], "no session for 60 s");
+    assert.equal(await closedByServer(conns[1], 2000), true);
+    await clock.advance(60_000);
+    assert.deepEqual(closed, [ids[1], ids[2]], "60 s after its session ended");
+    assert.equal(sock.idleClosed, 2);
+    assert.equal(await closedByServer(conns[0], 100), false, "the connection with a session stays");
+  } finally {
+    closeAll(conns);
+    sock.close();
+  }
+  assert.equal(clock.pending, 0, "close() stops the idle sweep");
+});
+
+Deno.test("TcpServerSocket without hasSession keeps a connection while frames arrive", async () => {
+  const clock = new ManualClock();
+  const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0, clock, idleMs: 1000 });
+  const { conns, ids } = await connectAll(sock, 2);
+  const bufs = [new Uint8Array(16)];
+  const sizes = new Int32Array(1);
+  const from = new EndpointSlots(1);
+  try {
+    for (let i = 0; i < 8; i++) {
+      await conns[0].write(Uint8Array.of(0, 1, 42));
+      assert.equal(await sock.receiveBatch(bufs, sizes, from, 0), 1);
+      await clock.advance(250);
+    }
+    assert.equal(sock.remoteOf(ids[1]), "", "the silent one is gone");
+    assert.match(sock.remoteOf(ids[0]), /^127\.0\.0\.1:/);
+    assert.equal(sock.idleClosed, 1);
+  } finally {
+    closeAll(conns);
+    sock.close();
+  }
+});
+
+Deno.test("TcpServerSocket drops and counts packets past 1 MiB queued for a peer that does not read", async () => {
+  const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0 });
+  const { conns, ids } = await connectAll(sock, 1);
+  const to = new EndpointSlots(1);
+  const packet = new Uint8Array(60_000);
+  try {
+    to.bytes.set(Uint8Array.of(FAMILY_TCP, 0, 0, ids[0] >>> 24, ids[0] >>> 16, ids[0] >>> 8, ids[0]));
+    let accepted = 0;
+    // One synchronous burst: the kernel takes at most the first packet before the queue is full.
+    for (let i = 0; i < 30; i++) {
+      packet.fill(i);
+      if (sock.send(packet, 0, packet.length, to, 0)) accepted++;
+    }
+    assert.ok(accepted >= 17 && accepted < 30, `accepted ${accepted}`);
+    assert.equal(sock.writeDrops, 30 - accepted);
+    assert.ok(sock.queuedBytes(ids[0]) <= 1024 * 1024);
+    // The peer reads everything: exactly the accepted packets arrive, whole and in order.
+    const want = accepted * (packet.length + 2);
+    const got = new Uint8Array(want);
+    let n = 0;
+    while (n < want) n += (await conns[0].read(got.subarray(n)))!;
+    for (let i = 0; i < accepted; i++) {
+      const o = i * (packet.length + 2);
+      assert.equal((got[o] << 8) | got[o + 1], packet.length);
+      assert.ok(got.subarray(o + 2, o + 2 + packet.length).every((b) => b === i), `packet ${i}`);
+    }
+    assert.equal(sock.queuedBytes(ids[0]), 0);
+  } finally {
+    closeAll(conns);
     sock.close();
   }
 });

@@ -5,6 +5,7 @@
  */
 
 import { type DatagramSocket, EndpointSlots } from "../../device/datagram_socket.ts";
+import { sendEach } from "../../device/socket_helpers.ts";
 
 interface Datagram {
   bytes: Uint8Array;
@@ -138,9 +139,7 @@ export class FakeSocket implements DatagramSocket {
     to: EndpointSlots,
     rows: Int32Array,
   ): number {
-    let n = 0;
-    for (let i = 0; i < count; i++) if (this.send(bufs[i], offsets[i], sizes[i], to, rows[i])) n++;
-    return n;
+    return sendEach(this, bufs, offsets, sizes, count, to, rows);
   }
 
   close(): void {
