@@ -54,7 +54,25 @@ export interface TunOptions {
   multiQueue?: boolean;
   /** MTU to set right after creation; the kernel default (1500) otherwise. */
   mtu?: number;
+  /**
+   * tun only: open with IFF_VNET_HDR, so `writeGso` can hand the kernel one
+   * coalesced TCP super-packet instead of many segments (see `writeGso`).
+   * Reads and writes then carry a 10-byte virtio-net header, which this class
+   * keeps out of sight: `readBatch` needs `offset >= VNET_HDR_LEN` and uses
+   * the VNET_HDR_LEN bytes before `offset` as scratch; `write` borrows the same
+   * bytes in front of the packet and restores them. No offloads are enabled
+   * for reads (TUNSETOFFLOAD 0), so the kernel hands over plain packets with
+   * complete checksums.
+   */
+  vnetHeader?: boolean;
 }
+
+/** Bytes of the virtio-net header in front of each packet with `vnetHeader`. */
+export const VNET_HDR_LEN = 10;
+/** virtio_net_hdr.gso_type values for `writeGso`. */
+export const GSO_TCPV4 = 1;
+export const GSO_TCPV6 = 4;
+const VNET_F_NEEDS_CSUM = 1;
 
 // <linux/if_tun.h>
 const TUNSETIFF = 0x400454can; // _IOW('T', 202, int)
@@ -62,6 +80,7 @@ const IFF_TUN = 0x0001;
 const IFF_TAP = 0x0002;
 const IFF_MULTI_QUEUE = 0x0100;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
 // <linux/sockios.h>
 const SIOCGIFMTU = 0x8921n;
 const SIOCSIFMTU = 0x8922n;
@@ -82,6 +101,9 @@ export function openTun(options: TunOptions): TunDevice {
     throw new TypeError(`openTun: kind must be "tun" or "tap", got ${JSON.stringify(options.kind)}`);
   }
   if (options.name !== undefined) validateIfName(options.name);
+  if (options.vnetHeader && options.kind !== "tun") {
+    throw new TypeError("openTun: vnetHeader is supported for tun devices only");
+  }
   if (
     options.mtu !== undefined && (!Number.isInteger(options.mtu) || options.mtu < 68 || options.mtu > 65535)
   ) {
@@ -96,6 +118,7 @@ export function openTun(options: TunOptions): TunDevice {
     if (options.name) ifr.set(new TextEncoder().encode(options.name));
     let flags = (options.kind === "tun" ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
     if (options.multiQueue) flags |= IFF_MULTI_QUEUE;
+    if (options.vnetHeader) flags |= IFF_VNET_HDR;
     new DataView(ifr.buffer).setUint16(IFR_UNION, flags, true);
     const label = options.name ?? options.kind;
     if (lib.ioctl(fd, TUNSETIFF, ifr) < 0) {
@@ -113,7 +136,7 @@ export function openTun(options: TunOptions): TunDevice {
     }
     ready = new Readiness(lib, fd);
     const index = ifreqIoctl(lib, SIOCGIFINDEX, name, undefined, `get index of ${name}`);
-    return new TunDevice(lib, fd, ready, name, options.kind, index);
+    return new TunDevice(lib, fd, ready, name, options.kind, index, options.vnetHeader ?? false);
   } catch (e) {
     lib.close(fd);
     ready?.close();
@@ -149,12 +172,18 @@ export class TunDevice implements PacketDevice {
   readonly kind: "tun" | "tap";
   /** Interface index (ifindex), fixed for the device's life. */
   readonly index: number;
+  /** Opened with IFF_VNET_HDR (see TunOptions.vnetHeader); `writeGso` works only then. */
+  readonly vnetHeader: boolean;
   #lib: LibcSymbols;
   #fd: number;
   #ready: Readiness;
   #views = new ViewCache();
   #reading = false;
   #lastMtu = 0;
+  // The caller's bytes under a borrowed virtio-net header, restored after the write.
+  #saved = new Uint8Array(VNET_HDR_LEN);
+  // Packets written with a header but without room in front of them are copied here.
+  #bounce: Uint8Array | null = null;
   /** errno of the last write that returned false (0 if none yet). */
   lastWriteErrno = 0;
 
@@ -166,6 +195,7 @@ export class TunDevice implements PacketDevice {
     name: string,
     kind: "tun" | "tap",
     index: number,
+    vnetHeader = false,
   ) {
     this.#lib = lib;
     this.#fd = fd;
@@ -173,6 +203,7 @@ export class TunDevice implements PacketDevice {
     this.name = name;
     this.kind = kind;
     this.index = index;
+    this.vnetHeader = vnetHeader;
   }
 
   /** The file descriptor, or -1 once closed. */
@@ -222,6 +253,14 @@ export class TunDevice implements PacketDevice {
   #drain(bufs: Uint8Array[], sizes: Int32Array, offset: number, max: number): number {
     const lib = this.#lib;
     const fd = this.#fd;
+    // With a virtio-net header the read lands VNET_HDR_LEN bytes early; the
+    // header (all zero: no read offloads are enabled) is dropped.
+    const hdr = this.vnetHeader ? VNET_HDR_LEN : 0;
+    if (offset < hdr) {
+      throw new RangeError(
+        `readBatch on ${this.name}: offset ${offset} leaves no room for the virtio-net header`,
+      );
+    }
     let n = 0;
     while (n < max) {
       const buf = bufs[n];
@@ -229,11 +268,12 @@ export class TunDevice implements PacketDevice {
       if (room <= 0) {
         throw new RangeError(`readBatch on ${this.name}: offset ${offset} leaves no room in buffer ${n}`);
       }
-      const r = lib.read(fd, this.#views.at(buf, offset), room);
-      if (r > 0) {
-        sizes[n++] = r;
+      const r = lib.read(fd, this.#views.at(buf, offset - hdr), room + hdr);
+      if (r > hdr) {
+        sizes[n++] = r - hdr;
         continue;
       }
+      if (r > 0) continue;
       if (r === 0) break;
       const e = errno();
       if (e === EAGAIN) break;
@@ -244,12 +284,83 @@ export class TunDevice implements PacketDevice {
   }
 
   write(buf: Uint8Array, offset: number, length: number): boolean {
+    if (this.vnetHeader) return this.#writeWithHeader(buf, offset, length, 0, 0, 0, 0, 0);
     const fd = this.#fd;
     if (fd < 0) throw new Error(`write ${this.name}: device is closed`);
     if (offset < 0 || length <= 0 || offset + length > buf.length) {
       throw new RangeError(`write ${this.name}: ${offset}+${length} is outside a ${buf.length}-byte buffer`);
     }
-    const r = this.#lib.write(fd, this.#views.at(buf, offset), length);
+    return this.#written(this.#lib.write(fd, this.#views.at(buf, offset), length), length);
+  }
+
+  /**
+   * Writes one TCP super-packet (vnetHeader devices only): an IPv4/IPv6
+   * packet of up to 64 KiB whose payload the kernel treats as segments of
+   * `gsoSize` bytes (GSO_TCPV4/GSO_TCPV6), as if GRO had merged them. The
+   * TCP checksum field must hold the folded pseudo-header sum (not
+   * complemented); the kernel completes it from `csumStart` (the TCP header)
+   * with the field `csumOffset` bytes in. `hdrLen` is IP + TCP header bytes.
+   * Return and throw behaviour as `write`.
+   */
+  writeGso(
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    gsoType: number,
+    gsoSize: number,
+    hdrLen: number,
+    csumStart: number,
+    csumOffset: number,
+  ): boolean {
+    if (!this.vnetHeader) throw new Error(`writeGso ${this.name}: the device was opened without vnetHeader`);
+    return this.#writeWithHeader(buf, offset, length, gsoType, gsoSize, hdrLen, csumStart, csumOffset);
+  }
+
+  #writeWithHeader(
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    gsoType: number,
+    gsoSize: number,
+    hdrLen: number,
+    csumStart: number,
+    csumOffset: number,
+  ): boolean {
+    const fd = this.#fd;
+    if (fd < 0) throw new Error(`write ${this.name}: device is closed`);
+    if (offset < 0 || length <= 0 || offset + length > buf.length) {
+      throw new RangeError(`write ${this.name}: ${offset}+${length} is outside a ${buf.length}-byte buffer`);
+    }
+    let b = buf;
+    let at = offset - VNET_HDR_LEN;
+    if (at < 0) {
+      // No room in front: copy (rare; the datapath leaves 24 bytes of headroom).
+      if (this.#bounce === null || this.#bounce.length < VNET_HDR_LEN + length) {
+        this.#bounce = new Uint8Array(Math.max(VNET_HDR_LEN + length, 2048));
+      }
+      b = this.#bounce;
+      b.set(buf.subarray(offset, offset + length), VNET_HDR_LEN);
+      at = 0;
+    }
+    const saved = this.#saved;
+    for (let i = 0; i < VNET_HDR_LEN; i++) saved[i] = b[at + i];
+    // struct virtio_net_hdr, little-endian fields.
+    b[at] = gsoType === 0 ? 0 : VNET_F_NEEDS_CSUM;
+    b[at + 1] = gsoType;
+    b[at + 2] = hdrLen & 0xff;
+    b[at + 3] = hdrLen >>> 8;
+    b[at + 4] = gsoSize & 0xff;
+    b[at + 5] = gsoSize >>> 8;
+    b[at + 6] = csumStart & 0xff;
+    b[at + 7] = csumStart >>> 8;
+    b[at + 8] = csumOffset & 0xff;
+    b[at + 9] = csumOffset >>> 8;
+    const r = this.#lib.write(fd, this.#views.at(b, at), length + VNET_HDR_LEN);
+    for (let i = 0; i < VNET_HDR_LEN; i++) b[at + i] = saved[i];
+    return this.#written(r < 0 ? r : r - VNET_HDR_LEN, length);
+  }
+
+  #written(r: number, length: number): boolean {
     if (r === length) return true;
     if (r >= 0) {
       this.lastWriteErrno = EIO;

@@ -32,6 +32,7 @@ import { checkIpv6, IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from "../packet/ipv6.ts";
 import { PACKET_OK } from "../packet/verdict.ts";
 import { EGRESS_DROP, EGRESS_FLOOD, frameEgress, TAP_PORT } from "../switch/flood.ts";
 import {
+  DROP_DEVICE_FULL,
   DROP_MALFORMED,
   DROP_MULTICAST_IN_TUN,
   DROP_OVERSIZE,
@@ -44,9 +45,11 @@ import {
   STAT_FLOATS,
   STAT_OCC_EXIT,
   STAT_PINGS_IN,
+  STAT_TO_DEVICE,
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SINGLE, MODE_SWITCH } from "./datapath.ts";
 import { clampFrame, clampIp, flood, toDevice } from "./forward.ts";
+import { GRO_AREA_BYTES, gsoCapable, TcpCoalescer } from "./gro.ts";
 import { PC_BYTES_IN, PC_PACKETS_IN, PEER_COUNTER_STRIDE } from "./peer_table.ts";
 import { pollLoopCapable, pollLoopFor } from "./poll_loop.ts";
 import { SendQueue } from "./send_queue.ts";
@@ -57,15 +60,40 @@ export class OutsidePipeline {
   readonly sizes: Int32Array;
   readonly from: EndpointSlots;
   readonly queue: SendQueue;
+  /** TCP coalescing toward a tun opened with a virtio-net header (gro.ts); null otherwise. */
+  readonly gro: TcpCoalescer | null;
   readonly #floodOut: Int32Array;
 
   constructor(dp: Datapath) {
     this.dp = dp;
-    this.bufs = Array.from({ length: dp.batchSize }, () => new Uint8Array(dp.slotSize));
-    this.sizes = new Int32Array(dp.batchSize);
-    this.from = new EndpointSlots(dp.batchSize);
-    this.queue = new SendQueue(dp.socket, dp.peers, dp.counters, dp.batchSize * 2, dp.slotSize, dp.batchSize);
+    const batch = dp.batchSize;
+    if (gsoCapable(dp.device)) {
+      // Slots are views of one arena whose tail is the coalescer's, so
+      // payloads move into a super-packet with copyWithin.
+      const arena = new Uint8Array(new ArrayBuffer(batch * dp.slotSize + GRO_AREA_BYTES));
+      this.bufs = Array.from(
+        { length: batch },
+        (_, i) => arena.subarray(i * dp.slotSize, (i + 1) * dp.slotSize),
+      );
+      const counters = dp.counters;
+      this.gro = new TcpCoalescer(dp.device, arena, (n, ok) => {
+        if (ok) counters.stats[STAT_TO_DEVICE] += n;
+        else counters.drops[DROP_DEVICE_FULL] += n;
+      });
+    } else {
+      this.bufs = Array.from({ length: batch }, () => new Uint8Array(dp.slotSize));
+      this.gro = null;
+    }
+    this.sizes = new Int32Array(batch);
+    this.from = new EndpointSlots(batch);
+    this.queue = new SendQueue(dp.socket, dp.peers, dp.counters, batch * 2, dp.slotSize, batch);
     this.#floodOut = new Int32Array(dp.peers.capacity + 1);
+  }
+
+  /** An IP packet for the tun device: coalesced when possible, else written now. */
+  #toDevice(buf: Uint8Array, off: number, len: number): void {
+    if (this.gro !== null) this.gro.add(buf, off, len);
+    else toDevice(this.dp, buf, off, len);
   }
 
   /** Handles datagrams 0..count-1 of the last receive (each at bufs[i][0 ..)) and flushes. */
@@ -82,6 +110,7 @@ export class OutsidePipeline {
       }
       this.#datagram(buf, len, i, now);
     }
+    this.gro?.flush();
     this.queue.flush();
   }
 
@@ -201,7 +230,7 @@ export class OutsidePipeline {
       if (this.queue.seal(owner, buf, off, len)) dp.counters.stats[STAT_C2C]++;
       return;
     }
-    toDevice(dp, buf, off, len);
+    this.#toDevice(buf, off, len);
   }
 
   #switch(peer: number, buf: Uint8Array, off: number, len: number, now: number): void {
@@ -235,13 +264,14 @@ export class OutsidePipeline {
         return;
       }
       clampIp(dp, buf, off, len);
-    } else {
-      if (len < ETH_HEADER_LEN) {
-        dp.counters.drops[DROP_MALFORMED]++;
-        return;
-      }
-      clampFrame(dp, buf, off, len);
+      this.#toDevice(buf, off, len);
+      return;
     }
+    if (len < ETH_HEADER_LEN) {
+      dp.counters.drops[DROP_MALFORMED]++;
+      return;
+    }
+    clampFrame(dp, buf, off, len);
     toDevice(dp, buf, off, len);
   }
 }

@@ -193,7 +193,8 @@ class Server implements ServerControl {
     }
 
     // Device and host configuration.
-    const open = options.openDevice ?? ((kind, name, mtu) => openTun({ kind, name, mtu }));
+    const open = options.openDevice ??
+      ((kind, name, mtu) => openTun({ kind, name, mtu, vnetHeader: kind === "tun" }));
     this.device = open(c.dev.type, c.dev.name, c.dev.mtu);
     try {
       await this.host.apply({
