@@ -93,7 +93,10 @@ export function formatStatusTable(s: ServerSnapshot): string[] {
     }
   }
   lines.push("");
-  const drops = Object.entries(s.drops).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  // Only reasons that happened: the table is for people; `status json` keeps every counter.
+  const drops = Object.entries(s.drops).filter(([, n]) => n > 0).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0
+  );
   if (drops.length === 0) {
     lines.push("Drops: none");
   } else {
