@@ -27,7 +27,10 @@
  * `runInsideLoop`/`runOutsideLoop` use this loop when `pollLoopCapable`
  * holds; each direction still ends on its own (device closed / socket closed
  * / its AbortSignal), and an error in one direction rejects that direction's
- * promise only.
+ * promise only. A socket holder (`DatagramSocketHolder`, the client's
+ * reconnecting socket) is followed as its socket changes; while that socket
+ * has no fd (TCP) the loop falls back to awaiting both sides, and between
+ * sockets it serves the device alone.
  */
 
 import { setImmediate } from "node:timers";
@@ -84,9 +87,27 @@ function isSyncSocket(s: DatagramSocket): s is SyncDatagramSocket {
   return typeof x.fd === "number" && typeof x.tryReceiveBatch === "function" && typeof x.closed === "boolean";
 }
 
-/** True when `dp`'s device and socket both allow the single poll loop. */
+/**
+ * A wrapper whose socket changes over time (the client's reconnecting
+ * socket): `current` is the socket in use (null between connections) and
+ * `closed` turns true once the wrapper is closed for good. The loop reads
+ * `current` directly: synchronously when it is fd-backed, else with its own
+ * `receiveBatch` (a TCP socket); it never calls the wrapper's
+ * `receiveBatch`. Packets are sent through the wrapper as before.
+ */
+export interface DatagramSocketHolder extends DatagramSocket {
+  readonly current: DatagramSocket | null;
+  readonly closed: boolean;
+}
+
+function isHolder(s: DatagramSocket): s is DatagramSocketHolder {
+  const x = s as Partial<DatagramSocketHolder>;
+  return "current" in s && typeof x.closed === "boolean";
+}
+
+/** True when `dp`'s device and socket (or socket holder) allow the single poll loop. */
 export function pollLoopCapable(dp: Datapath): boolean {
-  return isSyncDevice(dp.device) && isSyncSocket(dp.socket);
+  return isSyncDevice(dp.device) && (isSyncSocket(dp.socket) || isHolder(dp.socket));
 }
 
 const SLOT_DEVICE = 0;
@@ -129,8 +150,13 @@ export class PollLoop {
   #insidePipe: InsideBatch | null = null;
   #outsidePipe: OutsideBatch | null = null;
   #running: Promise<void> | null = null;
-  /** Slices run and async waits taken, for tests and benches. */
-  readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0 };
+  #polls: PollSet | null = null;
+  // The socket an async receive loop is serving (a holder's non-fd socket).
+  #asyncSocket: DatagramSocket | null = null;
+  // A holder's socket that failed a read; skipped until the holder moves on.
+  #failed: DatagramSocket | null = null;
+  /** Slices run, sync polls, async waits and async-mode turns, for tests and benches. */
+  readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0, asyncTurns: 0 };
 
   constructor(dp: Datapath) {
     this.dp = dp;
@@ -167,32 +193,59 @@ export class PollLoop {
     else d.reject(error);
   }
 
+  get #insideActive(): boolean {
+    return this.#inside !== null && this.#inside.active;
+  }
+
+  get #outsideActive(): boolean {
+    return this.#outside !== null && this.#outside.active;
+  }
+
   /** Ends directions whose source closed or whose signal aborted; true while any is active. */
-  #check(device: SyncPacketDevice, socket: SyncDatagramSocket): boolean {
+  #check(device: SyncPacketDevice): boolean {
     const i = this.#inside;
     if (i !== null && i.active && (device.closed || i.signal?.aborted)) this.#end(i);
     const o = this.#outside;
+    const socket = this.dp.socket as SyncDatagramSocket | DatagramSocketHolder;
     if (o !== null && o.active && (socket.closed || o.signal?.aborted)) this.#end(o);
-    return (i !== null && i.active) || (o !== null && o.active);
+    return this.#insideActive || this.#outsideActive;
+  }
+
+  /** The socket to read now: dp.socket, or a holder's current one (null between sockets). */
+  #socket(): DatagramSocket | null {
+    const s = this.dp.socket;
+    if (isSyncSocket(s)) return s;
+    const c = (s as DatagramSocketHolder).current;
+    return c === this.#failed ? null : c;
+  }
+
+  /** A read from `socket` threw: the direction ends, or for a holder's socket only that socket is dropped. */
+  #readFailed(socket: DatagramSocket, e: unknown): void {
+    if (this.dp.socket === socket) this.#end(this.#outside, e);
+    else this.#failed = socket;
   }
 
   async #run(): Promise<void> {
     // Let the other direction register before the first slice.
     await Promise.resolve();
-    const dp = this.dp;
-    const device = dp.device as SyncPacketDevice;
-    const polls = new PollSet(libc(), 2);
+    const device = this.dp.device as SyncPacketDevice;
+    const polls = this.#polls = new PollSet(libc(), 2);
     let lastPacket = performance.now();
     try {
       for (;;) {
-        const socket = dp.socket as SyncDatagramSocket;
-        if (!this.#check(device, socket)) return;
+        if (!this.#check(device)) return;
+        const current = this.#socket();
+        if (current !== null && !isSyncSocket(current) && this.#outsideActive) {
+          await this.#asyncTurn(device, current);
+          continue;
+        }
         const sliceEnd = performance.now() + SLICE_MS;
         let idle = false;
         this.stats.slices++;
         for (;;) {
+          const socket = this.#syncSocket();
           const n = this.#pass(device, socket);
-          if (!this.#check(device, socket)) return;
+          if (!this.#check(device)) return;
           const t = performance.now();
           if (n > 0) lastPacket = t;
           if (t >= sliceEnd) break;
@@ -201,13 +254,13 @@ export class PollLoop {
               idle = true;
               break;
             }
-            this.#watch(polls, device, socket);
+            this.#watch(device, socket);
             this.stats.syncPolls++;
             polls.waitSync(Math.max(1, Math.ceil(sliceEnd - t)));
           }
         }
         if (idle) {
-          this.#watch(polls, device, socket);
+          this.#watch(device, this.#syncSocket());
           this.stats.asyncWaits++;
           await polls.wait(ASYNC_POLL_MS);
           lastPacket = performance.now();
@@ -220,22 +273,63 @@ export class PollLoop {
       this.#end(this.#inside, e);
       this.#end(this.#outside, e);
     } finally {
+      this.#polls = null;
       polls.close();
     }
   }
 
-  #watch(polls: PollSet, device: SyncPacketDevice, socket: SyncDatagramSocket): void {
-    const i = this.#inside;
-    const o = this.#outside;
-    polls.setFd(SLOT_DEVICE, i !== null && i.active ? device.fd : -1);
-    polls.setFd(SLOT_SOCKET, o !== null && o.active ? socket.fd : -1);
+  #syncSocket(): SyncDatagramSocket | null {
+    const s = this.#socket();
+    return s !== null && isSyncSocket(s) ? s : null;
+  }
+
+  /**
+   * One turn while the socket has no fd (a holder's TCP socket): the device
+   * is awaited asynchronously, the socket is served by `#receiveLoop`, as the
+   * per-direction loops would. Returns when either made progress or the
+   * socket changed.
+   */
+  async #asyncTurn(device: SyncPacketDevice, socket: DatagramSocket): Promise<void> {
+    this.stats.asyncTurns++;
+    if (this.#asyncSocket !== socket) {
+      this.#asyncSocket = socket;
+      this.#receiveLoop(socket);
+    }
+    this.#watch(device, null);
+    await this.#polls!.wait(ASYNC_POLL_MS);
+    this.#pass(device, null);
+  }
+
+  /** Receives from a non-fd socket until it stops being the current one, closes, or outside ends. */
+  async #receiveLoop(socket: DatagramSocket): Promise<void> {
+    const p = this.#outsidePipe!;
+    try {
+      while (this.#outsideActive && this.#socket() === socket) {
+        const n = await socket.receiveBatch(p.bufs, p.sizes, p.from, 0);
+        if (n === 0) break;
+        if (!this.#outsideActive) break;
+        p.process(n);
+      }
+    } catch (e) {
+      this.#readFailed(socket, e);
+    } finally {
+      if (this.#asyncSocket === socket) this.#asyncSocket = null;
+      // Let the main loop look at the holder again now.
+      this.#polls?.wake();
+    }
+  }
+
+  #watch(device: SyncPacketDevice, socket: SyncDatagramSocket | null): void {
+    const polls = this.#polls!;
+    polls.setFd(SLOT_DEVICE, this.#insideActive ? device.fd : -1);
+    polls.setFd(SLOT_SOCKET, this.#outsideActive && socket !== null ? socket.fd : -1);
   }
 
   /** One batch from each active direction; returns the packets handled. */
-  #pass(device: SyncPacketDevice, socket: SyncDatagramSocket): number {
+  #pass(device: SyncPacketDevice, socket: SyncDatagramSocket | null): number {
     let n = 0;
     const o = this.#outside;
-    if (o !== null && o.active && socket.fd >= 0) {
+    if (o !== null && o.active && socket !== null && socket.fd >= 0) {
       const p = this.#outsidePipe!;
       try {
         const k = socket.tryReceiveBatch(p.bufs, p.sizes, p.from, 0);
@@ -244,7 +338,7 @@ export class PollLoop {
           n += k;
         }
       } catch (e) {
-        this.#end(o, e);
+        this.#readFailed(socket, e);
       }
     }
     const i = this.#inside;

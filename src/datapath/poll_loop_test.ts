@@ -10,8 +10,15 @@ import { buildIcmpEcho } from "../packet/test_builders.ts";
 import { Datapath } from "./datapath.ts";
 import { runInsideLoop } from "./inside.ts";
 import { runOutsideLoop } from "./outside.ts";
-import { pollLoopCapable, pollLoopFor, type SyncPacketDevice } from "./poll_loop.ts";
+import {
+  type DatagramSocketHolder,
+  pollLoopCapable,
+  pollLoopFor,
+  type SyncPacketDevice,
+} from "./poll_loop.ts";
 import { FakeDevice } from "./testing/fake_device.ts";
+import { FakeNetwork } from "./testing/fake_network.ts";
+import type { DatagramSocket } from "../device/datagram_socket.ts";
 
 /** A fake tun whose readiness is an eventfd, so the poll loop can wait on it. */
 class EventfdDevice extends FakeDevice implements SyncPacketDevice {
@@ -180,5 +187,87 @@ Deno.test("PollLoop ends a direction when its AbortSignal aborts", async () => {
     s.dev.close();
     s.sock.close();
     s.peer.close();
+  }
+});
+
+/** A reconnecting socket as the client has one: `current` changes, `closed` ends it. */
+class Holder implements DatagramSocketHolder {
+  current: DatagramSocket | null = null;
+  closed = false;
+  get localPort(): number {
+    return this.current?.localPort ?? 0;
+  }
+  receiveBatch(): Promise<number> {
+    throw new Error("The poll loop must read the current socket, not the holder");
+  }
+  send(buf: Uint8Array, offset: number, length: number, to: EndpointSlots, row: number): boolean {
+    return this.current?.send(buf, offset, length, to, row) ?? false;
+  }
+  sendBatch(
+    bufs: Uint8Array[],
+    offsets: Int32Array,
+    sizes: Int32Array,
+    count: number,
+    to: EndpointSlots,
+    rows: Int32Array,
+  ): number {
+    return this.current?.sendBatch(bufs, offsets, sizes, count, to, rows) ?? 0;
+  }
+  close(): void {
+    this.closed = true;
+    this.current?.close();
+    this.current = null;
+  }
+}
+
+Deno.test("PollLoop follows a socket holder: an fd socket read synchronously, then one without an fd, until closed", async () => {
+  const dev = new EventfdDevice("tun");
+  const holder = new Holder();
+  const udp = openUdp({ host: "127.0.0.1", port: 0 });
+  const peer = openUdp({ host: "127.0.0.1", port: 0 });
+  try {
+    const dp = new Datapath({ mode: "single", device: dev, socket: holder, batchSize: 8 });
+    assert.equal(pollLoopCapable(dp), true);
+    const { a, b } = keys();
+    const toPeer = new EndpointSlots(1);
+    toPeer.setIpv4(0, 0x7f000001, peer.localPort);
+    dp.reservePeer();
+    dp.attachPeer(0, a, toPeer, 0);
+    const inside = runInsideLoop(dp);
+    const outside = runOutsideLoop(dp);
+    const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
+    const sealed = () => {
+      const slot = new Uint8Array(DATA_V2_OVERHEAD + up.length);
+      slot.set(up, DATA_V2_OVERHEAD);
+      return slot.subarray(0, b.seal(slot, DATA_V2_OVERHEAD, up.length));
+    };
+    // Between sockets the loop serves the device alone.
+    await new Promise((r) => setTimeout(r, 20));
+    // An fd-backed socket.
+    holder.current = udp;
+    const toUdp = new EndpointSlots(1);
+    toUdp.setIpv4(0, 0x7f000001, udp.localPort);
+    const d1 = sealed();
+    peer.send(d1, 0, d1.length, toUdp, 0);
+    await until(() => dev.written.length === 1, "a packet through the fd socket");
+    // A socket without an fd (as a TCP connection is): served by its own receiveBatch.
+    const net = new FakeNetwork();
+    const fake = net.socket(0x0a000001, 1194);
+    const sender = net.socket(0x0a000002, 5000);
+    holder.current = fake;
+    udp.close();
+    const d2 = sealed();
+    const to = fake.endpoint();
+    sender.send(d2, 0, d2.length, to, 0);
+    await until(() => dev.written.length === 2, "a packet through the socket without an fd");
+    assert.ok(pollLoopFor(dp).stats.asyncTurns > 0);
+    holder.close();
+    await outside;
+    dev.close();
+    await inside;
+  } finally {
+    dev.close();
+    udp.close();
+    peer.close();
   }
 });
