@@ -102,6 +102,7 @@ Deno.test({
       };
 
       // -- 1. First start, two clients from `client add`. --
+      assert.throws(() => Deno.statSync(state), Deno.errors.NotFound, "the server creates the state dir");
       const t0 = Date.now();
       let server = await startServer("server1");
       let bob!: LoggedProcess;
