@@ -793,13 +793,13 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         }
         return;
       case "EXIT":
-        if (this.role === "server") this.#close("exit", "client sent EXIT", false);
+        if (this.role === "server") this.#closeOnGoodbye("exit", "client sent EXIT");
         return;
       case "RESTART":
       case "HALT":
         if (this.role === "client") {
           this.emit("message", { kind, text });
-          this.#close(kind === "HALT" ? "halt" : "restart", `server sent ${text}`, false);
+          this.#closeOnGoodbye(kind === "HALT" ? "halt" : "restart", `server sent ${text}`);
         }
         return;
       default:
@@ -908,6 +908,16 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       return;
     }
     this.#finish(end);
+  }
+
+  /**
+   * The peer said it is going away. Its goodbye is acknowledged before the session ends (the message
+   * may have arrived inside the packet being processed, whose ack would otherwise never go out), so the
+   * peer finishes at once instead of waiting out its exit grace period.
+   */
+  #closeOnGoodbye(kind: SessionEndKind, reason: string): void {
+    this.#guarded(() => this.#flush());
+    this.#close(kind, reason, false);
   }
 
   #failKey(ks: KeyState, kind: SessionEndKind, reason: string, graceMs = 0): void {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createControlWrap } from "./control_wrap.ts";
 import { DROP_AUTH_FAILED, DROP_REPLAY, VERDICT_OK } from "./drop_counters.ts";
 import { ControlSession, type ControlSessionOptions, type SessionEnd, type SessionKey } from "./session.ts";
+import { type Clock, systemClock } from "./clock.ts";
 import { createTestPki, type TestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 import type { TlsCredentials } from "./tls_channel.ts";
@@ -256,12 +257,15 @@ const goodbyes: {
   client: SessionEnd;
   server: SessionEnd | null;
   message?: string;
+  /** The side that announces it is leaving and waits for the acknowledgement. */
+  leaving?: "client" | "server";
 }[] = [
   {
     name: "ControlSession.close() sends EXIT: the server closes with kind exit, the client with kind local",
     act: (p) => p.client.close("user quit"),
     client: { kind: "local", reason: "user quit" },
     server: { kind: "exit", reason: "client sent EXIT" },
+    leaving: "client",
   },
   {
     name: "ControlSession.close() on the server sends RESTART: the client closes with kind restart",
@@ -269,6 +273,7 @@ const goodbyes: {
     client: { kind: "restart", reason: "server sent RESTART" },
     server: { kind: "local", reason: "server shutting down" },
     message: "RESTART",
+    leaving: "server",
   },
   {
     name: "ControlSession client closes with kind halt on HALT and still emits the message",
@@ -285,7 +290,14 @@ for (const g of goodbyes) {
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
-      const p = pair();
+      // Timers that fire on the leaving side after its goodbye: its exit grace period (2 s) must not be one.
+      let after = false;
+      const fired: number[] = [];
+      const clock: Clock = {
+        ...systemClock,
+        setTimer: (fn, ms) => systemClock.setTimer(() => (after && fired.push(ms), fn()), ms),
+      };
+      const p = pair(g.leaving ? { [g.leaving]: { clock } } : {});
       const key = p.client.once("key");
       const messages: string[] = [];
       p.client.on("message", (m) => messages.push(m.text));
@@ -294,9 +306,14 @@ for (const g of goodbyes) {
         await timeout(key, 10000, "key");
         const clientClosed = p.client.once("closed");
         const serverClosed = p.server.once("closed");
+        after = true;
         g.act(p);
         assert.deepEqual(await timeout(clientClosed, 5000, "client closed"), g.client);
         if (g.server) assert.deepEqual(await timeout(serverClosed, 5000, "server closed"), g.server);
+        assert.ok(
+          fired.every((ms) => ms < 1000),
+          `the peer acknowledged the goodbye; timers fired: ${fired}`,
+        );
         assert.deepEqual(messages, g.message ? [g.message] : []);
         assert.deepEqual(p.errors, [], "a goodbye is not an error");
       } finally {
