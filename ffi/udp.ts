@@ -42,6 +42,8 @@ import {
   EAGAIN,
   EBADF,
   EINTR,
+  EINVAL,
+  EIO,
   ENOBUFS,
   EPERM,
   errno,
@@ -77,7 +79,27 @@ export interface UdpOptions {
   recvBufferBytes?: number;
   /** Kernel send buffer; SO_SNDBUFFORCE when privileged, else capped by net.core.wmem_max. */
   sendBufferBytes?: number;
+  /**
+   * UDP segmentation offload for `sendBatch` (UDP_SEGMENT, Linux 4.18+): runs
+   * of equal-size datagrams to one destination go to the kernel as one
+   * message, which it splits (in the NIC, or once in software), instead of
+   * one trip through the stack each. Receivers see ordinary datagrams. Turned
+   * off for the socket at the first refusal. @default false
+   */
+  gso?: boolean;
 }
+
+// <netinet/udp.h>, <asm-generic/errno.h>
+const SOL_UDP = 17;
+const ENOPROTOOPT = 92;
+const UDP_SEGMENT = 103;
+/** Most segments in one UDP_SEGMENT message (UDP_MAX_SEGMENTS of older kernels). */
+export const GSO_MAX_SEGMENTS = 64;
+/** Most payload bytes in one UDP_SEGMENT message (an IPv6 datagram's payload limit, minus slack). */
+export const GSO_MAX_BYTES = 65000;
+// struct cmsghdr (16 bytes on LP64) + a u16, padded to 8: CMSG_SPACE(2).
+const CMSG_SPACE_U16 = 24;
+const CMSG_LEN_U16 = 18;
 
 /** sockaddr_in is 16 bytes, sockaddr_in6 28; one 32-byte slot holds either. */
 export const SOCKADDR_SLOT_BYTES = 32;
@@ -218,7 +240,7 @@ export function openUdp(options: UdpOptions): UdpSocket {
     const lenBuf = new Uint32Array([SOCKADDR_SLOT_BYTES]);
     if (lib.getsockname(fd, addr, lenBuf) < 0) throw osError(`getsockname ${label}`);
     const localPort = view.getUint16(2, false);
-    return new UdpSocket(lib, fd, new Readiness(lib, fd), family, host, localPort);
+    return new UdpSocket(lib, fd, new Readiness(lib, fd), family, host, localPort, options.gso ?? false);
   } catch (e) {
     lib.close(fd);
     throw e;
@@ -289,7 +311,11 @@ class MessageTable {
   #bufs: (Uint8Array | null)[];
   #offs: Int32Array;
 
-  constructor(capacity: number) {
+  /** Address of iovec 0, as a number (exact below 2^53), for msg_iov of grouped messages. */
+  readonly iovAddress: number;
+  #cmsgs: Uint8Array | null = null;
+
+  constructor(capacity: number, gso = false) {
     this.capacity = capacity;
     // Fresh ArrayBuffers: their bytes live off the V8 heap and never move.
     this.msgs = new Uint8Array(new ArrayBuffer(capacity * MMSG_BYTES));
@@ -304,13 +330,49 @@ class MessageTable {
     const msgU64 = new BigUint64Array(this.msgs.buffer);
     const names = addressOf(this.names, 0);
     const iovs = addressOf(this.#iovs, 0);
+    this.iovAddress = Number(iovs);
+    let cmsgs = 0n;
+    if (gso) {
+      // One control buffer per message: a UDP_SEGMENT cmsg whose u16 is set per send.
+      this.#cmsgs = new Uint8Array(new ArrayBuffer(capacity * CMSG_SPACE_U16));
+      const c64 = new BigUint64Array(this.#cmsgs.buffer);
+      const c32 = new Uint32Array(this.#cmsgs.buffer);
+      for (let i = 0; i < capacity; i++) {
+        c64[i * 3] = BigInt(CMSG_LEN_U16);
+        c32[i * 6 + 2] = SOL_UDP;
+        c32[i * 6 + 3] = UDP_SEGMENT;
+      }
+      cmsgs = addressOf(this.#cmsgs, 0);
+    }
     for (let i = 0; i < capacity; i++) {
       const m = i * (MMSG_BYTES / 8);
       msgU64[m] = names + BigInt(i * SOCKADDR_SLOT_BYTES); // msg_name
       msgU64[m + 2] = iovs + BigInt(i * IOV_BYTES); // msg_iov
       msgU64[m + 3] = 1n; // msg_iovlen
+      if (gso) msgU64[m + 4] = cmsgs + BigInt(i * CMSG_SPACE_U16); // msg_control (msg_controllen set per send)
       this.msgFrom.push(this.msgs.subarray(i * MMSG_BYTES));
     }
+  }
+
+  /**
+   * Makes message `m` carry iovecs first..first+count-1 (datagrams of
+   * `segment` bytes, the last possibly shorter) as one UDP_SEGMENT send; a
+   * single datagram goes without the cmsg. Tables built with `gso` only.
+   */
+  setGroup(m: number, first: number, count: number, segment: number): void {
+    const u32 = this.msgU32;
+    const o = m * 16;
+    const addr = this.iovAddress + first * IOV_BYTES;
+    u32[o + 4] = addr >>> 0; // msg_iov, low then high half
+    u32[o + 5] = Math.floor(addr / 4294967296);
+    u32[o + 6] = count; // msg_iovlen
+    u32[o + 7] = 0;
+    u32[o + 10] = count > 1 ? CMSG_SPACE_U16 : 0; // msg_controllen
+    u32[o + 11] = 0;
+    const c = this.#cmsgs!;
+    const d = m * CMSG_SPACE_U16 + 16;
+    c[d] = segment & 0xff; // the cmsg's u16, host (little-endian) order
+    c[d + 1] = segment >>> 8;
   }
 
   /** Points iovec i at `buf[offset..offset+length)`. */
@@ -344,6 +406,10 @@ export class UdpSocket implements DatagramSocket {
   #views = new ViewCache();
   #rx: MessageTable | null = null;
   #tx: MessageTable | null = null;
+  #gsoTx: MessageTable | null = null;
+  #gso: boolean;
+  // Per grouped message: how many datagrams it carries (for counting what was sent).
+  #groupSizes = new Int32Array(0);
   #txName = new Uint8Array(new ArrayBuffer(SOCKADDR_SLOT_BYTES));
   #receiving = false;
   #sendDrops = 0;
@@ -359,7 +425,9 @@ export class UdpSocket implements DatagramSocket {
     family: number,
     host: string,
     localPort: number,
+    gso = false,
   ) {
+    this.#gso = gso;
     this.#lib = lib;
     this.#fd = fd;
     this.#ready = ready;
@@ -525,6 +593,12 @@ export class UdpSocket implements DatagramSocket {
     if (count > bufs.length || count > offsets.length || count > sizes.length || count > rows.length) {
       throw new RangeError(`sendmmsg ${this.#label()}: count ${count} exceeds the arrays given`);
     }
+    if (this.#gso && count > 1) {
+      const sent = this.#sendGrouped(bufs, offsets, sizes, count, to, rows);
+      if (sent >= 0) return sent;
+      // Refused as a whole (no UDP_SEGMENT here): plain sendmmsg from now on.
+      this.#gso = false;
+    }
     let t = this.#tx;
     if (t === null || t.capacity < count) t = this.#tx = new MessageTable(count);
     const u32 = t.msgU32;
@@ -579,6 +653,103 @@ export class UdpSocket implements DatagramSocket {
     this.#sendErrors++;
     this.#lastSendErrno = e;
     return false;
+  }
+
+  /** Whether `sendBatch` groups datagrams with UDP_SEGMENT (false after a refusal). */
+  get gso(): boolean {
+    return this.#gso;
+  }
+
+  /**
+   * sendBatch with UDP_SEGMENT: consecutive datagrams to the same endpoint
+   * row, all of the first one's size but the last (which may be shorter),
+   * become one message. Returns datagrams sent, or -1 when the kernel refused
+   * the first grouped message with EINVAL/EIO/ENOPROTOOPT (no GSO: nothing
+   * was sent, the caller falls back).
+   */
+  #sendGrouped(
+    bufs: Uint8Array[],
+    offsets: Int32Array,
+    sizes: Int32Array,
+    count: number,
+    to: EndpointSlots,
+    rows: Int32Array,
+  ): number {
+    let t = this.#gsoTx;
+    if (t === null || t.capacity < count) {
+      t = this.#gsoTx = new MessageTable(count, true);
+      this.#groupSizes = new Int32Array(count);
+    }
+    const u32 = t.msgU32;
+    const names = t.names;
+    const groups = this.#groupSizes;
+    let m = 0; // messages
+    let k = 0; // sendable datagrams (iovecs)
+    let groupStart = -1;
+    let groupRow = -1;
+    let segment = 0;
+    let groupBytes = 0;
+    let closed = true;
+    for (let i = 0; i < count; i++) {
+      const buf = bufs[i], off = offsets[i], len = sizes[i];
+      if (off < 0 || len < 0 || off + len > buf.length) {
+        throw new RangeError(
+          `sendmmsg ${this.#label()}: datagram ${i} ${off}+${len} is outside a ${buf.length}-byte buffer`,
+        );
+      }
+      const row = rows[i];
+      const joins = !closed && len <= segment && k - groupStart < GSO_MAX_SEGMENTS &&
+        groupBytes + len <= GSO_MAX_BYTES && (row === groupRow || to.equals(row, to, groupRow));
+      if (joins) {
+        t.setBuffer(k, buf, off, len);
+        k++;
+        groups[m - 1]++;
+        groupBytes += len;
+        if (len < segment) closed = true;
+        t.setGroup(m - 1, groupStart, k - groupStart, segment);
+        continue;
+      }
+      const nameLen = encodeSockaddr(names, m * SOCKADDR_SLOT_BYTES, to, row, this.family);
+      if (nameLen === 0) {
+        this.#refused(-1);
+        closed = true;
+        continue;
+      }
+      u32[m * 16 + MSG_NAMELEN_U32] = nameLen;
+      t.setBuffer(k, buf, off, len);
+      t.setGroup(m, k, 1, len);
+      groups[m] = 1;
+      groupStart = k;
+      groupRow = row;
+      segment = len;
+      groupBytes = len;
+      closed = len === 0;
+      k++;
+      m++;
+    }
+    let sent = 0;
+    let at = 0;
+    while (at < m) {
+      const r = this.#lib.sendmmsg(this.#fd, t.msgFrom[at], m - at, 0);
+      if (r > 0) {
+        for (let g = at; g < at + r; g++) sent += groups[g];
+        at += r;
+        continue;
+      }
+      const e = r < 0 ? errno() : EAGAIN;
+      if (e === EINTR) continue;
+      if (at === 0 && sent === 0 && groups[0] > 1 && (e === EINVAL || e === EIO || e === ENOPROTOOPT)) {
+        return -1;
+      }
+      if (e === EAGAIN || e === ENOBUFS) {
+        for (let g = at; g < m; g++) this.#sendDrops += groups[g];
+        break;
+      }
+      this.#refused(e); // message `at` only; the rest may go elsewhere
+      this.#sendErrors += groups[at] - 1;
+      at++;
+    }
+    return sent;
   }
 
   #checkOpen(what: string): void {

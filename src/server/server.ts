@@ -224,6 +224,7 @@ class Server implements ServerControl {
           port: c.listen.port,
           recvBufferBytes: UDP_BUFFER_BYTES,
           sendBufferBytes: UDP_BUFFER_BYTES,
+          gso: true,
         });
       }
     } catch (e) {
