@@ -217,6 +217,12 @@ export async function measure(
     const tcpUp = safe(errors, "iperf3 TCP up", () => parseIperfTcp(upText));
     const downText = await iperf(host, tunnel.serverAddress, ["-R"], duration);
     const tcpDown = safe(errors, "iperf3 TCP down", () => parseIperfTcp(downText));
+    for (const [what, r] of [["TCP up", tcpUp], ["TCP down", tcpDown]] as const) {
+      // A working tunnel moves megabytes per second; less than 1 MB in the whole test is a stall.
+      if (r !== null && r.bytes < 1e6) {
+        errors.push(`${what}: stalled, ${r.bytes} bytes received in ${r.seconds.toFixed(0)} s`);
+      }
+    }
     const cpu1 = cpuTotal(tunnel);
     const wire1 = await underlayBytes(host);
     const payload = tcpUp && tcpDown ? tcpUp.bytes + tcpDown.bytes : null;
