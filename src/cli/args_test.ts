@@ -17,7 +17,10 @@ Deno.test("parseCommandLine() reads --server with optional config and state dir"
 });
 
 Deno.test("parseCommandLine() requires --config for --client", () => {
-  assert.throws(() => parseCommandLine(["--client"]), { name: "UsageError", message: /--client needs --config/ });
+  assert.throws(() => parseCommandLine(["--client"]), {
+    name: "UsageError",
+    message: /--client needs --config/,
+  });
   assert.deepEqual(parseCommandLine(["--client", "--config", "c.ovpn", "-q"]), {
     kind: "client",
     config: "c.ovpn",
@@ -26,7 +29,9 @@ Deno.test("parseCommandLine() requires --config for --client", () => {
 });
 
 Deno.test("parseCommandLine() rejects unknown flags and missing values with one line", () => {
-  for (const argv of [["--bogus"], ["--server", "--config"], ["--server", "--client"], ["-v", "-q", "--server"]]) {
+  for (
+    const argv of [["--bogus"], ["--server", "--config"], ["--server", "--client"], ["-v", "-q", "--server"]]
+  ) {
     try {
       parseCommandLine(argv);
       assert.fail(`accepted ${argv.join(" ")}`);
