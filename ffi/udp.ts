@@ -83,8 +83,9 @@ export interface UdpOptions {
    * UDP segmentation offload for `sendBatch` (UDP_SEGMENT, Linux 4.18+): runs
    * of equal-size datagrams to one destination go to the kernel as one
    * message, which it splits (in the NIC, or once in software), instead of
-   * one trip through the stack each. Receivers see ordinary datagrams. Turned
-   * off for the socket at the first refusal. @default false
+   * one trip through the stack each. Receivers see ordinary datagrams. Sizes
+   * the kernel refuses to group (datagrams needing IP fragmentation) are sent
+   * one by one from then on. @default false
    */
   gso?: boolean;
 }
@@ -92,6 +93,9 @@ export interface UdpOptions {
 // <netinet/udp.h>, <asm-generic/errno.h>
 const SOL_UDP = 17;
 const ENOPROTOOPT = 92;
+const EMSGSIZE = 90;
+/** Below this a refused group means GSO is unusable here, not that datagrams were too large. */
+const GSO_MIN_USEFUL_BYTES = 512;
 const UDP_SEGMENT = 103;
 /** Most segments in one UDP_SEGMENT message (UDP_MAX_SEGMENTS of older kernels). */
 export const GSO_MAX_SEGMENTS = 64;
@@ -408,8 +412,14 @@ export class UdpSocket implements DatagramSocket {
   #tx: MessageTable | null = null;
   #gsoTx: MessageTable | null = null;
   #gso: boolean;
-  // Per grouped message: how many datagrams it carries (for counting what was sent).
+  // Datagrams this long or longer are not grouped: the kernel refused such a
+  // group (EINVAL: they need IP fragmentation, which UDP_SEGMENT cannot do).
+  #gsoLimit = Infinity;
+  // Per grouped message: datagrams it carries, the caller's index of its
+  // first, and unsendable rows skipped before it.
   #groupSizes = new Int32Array(0);
+  #groupFirst = new Int32Array(0);
+  #groupSkipped = new Int32Array(0);
   #txName = new Uint8Array(new ArrayBuffer(SOCKADDR_SLOT_BYTES));
   #receiving = false;
   #sendDrops = 0;
@@ -593,19 +603,27 @@ export class UdpSocket implements DatagramSocket {
     if (count > bufs.length || count > offsets.length || count > sizes.length || count > rows.length) {
       throw new RangeError(`sendmmsg ${this.#label()}: count ${count} exceeds the arrays given`);
     }
-    if (this.#gso && count > 1) {
-      const sent = this.#sendGrouped(bufs, offsets, sizes, count, to, rows);
-      if (sent >= 0) return sent;
-      // Refused as a whole (no UDP_SEGMENT here): plain sendmmsg from now on.
-      this.#gso = false;
-    }
+    if (this.#gso && count > 1) return this.#sendGrouped(bufs, offsets, sizes, count, to, rows);
+    return this.#sendPlain(bufs, offsets, sizes, 0, count, to, rows);
+  }
+
+  /** sendmmsg of datagrams first..count-1, one message each. */
+  #sendPlain(
+    bufs: Uint8Array[],
+    offsets: Int32Array,
+    sizes: Int32Array,
+    first: number,
+    count: number,
+    to: EndpointSlots,
+    rows: Int32Array,
+  ): number {
     let t = this.#tx;
     if (t === null || t.capacity < count) t = this.#tx = new MessageTable(count);
     const u32 = t.msgU32;
     const names = t.names;
     // Unsendable rows are skipped by packing the sendable ones to the front.
     let k = 0;
-    for (let i = 0; i < count; i++) {
+    for (let i = first; i < count; i++) {
       const buf = bufs[i], off = offsets[i], len = sizes[i];
       if (off < 0 || len < 0 || off + len > buf.length) {
         throw new RangeError(
@@ -655,17 +673,23 @@ export class UdpSocket implements DatagramSocket {
     return false;
   }
 
-  /** Whether `sendBatch` groups datagrams with UDP_SEGMENT (false after a refusal). */
+  /** Whether `sendBatch` groups datagrams with UDP_SEGMENT (false once the kernel refused it outright). */
   get gso(): boolean {
     return this.#gso;
+  }
+
+  /** Datagram size from which `sendBatch` no longer groups (Infinity until a group was refused). */
+  get gsoLimit(): number {
+    return this.#gsoLimit;
   }
 
   /**
    * sendBatch with UDP_SEGMENT: consecutive datagrams to the same endpoint
    * row, all of the first one's size but the last (which may be shorter),
-   * become one message. Returns datagrams sent, or -1 when the kernel refused
-   * the first grouped message with EINVAL/EIO/ENOPROTOOPT (no GSO: nothing
-   * was sent, the caller falls back).
+   * become one message. A group the kernel refuses as such (EINVAL: its
+   * datagrams would need IP fragmentation) is sent again one message per
+   * datagram, and datagrams of that size are not grouped any more. Returns
+   * datagrams sent.
    */
   #sendGrouped(
     bufs: Uint8Array[],
@@ -679,10 +703,14 @@ export class UdpSocket implements DatagramSocket {
     if (t === null || t.capacity < count) {
       t = this.#gsoTx = new MessageTable(count, true);
       this.#groupSizes = new Int32Array(count);
+      this.#groupFirst = new Int32Array(count);
+      this.#groupSkipped = new Int32Array(count);
     }
     const u32 = t.msgU32;
     const names = t.names;
     const groups = this.#groupSizes;
+    const limit = this.#gsoLimit;
+    let skipped = 0;
     let m = 0; // messages
     let k = 0; // sendable datagrams (iovecs)
     let groupStart = -1;
@@ -698,7 +726,7 @@ export class UdpSocket implements DatagramSocket {
         );
       }
       const row = rows[i];
-      const joins = !closed && len <= segment && k - groupStart < GSO_MAX_SEGMENTS &&
+      const joins = !closed && len <= segment && segment < limit && k - groupStart < GSO_MAX_SEGMENTS &&
         groupBytes + len <= GSO_MAX_BYTES && (row === groupRow || to.equals(row, to, groupRow));
       if (joins) {
         t.setBuffer(k, buf, off, len);
@@ -712,6 +740,7 @@ export class UdpSocket implements DatagramSocket {
       const nameLen = encodeSockaddr(names, m * SOCKADDR_SLOT_BYTES, to, row, this.family);
       if (nameLen === 0) {
         this.#refused(-1);
+        skipped++;
         closed = true;
         continue;
       }
@@ -719,6 +748,8 @@ export class UdpSocket implements DatagramSocket {
       t.setBuffer(k, buf, off, len);
       t.setGroup(m, k, 1, len);
       groups[m] = 1;
+      this.#groupFirst[m] = i;
+      this.#groupSkipped[m] = skipped;
       groupStart = k;
       groupRow = row;
       segment = len;
@@ -738,8 +769,15 @@ export class UdpSocket implements DatagramSocket {
       }
       const e = r < 0 ? errno() : EAGAIN;
       if (e === EINTR) continue;
-      if (at === 0 && sent === 0 && groups[0] > 1 && (e === EINVAL || e === EIO || e === ENOPROTOOPT)) {
-        return -1;
+      if (groups[at] > 1 && (e === EINVAL || e === EIO || e === EMSGSIZE || e === ENOPROTOOPT)) {
+        // This group was refused as a group: stop grouping datagrams of its
+        // size (or at all, without UDP_SEGMENT support or when even small
+        // ones fail), and send the rest of the batch one message each.
+        const segment = sizes[this.#groupFirst[at]];
+        this.#gsoLimit = Math.min(this.#gsoLimit, segment);
+        if (e === ENOPROTOOPT || segment <= GSO_MIN_USEFUL_BYTES) this.#gso = false;
+        this.#sendErrors -= skipped - this.#groupSkipped[at]; // counted again below
+        return sent + this.#sendPlain(bufs, offsets, sizes, this.#groupFirst[at], count, to, rows);
       }
       if (e === EAGAIN || e === ENOBUFS) {
         for (let g = at; g < m; g++) this.#sendDrops += groups[g];

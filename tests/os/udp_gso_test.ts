@@ -1,0 +1,35 @@
+// Real-kernel test of UDP_SEGMENT in ffi/udp.ts across a veth pair: grouped
+// sends arrive as ordinary datagrams, and a group the kernel refuses (its
+// datagrams need IP fragmentation) is resent one by one.
+import assert from "node:assert/strict";
+import { NetnsLab, parseLastJson, requireRoot } from "../harness/netns.ts";
+
+const CHILD = new URL("./udp_gso_child.ts", import.meta.url).pathname;
+const { ignore } = requireRoot();
+
+Deno.test({
+  name:
+    "UdpSocket.sendBatch() with gso resends a refused group one by one and keeps grouping smaller datagrams",
+  ignore,
+  async fn() {
+    await using lab = new NetnsLab();
+    const a = await lab.addNamespace("a");
+    const b = await lab.addNamespace("b");
+    await lab.veth({ ns: a, name: "va", address: "10.212.0.1/24" }, {
+      ns: b,
+      name: "vb",
+      address: "10.212.0.2/24",
+    });
+    const rx = lab.spawn(b, [Deno.execPath(), "run", "-A", CHILD, "rx"]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const tx = await lab.runDeno(a, CHILD, ["tx"], { check: false });
+    const sent = parseLastJson<
+      { big: number; small: number; limitAfterBig: number; gso: boolean; errors: number }
+    >(
+      tx.stdout,
+    );
+    const got = parseLastJson<{ lens: Record<string, number>; bad: number }>((await rx.output()).stdout);
+    assert.deepEqual(sent, { big: 20, small: 20, limitAfterBig: 1600, gso: true, errors: 0 });
+    assert.deepEqual(got, { lens: { "1000": 20, "1600": 20 }, bad: 0 });
+  },
+});
