@@ -42,6 +42,8 @@ const SYMBOLS = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   // int socket(int domain, int type, int protocol);
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // int socketpair(int domain, int type, int protocol, int sv[2]);
+  socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   // int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen);
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
@@ -185,6 +187,7 @@ export const EFD_CLOEXEC = 0o2000000;
 export const EFD_NONBLOCK = 0o4000;
 
 // socket(2).
+export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;

@@ -39,6 +39,7 @@ import { PollSet } from "../../ffi/poll_set.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import { type Datapath, HEADROOM } from "./datapath.ts";
+import { warmUpDatapath } from "./warm_up.ts";
 
 /** What the loop needs of InsidePipeline (inside.ts), which passes itself in. */
 export interface InsideBatch {
@@ -228,6 +229,8 @@ export class PollLoop {
   async #run(): Promise<void> {
     // Let the other direction register before the first slice.
     await Promise.resolve();
+    // Once per process: get the packet path optimized before real packets (warm_up.ts).
+    warmUpDatapath(this.dp.modeName);
     const device = this.dp.device as SyncPacketDevice;
     const polls = this.#polls = new PollSet(libc(), 2);
     let lastPacket = performance.now();
