@@ -188,7 +188,8 @@ export class ClientHandle extends Emitter<ClientEvents> {
         dns = new ResolvConfFile(path, log);
       }
       host = new HostChanges(net, { log: log.child("host"), dns });
-      const openDevice = o.openDevice ?? ((name, mtu) => openTun({ kind: "tun", name, mtu }));
+      const openDevice = o.openDevice ??
+        ((name, mtu) => openTun({ kind: "tun", name, mtu, vnetHeader: true }));
       if (config.dev.type !== "tun") throw new Error("The client supports dev type tun only");
       device = openDevice(config.dev.name, config.dev.mtu);
       log.info("device open", { dev: device.name, mtu: device.mtu });

@@ -68,7 +68,13 @@ export async function openTransport(
   const where = formatRemote(address, remote.port);
   if (remote.proto === "udp") {
     try {
-      return openUdp({ host: address.includes(":") ? "::" : "0.0.0.0", port: 0 });
+      return openUdp({
+        host: address.includes(":") ? "::" : "0.0.0.0",
+        port: 0,
+        recvBufferBytes: 4 << 20,
+        sendBufferBytes: 4 << 20,
+        gso: true,
+      });
     } catch (e) {
       throw new DialError(`Cannot open a UDP socket for ${where}: ${(e as Error).message}`);
     }

@@ -21,6 +21,11 @@ export class SwitchableSocket implements DatagramSocket {
     return this.#current;
   }
 
+  /** True once closed; with `current`, lets the datapath's poll loop follow the socket in use. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Makes `socket` the one in use; the previous one is closed. */
   use(socket: DatagramSocket): void {
     if (this.#closed) {

@@ -331,7 +331,10 @@ export function translateOvpnServer(
         break;
       case "mssfix":
         if (d.args[0] === "0") w.set("server.mssfix", { kind: "scalar", value: 0 }, from(d));
-        else ctx.ignore(d, "tsvpn clamps TCP MSS to dev.mtu; set server.mssfix by hand if needed");
+        else {ctx.ignore(
+            d,
+            "tsvpn clamps TCP MSS so datagrams fit 1500 bytes; set server.mssfix by hand if needed",
+          );}
         break;
       case "route":
         w.append("server.routes", ovpnRoute(ctx, d).text, from(d));

@@ -163,7 +163,7 @@ export interface ServerSection {
   statusInterval: number;
   /**
    * Largest inner IP packet a TCP SYN's MSS is clamped to (MSS = mssfix − 40
-   * for IPv4, − 60 for IPv6); default dev.mtu; 0 = no clamping.
+   * for IPv4, − 60 for IPv6); default min(dev.mtu, 1448) so datagrams fit 1500 bytes; 0 = no clamping.
    */
   mssfix: number;
   /** tap only: the server hands out no addresses (clients use the bridged LAN). */

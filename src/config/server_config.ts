@@ -29,6 +29,9 @@ import {
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
+/** Largest default inner packet for MSS clamping (see the mssfix default). */
+const DEFAULT_MSSFIX = 1448;
+
 export const SERVER_KEYS = [
   "mode",
   "listen",
@@ -121,7 +124,10 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
   const poolPersist = m.opt("pool_persist");
   const statusFile = m.opt("status_file");
   const mssfixField = m.opt("mssfix");
-  let mssfix = dev.mtu;
+  // Default: inner packets of at most 1448 bytes, which with IPv4 + UDP + the
+  // 24-byte P_DATA_V2 AEAD overhead make 1500-byte datagrams, the usual path MTU
+  // (OpenVPN 2.6's `mssfix 1492 mtu` default aims at the same: no fragmentation).
+  let mssfix = Math.min(dev.mtu, DEFAULT_MSSFIX);
   if (mssfixField) {
     const v = mssfixField.scalar();
     if (v !== 0) {

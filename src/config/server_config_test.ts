@@ -53,7 +53,7 @@ Deno.test("parseConfig() fills every server default", () => {
   assert.equal(s.poolPersist, null);
   assert.equal(s.statusFile, null);
   assert.equal(s.statusInterval, 60);
-  assert.equal(s.mssfix, 1500);
+  assert.equal(s.mssfix, 1448);
   assert.equal(s.bridge, false);
   assert.deepEqual(s.routes, []);
   assert.deepEqual(s.routes6, []);

@@ -56,7 +56,9 @@ export interface OutsideBatch extends InsideBatch {
 /** Longest stretch the loop keeps the thread before an event loop turn. */
 export const SLICE_MS = 4;
 /** Time without packets after which the loop waits asynchronously. */
-export const IDLE_MS = 1000;
+// Short, because while the loop slices synchronously Deno polls its own socket
+// I/O (management interface, TCP transports) only every few hundred ms.
+export const IDLE_MS = 50;
 /** Timeout of the async wait, bounding how late a close is noticed. */
 export const ASYNC_POLL_MS = 200;
 
@@ -265,8 +267,11 @@ export class PollLoop {
         if (idle) {
           this.#watch(device, this.#syncSocket());
           this.stats.asyncWaits++;
+          // lastPacket stays as it was: if the wake brought no packet the next
+          // pass finds none and the loop goes straight back to waiting here,
+          // rather than slicing synchronously (and delaying the event loop's
+          // own I/O, e.g. the management interface) for another IDLE_MS.
           await polls.wait(ASYNC_POLL_MS);
-          lastPacket = performance.now();
         } else {
           await new Promise<void>((r) => setImmediate(r));
         }
