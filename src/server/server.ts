@@ -140,6 +140,9 @@ class Server implements ServerControl {
   #current: { from: EndpointSlots; row: number } | null = null;
   #crlText: string | undefined;
   #crlMtime = 0;
+  /** The CRL version (file mtime) the last reloadCrl() read, and how many it disconnected. */
+  #crlVersion = -1;
+  #crlVersionDisconnects = 0;
   #ca = "";
   #timer: ReturnType<typeof setInterval> | undefined;
   #loops: Promise<void>[] = [];
@@ -215,6 +218,8 @@ class Server implements ServerControl {
           hostname: c.listen.host,
           port: c.listen.port,
           onClose: (id) => this.listener?.linkClosed(`tcp#${id}`, "connection closed"),
+          // Idle means "carries no session", not "quiet": keepalive may be off.
+          hasSession: (id) => (this.listener?.sessionsOnLink(`tcp#${id}`) ?? 0) > 0,
           maxConnections: s.maxClients * 2 + 16,
         });
         this.socket = this.tcp;
@@ -624,7 +629,10 @@ class Server implements ServerControl {
         ageSeconds: Math.max(0, Math.floor((now - m.lastSeen) / 1000)),
       }))
       : [];
+    // Datapath drops by their own names; control-channel drops prefixed, since
+    // both layers have reasons such as "replay" and "malformed".
     const drops = this.dp.counters.dropRecord();
+    for (const [k, v] of Object.entries(this.listener.drops.snapshot())) drops[`control_${k}`] = v;
     return {
       version: VERSION,
       time: Math.floor(now / 1000),
@@ -656,6 +664,7 @@ class Server implements ServerControl {
   async reloadCrl(): Promise<number> {
     const crl = this.config.pki.crl;
     if (!crl) return 0;
+    const version = crl.kind === "file" ? await mtime(crl.path) : 0;
     try {
       this.#crlText = await readPemSource(crl);
     } catch (e) {
@@ -676,7 +685,15 @@ class Server implements ServerControl {
       this.log.warn("disconnecting client", { cn: rec.name, reason: r.reason });
       await this.kill(rec.name!, r.reason);
     }
-    return n;
+    // The once-a-second mtime check may have applied this CRL version just
+    // before an explicit reload-crl (tsvpn client revoke): report what this
+    // version disconnected in all, not only in this call.
+    if (version !== this.#crlVersion) {
+      this.#crlVersion = version;
+      this.#crlVersionDisconnects = 0;
+    }
+    this.#crlVersionDisconnects += n;
+    return this.#crlVersionDisconnects;
   }
 
   // -- Stop --
