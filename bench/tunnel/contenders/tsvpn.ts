@@ -65,6 +65,8 @@ function tsvpnArgv(role: "server" | "client", configPath: string): string[] {
     "run",
     "-A",
     "--unstable-net",
+    // The same V8 flag `deno task compile` bakes into the shipped executable.
+    "--v8-flags=--max-semi-space-size=1",
     "--config",
     DENO_JSON,
     MAIN_TS,
