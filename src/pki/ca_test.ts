@@ -1,24 +1,8 @@
 import assert from "node:assert/strict";
+import { noOpenssl, openssl } from "./testing_openssl.ts";
 import { initCa, issueCertificate, listCertificates, loadCa, parseSan, validateName } from "./ca.ts";
 import { verifyPeerCertificate } from "./verify.ts";
 import { decodePem } from "./pem.ts";
-
-const dec = new TextDecoder();
-
-function hasOpenssl(): boolean {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-const noOpenssl = !hasOpenssl();
-
-async function openssl(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
-  const r = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
-  return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "tsvpn_ca_" });

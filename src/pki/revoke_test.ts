@@ -1,27 +1,11 @@
 import assert from "node:assert/strict";
+import { noOpenssl, openssl } from "./testing_openssl.ts";
 import { initCa, issueCertificate, listCertificates } from "./ca.ts";
 import { readIndex } from "./ca_index.ts";
 import { decodePem } from "./pem.ts";
 import { refreshCrl, revokeCertificate } from "./revoke.ts";
 import { verifyPeerCertificate } from "./verify.ts";
 import { X509Crl } from "./x509.ts";
-
-const dec = new TextDecoder();
-
-function hasOpenssl(): boolean {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-const noOpenssl = !hasOpenssl();
-
-async function openssl(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
-  const r = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
-  return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
 
 async function withCa(fn: (dir: string) => Promise<void>): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "tsvpn_revoke_" });

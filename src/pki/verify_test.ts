@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
+import { noOpenssl } from "./testing_openssl.ts";
 import { formatUtc, verifyPeerCertificate } from "./verify.ts";
 
 const dec = new TextDecoder();
-
-function hasOpenssl(): boolean {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-const noOpenssl = !hasOpenssl();
 
 async function openssl(args: string[], cwd: string): Promise<string> {
   const r = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
