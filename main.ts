@@ -2,14 +2,13 @@
  * Composition root: parse the command line, hand off to the command. Exit codes:
  * 0 success (also after SIGINT/SIGTERM cleanup), 1 runtime failure, 2 usage or
  * configuration error (one line on stderr).
+ *
+ * Each command's module is imported when that command runs: a long-running
+ * server or client then never holds the code (and npm packages, such as
+ * @peculiar/x509 for the PKI commands) of the others in memory. The
+ * specifiers are literals, so `deno compile` still embeds every module.
  */
 import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
-import { runClientAdmin } from "./src/cli/client_admin.ts";
-import { runClientCommand } from "./src/cli/client.ts";
-import { runImport } from "./src/cli/import.ts";
-import { runPki } from "./src/cli/pki.ts";
-import { runServerCommand } from "./src/cli/server.ts";
-import { runStatus } from "./src/cli/status.ts";
 import { VERSION } from "./src/version.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -30,15 +29,23 @@ async function main(argv: string[]): Promise<number> {
     case "version":
       console.log(`tsvpn ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`);
       return 0;
-    case "server":
+    case "server": {
+      const { runServerCommand } = await import("./src/cli/server.ts");
       return await runServerCommand(command);
-    case "client":
+    }
+    case "client": {
+      const { runClientCommand } = await import("./src/cli/client.ts");
       return await runClientCommand(command);
+    }
     case "sub":
-      if (command.name === "pki") return await runPki(command.args);
-      if (command.name === "import") return await runImport(command.args);
-      if (command.name === "status") return await runStatus(command.args);
-      return await runClientAdmin(command.args);
+      if (command.name === "pki") return await (await import("./src/cli/pki.ts")).runPki(command.args);
+      if (command.name === "import") {
+        return await (await import("./src/cli/import.ts")).runImport(command.args);
+      }
+      if (command.name === "status") {
+        return await (await import("./src/cli/status.ts")).runStatus(command.args);
+      }
+      return await (await import("./src/cli/client_admin.ts")).runClientAdmin(command.args);
   }
 }
 

@@ -24,6 +24,8 @@ import {
   importEcPrivateKeyPem,
   privateKeyToPem,
 } from "./pem.ts";
+import { writeSecretFile } from "./secret_file.ts";
+export { writeSecretFile };
 import { normalizeSerial, randomSerial } from "./serial.ts";
 import {
   AuthorityKeyIdentifierExtension,
@@ -100,12 +102,6 @@ async function exists(path: string): Promise<boolean> {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
-}
-
-/** Writes a secret with mode 0600 (chmod too, since creation modes pass through the umask). */
-export async function writeSecretFile(path: string, text: string): Promise<void> {
-  await Deno.writeTextFile(path, text, { mode: 0o600 });
-  await Deno.chmod(path, 0o600);
 }
 
 /** Creates DIR (if needed), ca.crt, ca.key, index.json and an empty crl.pem. Refuses to overwrite a CA. */

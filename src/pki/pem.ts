@@ -3,8 +3,6 @@
  * through WebCrypto (PKCS#8, "-----BEGIN PRIVATE KEY-----", which OpenSSL,
  * OpenVPN and node:tls all read).
  */
-import { PemConverter } from "./x509.ts";
-
 export type EcCurve = "P-256" | "P-384";
 
 /** ECDSA signature hash matched to the curve size, as OpenSSL does by default. */
@@ -12,9 +10,23 @@ export function hashForCurve(curve: EcCurve): "SHA-256" | "SHA-384" {
   return curve === "P-384" ? "SHA-384" : "SHA-256";
 }
 
-export function encodePem(der: BufferSource, label: string): string {
-  const text = PemConverter.encode(der, label).replace(/\r\n/g, "\n");
-  return text.endsWith("\n") ? text : text + "\n";
+/** One PEM block: base64 in 64-character lines, "\n" line ends, a final newline. */
+export function encodePem(der: BufferSource | Uint8Array, label: string): string {
+  const bytes = der instanceof Uint8Array
+    ? der
+    : ArrayBuffer.isView(der)
+    ? new Uint8Array(der.buffer, der.byteOffset, der.byteLength)
+    : new Uint8Array(der);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  const b64 = btoa(bin);
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}${
+    lines.length > 0 ? "\n" : ""
+  }-----END ${label}-----\n`;
 }
 
 /** DER bodies of the PEM blocks with `label`, in order. */

@@ -35,3 +35,13 @@ Deno.test("privateKeyToPem() output imports back with importEcPrivateKeyPem() an
 Deno.test("importEcPrivateKeyPem() refuses text without a PKCS#8 key", async () => {
   await assert.rejects(() => importEcPrivateKeyPem("nothing", "P-256"), /holds no PKCS#8 private key/);
 });
+
+Deno.test("encodePem() writes the same text as @peculiar/x509's PemConverter", async () => {
+  const { PemConverter } = await import("./x509.ts");
+  for (const n of [1, 2, 3, 47, 48, 49, 96, 300, 1000]) {
+    const der = Uint8Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff);
+    const theirs = PemConverter.encode(der, "CERTIFICATE").replace(/\r\n/g, "\n");
+    assert.equal(encodePem(der, "CERTIFICATE"), theirs.endsWith("\n") ? theirs : theirs + "\n");
+    assert.equal(encodePem(der.buffer, "CERTIFICATE"), encodePem(der, "CERTIFICATE"));
+  }
+});

@@ -1,5 +1,5 @@
 /** tls-crypt key files: a fresh OpenVPN static key written with mode 0600, never over an existing file. */
-import { writeSecretFile } from "./ca.ts";
+import { writeSecretFile } from "./secret_file.ts";
 import { formatStaticKey, generateStaticKey } from "./static_key.ts";
 
 export const TLS_CRYPT_FILE = "tc.key";

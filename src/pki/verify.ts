@@ -14,19 +14,27 @@
  *
  * Failures are values, never exceptions: the peer controls the input.
  * A CRL past its nextUpdate is still applied rather than refusing everyone.
+ * Certificates and CRLs are read with the small DER reader (certificate.ts,
+ * revocation_list.ts) and signatures checked with node:crypto (signature.ts):
+ * the running server and client never load @peculiar/x509.
  */
-import { decodePem } from "./pem.ts";
-import { normalizeSerial } from "./serial.ts";
 import {
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  X509Certificate,
-  X509Crl,
-} from "./x509.ts";
+  basicConstraintsCa,
+  certCommonName,
+  type Certificate,
+  extendedKeyUsages,
+  KEY_USAGE_KEY_CERT_SIGN,
+  keyUsageHas,
+  OID_CLIENT_AUTH,
+  OID_KEY_USAGE,
+  OID_SERVER_AUTH,
+  parseCertificate,
+  subjectAltNames,
+} from "./certificate.ts";
+import { decodePem } from "./pem.ts";
+import { parseRevocationList, type RevocationList } from "./revocation_list.ts";
+import { normalizeSerial } from "./serial.ts";
+import { verifySignature } from "./signature.ts";
 
 export type PeerUsage = "clientAuth" | "serverAuth";
 
@@ -53,7 +61,6 @@ export type VerifyPeerResult =
   | { ok: false; reason: string };
 
 const MAX_CHAIN_DEPTH = 8;
-const CN_OID = "2.5.4.3";
 
 const USAGE_LABEL: Record<PeerUsage, string> = {
   clientAuth: "TLS Web Client Authentication",
@@ -69,19 +76,22 @@ function fail(reason: string): VerifyPeerResult {
   return { ok: false, reason };
 }
 
-function describe(cert: X509Certificate): string {
-  return commonNameOf(cert) ?? cert.subject;
+function describe(cert: Certificate): string {
+  return certCommonName(cert) ?? cert.subject.text;
 }
 
-/** The subject's first common name, or undefined. */
-export function commonNameOf(cert: X509Certificate): string | undefined {
-  const values = cert.subjectName.getField(CN_OID);
-  return values.length > 0 ? values[0] : undefined;
+/** The first common name in a DER certificate's subject; undefined when it has none or does not parse. */
+export function commonNameOfDer(der: Uint8Array): string | undefined {
+  try {
+    return certCommonName(parseCertificate(der));
+  } catch {
+    return undefined;
+  }
 }
 
 // Parsing the same CA bundle for every handshake is wasted work; keep the last few.
-const caCache = new Map<string, X509Certificate[]>();
-const crlCache = new Map<string, X509Crl[]>();
+const caCache = new Map<string, Certificate[]>();
+const crlCache = new Map<string, RevocationList[]>();
 const CACHE_LIMIT = 4;
 
 function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
@@ -94,56 +104,54 @@ function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
   return v;
 }
 
-function parseCaBundle(pem: string): X509Certificate[] {
+function parseCaBundle(pem: string): Certificate[] {
   return cached(caCache, pem, () => {
-    const certs = decodePem(pem, "CERTIFICATE").map((b) => new X509Certificate(b));
+    const certs = decodePem(pem, "CERTIFICATE").map((b) => parseCertificate(b));
     if (certs.length === 0) throw new SyntaxError("CA file holds no certificate");
     return certs;
   });
 }
 
-function parseCrls(pem: string): X509Crl[] {
+function parseCrls(pem: string): RevocationList[] {
   return cached(crlCache, pem, () => {
     // OpenSSL writes "X509 CRL"; some tools write "CRL".
     const blocks = [...decodePem(pem, "X509 CRL"), ...decodePem(pem, "CRL")];
-    const crls = blocks.map((b) => new X509Crl(b));
+    const crls = blocks.map((b) => parseRevocationList(b));
     if (crls.length === 0) throw new SyntaxError("CRL file holds no CRL");
     return crls;
   });
 }
 
-function isCa(cert: X509Certificate): boolean {
-  const bc = cert.getExtension(BasicConstraintsExtension);
-  if (bc === null) return cert.extensions.length === 0; // an X.509 v1 root
-  if (!bc.ca) return false;
-  const ku = cert.getExtension(KeyUsagesExtension);
-  return ku === null || (ku.usages & KeyUsageFlags.keyCertSign) !== 0;
+function isCa(cert: Certificate): boolean {
+  const ca = basicConstraintsCa(cert);
+  if (ca === null) return cert.extensions.length === 0; // an X.509 v1 root
+  if (!ca) return false;
+  return keyUsageHas(cert, KEY_USAGE_KEY_CERT_SIGN) !== false;
 }
 
 // Signature checks between cached CA/CRL objects give the same answer every time.
-const knownSignatures = new WeakMap<X509Certificate | X509Crl, WeakMap<X509Certificate, boolean>>();
+const knownSignatures = new WeakMap<Certificate | RevocationList, WeakMap<Certificate, boolean>>();
 
-async function memo(
-  subject: X509Certificate | X509Crl,
-  issuer: X509Certificate,
-  check: () => Promise<boolean>,
-): Promise<boolean> {
+/**
+ * Whether `subject` carries a valid signature by `issuer`'s key. The
+ * algorithm inside the signed part must equal the outer one (RFC 5280
+ * 4.1.1.2, 5.1.1.2), as OpenSSL requires.
+ */
+function signedBy(subject: Certificate | RevocationList, issuer: Certificate): boolean {
   let byIssuer = knownSignatures.get(subject);
   const known = byIssuer?.get(issuer);
   if (known !== undefined) return known;
-  let ok: boolean;
-  try {
-    ok = await check();
-  } catch {
-    ok = false;
-  }
+  const ok = sameBytes(subject.tbsSignatureAlgorithm.encoding, subject.signatureAlgorithm.encoding) &&
+    verifySignature(subject.signatureAlgorithm, subject.tbs, subject.signature, issuer.publicKey);
   if (byIssuer === undefined) knownSignatures.set(subject, byIssuer = new WeakMap());
   byIssuer.set(issuer, ok);
   return ok;
 }
 
-async function signedBy(cert: X509Certificate, issuer: X509Certificate): Promise<boolean> {
-  return await memo(cert, issuer, () => cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }));
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -151,19 +159,19 @@ async function signedBy(cert: X509Certificate, issuer: X509Certificate): Promise
  * CAs or untrusted intermediates the peer sent. Returns the leaf's issuer
  * certificate, or a reason.
  */
-async function buildChain(
-  leaf: X509Certificate,
-  cas: X509Certificate[],
-  intermediates: X509Certificate[],
+function buildChain(
+  leaf: Certificate,
+  cas: Certificate[],
+  intermediates: Certificate[],
   now: Date,
-): Promise<X509Certificate | string> {
+): Certificate | string {
   let current = leaf;
-  let leafIssuer: X509Certificate | undefined;
+  let leafIssuer: Certificate | undefined;
   for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
-    let issuer: X509Certificate | undefined;
+    let issuer: Certificate | undefined;
     let trusted = false;
     for (const ca of cas) {
-      if (ca.subject === current.issuer && isCa(ca) && await signedBy(current, ca)) {
+      if (ca.subject.text === current.issuer.text && isCa(ca) && signedBy(current, ca)) {
         issuer = ca;
         trusted = true;
         break;
@@ -171,8 +179,10 @@ async function buildChain(
     }
     if (issuer === undefined) {
       for (const ca of intermediates) {
-        const bc = ca.getExtension(BasicConstraintsExtension);
-        if (ca.subject === current.issuer && bc !== null && isCa(ca) && await signedBy(current, ca)) {
+        if (
+          ca.subject.text === current.issuer.text && basicConstraintsCa(ca) !== null && isCa(ca) &&
+          signedBy(current, ca)
+        ) {
           issuer = ca;
           break;
         }
@@ -186,7 +196,7 @@ async function buildChain(
       return `CA certificate ${describe(issuer)} expired on ${formatUtc(issuer.notAfter)}`;
     }
     leafIssuer ??= issuer;
-    if (issuer.subject === issuer.issuer && await signedBy(issuer, issuer)) {
+    if (issuer.subject.text === issuer.issuer.text && signedBy(issuer, issuer)) {
       return trusted ? leafIssuer : "certificate not signed by the configured CA";
     }
     current = issuer;
@@ -194,95 +204,101 @@ async function buildChain(
   return "certificate chain is longer than the configured CA allows";
 }
 
-function nameMatches(cert: X509Certificate, commonName: string, expected: string): boolean {
+function nameMatches(cert: Certificate, commonName: string, expected: string): boolean {
   if (commonName === expected) return true;
-  const san = cert.getExtension(SubjectAlternativeNameExtension);
+  const san = subjectAltNames(cert);
   if (san === null) return false;
   const wanted = expected.toLowerCase();
-  for (const name of san.names.items) {
+  for (const name of san) {
     if (name.type === "dns" && name.value.toLowerCase() === wanted) return true;
     if (name.type === "ip" && name.value === expected) return true;
   }
   return false;
 }
 
-/** Verifies a peer's DER certificate against the configured CA, CRL, usage and name. */
-export async function verifyPeerCertificate(
+/**
+ * Verifies a peer's DER certificate against the configured CA, CRL, usage and
+ * name. The work is synchronous; the promise keeps the verifier contract open
+ * to checks that are not.
+ */
+export function verifyPeerCertificate(
   der: Uint8Array,
   options: VerifyPeerOptions,
 ): Promise<VerifyPeerResult> {
+  return Promise.resolve(verifyPeerCertificateNow(der, options));
+}
+
+function verifyPeerCertificateNow(der: Uint8Array, options: VerifyPeerOptions): VerifyPeerResult {
   const now = options.now ?? new Date();
-  let cas: X509Certificate[];
+  let cas: Certificate[];
   try {
     cas = parseCaBundle(options.ca);
   } catch (e) {
     return fail(`configured CA could not be parsed: ${(e as Error).message}`);
   }
-  let cert: X509Certificate;
+  let cert: Certificate;
   try {
-    cert = new X509Certificate(new Uint8Array(der));
+    cert = parseCertificate(der.slice());
   } catch (e) {
     return fail(`certificate could not be parsed: ${(e as Error).message}`);
   }
-  let intermediates: X509Certificate[];
+  let intermediates: Certificate[];
   try {
-    intermediates = (options.intermediates ?? []).map((d) => new X509Certificate(new Uint8Array(d)));
+    intermediates = (options.intermediates ?? []).map((d) => parseCertificate(d.slice()));
   } catch (e) {
     return fail(`intermediate certificate could not be parsed: ${(e as Error).message}`);
   }
   try {
-    return await check(cert, cas, intermediates, options, now);
+    return check(cert, cas, intermediates, options, now);
   } catch (e) {
     return fail(`certificate could not be verified: ${(e as Error).message}`);
   }
 }
 
-async function check(
-  cert: X509Certificate,
-  cas: X509Certificate[],
-  intermediates: X509Certificate[],
+function check(
+  cert: Certificate,
+  cas: Certificate[],
+  intermediates: Certificate[],
   options: VerifyPeerOptions,
   now: Date,
-): Promise<VerifyPeerResult> {
-  const issuer = await buildChain(cert, cas, intermediates, now);
+): VerifyPeerResult {
+  const issuer = buildChain(cert, cas, intermediates, now);
   if (typeof issuer === "string") return fail(issuer);
 
   if (now < cert.notBefore) return fail(`certificate not valid before ${formatUtc(cert.notBefore)}`);
   if (now > cert.notAfter) return fail(`certificate expired on ${formatUtc(cert.notAfter)}`);
 
-  const eku = cert.getExtension(ExtendedKeyUsageExtension);
-  const wantedEku = options.usage === "clientAuth"
-    ? ExtendedKeyUsage.clientAuth
-    : ExtendedKeyUsage.serverAuth;
-  if (eku === null || !eku.usages.some((u) => u === wantedEku)) {
+  const eku = extendedKeyUsages(cert);
+  const wantedEku = options.usage === "clientAuth" ? OID_CLIENT_AUTH : OID_SERVER_AUTH;
+  if (eku === null || !eku.includes(wantedEku)) {
     return fail(`certificate lacks extended key usage ${USAGE_LABEL[options.usage]}`);
   }
-  if (cert.getExtension(KeyUsagesExtension) === null) {
+  if (cert.extensions.every((e) => e.oid !== OID_KEY_USAGE)) {
     return fail("certificate lacks the key usage extension");
   }
 
   const serial = normalizeSerial(cert.serialNumber);
   if (options.crl !== undefined) {
-    let crls: X509Crl[];
+    let crls: RevocationList[];
     try {
       crls = parseCrls(options.crl);
     } catch (e) {
       return fail(`configured CRL could not be parsed: ${(e as Error).message}`);
     }
-    const mine = crls.filter((c) => c.issuer === issuer.subject);
+    const mine = crls.filter((c) => c.issuer.text === issuer.subject.text);
     if (mine.length === 0) return fail(`no CRL from the certificate's issuer ${describe(issuer)}`);
     for (const crl of mine) {
-      const valid = await memo(crl, issuer, () => crl.verify({ publicKey: issuer.publicKey }));
+      const valid = signedBy(crl, issuer);
       if (!valid) return fail(`CRL is not signed by the certificate's issuer ${describe(issuer)}`);
-      for (const entry of crl.entries) {
-        if (normalizeSerial(entry.serialNumber) === serial) {
+      for (const revoked of crl.revokedSerials) {
+        if (normalizeSerial(revoked) === serial) {
           return fail(`certificate revoked (serial ${serial})`);
         }
       }
     }
   }
 
-  const commonName = commonNameOf(cert);
+  const commonName = certCommonName(cert);
   if (commonName === undefined) return fail("certificate has no common name");
   if (options.expectedName !== undefined && !nameMatches(cert, commonName, options.expectedName)) {
     return fail(`certificate name ${commonName} does not match expected name ${options.expectedName}`);

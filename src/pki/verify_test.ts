@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
+import { parseCertificate } from "./certificate.ts";
+import { decodePem, encodePem } from "./pem.ts";
+import { crlOf, issue, selfSignedCa } from "./testing_certs.ts";
 import { noOpenssl } from "./testing_openssl.ts";
-import { formatUtc, verifyPeerCertificate } from "./verify.ts";
+import { commonNameOfDer, formatUtc, verifyPeerCertificate } from "./verify.ts";
+
+const pemOf = (der: Uint8Array) => encodePem(der, "CERTIFICATE");
+const pemOfCrl = (der: Uint8Array) => encodePem(der, "X509 CRL");
 
 const dec = new TextDecoder();
 
@@ -426,3 +432,172 @@ Deno.test(
     }
   },
 );
+
+Deno.test("verifyPeerCertificate() accepts RSA-PSS and Ed25519 chains made by openssl", {
+  ignore: noOpenssl,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
+  try {
+    for (const kind of ["pss", "ed25519"]) {
+      const ca = await selfSignedCa(dir, `ca-${kind}`, kind);
+      const leaf = await issue(dir, `ca-${kind}`, `leaf-${kind}`, { kind });
+      const r = await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), usage: "clientAuth" });
+      assert.equal(r.ok, true, `${kind}: ${JSON.stringify(r)}`);
+    }
+    // An RSA CA signing with RSASSA-PSS (SHA-384, salt 32).
+    const rsa = await selfSignedCa(dir, "ca-rsa", "rsa");
+    const pssSigned = await issue(dir, "ca-rsa", "pss-signed", {
+      sign: ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-sha384"],
+    });
+    const r = await verifyPeerCertificate(pssSigned.der, { ca: pemOf(rsa.der), usage: "clientAuth" });
+    assert.equal(r.ok, true, JSON.stringify(r));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verifyPeerCertificate() refuses a certificate whose signature or signed part was altered", {
+  ignore: noOpenssl,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
+  try {
+    const ca = await selfSignedCa(dir, "ca", "p256");
+    const leaf = await issue(dir, "ca", "alice");
+    const options = { ca: pemOf(ca.der), usage: "clientAuth" as const };
+    assert.equal((await verifyPeerCertificate(leaf.der, options)).ok, true);
+    const cert = parseCertificate(leaf.der);
+    const sigAt = leaf.der.length - cert.signature.length;
+    const cnAt = leaf.der.lastIndexOf(0x61); // the "a" of "alice" in the subject
+    for (const at of [sigAt + 10, leaf.der.length - 1, cnAt]) {
+      const bad = leaf.der.slice();
+      bad[at] ^= 0x01;
+      const r = await verifyPeerCertificate(bad, options);
+      assert.equal(r.ok, false, `byte ${at}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verifyPeerCertificate() refuses chains through a CA without CA:TRUE or without keyCertSign", {
+  ignore: noOpenssl,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
+  try {
+    const root = await selfSignedCa(dir, "root", "p256");
+    const notCa = await issue(dir, "root", "not-ca", {
+      ext: ["basicConstraints=CA:FALSE", "keyUsage=critical,keyCertSign,cRLSign"],
+    });
+    const noSign = await issue(dir, "root", "no-sign", {
+      ext: ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,digitalSignature,cRLSign"],
+    });
+    const good = await issue(dir, "root", "good-sub", {
+      ext: ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"],
+    });
+    const ca = pemOf(root.der);
+    for (const sub of [notCa, noSign, good]) {
+      const leaf = await issue(dir, sub.name, `leaf-of-${sub.name}`);
+      const bundled = await verifyPeerCertificate(leaf.der, { ca: pemOf(sub.der) + ca, usage: "clientAuth" });
+      const sent = await verifyPeerCertificate(leaf.der, {
+        ca,
+        usage: "clientAuth",
+        intermediates: [sub.der],
+      });
+      if (sub === good) {
+        assert.equal(bundled.ok, true, JSON.stringify(bundled));
+        assert.equal(sent.ok, true, JSON.stringify(sent));
+      } else {
+        const refused = { ok: false, reason: "certificate not signed by the configured CA" };
+        assert.deepEqual(bundled, refused, sub.name);
+        assert.deepEqual(sent, refused, sub.name);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verifyPeerCertificate() refuses a certificate without the key usage extension", {
+  ignore: noOpenssl,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
+  try {
+    const ca = await selfSignedCa(dir, "ca", "p256");
+    const leaf = await issue(dir, "ca", "bob", {
+      ext: ["basicConstraints=CA:FALSE", "extendedKeyUsage=clientAuth"],
+    });
+    assert.deepEqual(await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), usage: "clientAuth" }), {
+      ok: false,
+      reason: "certificate lacks the key usage extension",
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verifyPeerCertificate() refuses every certificate once its CA has expired", {
+  ignore: noOpenssl,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
+  try {
+    const ca = await selfSignedCa(dir, "Old CA", "p256");
+    const leaf = await issue(dir, "Old CA", "carol", { days: 7300 });
+    const caEnd = parseCertificate(ca.der).notAfter;
+    const r = await verifyPeerCertificate(leaf.der, {
+      ca: pemOf(ca.der),
+      usage: "clientAuth",
+      now: new Date(caEnd.getTime() + 1000),
+    });
+    assert.deepEqual(r, { ok: false, reason: `CA certificate Old CA expired on ${formatUtc(caEnd)}` });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test(
+  "verifyPeerCertificate() with a CRL configured refuses a certificate whose issuer has no CRL there",
+  {
+    ignore: noOpenssl,
+  },
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
+    try {
+      const ca = await selfSignedCa(dir, "Issuing CA", "p256");
+      await selfSignedCa(dir, "Other CA", "p256");
+      const leaf = await issue(dir, "Issuing CA", "dave");
+      await issue(dir, "Issuing CA", "erin");
+      const otherCrl = pemOfCrl(await crlOf(dir, "Other CA", []));
+      assert.deepEqual(
+        await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), crl: otherCrl, usage: "clientAuth" }),
+        { ok: false, reason: "no CRL from the certificate's issuer Issuing CA" },
+      );
+      // Both CRLs in one file: the issuer's own applies (it revokes erin, not dave).
+      const ownCrl = pemOfCrl(await crlOf(dir, "Issuing CA", ["erin"]));
+      const both = otherCrl + ownCrl;
+      assert.equal(
+        (await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), crl: both, usage: "clientAuth" })).ok,
+        true,
+      );
+      const erin = decodePem(await Deno.readTextFile(`${dir}/erin.crt`), "CERTIFICATE")[0];
+      const r = await verifyPeerCertificate(erin, { ca: pemOf(ca.der), crl: both, usage: "clientAuth" });
+      assert.equal(r.ok, false);
+      assert.match((r as { reason: string }).reason, /^certificate revoked \(serial [0-9A-F]+\)$/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("commonNameOfDer() reads the first CN and returns undefined for garbage", {
+  ignore: noOpenssl,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
+  try {
+    await selfSignedCa(dir, "ca", "p256");
+    const leaf = await issue(dir, "ca", "frank", { subject: "/O=Example/CN=frank/CN=second" });
+    assert.equal(commonNameOfDer(leaf.der), "frank");
+    assert.equal(commonNameOfDer(new Uint8Array([0x30, 0x01, 0x00])), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -48,9 +48,7 @@ import type { PacketDevice } from "../device/packet_device.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
 import { parseStaticKey } from "../pki/static_key.ts";
-import { verifyPeerCertificate } from "../pki/verify.ts";
-import { commonNameOf } from "../pki/verify.ts";
-import { X509Certificate } from "../pki/x509.ts";
+import { commonNameOfDer, verifyPeerCertificate } from "../pki/verify.ts";
 import type { AddressPool, Lease } from "../pool/address_pool.ts";
 import { PoolStore } from "../pool/pool_store.ts";
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
@@ -756,11 +754,7 @@ async function mtime(path: string): Promise<number> {
 }
 
 function cnOf(der: Uint8Array): string {
-  try {
-    return commonNameOf(new X509Certificate(der.slice())) ?? "";
-  } catch {
-    return "";
-  }
+  return commonNameOfDer(der.slice()) ?? "";
 }
 
 function formatHostPort(host: string, port: number): string {

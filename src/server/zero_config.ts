@@ -15,7 +15,6 @@
 import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import type { Logger } from "../log/log.ts";
-import { initCa, issueCertificate } from "../pki/ca.ts";
 import { activeRecord, readIndex } from "../pki/ca_index.ts";
 import { createTlsCryptKey, TLS_CRYPT_FILE } from "../pki/tls_crypt_key.ts";
 
@@ -127,6 +126,9 @@ export async function prepareZeroConfig(
   const pki = `${dir}/${PKI_SUBDIR}`;
   const made: string[] = [];
 
+  // The CA code (and @peculiar/x509 with it) loads only on a first start:
+  // later starts of a running server never pay its memory.
+  const { initCa, issueCertificate } = await import("../pki/ca.ts");
   if (!await exists(`${pki}/ca.crt`)) {
     await initCa(pki, { commonName: "tsvpn CA", now });
     made.push("CA");

@@ -28,9 +28,14 @@ export const MAIN_TS = new URL("../../../main.ts", import.meta.url).pathname;
 /** Passed explicitly: config discovery would otherwise depend on the bench's working directory. */
 const DENO_JSON = new URL("../../../deno.json", import.meta.url).pathname;
 
+/** The V8 flags `deno task compile` bakes into the shipped executable; the bench runs tsvpn with the same. */
+export const TSVPN_V8_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+
 export interface TsvpnConfigOptions {
   proto: "udp" | "tcp";
   cipher: OvpnCipher;
+  /** V8 flags for both tsvpn processes. @default TSVPN_V8_FLAGS */
+  v8Flags?: readonly string[];
 }
 
 /** The server config (keys as in deploy/examples/server.yaml). */
@@ -59,14 +64,13 @@ export function tsvpnClientYaml(pki: BenchPki, o: TsvpnConfigOptions): string {
   });
 }
 
-function tsvpnArgv(role: "server" | "client", configPath: string): string[] {
+function tsvpnArgv(role: "server" | "client", configPath: string, v8Flags: readonly string[]): string[] {
   return [
     Deno.execPath(),
     "run",
     "-A",
     "--unstable-net",
-    // The same V8 flag `deno task compile` bakes into the shipped executable.
-    "--v8-flags=--max-semi-space-size=1",
+    ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
     "--config",
     DENO_JSON,
     MAIN_TS,
@@ -94,7 +98,7 @@ export function tsvpnContender(
       await Deno.writeTextFile(serverConfig, tsvpnServerYaml(host.pki, o));
       const watched: Watched[] = [{
         role: "server",
-        proc: host.lab.spawn(host.server, tsvpnArgv("server", serverConfig)),
+        proc: host.lab.spawn(host.server, tsvpnArgv("server", serverConfig, o.v8Flags ?? TSVPN_V8_FLAGS)),
       }];
       try {
         const notes: Record<string, string> = { cipher: o.cipher };
@@ -103,7 +107,7 @@ export function tsvpnContender(
           await Deno.writeTextFile(clientConfig, tsvpnClientYaml(host.pki, o));
           watched.push({
             role: "client",
-            proc: host.lab.spawn(host.client, tsvpnArgv("client", clientConfig)),
+            proc: host.lab.spawn(host.client, tsvpnArgv("client", clientConfig, o.v8Flags ?? TSVPN_V8_FLAGS)),
           });
           await waitForTunnel(host, TSVPN_SERVER_ADDRESS, watched, STARTUP_MS);
         } else {

@@ -1,0 +1,226 @@
+/**
+ * A read-only view of an X.509 certificate: the fields and extensions peer
+ * verification (verify.ts) checks, read with the small DER reader (der.ts)
+ * so the running server and client never load an ASN.1 library.
+ * parseCertificate() throws a DerError for anything malformed; extension
+ * readers throw the same for a malformed extension value.
+ */
+
+import {
+  childrenOf,
+  contentsOf,
+  DerError,
+  encodingOf,
+  expectTlv,
+  readBitString,
+  readBoolean,
+  readOid,
+  readTime,
+  TAG_BOOLEAN,
+  TAG_INTEGER,
+  TAG_OCTET_STRING,
+  TAG_SEQUENCE,
+  type Tlv,
+  toHex,
+} from "./der.ts";
+import { CN_OID, type DistinguishedName, nameField, readName } from "./distinguished_name.ts";
+
+export interface AlgorithmIdentifier {
+  oid: string;
+  /** The whole AlgorithmIdentifier encoding, to compare two of them exactly. */
+  encoding: Uint8Array;
+  /** The parameters element's encoding, or null when absent. */
+  params: Uint8Array | null;
+}
+
+export interface CertExtension {
+  oid: string;
+  critical: boolean;
+  /** Contents of extnValue (the extension's own DER). */
+  value: Uint8Array;
+}
+
+export interface Certificate {
+  /** The certificate's whole encoding. */
+  der: Uint8Array;
+  /** The signed part (TBSCertificate encoding). */
+  tbs: Uint8Array;
+  tbsSignatureAlgorithm: AlgorithmIdentifier;
+  signatureAlgorithm: AlgorithmIdentifier;
+  signature: Uint8Array;
+  /** Uppercase hex of the serial INTEGER's content bytes. */
+  serialNumber: string;
+  issuer: DistinguishedName;
+  subject: DistinguishedName;
+  notBefore: Date;
+  notAfter: Date;
+  /** SubjectPublicKeyInfo encoding. */
+  publicKey: Uint8Array;
+  extensions: CertExtension[];
+}
+
+export const OID_BASIC_CONSTRAINTS = "2.5.29.19";
+export const OID_KEY_USAGE = "2.5.29.15";
+export const OID_EXT_KEY_USAGE = "2.5.29.37";
+export const OID_SUBJECT_ALT_NAME = "2.5.29.17";
+export const OID_SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+export const OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+
+/** KeyUsage named bits (RFC 5280 4.2.1.3). */
+export const KEY_USAGE_DIGITAL_SIGNATURE = 0;
+export const KEY_USAGE_KEY_CERT_SIGN = 5;
+export const KEY_USAGE_CRL_SIGN = 6;
+
+export function readAlgorithm(buf: Uint8Array, t: Tlv): AlgorithmIdentifier {
+  if (t.tag !== TAG_SEQUENCE) throw new DerError("AlgorithmIdentifier: expected a SEQUENCE");
+  const f = childrenOf(buf, t);
+  if (f.length < 1 || f.length > 2) throw new DerError("malformed AlgorithmIdentifier");
+  return {
+    oid: readOid(buf, f[0]),
+    encoding: encodingOf(buf, t),
+    params: f.length === 2 ? encodingOf(buf, f[1]) : null,
+  };
+}
+
+/** Reads `Extensions` (SEQUENCE OF Extension). */
+export function readExtensions(buf: Uint8Array, t: Tlv): CertExtension[] {
+  if (t.tag !== TAG_SEQUENCE) throw new DerError("Extensions: expected a SEQUENCE");
+  return childrenOf(buf, t).map((e) => {
+    if (e.tag !== TAG_SEQUENCE) throw new DerError("Extension: expected a SEQUENCE");
+    const f = childrenOf(buf, e);
+    if (f.length < 2 || f.length > 3) throw new DerError("malformed Extension");
+    const critical = f.length === 3 ? readBoolean(buf, f[1]) : false;
+    const value = f[f.length - 1];
+    if (value.tag !== TAG_OCTET_STRING) throw new DerError("Extension: expected an OCTET STRING value");
+    return { oid: readOid(buf, f[0]), critical, value: contentsOf(buf, value) };
+  });
+}
+
+/** Parses a DER certificate; keeps views into `der` (do not modify it afterwards). */
+export function parseCertificate(der: Uint8Array): Certificate {
+  const outer = expectTlv(der, 0, der.length, TAG_SEQUENCE, "Certificate");
+  if (outer.end !== der.length) throw new DerError("trailing bytes after the certificate");
+  const top = childrenOf(der, outer);
+  if (top.length !== 3) throw new DerError("malformed Certificate");
+  const [tbsTlv, algTlv, sigTlv] = top;
+  if (tbsTlv.tag !== TAG_SEQUENCE) throw new DerError("TBSCertificate: expected a SEQUENCE");
+  const f = childrenOf(der, tbsTlv);
+  let i = 0;
+  if (f[i]?.tag === 0xa0) i++; // [0] EXPLICIT version
+  if (f.length < i + 6) throw new DerError("malformed TBSCertificate");
+  const serialTlv = f[i++];
+  if (serialTlv.tag !== TAG_INTEGER || serialTlv.end === serialTlv.start) {
+    throw new DerError("malformed serial number");
+  }
+  const tbsSignatureAlgorithm = readAlgorithm(der, f[i++]);
+  const issuer = readName(der, f[i++]);
+  const validity = f[i++];
+  if (validity.tag !== TAG_SEQUENCE) throw new DerError("Validity: expected a SEQUENCE");
+  const times = childrenOf(der, validity);
+  if (times.length !== 2) throw new DerError("malformed Validity");
+  const subject = readName(der, f[i++]);
+  const spki = f[i++];
+  if (spki.tag !== TAG_SEQUENCE) throw new DerError("SubjectPublicKeyInfo: expected a SEQUENCE");
+  let extensions: CertExtension[] = [];
+  for (; i < f.length; i++) {
+    const t = f[i];
+    if (t.tag === 0x81 || t.tag === 0x82 || t.tag === 0xa1 || t.tag === 0xa2) continue; // unique IDs
+    if (t.tag !== 0xa3) throw new DerError("unexpected field in TBSCertificate");
+    const inner = childrenOf(der, t);
+    if (inner.length !== 1) throw new DerError("malformed extensions field");
+    extensions = readExtensions(der, inner[0]);
+  }
+  return {
+    der,
+    tbs: encodingOf(der, tbsTlv),
+    tbsSignatureAlgorithm,
+    signatureAlgorithm: readAlgorithm(der, algTlv),
+    signature: readBitString(der, sigTlv),
+    serialNumber: toHex(contentsOf(der, serialTlv)),
+    issuer,
+    subject,
+    notBefore: readTime(der, times[0]),
+    notAfter: readTime(der, times[1]),
+    publicKey: encodingOf(der, spki),
+    extensions,
+  };
+}
+
+/** The first extension with `oid`, or undefined. */
+export function findExtension(cert: Certificate, oid: string): CertExtension | undefined {
+  return cert.extensions.find((e) => e.oid === oid);
+}
+
+/** The subject's first common name, or undefined. */
+export function certCommonName(cert: Certificate): string | undefined {
+  return nameField(cert.subject, CN_OID)[0];
+}
+
+/** BasicConstraints: whether the cA flag is set; null without the extension. */
+export function basicConstraintsCa(cert: Certificate): boolean | null {
+  const ext = findExtension(cert, OID_BASIC_CONSTRAINTS);
+  if (ext === undefined) return null;
+  const v = ext.value;
+  const seq = expectTlv(v, 0, v.length, TAG_SEQUENCE, "BasicConstraints");
+  const f = childrenOf(v, seq);
+  return f.length > 0 && f[0].tag === TAG_BOOLEAN && readBoolean(v, f[0]);
+}
+
+/** KeyUsage: whether named bit `bit` is set; null without the extension. */
+export function keyUsageHas(cert: Certificate, bit: number): boolean | null {
+  const ext = findExtension(cert, OID_KEY_USAGE);
+  if (ext === undefined) return null;
+  const v = ext.value;
+  const bits = readBitString(v, expectTlv(v, 0, v.length, 0x03, "KeyUsage"));
+  const byte = bit >> 3;
+  return byte < bits.length && (bits[byte] & (0x80 >> (bit & 7))) !== 0;
+}
+
+/** ExtendedKeyUsage purpose OIDs; null without the extension. */
+export function extendedKeyUsages(cert: Certificate): string[] | null {
+  const ext = findExtension(cert, OID_EXT_KEY_USAGE);
+  if (ext === undefined) return null;
+  const v = ext.value;
+  return childrenOf(v, expectTlv(v, 0, v.length, TAG_SEQUENCE, "ExtendedKeyUsage")).map((t) => readOid(v, t));
+}
+
+export interface AltName {
+  type: "dns" | "ip" | "other";
+  /** dns: the name as encoded; ip: dotted IPv4 or RFC 5952 IPv6 text; other: "". */
+  value: string;
+}
+
+function formatIp(b: Uint8Array): string {
+  if (b.length === 4) return Array.from(b).join(".");
+  if (b.length !== 16) return `#${toHex(b)}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i] << 8) | b[i + 1]).toString(16));
+  // The first longest run of two or more zero groups becomes "::".
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== "0") {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === "0") j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (bestLen < 2) return groups.join(":");
+  return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`;
+}
+
+const latin1 = new TextDecoder("latin1");
+
+/** SubjectAltName entries; null without the extension. */
+export function subjectAltNames(cert: Certificate): AltName[] | null {
+  const ext = findExtension(cert, OID_SUBJECT_ALT_NAME);
+  if (ext === undefined) return null;
+  const v = ext.value;
+  return childrenOf(v, expectTlv(v, 0, v.length, TAG_SEQUENCE, "SubjectAltName")).map((t): AltName => {
+    if (t.tag === 0x82) return { type: "dns", value: latin1.decode(contentsOf(v, t)) };
+    if (t.tag === 0x87) return { type: "ip", value: formatIp(contentsOf(v, t)) };
+    return { type: "other", value: "" };
+  });
+}
