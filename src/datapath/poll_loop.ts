@@ -14,15 +14,22 @@
  * Blocking the thread also blocks its event loop (control channel, timers,
  * signals), so the loop runs in slices: it blocks at most until the end of a
  * slice of SLICE_MS, then yields one macrotask turn (setImmediate), which
- * lets every ready timer and I/O callback run. After IDLE_MS without a
- * packet it stops polling synchronously and awaits an async poll (the hop is
- * free when idle), which also notices a closed device or socket within
- * ASYNC_POLL_MS.
+ * lets ready timers and callbacks run. A setImmediate turn does not make
+ * Deno poll its own sockets, though (measured: a TCP echo served by the same
+ * process answered after ~230 ms), so at least every IO_TURN_MS the turn is
+ * a zero-delay timer instead, which lets Deno's I/O driver run (~2 ms). After
+ * IDLE_MS without a packet the loop stops polling synchronously and awaits an
+ * async poll, which also notices a closed device or socket within
+ * ASYNC_POLL_MS. IDLE_MS is long because the async wake is not free: it is a
+ * hop through Deno's blocking thread pool, which added ~0.15 ms to each
+ * packet that woke the loop (a ping every 50 ms crossed the tunnel in
+ * ~0.45 ms with a synchronous wake, ~0.6 ms with an async one).
  *
  *   slice:  tryReadBatch(tun) → InsidePipeline.process
  *           tryReceiveBatch(udp) → OutsidePipeline.process
  *           nothing? poll([tun, udp], until slice end)
- *   between slices: setImmediate (event loop turn) or, when idle, async poll
+ *   between slices: setImmediate (event loop turn), a zero-delay timer every
+ *   IO_TURN_MS (Deno's socket I/O too) or, when idle, async poll
  *
  * `runInsideLoop`/`runOutsideLoop` use this loop when `pollLoopCapable`
  * holds; each direction still ends on its own (device closed / socket closed
@@ -39,7 +46,7 @@ import { PollSet } from "../../ffi/poll_set.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import { type Datapath, HEADROOM } from "./datapath.ts";
-import { warmUpDatapath } from "./warm_up.ts";
+import { warmUpDatapath, warmUpProfile } from "./warm_up.ts";
 
 /** What the loop needs of InsidePipeline (inside.ts), which passes itself in. */
 export interface InsideBatch {
@@ -56,9 +63,9 @@ export interface OutsideBatch extends InsideBatch {
 /** Longest stretch the loop keeps the thread before an event loop turn. */
 export const SLICE_MS = 4;
 /** Time without packets after which the loop waits asynchronously. */
-// Short, because while the loop slices synchronously Deno polls its own socket
-// I/O (management interface, TCP transports) only every few hundred ms.
-export const IDLE_MS = 50;
+export const IDLE_MS = 1000;
+/** Longest stretch of slices before a turn that lets Deno poll its own sockets (management, TCP). */
+export const IO_TURN_MS = 50;
 /** Timeout of the async wait, bounding how late a close is noticed. */
 export const ASYNC_POLL_MS = 200;
 
@@ -158,8 +165,8 @@ export class PollLoop {
   #asyncSocket: DatagramSocket | null = null;
   // A holder's socket that failed a read; skipped until the holder moves on.
   #failed: DatagramSocket | null = null;
-  /** Slices run, sync polls, async waits and async-mode turns, for tests and benches. */
-  readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0, asyncTurns: 0 };
+  /** Slices run, sync polls, async waits, async-mode turns and I/O turns, for tests and benches. */
+  readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0, asyncTurns: 0, ioTurns: 0 };
 
   constructor(dp: Datapath) {
     this.dp = dp;
@@ -232,10 +239,11 @@ export class PollLoop {
     // Let the other direction register before the first slice.
     await Promise.resolve();
     // Once per process: get the packet path optimized before real packets (warm_up.ts).
-    warmUpDatapath(this.dp.modeName);
+    warmUpDatapath(warmUpProfile(this.dp));
     const device = this.dp.device as SyncPacketDevice;
     const polls = this.#polls = new PollSet(libc(), 2);
     let lastPacket = performance.now();
+    let lastIoTurn = lastPacket;
     try {
       for (;;) {
         if (!this.#check(device)) return;
@@ -272,6 +280,11 @@ export class PollLoop {
           // rather than slicing synchronously (and delaying the event loop's
           // own I/O, e.g. the management interface) for another IDLE_MS.
           await polls.wait(ASYNC_POLL_MS);
+          lastIoTurn = performance.now();
+        } else if (performance.now() - lastIoTurn >= IO_TURN_MS) {
+          this.stats.ioTurns++;
+          await new Promise<void>((r) => setTimeout(r, 0));
+          lastIoTurn = performance.now();
         } else {
           await new Promise<void>((r) => setImmediate(r));
         }

@@ -190,6 +190,69 @@ Deno.test("PollLoop ends a direction when its AbortSignal aborts", async () => {
   }
 });
 
+/** Sends a (control-looking) datagram to 127.0.0.1:`port` every millisecond for `ms`, from a child process (so JS here can stay blocked). */
+function spray(port: number, ms: number): Deno.ChildProcess {
+  const code = `const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+const end = Date.now() + ${ms};
+const junk = new Uint8Array(40).fill(0x20);
+while (Date.now() < end) {
+  await s.send(junk, { transport: "udp", hostname: "127.0.0.1", port: ${port} });
+  await new Promise((r) => setTimeout(r, 1));
+}
+s.close();`;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--unstable-net", code],
+    stdout: "null",
+    stderr: "null",
+  })
+    .spawn();
+}
+
+Deno.test("PollLoop lets Deno serve its own sockets while packets keep it polling synchronously", async () => {
+  const s = setup();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const sprayer = spray(s.sock.localPort, 3000);
+  try {
+    const inside = runInsideLoop(s.dp);
+    const outside = runOutsideLoop(s.dp);
+    const stats = pollLoopFor(s.dp).stats;
+    await until(() => s.dp.counters.stat("control_packets") > 20, "sprayed datagrams at the loop");
+    const waitsBefore = stats.asyncWaits;
+    // A TCP echo on Deno's own sockets, served by this process while the loop slices.
+    const echo = (async () => {
+      const c = await listener.accept();
+      const b = new Uint8Array(16);
+      const n = await c.read(b);
+      await c.write(b.subarray(0, n ?? 0));
+      c.close();
+    })();
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port });
+    await conn.write(new TextEncoder().encode("ping"));
+    const reply = new Uint8Array(16);
+    const n = await conn.read(reply);
+    conn.close();
+    await echo;
+    assert.equal(new TextDecoder().decode(reply.subarray(0, n ?? 0)), "ping");
+    assert.ok(stats.ioTurns > 0, JSON.stringify(stats));
+    assert.equal(stats.asyncWaits, waitsBefore, "served while the loop stayed synchronous");
+    s.dev.close();
+    s.sock.close();
+    await inside;
+    await outside;
+  } finally {
+    try {
+      sprayer.kill();
+    } catch {
+      // Already done.
+    }
+    await sprayer.status;
+    listener.close();
+    s.dev.close();
+    s.sock.close();
+    s.peer.close();
+  }
+});
+
 /** A reconnecting socket as the client has one: `current` changes, `closed` ends it. */
 class Holder implements DatagramSocketHolder {
   current: DatagramSocket | null = null;

@@ -12,159 +12,236 @@
  * a `TunDevice` over one end of an AF_UNIX datagram socketpair (it reads and
  * writes whole packets like a tun), an fd-backed `UdpSocket` on 127.0.0.1
  * that sends to itself, an OpenSSL `DataChannel` pair — carries a few
- * thousand packets each way (TCP segments that coalesce, and small ICMP
- * packets). Using the real classes keeps call sites monomorphic, so the
- * optimized code fits the real objects. Nothing leaves the process but
+ * thousand packets each way in the mix real traffic has (warm_up_traffic.ts:
+ * TCP runs that coalesce, SYNs to clamp, ICMP, IPv6, multicast to drop,
+ * keepalive pings, control datagrams, single- and multi-packet batches).
+ * Using the real classes and the real datapath's settings (WarmUpProfile)
+ * keeps the optimized code valid for the real objects. Two rigs with their
+ * own callbacks run in turn, so callback call sites (onControl, the device
+ * write counter) see two targets and do not deoptimize on the real third. Nothing leaves the process but
  * loopback datagrams; everything is closed before it returns. Best effort:
  * any failure (no loopback, no FFI) just ends the warm-up.
  */
 
-import { AF_UNIX, libc, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK } from "../../ffi/libc.ts";
+import { AF_UNIX, libc, type LibcSymbols, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK } from "../../ffi/libc.ts";
 import { Readiness } from "../../ffi/readiness.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { openUdp, type UdpSocket } from "../../ffi/udp.ts";
+import { parsePrefix } from "../addr/prefix.ts";
+import { P_ACK_V1 } from "../control/opcode.ts";
 import { DataChannel } from "../data/data_channel.ts";
 import { dataKeysFromParts } from "../data/key_material.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
-import { parsePrefix } from "../addr/prefix.ts";
-import { ipv4HeaderChecksum, transportChecksum } from "../packet/checksum.ts";
+import type { Logger } from "../log/log.ts";
+import { DatapathCounters } from "./counters.ts";
 import { Datapath, type DatapathMode, HEADROOM } from "./datapath.ts";
+import { gsoCapable } from "./gro.ts";
 import { InsidePipeline } from "./inside.ts";
 import { OutsidePipeline } from "./outside.ts";
+import {
+  WARM_LOCAL6,
+  WARM_NET4,
+  WARM_NET6,
+  WARM_PEER6,
+  WarmKind,
+  warmKind,
+  warmPacket,
+} from "./warm_up_traffic.ts";
 
 /** Batches of packets pushed through each direction. */
-export const WARM_UP_ROUNDS = 600;
+export const WARM_UP_ROUNDS = 800;
 // AF_UNIX datagram sockets queue at most net.unix.max_dgram_qlen (10) datagrams.
 const BATCH = 8;
-const LOCAL = 0x0a636301; // 10.99.99.1: the "host" side
-const PEER = 0x0a636302; // 10.99.99.2: the peer's inner address
+
+/** The settings of the real datapath the warm-up imitates. */
+export interface WarmUpProfile {
+  mode: DatapathMode;
+  /** As DatapathOptions.mssfix (0: no clamping). */
+  mssfix: number;
+  float: boolean;
+  clientToClient: boolean;
+  /** The real tun has a virtio-net header (TCP coalescing on writes). */
+  vnetHeader: boolean;
+  log?: Logger;
+}
+
+/** The profile of `dp`. */
+export function warmUpProfile(dp: Datapath): WarmUpProfile {
+  return {
+    mode: dp.modeName,
+    mssfix: dp.mss > 0 ? dp.mss + 40 : 0,
+    float: dp.float,
+    clientToClient: dp.clientToClient,
+    vnetHeader: gsoCapable(dp.device),
+    log: dp.log,
+  };
+}
 
 let done = false;
 
-/** Writes an IPv4 packet (TCP segment when `tcp`, else ICMP echo) from `src` to `dst` at buf[off..]; returns its length. */
-function packet(
-  buf: Uint8Array,
-  off: number,
-  src: number,
-  dst: number,
-  tcp: boolean,
-  seq: number,
-  payload: number,
-): number {
-  const hdr = tcp ? 40 : 28;
-  const len = hdr + payload;
-  buf.fill(0, off, off + len);
-  buf[off] = 0x45;
-  buf[off + 2] = len >> 8;
-  buf[off + 3] = len & 0xff;
-  buf[off + 6] = 0x40;
-  buf[off + 8] = 64;
-  buf[off + 9] = tcp ? 6 : 1;
-  for (let i = 0; i < 4; i++) {
-    buf[off + 12 + i] = (src >>> (24 - 8 * i)) & 0xff;
-    buf[off + 16 + i] = (dst >>> (24 - 8 * i)) & 0xff;
+/** One throwaway datapath over a socketpair "tun" and a loopback UDP socket that talks to itself. */
+interface Rig {
+  dp: Datapath;
+  dev: TunDevice;
+  udp: UdpSocket;
+  hostEnd: number;
+  peer: number;
+  inside: InsidePipeline;
+  outside: OutsidePipeline;
+  controls: number;
+}
+
+function openRig(lib: LibcSymbols, p: WarmUpProfile, counters: DatapathCounters, rigs: Rig[]): Rig | null {
+  const pair = new Int32Array(2);
+  if (lib.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) return null;
+  const dev = new TunDevice(lib, pair[0], new Readiness(lib, pair[0]), "warm-up", "tun", 0, p.vnetHeader);
+  let udp: UdpSocket;
+  try {
+    udp = openUdp({ host: "127.0.0.1", port: 0, gso: true });
+  } catch (e) {
+    dev.close();
+    lib.close(pair[1]);
+    throw e;
   }
-  const c = ipv4HeaderChecksum(buf, off);
-  buf[off + 10] = c >> 8;
-  buf[off + 11] = c & 0xff;
-  const t = off + 20;
-  if (tcp) {
-    buf[t] = 0x9c;
-    buf[t + 1] = 0x40;
-    buf[t + 2] = 0x14;
-    buf[t + 3] = 0x51;
-    for (let i = 0; i < 4; i++) buf[t + 4 + i] = (seq >>> (24 - 8 * i)) & 0xff;
-    buf[t + 12] = 0x50;
-    buf[t + 13] = 0x10;
-    buf[t + 14] = 0xff;
-    const k = transportChecksum(buf, off, 16);
-    buf[t + 16] = k >> 8;
-    buf[t + 17] = k & 0xff;
-  } else {
-    buf[t] = 8;
-    const k = transportChecksum(buf, off, 2, false);
-    buf[t + 2] = k >> 8;
-    buf[t + 3] = k & 0xff;
+  // Each rig its own closure: the call sites become megamorphic (see top).
+  const onControl = () => {
+    rig.controls++;
+  };
+  const dp = new Datapath({
+    mode: p.mode,
+    device: dev,
+    socket: udp,
+    capacity: 2,
+    batchSize: BATCH,
+    slotSize: 2048,
+    mssfix: p.mssfix,
+    float: p.float,
+    clientToClient: p.clientToClient,
+    log: p.log,
+    counters,
+    onControl,
+  });
+  const rig: Rig = {
+    dp,
+    dev,
+    udp,
+    hostEnd: pair[1],
+    peer: attachSelf(dp, udp),
+    inside: new InsidePipeline(dp),
+    outside: new OutsidePipeline(dp),
+    controls: 0,
+  };
+  rigs.push(rig);
+  return rig;
+}
+
+/** Attaches a peer whose endpoint is the rig's own socket and that owns both inner addresses. */
+function attachSelf(dp: Datapath, udp: UdpSocket): number {
+  const key = new Uint8Array(32).fill(0x5a);
+  const iv = new Uint8Array(8).fill(0xa5);
+  const keys = dataKeysFromParts("AES-256-GCM", {
+    encryptKey: key,
+    encryptIv: iv,
+    decryptKey: key,
+    decryptIv: iv,
+  });
+  const id = dp.reservePeer();
+  const channel = new DataChannel({ peerId: id, replayWindow: 65536 });
+  channel.installKey(0, keys, 0);
+  const self = new EndpointSlots(1);
+  self.setIpv4(0, 0x7f000001, udp.localPort);
+  dp.attachPeer(id, channel, self, 0);
+  if (dp.modeName === "router") {
+    // The peer owns both ends, so looped-back packets pass the source check.
+    for (
+      const p of [
+        "10.99.99.2/32",
+        "10.99.99.1/32",
+        `${WARM_PEER6}/128`,
+        `${WARM_LOCAL6}/128`,
+        WARM_NET4,
+        WARM_NET6,
+      ]
+    ) {
+      dp.routes.add(parsePrefix(p), id);
+    }
   }
-  return len;
+  return id;
+}
+
+function closeRig(lib: LibcSymbols, r: Rig): void {
+  r.dev.close();
+  r.udp.close();
+  lib.close(r.hostEnd);
+}
+
+/** Host → device → peer: one batch of the round's mix (a single packet every third round). */
+function pushInside(lib: LibcSymbols, r: Rig, round: number, pkt: Uint8Array, seq: number): number {
+  const count = round % 3 === 0 ? 1 : BATCH;
+  for (let i = 0; i < count; i++) {
+    const kind = count === 1 ? WarmKind.Icmp4 : warmKind(round, i);
+    const n = warmPacket(pkt, 10, kind, kind === WarmKind.Tcp4 || kind === WarmKind.Tcp6 ? seq : round + i);
+    if (kind === WarmKind.Tcp4) seq += 1360;
+    if (lib.write(r.hostEnd, pkt, n + 10) < 0) break;
+  }
+  const k = r.dev.tryReadBatch(r.inside.bufs, r.inside.sizes, HEADROOM);
+  if (k > 0) r.inside.process(k);
+  return seq;
+}
+
+/** Peer → device: what came back through the socket (plus a ping or a control datagram now and then). */
+function pullOutside(lib: LibcSymbols, r: Rig, round: number, sink: Uint8Array): number {
+  if (round % 4 === 1) r.dp.sendPing(r.peer);
+  if (round % 8 === 3) sendControl(r);
+  let carried = 0;
+  for (let tries = 0; tries < 4; tries++) {
+    const m = r.udp.tryReceiveBatch(r.outside.bufs, r.outside.sizes, r.outside.from, 0);
+    if (m === 0) break;
+    carried += m;
+    r.outside.process(m);
+  }
+  while (lib.read(r.hostEnd, sink, sink.length) > 0) carried++;
+  return carried;
+}
+
+const control = Uint8Array.of(P_ACK_V1 << 3, 1, 2, 3, 4, 5, 6, 7, 8, 0);
+
+function sendControl(r: Rig): void {
+  r.udp.send(control, 0, control.length, r.dp.peers.endpoints, r.peer);
 }
 
 /**
- * Runs the warm-up for a datapath of `mode` once per process (later calls
- * return at once). Switch (tap) mode is not warmed. Returns the packets
- * carried (0 when skipped or failed).
+ * Runs the warm-up for a datapath like `profile` once per process (later
+ * calls return at once). Switch (tap) mode is not warmed. Returns the packets
+ * carried (0 when skipped or failed); `counters` gets the throwaway
+ * datapaths' counts.
  */
-export function warmUpDatapath(mode: DatapathMode, rounds = WARM_UP_ROUNDS): number {
-  if (done || mode === "switch") return 0;
+export function warmUpDatapath(
+  profile: WarmUpProfile,
+  rounds = WARM_UP_ROUNDS,
+  counters = new DatapathCounters(),
+): number {
+  if (done || profile.mode === "switch") return 0;
   done = true;
   const lib = libc();
-  const pair = new Int32Array(2);
-  if (lib.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) return 0;
-  let dev: TunDevice | null = null;
-  let udp: UdpSocket | null = null;
+  const rigs: Rig[] = [];
   let carried = 0;
   try {
-    dev = new TunDevice(lib, pair[0], new Readiness(lib, pair[0]), "warm-up", "tun", 0, true);
-    udp = openUdp({ host: "127.0.0.1", port: 0, gso: true });
-    const dp = new Datapath({
-      mode,
-      device: dev,
-      socket: udp,
-      capacity: 2,
-      batchSize: BATCH,
-      slotSize: 2048,
-    });
-    const key = new Uint8Array(32).fill(0x5a);
-    const iv = new Uint8Array(8).fill(0xa5);
-    const keys = dataKeysFromParts("AES-256-GCM", {
-      encryptKey: key,
-      encryptIv: iv,
-      decryptKey: key,
-      decryptIv: iv,
-    });
-    const id = dp.reservePeer();
-    const channel = new DataChannel({ peerId: id, replayWindow: 65536 });
-    channel.installKey(0, keys, 0);
-    const self = new EndpointSlots(1);
-    self.setIpv4(0, 0x7f000001, udp.localPort);
-    dp.attachPeer(id, channel, self, 0);
-    if (mode === "router") {
-      // The peer owns both ends, so looped-back packets pass the source check.
-      dp.routes.add(parsePrefix("10.99.99.2/32"), id);
-      dp.routes.add(parsePrefix("10.99.99.1/32"), id);
+    if (openRig(lib, profile, counters, rigs) === null || openRig(lib, profile, counters, rigs) === null) {
+      return 0;
     }
-    const inside = new InsidePipeline(dp);
-    const outside = new OutsidePipeline(dp);
-    const hostEnd = pair[1];
     const pkt = new Uint8Array(2048);
     const sink = new Uint8Array(65536 + 64);
     let seq = 1;
-    for (let r = 0; r < rounds; r++) {
-      // Host → device: a run of TCP segments and a few small packets.
-      for (let i = 0; i < BATCH; i++) {
-        const tcp = i % 8 !== 7;
-        const n = packet(pkt, 10, LOCAL, PEER, tcp, seq, tcp ? 1360 : 56);
-        if (tcp) seq += 1360;
-        if (lib.write(hostEnd, pkt, n + 10) < 0) break;
-      }
-      const k = dev.tryReadBatch(inside.bufs, inside.sizes, HEADROOM);
-      if (k === 0) break;
-      inside.process(k);
-      // Back in through the socket: open, route, to the device (coalesced).
-      for (let tries = 0; tries < 4; tries++) {
-        const m = udp.tryReceiveBatch(outside.bufs, outside.sizes, outside.from, 0);
-        if (m === 0) break;
-        carried += m;
-        outside.process(m);
-      }
-      while (lib.read(hostEnd, sink, sink.length) > 0) carried++;
+    for (let round = 0; round < rounds; round++) {
+      const r = rigs[round & 1];
+      seq = pushInside(lib, r, round, pkt, seq);
+      carried += pullOutside(lib, r, round, sink);
     }
   } catch {
     // Best effort: a host without loopback or with a refused socket is simply not warmed.
   } finally {
-    dev?.close();
-    udp?.close();
-    lib.close(pair[1]);
+    for (const r of rigs) closeRig(lib, r);
   }
   return carried;
 }
