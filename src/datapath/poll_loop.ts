@@ -16,8 +16,12 @@
  * slice of SLICE_MS, then yields one macrotask turn (setImmediate), which
  * lets ready timers and callbacks run. A setImmediate turn does not make
  * Deno poll its own sockets, though (measured: a TCP echo served by the same
- * process answered after ~230 ms), so at least every IO_TURN_MS the turn is
- * a zero-delay timer instead, which lets Deno's I/O driver run (~2 ms). After
+ * process answered after ~230 ms); a zero-delay timer turn does, but costs
+ * ~2 ms during which no packet is served. So the loop looks at the epoll fds
+ * of Deno's own reactor (ffi/runtime_polls.ts) at the end of each slice and
+ * takes a timer turn only when they hold events (at most every
+ * IO_TURN_GAP_MS, and at least every IO_TURN_MAX_MS); without those fds it
+ * takes one every IO_TURN_MS. After
  * IDLE_MS without a packet the loop stops polling synchronously and awaits an
  * async poll, which also notices a closed device or socket within
  * ASYNC_POLL_MS. IDLE_MS is long because the async wake is not free: it is a
@@ -28,8 +32,9 @@
  *   slice:  tryReadBatch(tun) → InsidePipeline.process
  *           tryReceiveBatch(udp) → OutsidePipeline.process
  *           nothing? poll([tun, udp], until slice end)
- *   between slices: setImmediate (event loop turn), a zero-delay timer every
- *   IO_TURN_MS (Deno's socket I/O too) or, when idle, async poll
+ *   between slices: setImmediate (event loop turn), a zero-delay timer when
+ *   Deno's own sockets have input (its I/O driver runs too) or, when idle,
+ *   async poll
  *
  * `runInsideLoop`/`runOutsideLoop` use this loop when `pollLoopCapable`
  * holds; each direction still ends on its own (device closed / socket closed
@@ -43,6 +48,7 @@
 import { setImmediate } from "node:timers";
 import { libc } from "../../ffi/libc.ts";
 import { PollSet } from "../../ffi/poll_set.ts";
+import { runtimeEventPolls } from "../../ffi/runtime_polls.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import { type Datapath, HEADROOM } from "./datapath.ts";
@@ -64,8 +70,12 @@ export interface OutsideBatch extends InsideBatch {
 export const SLICE_MS = 4;
 /** Time without packets after which the loop waits asynchronously. */
 export const IDLE_MS = 1000;
-/** Longest stretch of slices before a turn that lets Deno poll its own sockets (management, TCP). */
+/** Period of the turns that let Deno poll its own sockets (management, TCP) when its epoll fds are unknown. */
 export const IO_TURN_MS = 50;
+/** Least time between two such turns when they are taken on demand. */
+export const IO_TURN_GAP_MS = 10;
+/** Longest time between two such turns even when no demand was seen. */
+export const IO_TURN_MAX_MS = 1000;
 /** Timeout of the async wait, bounding how late a close is noticed. */
 export const ASYNC_POLL_MS = 200;
 
@@ -161,6 +171,8 @@ export class PollLoop {
   #outsidePipe: OutsideBatch | null = null;
   #running: Promise<void> | null = null;
   #polls: PollSet | null = null;
+  // Deno's own epoll fds, looked at between slices (null: unknown).
+  #runtime: PollSet | null = null;
   // The socket an async receive loop is serving (a holder's non-fd socket).
   #asyncSocket: DatagramSocket | null = null;
   // A holder's socket that failed a read; skipped until the holder moves on.
@@ -242,6 +254,11 @@ export class PollLoop {
     warmUpDatapath(warmUpProfile(this.dp));
     const device = this.dp.device as SyncPacketDevice;
     const polls = this.#polls = new PollSet(libc(), 2);
+    const runtimeFds = runtimeEventPolls();
+    if (runtimeFds.length > 0) {
+      this.#runtime = new PollSet(libc(), runtimeFds.length);
+      runtimeFds.forEach((fd, i) => this.#runtime!.setFd(i, fd));
+    }
     let lastPacket = performance.now();
     let lastIoTurn = lastPacket;
     try {
@@ -281,7 +298,7 @@ export class PollLoop {
           // own I/O, e.g. the management interface) for another IDLE_MS.
           await polls.wait(ASYNC_POLL_MS);
           lastIoTurn = performance.now();
-        } else if (performance.now() - lastIoTurn >= IO_TURN_MS) {
+        } else if (this.#ioTurnDue(performance.now() - lastIoTurn)) {
           this.stats.ioTurns++;
           await new Promise<void>((r) => setTimeout(r, 0));
           lastIoTurn = performance.now();
@@ -296,7 +313,17 @@ export class PollLoop {
     } finally {
       this.#polls = null;
       polls.close();
+      this.#runtime?.close();
+      this.#runtime = null;
     }
+  }
+
+  /** Whether the turn after this slice must let Deno's reactor run, `sinceLast` ms after the last such turn. */
+  #ioTurnDue(sinceLast: number): boolean {
+    const rt = this.#runtime;
+    if (rt === null) return sinceLast >= IO_TURN_MS;
+    if (sinceLast >= IO_TURN_MAX_MS) return true;
+    return sinceLast >= IO_TURN_GAP_MS && rt.waitSync(0) > 0;
   }
 
   #syncSocket(): SyncDatagramSocket | null {
