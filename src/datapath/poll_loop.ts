@@ -16,14 +16,13 @@
  * slice of SLICE_MS, then yields one macrotask turn (setImmediate), which
  * lets ready timers and callbacks run. A setImmediate turn does not make
  * Deno poll its own sockets, though (measured: a TCP echo served by the same
- * process answered after ~230 ms); a zero-delay timer turn does, but costs
- * ~2 ms during which no packet is served. So the loop looks at the epoll fds
- * of Deno's own reactor (ffi/runtime_polls.ts) at the end of each slice and
- * takes a timer turn only when they hold events (at most every
- * IO_TURN_GAP_MS, and at least every IO_TURN_MAX_MS); without those fds it
- * takes one every IO_TURN_MS. After
- * IDLE_MS without a packet the loop stops polling synchronously and awaits an
- * async poll, which also notices a closed device or socket within
+ * process answered after ~230 ms); a turn in which the event loop has nothing
+ * to run for a moment does. So every IO_TURN_MS the turn is an async poll of
+ * the loop's fds with a 1 ms timeout instead: the event loop parks (and polls
+ * Deno's sockets) while it waits, and a packet that arrives ends the wait at
+ * once. (A zero-delay timer turn works too but serves no packet for ~2 ms.)
+ * After IDLE_MS without a packet the loop stops polling synchronously and
+ * awaits an async poll, which also notices a closed device or socket within
  * ASYNC_POLL_MS. IDLE_MS is long because the async wake is not free: it is a
  * hop through Deno's blocking thread pool, which added ~0.15 ms to each
  * packet that woke the loop (a ping every 50 ms crossed the tunnel in
@@ -32,9 +31,8 @@
  *   slice:  tryReadBatch(tun) → InsidePipeline.process
  *           tryReceiveBatch(udp) → OutsidePipeline.process
  *           nothing? poll([tun, udp], until slice end)
- *   between slices: setImmediate (event loop turn), a zero-delay timer when
- *   Deno's own sockets have input (its I/O driver runs too) or, when idle,
- *   async poll
+ *   between slices: setImmediate (event loop turn), every IO_TURN_MS a 1 ms
+ *   async poll (Deno's socket I/O too) or, when idle, async poll
  *
  * `runInsideLoop`/`runOutsideLoop` use this loop when `pollLoopCapable`
  * holds; each direction still ends on its own (device closed / socket closed
@@ -48,7 +46,6 @@
 import { setImmediate } from "node:timers";
 import { libc } from "../../ffi/libc.ts";
 import { PollSet } from "../../ffi/poll_set.ts";
-import { runtimeEventPolls } from "../../ffi/runtime_polls.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import { type Datapath, HEADROOM } from "./datapath.ts";
@@ -70,12 +67,10 @@ export interface OutsideBatch extends InsideBatch {
 export const SLICE_MS = 4;
 /** Time without packets after which the loop waits asynchronously. */
 export const IDLE_MS = 1000;
-/** Period of the turns that let Deno poll its own sockets (management, TCP) when its epoll fds are unknown. */
-export const IO_TURN_MS = 50;
-/** Least time between two such turns when they are taken on demand. */
-export const IO_TURN_GAP_MS = 10;
-/** Longest time between two such turns even when no demand was seen. */
-export const IO_TURN_MAX_MS = 1000;
+/** Period of the turns that let Deno poll its own sockets (management interface, TCP). */
+export const IO_TURN_MS = 25;
+/** Timeout of those turns' async poll: long enough for the event loop to park. */
+export const IO_TURN_WAIT_MS = 1;
 /** Timeout of the async wait, bounding how late a close is noticed. */
 export const ASYNC_POLL_MS = 200;
 
@@ -171,8 +166,6 @@ export class PollLoop {
   #outsidePipe: OutsideBatch | null = null;
   #running: Promise<void> | null = null;
   #polls: PollSet | null = null;
-  // Deno's own epoll fds, looked at between slices (null: unknown).
-  #runtime: PollSet | null = null;
   // The socket an async receive loop is serving (a holder's non-fd socket).
   #asyncSocket: DatagramSocket | null = null;
   // A holder's socket that failed a read; skipped until the holder moves on.
@@ -254,11 +247,6 @@ export class PollLoop {
     warmUpDatapath(warmUpProfile(this.dp));
     const device = this.dp.device as SyncPacketDevice;
     const polls = this.#polls = new PollSet(libc(), 2);
-    const runtimeFds = runtimeEventPolls();
-    if (runtimeFds.length > 0) {
-      this.#runtime = new PollSet(libc(), runtimeFds.length);
-      runtimeFds.forEach((fd, i) => this.#runtime!.setFd(i, fd));
-    }
     let lastPacket = performance.now();
     let lastIoTurn = lastPacket;
     try {
@@ -298,9 +286,10 @@ export class PollLoop {
           // own I/O, e.g. the management interface) for another IDLE_MS.
           await polls.wait(ASYNC_POLL_MS);
           lastIoTurn = performance.now();
-        } else if (this.#ioTurnDue(performance.now() - lastIoTurn)) {
+        } else if (performance.now() - lastIoTurn >= IO_TURN_MS) {
           this.stats.ioTurns++;
-          await new Promise<void>((r) => setTimeout(r, 0));
+          this.#watch(device, this.#syncSocket());
+          await polls.wait(IO_TURN_WAIT_MS);
           lastIoTurn = performance.now();
         } else {
           await new Promise<void>((r) => setImmediate(r));
@@ -313,17 +302,7 @@ export class PollLoop {
     } finally {
       this.#polls = null;
       polls.close();
-      this.#runtime?.close();
-      this.#runtime = null;
     }
-  }
-
-  /** Whether the turn after this slice must let Deno's reactor run, `sinceLast` ms after the last such turn. */
-  #ioTurnDue(sinceLast: number): boolean {
-    const rt = this.#runtime;
-    if (rt === null) return sinceLast >= IO_TURN_MS;
-    if (sinceLast >= IO_TURN_MAX_MS) return true;
-    return sinceLast >= IO_TURN_GAP_MS && rt.waitSync(0) > 0;
   }
 
   #syncSocket(): SyncDatagramSocket | null {
