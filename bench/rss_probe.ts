@@ -6,11 +6,16 @@
  * from /proc/PID/status of the server process.
  *
  *   deno run -A --unstable-net bench/rss_probe.ts [--client tsvpn|openvpn] [--proto udp|tcp]
- *       [--duration SECONDS] [--runs N] [--v8-flags=--a,--b]
+ *       [--duration SECONDS] [--runs N] [--v8-flags=--a,--b] [--deno-flags=--a,--b] [--server-entry FILE]
+ *       [--launcher=env,VAR=value]
  *
  * `--v8-flags` replaces the flags of both tsvpn processes (default: the
- * shipped ones, TSVPN_V8_FLAGS); `--v8-flags=` runs without any. Prints one
- * JSON line per run and a summary line. Needs root.
+ * shipped ones, TSVPN_V8_FLAGS); `--v8-flags=` runs without any.
+ * `--deno-flags` adds `deno run` flags (e.g. --no-code-cache) to both.
+ * `--launcher` puts words before the deno executable (env VAR=value).
+ * `--server-entry FILE` runs the server from another entry script (one that
+ * wraps main.ts to log memory, say). Prints one JSON line per run and a
+ * summary line. Needs root.
  */
 
 import { parseArgs } from "node:util";
@@ -59,7 +64,15 @@ function mib(kib: number | null): number | null {
 async function probeOnce(
   run: number,
   workRoot: string,
-  o: { client: "tsvpn" | "openvpn"; proto: "udp" | "tcp"; duration: number; v8Flags: readonly string[] },
+  o: {
+    client: "tsvpn" | "openvpn";
+    proto: "udp" | "tcp";
+    duration: number;
+    v8Flags: readonly string[];
+    denoFlags: readonly string[];
+    serverEntry?: string;
+    launcher: readonly string[];
+  },
 ): Promise<ProbeResult> {
   const pki = await makeBenchPki(`${workRoot}/pki-${run}`);
   await using lab = new NetnsLab({ prefix: "tsvr-" });
@@ -74,7 +87,14 @@ async function probeOnce(
   const host: BenchHost = { lab, server, client, workDir, pki, id: lab.id };
   const contender = tsvpnContender(
     "rss-probe",
-    { proto: o.proto, cipher: "AES-256-GCM", v8Flags: o.v8Flags },
+    {
+      proto: o.proto,
+      cipher: "AES-256-GCM",
+      v8Flags: o.v8Flags,
+      denoFlags: o.denoFlags,
+      serverEntry: o.serverEntry,
+      launcher: o.launcher,
+    },
     o.client,
   );
   const tunnel = await contender.setup(host);
@@ -110,6 +130,9 @@ async function main(): Promise<void> {
       duration: { type: "string", default: "3" },
       runs: { type: "string", default: "1" },
       "v8-flags": { type: "string" },
+      "server-entry": { type: "string" },
+      "deno-flags": { type: "string" },
+      launcher: { type: "string" },
     },
   });
   const clientKind = values.client === "openvpn" ? "openvpn" : "tsvpn";
@@ -123,7 +146,15 @@ async function main(): Promise<void> {
   const results: ProbeResult[] = [];
   try {
     for (let run = 0; run < runs; run++) {
-      const r = await probeOnce(run, workRoot, { client: clientKind, proto, duration, v8Flags });
+      const r = await probeOnce(run, workRoot, {
+        client: clientKind,
+        proto,
+        duration,
+        v8Flags,
+        denoFlags: (values["deno-flags"] ?? "").split(",").filter((f) => f !== ""),
+        serverEntry: values["server-entry"],
+        launcher: (values.launcher ?? "").split(",").filter((f) => f !== ""),
+      });
       console.log(JSON.stringify(r));
       results.push(r);
     }
@@ -136,6 +167,8 @@ async function main(): Promise<void> {
     proto,
     duration,
     v8Flags,
+    denoFlags: values["deno-flags"] ?? "",
+    launcher: values.launcher ?? "",
     serverPeakMib: { min: Math.min(...peaks), max: Math.max(...peaks) },
   }));
 }

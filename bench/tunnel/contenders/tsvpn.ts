@@ -36,6 +36,12 @@ export interface TsvpnConfigOptions {
   cipher: OvpnCipher;
   /** V8 flags for both tsvpn processes. @default TSVPN_V8_FLAGS */
   v8Flags?: readonly string[];
+  /** Extra `deno run` flags for both tsvpn processes (measurements). @default [] */
+  denoFlags?: readonly string[];
+  /** The server's entry script (a wrapper, for measurements). @default MAIN_TS */
+  serverEntry?: string;
+  /** Words before the deno executable for both processes (e.g. env VAR=value), for measurements. @default [] */
+  launcher?: readonly string[];
 }
 
 /** The server config (keys as in deploy/examples/server.yaml). */
@@ -64,16 +70,25 @@ export function tsvpnClientYaml(pki: BenchPki, o: TsvpnConfigOptions): string {
   });
 }
 
-function tsvpnArgv(role: "server" | "client", configPath: string, v8Flags: readonly string[]): string[] {
+function tsvpnArgv(
+  role: "server" | "client",
+  configPath: string,
+  v8Flags: readonly string[],
+  denoFlags: readonly string[] = [],
+  entry = MAIN_TS,
+  launcher: readonly string[] = [],
+): string[] {
   return [
+    ...launcher,
     Deno.execPath(),
     "run",
     "-A",
     "--unstable-net",
     ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
+    ...denoFlags,
     "--config",
     DENO_JSON,
-    MAIN_TS,
+    entry,
     `--${role}`,
     "--config",
     configPath,
@@ -98,7 +113,17 @@ export function tsvpnContender(
       await Deno.writeTextFile(serverConfig, tsvpnServerYaml(host.pki, o));
       const watched: Watched[] = [{
         role: "server",
-        proc: host.lab.spawn(host.server, tsvpnArgv("server", serverConfig, o.v8Flags ?? TSVPN_V8_FLAGS)),
+        proc: host.lab.spawn(
+          host.server,
+          tsvpnArgv(
+            "server",
+            serverConfig,
+            o.v8Flags ?? TSVPN_V8_FLAGS,
+            o.denoFlags,
+            o.serverEntry,
+            o.launcher,
+          ),
+        ),
       }];
       try {
         const notes: Record<string, string> = { cipher: o.cipher };
@@ -107,7 +132,17 @@ export function tsvpnContender(
           await Deno.writeTextFile(clientConfig, tsvpnClientYaml(host.pki, o));
           watched.push({
             role: "client",
-            proc: host.lab.spawn(host.client, tsvpnArgv("client", clientConfig, o.v8Flags ?? TSVPN_V8_FLAGS)),
+            proc: host.lab.spawn(
+              host.client,
+              tsvpnArgv(
+                "client",
+                clientConfig,
+                o.v8Flags ?? TSVPN_V8_FLAGS,
+                o.denoFlags,
+                MAIN_TS,
+                o.launcher,
+              ),
+            ),
           });
           await waitForTunnel(host, TSVPN_SERVER_ADDRESS, watched, STARTUP_MS);
         } else {
