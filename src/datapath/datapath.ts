@@ -60,7 +60,7 @@ export interface DatapathOptions {
   capacity?: number;
   /** Route table (router mode); one is created when absent. */
   routes?: RouteTable;
-  /** MAC table (switch mode); one is created when absent. */
+  /** MAC table (switch mode); one is created when absent (a token one in the other modes). */
   macs?: MacTable;
   clientToClient?: boolean;
   /**
@@ -134,7 +134,8 @@ export class Datapath {
     const capacity = o.mode === "single" ? 1 : (o.capacity ?? 1);
     this.peers = new PeerTable(capacity);
     this.routes = o.routes ?? new RouteTable();
-    this.macs = o.macs ?? new MacTable();
+    // A full MAC table preallocates ~3 MiB; other modes never learn a MAC.
+    this.macs = o.macs ?? (o.mode === "switch" ? new MacTable() : new MacTable({ maxEntries: 1 }));
     this.counters = o.counters ?? new DatapathCounters();
     this.batchSize = o.batchSize ?? 64;
     this.slotSize = o.slotSize ?? Math.max(2048, HEADROOM + o.device.mtu + 14 + 64);

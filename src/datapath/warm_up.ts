@@ -33,6 +33,7 @@ import { DataChannel } from "../data/data_channel.ts";
 import { dataKeysFromParts } from "../data/key_material.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
+import { RouteTable } from "../router/route_table.ts";
 import { DatapathCounters } from "./counters.ts";
 import { Datapath, type DatapathMode, HEADROOM } from "./datapath.ts";
 import { gsoCapable } from "./gro.ts";
@@ -91,7 +92,13 @@ interface Rig {
   controls: number;
 }
 
-function openRig(lib: LibcSymbols, p: WarmUpProfile, counters: DatapathCounters, rigs: Rig[]): Rig | null {
+/** What the rigs share: counters, and one route table (its IPv4 jump tables alone are 512 KiB). */
+interface Shared {
+  counters: DatapathCounters;
+  routes: RouteTable;
+}
+
+function openRig(lib: LibcSymbols, p: WarmUpProfile, shared: Shared, rigs: Rig[]): Rig | null {
   const pair = new Int32Array(2);
   if (lib.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) return null;
   const dev = new TunDevice(lib, pair[0], new Readiness(lib, pair[0]), "warm-up", "tun", 0, p.vnetHeader);
@@ -118,7 +125,8 @@ function openRig(lib: LibcSymbols, p: WarmUpProfile, counters: DatapathCounters,
     float: p.float,
     clientToClient: p.clientToClient,
     log: p.log,
-    counters,
+    counters: shared.counters,
+    routes: shared.routes,
     onControl,
   });
   const rig: Rig = {
@@ -151,7 +159,8 @@ function attachSelf(dp: Datapath, udp: UdpSocket): number {
   const self = new EndpointSlots(1);
   self.setIpv4(0, 0x7f000001, udp.localPort);
   dp.attachPeer(id, channel, self, 0);
-  if (dp.modeName === "router") {
+  // Both rigs' peer gets id 0, so the shared table's routes serve both.
+  if (dp.modeName === "router" && dp.routes.size === 0) {
     // The peer owns both ends, so looped-back packets pass the source check.
     for (
       const p of [
@@ -225,9 +234,10 @@ export function warmUpDatapath(
   done = true;
   const lib = libc();
   const rigs: Rig[] = [];
+  const shared: Shared = { counters, routes: new RouteTable() };
   let carried = 0;
   try {
-    if (openRig(lib, profile, counters, rigs) === null || openRig(lib, profile, counters, rigs) === null) {
+    if (openRig(lib, profile, shared, rigs) === null || openRig(lib, profile, shared, rigs) === null) {
       return 0;
     }
     const pkt = new Uint8Array(2048);
