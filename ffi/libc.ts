@@ -25,6 +25,8 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   // int close(int fd);
   close: { parameters: ["i32"], result: "i32" },
+  // int madvise(void *addr, size_t length, int advice);
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count);
   read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   // ssize_t write(int fd, const void *buf, size_t count);

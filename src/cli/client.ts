@@ -7,6 +7,7 @@ import { loadConfigOrProfile } from "../config/load.ts";
 import { runClient } from "../client/client.ts";
 import type { LogLevel } from "../log/log.ts";
 import { Logger } from "../log/log.ts";
+import { releaseStartupPages } from "./startup_pages.ts";
 
 export interface ClientCommand {
   config: string;
@@ -29,6 +30,7 @@ export async function runClientCommand(command: ClientCommand): Promise<number> 
     return 2;
   }
   const log = new Logger({ level: command.logLevel ?? config.log.level, scope: "client" });
+  releaseStartupPages(log);
   for (const item of loaded.ignored) {
     log.warn("ignoring OpenVPN option", {
       file: path,

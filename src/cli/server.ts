@@ -6,6 +6,7 @@
 import { ConfigError } from "../config/config_error.ts";
 import { loadConfig } from "../config/load.ts";
 import type { LogLevel } from "../log/log.ts";
+import { releaseStartupPages } from "./startup_pages.ts";
 import { Logger } from "../log/log.ts";
 import { runServer } from "../server/server.ts";
 import { prepareZeroConfig } from "../server/zero_config.ts";
@@ -19,6 +20,7 @@ export interface ServerCommand {
 /** Runs the server; resolves with the process exit code (2 for a bad config). */
 export async function runServerCommand(command: ServerCommand): Promise<number> {
   const bootLog = new Logger({ level: command.logLevel ?? "info", scope: "server" });
+  releaseStartupPages(bootLog);
   let path = command.config;
   if (path === undefined) {
     try {
