@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { EFD_CLOEXEC, EFD_NONBLOCK, libc } from "../../ffi/libc.ts";
 import { openUdp, type UdpSocket } from "../../ffi/udp.ts";
 import { DataChannel } from "../data/data_channel.ts";
@@ -14,6 +15,8 @@ import {
   type DatagramSocketHolder,
   pollLoopCapable,
   pollLoopFor,
+  QUIET_MS,
+  QUIET_SLICE_MS,
   type SyncPacketDevice,
 } from "./poll_loop.ts";
 import { FakeDevice } from "./testing/fake_device.ts";
@@ -39,9 +42,9 @@ class EventfdDevice extends FakeDevice implements SyncPacketDevice {
     libc().write(this.#fd, new BigUint64Array([1n]), 8);
   }
 
-  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
+  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number, max = bufs.length): number {
     let n = 0;
-    while (n < bufs.length && this.#queue.length > 0) {
+    while (n < Math.min(max, bufs.length) && this.#queue.length > 0) {
       const p = this.#queue.shift()!;
       bufs[n].set(p, offset);
       sizes[n++] = p.length;
@@ -250,6 +253,94 @@ Deno.test("PollLoop lets Deno serve its own sockets while packets keep it pollin
     s.dev.close();
     s.sock.close();
     s.peer.close();
+  }
+});
+
+/** Seals `packet` as the test peer and sends it to the loop's socket. */
+function sendData(s: Setup, packet: Uint8Array): void {
+  const slot = new Uint8Array(DATA_V2_OVERHEAD + packet.length);
+  slot.set(packet, DATA_V2_OVERHEAD);
+  assert.ok(s.peer.send(slot, 0, s.peerChannel.seal(slot, DATA_V2_OVERHEAD, packet.length), s.toServer, 0));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("PollLoop sleeps in long slices while no packets flow and goes back to short ones with traffic", async () => {
+  const s = setup();
+  const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
+  try {
+    const inside = runInsideLoop(s.dp);
+    const outside = runOutsideLoop(s.dp);
+    const stats = pollLoopFor(s.dp).stats;
+    sendData(s, up);
+    await until(() => s.dev.written.length === 1, "a packet on the device");
+    // Quiet: 400 ms (within IDLE_MS of that packet, so the loop still polls synchronously).
+    await sleep(QUIET_MS + 30);
+    const quiet0 = { ...stats };
+    await sleep(400);
+    const quietSlices = stats.slices - quiet0.slices;
+    assert.equal(stats.asyncWaits, quiet0.asyncWaits, "still synchronous");
+    // 400 ms in QUIET_SLICE_MS slices is ~8; in SLICE_MS slices it would be ~100.
+    assert.ok(quietSlices <= Math.ceil(400 / QUIET_SLICE_MS) * 2, `quiet: ${quietSlices} slices`);
+    // Traffic: a data packet every ~2 ms for 200 ms; slices are SLICE_MS long again.
+    const busy0 = stats.slices;
+    for (let i = 0; i < 100; i++) {
+      sendData(s, up);
+      await sleep(2);
+    }
+    const busySlices = stats.slices - busy0;
+    assert.ok(busySlices > quietSlices, `busy: ${busySlices} slices, quiet: ${quietSlices}`);
+    await until(() => s.dev.written.length === 101, "every packet on the device");
+    s.dev.close();
+    s.sock.close();
+    await inside;
+    await outside;
+  } finally {
+    s.dev.close();
+    s.sock.close();
+    s.peer.close();
+  }
+});
+
+Deno.test("PollLoop ends a quiet slice at once when a control packet hands work to the event loop", async () => {
+  const dev = new EventfdDevice("tun");
+  const sock = openUdp({ host: "127.0.0.1", port: 0 });
+  const peer = openUdp({ host: "127.0.0.1", port: 0 });
+  const waits: number[] = [];
+  let sentAt = 0;
+  const dp = new Datapath({
+    mode: "single",
+    device: dev,
+    socket: sock,
+    batchSize: 8,
+    // As the control plane does: the packet's work continues in the event loop.
+    onControl: () => void setImmediate(() => waits.push(performance.now() - sentAt)),
+  });
+  try {
+    const inside = runInsideLoop(dp);
+    const outside = runOutsideLoop(dp);
+    const stats = pollLoopFor(dp).stats;
+    const to = new EndpointSlots(1);
+    to.setIpv4(0, 0x7f000001, sock.localPort);
+    const control = new Uint8Array(40).fill(0x20); // opcode 4 (P_CONTROL_V1), key id 0
+    for (let i = 0; i < 5; i++) {
+      await sleep(QUIET_MS + 30);
+      sentAt = performance.now();
+      peer.send(control, 0, control.length, to, 0);
+      await until(() => waits.length === i + 1, "the control packet's event loop work");
+    }
+    assert.equal(stats.handoffs, 5, JSON.stringify(stats));
+    // Without the hand-off the work would wait for the quiet slice's end (QUIET_SLICE_MS / 2 on average).
+    const sorted = [...waits].sort((a, b) => a - b);
+    assert.ok(sorted[2] < QUIET_SLICE_MS / 2, `median wait ${sorted[2].toFixed(1)} ms`);
+    dev.close();
+    sock.close();
+    await inside;
+    await outside;
+  } finally {
+    dev.close();
+    sock.close();
+    peer.close();
   }
 });
 
