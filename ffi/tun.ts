@@ -241,13 +241,12 @@ export class TunDevice implements PacketDevice {
   }
 
   /**
-   * Like `readBatch` but never waits: drains what is ready now, at most
-   * `max` packets, and returns the count (0 when nothing is ready or the
-   * device is closed).
+   * Like `readBatch` but never waits: drains what is ready now and returns
+   * the count (0 when nothing is ready or the device is closed).
    */
-  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number, max = bufs.length): number {
+  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
     if (this.#fd < 0) return 0;
-    return this.#drain(bufs, sizes, offset, Math.min(max, bufs.length, sizes.length));
+    return this.#drain(bufs, sizes, offset, Math.min(bufs.length, sizes.length));
   }
 
   /** Synchronous reads until EAGAIN or `max` packets. */

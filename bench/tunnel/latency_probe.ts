@@ -10,7 +10,8 @@
  *   rest     the ping's RTT minus the four hops (the wire, ping, the kernel)
  *
  * The split needs --hops (four tcpdumps, which slow every hop); without it
- * only the RTT is measured.
+ * only the RTT is measured. --reverse pings from the server's namespace to
+ * the client's tunnel address instead (the roles of the hops swap).
  *
  * and printed as medians, contenders alternating round by round, like
  * `deno task bench:tunnel` but for latency only. A measurement tool, not a
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     count: { type: "string", default: "60" },
     interval: { type: "string", default: "0.05" },
     hops: { type: "boolean", default: false },
+    reverse: { type: "boolean", default: false },
   },
 });
 const names = values.only!.split(",");
@@ -111,6 +113,13 @@ function capture(lab: NetnsLab, ns: string, dev: string, filter: string) {
   return lab.spawn(ns, ["tcpdump", "-tt", "-n", "-l", "-i", dev, filter]);
 }
 
+async function tunAddress(lab: NetnsLab, ns: string): Promise<string> {
+  const r = await lab.exec(ns, ["ip", "-o", "-4", "addr", "show", "dev", await tunName(lab, ns)]);
+  const m = /inet (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout);
+  if (m === null) throw new Error(`no IPv4 address on the tun device in ${ns}`);
+  return m[1];
+}
+
 async function probe(host: BenchHost, tunnel: RunningTunnel): Promise<Probe> {
   const { lab, server, client } = host;
   const caps = !values.hops ? [] : [
@@ -120,7 +129,8 @@ async function probe(host: BenchHost, tunnel: RunningTunnel): Promise<Probe> {
     capture(lab, client, await tunName(lab, client), "icmp"),
   ];
   if (values.hops) await new Promise((r) => setTimeout(r, 1500));
-  const ping = await lab.exec(client, [
+  const target = values.reverse ? await tunAddress(lab, client) : tunnel.serverAddress;
+  const ping = await lab.exec(values.reverse ? server : client, [
     "ping",
     "-n",
     "-c",
@@ -129,7 +139,7 @@ async function probe(host: BenchHost, tunnel: RunningTunnel): Promise<Probe> {
     values.interval!,
     "-W",
     "1",
-    tunnel.serverAddress,
+    target,
   ], { check: false, timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, 500));
   const out: string[] = [];
@@ -140,8 +150,8 @@ async function probe(host: BenchHost, tunnel: RunningTunnel): Promise<Probe> {
   const none = { inHop: [], outHop: [] };
   return {
     rtt: rtts(ping.stdout),
-    server: values.hops ? hops(out[0], out[1], SERVER_UNDERLAY, "request") : none,
-    client: values.hops ? hops(out[2], out[3], CLIENT_UNDERLAY, "reply") : none,
+    server: values.hops ? hops(out[0], out[1], SERVER_UNDERLAY, values.reverse ? "reply" : "request") : none,
+    client: values.hops ? hops(out[2], out[3], CLIENT_UNDERLAY, values.reverse ? "request" : "reply") : none,
   };
 }
 

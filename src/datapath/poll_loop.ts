@@ -35,9 +35,7 @@
  *
  *   slice:  tryReceiveBatch(udp) → OutsidePipeline.process
  *           tryReadBatch(tun) → InsidePipeline.process
- *           nothing? poll([tun, udp], until slice end), then read only the
- *           fds poll reported, the device one packet first (no read that
- *           finds nothing stands between a lone packet and its send)
+ *           nothing? poll([tun, udp], until slice end)
  *   between slices: setImmediate (event loop turn), every IO_TURN_MS a 1 ms
  *   async poll (Deno's socket I/O too) or, when idle, async poll
  *
@@ -74,7 +72,7 @@ export interface OutsideBatch extends InsideBatch {
 /** Longest stretch the loop keeps the thread before an event loop turn while packets flow. */
 export const SLICE_MS = 4;
 /** Time without packets after which slices are QUIET_SLICE_MS long. */
-export const QUIET_MS = 20;
+export const QUIET_MS = 100;
 /**
  * Slice length while no packets flow: the loop sleeps in poll(2) this long
  * between event loop turns, so a quiet tunnel wakes its thread ~20 times a
@@ -95,7 +93,7 @@ export const ASYNC_POLL_MS = 200;
 export interface SyncPacketDevice extends PacketDevice {
   readonly fd: number;
   readonly closed: boolean;
-  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number, max?: number): number;
+  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number;
 }
 
 /**
@@ -270,8 +268,6 @@ export class PollLoop {
     const polls = this.#polls = new PollSet(libc(), 2);
     let lastPacket = performance.now();
     let lastIoTurn = lastPacket;
-    // Both sides were found empty by the last pass (and nothing read since).
-    let drained = false;
     const stats = this.dp.counters.stats;
     let handedBefore = stats[STAT_CONTROL] + stats[STAT_OCC_EXIT];
     try {
@@ -288,38 +284,31 @@ export class PollLoop {
         this.stats.slices++;
         for (;;) {
           const socket = this.#syncSocket();
-          let n: number;
-          if (drained) {
-            // The last pass found both sides empty: wait, then read only what
-            // poll says is ready, so a lone packet is not held up by reads
-            // that find nothing.
-            const t = performance.now();
+          const n = this.#pass(device, socket);
+          if (!this.#check(device)) return;
+          const t = performance.now();
+          if (n > 0) {
+            lastPacket = t;
+            // Work for the event loop (a control packet, an exit): yield now.
+            const handed = stats[STAT_CONTROL] + stats[STAT_OCC_EXIT];
+            if (handed !== handedBefore) {
+              handedBefore = handed;
+              this.stats.handoffs++;
+              break;
+            }
+            // Traffic resumed in a quiet slice: back to short slices.
+            if (t + SLICE_MS < sliceEnd) sliceEnd = t + SLICE_MS;
+          }
+          if (t >= sliceEnd) break;
+          if (n === 0) {
             if (t - lastPacket >= IDLE_MS) {
               idle = true;
               break;
             }
-            if (t >= sliceEnd) break;
             this.#watch(device, socket);
             this.stats.syncPolls++;
-            if (polls.waitSync(Math.max(1, Math.ceil(sliceEnd - t))) <= 0) continue;
-            n = this.#pass(device, socket, polls.ready(SLOT_DEVICE), polls.ready(SLOT_SOCKET), true);
-          } else {
-            n = this.#pass(device, socket, true, true, false);
+            polls.waitSync(Math.max(1, Math.ceil(sliceEnd - t)));
           }
-          if (!this.#check(device)) return;
-          drained = n === 0;
-          if (drained) continue;
-          lastPacket = performance.now();
-          // Work for the event loop (a control packet, an exit): yield now.
-          const handed = stats[STAT_CONTROL] + stats[STAT_OCC_EXIT];
-          if (handed !== handedBefore) {
-            handedBefore = handed;
-            this.stats.handoffs++;
-            break;
-          }
-          // Traffic resumed in a quiet slice: back to short slices.
-          if (lastPacket + SLICE_MS < sliceEnd) sliceEnd = lastPacket + SLICE_MS;
-          if (lastPacket >= sliceEnd) break;
         }
         if (idle) {
           this.#watch(device, this.#syncSocket());
@@ -330,13 +319,11 @@ export class PollLoop {
           // own I/O, e.g. the management interface) for another IDLE_MS.
           await polls.wait(ASYNC_POLL_MS);
           lastIoTurn = performance.now();
-          drained = false;
         } else if (performance.now() - lastIoTurn >= IO_TURN_MS) {
           this.stats.ioTurns++;
           this.#watch(device, this.#syncSocket());
           await polls.wait(IO_TURN_WAIT_MS);
           lastIoTurn = performance.now();
-          drained = false;
         } else {
           await new Promise<void>((r) => setImmediate(r));
         }
@@ -370,7 +357,7 @@ export class PollLoop {
     }
     this.#watch(device, null);
     await this.#polls!.wait(ASYNC_POLL_MS);
-    this.#pass(device, null, true, false, false);
+    this.#pass(device, null);
   }
 
   /** Receives from a non-fd socket until it stops being the current one, closes, or outside ends. */
@@ -398,22 +385,11 @@ export class PollLoop {
     polls.setFd(SLOT_SOCKET, this.#outsideActive && socket !== null ? socket.fd : -1);
   }
 
-  /**
-   * One batch from each active direction whose fd may be readable; returns
-   * the packets handled. Right after a wake (`woke`) the device gives one
-   * packet only: it goes out at once, before the read that finds the device
-   * empty (the next pass, which drains in full batches).
-   */
-  #pass(
-    device: SyncPacketDevice,
-    socket: SyncDatagramSocket | null,
-    readDevice: boolean,
-    readSocket: boolean,
-    woke: boolean,
-  ): number {
+  /** One batch from each active direction; returns the packets handled. */
+  #pass(device: SyncPacketDevice, socket: SyncDatagramSocket | null): number {
     let n = 0;
     const o = this.#outside;
-    if (readSocket && o !== null && o.active && socket !== null && socket.fd >= 0) {
+    if (o !== null && o.active && socket !== null && socket.fd >= 0) {
       const p = this.#outsidePipe!;
       try {
         const k = socket.tryReceiveBatch(p.bufs, p.sizes, p.from, 0);
@@ -426,11 +402,10 @@ export class PollLoop {
       }
     }
     const i = this.#inside;
-    // The socket's packets may have made the device readable (a reply written back by the host).
-    if ((readDevice || n > 0) && i !== null && i.active) {
+    if (i !== null && i.active) {
       const p = this.#insidePipe!;
       try {
-        const k = device.tryReadBatch(p.bufs, p.sizes, HEADROOM, woke ? 1 : p.bufs.length);
+        const k = device.tryReadBatch(p.bufs, p.sizes, HEADROOM);
         if (k > 0) {
           p.process(k);
           n += k;

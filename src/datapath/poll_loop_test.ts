@@ -42,9 +42,9 @@ class EventfdDevice extends FakeDevice implements SyncPacketDevice {
     libc().write(this.#fd, new BigUint64Array([1n]), 8);
   }
 
-  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number, max = bufs.length): number {
+  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
     let n = 0;
-    while (n < Math.min(max, bufs.length) && this.#queue.length > 0) {
+    while (n < bufs.length && this.#queue.length > 0) {
       const p = this.#queue.shift()!;
       bufs[n].set(p, offset);
       sizes[n++] = p.length;
