@@ -18,7 +18,7 @@
  * test; needs root, tcpdump, and the contenders' programs.
  *
  *   deno run -A --unstable-net bench/tunnel/latency_probe.ts \
- *     [--only openvpn-aes256gcm,tsvpn-udp-aes256gcm] [--rounds 3] [--count 60] [--interval 0.05] [--hops]
+ *     [--only openvpn-aes256gcm,tsvpn-udp-aes256gcm] [--rounds 3] [--count 100] [--interval 0.05] [--hops]
  */
 
 import { parseArgs } from "node:util";
@@ -27,28 +27,61 @@ import {
   type BenchHost,
   CLIENT_UNDERLAY,
   CLIENT_VETH,
+  type Contender,
   type RunningTunnel,
   SERVER_UNDERLAY,
   SERVER_VETH,
   UNDERLAY_PREFIX,
 } from "./contender.ts";
 import { CONTENDERS } from "./contenders/registry.ts";
-import { makeBenchPki } from "./pki.ts";
+import { type BenchPki, makeBenchPki } from "./pki.ts";
 import { median } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    only: { type: "string", default: "openvpn-aes256gcm,tsvpn-udp-aes256gcm" },
-    rounds: { type: "string", default: "3" },
-    count: { type: "string", default: "60" },
-    interval: { type: "string", default: "0.05" },
-    hops: { type: "boolean", default: false },
-    reverse: { type: "boolean", default: false },
-  },
-});
-const names = values.only!.split(",");
-const rounds = Number(values.rounds);
-const count = Number(values.count);
+function usage(message: string): never {
+  console.error(`latency_probe: ${message}`);
+  Deno.exit(2);
+}
+
+function parseOptions() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        only: { type: "string", default: "openvpn-aes256gcm,tsvpn-udp-aes256gcm" },
+        rounds: { type: "string", default: "3" },
+        count: { type: "string", default: "100" },
+        interval: { type: "string", default: "0.05" },
+        hops: { type: "boolean", default: false },
+        reverse: { type: "boolean", default: false },
+      },
+    });
+    const whole = (v: string, what: string, max: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > max) usage(`${what} must be a whole number from 1 to ${max}`);
+      return n;
+    };
+    const interval = Number(values.interval);
+    if (!(interval >= 0.01 && interval <= 10)) usage("--interval must be 0.01 to 10 seconds");
+    const contenders = values.only!.split(",").map((n) => {
+      const c = CONTENDERS.find((x) => x.name === n.trim());
+      if (c === undefined) {
+        usage(`unknown contender "${n}"; known: ${CONTENDERS.map((x) => x.name).join(", ")}`);
+      }
+      return c;
+    });
+    return {
+      contenders,
+      rounds: whole(values.rounds!, "--rounds", 100),
+      count: whole(values.count!, "--count", 1000),
+      interval: values.interval!,
+      hops: values.hops!,
+      reverse: values.reverse!,
+    };
+  } catch (e) {
+    usage((e as Error).message);
+  }
+}
+
+const values = parseOptions();
 
 interface Hops {
   inHop: number[];
@@ -134,9 +167,9 @@ async function probe(host: BenchHost, tunnel: RunningTunnel): Promise<Probe> {
     "ping",
     "-n",
     "-c",
-    String(count),
+    String(values.count),
     "-i",
-    values.interval!,
+    values.interval,
     "-W",
     "1",
     target,
@@ -159,40 +192,62 @@ const med = (xs: number[]) => median(xs) ?? NaN;
 const col = (x: number, w: number) => x.toFixed(0).padStart(w);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-const pki = await makeBenchPki(await Deno.makeTempDir({ prefix: "tsvpn-latency-" }));
-const contenders = names.map((n) => {
-  const c = CONTENDERS.find((x) => x.name === n);
-  if (c === undefined) throw new Error(`unknown contender ${n}`);
-  return c;
-});
-console.log(
-  "contender                      round  rtt-med µs  rtt-mean µs  srv-in  srv-out  cli-out  cli-in  rest",
-);
-for (let round = 1; round <= rounds; round++) {
-  for (const c of contenders) {
-    await using lab = new NetnsLab({ prefix: "tsvl-" });
+/** What to undo if the probe stops now (Ctrl-C, SIGTERM or an error). */
+const live: { lab: NetnsLab | null; tunnel: RunningTunnel | null; dirs: string[] } = {
+  lab: null,
+  tunnel: null,
+  dirs: [],
+};
+async function cleanUp(): Promise<void> {
+  await live.tunnel?.stop().catch(() => {});
+  await live.lab?.close().catch(() => {});
+  for (const d of live.dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(sig, () => void cleanUp().finally(() => Deno.exit(130)));
+}
+
+async function measureOnce(c: Contender, round: number, pki: BenchPki): Promise<void> {
+  const lab = live.lab = new NetnsLab({ prefix: "tsvl-" });
+  const workDir = await Deno.makeTempDir({ prefix: "tsvpn-latency-" });
+  live.dirs.push(workDir);
+  try {
     const server = await lab.addNamespace("srv");
     const client = await lab.addNamespace("cli");
     await lab.veth(
       { ns: server, name: SERVER_VETH, address: `${SERVER_UNDERLAY}/${UNDERLAY_PREFIX}` },
       { ns: client, name: CLIENT_VETH, address: `${CLIENT_UNDERLAY}/${UNDERLAY_PREFIX}` },
     );
-    const workDir = await Deno.makeTempDir({ prefix: "tsvpn-latency-" });
     const host: BenchHost = { lab, server, client, workDir, pki, id: lab.id };
-    const tunnel = await c.setup(host);
-    try {
-      await new Promise((r) => setTimeout(r, 2000));
-      const s = await probe(host, tunnel);
-      const h = [med(s.server.inHop), med(s.server.outHop), med(s.client.outHop), med(s.client.inHop)];
-      const rest = med(s.rtt) - h.reduce((a, b) => a + b, 0);
-      console.log(
-        `${c.name.padEnd(30)} ${col(round, 5)}  ${col(med(s.rtt), 10)}  ${col(mean(s.rtt), 11)}  ${
-          col(h[0], 6)
-        }  ${col(h[1], 7)}  ${col(h[2], 7)}  ${col(h[3], 6)}  ${col(rest, 4)}`,
-      );
-    } finally {
-      await tunnel.stop();
-      await Deno.remove(workDir, { recursive: true }).catch(() => {});
-    }
+    const tunnel = live.tunnel = await c.setup(host);
+    await new Promise((r) => setTimeout(r, 2000));
+    const s = await probe(host, tunnel);
+    const h = [med(s.server.inHop), med(s.server.outHop), med(s.client.outHop), med(s.client.inHop)];
+    const rest = med(s.rtt) - h.reduce((a, b) => a + b, 0);
+    console.log(
+      `${c.name.padEnd(30)} ${col(round, 5)}  ${col(med(s.rtt), 10)}  ${col(mean(s.rtt), 11)}  ${
+        col(h[0], 6)
+      }  ${col(h[1], 7)}  ${col(h[2], 7)}  ${col(h[3], 6)}  ${col(rest, 4)}`,
+    );
+  } finally {
+    await live.tunnel?.stop().catch(() => {});
+    live.tunnel = null;
+    await lab.close().catch(() => {});
+    live.lab = null;
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
+}
+
+const pkiDir = await Deno.makeTempDir({ prefix: "tsvpn-latency-pki-" });
+live.dirs.push(pkiDir);
+try {
+  const pki = await makeBenchPki(pkiDir);
+  console.log(
+    "contender                      round  rtt-med µs  rtt-mean µs  srv-in  srv-out  cli-out  cli-in  rest",
+  );
+  for (let round = 1; round <= values.rounds; round++) {
+    for (const c of values.contenders) await measureOnce(c, round, pki);
+  }
+} finally {
+  await cleanUp();
 }
