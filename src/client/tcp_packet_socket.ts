@@ -7,7 +7,7 @@
  * (TCP is the slow path; UDP uses ffi/udp.ts).
  */
 
-import { framedWriter } from "../control/tcp_framing_io.ts";
+import { FrameWriteQueue, MAX_QUEUED_WRITE_BYTES } from "../control/tcp_framing_io.ts";
 import { FrameReassembler } from "../control/tcp_framing.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import { closeQuietly, sendEach } from "../device/socket_helpers.ts";
@@ -19,7 +19,7 @@ export class TcpPacketSocket implements DatagramSocket {
   /** Why the connection ended, null while it is up. */
   ended: string | null = null;
   readonly #conn: Deno.TcpConn;
-  readonly #write: (p: Uint8Array) => void;
+  readonly #writer: FrameWriteQueue;
   readonly #queue: Uint8Array[] = [];
   readonly #server: EndpointSlots;
   readonly #serverRow: number;
@@ -42,7 +42,7 @@ export class TcpPacketSocket implements DatagramSocket {
     this.#server = server;
     this.#serverRow = serverRow;
     this.localPort = (conn.localAddr as Deno.NetAddr).port;
-    this.#write = framedWriter(conn, () => this.#end("TCP write failed"));
+    this.#writer = new FrameWriteQueue(conn, MAX_QUEUED_WRITE_BYTES, () => this.#end("TCP write failed"));
     void this.#readLoop();
   }
 
@@ -90,9 +90,8 @@ export class TcpPacketSocket implements DatagramSocket {
 
   send(buf: Uint8Array, offset: number, length: number, _to: EndpointSlots, _row: number): boolean {
     if (this.#closed || this.ended !== null) return false;
-    // framedWriter copies into a frame before the write completes.
-    this.#write(buf.subarray(offset, offset + length));
-    return true;
+    // Copied into the queue's batch buffer: the caller may reuse buf at once.
+    return this.#writer.queue(buf, offset, length);
   }
 
   sendBatch(
@@ -109,6 +108,7 @@ export class TcpPacketSocket implements DatagramSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#writer.stop();
     closeQuietly(this.#conn);
     this.#signal();
   }

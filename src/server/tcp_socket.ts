@@ -24,7 +24,12 @@
 import { type DatagramSocket, ENDPOINT_ROW_BYTES, type EndpointSlots } from "../device/datagram_socket.ts";
 import { type Clock, systemClock } from "../control/clock.ts";
 import { FrameReassembler } from "../control/tcp_framing.ts";
-import { MAX_QUEUED_WRITE_BYTES, MAX_TCP_CONNECTIONS, TCP_IDLE_MS } from "../control/tcp_framing_io.ts";
+import {
+  FrameWriteQueue,
+  MAX_QUEUED_WRITE_BYTES,
+  MAX_TCP_CONNECTIONS,
+  TCP_IDLE_MS,
+} from "../control/tcp_framing_io.ts";
 import { closeQuietly, sendEach } from "../device/socket_helpers.ts";
 
 export const FAMILY_TCP = 0x74;
@@ -32,7 +37,6 @@ export const FAMILY_TCP = 0x74;
 const RING_SLOTS = 512;
 const SLOT_BYTES = 4096;
 /** First size of each of a connection's two output buffers. */
-const OUT_INITIAL_BYTES = 16 * 1024;
 
 class Connection {
   readonly id: number;
@@ -43,78 +47,32 @@ class Connection {
   liveAt: number;
   /** A frame arrived since the last idle sweep. */
   active = false;
-  readonly #maxQueued: number;
-  #out = new Uint8Array(OUT_INITIAL_BYTES);
-  #spare = new Uint8Array(OUT_INITIAL_BYTES);
-  #outLen = 0;
-  /** Bytes of the chunk being written that the kernel has not taken yet. */
-  #inflight = 0;
-  #writing = false;
+  readonly #writer: FrameWriteQueue;
   closed = false;
 
   constructor(id: number, conn: Deno.Conn, now: number, maxQueued: number) {
     this.id = id;
     this.conn = conn;
     this.liveAt = now;
-    this.#maxQueued = maxQueued;
+    this.#writer = new FrameWriteQueue(conn, maxQueued, () => this.close());
     const ra = conn.remoteAddr as Deno.NetAddr;
     this.remote = ra.hostname.includes(":") ? `[${ra.hostname}]:${ra.port}` : `${ra.hostname}:${ra.port}`;
   }
 
   /** Bytes accepted by queue() and not yet written to the kernel. */
   get queued(): number {
-    return this.#outLen + this.#inflight;
+    return this.#writer.queued;
   }
 
   /** False when closed or when the packet would queue more than the bound. */
   queue(buf: Uint8Array, off: number, len: number): boolean {
-    const need = this.#outLen + len + 2;
-    if (this.closed || need + this.#inflight > this.#maxQueued) return false;
-    if (need > this.#out.length) this.#grow(need);
-    const o = this.#out;
-    o[this.#outLen] = len >>> 8;
-    o[this.#outLen + 1] = len & 0xff;
-    o.set(buf.subarray(off, off + len), this.#outLen + 2);
-    this.#outLen = need;
-    if (!this.#writing) void this.#drain();
-    return true;
-  }
-
-  #grow(need: number): void {
-    let size = this.#out.length * 2;
-    while (size < need) size *= 2;
-    const out = new Uint8Array(Math.min(size, this.#maxQueued));
-    out.set(this.#out.subarray(0, this.#outLen));
-    this.#out = out;
-  }
-
-  async #drain(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#outLen > 0 && !this.closed) {
-        const chunk = this.#out;
-        const n = this.#outLen;
-        this.#out = this.#spare;
-        this.#spare = chunk;
-        this.#outLen = 0;
-        this.#inflight = n;
-        let p = 0;
-        while (p < n) {
-          p += await this.conn.write(chunk.subarray(p, n));
-          this.#inflight = n - p;
-        }
-      }
-    } catch {
-      this.close();
-    } finally {
-      this.#inflight = 0;
-      this.#writing = false;
-    }
+    return !this.closed && this.#writer.queue(buf, off, len);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.#writer.stop();
     closeQuietly(this.conn);
   }
 }
