@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
-import { framedWriter } from "./tcp_framing_io.ts";
+import { framedWriter, FrameWriteQueue } from "./tcp_framing_io.ts";
 
 function collect(r: FrameReassembler, chunks: Uint8Array[]): number[][] {
   const got: number[][] = [];
@@ -87,4 +87,41 @@ Deno.test("framedWriter() drops packets once a peer that does not read has maxQu
     waiting.shift()?.();
   }
   assert.equal(written, 3 * 302 + 12, "room again once the queue drained");
+});
+
+Deno.test("FrameWriteQueue writes the frames queued during a write as one batch, and stops after a failed write", async () => {
+  const writes: Uint8Array[] = [];
+  const pending: (() => void)[] = [];
+  let fail = false;
+  const conn = {
+    write: (b: Uint8Array) =>
+      new Promise<number>((resolve, reject) =>
+        pending.push(() => {
+          if (fail) return reject(new Error("broken pipe"));
+          writes.push(b.slice());
+          resolve(b.length);
+        })
+      ),
+  } as unknown as Deno.Conn;
+  let errors = 0;
+  const q = new FrameWriteQueue(conn, 1 << 20, () => errors++);
+  const pkt = (n: number, v: number) => new Uint8Array(n).fill(v);
+  assert.equal(q.queue(pkt(3, 1), 0, 3), true);
+  // The first frame is being written; the next three accumulate behind it.
+  for (let v = 2; v <= 4; v++) assert.equal(q.queue(pkt(2, v), 0, 2), true);
+  assert.equal(q.queued, 5 + 3 * 4);
+  assert.equal(q.queue(pkt(0, 0), 0, 0), false, "empty frames are refused");
+  for (let i = 0; i < 5 && pending.length > 0; i++) {
+    pending.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.deepEqual(writes.map((w) => [...w]), [[0, 3, 1, 1, 1], [0, 2, 2, 2, 0, 2, 3, 3, 0, 2, 4, 4]]);
+  assert.equal(q.queued, 0);
+  fail = true;
+  assert.equal(q.queue(pkt(1, 9), 0, 1), true);
+  pending.shift()!();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(errors, 1);
+  assert.equal(q.queue(pkt(1, 9), 0, 1), false, "refused after the failure");
+  assert.equal(errors, 1);
 });
