@@ -172,6 +172,53 @@ export const ENOBUFS = 105;
 // open(2) flags.
 export const O_RDWR = 0o2;
 export const O_NONBLOCK = 0o4000;
+/**
+ * Errno values a read or receive on a socket or tun fd can report (read(2),
+ * recvmmsg(2), socket(7) asynchronous errors).
+ */
+const IO_ERRNOS = new Set([
+  1,
+  4,
+  5,
+  6,
+  9,
+  11,
+  12,
+  13,
+  14,
+  22,
+  32,
+  77,
+  88,
+  90,
+  100,
+  101,
+  102,
+  103,
+  104,
+  105,
+  107,
+  110,
+  111,
+  112,
+  113,
+]);
+
+/** How often a read is retried when errno holds a value the call cannot report (see ioErrnoPlausible). */
+export const STRAY_ERRNO_RETRIES = 3;
+
+/**
+ * True when `e` is an errno a read or receive on a socket or tun fd can
+ * report. Anything else (ENOENT after recvmmsg, seen once in a test) was
+ * written by runtime code that ran between the call and `errno()`: Deno's
+ * FFI does not capture errno together with the call. The fd's state is
+ * unchanged by a failed read, so the caller retries such a read rather than
+ * ending the datapath on a value that is not the kernel's.
+ */
+export function ioErrnoPlausible(e: number): boolean {
+  return IO_ERRNOS.has(e);
+}
+
 export const O_CLOEXEC = 0o2000000;
 
 // fcntl(2) commands.

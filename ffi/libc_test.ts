@@ -6,6 +6,7 @@ import {
   EPERM,
   errno,
   fromCString,
+  ioErrnoPlausible,
   libc,
   O_RDWR,
   OsError,
@@ -42,4 +43,10 @@ Deno.test("osError() names the call, the errno text and the privilege hint", () 
     new OsError("read tun0", EAGAIN, "try later").message,
     "read tun0: Resource temporarily unavailable (try later)",
   );
+});
+
+Deno.test("ioErrnoPlausible() accepts what reads and receives report and rejects values they cannot", () => {
+  for (const e of [4, 9, 11, 77, 104, 111]) assert.equal(ioErrnoPlausible(e), true, `errno ${e}`);
+  // ENOENT, ESRCH, EEXIST, ENODEV: never from read(2) or recvmmsg(2); left behind by other code.
+  for (const e of [0, 2, 3, 17, 19]) assert.equal(ioErrnoPlausible(e), false, `errno ${e}`);
 });

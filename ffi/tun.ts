@@ -30,6 +30,7 @@ import {
   ENXIO,
   errno,
   fromCString,
+  ioErrnoPlausible,
   libc,
   type LibcSymbols,
   O_CLOEXEC,
@@ -38,6 +39,7 @@ import {
   osError,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
+  STRAY_ERRNO_RETRIES,
 } from "./libc.ts";
 import { Readiness } from "./readiness.ts";
 import { ViewCache } from "./view_cache.ts";
@@ -262,6 +264,7 @@ export class TunDevice implements PacketDevice {
       );
     }
     let n = 0;
+    let stray = 0;
     while (n < max) {
       const buf = bufs[n];
       const room = buf.length - offset;
@@ -278,6 +281,7 @@ export class TunDevice implements PacketDevice {
       const e = errno();
       if (e === EAGAIN) break;
       if (e === EINTR) continue;
+      if (!ioErrnoPlausible(e) && ++stray <= STRAY_ERRNO_RETRIES) continue;
       throw osError(`read ${this.name}`, e, e === EBADFD ? "the device was deleted" : undefined);
     }
     return n;

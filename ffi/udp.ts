@@ -47,6 +47,7 @@ import {
   ENOBUFS,
   EPERM,
   errno,
+  ioErrnoPlausible,
   IPPROTO_IPV6,
   IPV6_V6ONLY,
   libc,
@@ -63,6 +64,7 @@ import {
   SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOL_SOCKET,
+  STRAY_ERRNO_RETRIES,
 } from "./libc.ts";
 import { ipToBytes } from "./netlink_codec.ts";
 import { Readiness } from "./readiness.ts";
@@ -559,12 +561,15 @@ export class UdpSocket implements DatagramSocket {
     const u32 = t.msgU32;
     for (let i = 0; i < max; i++) u32[i * 16 + MSG_NAMELEN_U32] = SOCKADDR_SLOT_BYTES;
     let n: number;
+    let stray = 0;
     for (;;) {
       n = this.#lib.recvmmsg(this.#fd, t.msgs, max, MSG_DONTWAIT, null);
       if (n >= 0) break;
       const e = errno();
       if (e === EAGAIN) return 0;
-      if (e !== EINTR) throw osError(`recvmmsg ${this.#label()}`, e);
+      if (e === EINTR) continue;
+      if (!ioErrnoPlausible(e) && ++stray <= STRAY_ERRNO_RETRIES) continue;
+      throw osError(`recvmmsg ${this.#label()}`, e);
     }
     const names = t.names;
     for (let i = 0; i < n; i++) {

@@ -121,5 +121,6 @@ Deno.test("UdpSocket.sendBatch() with gso allocates nothing per datagram after w
   const r = JSON.parse(new TextDecoder().decode(stdout));
   assert.equal(r.gso, true);
   assert.ok(r.got > 3000 * 16, `received ${r.got}`);
-  assert.ok(r.perDatagram < 1, `${r.perDatagram} bytes per datagram`);
+  // One allocation per datagram is ≥ 12 bytes (V8's smallest heap object); less is the runtime's own noise.
+  assert.ok(r.perDatagram < 4, `${r.perDatagram} bytes per datagram`);
 });

@@ -369,7 +369,8 @@ Deno.test("UdpSocket send and receive paths allocate nothing per datagram after 
   const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
   console.log(`heap growth: ${JSON.stringify(r)}`);
   assert.equal(r.datagrams, 100_000);
-  assert.ok(r.syncBytesPerDatagram < 1, `send + tryReceiveBatch: ${r.syncBytesPerDatagram} B/datagram`);
+  // One allocation per datagram is ≥ 12 bytes (V8's smallest heap object); less is the runtime's own noise.
+  assert.ok(r.syncBytesPerDatagram < 4, `send + tryReceiveBatch: ${r.syncBytesPerDatagram} B/datagram`);
   // receiveBatch is async: a promise or two per batch, nothing per datagram.
   assert.ok(r.asyncBytesPerBatch < 4096, `sendBatch + receiveBatch: ${r.asyncBytesPerBatch} B/batch`);
 });

@@ -61,6 +61,7 @@ Deno.test("ViewCache.at() allocates nothing once warm, where a subarray per call
   const { code, stdout, stderr } = await out.output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   const r = JSON.parse(new TextDecoder().decode(stdout));
-  assert.ok(r.cached < 1, `cached: ${r.cached} bytes/call`);
+  // One allocation per call is ≥ 12 bytes (V8's smallest heap object); less is the runtime's own noise.
+  assert.ok(r.cached < 4, `cached: ${r.cached} bytes/call`);
   assert.ok(r.fresh > 50, `baseline: ${r.fresh} bytes/call (the measurement would not see allocations)`);
 });

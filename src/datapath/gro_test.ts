@@ -328,5 +328,6 @@ Deno.test("TcpCoalescer.add() and flush() allocate nothing per packet after warm
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   const r = JSON.parse(new TextDecoder().decode(stdout));
   assert.ok(r.supers > 2000, `super-packets: ${r.supers}`);
-  assert.ok(r.perPacket < 1, `${r.perPacket} bytes per packet`);
+  // One allocation per packet is ≥ 12 bytes (V8's smallest heap object); less is the runtime's own noise.
+  assert.ok(r.perPacket < 4, `${r.perPacket} bytes per packet`);
 });
