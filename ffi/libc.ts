@@ -169,41 +169,28 @@ export const EADDRNOTAVAIL = 99;
 export const ENETUNREACH = 101;
 export const ENOBUFS = 105;
 
-// open(2) flags.
-export const O_RDWR = 0o2;
-export const O_NONBLOCK = 0o4000;
 /**
  * Errno values a read or receive on a socket or tun fd can report (read(2),
- * recvmmsg(2), socket(7) asynchronous errors).
+ * recvmmsg(2), socket(7) asynchronous errors); unnamed ones: EFAULT 14,
+ * EPIPE 32, ENOTSOCK 88, EMSGSIZE 90, ENETDOWN 100, ENETRESET 102,
+ * ECONNABORTED 103, ECONNRESET 104, ENOTCONN 107, ETIMEDOUT 110,
+ * ECONNREFUSED 111, EHOSTDOWN 112, EHOSTUNREACH 113.
  */
 const IO_ERRNOS = new Set([
-  1,
-  4,
-  5,
-  6,
-  9,
-  11,
-  12,
-  13,
-  14,
-  22,
-  32,
-  77,
-  88,
-  90,
-  100,
-  101,
-  102,
-  103,
-  104,
-  105,
-  107,
-  110,
-  111,
-  112,
-  113,
+  EPERM,
+  EINTR,
+  EIO,
+  ENXIO,
+  EBADF,
+  EAGAIN,
+  ENOMEM,
+  EACCES,
+  EINVAL,
+  EBADFD,
+  ENETUNREACH,
+  ENOBUFS,
+  ...[14, 32, 88, 90, 100, 102, 103, 104, 107, 110, 111, 112, 113],
 ]);
-
 /** How often a read is retried when errno holds a value the call cannot report (see ioErrnoPlausible). */
 export const STRAY_ERRNO_RETRIES = 3;
 
@@ -219,6 +206,9 @@ export function ioErrnoPlausible(e: number): boolean {
   return IO_ERRNOS.has(e);
 }
 
+// open(2) flags.
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 
 // fcntl(2) commands.

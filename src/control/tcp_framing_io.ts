@@ -1,5 +1,7 @@
 /** Framed writes to a Deno TCP connection. */
 
+import { MAX_FRAME, writeFrameLength } from "./tcp_framing.ts";
+
 /** Bytes queued for one connection beyond which further packets are dropped. */
 export const MAX_QUEUED_WRITE_BYTES = 1024 * 1024;
 /** TCP servers (serveTcp, server/tcp_socket.ts) accept at most this many connections at once. */
@@ -47,12 +49,12 @@ export class FrameWriteQueue {
   /** Queues buf[off, off+len) as one frame; false when stopped, empty, too long, or over the bound. */
   queue(buf: Uint8Array, off: number, len: number): boolean {
     const need = this.#outLen + len + 2;
-    if (this.#stopped || len === 0 || len > 0xffff || need + this.#inflight > this.#maxQueued) return false;
+    if (this.#stopped || len === 0 || len > MAX_FRAME || need + this.#inflight > this.#maxQueued) {
+      return false;
+    }
     if (need > this.#out.length) this.#grow(need);
-    const o = this.#out;
-    o[this.#outLen] = len >>> 8;
-    o[this.#outLen + 1] = len & 0xff;
-    o.set(buf.subarray(off, off + len), this.#outLen + 2);
+    writeFrameLength(this.#out, this.#outLen, len);
+    this.#out.set(buf.subarray(off, off + len), this.#outLen + 2);
     this.#outLen = need;
     if (!this.#writing) void this.#drain();
     return true;

@@ -36,8 +36,6 @@ export const FAMILY_TCP = 0x74;
 
 const RING_SLOTS = 512;
 const SLOT_BYTES = 4096;
-/** First size of each of a connection's two output buffers. */
-
 class Connection {
   readonly id: number;
   readonly conn: Deno.Conn;
