@@ -15,7 +15,8 @@
  *
  * and printed as medians, contenders alternating round by round, like
  * `deno task bench:tunnel` but for latency only. A measurement tool, not a
- * test; needs root, tcpdump, and the contenders' programs.
+ * test; needs root. Missing programs (the contenders', and tcpdump for
+ * --hops) are installed from Debian as `deno task bench:tunnel` does.
  *
  *   deno run -A --unstable-net bench/tunnel/latency_probe.ts \
  *     [--only openvpn-aes256gcm,tsvpn-udp-aes256gcm] [--rounds 3] [--count 100] [--interval 0.05] [--hops]
@@ -34,6 +35,7 @@ import {
   UNDERLAY_PREFIX,
 } from "./contender.ts";
 import { CONTENDERS } from "./contenders/registry.ts";
+import { BASE_PROGRAMS, ensurePrograms } from "./packages.ts";
 import { type BenchPki, makeBenchPki } from "./pki.ts";
 import { median } from "./stats.ts";
 
@@ -236,6 +238,13 @@ async function measureOnce(c: Contender, round: number, pki: BenchPki): Promise<
     live.lab = null;
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
+}
+
+try {
+  const programs = [...BASE_PROGRAMS, ...values.contenders.flatMap((c) => c.programs)];
+  await ensurePrograms(values.hops ? [...programs, "tcpdump"] : programs, true, (l) => console.error(l));
+} catch (e) {
+  usage((e as Error).message);
 }
 
 const pkiDir = await Deno.makeTempDir({ prefix: "tsvpn-latency-pki-" });

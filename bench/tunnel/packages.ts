@@ -10,6 +10,7 @@ export const PACKAGE_OF: Readonly<Record<string, string>> = {
   "openvpn": "openvpn",
   "wireguard-go": "wireguard-go",
   "wg": "wireguard-tools",
+  "tcpdump": "tcpdump",
 };
 
 /** Programs every run needs, whatever the contenders. */
