@@ -74,7 +74,7 @@ async function probeOnce(
     launcher: readonly string[];
   },
 ): Promise<ProbeResult> {
-  const pki = await makeBenchPki(`${workRoot}/pki-${run}`);
+  const pki = await makeBenchPki(`${workRoot}/pki-${run}`, SERVER_UNDERLAY);
   await using lab = new NetnsLab({ prefix: "tsvr-" });
   const server = await lab.addNamespace("srv");
   const client = await lab.addNamespace("cli");

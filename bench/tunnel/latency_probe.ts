@@ -250,7 +250,7 @@ try {
 const pkiDir = await Deno.makeTempDir({ prefix: "tsvpn-latency-pki-" });
 live.dirs.push(pkiDir);
 try {
-  const pki = await makeBenchPki(pkiDir);
+  const pki = await makeBenchPki(pkiDir, SERVER_UNDERLAY);
   console.log(
     "contender                      round  rtt-med µs  rtt-mean µs  srv-in  srv-out  cli-out  cli-in  rest",
   );

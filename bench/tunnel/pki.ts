@@ -5,7 +5,6 @@
  */
 
 import { initCa, issueCertificate } from "../../src/pki/ca.ts";
-import { SERVER_UNDERLAY } from "./contender.ts";
 
 export interface BenchPki {
   dir: string;
@@ -19,9 +18,10 @@ export interface BenchPki {
 export const SERVER_NAME = "bench-server";
 export const CLIENT_NAME = "bench-client";
 
-export async function makeBenchPki(dir: string): Promise<BenchPki> {
+/** `serverAddress` goes into the server certificate's subjectAltName (clients that check it dial it). */
+export async function makeBenchPki(dir: string, serverAddress: string): Promise<BenchPki> {
   await initCa(dir, { commonName: "tsvpn tunnel bench CA" });
-  const server = await issueCertificate(dir, { name: SERVER_NAME, type: "server", sans: [SERVER_UNDERLAY] });
+  const server = await issueCertificate(dir, { name: SERVER_NAME, type: "server", sans: [serverAddress] });
   const client = await issueCertificate(dir, { name: CLIENT_NAME, type: "client" });
   return {
     dir,

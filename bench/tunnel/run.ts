@@ -207,7 +207,7 @@ async function main(argv: string[]): Promise<number> {
     const started = new Date();
     const workRoot = await Deno.makeTempDir({ prefix: "tsvpn-bench-" });
     cleanup.workDir = workRoot;
-    const pki = await makeBenchPki(`${workRoot}/pki`);
+    const pki = await makeBenchPki(`${workRoot}/pki`, SERVER_UNDERLAY);
     log(
       `bench: ${contenders.length} contenders x ${options.rounds} rounds, ${options.duration} s per iperf3 test` +
         ` (about ${Math.ceil(contenders.length * options.rounds * (3 * options.duration + 8) / 60)} min)`,

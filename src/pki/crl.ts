@@ -3,11 +3,17 @@
  * in index.json, with a CRL number and a nextUpdate. It is rewritten whole on
  * every revoke (and at init, so `crl-verify` has a file from day one).
  */
-import type { LoadedCa } from "./ca.ts";
 import type { CaIndex } from "./ca_index.ts";
 import { encodePem } from "./pem.ts";
 import { AuthorityKeyIdentifierExtension, Extension, X509CrlGenerator } from "./x509.ts";
-import type { X509Crl } from "./x509.ts";
+import type { X509Certificate, X509Crl } from "./x509.ts";
+
+/** What signing a CRL needs of the CA (a `LoadedCa` is one). */
+export interface CrlSigner {
+  cert: X509Certificate;
+  key: CryptoKey;
+  signingAlgorithm: EcdsaParams;
+}
 
 /** How long a CRL stays current; OpenSSL refuses an expired CRL, so re-run revoke or refreshCrl before then. */
 export const CRL_DAYS = 180;
@@ -30,7 +36,12 @@ function derInteger(n: number): Uint8Array<ArrayBuffer> {
 }
 
 /** Signs a CRL listing the revoked records of `index`; `crlNumber` goes in the CRL number extension. */
-export async function buildCrl(ca: LoadedCa, index: CaIndex, crlNumber: number, now: Date): Promise<X509Crl> {
+export async function buildCrl(
+  ca: CrlSigner,
+  index: CaIndex,
+  crlNumber: number,
+  now: Date,
+): Promise<X509Crl> {
   // Each entry carries an invalidity date: @peculiar/x509 2.2 writes an empty (non-DER)
   // extensions list for entries without any, which strict parsers may refuse.
   const entries = index.certs.filter((c) => c.revokedAt !== null).map((c) => ({
@@ -53,7 +64,7 @@ export async function buildCrl(ca: LoadedCa, index: CaIndex, crlNumber: number, 
 }
 
 /** Writes DIR/crl.pem with the next CRL number; the caller persists `index` (its crlNumber advances). */
-export async function writeCrl(dir: string, ca: LoadedCa, index: CaIndex, now: Date): Promise<X509Crl> {
+export async function writeCrl(dir: string, ca: CrlSigner, index: CaIndex, now: Date): Promise<X509Crl> {
   const crl = await buildCrl(ca, index, index.crlNumber + 1, now);
   index.crlNumber += 1;
   await Deno.writeTextFile(`${dir}/crl.pem.tmp`, encodePem(crl.rawData, "X509 CRL"));
