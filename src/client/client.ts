@@ -3,7 +3,8 @@
  * and keeps it for the whole run (persist-tun: applications never see the
  * interface vanish), runs the shared datapath over it in "single" mode, and
  * loops over connection attempts (connection.ts) with the reconnect policy
- * of backoff.ts. Each PUSH_REPLY is planned (host_plan.ts) and applied by
+ * of backoff.ts. Each PUSH_REPLY, screened as received (push_screen.ts, via
+ * connection.ts) and vetted (push_vet.ts), is planned (host_plan.ts) and applied by
  * the host-change recorder (host_changes.ts), which touches only what
  * changed since the previous connection. On every exit path the recorder
  * undoes everything in reverse order, the device is closed (the kernel
