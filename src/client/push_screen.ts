@@ -30,8 +30,14 @@ export type ScreenResult =
   }
   | { kind: "rejected"; reason: string };
 
-/** Control characters except TAB (a word separator); DEL too. */
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** True when `text` holds a control character (0x00-0x1f, 0x7f); TAB too unless `tabAllowed`. */
+export function hasControlChar(text: string, tabAllowed = false): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && !(tabAllowed && c === 0x09)) || c === 0x7f) return true;
+  }
+  return false;
+}
 
 /**
  * Pushed text for a log line: quoted, with every control character escaped
@@ -72,7 +78,7 @@ export function screenPushOptions(
       ignored.push(option);
       continue;
     }
-    if (CONTROL.test(option)) {
+    if (hasControlChar(option, true)) {
       warnings.push(`Ignoring pushed option ${quotePushed(option)}: it contains a control character`);
       continue;
     }

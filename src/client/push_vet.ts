@@ -23,14 +23,13 @@ import { netmaskToLength, parseIp } from "../config/ip.ts";
 import type { PullConfig } from "../config/schema.ts";
 import { isHostName } from "../config/values.ts";
 import type { DhcpOption, PushOptions, PushRoute, PushRoute6 } from "../control/push_options.ts";
-import { quotePushed } from "./push_screen.ts";
+import { hasControlChar, quotePushed } from "./push_screen.ts";
 
 export interface VettedPush {
   push: PushOptions;
   warnings: string[];
 }
 
-const CONTROL = /[\x00-\x1f\x7f]/;
 /** IPv4 routes this wide or wider take over the default route: /0, or a def1 half. */
 const REDIRECT_MAX_V4 = 1;
 /** IPv6: ::/0, the halves ::/1 and 8000::/1, and 2000::/3 (all global unicast). */
@@ -67,7 +66,7 @@ function dhcpOptionOk(o: DhcpOption, warnings: string[]): boolean {
   const value = o.value.trim();
   const name = `dhcp-option ${quotePushed(o.type)} ${quotePushed(o.value)}`;
   let problem: string | null = null;
-  if (CONTROL.test(o.type) || CONTROL.test(o.value)) problem = "it contains a control character";
+  if (hasControlChar(o.type) || hasControlChar(o.value)) problem = "it contains a control character";
   else if (DOMAIN_TYPES.has(type) && !isHostName(value)) problem = "not a domain name";
   else if (DNS_TYPES.has(type) && dnsServerAddress(value) === null) problem = "not an IP address";
   if (problem) warnings.push(`Ignoring pushed ${name}: ${problem}`);

@@ -12,13 +12,11 @@
 import type { PushOptions } from "../control/push_options.ts";
 import type { Logger } from "../log/log.ts";
 import type { HostPlan } from "./host_plan.ts";
+import { hasControlChar } from "./push_screen.ts";
 
 export const SCRIPT_TIMEOUT_MS = 30_000;
 
 export type ScriptType = "up" | "down";
-
-/** Control characters; a value carrying one never reaches a script (see withoutControlChars). */
-const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
  * The environment variables for a script run (added to tsvpn's own environment).
@@ -38,7 +36,7 @@ export function scriptEnv(plan: HostPlan, type: ScriptType, push: PushOptions): 
  */
 export function withoutControlChars(env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (!CONTROL.test(v)) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (!hasControlChar(v)) out[k] = v;
   return out;
 }
 

@@ -134,9 +134,11 @@ function readPullFilterRule(f: Field): PullFilterRule {
   if (keys.length !== 1) f.expected(RULE_WHAT);
   const action = keys[0] as PullFilterAction;
   const value = m.req(action);
-  const text = value.string("the start of a pushed option, such as \"route 10.\"");
+  const text = value.string('the start of a pushed option, such as "route 10."');
   if (text.includes(",")) {
-    value.fail(`expected text without commas (pushed options never contain one), got ${JSON.stringify(text)}`);
+    value.fail(
+      `expected text without commas (pushed options never contain one), got ${JSON.stringify(text)}`,
+    );
   }
   return { action, text };
 }

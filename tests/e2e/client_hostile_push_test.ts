@@ -134,7 +134,9 @@ Deno.test({
           ]
         ) assert.match(log, warning);
         assert.ok(
-          log.split("\n").every((l) => l === "" || /^\d{4}-\d\d-\d\dT/.test(l) || !l.includes("203.0.113.66")),
+          log.split("\n").every((l) =>
+            l === "" || /^\d{4}-\d\d-\d\dT/.test(l) || !l.includes("203.0.113.66")
+          ),
           "no log line starts with pushed text",
         );
 
