@@ -14,6 +14,8 @@
  *       (::/0, the def1 halves ::/1 + 8000::/1, 2000::/3): only when pull.redirect_gateway allows
  *       a redirect; so is a pushed redirect-gateway itself
  *   route … net_gateway, route-ipv6 … net_gateway        only with pull.net_gateway_routes: true
+ *   tun-mtu                                              576 to 65535, as dev.mtu (the kernel refuses
+ *       less, and a refused host change would end the client)
  *
  * Control characters in whole option lines are refused earlier, on the lines
  * as received (push_screen.ts); the checks here hold on their own as well.
@@ -34,6 +36,9 @@ export interface VettedPush {
 const REDIRECT_MAX_V4 = 1;
 /** IPv6: ::/0, the halves ::/1 and 8000::/1, and 2000::/3 (all global unicast). */
 const REDIRECT_MAX_V6 = 3;
+/** The range config accepts for dev.mtu. */
+const MIN_MTU = 576;
+const MAX_MTU = 65535;
 const DOMAIN_TYPES = new Set(["DOMAIN", "DOMAIN-SEARCH", "ADAPTER_DOMAIN_SUFFIX"]);
 const DNS_TYPES = new Set(["DNS", "DNS6"]);
 
@@ -50,6 +55,10 @@ export function vetPush(push: PushOptions, pull: PullConfig): VettedPush {
   const out: PushOptions = { ...push };
   if (push.dhcpOptions) out.dhcpOptions = push.dhcpOptions.filter((o) => dhcpOptionOk(o, warnings));
   if (push.extra) out.extra = push.extra.flatMap((e) => vetExtra(e, warnings));
+  if (push.tunMtu !== undefined && (push.tunMtu < MIN_MTU || push.tunMtu > MAX_MTU)) {
+    warnings.push(`Ignoring pushed tun-mtu ${push.tunMtu}: expected ${MIN_MTU} to ${MAX_MTU}`);
+    delete out.tunMtu;
+  }
   if (push.redirectGateway && !pull.redirectGateway) {
     warnings.push("Ignoring pushed redirect-gateway: pull.redirect_gateway is false");
     delete out.redirectGateway;

@@ -247,6 +247,14 @@ Deno.test("planHost() on a vetted hostile push installs the narrow route only", 
   assert.equal(plan.redirect, null);
 });
 
+Deno.test("vetPush() drops a pushed tun-mtu outside 576-65535 (a refused MTU would end the client)", () => {
+  assert.deepEqual(vet(["tun-mtu 1"]).warnings, ["Ignoring pushed tun-mtu 1: expected 576 to 65535"]);
+  assert.equal(vet(["tun-mtu 1"]).push.tunMtu, undefined);
+  assert.equal(vet(["tun-mtu 0"]).push.tunMtu, undefined);
+  assert.equal(vet(["tun-mtu 1400"]).push.tunMtu, 1400);
+  assert.equal(vet(["tun-mtu 576"]).push.tunMtu, 576);
+});
+
 Deno.test("dnsServerAddress() reads bare, [v6]:port and v4:port forms and nothing else", () => {
   assert.equal(dnsServerAddress("10.8.0.1"), "10.8.0.1");
   assert.equal(dnsServerAddress("[FD00::53]:53"), "fd00::53");
