@@ -3,7 +3,8 @@
  * and keeps it for the whole run (persist-tun: applications never see the
  * interface vanish), runs the shared datapath over it in "single" mode, and
  * loops over connection attempts (connection.ts) with the reconnect policy
- * of backoff.ts. Each PUSH_REPLY is planned (host_plan.ts) and applied by
+ * of backoff.ts. Each PUSH_REPLY, screened as received (push_screen.ts, via
+ * connection.ts) and vetted (push_vet.ts), is planned (host_plan.ts) and applied by
  * the host-change recorder (host_changes.ts), which touches only what
  * changed since the previous connection. On every exit path the recorder
  * undoes everything in reverse order, the device is closed (the kernel
@@ -40,6 +41,7 @@ import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, type Resolver, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
 import { type HostPlan, planHost } from "./host_plan.ts";
+import { vetPush } from "./push_vet.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
 import { runScript, scriptArgs, scriptEnv } from "./scripts.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
@@ -219,10 +221,12 @@ export class ClientHandle extends Emitter<ClientEvents> {
       const h = host;
       const onPush = (info: ConnectedInfo): Promise<void> => {
         const work = (async () => {
+          const { push, warnings } = vetPush(info.push, config.pull);
+          for (const w of warnings) log.warn(w);
           const plan = await planHost({
             dev,
             mtu: config.dev.mtu,
-            push: info.push,
+            push,
             policy: config,
             server: { address: info.address, port: info.remote.port, proto: info.remote.proto },
             lookups: { ...lookups, dhcpServer: dhcp },
@@ -233,7 +237,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
           const previous = lastPlan;
           const previousPush = lastPush;
           lastPlan = plan;
-          lastPush = info.push;
+          lastPush = push;
           const remote = `${info.remote.host}:${info.remote.port}`;
           log.info(previous && res.unchanged ? "tunnel up again, nothing changed" : "tunnel up", {
             remote,
@@ -247,7 +251,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
             await this.#script("down", previous, previousPush);
           }
           if ((!previous || !res.unchanged) && config.scripts.up) {
-            const r = await this.#script("up", plan, info.push);
+            const r = await this.#script("up", plan, push);
             if (!r) {
               upFailed = true;
               throw new Error("The up script failed; tearing the tunnel down");

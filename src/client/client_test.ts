@@ -313,6 +313,55 @@ Deno.test("startClient() re-dials with backoff when a renegotiation times out wh
   });
 });
 
+Deno.test("startClient() treats a push its pull_filter rejects as a failed attempt: nothing applied, then a re-dial", async () => {
+  const pki = await createTestPki();
+  const fnet = new FakeNetwork();
+  const server = new FakeServer(fnet, "10.0.0.1", pki, push);
+  try {
+    const c = await config(pki, pki.dir, ["10.0.0.1"]);
+    c.pull.filter = [{ action: "accept", text: "route 10.30." }, { action: "reject", text: "route 10." }];
+    const r = start(c, fnet);
+    const before = r.net.snapshot();
+    const end = await waitFor(() => r.ends[0], 10_000, "a disconnect");
+    assert.equal(end.kind, "failed");
+    assert.equal(
+      end.reason,
+      'pushed option "route 10.20.0.0 255.255.0.0" rejected by pull_filter reject "route 10."',
+    );
+    await waitFor(() => server.sessions.length >= 2 ? true : undefined, 5000, "a re-dial");
+    assert.equal(r.h.status.connects, 0);
+    assert.deepEqual(r.net.snapshot(), before, "nothing of the rejected push reached the host");
+    r.h.stop();
+    assert.equal(await r.h.done, 0);
+  } finally {
+    server.close();
+    await pki.cleanup();
+  }
+});
+
+Deno.test("startClient() applies a push without the options its pull_filter ignores", async () => {
+  const pki = await createTestPki();
+  const fnet = new FakeNetwork();
+  const server = new FakeServer(fnet, "10.0.0.1", pki, push);
+  try {
+    const c = await config(pki, pki.dir, ["10.0.0.1"]);
+    c.pull.filter = [{ action: "ignore", text: "route 10.20." }, {
+      action: "ignore",
+      text: "redirect-gateway",
+    }];
+    const r = start(c, fnet);
+    await r.h.waitConnected(10_000);
+    const during = r.net.snapshot();
+    assert.ok(during.includes("addr tun0 10.8.0.2/24 "), during.join("\n"));
+    assert.ok(!during.some((l) => l.includes("10.20.0.0") || l.includes("0.0.0.0/1")), during.join("\n"));
+    r.h.stop();
+    assert.equal(await r.h.done, 0);
+  } finally {
+    server.close();
+    await pki.cleanup();
+  }
+});
+
 async function waitFor<T>(get: () => T | undefined, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {

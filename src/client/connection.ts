@@ -30,6 +30,7 @@ import {
   resolveRemote,
   serverEndpoint,
 } from "./dial.ts";
+import { screenPushOptions } from "./push_screen.ts";
 import type { SwitchableSocket } from "./switchable_socket.ts";
 
 export type ConnectionEnd =
@@ -204,6 +205,7 @@ export class Connection {
       handshakeWindowMs: this.#d.handshakeTimeoutMs,
       logger: log.child("control"),
       peerInfo: { mtu: config.dev.mtu },
+      screenPush: (options) => this.#screenPush(options),
     });
     this.#session = session;
     session.on("established", (e) => {
@@ -254,6 +256,15 @@ export class Connection {
       }
     }, this.#d.handshakeTimeoutMs);
     session.start();
+  }
+
+  /** pull_filter and the control-character check (push_screen.ts), logged here. */
+  #screenPush(options: string[]): string[] | { reject: string } {
+    const r = screenPushOptions(this.#d.config.pull.filter, options);
+    if (r.kind === "rejected") return { reject: r.reason };
+    for (const o of r.ignored) this.#log.debug("pushed option removed by pull_filter", { option: o });
+    for (const w of r.warnings) this.#log.warn(w);
+    return r.options;
   }
 
   #onPush(push: PushOptions, raw: string[]): void {

@@ -9,7 +9,7 @@ const logLines: string[] = [];
 const log = new Logger({ level: "debug", sink: (l) => logLines.push(l) });
 
 const policy: PlanPolicy = {
-  pull: { routes: true, redirectGateway: true, dns: "resolv.conf" },
+  pull: { routes: true, redirectGateway: true, netGatewayRoutes: false, dns: "resolv.conf", filter: [] },
   routes: [],
   routes6: [],
   redirectGateway: [],

@@ -28,6 +28,7 @@ import type { PushOptions } from "../control/push_options.ts";
 import { type IpPrefix, ipPrefix, netmaskToLength, parseIp } from "../config/ip.ts";
 import type { PullConfig, RedirectFlag, Topology } from "../config/schema.ts";
 import type { AddressSpec, RouteInfo, RouteSpec } from "../device/net_config.ts";
+import { dnsServerAddress } from "./push_vet.ts";
 
 export type PlanItem =
   | { kind: "address"; spec: AddressSpec }
@@ -345,11 +346,8 @@ export function pushedDns(push: PushOptions): DnsSettings {
   let domain: string | null = null;
   const search: string[] = [];
   const addServer = (s: string) => {
-    // "[v6]:port", "v4:port" or a bare address.
-    const bracket = /^\[([^\]]+)\](?::\d+)?$/.exec(s);
-    const v4port = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(s);
-    const ip = parseIp(bracket ? bracket[1] : v4port ? v4port[1] : s);
-    if (ip && !servers.includes(ip.text)) servers.push(ip.text);
+    const ip = dnsServerAddress(s);
+    if (ip && !servers.includes(ip)) servers.push(ip);
   };
   for (const o of push.dhcpOptions ?? []) {
     const type = o.type.toUpperCase();

@@ -12,7 +12,7 @@ import {
 } from "./host_plan.ts";
 
 const policy = (o: Partial<PlanPolicy> = {}): PlanPolicy => ({
-  pull: { routes: true, redirectGateway: true, dns: "none" },
+  pull: { routes: true, redirectGateway: true, netGatewayRoutes: false, dns: "none", filter: [] },
   routes: [],
   routes6: [],
   redirectGateway: [],
@@ -191,7 +191,7 @@ Deno.test("planHost() honours pull settings and always adds the locally configur
   const p = await plan(
     { ...subnetPush, redirectGateway: ["def1"] },
     policy({
-      pull: { routes: false, redirectGateway: false, dns: "none" },
+      pull: { routes: false, redirectGateway: false, netGatewayRoutes: false, dns: "none", filter: [] },
       routes: [parseCidr("172.16.0.0/12")!.prefix],
     }),
   );

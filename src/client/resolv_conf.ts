@@ -13,6 +13,8 @@
  * killed before it could restore.
  */
 
+import { parseIp } from "../config/ip.ts";
+import { isHostName } from "../config/values.ts";
 import type { DnsTarget } from "./host_changes.ts";
 import type { DnsSettings } from "./host_plan.ts";
 import type { Logger } from "../log/log.ts";
@@ -22,11 +24,19 @@ type Saved =
   | { kind: "symlink"; target: string }
   | { kind: "absent" };
 
-/** The resolv.conf text for `dns`, keeping the original's `options` lines. */
+/**
+ * The resolv.conf text for `dns`, keeping the original's `options` lines.
+ * Only host names and IP addresses are written (push_vet.ts already refused
+ * anything else with a warning), so no pushed text can start a line of its own.
+ */
 export function formatResolvConf(dns: DnsSettings, dev: string, original: string): string {
   const lines = [`# Written by tsvpn for ${dev}; the previous contents come back when the tunnel closes`];
-  if (dns.search.length > 0) lines.push(`search ${dns.search.join(" ")}`);
-  for (const s of dns.servers) lines.push(`nameserver ${s}`);
+  const search = dns.search.filter(isHostName);
+  if (search.length > 0) lines.push(`search ${search.join(" ")}`);
+  for (const s of dns.servers) {
+    const ip = parseIp(s);
+    if (ip) lines.push(`nameserver ${ip.text}`);
+  }
   for (const l of original.split("\n")) if (/^\s*options\s/.test(l)) lines.push(l.trim());
   return lines.join("\n") + "\n";
 }

@@ -25,6 +25,20 @@ Deno.test("formatResolvConf() lists search domains and servers and keeps the ori
   assert.deepEqual(parseNameservers(text), ["10.8.0.1", "fd00::53"]);
 });
 
+Deno.test("formatResolvConf() writes only host names and IP addresses, so no value can start a line", () => {
+  const hostile = {
+    servers: ["10.8.0.1", "203.0.113.66\nsearch evil.example", "not-an-ip"],
+    domain: "x\nnameserver 203.0.113.66",
+    search: ["x\nnameserver 203.0.113.66", "corp.example", "a b", "options ndots:15"],
+  };
+  const text = formatResolvConf(hostile, "tun0", "");
+  assert.equal(
+    text,
+    "# Written by tsvpn for tun0; the previous contents come back when the tunnel closes\n" +
+      "search corp.example\nnameserver 10.8.0.1\n",
+  );
+});
+
 Deno.test("ResolvConfFile.restore() puts back the original file contents and mode", async () => {
   const dir = await Deno.makeTempDir();
   try {

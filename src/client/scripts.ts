@@ -12,13 +12,35 @@
 import type { PushOptions } from "../control/push_options.ts";
 import type { Logger } from "../log/log.ts";
 import type { HostPlan } from "./host_plan.ts";
+import { hasControlChar } from "./push_screen.ts";
 
 export const SCRIPT_TIMEOUT_MS = 30_000;
 
 export type ScriptType = "up" | "down";
 
-/** The environment variables for a script run (added to tsvpn's own environment). */
+/**
+ * The environment variables for a script run (added to tsvpn's own environment).
+ * Pushed values were screened already (push_screen.ts, push_vet.ts); as a last
+ * guard any variable whose value still carries a control character is left out.
+ */
 export function scriptEnv(plan: HostPlan, type: ScriptType, push: PushOptions): Record<string, string> {
+  return withoutControlChars(buildEnv(plan, type, push));
+}
+
+/**
+ * Drops, rather than repairs, variables whose value holds a control character:
+ * a script such as update-resolv-conf copies values into files line by line,
+ * and a value the server shaped with a newline must not arrive there in any
+ * form (OpenVPN replaces such characters, which still hands the script text
+ * chosen by the server).
+ */
+export function withoutControlChars(env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (!hasControlChar(v)) out[k] = v;
+  return out;
+}
+
+function buildEnv(plan: HostPlan, type: ScriptType, push: PushOptions): Record<string, string> {
   const env: Record<string, string> = {
     script_type: type,
     dev: plan.dev,

@@ -68,6 +68,31 @@ Deno.test("scriptEnv() names the device, addresses, routes, DNS, server and topo
   });
 });
 
+Deno.test("scriptEnv() leaves out every variable whose value holds a control character", () => {
+  const hostile = {
+    ...plan,
+    redirect: { ...plan.redirect!, flags: ["def1\nexport EVIL=1"] },
+    dns: { servers: ["10.8.0.1"], domain: "x\nnameserver 203.0.113.66", search: ["ok.example", "b\x7fad"] },
+  };
+  const env = scriptEnv(hostile, "up", {
+    dhcpOptions: [
+      { type: "DOMAIN", value: "x\nnameserver 203.0.113.66" },
+      { type: "DNS", value: "10.8.0.1" },
+      { type: "NTP", value: "10.8.0.1\r" },
+      { type: "WINS", value: "10.8.0.1\x00" },
+    ],
+  });
+  for (const [k, v] of Object.entries(env)) assert.ok(isPrintable(v), k);
+  assert.equal(env.redirect_gateway, undefined);
+  assert.equal(env.dns_domain, undefined);
+  assert.equal(env.dns_search, undefined);
+  assert.equal(env.foreign_option_1, undefined);
+  assert.equal(env.foreign_option_2, "dhcp-option DNS 10.8.0.1");
+  assert.equal(env.foreign_option_3, undefined);
+  assert.equal(env.foreign_option_4, undefined);
+  assert.equal(env.dns_servers, "10.8.0.1", "clean variables stay");
+});
+
 Deno.test("scriptArgs() passes OpenVPN's argument list and net30 uses ifconfig_remote", () => {
   assert.deepEqual(scriptArgs(plan), ["tun0", "1500", "0", "10.8.0.2", "255.255.255.0", "init"]);
   const p2p = {
@@ -113,3 +138,8 @@ Deno.test("runScript() reports success, the exit code of a failure and a missing
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** No character below 0x20 and no DEL (written out rather than as a regex with control characters). */
+function isPrintable(s: string): boolean {
+  return [...s].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f);
+}

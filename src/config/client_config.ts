@@ -9,7 +9,10 @@ import {
   DNS_MODES,
   type Proto,
   PROTOS,
+  PULL_FILTER_ACTIONS,
   type PullConfig,
+  type PullFilterAction,
+  type PullFilterRule,
   type ReconnectConfig,
   REDIRECT_FLAGS,
   type Remote,
@@ -17,7 +20,7 @@ import {
 } from "./schema.ts";
 import { readData, readDev, readKeepalive, readLog, readManagement, readPki } from "./sections.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
-import type { MapView } from "./yaml_reader.ts";
+import type { Field, MapView } from "./yaml_reader.ts";
 
 export const CLIENT_KEYS = [
   "mode",
@@ -98,18 +101,46 @@ function readRemotes(root: MapView, proto: Proto): Remote[] {
   });
 }
 
+/** The pull policy with every default filled in (also the start of an .ovpn translation). */
+export function defaultPull(): PullConfig {
+  return { routes: true, redirectGateway: true, netGatewayRoutes: false, dns: DEFAULTS.pullDns, filter: [] };
+}
+
 function readPull(root: MapView): PullConfig {
-  const pull: PullConfig = { routes: true, redirectGateway: true, dns: DEFAULTS.pullDns };
+  const pull = defaultPull();
   const f = root.opt("pull");
   if (!f) return pull;
-  const m = f.map(["routes", "redirect_gateway", "dns"]);
+  const m = f.map(["routes", "redirect_gateway", "net_gateway_routes", "dns", "filter"]);
   const routes = m.opt("routes");
   if (routes) pull.routes = routes.bool();
   const redirect = m.opt("redirect_gateway");
   if (redirect) pull.redirectGateway = redirect.bool();
+  const netGateway = m.opt("net_gateway_routes");
+  if (netGateway) pull.netGatewayRoutes = netGateway.bool();
   const dns = m.opt("dns");
   if (dns) pull.dns = dns.oneOf(DNS_MODES);
+  const filter = m.opt("filter");
+  if (filter) pull.filter = filter.list().map(readPullFilterRule);
   return pull;
+}
+
+const RULE_WHAT = "a map with one key, accept, ignore or reject, whose value is the option text to match";
+
+/** `{ ignore: "route 10." }`: one action key, a non-empty text (commas never occur in a pushed option). */
+function readPullFilterRule(f: Field): PullFilterRule {
+  if (f.scalar() !== undefined) f.expected(RULE_WHAT);
+  const m = f.map(PULL_FILTER_ACTIONS);
+  const keys = m.keys();
+  if (keys.length !== 1) f.expected(RULE_WHAT);
+  const action = keys[0] as PullFilterAction;
+  const value = m.req(action);
+  const text = value.string('the start of a pushed option, such as "route 10."');
+  if (text.includes(",")) {
+    value.fail(
+      `expected text without commas (pushed options never contain one), got ${JSON.stringify(text)}`,
+    );
+  }
+  return { action, text };
 }
 
 function readScripts(root: MapView): ScriptsConfig {

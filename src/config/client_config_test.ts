@@ -33,7 +33,13 @@ Deno.test("parseConfig() fills every client default", () => {
   assert.equal(c.data.replayWindow, 1024);
   assert.equal(c.keepalive, null);
   assert.deepEqual(c.log, { level: "info" });
-  assert.deepEqual(c.pull, { routes: true, redirectGateway: true, dns: "none" });
+  assert.deepEqual(c.pull, {
+    routes: true,
+    redirectGateway: true,
+    netGatewayRoutes: false,
+    dns: "none",
+    filter: [],
+  });
   assert.deepEqual(c.routes, []);
   assert.deepEqual(c.routes6, []);
   assert.deepEqual(c.redirectGateway, []);
@@ -63,7 +69,12 @@ log: { level: debug }
 pull:
   routes: false
   redirect_gateway: false
+  net_gateway_routes: true
   dns: resolv.conf
+  filter:
+    - accept: "route 10.20."
+    - ignore: "route "
+    - reject: dhcp-option DNS
 routes: [10.99.0.0/16]
 routes6: ["fd00:99::/64"]
 redirect_gateway: [def1]
@@ -86,7 +97,17 @@ management: { listen: 127.0.0.2:7506 }
   assert.equal(c.data.replayWindow, 256);
   assert.deepEqual(c.keepalive, { interval: 5, timeout: 60 });
   assert.deepEqual(c.log, { level: "debug" });
-  assert.deepEqual(c.pull, { routes: false, redirectGateway: false, dns: "resolv.conf" });
+  assert.deepEqual(c.pull, {
+    routes: false,
+    redirectGateway: false,
+    netGatewayRoutes: true,
+    dns: "resolv.conf",
+    filter: [
+      { action: "accept", text: "route 10.20." },
+      { action: "ignore", text: "route " },
+      { action: "reject", text: "dhcp-option DNS" },
+    ],
+  });
   assert.deepEqual(c.routes.map((p) => p.text), ["10.99.0.0/16"]);
   assert.deepEqual(c.routes6.map((p) => p.text), ["fd00:99::/64"]);
   assert.deepEqual(c.redirectGateway, ["def1"]);
@@ -164,6 +185,41 @@ const CLIENT_ERRORS: [string, string, string][] = [
     "pull flag as a string",
     HEAD + "pull:\n  routes: no\n",
     'c.yaml:5: pull.routes: expected true or false, got "no"',
+  ],
+  [
+    "net_gateway_routes as a string",
+    HEAD + "pull: { net_gateway_routes: yes }\n",
+    'c.yaml:4: pull.net_gateway_routes: expected true or false, got "yes"',
+  ],
+  [
+    "pull.filter not a list",
+    HEAD + "pull:\n  filter: { ignore: route }\n",
+    "c.yaml:5: pull.filter: expected a list, got a map",
+  ],
+  [
+    "pull.filter rule as a string",
+    HEAD + "pull:\n  filter:\n    - ignore route\n",
+    'c.yaml:6: pull.filter[0]: expected a map with one key, accept, ignore or reject, whose value is the option text to match, got "ignore route"',
+  ],
+  [
+    "pull.filter rule with an unknown action",
+    HEAD + "pull:\n  filter:\n    - { acept: route }\n",
+    "c.yaml:6: pull.filter[0].acept: unknown key (did you mean accept?)",
+  ],
+  [
+    "pull.filter rule with two actions",
+    HEAD + "pull:\n  filter:\n    - { accept: route, ignore: route }\n",
+    "c.yaml:6: pull.filter[0]: expected a map with one key, accept, ignore or reject, whose value is the option text to match, got a map",
+  ],
+  [
+    "pull.filter rule with an empty text",
+    HEAD + 'pull:\n  filter:\n    - ignore: ""\n',
+    'c.yaml:6: pull.filter[0].ignore: expected the start of a pushed option, such as "route 10.", got ""',
+  ],
+  [
+    "pull.filter rule with a comma",
+    HEAD + 'pull:\n  filter:\n    - reject: "route 10.0.0.0,"\n',
+    'c.yaml:6: pull.filter[0].reject: expected text without commas (pushed options never contain one), got "route 10.0.0.0,"',
   ],
   [
     "empty server_name",

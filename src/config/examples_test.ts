@@ -73,6 +73,14 @@ Deno.test("deploy/examples/client.yaml loads with loadConfig and sets every clie
   assert.equal(c.remotes[1].proto, "tcp");
   assert.deepEqual(c.scripts, { up: `${EXAMPLES}up.sh`, down: `${EXAMPLES}down.sh` });
   assert.deepEqual(c.management, { listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` } });
+  assert.deepEqual(Object.keys(parse(await Deno.readTextFile(path)).pull), [
+    "routes",
+    "redirect_gateway",
+    "net_gateway_routes",
+    "dns",
+    "filter",
+  ]);
+  assert.deepEqual(c.pull.filter.map((r) => r.action), ["accept", "ignore", "reject"]);
   assert.deepEqual(Object.keys(parse(await Deno.readTextFile(path))), [
     "mode",
     "remotes",

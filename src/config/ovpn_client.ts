@@ -6,6 +6,7 @@
  */
 
 import { dirname } from "node:path";
+import { defaultPull } from "./client_config.ts";
 import { ConfigError } from "./config_error.ts";
 import { type IpPrefix, parseIp } from "./ip.ts";
 import { type IgnoredOption, lexOvpn, type OvpnDirective } from "./ovpn_lexer.ts";
@@ -33,7 +34,10 @@ import {
   type ManagementConfig,
   type PemSource,
   type Proto,
+  PULL_FILTER_ACTIONS,
   type PullConfig,
+  type PullFilterAction,
+  type PullFilterRule,
   type ReconnectConfig,
   type RedirectFlag,
   type Remote,
@@ -53,13 +57,6 @@ export interface OvpnParseOptions {
 }
 
 const PEM_OPTIONS = ["ca", "cert", "key", "tls-crypt", "tls-auth"] as const;
-
-/** Sample pushed options used to decide what a pull-filter text matches. */
-const PULL_SAMPLES: Record<"routes" | "redirect" | "dns", string[]> = {
-  routes: ["route ", "route-ipv6 "],
-  redirect: ["redirect-gateway "],
-  dns: ["dhcp-option DNS ", "dhcp-option DOMAIN ", "dns server "],
-};
 
 /** Translates an OpenVPN client profile. Throws ConfigError (file:line: option: …) on what it cannot accept. */
 export function parseOvpnClient(
@@ -98,7 +95,7 @@ export function parseOvpnClient(
   const routes: IpPrefix[] = [];
   const routes6: IpPrefix[] = [];
   let redirectGateway: RedirectFlag[] = [];
-  const pull: PullConfig = { routes: true, redirectGateway: true, dns: DEFAULTS.pullDns };
+  const pull: PullConfig = defaultPull();
   let scriptSecurity = 1;
   const scripts: { up: OvpnDirective | null; down: OvpnDirective | null } = { up: null, down: null };
   let management: ManagementConfig | null = null;
@@ -179,7 +176,7 @@ export function parseOvpnClient(
         pull.dns = "none";
         break;
       case "pull-filter":
-        pullFilter(ctx, d, pull);
+        pull.filter.push(pullFilter(ctx, d));
         break;
       case "route":
         routes.push(ovpnRoute(ctx, d));
@@ -344,28 +341,16 @@ function verifyName(ctx: OvpnContext, d: OvpnDirective): string | null {
   ctx.fail(d, `expected name, subject or name-prefix, got ${JSON.stringify(type)}`);
 }
 
-function pullFilter(ctx: OvpnContext, d: OvpnDirective, pull: PullConfig): void {
+/** `pull-filter accept|ignore|reject TEXT` → one pull.filter rule, kept in file order. */
+function pullFilter(ctx: OvpnContext, d: OvpnDirective): PullFilterRule {
   const action = ctx.arg(d, 0, "accept, ignore or reject");
-  const text = ctx.arg(d, 1, "the text of the options to filter");
-  if (action === "accept") {
-    ctx.ignore(d, "tsvpn accepts pushed options unless told otherwise");
-    return;
-  }
-  if (action !== "ignore" && action !== "reject") {
+  if (!(PULL_FILTER_ACTIONS as readonly string[]).includes(action)) {
     ctx.fail(d, `expected accept, ignore or reject, got ${JSON.stringify(action)}`);
   }
-  let matched = false;
-  for (const [what, samples] of Object.entries(PULL_SAMPLES)) {
-    // The filter covers a whole class only if it is a prefix of that class's option name.
-    if (!samples.some((s) => s.startsWith(text))) continue;
-    matched = true;
-    if (what === "routes") pull.routes = false;
-    else if (what === "redirect") pull.redirectGateway = false;
-    else pull.dns = "none";
-  }
-  if (!matched) {
-    ctx.ignore(d, "only filters on route, route-ipv6, redirect-gateway or DNS options are supported");
-  }
+  const text = ctx.arg(d, 1, "the text of the options to filter");
+  if (text.trim() === "") ctx.fail(d, "expected the text of the options to filter, got an empty text");
+  if (d.args.length > 2) ctx.fail(d, "expected one text after the action (quote text that contains spaces)");
+  return { action: action as PullFilterAction, text };
 }
 
 function scriptPath(ctx: OvpnContext, d: OvpnDirective | null, scriptSecurity: number): string | null {

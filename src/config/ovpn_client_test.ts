@@ -51,7 +51,13 @@ Deno.test("parseOvpnClient() reads a tsvpn bundle profile with inline keys and i
   assert.deepEqual(config.data.ciphers, ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"]);
   assert.deepEqual(config.log, { level: "info" });
   assert.equal(config.keepalive, null);
-  assert.deepEqual(config.pull, { routes: true, redirectGateway: true, dns: "none" });
+  assert.deepEqual(config.pull, {
+    routes: true,
+    redirectGateway: true,
+    netGatewayRoutes: false,
+    dns: "none",
+    filter: [],
+  });
 });
 
 const SAMPLE = "/usr/share/doc/openvpn/examples/sample-config-files/client.conf";
@@ -150,7 +156,13 @@ auth-user-pass
   assert.deepEqual(config.redirectGateway, ["def1", "bypass-dhcp"]);
   assert.deepEqual(config.routes.map((p) => p.text), ["10.99.0.0/16", "10.1.2.3/32"]);
   assert.deepEqual(config.routes6.map((p) => p.text), ["fd00:99::/64"]);
-  assert.deepEqual(config.pull, { routes: true, redirectGateway: false, dns: "none" });
+  assert.deepEqual(config.pull, {
+    routes: true,
+    redirectGateway: true,
+    netGatewayRoutes: false,
+    dns: "none",
+    filter: [{ action: "ignore", text: "redirect-gateway" }, { action: "ignore", text: "dhcp-option" }],
+  });
   assert.deepEqual(config.scripts, { up: "/home/a/up.sh", down: "/etc/openvpn/down.sh" });
   assert.equal(config.log.level, "debug");
   assert.deepEqual(config.keepalive, { interval: 5, timeout: 30 });
@@ -174,7 +186,13 @@ Deno.test("parseOvpnClient() honours route-nopull, [inline] references and tls-a
       `tls-auth [inline] 0\n<tls-auth>\n${STATIC}</tls-auth>\n`,
     "c.ovpn",
   );
-  assert.deepEqual(config.pull, { routes: false, redirectGateway: false, dns: "none" });
+  assert.deepEqual(config.pull, {
+    routes: false,
+    redirectGateway: false,
+    netGatewayRoutes: false,
+    dns: "none",
+    filter: [],
+  });
   assert.deepEqual(config.pki.ca, { kind: "inline", pem: CERT });
   assert.deepEqual(config.pki.tlsAuth, {
     key: { kind: "inline", pem: STATIC },
@@ -197,20 +215,30 @@ Deno.test("parseOvpnClient() lists scripts as ignored without script-security 2"
 
 Deno.test("parseOvpnClient() takes the CN from a subject-type verify-x509-name and lists unknown options", () => {
   const { config, ignored } = parseOvpnClient(
-    MINIMAL +
-      "verify-x509-name 'C=KG, O=Test, CN=vpn-server'\nfrobnicate 3\npull-filter ignore \"route 10.0.0.0\"\n",
+    MINIMAL + "verify-x509-name 'C=KG, O=Test, CN=vpn-server'\nfrobnicate 3\n",
     "c.ovpn",
   );
   assert.equal(config.serverName, "vpn-server");
-  assert.deepEqual(ignored, [
-    { line: 7, option: "frobnicate 3", reason: "not supported by tsvpn" },
-    {
-      line: 8,
-      option: 'pull-filter ignore "route 10.0.0.0"',
-      reason: "only filters on route, route-ipv6, redirect-gateway or DNS options are supported",
-    },
+  assert.deepEqual(ignored, [{ line: 7, option: "frobnicate 3", reason: "not supported by tsvpn" }]);
+});
+
+Deno.test("parseOvpnClient() translates pull-filter lines into pull.filter rules in file order, text exactly as quoted", () => {
+  const { config, ignored } = parseOvpnClient(
+    MINIMAL +
+      'pull-filter accept "route 192.168.1."\npull-filter ignore "route "\npull-filter reject dhcp-option\n' +
+      "--pull-filter ignore 'dhcp-option DOMAIN x'\n",
+    "c.ovpn",
+  );
+  assert.deepEqual(ignored, []);
+  assert.deepEqual(config.pull.filter, [
+    { action: "accept", text: "route 192.168.1." },
+    { action: "ignore", text: "route " },
+    { action: "reject", text: "dhcp-option" },
+    { action: "ignore", text: "dhcp-option DOMAIN x" },
   ]);
+  // The filters do the work now: the coarse pull switches stay on.
   assert.equal(config.pull.routes, true);
+  assert.equal(config.pull.redirectGateway, true);
 });
 
 const OVPN_ERRORS: [string, string, string][] = [
@@ -270,6 +298,26 @@ const OVPN_ERRORS: [string, string, string][] = [
     "inline block without PEM",
     MINIMAL + "<tls-crypt>\nhello\n</tls-crypt>\n",
     "c.ovpn:6: tls-crypt: expected PEM text (-----BEGIN …) in the inline block",
+  ],
+  [
+    "a pull-filter with an unknown action",
+    MINIMAL + 'pull-filter drop "route"\n',
+    'c.ovpn:6: pull-filter: expected accept, ignore or reject, got "drop"',
+  ],
+  [
+    "a pull-filter without text",
+    MINIMAL + "pull-filter ignore\n",
+    "c.ovpn:6: pull-filter: expected the text of the options to filter",
+  ],
+  [
+    "a pull-filter with an empty text",
+    MINIMAL + 'pull-filter ignore ""\n',
+    "c.ovpn:6: pull-filter: expected the text of the options to filter, got an empty text",
+  ],
+  [
+    "a pull-filter with unquoted spaces",
+    MINIMAL + "pull-filter ignore route 10.0.0.0\n",
+    "c.ovpn:6: pull-filter: expected one text after the action (quote text that contains spaces)",
   ],
   ["bad verb", MINIMAL + "verb loud\n", 'c.ovpn:6: verb: expected a verbosity from 0 to 11, got "loud"'],
   [

@@ -18,6 +18,8 @@ export type RedirectFlag = "def1" | "bypass-dhcp" | "bypass-dns" | "local" | "ip
 /** HMAC digest of tls-auth (OpenVPN's `auth`, default SHA1). */
 export type TlsAuthDigest = "SHA1" | "SHA256" | "SHA384" | "SHA512";
 export type DnsMode = "none" | "resolv.conf";
+/** OpenVPN's pull-filter actions: apply the option, drop it silently, or fail the push (restart). */
+export type PullFilterAction = "accept" | "ignore" | "reject";
 
 export const PROTOS: readonly Proto[] = ["udp", "tcp"];
 export const DEV_TYPES: readonly DevType[] = ["tun", "tap"];
@@ -33,6 +35,7 @@ export const REDIRECT_FLAGS: readonly RedirectFlag[] = [
 ];
 export const TLS_AUTH_DIGESTS: readonly TlsAuthDigest[] = ["SHA1", "SHA256", "SHA384", "SHA512"];
 export const DNS_MODES: readonly DnsMode[] = ["none", "resolv.conf"];
+export const PULL_FILTER_ACTIONS: readonly PullFilterAction[] = ["accept", "ignore", "reject"];
 
 export const DEFAULTS = {
   port: 1194,
@@ -195,13 +198,23 @@ export interface Remote {
   proto: Proto;
 }
 
+/** One pull filter: `text` is compared with the start of each pushed option as received. */
+export interface PullFilterRule {
+  action: PullFilterAction;
+  text: string;
+}
+
 export interface PullConfig {
   /** Install routes (and routes6) the server pushes. */
   routes: boolean;
-  /** Honour a pushed redirect-gateway. */
+  /** Honour a pushed redirect-gateway, and pushed routes as wide as one (/0, /1; IPv6 up to /3). */
   redirectGateway: boolean;
+  /** Install pushed routes via net_gateway (around the tunnel). */
+  netGatewayRoutes: boolean;
   /** What to do with pushed DNS servers and domain. */
   dns: DnsMode;
+  /** Checked in order against every pushed option; the first match decides; no match accepts. */
+  filter: PullFilterRule[];
 }
 
 export interface ScriptsConfig {

@@ -187,6 +187,11 @@ export interface ControlSessionOptions {
   localSessionId?: Uint8Array;
   /** Client: extra peer-info settings. */
   peerInfo?: Omit<ClientPeerInfoOptions, "ciphers">;
+  /**
+   * Client: sees a complete PUSH_REPLY's option lines before they are parsed and returns those to
+   * apply, or `{ reject }` to fail the push (the session ends with kind "protocol").
+   */
+  screenPush?: (options: string[]) => string[] | { reject: string };
   /** Client: PUSH_REQUEST repeat interval until a reply arrives. @default 2000 */
   pushRequestIntervalMs?: number;
   /** Server: peer-id pushed to the client for P_DATA_V2. */
@@ -844,12 +849,17 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
 
   #onPushReply(text: string): void {
     if (this.#pushed) return;
-    const raw = this.#pushAsm.add(text);
+    const received = this.#pushAsm.add(text);
     if (this.#pushAsm.overflowed) {
       this.#fatal("protocol", "server sent a PUSH_REPLY longer than we accept");
       return;
     }
-    if (!raw) return;
+    if (!received) return;
+    const raw = this.#o.screenPush ? this.#o.screenPush(received) : received;
+    if (!Array.isArray(raw)) {
+      this.#fatal("protocol", raw.reject);
+      return;
+    }
     const options = parsePushOptions(raw);
     let cipher: DataCipher | null = null;
     if (options.cipher) {

@@ -16,7 +16,8 @@
  * | `timeout`     | the peer stopped answering: --hand-window expired, or control packets stayed |
  * |               | unacknowledged past the send backlog cap                                      |
  * | `protocol`    | the peer broke the protocol (bad key-method 2, unexpected packets, oversized   |
- * |               | messages or PUSH_REPLY, an unacceptable pushed cipher)                        |
+ * |               | messages or PUSH_REPLY, an unacceptable pushed cipher, a pushed option the    |
+ * |               | client's screenPush rejected, e.g. by a pull_filter reject rule)              |
  * | `internal`    | a callback or our own code failed (send, pushOptions, a bug reached by input) |
  */
 

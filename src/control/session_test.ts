@@ -344,6 +344,60 @@ Deno.test({
 });
 
 Deno.test({
+  name: "ControlSession client parses only the option lines screenPush returns, and sees them as received",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const seen: string[][] = [];
+    const p = pair({
+      server: {
+        pushOptions: () => ({ routes: [{ network: "10.20.0.0", netmask: "255.255.0.0" }], ping: 10 }),
+      },
+      client: {
+        screenPush: (options) => {
+          seen.push([...options]);
+          return options.filter((o) => !o.startsWith("route "));
+        },
+      },
+    });
+    const pushed = p.client.once("pushReply");
+    p.client.start();
+    try {
+      const reply = await timeout(pushed, 10000, "push reply");
+      assert.equal(seen.length, 1);
+      assert.ok(seen[0].includes("route 10.20.0.0 255.255.0.0"), seen[0].join(","));
+      assert.equal(reply.options.routes, undefined, "the screened-out route was never parsed");
+      assert.equal(reply.options.ping, 10);
+      assert.ok(!reply.raw.some((o) => o.startsWith("route ")));
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "ControlSession client closes with kind protocol, before any data key, when screenPush rejects the push",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const p = pair({ client: { screenPush: () => ({ reject: "pushed option rejected by pull_filter" }) } });
+    const closed = p.client.once("closed");
+    let pushReplies = 0;
+    p.client.on("pushReply", () => pushReplies++);
+    p.client.start();
+    try {
+      const e = await timeout(closed, 10000, "client closed");
+      assert.deepEqual(e, { kind: "protocol", reason: "pushed option rejected by pull_filter" });
+      assert.equal(pushReplies, 0);
+      assert.equal(p.clientKeys.length, 0, "no data key is installed for a rejected push");
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
+Deno.test({
   name: "ControlSession.receive() drops data opcodes and packets from another session",
   sanitizeResources: false,
   sanitizeOps: false,
