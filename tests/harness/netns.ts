@@ -268,6 +268,8 @@ export class NetnsLab implements AsyncDisposable {
         }
       }
       await runHost(["ip", "netns", "del", ns], { check: false });
+      // `ip netns del` leaves /etc/netns/NAME (per-namespace resolv.conf a test may have made).
+      await Deno.remove(`/etc/netns/${ns}`, { recursive: true }).catch(() => {});
     }
     this.#namespaces = [];
   }
