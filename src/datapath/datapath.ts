@@ -12,7 +12,8 @@
  *
  * This class holds what both loops share: the mode, the peer table, the route
  * table (tun server) or MAC table (tap server), the counters, and the periodic
- * work (`tick`: keepalive pings, silence timeouts, key and MAC expiry).
+ * work (`tick`: keepalive pings, silence timeouts, key expiry and worn-out
+ * keys, MAC expiry).
  *
  * Modes:
  * - "router" (tun server): many peers; destinations by longest prefix match in
@@ -93,6 +94,11 @@ export interface DatapathOptions {
   onExit?: (id: number) => void;
   /** Peer `id` was silent for timeoutMs. */
   onTimeout?: (id: number) => void;
+  /**
+   * Peer `id`'s send key is worn out (DataChannel.rekeyReason): start a soft
+   * reset. Reported on every tick until a new key is installed.
+   */
+  onRekeyDue?: (id: number) => void;
 }
 
 export class Datapath {
@@ -120,6 +126,7 @@ export class Datapath {
   readonly onFloat: DatapathOptions["onFloat"];
   readonly onExit: DatapathOptions["onExit"];
   readonly onTimeout: DatapathOptions["onTimeout"];
+  readonly onRekeyDue: DatapathOptions["onRekeyDue"];
   /** True when debug logging is on (checked before building log arguments). */
   readonly debug: boolean;
 
@@ -152,6 +159,7 @@ export class Datapath {
     this.onFloat = o.onFloat;
     this.onExit = o.onExit;
     this.onTimeout = o.onTimeout;
+    this.onRekeyDue = o.onRekeyDue;
     this.#scratch = new Uint8Array(HEADROOM + 64);
   }
 
@@ -189,8 +197,10 @@ export class Datapath {
 
   /**
    * Periodic work, called about once a second: pings peers we have not sent
-   * to for pingIntervalMs, reports peers silent for timeoutMs, drops expired
-   * transition keys and ages the MAC table.
+   * to for pingIntervalMs, reports peers silent for timeoutMs and peers whose
+   * key is worn out (byte or packet-id limit: a counter compare here rather
+   * than on the packet path), drops expired transition keys and ages the MAC
+   * table.
    */
   tick(now = this.now()): void {
     const p = this.peers;
@@ -198,6 +208,7 @@ export class Datapath {
       if (p.active[id] !== 1) continue;
       const dc = p.channels[id]!;
       dc.expire(now);
+      if (dc.needsRekey) this.onRekeyDue?.(id);
       if (this.timeoutMs > 0 && now - p.lastRx[id] >= this.timeoutMs) {
         if (this.log) {
           this.log.info("peer timed out", { peerId: id, silentMs: Math.round(now - p.lastRx[id]) });
