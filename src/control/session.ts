@@ -915,7 +915,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     const ks = this.#newKey(this.#nextKeyId);
     this.#nextKeyId = nextKeyId(ks.keyId);
     ks.reliable.sendMessage(P_CONTROL_SOFT_RESET_V1);
-    this.#log?.info("renegotiating", { keyId: ks.keyId, reason });
+    this.#log?.info("renegotiating", { keyId: ks.keyId, reason, cn: this.#peer?.commonName });
     this.#scheduleFlush();
     return true;
   }
