@@ -53,6 +53,13 @@ export const MODE_SINGLE = 2;
 /** Bytes in front of every payload so it can be sealed in place. */
 export const HEADROOM = DATA_V2_OVERHEAD;
 
+/**
+ * How often the batch path looks for worn-out send keys (reneg_bytes,
+ * packet-id): a key carries at most this much traffic past its limit before
+ * the soft reset starts (OpenVPN checks on every event-loop turn).
+ */
+export const KEY_CHECK_MS = 100;
+
 export interface DatapathOptions {
   mode: DatapathMode;
   device: PacketDevice;
@@ -96,7 +103,8 @@ export interface DatapathOptions {
   onTimeout?: (id: number) => void;
   /**
    * Peer `id`'s send key is worn out (DataChannel.rekeyReason): start a soft
-   * reset. Reported on every tick until a new key is installed.
+   * reset. Reported on every tick, and every KEY_CHECK_MS while packets flow,
+   * until a new key is installed.
    */
   onRekeyDue?: (id: number) => void;
 }
@@ -132,6 +140,7 @@ export class Datapath {
 
   readonly #scratch: Uint8Array;
   #lastSweep = 0;
+  #lastKeyCheck = -Infinity;
 
   constructor(o: DatapathOptions) {
     this.modeName = o.mode;
@@ -208,7 +217,6 @@ export class Datapath {
       if (p.active[id] !== 1) continue;
       const dc = p.channels[id]!;
       dc.expire(now);
-      if (dc.needsRekey) this.onRekeyDue?.(id);
       if (this.timeoutMs > 0 && now - p.lastRx[id] >= this.timeoutMs) {
         if (this.log) {
           this.log.info("peer timed out", { peerId: id, silentMs: Math.round(now - p.lastRx[id]) });
@@ -220,9 +228,28 @@ export class Datapath {
         this.sendPing(id, now);
       }
     }
+    this.#reportWornKeys(now);
     if (this.mode === MODE_SWITCH && now - this.#lastSweep >= 10_000) {
       this.#lastSweep = now;
       this.macs.sweep(now);
+    }
+  }
+
+  /**
+   * Called by the pipelines once per batch: every KEY_CHECK_MS, reports peers
+   * whose send key is worn out. Between checks it costs one compare.
+   */
+  checkKeys(now: number): void {
+    if (now - this.#lastKeyCheck >= KEY_CHECK_MS) this.#reportWornKeys(now);
+  }
+
+  #reportWornKeys(now: number): void {
+    this.#lastKeyCheck = now;
+    const report = this.onRekeyDue;
+    if (report === undefined) return;
+    const p = this.peers;
+    for (let id = 0; id < p.capacity; id++) {
+      if (p.active[id] === 1 && p.channels[id]!.needsRekey) report(id);
     }
   }
 

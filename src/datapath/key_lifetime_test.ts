@@ -1,6 +1,7 @@
 /**
- * Key lifetime on the datapath: Datapath.tick() reports worn-out send keys
- * (reneg_bytes either way, packet-id near exhaustion) through onRekeyDue, and
+ * Key lifetime on the datapath: the batch path (every KEY_CHECK_MS) and
+ * Datapath.tick() report worn-out send keys (reneg_bytes either way, packet-id
+ * near exhaustion) through onRekeyDue, and
  * a replaced key stops opening packets once its transition window passed.
  */
 
@@ -12,6 +13,7 @@ import {
 } from "../data/data_channel.ts";
 import { dataKeysFromParts } from "../data/key_material.ts";
 import { buildIcmpEcho } from "../packet/test_builders.ts";
+import { KEY_CHECK_MS } from "./datapath.ts";
 import { Rig, type RigClient } from "./testing/rig.ts";
 
 /** 100 + 28 bytes of IPv4/ICMP: each packet counts 148 bytes towards reneg_bytes (20 per packet on top). */
@@ -27,18 +29,23 @@ function rekeyRig(renegBytes: number) {
   return { rig, due, c: rig.clients[0] };
 }
 
-Deno.test("Datapath.tick() reports a key that received reneg_bytes through onRekeyDue, and not before", async () => {
+Deno.test("Datapath reports a key that received reneg_bytes from the batch path, at most every KEY_CHECK_MS", async () => {
   const { rig, due, c } = rekeyRig(10 * COUNTED);
-  for (let i = 0; i < 9; i++) await rig.clientSend(0, up(i));
-  rig.server.dp.tick();
+  for (let i = 0; i < 9; i++) {
+    rig.now += KEY_CHECK_MS;
+    await rig.clientSend(0, up(i));
+  }
   assert.deepEqual(due, [], "nine packets are below the limit");
+  rig.now += KEY_CHECK_MS - 1;
   await rig.clientSend(0, up(9));
   assert.equal(rig.server.dev.take().length, 10);
-  rig.server.dp.tick();
-  assert.deepEqual(due, [c.id]);
   assert.equal(c.serverChannel.rekeyReason, "bytes");
+  assert.deepEqual(due, [], "the batch path looks only every KEY_CHECK_MS");
+  rig.now += 1;
+  await rig.clientSend(0, up(10));
+  assert.deepEqual(due, [c.id]);
   rig.server.dp.tick();
-  assert.deepEqual(due, [c.id, c.id], "reported on every tick until a new key is installed");
+  assert.deepEqual(due, [c.id, c.id], "and every tick, until a new key is installed");
 });
 
 Deno.test("Datapath.tick() reports a key that sent reneg_bytes through onRekeyDue", async () => {
