@@ -179,7 +179,9 @@ export class DataChannel {
     this.#transitionMs = options.transitionWindowMs ?? DEFAULT_TRANSITION_WINDOW_MS;
     this.#rekeyThreshold = options.rekeyThreshold ?? PACKET_ID_REKEY_THRESHOLD;
     const reneg = options.renegBytes ?? 0;
-    if (!Number.isSafeInteger(reneg) || reneg < 0) throw new RangeError("renegBytes must be a whole number ≥ 0");
+    if (!Number.isSafeInteger(reneg) || reneg < 0) {
+      throw new RangeError("renegBytes must be a whole number ≥ 0");
+    }
     this.#renegBytes = reneg;
   }
 
