@@ -450,6 +450,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         op === P_CONTROL_SOFT_RESET_V1 && pkt.keyId === this.#nextKeyId && pkt.messageId === 0 &&
         this.#primary?.phase === "active" && !this.#keys.some((k) => k.phase !== "active")
       ) {
+        if (!this.#peerResetAllowed()) return DROP_SOFT_RESET_LIMITED;
         created = true;
       } else {
         return DROP_BAD_KEY_ID;
@@ -460,9 +461,6 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (created) {
       // Pre-check the window so that creating state cannot be triggered by a packet we then drop.
       if (pkt.messageId !== 0) return DROP_OUT_OF_WINDOW;
-      if (op === P_CONTROL_SOFT_RESET_V1 && !this.#peerResets.allows(this.#clock.now())) {
-        return this.#limitedSoftReset();
-      }
     } else if (ks && op !== P_ACK_V1 && !this.#messageFits(ks, pkt.messageId)) {
       return DROP_OUT_OF_WINDOW;
     }
@@ -487,10 +485,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       );
       this.#nextKeyId = nextKeyId(pkt.keyId);
       if (pkt.keyId === 0) this.#primary = ks;
-      if (op === P_CONTROL_SOFT_RESET_V1) {
-        this.#peerResets.take(this.#clock.now());
-        this.#peerResetsLimited = false;
-      }
+      if (op === P_CONTROL_SOFT_RESET_V1) this.#peerResetStarted();
       this.#log?.debug("key negotiation started by peer", { keyId: pkt.keyId });
     }
     const k = ks!;
@@ -503,15 +498,24 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     return VERDICT_OK;
   }
 
-  /** Drops a soft reset over the limit, unacknowledged: a genuine peer retransmits it later. */
-  #limitedSoftReset(): number {
+  /**
+   * May the peer start a renegotiation now (soft_reset_limit.ts)? When not, its soft reset is dropped
+   * unacknowledged, and a genuine peer retransmits it later. Warns once per episode.
+   */
+  #peerResetAllowed(): boolean {
+    if (this.#peerResets.allows(this.#clock.now())) return true;
     if (!this.#peerResetsLimited) {
       this.#peerResetsLimited = true;
       this.#log?.warn("peer starts renegotiations too often; ignoring them for now", {
         cn: this.#peer?.commonName,
       });
     }
-    return DROP_SOFT_RESET_LIMITED;
+    return false;
+  }
+
+  #peerResetStarted(): void {
+    this.#peerResets.take(this.#clock.now());
+    this.#peerResetsLimited = false;
   }
 
   #messageFits(ks: KeyState, id: number): boolean {
