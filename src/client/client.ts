@@ -202,6 +202,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
         log: log.child("datapath"),
         onControl: (buf, off, len, from, row) => this.#conn?.onControl(buf, off, len, from, row),
         onExit: () => this.#conn?.onExit(),
+        onRekeyDue: () => this.#conn?.onRekeyDue(),
         onTimeout: () => {
           dp.releasePeer(0);
           this.#conn?.onTimeout();

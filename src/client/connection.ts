@@ -155,6 +155,12 @@ export class Connection {
     this.#conclude(this.#lostOrFailed(`no packet from the server for ${secs} s (ping-restart)`));
   }
 
+  /** The datapath found the data key worn out (reneg_bytes, packet-id): start a soft reset. */
+  onRekeyDue(): void {
+    const reason = this.#dc?.rekeyReason;
+    if (reason) this.#session?.renegotiate(reason);
+  }
+
   /** The server sent an OCC exit notification on the data channel. */
   onExit(): void {
     this.#conclude({
@@ -202,6 +208,7 @@ export class Connection {
       },
       ciphers: config.data.ciphers,
       renegotiateMs: config.data.renegSeconds * 1000,
+      transitionWindowMs: config.data.transitionWindow * 1000,
       handshakeWindowMs: this.#d.handshakeTimeoutMs,
       logger: log.child("control"),
       peerInfo: { mtu: config.dev.mtu },
@@ -219,6 +226,8 @@ export class Connection {
         this.#dc = new DataChannel({
           peerId: this.#pushed?.peerId ?? PEER_ID_UNDEF,
           replayWindow: config.data.replayWindow,
+          renegBytes: config.data.renegBytes,
+          transitionWindowMs: config.data.transitionWindow * 1000,
         });
         this.#dc.installKey(k.keyId, material, now);
         const dp = this.#d.datapath;

@@ -87,6 +87,7 @@ export function parseOvpnClient(
   let pingRestartDirective: OvpnDirective | null = null;
   let renegSeconds: number = DEFAULTS.renegSeconds;
   let renegBytes: number = DEFAULTS.renegBytes;
+  let transitionWindow: number = DEFAULTS.transitionWindow;
   let replayWindow: number = DEFAULTS.replayWindow;
   let reconnect: ReconnectConfig = {
     initialDelay: DEFAULTS.reconnectInitialDelay,
@@ -215,6 +216,9 @@ export function parseOvpnClient(
       case "reneg-bytes":
         renegBytes = ctx.int(d, 0, 0, Number.MAX_SAFE_INTEGER, "a number of bytes");
         break;
+      case "tran-window":
+        transitionWindow = ctx.int(d, 0, 1, 2 ** 31 - 1, "a number of seconds (at least 1)");
+        break;
       case "replay-window":
         replayWindow = ctx.int(d, 0, 1, 65536, "a window from 1 to 65536");
         break;
@@ -284,7 +288,7 @@ export function parseOvpnClient(
       tlsAuth: tlsAuth ? { key: tlsAuth.src, direction: tlsAuth.direction ?? keyDirection, digest } : null,
     },
     serverName,
-    data: { ciphers: dataCiphers, renegSeconds, renegBytes, replayWindow },
+    data: { ciphers: dataCiphers, renegSeconds, renegBytes, transitionWindow, replayWindow },
     keepalive,
     log: { level },
     pull,

@@ -127,6 +127,8 @@ connect-retry 2 30
 management 127.0.0.1 7505
 comp-lzo
 auth-user-pass
+reneg-bytes 200000
+tran-window 30
 `,
     "/home/a/alice.ovpn",
   );
@@ -150,7 +152,8 @@ auth-user-pass
   assert.deepEqual(config.data, {
     ciphers: ["AES-128-GCM", "CHACHA20-POLY1305"],
     renegSeconds: 600,
-    renegBytes: 0,
+    renegBytes: 200000,
+    transitionWindow: 30,
     replayWindow: 128,
   });
   assert.deepEqual(config.redirectGateway, ["def1", "bypass-dhcp"]);

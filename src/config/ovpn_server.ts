@@ -56,7 +56,7 @@ const ORDER = new Map<string, readonly string[]>([
     "tls_auth",
   ]],
   ["pki.tls_auth", ["key", "key_pem", "direction", "digest"]],
-  ["data", ["ciphers", "reneg_seconds", "reneg_bytes", "replay_window"]],
+  ["data", ["ciphers", "reneg_seconds", "reneg_bytes", "transition_window", "replay_window"]],
   ["keepalive", ["interval", "timeout"]],
   [
     "server",
@@ -223,6 +223,12 @@ export function translateOvpnServer(
         w.set("data.reneg_bytes", {
           kind: "scalar",
           value: ctx.int(d, 0, 0, Number.MAX_SAFE_INTEGER, "a number of bytes"),
+        }, from(d));
+        break;
+      case "tran-window":
+        w.set("data.transition_window", {
+          kind: "scalar",
+          value: ctx.int(d, 0, 1, 2 ** 31 - 1, "a number of seconds (at least 1)"),
         }, from(d));
         break;
       case "replay-window":

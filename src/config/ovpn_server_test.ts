@@ -43,6 +43,8 @@ user nobody
 comp-lzo
 persist-key
 persist-tun
+reneg-bytes 200000
+tran-window 30
 `;
 
 const CCD: CcdFile[] = [
@@ -79,6 +81,8 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
   assert.deepEqual(c.pki.crl, { kind: "file", path: "/etc/openvpn/crl.pem" });
   assert.deepEqual(c.data.ciphers, ["AES-256-GCM", "CHACHA20-POLY1305"]);
   assert.equal(c.data.renegSeconds, 1800);
+  assert.equal(c.data.renegBytes, 200000);
+  assert.equal(c.data.transitionWindow, 30);
   assert.deepEqual(c.keepalive, { interval: 10, timeout: 60 });
   assert.equal(c.log.level, "info");
   assert.deepEqual(c.management, { listen: { kind: "tcp", host: "127.0.0.1", port: 7505 } });

@@ -48,6 +48,8 @@ export const DEFAULTS = {
   ciphers: ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"] as readonly CipherName[],
   renegSeconds: 3600,
   renegBytes: 0,
+  /** Shorter than OpenVPN's 3600 s: see DEFAULT_TRANSITION_WINDOW_MS in data/data_channel.ts. */
+  transitionWindow: 60,
   replayWindow: 1024,
   keepaliveInterval: 10,
   keepaliveTimeout: 60,
@@ -100,8 +102,10 @@ export interface DataConfig {
   ciphers: CipherName[];
   /** Seconds between data key renegotiations; 0 = never. */
   renegSeconds: number;
-  /** Bytes between renegotiations; 0 = off. */
+  /** Bytes between renegotiations (sent and received under one key, OpenVPN's count); 0 = off. */
   renegBytes: number;
+  /** Seconds a replaced data key still opens packets after a renegotiation, ≥ 1. */
+  transitionWindow: number;
   /** Replay window in packets, 1..65536. */
   replayWindow: number;
 }

@@ -104,11 +104,12 @@ export function readData(parent: MapView): DataConfig {
     ciphers: [...DEFAULTS.ciphers],
     renegSeconds: DEFAULTS.renegSeconds,
     renegBytes: DEFAULTS.renegBytes,
+    transitionWindow: DEFAULTS.transitionWindow,
     replayWindow: DEFAULTS.replayWindow,
   };
   const f = parent.opt("data");
   if (!f) return data;
-  const m = f.map(["ciphers", "reneg_seconds", "reneg_bytes", "replay_window"]);
+  const m = f.map(["ciphers", "reneg_seconds", "reneg_bytes", "transition_window", "replay_window"]);
   const ciphers = m.opt("ciphers");
   if (ciphers) {
     const list: CipherName[] = readEnumList(ciphers, CIPHERS);
@@ -119,6 +120,8 @@ export function readData(parent: MapView): DataConfig {
   if (reneg) data.renegSeconds = reneg.int(0, 2 ** 31 - 1, "a whole number of seconds (0 = never)");
   const bytes = m.opt("reneg_bytes");
   if (bytes) data.renegBytes = bytes.int(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes (0 = off)");
+  const tran = m.opt("transition_window");
+  if (tran) data.transitionWindow = tran.int(1, 2 ** 31 - 1, "a whole number of seconds (at least 1)");
   const win = m.opt("replay_window");
   if (win) data.replayWindow = win.int(1, 65536);
   return data;

@@ -36,6 +36,7 @@ Deno.test("parseConfig() fills every server default", () => {
     ciphers: ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"],
     renegSeconds: 3600,
     renegBytes: 0,
+    transitionWindow: 60,
     replayWindow: 1024,
   });
   assert.deepEqual(c.keepalive, { interval: 10, timeout: 60 });
@@ -157,7 +158,7 @@ pki:
   crl: crl.pem
   tls_auth: { key: ta.key, direction: 0 }
 management: { listen: "[::1]:7505" }
-data: { reneg_seconds: 0, reneg_bytes: 1000000 }
+data: { reneg_seconds: 0, reneg_bytes: 1000000, transition_window: 10 }
 server: { network: 10.8.0.0/24 }
 `,
     "conf/s.yaml",
@@ -175,6 +176,7 @@ server: { network: 10.8.0.0/24 }
   assert.deepEqual(c.management, { listen: { kind: "tcp", host: "::1", port: 7505 } });
   assert.equal(c.data.renegSeconds, 0);
   assert.equal(c.data.renegBytes, 1000000);
+  assert.equal(c.data.transitionWindow, 10);
 });
 
 Deno.test("parseConfig() honours baseDir and follows YAML aliases", () => {
@@ -518,6 +520,11 @@ const SERVER_ERRORS: [string, string, string][] = [
     "negative reneg_seconds",
     HEAD + "data: { reneg_seconds: -1 }\n",
     "s.yaml:3: data.reneg_seconds: expected a whole number of seconds (0 = never), got -1",
+  ],
+  [
+    "transition_window zero",
+    HEAD + "data: { transition_window: 0 }\n",
+    "s.yaml:3: data.transition_window: expected a whole number of seconds (at least 1), got 0",
   ],
   [
     "keepalive timeout too short",

@@ -17,6 +17,8 @@ export const DROP_UNEXPECTED = 10;
 export const DROP_TOO_LARGE = 11;
 export const DROP_DUPLICATE = 12;
 export const DROP_CAPACITY = 13;
+/** A peer-initiated soft reset beyond the session's rate limit (soft_reset_limit.ts). */
+export const DROP_SOFT_RESET_LIMITED = 14;
 
 export const DROP_REASON_NAMES: readonly string[] = [
   "malformed",
@@ -33,6 +35,7 @@ export const DROP_REASON_NAMES: readonly string[] = [
   "too_large",
   "duplicate",
   "capacity",
+  "soft_reset_limited",
 ];
 
 export const DROP_REASON_COUNT = DROP_REASON_NAMES.length;

@@ -46,6 +46,7 @@ import {
   DROP_OUT_OF_WINDOW,
   DROP_REPLAY,
   DROP_SESSION_MISMATCH,
+  DROP_SOFT_RESET_LIMITED,
   DROP_UNEXPECTED,
   DropCounters,
   VERDICT_OK,
@@ -87,6 +88,7 @@ import { deriveKey2, type KeySource } from "./prf.ts";
 import { buildPushReplies, parsePushOptions, type PushOptions, PushReplyAssembler } from "./push_options.ts";
 import { ReliableChannel } from "./reliable.ts";
 import { ControlReplayGuard } from "./replay_guard.ts";
+import { SoftResetLimit } from "./soft_reset_limit.ts";
 import {
   ALERT_BAD_CERTIFICATE,
   ALERT_CERTIFICATE_EXPIRED,
@@ -180,7 +182,10 @@ export interface ControlSessionOptions {
   handshakeWindowMs?: number;
   /** Start a soft reset this long after a key became active; 0 disables (OpenVPN --reneg-sec). @default 3600000 */
   renegotiateMs?: number;
-  /** How long a replaced key stays usable for receiving (OpenVPN --tran-window). @default 3600000 */
+  /**
+   * How long a replaced key stays usable for receiving (OpenVPN --tran-window, whose own
+   * default is 3600 s; see DEFAULT_TRANSITION_WINDOW_MS in data/data_channel.ts). @default 60000
+   */
   transitionWindowMs?: number;
   logger?: Logger;
   drops?: DropCounters;
@@ -237,6 +242,7 @@ const wireScratch = new Uint8Array(SCRATCH);
 const unwrapScratch = new Uint8Array(SCRATCH);
 
 const EXIT_GRACE_MS = 2000;
+const TRANSITION_WINDOW_MS = 60_000;
 const AUTH_FAILED_GRACE_MS = 1000;
 /** Repeated PUSH_REQUESTs are ignored this long after a PUSH_REPLY (OpenVPN push.c sent_push_reply_expiry). */
 const PUSH_REPLY_HOLDOFF_MS = 30_000;
@@ -297,6 +303,9 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
   readonly #keys: KeyState[] = [];
   #primary: KeyState | null = null;
   #nextKeyId = 0;
+  /** Renegotiations the peer may start (soft_reset_limit.ts). */
+  readonly #peerResets: SoftResetLimit;
+  #peerResetsLimited = false;
 
   #peer: PeerIdentity | null = null;
   #cipher: DataCipher | null = null;
@@ -330,6 +339,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     this.#log = options.logger;
     this.localSessionId = options.localSessionId?.slice() ?? this.#random(SESSION_ID_SIZE);
     this.#wrapTime = Math.floor(this.#clock.now() / 1000) >>> 0;
+    this.#peerResets = new SoftResetLimit(this.#clock.now());
     const mtu = options.tlsMtu ?? 1250;
     this.#maxPayload = mtu - this.#wrap.overhead - controlHeaderSize(8, true);
     if (this.#maxPayload < 64) throw new RangeError(`tls-mtu ${mtu} leaves no room for control payload`);
@@ -445,6 +455,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         op === P_CONTROL_SOFT_RESET_V1 && pkt.keyId === this.#nextKeyId && pkt.messageId === 0 &&
         this.#primary?.phase === "active" && !this.#keys.some((k) => k.phase !== "active")
       ) {
+        if (!this.#peerResetAllowed()) return DROP_SOFT_RESET_LIMITED;
         created = true;
       } else {
         return DROP_BAD_KEY_ID;
@@ -479,6 +490,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       );
       this.#nextKeyId = nextKeyId(pkt.keyId);
       if (pkt.keyId === 0) this.#primary = ks;
+      if (op === P_CONTROL_SOFT_RESET_V1) this.#peerResetStarted();
       this.#log?.debug("key negotiation started by peer", { keyId: pkt.keyId });
     }
     const k = ks!;
@@ -489,6 +501,26 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     }
     this.#scheduleFlush();
     return VERDICT_OK;
+  }
+
+  /**
+   * May the peer start a renegotiation now (soft_reset_limit.ts)? When not, its soft reset is dropped
+   * unacknowledged, and a genuine peer retransmits it later. Warns once per episode.
+   */
+  #peerResetAllowed(): boolean {
+    if (this.#peerResets.allows(this.#clock.now())) return true;
+    if (!this.#peerResetsLimited) {
+      this.#peerResetsLimited = true;
+      this.#log?.warn("peer starts renegotiations too often; ignoring them for now", {
+        cn: this.#peer?.commonName,
+      });
+    }
+    return false;
+  }
+
+  #peerResetStarted(): void {
+    this.#peerResets.take(this.#clock.now());
+    this.#peerResetsLimited = false;
   }
 
   #messageFits(ks: KeyState, id: number): boolean {
@@ -745,7 +777,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       for (const k of this.#keys) {
         if (k !== ks && k !== old && k.retireAt !== Infinity) this.#retire(k);
       }
-      old.retireAt = now + (this.#o.transitionWindowMs ?? 3_600_000);
+      old.retireAt = now + (this.#o.transitionWindowMs ?? TRANSITION_WINDOW_MS);
     }
     this.#primary = ks;
     this.#log?.info("key negotiation complete", { keyId: ks.keyId, role: this.role });
@@ -887,14 +919,17 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (key2) this.emit("key", { keyId: ks.keyId, key2, cipher, role: this.role, initial: true });
   }
 
-  /** Starts a soft reset (new key-id) now; false when one is already running or not established. */
-  renegotiate(): boolean {
+  /**
+   * Starts a soft reset (new key-id) now; false when one is already running or not established.
+   * `reason` is logged (e.g. "bytes" when the data key carried reneg_bytes).
+   */
+  renegotiate(reason = "requested"): boolean {
     if (this.#closed || !this.#established || this.#primary?.phase !== "active") return false;
     if (this.#keys.some((k) => k.phase !== "active")) return false;
     const ks = this.#newKey(this.#nextKeyId);
     this.#nextKeyId = nextKeyId(ks.keyId);
     ks.reliable.sendMessage(P_CONTROL_SOFT_RESET_V1);
-    this.#log?.info("renegotiating", { keyId: ks.keyId });
+    this.#log?.info("renegotiating", { keyId: ks.keyId, reason, cn: this.#peer?.commonName });
     this.#scheduleFlush();
     return true;
   }
@@ -1061,7 +1096,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     if (reneg > 0 && p && p.phase === "active" && !this.#keys.some((k) => k.phase !== "active")) {
       const at = p.activatedAt + reneg;
       if (now >= at) {
-        this.renegotiate();
+        this.renegotiate("reneg_seconds");
         return;
       }
       next = Math.min(next, at);

@@ -8,11 +8,16 @@
  * lame-duck key, --tran-window). Each key has its own packet-id counter
  * (starts at 1) and its own replay window.
  *
+ * Key lifetime: `rekeyReason` (and `needsRekey`) says when the send key is
+ * worn out, for a periodic check that starts a soft reset: its packet-id
+ * reached OpenVPN's PACKET_ID_WRAP_TRIGGER (0xFF000000), or it carried
+ * `renegBytes` (OpenVPN --reneg-bytes). The check reads counters the seal/open
+ * paths keep anyway, so it adds no per-packet work.
+ *
  * Nonce safety: a key never repeats a packet-id. The counter is checked before
- * use and `seal` refuses once 2^32-1 was used; `needsRekey` turns true at
- * OpenVPN's PACKET_ID_WRAP_TRIGGER (0xFF000000) so the control channel can
- * renegotiate long before that. Installing key material that is already live
- * is refused, since its counters would restart at 1.
+ * use and `seal` refuses once 2^32-1 was used, 16.7 M packets after the rekey
+ * trigger. Installing key material that is already live is refused, since its
+ * counters would restart at 1.
  *
  * Hot path: `seal`/`open` allocate nothing themselves (the AEAD backend's own
  * per-call objects aside), never throw for any datagram bytes, and report
@@ -63,8 +68,21 @@ import {
 /** OpenVPN's PACKET_ID_WRAP_TRIGGER: renegotiate once a send counter gets here. */
 export const PACKET_ID_REKEY_THRESHOLD = 0xff000000;
 export const PACKET_ID_MAX = 0xffffffff;
-/** OpenVPN's --tran-window default. */
-export const DEFAULT_TRANSITION_WINDOW_MS = 3_600_000;
+/**
+ * How long a replaced key keeps opening packets. OpenVPN's --tran-window
+ * default is 3600 s, which in practice keeps the old key until the next hourly
+ * renegotiation. The old key is only needed for packets in flight and for a
+ * peer that completes the exchange after us, which it does within the
+ * handshake window (--hand-window, 60 s) or the session ends; so 60 s.
+ */
+export const DEFAULT_TRANSITION_WINDOW_MS = 60_000;
+
+/**
+ * Bytes counted per data packet beyond the plaintext towards renegBytes, as
+ * OpenVPN does for --reneg-bytes: it counts a received packet from its
+ * packet-id on, i.e. the packet-id (4) and tag (16) too.
+ */
+export const RENEG_BYTES_PACKET_OVERHEAD = 20;
 
 /** Per-key counters, indexes into the Float64Array from DataChannel.keyCounters(). */
 export const KEY_PACKETS_OUT = 0;
@@ -79,11 +97,19 @@ export interface DataChannelOptions {
   replayWindow?: number;
   /** @default "auto" (see aead_select.ts) */
   backend?: AeadBackendChoice;
-  /** How long a replaced key keeps opening packets. @default 3600000 */
+  /** How long a replaced key keeps opening packets. @default 60000 */
   transitionWindowMs?: number;
   /** Send packet-id at which `needsRekey` turns true. @default 0xFF000000 */
   rekeyThreshold?: number;
+  /**
+   * Bytes a key may carry, both directions together, counted as OpenVPN's
+   * --reneg-bytes does (see RENEG_BYTES_PACKET_OVERHEAD); 0 = no limit. @default 0
+   */
+  renegBytes?: number;
 }
+
+/** Why the send key should be replaced (DataChannel.rekeyReason). */
+export type RekeyReason = "packet-id" | "bytes";
 
 class KeySlot {
   readonly keyId: number;
@@ -106,6 +132,12 @@ class KeySlot {
     this.decNonce.set(material.decrypt.implicitIv, 4);
     this.replay = new ReplayWindow(replayWindow);
   }
+}
+
+/** Plaintext both ways plus OpenVPN's per-packet share (packet-id and tag). */
+function keyBytes(c: Float64Array): number {
+  return c[KEY_BYTES_OUT] + c[KEY_BYTES_IN] +
+    (c[KEY_PACKETS_OUT] + c[KEY_PACKETS_IN]) * RENEG_BYTES_PACKET_OVERHEAD;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -136,6 +168,7 @@ export class DataChannel {
   #backend: AeadBackendChoice;
   #transitionMs: number;
   #rekeyThreshold: number;
+  #renegBytes: number;
 
   constructor(options: DataChannelOptions = {}) {
     this.#localPeerId = PEER_ID_UNDEF;
@@ -145,6 +178,11 @@ export class DataChannel {
     this.#backend = options.backend ?? "auto";
     this.#transitionMs = options.transitionWindowMs ?? DEFAULT_TRANSITION_WINDOW_MS;
     this.#rekeyThreshold = options.rekeyThreshold ?? PACKET_ID_REKEY_THRESHOLD;
+    const reneg = options.renegBytes ?? 0;
+    if (!Number.isSafeInteger(reneg) || reneg < 0) {
+      throw new RangeError("renegBytes must be a whole number ≥ 0");
+    }
+    this.#renegBytes = reneg;
   }
 
   /** Peer-id we write into sealed headers (server: the id it assigned; client: the pushed one). */
@@ -179,9 +217,26 @@ export class DataChannel {
     return this.#send === null ? 0 : this.#send.sendPid;
   }
 
-  /** True once the send key's packet-id reached the rekey threshold: start a soft reset. */
+  /** True once the send key is worn out (see rekeyReason): start a soft reset. */
   get needsRekey(): boolean {
-    return this.#send !== null && this.#send.sendPid >= this.#rekeyThreshold;
+    return this.rekeyReason !== null;
+  }
+
+  /**
+   * Why the send key should be replaced now, null while it is fine: its packet-id
+   * reached the rekey threshold, or it carried `renegBytes`.
+   */
+  get rekeyReason(): RekeyReason | null {
+    const s = this.#send;
+    if (s === null) return null;
+    if (s.sendPid >= this.#rekeyThreshold) return "packet-id";
+    if (this.#renegBytes > 0 && keyBytes(s.counters) >= this.#renegBytes) return "bytes";
+    return null;
+  }
+
+  /** Bytes the send key carried, counted as for renegBytes; 0 without a key. */
+  get sendKeyBytes(): number {
+    return this.#send === null ? 0 : keyBytes(this.#send.counters);
   }
 
   /**

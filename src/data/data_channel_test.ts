@@ -200,14 +200,14 @@ Deno.test("DataChannel keeps opening the previous key during the transition wind
   server.installKey(1, dataKeysFromKey2(key2b, { cipher: "AES-256-GCM", role: "server" }), 1000);
   assert.equal(client.sendKeyId, 1);
   assert.equal(client.previousKeyId, 0);
-  assert.equal(server.previousExpiresAtMs, 1000 + 3_600_000);
+  assert.equal(server.previousExpiresAtMs, 1000 + 60_000);
   const [slot, off, n] = sealPayload(client, randomBytes(20));
   assert.equal(slot[off] & 7, 1, "sending uses the newest key");
   assert.equal(readU32(slot, off + 4), 1, "packet-ids restart under the new key");
   assert.equal(server.open(slot, off, n), OPEN_OK);
-  assert.equal(server.expire(1000 + 3_599_999), false);
+  assert.equal(server.expire(1000 + 59_999), false);
   assert.equal(server.open(oldPacket[0], oldPacket[1], oldPacket[2]), OPEN_OK, "old key still opens");
-  assert.equal(server.expire(1000 + 3_600_000), true);
+  assert.equal(server.expire(1000 + 60_000), true);
   const late = sealPayload(client, randomBytes(20));
   assert.equal(server.open(late[0], late[1], late[2]), OPEN_OK);
   assert.equal(server.previousKeyId, -1);
@@ -274,6 +274,46 @@ Deno.test("DataChannel.needsRekey turns true at the threshold and seal() stops a
   assert.equal(dc.seal(s, 24, 10), SEAL_PACKET_ID_EXHAUSTED);
   assert.deepEqual(s, new Uint8Array(64), "nothing written");
   assert.equal(dc.sealCounts[-SEAL_PACKET_ID_EXHAUSTED], 1);
+});
+
+for (const direction of ["sent", "received"] as const) {
+  Deno.test(`DataChannel.rekeyReason is "bytes" once the send key ${direction} renegBytes, counted as OpenVPN does`, () => {
+    // 5 packets of 180 B count 5 × (180 + 20) = 1000 bytes: the limit, reached by the fifth packet.
+    const key2 = randomBytes(256);
+    const a = new DataChannel({ renegBytes: 1000 });
+    const b = new DataChannel({ renegBytes: 1000 });
+    a.installKey(0, dataKeysFromKey2(key2, { cipher: "AES-256-GCM", role: "client" }), 0);
+    b.installKey(0, dataKeysFromKey2(key2, { cipher: "AES-256-GCM", role: "server" }), 0);
+    const counted = direction === "sent" ? a : b;
+    for (let i = 0; i < 5; i++) {
+      assert.equal(counted.rekeyReason, null, `after ${i} packets`);
+      const [slot, off, n] = sealPayload(a, randomBytes(180));
+      assert.equal(b.open(slot, off, n), OPEN_OK);
+    }
+    assert.equal(counted.sendKeyBytes, 1000);
+    assert.equal(counted.rekeyReason, "bytes");
+    assert.equal(counted.needsRekey, true);
+    // A new key starts from zero.
+    counted.installKey(1, dataKeysFromKey2(randomBytes(256), { cipher: "AES-256-GCM", role: "client" }), 1);
+    assert.equal(counted.sendKeyBytes, 0);
+    assert.equal(counted.rekeyReason, null);
+  });
+}
+
+Deno.test("DataChannel.rekeyReason ignores bytes with renegBytes 0 and prefers the packet-id reason", () => {
+  const dc = new DataChannel();
+  dc.installKey(0, dataKeysFromKey2(randomBytes(256), { cipher: "AES-128-GCM", role: "client" }), 0);
+  for (let i = 0; i < 20; i++) sealPayload(dc, randomBytes(1400));
+  assert.equal(dc.rekeyReason, null);
+  DataChannel.forceSendPacketIdForTest(dc, PACKET_ID_REKEY_THRESHOLD);
+  assert.equal(dc.rekeyReason, "packet-id");
+  const both = new DataChannel({ renegBytes: 1 });
+  both.installKey(0, dataKeysFromKey2(randomBytes(256), { cipher: "AES-128-GCM", role: "client" }), 0);
+  sealPayload(both, randomBytes(10));
+  assert.equal(both.rekeyReason, "bytes");
+  DataChannel.forceSendPacketIdForTest(both, PACKET_ID_REKEY_THRESHOLD);
+  assert.equal(both.rekeyReason, "packet-id");
+  assert.throws(() => new DataChannel({ renegBytes: -1 }), RangeError);
 });
 
 Deno.test("DataChannel.seal() reports missing keys and bad ranges without writing", () => {

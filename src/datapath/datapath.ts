@@ -12,7 +12,8 @@
  *
  * This class holds what both loops share: the mode, the peer table, the route
  * table (tun server) or MAC table (tap server), the counters, and the periodic
- * work (`tick`: keepalive pings, silence timeouts, key and MAC expiry).
+ * work (`tick`: keepalive pings, silence timeouts, key expiry and worn-out
+ * keys, MAC expiry).
  *
  * Modes:
  * - "router" (tun server): many peers; destinations by longest prefix match in
@@ -51,6 +52,13 @@ export const MODE_SINGLE = 2;
 
 /** Bytes in front of every payload so it can be sealed in place. */
 export const HEADROOM = DATA_V2_OVERHEAD;
+
+/**
+ * How often the batch path looks for worn-out send keys (reneg_bytes,
+ * packet-id): a key carries at most this much traffic past its limit before
+ * the soft reset starts (OpenVPN checks on every event-loop turn).
+ */
+export const KEY_CHECK_MS = 100;
 
 export interface DatapathOptions {
   mode: DatapathMode;
@@ -93,6 +101,12 @@ export interface DatapathOptions {
   onExit?: (id: number) => void;
   /** Peer `id` was silent for timeoutMs. */
   onTimeout?: (id: number) => void;
+  /**
+   * Peer `id`'s send key is worn out (DataChannel.rekeyReason): start a soft
+   * reset. Reported on every tick, and every KEY_CHECK_MS while packets flow,
+   * until a new key is installed.
+   */
+  onRekeyDue?: (id: number) => void;
 }
 
 export class Datapath {
@@ -120,11 +134,13 @@ export class Datapath {
   readonly onFloat: DatapathOptions["onFloat"];
   readonly onExit: DatapathOptions["onExit"];
   readonly onTimeout: DatapathOptions["onTimeout"];
+  readonly onRekeyDue: DatapathOptions["onRekeyDue"];
   /** True when debug logging is on (checked before building log arguments). */
   readonly debug: boolean;
 
   readonly #scratch: Uint8Array;
   #lastSweep = 0;
+  #lastKeyCheck = -Infinity;
 
   constructor(o: DatapathOptions) {
     this.modeName = o.mode;
@@ -152,6 +168,7 @@ export class Datapath {
     this.onFloat = o.onFloat;
     this.onExit = o.onExit;
     this.onTimeout = o.onTimeout;
+    this.onRekeyDue = o.onRekeyDue;
     this.#scratch = new Uint8Array(HEADROOM + 64);
   }
 
@@ -189,8 +206,10 @@ export class Datapath {
 
   /**
    * Periodic work, called about once a second: pings peers we have not sent
-   * to for pingIntervalMs, reports peers silent for timeoutMs, drops expired
-   * transition keys and ages the MAC table.
+   * to for pingIntervalMs, reports peers silent for timeoutMs and peers whose
+   * key is worn out (byte or packet-id limit: a counter compare here rather
+   * than on the packet path), drops expired transition keys and ages the MAC
+   * table.
    */
   tick(now = this.now()): void {
     const p = this.peers;
@@ -209,9 +228,28 @@ export class Datapath {
         this.sendPing(id, now);
       }
     }
+    this.#reportWornKeys(now);
     if (this.mode === MODE_SWITCH && now - this.#lastSweep >= 10_000) {
       this.#lastSweep = now;
       this.macs.sweep(now);
+    }
+  }
+
+  /**
+   * Called by the pipelines once per batch: every KEY_CHECK_MS, reports peers
+   * whose send key is worn out. Between checks it costs one compare.
+   */
+  checkKeys(now: number): void {
+    if (now - this.#lastKeyCheck >= KEY_CHECK_MS) this.#reportWornKeys(now);
+  }
+
+  #reportWornKeys(now: number): void {
+    this.#lastKeyCheck = now;
+    const report = this.onRekeyDue;
+    if (report === undefined) return;
+    const p = this.peers;
+    for (let id = 0; id < p.capacity; id++) {
+      if (p.active[id] === 1 && p.channels[id]!.needsRekey) report(id);
     }
   }
 

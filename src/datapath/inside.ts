@@ -63,6 +63,7 @@ export class InsidePipeline {
       else this.#single(buf, HEADROOM, len);
     }
     this.queue.flush();
+    dp.checkKeys(now);
   }
 
   #route(buf: Uint8Array, off: number, len: number): void {

@@ -112,6 +112,7 @@ export class OutsidePipeline {
     }
     this.gro?.flush();
     this.queue.flush();
+    dp.checkKeys(now);
   }
 
   #datagram(buf: Uint8Array, len: number, row: number, now: number): void {

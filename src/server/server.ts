@@ -253,6 +253,7 @@ class Server implements ServerControl {
       onFloat: (id) => this.#onFloat(id),
       onExit: (id) => this.#byPeer[id]?.session.close("client sent an exit notification", false),
       onTimeout: (id) => this.#onTimeout(id),
+      onRekeyDue: (id) => this.#onRekeyDue(id),
     });
     for (let i = 0; i < capacity; i++) this.#byPeer.push(null);
 
@@ -271,6 +272,7 @@ class Server implements ServerControl {
       session: {
         ciphers: c.data.ciphers,
         renegotiateMs: c.data.renegSeconds * 1000,
+        transitionWindowMs: c.data.transitionWindow * 1000,
         clock: systemClock,
       },
       authorize: (peer, ctx) => this.#authorize(peer, ctx),
@@ -454,7 +456,13 @@ class Server implements ServerControl {
     const material = dataKeysFromKey2(key2, { cipher: cipher as "AES-256-GCM", role: "server" });
     key2.fill(0);
     if (!rec.channel) {
-      rec.channel = new DataChannel({ peerId: rec.peerId, replayWindow: this.config.data.replayWindow });
+      const d = this.config.data;
+      rec.channel = new DataChannel({
+        peerId: rec.peerId,
+        replayWindow: d.replayWindow,
+        renegBytes: d.renegBytes,
+        transitionWindowMs: d.transitionWindow * 1000,
+      });
     }
     try {
       rec.channel.installKey(keyId, material, this.now());
@@ -492,6 +500,13 @@ class Server implements ServerControl {
       ...(rec.lease?.ipv4 != null ? { address: formatIpv4(rec.lease.ipv4) } : {}),
       ...(rec.lease?.ipv6 ? { address6: formatIpv6(rec.lease.ipv6) } : {}),
     });
+  }
+
+  /** Peer `id`'s data key carried reneg_bytes or nears packet-id exhaustion: start a soft reset. */
+  #onRekeyDue(id: number): void {
+    const rec = this.#byPeer[id];
+    const reason = rec?.channel?.rekeyReason;
+    if (rec && reason) rec.session.renegotiate(reason);
   }
 
   #release(rec: ClientRecord, reason: string): void {

@@ -5,7 +5,7 @@
  * loop once, `serverPump()` the server's outside loop once, and so on.
  */
 
-import { DataChannel } from "../../data/data_channel.ts";
+import { DataChannel, type DataChannelOptions } from "../../data/data_channel.ts";
 import { dataKeysFromParts } from "../../data/key_material.ts";
 import { parseIpv4 } from "../../addr/ip.ts";
 import { parsePrefix } from "../../addr/prefix.ts";
@@ -31,6 +31,8 @@ export interface RigClient extends Node {
 
 export interface RigOptions extends Partial<Omit<DatapathOptions, "device" | "socket">> {
   mode: "router" | "switch";
+  /** Options for every DataChannel (both ends of each pair); the peer-id is the rig's. */
+  channel?: DataChannelOptions;
 }
 
 const SERVER_ADDR = parseIpv4("192.0.2.1");
@@ -69,7 +71,7 @@ export class Rig {
     const id = s.reservePeer();
     const c2s = { key: rand(32), iv: rand(8) };
     const s2c = { key: rand(32), iv: rand(8) };
-    const serverChannel = new DataChannel({ peerId: id });
+    const serverChannel = new DataChannel({ ...this.#options.channel, peerId: id });
     serverChannel.installKey(
       0,
       dataKeysFromParts("AES-256-GCM", {
@@ -80,7 +82,7 @@ export class Rig {
       }),
       this.now,
     );
-    const clientChannel = new DataChannel({ peerId: id });
+    const clientChannel = new DataChannel({ ...this.#options.channel, peerId: id });
     clientChannel.installKey(
       0,
       dataKeysFromParts("AES-256-GCM", {
