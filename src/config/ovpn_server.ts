@@ -68,6 +68,7 @@ const ORDER = new Map<string, readonly string[]>([
       "client_to_client",
       "duplicate_cn",
       "max_clients",
+      "max_macs_per_client",
       "pool_persist",
       "status_file",
       "status_interval",
@@ -311,6 +312,13 @@ export function translateOvpnServer(
         w.set("server.max_clients", {
           kind: "scalar",
           value: ctx.int(d, 0, 1, 2 ** 31 - 1, "a number of clients"),
+        }, from(d));
+        break;
+      case "max-routes-per-client":
+        // OpenVPN counts learned MACs (tap) and iroutes against it; tsvpn's iroutes come from the config.
+        w.set("server.max_macs_per_client", {
+          kind: "scalar",
+          value: ctx.int(d, 0, 1, 65536, "a number from 1 to 65536"),
         }, from(d));
         break;
       case "ifconfig-pool-persist": {

@@ -43,6 +43,7 @@ user nobody
 comp-lzo
 persist-key
 persist-tun
+max-routes-per-client 1000
 `;
 
 const CCD: CcdFile[] = [
@@ -89,6 +90,7 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
   assert.equal(s.clientToClient, true);
   assert.equal(s.duplicateCn, true);
   assert.equal(s.maxClients, 50);
+  assert.equal(s.maxMacsPerClient, 1000);
   assert.equal(s.poolPersist, "/etc/openvpn/ipp.json");
   assert.equal(s.statusFile, "/etc/openvpn/status.log");
   assert.equal(s.statusInterval, 30);

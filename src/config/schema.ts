@@ -51,6 +51,8 @@ export const DEFAULTS = {
   logLevel: "info" as LogLevel,
   topology: "subnet" as Topology,
   maxClients: 1024,
+  /** OpenVPN's max-routes-per-client default. */
+  maxMacsPerClient: 256,
   statusInterval: 60,
   tlsAuthDigest: "SHA1" as TlsAuthDigest,
   pullDns: "none" as DnsMode,
@@ -158,6 +160,8 @@ export interface ServerSection {
   clientToClient: boolean;
   duplicateCn: boolean;
   maxClients: number;
+  /** tap: most MACs one client may own in the switch's table (OpenVPN's max-routes-per-client). */
+  maxMacsPerClient: number;
   poolPersist: string | null;
   statusFile: string | null;
   statusInterval: number;

@@ -50,6 +50,7 @@ Deno.test("parseConfig() fills every server default", () => {
   assert.equal(s.clientToClient, false);
   assert.equal(s.duplicateCn, false);
   assert.equal(s.maxClients, 1024);
+  assert.equal(s.maxMacsPerClient, 256);
   assert.equal(s.poolPersist, null);
   assert.equal(s.statusFile, null);
   assert.equal(s.statusInterval, 60);
@@ -72,6 +73,7 @@ server:
   client_to_client: true
   duplicate_cn: true
   max_clients: 10
+  max_macs_per_client: 1000
   pool_persist: state/pool.json
   status_file: /var/run/status.txt
   status_interval: 5
@@ -101,6 +103,7 @@ server:
   assert.equal(s.clientToClient, true);
   assert.equal(s.duplicateCn, true);
   assert.equal(s.maxClients, 10);
+  assert.equal(s.maxMacsPerClient, 1000);
   assert.equal(s.poolPersist, "/etc/tsvpn/state/pool.json");
   assert.equal(s.statusFile, "/var/run/status.txt");
   assert.equal(s.statusInterval, 5);
@@ -348,6 +351,16 @@ const SERVER_ERRORS: [string, string, string][] = [
     "max_clients zero",
     HEAD + "server:\n  network: 10.8.0.0/24\n  max_clients: 0\n",
     "s.yaml:5: server.max_clients: expected an integer of at least 1, got 0",
+  ],
+  [
+    "max_macs_per_client zero",
+    HEAD + "server:\n  network: 10.8.0.0/24\n  max_macs_per_client: 0\n",
+    "s.yaml:5: server.max_macs_per_client: expected an integer from 1 to 65536, got 0",
+  ],
+  [
+    "max_macs_per_client beyond the MAC table",
+    HEAD + "server:\n  network: 10.8.0.0/24\n  max_macs_per_client: 65537\n",
+    "s.yaml:5: server.max_macs_per_client: expected an integer from 1 to 65536, got 65537",
   ],
   [
     "fractional status_interval",

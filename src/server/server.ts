@@ -243,6 +243,7 @@ class Server implements ServerControl {
       socket: this.socket,
       capacity,
       clientToClient: s.clientToClient,
+      maxMacsPerClient: s.maxMacsPerClient,
       mssfix: s.mssfix,
       float: c.listen.proto === "udp",
       pingIntervalMs: c.keepalive.interval * 1000,
