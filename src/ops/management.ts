@@ -1,21 +1,21 @@
 /**
- * The management interface: OpenVPN's line protocol on a loopback TCP port
- * or a unix socket (mode 0600). It has no authentication, so it never
- * listens on anything else.
+ * The management interface: OpenVPN's line protocol on a unix socket (mode
+ * 0600, the zero-config default) or a loopback TCP port, optionally behind a
+ * password (OpenVPN's pw-file). It never listens on anything else: a TCP
+ * port is open to every local user, so give it a password.
  *
- * Each session reads one bounded line, answers it, and only then reads the
- * next, so a peer that pipelines commands or stops reading holds at most one
- * reply and one line buffer; a reply that cannot be written within
- * `writeTimeoutMs` ends the session. Sessions are capped at `maxSessions`,
- * and each runs at most `commandsPerSecond` commands (bursts of twice that),
- * so a client looping on `status json` cannot monopolise the event loop that
- * also carries packets. The server only pays for snapshot() and formatting.
+ * Sessions (management_session.ts) read one bounded line, answer it, and only
+ * then read the next; a line that looks like HTTP ends the session before
+ * anything runs (a web page can make a browser POST to 127.0.0.1). Sessions
+ * are capped at `maxSessions`, and each runs at most `commandsPerSecond`
+ * commands, so a client looping on `status json` cannot monopolise the event
+ * loop that also carries packets. The server only pays for snapshot() and
+ * formatting.
  */
 import type { Logger } from "../log/log.ts";
-import { VERSION } from "../version.ts";
 import { formatManagementAddress, type ManagementAddress, parseManagementAddress } from "./listen_address.ts";
-import { LineReader, LineTooLongError } from "./line_reader.ts";
-import { executeCommand, MANAGEMENT_GREETING } from "./management_commands.ts";
+import { readPasswordFile } from "./management_guard.ts";
+import { runSession, type SessionContext } from "./management_session.ts";
 import type { ServerControl } from "./server_control.ts";
 
 export interface ManagementOptions {
@@ -30,6 +30,8 @@ export interface ManagementOptions {
   writeTimeoutMs?: number;
   /** Per-session command rate; excess commands wait. @default 50 */
   commandsPerSecond?: number;
+  /** A file whose first line is the password every session must send first (OpenVPN's pw-file). */
+  passwordFile?: string | null;
 }
 
 export interface ManagementHandle {
@@ -102,15 +104,27 @@ export async function startManagement(
   const addr = parseManagementAddress(listenText, { listening: true });
   const log = options.log.child("management");
   const maxSessions = options.maxSessions ?? 16;
-  const maxLineBytes = options.maxLineBytes ?? 1024;
-  const writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
-  const rate = options.commandsPerSecond ?? 50;
+  let password: string | null = null;
+  if (options.passwordFile) {
+    const file = await readPasswordFile(options.passwordFile);
+    if (file.warning !== null) log.warn(file.warning);
+    password = file.password;
+  }
   const listener = await listen(addr);
   const address = listenerAddress(listener, addr);
   const sessions = new Set<Deno.Conn>();
   const running = new Set<Promise<void>>();
   let closing = false;
   let closedNotified = false;
+  const ctx: SessionContext = {
+    control,
+    log,
+    maxLineBytes: options.maxLineBytes ?? 1024,
+    writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
+    commandsPerSecond: options.commandsPerSecond ?? 50,
+    password,
+    closing: () => closing,
+  };
 
   const notifyClosed = () => {
     if (closedNotified) return;
@@ -118,73 +132,9 @@ export async function startManagement(
     options.onClose?.();
   };
 
-  /** Writes all of `text` or gives up after writeTimeoutMs (then the session is closed). */
-  async function write(conn: Deno.Conn, text: string): Promise<boolean> {
-    const bytes = encoder.encode(text);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), writeTimeoutMs);
-    });
-    const writing = (async () => {
-      let off = 0;
-      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-      return true;
-    })().catch(() => false);
-    try {
-      return await Promise.race([writing, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   async function session(conn: Deno.Conn): Promise<void> {
-    const peer = conn.remoteAddr.transport === "tcp"
-      ? `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`
-      : "unix socket";
-    log.debug("session opened", { peer });
-    const reader = new LineReader(conn, { maxLineBytes });
-    const burst = 2 * rate;
-    let tokens = burst;
-    let last = performance.now();
-    let throttled = false;
-    /** Token bucket: waits while the session is over its command rate. */
-    const pace = async () => {
-      const now = performance.now();
-      tokens = Math.min(burst, tokens + (now - last) * rate / 1000);
-      last = now;
-      if (tokens < 1) {
-        if (!throttled) log.debug("session throttled", { peer, commandsPerSecond: rate });
-        throttled = true;
-        await new Promise((r) => setTimeout(r, (1 - tokens) * 1000 / rate));
-        tokens = 1;
-        last = performance.now();
-      }
-      tokens -= 1;
-    };
     try {
-      if (!await write(conn, MANAGEMENT_GREETING + "\r\n")) return;
-      while (!closing) {
-        let line: string | null;
-        try {
-          line = await reader.readLine();
-        } catch (e) {
-          if (e instanceof LineTooLongError) {
-            log.warn("session closed: command line too long", { peer, max: maxLineBytes });
-            await write(conn, `ERROR: command line longer than ${maxLineBytes} bytes\r\n`);
-          }
-          return;
-        }
-        if (line === null) return;
-        await pace();
-        if (closing) return;
-        const reply = await executeCommand(line, { control, version: VERSION, pid: Deno.pid });
-        if (reply === null) continue;
-        if (reply.lines.length > 0 && !await write(conn, reply.lines.join("\r\n") + "\r\n")) {
-          log.warn("session closed: reply not read in time", { peer, timeoutMs: writeTimeoutMs });
-          return;
-        }
-        if (reply.close) return;
-      }
+      await runSession(conn, ctx);
     } finally {
       sessions.delete(conn);
       try {
@@ -192,7 +142,6 @@ export async function startManagement(
       } catch {
         // Already closed by close().
       }
-      log.debug("session closed", { peer });
     }
   }
 
@@ -247,7 +196,7 @@ export async function startManagement(
   }
 
   const accepting = acceptLoop();
-  log.info("management interface listening", { address });
+  log.info("management interface listening", { address, password: password !== null });
 
   return {
     address,
