@@ -72,7 +72,10 @@ Deno.test("deploy/examples/client.yaml loads with loadConfig and sets every clie
   assert.equal(c.remotes.length, 2);
   assert.equal(c.remotes[1].proto, "tcp");
   assert.deepEqual(c.scripts, { up: `${EXAMPLES}up.sh`, down: `${EXAMPLES}down.sh` });
-  assert.deepEqual(c.management, { listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` },
+    passwordFile: null,
+  });
   assert.deepEqual(Object.keys(parse(await Deno.readTextFile(path))), [
     "mode",
     "remotes",

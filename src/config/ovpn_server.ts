@@ -92,7 +92,7 @@ const SECTION_COMMENTS: Record<string, string> = {
   data: "Data channel: ciphers offered to clients (in order) and key renegotiation.",
   keepalive: "Ping after `interval` idle seconds; drop a client silent for `timeout` seconds.",
   log: "Log level: error, warn, info or debug.",
-  management: "Management interface (loopback TCP or a unix socket).",
+  management: "Management interface (a unix socket, or loopback TCP with a password_file).",
   server: "Address pool, topology, routes and options pushed to clients.",
   "server.clients": "Per-client settings by certificate name (from client-config-dir).",
 };
@@ -249,6 +249,10 @@ export function translateOvpnServer(
         }, from(d));
         break;
       case "management": {
+        if (d.args[2] === "stdin") {
+          ctx.ignore(d, "tsvpn cannot ask for the management password on stdin: give a password file");
+          break;
+        }
         try {
           const m = ovpnManagement(ctx, d);
           const l = m.listen;
@@ -260,6 +264,9 @@ export function translateOvpnServer(
             ? `[${l.host}]:${l.port}`
             : `${l.host}:${l.port}`;
           w.set("management.listen", { kind: "scalar", value: text }, from(d));
+          if (m.passwordFile !== null) {
+            w.set("management.password_file", { kind: "scalar", value: d.args[2] }, from(d));
+          }
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
           ctx.ignore(d, "tsvpn's management interface listens on loopback or a unix socket only");

@@ -36,7 +36,7 @@ ifconfig-pool-persist ipp.txt 600
 keepalive 10 60
 data-ciphers AES-256-GCM:CHACHA20-POLY1305
 reneg-sec 1800
-management 127.0.0.1 7505
+management 127.0.0.1 7505 mgmt-pw.txt
 status status.log 30
 verb 4
 user nobody
@@ -82,7 +82,10 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
   assert.equal(c.data.renegSeconds, 1800);
   assert.deepEqual(c.keepalive, { interval: 10, timeout: 60 });
   assert.equal(c.log.level, "info");
-  assert.deepEqual(c.management, { listen: { kind: "tcp", host: "127.0.0.1", port: 7505 } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "tcp", host: "127.0.0.1", port: 7505 },
+    passwordFile: "/etc/openvpn/mgmt-pw.txt",
+  });
   const s = c.server;
   assert.equal(s.network!.text, "10.9.0.0/24");
   assert.equal(s.network6!.text, "fd00:9::/64");
@@ -185,14 +188,17 @@ Deno.test("translateOvpnServer() turns server-bridge into a tap bridge and repor
 Deno.test("translateOvpnServer() writes inline keys as YAML blocks with tls-auth direction and digest", () => {
   const { yaml, ignored } = translateOvpnServer(
     `proto udp6\nca a\ncert b\nkey c\nserver 10.8.0.0 255.255.255.0\ntopology subnet\nkey-direction 0\nauth SHA256\n` +
-      `<tls-auth>\n${STATIC}</tls-auth>\ncipher AES-128-GCM\nmanagement 0.0.0.0 7505\nmanagement /run/tsvpn.sock unix\n`,
+      `<tls-auth>\n${STATIC}</tls-auth>\ncipher AES-128-GCM\nmanagement 0.0.0.0 7505\nmanagement /run/tsvpn.sock unix mgmt.pw\n`,
     "s.conf",
   );
   const c = load(yaml);
   assert.equal(c.listen.host, "::");
   assert.deepEqual(c.pki.tlsAuth, { key: { kind: "inline", pem: STATIC }, direction: 0, digest: "SHA256" });
   assert.deepEqual(c.data.ciphers, ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"]);
-  assert.deepEqual(c.management, { listen: { kind: "unix", path: "/run/tsvpn.sock" } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "unix", path: "/run/tsvpn.sock" },
+    passwordFile: "/etc/openvpn/mgmt.pw",
+  });
   assert.deepEqual(ignored.map((i) => [i.line, i.option]), [[15, "management 0.0.0.0 7505"]]);
 });
 

@@ -121,6 +121,8 @@ export type ManagementListen = { kind: "tcp"; host: string; port: number } | { k
 
 export interface ManagementConfig {
   listen: ManagementListen;
+  /** File whose first line is the password each session must send (OpenVPN's pw-file); resolved path. */
+  passwordFile: string | null;
 }
 
 /** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */

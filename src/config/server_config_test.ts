@@ -97,7 +97,10 @@ server:
 `);
   assert.deepEqual(c.listen, { host: "::", port: 443, proto: "tcp" });
   assert.deepEqual(c.dev, { type: "tun", name: "vpn0", mtu: 1420 });
-  assert.deepEqual(c.management, { listen: { kind: "unix", path: "/etc/tsvpn/mgmt.sock" } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "unix", path: "/etc/tsvpn/mgmt.sock" },
+    passwordFile: null,
+  });
   const s = c.server;
   assert.equal(s.address6!.text, "fd00:8::1");
   assert.equal(s.clientToClient, true);
@@ -159,7 +162,7 @@ pki:
   key: s.key
   crl: crl.pem
   tls_auth: { key: ta.key, direction: 0 }
-management: { listen: "[::1]:7505" }
+management: { listen: "[::1]:7505", password_file: mgmt.pw }
 data: { reneg_seconds: 0, reneg_bytes: 1000000 }
 server: { network: 10.8.0.0/24 }
 `,
@@ -175,7 +178,10 @@ server: { network: 10.8.0.0/24 }
     direction: 0,
     digest: "SHA1",
   });
-  assert.deepEqual(c.management, { listen: { kind: "tcp", host: "::1", port: 7505 } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "tcp", host: "::1", port: 7505 },
+    passwordFile: "conf/mgmt.pw",
+  });
   assert.equal(c.data.renegSeconds, 0);
   assert.equal(c.data.renegBytes, 1000000);
 });
@@ -556,6 +562,11 @@ const SERVER_ERRORS: [string, string, string][] = [
     "management without a port",
     HEAD + "management: { listen: 7505 }\n",
     "s.yaml:3: management.listen: expected HOST:PORT on a loopback address or a unix socket path starting with / or ./, got 7505",
+  ],
+  [
+    "management with a misspelt password key",
+    HEAD + "management: { listen: ./m.sock, password: x }\n",
+    "s.yaml:3: management.password: unknown key",
   ],
   [
     "management without listen",

@@ -112,6 +112,13 @@ export async function startManagement(
   }
   const listener = await listen(addr);
   const address = listenerAddress(listener, addr);
+  if (addr.kind === "tcp" && password === null) {
+    log.warn(
+      "management interface on TCP without a password: every local user can run its commands; " +
+        "set management.password_file or listen on a unix socket",
+      { address },
+    );
+  }
   const sessions = new Set<Deno.Conn>();
   const running = new Set<Promise<void>>();
   let closing = false;

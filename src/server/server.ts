@@ -805,7 +805,10 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
     const m = config.management?.listen;
     if (m) {
       const text = m.kind === "unix" ? m.path : formatHostPort(m.host, m.port);
-      const mgmt = await startManagement(text, handle.control, { log: options.log });
+      const mgmt = await startManagement(text, handle.control, {
+        log: options.log,
+        passwordFile: config.management!.passwordFile,
+      });
       options.log.info("management interface listening", { address: mgmt.address });
       extras.push(mgmt);
     }
