@@ -249,7 +249,7 @@ Deno.test({
         assert.ok(await lab.pingFails(nsAlice, "10.8.0.1"), "alice is cut off");
         assert.ok(await lab.pingUntil(nsBob, "10.8.0.1", 3_000), "bob still pings");
         assert.equal(count(bob.log(), /tunnel up/), 1, "bob never reconnected");
-        const st = await lab.exec(srv, main(["status", "--json"]));
+        const st = await lab.exec(srv, main(["status", "--json", "--state-dir", state]));
         assert.deepEqual((JSON.parse(st.stdout) as ServerSnapshot).clients.map((c) => c.name), ["bob"]);
       });
       console.log(`zero-config: client revoke reported ${revokeCount} client(s) disconnected`);
