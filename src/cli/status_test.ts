@@ -146,7 +146,11 @@ Deno.test("runStatus() sends the password from --config's management.password_fi
     await Deno.writeTextFile(`${dir}/pw`, "s3cret\n", { mode: 0o600 });
     await Deno.writeTextFile(`${dir}/wrong`, "guess\n", { mode: 0o600 });
     const control = new FakeServerControl();
-    const mgmt = await startManagement("127.0.0.1:0", control, { log, passwordFile: `${dir}/pw` });
+    const mgmt = await startManagement("127.0.0.1:0", control, {
+      log,
+      passwordFile: `${dir}/pw`,
+      badPasswordDelayMs: 0,
+    });
     try {
       await Deno.writeTextFile(
         `${dir}/server.yaml`,

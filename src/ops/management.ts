@@ -32,6 +32,8 @@ export interface ManagementOptions {
   commandsPerSecond?: number;
   /** A file whose first line is the password every session must send first (OpenVPN's pw-file). */
   passwordFile?: string | null;
+  /** Delay before a bad password is answered and the session closed. @default 1000 */
+  badPasswordDelayMs?: number;
 }
 
 export interface ManagementHandle {
@@ -130,6 +132,7 @@ export async function startManagement(
     writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
     commandsPerSecond: options.commandsPerSecond ?? 50,
     password,
+    badPasswordDelayMs: options.badPasswordDelayMs ?? 1000,
     closing: () => closing,
   };
 

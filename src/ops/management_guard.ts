@@ -4,8 +4,10 @@
  * - a password (OpenVPN's `management IP PORT pw-file`): the file's first
  *   line; the server prompts `ENTER PASSWORD:` (no newline, as OpenVPN does),
  *   compares in constant time, and answers `SUCCESS: password is correct`
- *   or `ERROR: bad password` and closes (stock OpenVPN re-prompts up to three
- *   times; one try per connection gives a guesser nothing more);
+ *   or, after a delay, `ERROR: bad password` and closes (stock OpenVPN
+ *   re-prompts at once, up to three times; one slow try per connection, and
+ *   at most maxSessions connections, keep a local guesser to a few tries a
+ *   second);
  * - HTTP detection: a browser can be made to POST to 127.0.0.1:PORT from any
  *   web page, and the body's lines would otherwise be commands. A line that
  *   looks like an HTTP request line or header ends the session before

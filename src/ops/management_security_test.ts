@@ -18,7 +18,7 @@ interface Harness {
 
 async function withManagement(
   fn: (h: Harness) => Promise<void>,
-  options: { password?: string; passwordMode?: number } = {},
+  options: { password?: string; passwordMode?: number; badPasswordDelayMs?: number } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "tsvpn_mgmt_" });
   const control = new FakeServerControl();
@@ -32,6 +32,7 @@ async function withManagement(
   const mgmt = await startManagement("127.0.0.1:0", control, {
     log: new Logger({ level: "debug", sink: (l) => logs.push(l) }),
     passwordFile,
+    badPasswordDelayMs: options.badPasswordDelayMs ?? 0,
   });
   try {
     await fn({ address: mgmt.address, port: Number(mgmt.address.split(":")[1]), control, logs });
@@ -123,8 +124,10 @@ Deno.test("startManagement() with a password file asks for it first, as OpenVPN'
 
 Deno.test("startManagement() closes after a bad password and runs nothing sent with it", async () => {
   await withManagement(async ({ port, control, logs }) => {
+    const t0 = performance.now();
     const reply = await exchange(port, "guess\r\nkill alice\r\nreload-crl\r\n");
     assert.equal(reply, "ENTER PASSWORD:ERROR: bad password\r\n");
+    assert.ok(performance.now() - t0 >= 290, "a bad password is answered only after badPasswordDelayMs");
     assertNothingRan(control);
     assert.ok(logs.some((l) => /bad management password/.test(l)));
     const noPassword = await exchange(port, "kill alice\r\n");
@@ -132,7 +135,7 @@ Deno.test("startManagement() closes after a bad password and runs nothing sent w
     const browser = await exchange(port, "POST / HTTP/1.1\r\nHost: a\r\n\r\ns3cret\r\nkill alice\r\n");
     assert.equal(browser, "ENTER PASSWORD:", "an HTTP request line ends the session silently");
     assertNothingRan(control);
-  }, { password: "s3cret" });
+  }, { password: "s3cret", badPasswordDelayMs: 300 });
 });
 
 Deno.test("managementRequest() answers the password prompt and explains a missing or wrong password", async () => {

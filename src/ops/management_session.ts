@@ -28,6 +28,8 @@ export interface SessionContext {
   commandsPerSecond: number;
   /** The password asked before the greeting; null = none. */
   password: string | null;
+  /** Wait before answering a bad password, so a local guesser gets a few tries a second. */
+  badPasswordDelayMs: number;
   /** True once the interface is closing: the session ends before its next command. */
   closing(): boolean;
 }
@@ -128,6 +130,7 @@ class Session {
     if (given === null) return false;
     if (!passwordMatches(given, password)) {
       this.#ctx.log.warn("session closed: bad management password", { peer: this.peer });
+      await new Promise((r) => setTimeout(r, this.#ctx.badPasswordDelayMs));
       await this.write(PASSWORD_BAD + "\r\n");
       return false;
     }
