@@ -97,6 +97,29 @@ function listenerAddress(listener: Deno.Listener, addr: ManagementAddress): stri
   return formatManagementAddress(addr);
 }
 
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/** Best effort: the refusal must not wait on a peer that does not read. */
+function refuseSession(conn: Deno.Conn): void {
+  conn.write(encoder.encode("ERROR: too many management sessions\r\n")).catch(() => {}).finally(() =>
+    closeQuietly(conn)
+  );
+}
+
+/** The password from options.passwordFile (null without one); warns about a readable file. */
+async function loadPassword(options: ManagementOptions, log: Logger): Promise<string | null> {
+  if (!options.passwordFile) return null;
+  const file = await readPasswordFile(options.passwordFile);
+  if (file.warning !== null) log.warn(file.warning);
+  return file.password;
+}
+
 /** Starts the management interface on `listen` ("HOST:PORT" on loopback, or a socket path). */
 export async function startManagement(
   listenText: string,
@@ -106,12 +129,7 @@ export async function startManagement(
   const addr = parseManagementAddress(listenText, { listening: true });
   const log = options.log.child("management");
   const maxSessions = options.maxSessions ?? 16;
-  let password: string | null = null;
-  if (options.passwordFile) {
-    const file = await readPasswordFile(options.passwordFile);
-    if (file.warning !== null) log.warn(file.warning);
-    password = file.password;
-  }
+  const password = await loadPassword(options, log);
   const listener = await listen(addr);
   const address = listenerAddress(listener, addr);
   if (addr.kind === "tcp" && password === null) {
@@ -147,11 +165,7 @@ export async function startManagement(
       await runSession(conn, ctx);
     } finally {
       sessions.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // Already closed by close().
-      }
+      closeQuietly(conn);
     }
   }
 
@@ -164,16 +178,7 @@ export async function startManagement(
         }
         if (sessions.size >= maxSessions) {
           log.warn("management session refused: too many sessions", { max: maxSessions });
-          // Best effort: the refusal must not wait on a peer that does not read.
-          conn.write(encoder.encode("ERROR: too many management sessions\r\n")).catch(() => {}).finally(
-            () => {
-              try {
-                conn.close();
-              } catch {
-                // Closed already.
-              }
-            },
-          );
+          refuseSession(conn);
           continue;
         }
         sessions.add(conn);
@@ -192,13 +197,7 @@ export async function startManagement(
   }
 
   async function endSessions(): Promise<void> {
-    for (const conn of sessions) {
-      try {
-        conn.close();
-      } catch {
-        // Closed by its session already.
-      }
-    }
+    for (const conn of sessions) closeQuietly(conn);
     await Promise.allSettled([...running]);
     if (addr.kind === "unix") {
       await Deno.remove(addr.path).catch(() => {});
