@@ -29,7 +29,7 @@ Usage:
   tsvpn pki init|issue|revoke|list|bundle|tls-crypt-key …
   tsvpn client add NAME [--remote HOST:PORT] [--format ovpn|yaml] [--state-dir DIR]
   tsvpn client revoke NAME [--state-dir DIR]
-  tsvpn status [--management ADDR] [--json]
+  tsvpn status [--management ADDR | --config FILE | --state-dir DIR] [--password-file FILE] [--json]
   tsvpn import openvpn server.conf [--ccd DIR]
   tsvpn --help | --version
 

@@ -18,6 +18,7 @@ import { loadConfig } from "../config/load.ts";
 import type { ServerConfig } from "../config/schema.ts";
 import { formatManagementAddress } from "../ops/listen_address.ts";
 import { managementRequest } from "../ops/management_client.ts";
+import { readPasswordFile } from "../ops/management_guard.ts";
 import { bundle, type BundleFormat, type BundleProto, parseRemote } from "../pki/bundle.ts";
 import { issueCertificate, validateName } from "../pki/ca.ts";
 import { revokeCertificate } from "../pki/revoke.ts";
@@ -149,7 +150,9 @@ async function revoke(args: string[], io: Required<ClientAdminIo>): Promise<numb
   }
   const address = formatManagementAddress(config.management.listen);
   try {
-    const reply = await managementRequest(address, "reload-crl", { timeoutMs: io.timeoutMs });
+    const pwFile = config.management.passwordFile;
+    const password = pwFile === null ? null : (await readPasswordFile(pwFile)).password;
+    const reply = await managementRequest(address, "reload-crl", { timeoutMs: io.timeoutMs, password });
     const line = reply[0] ?? "(no reply)";
     if (line.startsWith("SUCCESS:")) {
       io.out(`Server at ${address}: ${line.slice("SUCCESS:".length).trim()}\n`);

@@ -34,12 +34,13 @@ function freePort(): number {
   return port;
 }
 
-async function setManagement(dir: string, listen: string | null): Promise<void> {
+async function setManagement(dir: string, listen: string | null, passwordFile?: string): Promise<void> {
   const path = `${dir}/server.yaml`;
   const text = await Deno.readTextFile(path);
+  const extra = passwordFile === undefined ? "" : `\n  password_file: ${passwordFile}`;
   const next = listen === null
     ? text.replace(/^management:\n {2}listen: .*\n/m, "")
-    : text.replace(/^( {2}listen: )127\.0\.0\.1:7505$/m, `$1${listen}`);
+    : text.replace(/^( {2}listen: )\.\/management\.sock$/m, `$1${listen}${extra}`);
   assert.notEqual(next, text);
   await Deno.writeTextFile(path, next);
 }
@@ -129,14 +130,18 @@ Deno.test("runClientAdmin() add refuses a name in use, a missing state dir and b
   );
 });
 
-Deno.test("runClientAdmin() revoke updates the CRL and makes a live server reload it", async () => {
+Deno.test("runClientAdmin() revoke updates the CRL and makes a live server reload it over its password-protected socket", async () => {
   await withServerState(["192.0.2.10"], async (dir) => {
     assert.equal((await run(["add", "alice", "--state-dir", dir])).code, 0);
     const control = new FakeServerControl();
     control.crlDisconnects = 1;
-    const mgmt = await startManagement("127.0.0.1:0", control, { log });
+    await Deno.writeTextFile(`${dir}/mgmt.pw`, "s3cret\n", { mode: 0o600 });
+    const mgmt = await startManagement(`${dir}/management.sock`, control, {
+      log,
+      passwordFile: `${dir}/mgmt.pw`,
+    });
     try {
-      await setManagement(dir, mgmt.address);
+      await setManagement(dir, "./management.sock", "mgmt.pw");
       const r = await run(["revoke", "alice", "--state-dir", dir]);
       assert.equal(r.code, 0, r.err);
       const serial = (await listCertificates(`${dir}/pki`)).find((c) => c.name === "alice")!.serial;

@@ -19,6 +19,7 @@ import { bundle, type BundleFormat, type BundleProto } from "../pki/bundle.ts";
 import { type CertRecord, initCa, issueCertificate, listCertificates } from "../pki/ca.ts";
 import type { EcCurve } from "../pki/pem.ts";
 import { refreshCrl, revokeCertificate } from "../pki/revoke.ts";
+import { writeNewSecretFile } from "../pki/secret_file.ts";
 import { writeTlsCryptKey } from "../pki/tls_crypt_key.ts";
 import { formatUtc } from "../pki/verify.ts";
 
@@ -204,9 +205,8 @@ export async function runPki(args: string[], io: PkiIo = {}): Promise<number> {
         if (outFile === undefined) {
           out(text);
         } else {
-          // The bundle holds the client's private key.
-          await Deno.writeTextFile(outFile, text, { mode: 0o600 });
-          await Deno.chmod(outFile, 0o600);
+          // The bundle holds the client's private key: 0600, never over an existing file or symlink.
+          await writeNewSecretFile(outFile, text);
           err(`Wrote ${format} bundle for "${name}" to ${outFile}\n`);
         }
         return 0;

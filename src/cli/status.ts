@@ -1,13 +1,23 @@
 /**
- * `tsvpn status [--management ADDR] [--json]`: asks a running server's
- * management interface for `status json` and prints it as tables (or as
- * JSON). Exit codes: 0 printed, 1 server unreachable or bad answer, 2 usage.
+ * `tsvpn status [--management ADDR | --config FILE | --state-dir DIR]
+ * [--password-file FILE] [--json]`: asks a running server's management
+ * interface for `status json` and prints it as tables (or as JSON).
+ *
+ * Where the interface is: --management; else the `management` section of
+ * --config's server config (listen and password_file); else the state
+ * directory's server.yaml (a zero-config server, /var/lib/tsvpn by default),
+ * or its management.sock when there is no server.yaml.
+ * Exit codes: 0 printed, 1 server unreachable or bad answer, 2 usage.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_MANAGEMENT_ADDRESS, parseManagementAddress } from "../ops/listen_address.ts";
+import { ConfigError } from "../config/config_error.ts";
+import { loadConfig } from "../config/load.ts";
+import { formatManagementAddress, parseManagementAddress } from "../ops/listen_address.ts";
 import { managementRequest, ManagementUnreachableError } from "../ops/management_client.ts";
+import { readPasswordFile } from "../ops/management_guard.ts";
 import type { ServerSnapshot } from "../ops/server_control.ts";
 import { formatStatusTable } from "../ops/status_table.ts";
+import { DEFAULT_STATE_DIR } from "./args.ts";
 
 export interface StatusIo {
   /** Receives normal output (newline-terminated). Default: stdout. */
@@ -18,9 +28,63 @@ export interface StatusIo {
   timeoutMs?: number;
 }
 
-export const STATUS_USAGE = `Usage: tsvpn status [--management HOST:PORT|SOCKET] [--json]
-  --management ADDR   the server's management interface (default ${DEFAULT_MANAGEMENT_ADDRESS})
-  --json              print the status document as JSON`;
+export const STATUS_USAGE =
+  `Usage: tsvpn status [--management HOST:PORT|SOCKET | --config FILE | --state-dir DIR] [--password-file FILE] [--json]
+  --management ADDR     the server's management interface
+  --config FILE         a server config: its management.listen and management.password_file
+  --state-dir DIR       a zero-config server's state: DIR/server.yaml, else DIR/management.sock
+                        (the default, with DIR ${DEFAULT_STATE_DIR})
+  --password-file FILE  the interface's password (the file's first line), when it asks for one
+  --json                print the status document as JSON`;
+
+class UsageError extends Error {}
+
+interface Target {
+  address: string;
+  passwordFile: string | null;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw new Error(`Cannot read ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** The management interface named by the flags (see the module comment). */
+async function findTarget(values: Record<string, string | boolean | undefined>): Promise<Target> {
+  const chosen = ["management", "config", "state-dir"].filter((k) => values[k] !== undefined);
+  if (chosen.length > 1) throw new UsageError(`Give only one of --${chosen.join(", --")}`);
+  const passwordFlag = values["password-file"] as string | undefined;
+  if (values.management !== undefined) {
+    const address = values.management as string;
+    try {
+      parseManagementAddress(address);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    return { address, passwordFile: passwordFlag ?? null };
+  }
+  let path = values.config as string | undefined;
+  if (path === undefined) {
+    const dir = (values["state-dir"] as string | undefined) ?? DEFAULT_STATE_DIR;
+    if (!await fileExists(`${dir}/server.yaml`)) {
+      return { address: `${dir}/management.sock`, passwordFile: passwordFlag ?? null };
+    }
+    path = `${dir}/server.yaml`;
+  }
+  const config = await loadConfig(path);
+  if (config.mode !== "server" || config.management === null) {
+    throw new UsageError(`${path} names no management interface (management.listen)`);
+  }
+  return {
+    address: formatManagementAddress(config.management.listen),
+    passwordFile: passwordFlag ?? config.management.passwordFile,
+  };
+}
 
 const encoder = new TextEncoder();
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -48,6 +112,9 @@ export async function runStatus(args: string[], io: StatusIo = {}): Promise<numb
       allowPositionals: false,
       options: {
         management: { type: "string" },
+        config: { type: "string" },
+        "state-dir": { type: "string" },
+        "password-file": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -62,16 +129,19 @@ export async function runStatus(args: string[], io: StatusIo = {}): Promise<numb
     out(STATUS_USAGE + "\n");
     return 0;
   }
-  const address = values.management ?? DEFAULT_MANAGEMENT_ADDRESS;
+  let target: Target;
+  let password: string | null = null;
   try {
-    parseManagementAddress(address);
+    target = await findTarget(values);
+    if (target.passwordFile !== null) password = (await readPasswordFile(target.passwordFile)).password;
   } catch (e) {
-    err(`tsvpn status: ${(e as Error).message}\n`);
-    return 2;
+    err(`tsvpn status: ${(e as Error).message.split("\n")[0]}\n`);
+    return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
   }
+  const address = target.address;
   let lines: string[];
   try {
-    lines = await managementRequest(address, "status json", { timeoutMs: io.timeoutMs });
+    lines = await managementRequest(address, "status json", { timeoutMs: io.timeoutMs, password });
   } catch (e) {
     const msg = e instanceof ManagementUnreachableError ? e.message : (e as Error).message.split("\n")[0];
     err(`tsvpn status: ${msg}\n`);

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { loadConfig } from "../config/load.ts";
+import type { ServerConfig } from "../config/schema.ts";
 import { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import { formatStatusTable } from "../ops/status_table.ts";
 import { FakeServerControl } from "../ops/testing_control.ts";
+import { prepareZeroConfig } from "../server/zero_config.ts";
 import { runStatus } from "./status.ts";
 
 const log = new Logger({ sink: () => {} });
@@ -103,4 +106,84 @@ Deno.test("runStatus() exits 2 on usage errors and prints help on --help", async
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.out, /^Usage: tsvpn status/);
+});
+
+Deno.test("runStatus() --state-dir finds a zero-config server's socket through its server.yaml", async () => {
+  const parent = await Deno.makeTempDir();
+  const state = `${parent}/state`;
+  try {
+    await prepareZeroConfig(state, { log, sans: ["192.0.2.10"] });
+    const control = new FakeServerControl();
+    const config = await loadConfig(`${state}/server.yaml`) as ServerConfig;
+    assert.deepEqual(config.management?.listen, { kind: "unix", path: `${state}/management.sock` });
+    const mgmt = await startManagement(`${state}/management.sock`, control, { log });
+    try {
+      assert.equal((await Deno.stat(`${state}/management.sock`)).mode! & 0o777, 0o600);
+      const r = await run(["--json", "--state-dir", state]);
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual(JSON.parse(r.out), control.snapshot());
+      // Without server.yaml the socket's default place is still tried.
+      await Deno.rename(`${state}/server.yaml`, `${state}/elsewhere.yaml`);
+      const bare = await run(["--json", "--state-dir", state]);
+      assert.equal(bare.code, 0, bare.err);
+    } finally {
+      await mgmt.close();
+    }
+    const down = await run(["--state-dir", state]);
+    assert.equal(down.code, 1);
+    assert.equal(
+      down.err,
+      `tsvpn status: Cannot reach the management interface at ${state}/management.sock: no such socket (is the server running?)\n`,
+    );
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("runStatus() sends the password from --config's management.password_file or --password-file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/pw`, "s3cret\n", { mode: 0o600 });
+    await Deno.writeTextFile(`${dir}/wrong`, "guess\n", { mode: 0o600 });
+    const control = new FakeServerControl();
+    const mgmt = await startManagement("127.0.0.1:0", control, {
+      log,
+      passwordFile: `${dir}/pw`,
+      badPasswordDelayMs: 0,
+    });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/server.yaml`,
+        `mode: server\npki: { ca: ca.crt, cert: s.crt, key: s.key }\n` +
+          `management: { listen: "${mgmt.address}", password_file: pw }\nserver: { network: 10.8.0.0/24 }\n`,
+      );
+      const viaConfig = await run(["--json", "--config", `${dir}/server.yaml`]);
+      assert.equal(viaConfig.code, 0, viaConfig.err);
+      const viaFlag = await run(["--json", "--management", mgmt.address, "--password-file", `${dir}/pw`]);
+      assert.equal(viaFlag.code, 0, viaFlag.err);
+      const none = await run(["--management", mgmt.address]);
+      assert.equal(none.code, 1);
+      assert.match(none.err, /: it asks for a password and none was given\n$/);
+      const wrong = await run(["--config", `${dir}/server.yaml`, "--password-file", `${dir}/wrong`]);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.err, /it refused the password \("ERROR: bad password"\)\n$/);
+    } finally {
+      await mgmt.close();
+    }
+    await Deno.writeTextFile(
+      `${dir}/bare.yaml`,
+      "mode: server\npki: { ca: a, cert: b, key: c }\nserver: { network: 10.8.0.0/24 }\n",
+    );
+    const bare = await run(["--config", `${dir}/bare.yaml`]);
+    assert.equal(bare.code, 2);
+    assert.equal(
+      bare.err,
+      `tsvpn status: ${dir}/bare.yaml names no management interface (management.listen)\n`,
+    );
+    const both = await run(["--config", `${dir}/bare.yaml`, "--state-dir", dir]);
+    assert.equal(both.code, 2);
+    assert.equal(both.err, "tsvpn status: Give only one of --config, --state-dir\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -113,7 +113,10 @@ management: { listen: 127.0.0.2:7506 }
   assert.deepEqual(c.redirectGateway, ["def1"]);
   assert.deepEqual(c.scripts, { up: "/home/a/up.sh", down: "/home/a/down.sh" });
   assert.deepEqual(c.reconnect, { initialDelay: 2, maxDelay: 30 });
-  assert.deepEqual(c.management, { listen: { kind: "tcp", host: "127.0.0.2", port: 7506 } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "tcp", host: "127.0.0.2", port: 7506 },
+    passwordFile: null,
+  });
 });
 
 Deno.test("parseConfig() gives remotes the top-level proto by default", () => {

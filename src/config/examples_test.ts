@@ -41,11 +41,13 @@ Deno.test("deploy/examples/server.yaml loads with loadConfig and sets every serv
       "keepalive.timeout",
       "log.level",
       "management.listen",
+      "management.password_file",
       "server.network6",
       "server.topology",
       "server.client_to_client",
       "server.duplicate_cn",
       "server.max_clients",
+      "server.max_macs_per_client",
       "server.pool_persist",
       "server.status_file",
       "server.status_interval",
@@ -72,7 +74,10 @@ Deno.test("deploy/examples/client.yaml loads with loadConfig and sets every clie
   assert.equal(c.remotes.length, 2);
   assert.equal(c.remotes[1].proto, "tcp");
   assert.deepEqual(c.scripts, { up: `${EXAMPLES}up.sh`, down: `${EXAMPLES}down.sh` });
-  assert.deepEqual(c.management, { listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` },
+    passwordFile: null,
+  });
   assert.deepEqual(Object.keys(parse(await Deno.readTextFile(path)).pull), [
     "routes",
     "redirect_gateway",

@@ -170,7 +170,10 @@ tran-window 30
   assert.equal(config.log.level, "debug");
   assert.deepEqual(config.keepalive, { interval: 5, timeout: 30 });
   assert.deepEqual(config.reconnect, { initialDelay: 2, maxDelay: 30 });
-  assert.deepEqual(config.management, { listen: { kind: "tcp", host: "127.0.0.1", port: 7505 } });
+  assert.deepEqual(config.management, {
+    listen: { kind: "tcp", host: "127.0.0.1", port: 7505 },
+    passwordFile: null,
+  });
   assert.deepEqual(ignored, [
     {
       line: 19,

@@ -252,7 +252,9 @@ export function verbToLevel(verb: number): LogLevel {
 /** `management IP PORT` or `management PATH unix`. */
 export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementConfig {
   const where = ctx.arg(d, 0, "an address and port, or a socket path and unix");
-  if (d.args[1] === "unix") return { listen: { kind: "unix", path: ctx.path(where) } };
+  if (d.args[1] === "unix") {
+    return { listen: { kind: "unix", path: ctx.path(where) }, passwordFile: passwordFileArg(ctx, d, 2) };
+  }
   const port = ctx.int(d, 1, 1, 65535, "a port from 1 to 65535");
   const ip = where === "localhost" ? null : parseIp(where);
   const loopback = where === "localhost" ||
@@ -260,7 +262,18 @@ export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementCo
   if (!loopback) {
     ctx.fail(d, `expected a loopback address (127.0.0.0/8, ::1 or localhost), got ${JSON.stringify(where)}`);
   }
-  return { listen: { kind: "tcp", host: ip ? ip.text : where, port } };
+  return {
+    listen: { kind: "tcp", host: ip ? ip.text : where, port },
+    passwordFile: passwordFileArg(ctx, d, 2),
+  };
+}
+
+/** `management … pw-file`: a file whose first line is the password ("stdin" would prompt: not supported). */
+function passwordFileArg(ctx: OvpnContext, d: OvpnDirective, index: number): string | null {
+  const arg = d.args[index];
+  if (arg === undefined) return null;
+  if (arg === "stdin") ctx.fail(d, "expected a password file (tsvpn cannot prompt on stdin)");
+  return ctx.path(arg);
 }
 
 /** redirect-gateway flags that tsvpn knows; the others are reported as ignored. */

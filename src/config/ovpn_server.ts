@@ -68,6 +68,7 @@ const ORDER = new Map<string, readonly string[]>([
       "client_to_client",
       "duplicate_cn",
       "max_clients",
+      "max_macs_per_client",
       "pool_persist",
       "status_file",
       "status_interval",
@@ -91,7 +92,7 @@ const SECTION_COMMENTS: Record<string, string> = {
   data: "Data channel: ciphers offered to clients (in order) and key renegotiation.",
   keepalive: "Ping after `interval` idle seconds; drop a client silent for `timeout` seconds.",
   log: "Log level: error, warn, info or debug.",
-  management: "Management interface (loopback TCP or a unix socket).",
+  management: "Management interface (a unix socket, or loopback TCP with a password_file).",
   server: "Address pool, topology, routes and options pushed to clients.",
   "server.clients": "Per-client settings by certificate name (from client-config-dir).",
 };
@@ -254,6 +255,10 @@ export function translateOvpnServer(
         }, from(d));
         break;
       case "management": {
+        if (d.args[2] === "stdin") {
+          ctx.ignore(d, "tsvpn cannot ask for the management password on stdin: give a password file");
+          break;
+        }
         try {
           const m = ovpnManagement(ctx, d);
           const l = m.listen;
@@ -265,6 +270,9 @@ export function translateOvpnServer(
             ? `[${l.host}]:${l.port}`
             : `${l.host}:${l.port}`;
           w.set("management.listen", { kind: "scalar", value: text }, from(d));
+          if (m.passwordFile !== null) {
+            w.set("management.password_file", { kind: "scalar", value: d.args[2] }, from(d));
+          }
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
           ctx.ignore(d, "tsvpn's management interface listens on loopback or a unix socket only");
@@ -317,6 +325,13 @@ export function translateOvpnServer(
         w.set("server.max_clients", {
           kind: "scalar",
           value: ctx.int(d, 0, 1, 2 ** 31 - 1, "a number of clients"),
+        }, from(d));
+        break;
+      case "max-routes-per-client":
+        // OpenVPN counts learned MACs (tap) and iroutes against it; tsvpn's iroutes come from the config.
+        w.set("server.max_macs_per_client", {
+          kind: "scalar",
+          value: ctx.int(d, 0, 1, 65536, "a number from 1 to 65536"),
         }, from(d));
         break;
       case "ifconfig-pool-persist": {

@@ -36,7 +36,7 @@ ifconfig-pool-persist ipp.txt 600
 keepalive 10 60
 data-ciphers AES-256-GCM:CHACHA20-POLY1305
 reneg-sec 1800
-management 127.0.0.1 7505
+management 127.0.0.1 7505 mgmt-pw.txt
 status status.log 30
 verb 4
 user nobody
@@ -45,6 +45,7 @@ persist-key
 persist-tun
 reneg-bytes 200000
 tran-window 30
+max-routes-per-client 1000
 `;
 
 const CCD: CcdFile[] = [
@@ -85,7 +86,10 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
   assert.equal(c.data.transitionWindow, 30);
   assert.deepEqual(c.keepalive, { interval: 10, timeout: 60 });
   assert.equal(c.log.level, "info");
-  assert.deepEqual(c.management, { listen: { kind: "tcp", host: "127.0.0.1", port: 7505 } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "tcp", host: "127.0.0.1", port: 7505 },
+    passwordFile: "/etc/openvpn/mgmt-pw.txt",
+  });
   const s = c.server;
   assert.equal(s.network!.text, "10.9.0.0/24");
   assert.equal(s.network6!.text, "fd00:9::/64");
@@ -93,6 +97,7 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
   assert.equal(s.clientToClient, true);
   assert.equal(s.duplicateCn, true);
   assert.equal(s.maxClients, 50);
+  assert.equal(s.maxMacsPerClient, 1000);
   assert.equal(s.poolPersist, "/etc/openvpn/ipp.json");
   assert.equal(s.statusFile, "/etc/openvpn/status.log");
   assert.equal(s.statusInterval, 30);
@@ -187,14 +192,17 @@ Deno.test("translateOvpnServer() turns server-bridge into a tap bridge and repor
 Deno.test("translateOvpnServer() writes inline keys as YAML blocks with tls-auth direction and digest", () => {
   const { yaml, ignored } = translateOvpnServer(
     `proto udp6\nca a\ncert b\nkey c\nserver 10.8.0.0 255.255.255.0\ntopology subnet\nkey-direction 0\nauth SHA256\n` +
-      `<tls-auth>\n${STATIC}</tls-auth>\ncipher AES-128-GCM\nmanagement 0.0.0.0 7505\nmanagement /run/tsvpn.sock unix\n`,
+      `<tls-auth>\n${STATIC}</tls-auth>\ncipher AES-128-GCM\nmanagement 0.0.0.0 7505\nmanagement /run/tsvpn.sock unix mgmt.pw\n`,
     "s.conf",
   );
   const c = load(yaml);
   assert.equal(c.listen.host, "::");
   assert.deepEqual(c.pki.tlsAuth, { key: { kind: "inline", pem: STATIC }, direction: 0, digest: "SHA256" });
   assert.deepEqual(c.data.ciphers, ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"]);
-  assert.deepEqual(c.management, { listen: { kind: "unix", path: "/run/tsvpn.sock" } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "unix", path: "/run/tsvpn.sock" },
+    passwordFile: "/etc/openvpn/mgmt.pw",
+  });
   assert.deepEqual(ignored.map((i) => [i.line, i.option]), [[15, "management 0.0.0.0 7505"]]);
 });
 

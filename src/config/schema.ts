@@ -56,6 +56,8 @@ export const DEFAULTS = {
   logLevel: "info" as LogLevel,
   topology: "subnet" as Topology,
   maxClients: 1024,
+  /** OpenVPN's max-routes-per-client default. */
+  maxMacsPerClient: 256,
   statusInterval: 60,
   tlsAuthDigest: "SHA1" as TlsAuthDigest,
   pullDns: "none" as DnsMode,
@@ -126,6 +128,8 @@ export type ManagementListen = { kind: "tcp"; host: string; port: number } | { k
 
 export interface ManagementConfig {
   listen: ManagementListen;
+  /** File whose first line is the password each session must send (OpenVPN's pw-file); resolved path. */
+  passwordFile: string | null;
 }
 
 /** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */
@@ -165,6 +169,8 @@ export interface ServerSection {
   clientToClient: boolean;
   duplicateCn: boolean;
   maxClients: number;
+  /** tap: most MACs one client may own in the switch's table (OpenVPN's max-routes-per-client). */
+  maxMacsPerClient: number;
   poolPersist: string | null;
   statusFile: string | null;
   statusInterval: number;

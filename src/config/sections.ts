@@ -166,8 +166,12 @@ function isLoopback(host: string): boolean {
 export function readManagement(parent: MapView): ManagementConfig | null {
   const f = parent.opt("management");
   if (!f) return null;
-  const listen = f.map(["listen"]).req("listen");
-  return { listen: parseManagementListen(listen) };
+  const m = f.map(["listen", "password_file"]);
+  const passwordFile = m.opt("password_file");
+  return {
+    listen: parseManagementListen(m.req("listen")),
+    passwordFile: passwordFile ? passwordFile.filePath() : null,
+  };
 }
 
 function parseManagementListen(f: Field): ManagementListen {

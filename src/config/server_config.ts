@@ -29,6 +29,9 @@ import {
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
+/** The switch's MAC table size: no client can own more. */
+const MAX_MACS = 65536;
+
 /** Largest default inner packet for MSS clamping (see the mssfix default). */
 const DEFAULT_MSSFIX = 1448;
 
@@ -51,6 +54,7 @@ const SECTION_KEYS = [
   "client_to_client",
   "duplicate_cn",
   "max_clients",
+  "max_macs_per_client",
   "pool_persist",
   "status_file",
   "status_interval",
@@ -120,6 +124,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
   const network6 = readNetwork(m, "network6", bridge);
 
   const maxClients = m.opt("max_clients");
+  const maxMacs = m.opt("max_macs_per_client");
   const statusInterval = m.opt("status_interval");
   const poolPersist = m.opt("pool_persist");
   const statusFile = m.opt("status_file");
@@ -144,6 +149,9 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     clientToClient: readBool(m, "client_to_client", false),
     duplicateCn: readBool(m, "duplicate_cn", false),
     maxClients: maxClients ? maxClients.int(1, 2 ** 31 - 1, "an integer of at least 1") : DEFAULTS.maxClients,
+    maxMacsPerClient: maxMacs
+      ? maxMacs.int(1, MAX_MACS, `an integer from 1 to ${MAX_MACS}`)
+      : DEFAULTS.maxMacsPerClient,
     poolPersist: poolPersist ? poolPersist.filePath() : null,
     statusFile: statusFile ? statusFile.filePath() : null,
     statusInterval: statusInterval ? readSeconds(statusInterval) : DEFAULTS.statusInterval,

@@ -51,6 +51,7 @@ Deno.test("parseConfig() fills every server default", () => {
   assert.equal(s.clientToClient, false);
   assert.equal(s.duplicateCn, false);
   assert.equal(s.maxClients, 1024);
+  assert.equal(s.maxMacsPerClient, 256);
   assert.equal(s.poolPersist, null);
   assert.equal(s.statusFile, null);
   assert.equal(s.statusInterval, 60);
@@ -73,6 +74,7 @@ server:
   client_to_client: true
   duplicate_cn: true
   max_clients: 10
+  max_macs_per_client: 1000
   pool_persist: state/pool.json
   status_file: /var/run/status.txt
   status_interval: 5
@@ -96,12 +98,16 @@ server:
 `);
   assert.deepEqual(c.listen, { host: "::", port: 443, proto: "tcp" });
   assert.deepEqual(c.dev, { type: "tun", name: "vpn0", mtu: 1420 });
-  assert.deepEqual(c.management, { listen: { kind: "unix", path: "/etc/tsvpn/mgmt.sock" } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "unix", path: "/etc/tsvpn/mgmt.sock" },
+    passwordFile: null,
+  });
   const s = c.server;
   assert.equal(s.address6!.text, "fd00:8::1");
   assert.equal(s.clientToClient, true);
   assert.equal(s.duplicateCn, true);
   assert.equal(s.maxClients, 10);
+  assert.equal(s.maxMacsPerClient, 1000);
   assert.equal(s.poolPersist, "/etc/tsvpn/state/pool.json");
   assert.equal(s.statusFile, "/var/run/status.txt");
   assert.equal(s.statusInterval, 5);
@@ -157,7 +163,7 @@ pki:
   key: s.key
   crl: crl.pem
   tls_auth: { key: ta.key, direction: 0 }
-management: { listen: "[::1]:7505" }
+management: { listen: "[::1]:7505", password_file: mgmt.pw }
 data: { reneg_seconds: 0, reneg_bytes: 1000000, transition_window: 10 }
 server: { network: 10.8.0.0/24 }
 `,
@@ -173,7 +179,10 @@ server: { network: 10.8.0.0/24 }
     direction: 0,
     digest: "SHA1",
   });
-  assert.deepEqual(c.management, { listen: { kind: "tcp", host: "::1", port: 7505 } });
+  assert.deepEqual(c.management, {
+    listen: { kind: "tcp", host: "::1", port: 7505 },
+    passwordFile: "conf/mgmt.pw",
+  });
   assert.equal(c.data.renegSeconds, 0);
   assert.equal(c.data.renegBytes, 1000000);
   assert.equal(c.data.transitionWindow, 10);
@@ -350,6 +359,16 @@ const SERVER_ERRORS: [string, string, string][] = [
     "max_clients zero",
     HEAD + "server:\n  network: 10.8.0.0/24\n  max_clients: 0\n",
     "s.yaml:5: server.max_clients: expected an integer of at least 1, got 0",
+  ],
+  [
+    "max_macs_per_client zero",
+    HEAD + "server:\n  network: 10.8.0.0/24\n  max_macs_per_client: 0\n",
+    "s.yaml:5: server.max_macs_per_client: expected an integer from 1 to 65536, got 0",
+  ],
+  [
+    "max_macs_per_client beyond the MAC table",
+    HEAD + "server:\n  network: 10.8.0.0/24\n  max_macs_per_client: 65537\n",
+    "s.yaml:5: server.max_macs_per_client: expected an integer from 1 to 65536, got 65537",
   ],
   [
     "fractional status_interval",
@@ -550,6 +569,11 @@ const SERVER_ERRORS: [string, string, string][] = [
     "management without a port",
     HEAD + "management: { listen: 7505 }\n",
     "s.yaml:3: management.listen: expected HOST:PORT on a loopback address or a unix socket path starting with / or ./, got 7505",
+  ],
+  [
+    "management with a misspelt password key",
+    HEAD + "management: { listen: ./m.sock, password: x }\n",
+    "s.yaml:3: management.password: unknown key",
   ],
   [
     "management without listen",

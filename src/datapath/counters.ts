@@ -48,7 +48,11 @@ export const DROP_SOCKET_FULL = 14;
 export const DROP_SAME_PORT = 15;
 /** Datagram larger than a slot (truncated by the receive). */
 export const DROP_OVERSIZE = 16;
-export const DROP_COUNT = 17;
+/** Switch: the frame's source MAC would exceed the client's max_macs_per_client. */
+export const DROP_MAC_LIMIT = 17;
+/** Switch: the frame's source MAC belongs to another port seen within the MAC age. */
+export const DROP_MAC_TAKEOVER = 18;
+export const DROP_COUNT = 19;
 
 export const DROP_NAMES: readonly string[] = [
   "bad_tag",
@@ -68,6 +72,8 @@ export const DROP_NAMES: readonly string[] = [
   "socket_full",
   "same_port",
   "oversize",
+  "mac_limit",
+  "mac_takeover",
 ];
 
 export const STAT_PINGS_IN = 0;

@@ -70,6 +70,8 @@ export interface DatapathOptions {
   routes?: RouteTable;
   /** MAC table (switch mode); one is created when absent (a token one in the other modes). */
   macs?: MacTable;
+  /** Most MACs a client may own in the switch's table when `macs` is created here. @default 256 */
+  maxMacsPerClient?: number;
   clientToClient?: boolean;
   /**
    * Largest inner IP packet a TCP SYN's MSS is clamped to (MSS = mssfix − 40
@@ -151,7 +153,10 @@ export class Datapath {
     this.peers = new PeerTable(capacity);
     this.routes = o.routes ?? new RouteTable();
     // A full MAC table preallocates ~3 MiB; other modes never learn a MAC.
-    this.macs = o.macs ?? (o.mode === "switch" ? new MacTable() : new MacTable({ maxEntries: 1 }));
+    this.macs = o.macs ??
+      (o.mode === "switch"
+        ? new MacTable({ maxPerPort: o.maxMacsPerClient })
+        : new MacTable({ maxEntries: 1 }));
     this.counters = o.counters ?? new DatapathCounters();
     this.batchSize = o.batchSize ?? 64;
     this.slotSize = o.slotSize ?? Math.max(2048, HEADROOM + o.device.mtu + 14 + 64);

@@ -8,7 +8,15 @@
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
 import { clampMss, MSS_CLAMPED } from "../packet/mss.ts";
 import { floodEgress, TAP_PORT } from "../switch/flood.ts";
-import { DROP_DEVICE_FULL, STAT_FLOODED, STAT_MSS_CLAMPED, STAT_TO_DEVICE } from "./counters.ts";
+import { LEARN_OWNED, LEARN_PORT_FULL } from "../switch/mac_table.ts";
+import {
+  DROP_DEVICE_FULL,
+  DROP_MAC_LIMIT,
+  DROP_MAC_TAKEOVER,
+  STAT_FLOODED,
+  STAT_MSS_CLAMPED,
+  STAT_TO_DEVICE,
+} from "./counters.ts";
 import type { Datapath } from "./datapath.ts";
 import type { SendQueue } from "./send_queue.ts";
 import { HEADROOM } from "./datapath.ts";
@@ -26,6 +34,24 @@ export function clampFrame(dp: Datapath, buf: Uint8Array, off: number, len: numb
   if (clampMss(buf, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, dp.mss) === MSS_CLAMPED) {
     dp.counters.stats[STAT_MSS_CLAMPED]++;
   }
+}
+
+/**
+ * Learns the source MAC of the frame at buf[off] on switch port `port`;
+ * false (counted as a drop) when the frame must not be forwarded: the port
+ * is over its MAC budget, or the MAC belongs to another port that is alive.
+ */
+export function learnSource(dp: Datapath, buf: Uint8Array, off: number, port: number, now: number): boolean {
+  const verdict = dp.macs.learnAt(buf, off + 6, port, now);
+  if (verdict === LEARN_PORT_FULL) {
+    dp.counters.drops[DROP_MAC_LIMIT]++;
+    return false;
+  }
+  if (verdict === LEARN_OWNED) {
+    dp.counters.drops[DROP_MAC_TAKEOVER]++;
+    return false;
+  }
+  return true;
 }
 
 /** Writes a plaintext packet to the device, counting a full queue as a drop. */

@@ -30,7 +30,7 @@ import {
   STAT_FROM_DEVICE,
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SWITCH } from "./datapath.ts";
-import { clampFrame, clampIp, flood } from "./forward.ts";
+import { clampFrame, clampIp, flood, learnSource } from "./forward.ts";
 import { pollLoopCapable, pollLoopFor } from "./poll_loop.ts";
 import { SendQueue } from "./send_queue.ts";
 
@@ -110,7 +110,7 @@ export class InsidePipeline {
       dp.counters.drops[DROP_MALFORMED]++;
       return;
     }
-    dp.macs.learnAt(buf, off + 6, TAP_PORT, now);
+    if (!learnSource(dp, buf, off, TAP_PORT, now)) return;
     clampFrame(dp, buf, off, len);
     const egress = frameEgress(dp.macs, buf, off, TAP_PORT, dp.clientToClient);
     if (egress === EGRESS_FLOOD) flood(dp, this.queue, buf, off, len, TAP_PORT, this.#floodOut);

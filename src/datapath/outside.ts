@@ -48,7 +48,7 @@ import {
   STAT_TO_DEVICE,
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SINGLE, MODE_SWITCH } from "./datapath.ts";
-import { clampFrame, clampIp, flood, toDevice } from "./forward.ts";
+import { clampFrame, clampIp, flood, learnSource, toDevice } from "./forward.ts";
 import { GRO_AREA_BYTES, gsoCapable, TcpCoalescer } from "./gro.ts";
 import { PC_BYTES_IN, PC_PACKETS_IN, PEER_COUNTER_STRIDE } from "./peer_table.ts";
 import { pollLoopCapable, pollLoopFor } from "./poll_loop.ts";
@@ -241,7 +241,7 @@ export class OutsidePipeline {
       return;
     }
     const port = peer + 1;
-    dp.macs.learnAt(buf, off + 6, port, now);
+    if (!learnSource(dp, buf, off, port, now)) return;
     clampFrame(dp, buf, off, len);
     const egress = frameEgress(dp.macs, buf, off, port, dp.clientToClient);
     if (egress === EGRESS_FLOOD) flood(dp, this.queue, buf, off, len, port, this.#floodOut);

@@ -8,8 +8,6 @@ export type ManagementAddress =
   | { kind: "tcp"; host: string; port: number }
   | { kind: "unix"; path: string };
 
-export const DEFAULT_MANAGEMENT_ADDRESS = "127.0.0.1:7505";
-
 /** True for 127.0.0.0/8, ::1 and localhost. */
 export function isLoopbackHost(host: string): boolean {
   if (host === "localhost") return true;
@@ -27,9 +25,9 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Parses a management address. With `listening` (the server side) a TCP
- * host outside 127.0.0.0/8, ::1 and localhost is refused — the interface has
- * no authentication, so it must never face a network — and port 0 (any free
- * port) is allowed.
+ * host outside 127.0.0.0/8, ::1 and localhost is refused — the interface's
+ * password (when set) is sent in clear, so it must never face a network —
+ * and port 0 (any free port) is allowed.
  */
 export function parseManagementAddress(
   text: string,

@@ -1,21 +1,21 @@
 /**
- * The management interface: OpenVPN's line protocol on a loopback TCP port
- * or a unix socket (mode 0600). It has no authentication, so it never
- * listens on anything else.
+ * The management interface: OpenVPN's line protocol on a unix socket (mode
+ * 0600, the zero-config default) or a loopback TCP port, optionally behind a
+ * password (OpenVPN's pw-file). It never listens on anything else: a TCP
+ * port is open to every local user, so give it a password.
  *
- * Each session reads one bounded line, answers it, and only then reads the
- * next, so a peer that pipelines commands or stops reading holds at most one
- * reply and one line buffer; a reply that cannot be written within
- * `writeTimeoutMs` ends the session. Sessions are capped at `maxSessions`,
- * and each runs at most `commandsPerSecond` commands (bursts of twice that),
- * so a client looping on `status json` cannot monopolise the event loop that
- * also carries packets. The server only pays for snapshot() and formatting.
+ * Sessions (management_session.ts) read one bounded line, answer it, and only
+ * then read the next; a line that looks like HTTP ends the session before
+ * anything runs (a web page can make a browser POST to 127.0.0.1). Sessions
+ * are capped at `maxSessions`, and each runs at most `commandsPerSecond`
+ * commands, so a client looping on `status json` cannot monopolise the event
+ * loop that also carries packets. The server only pays for snapshot() and
+ * formatting.
  */
 import type { Logger } from "../log/log.ts";
-import { VERSION } from "../version.ts";
 import { formatManagementAddress, type ManagementAddress, parseManagementAddress } from "./listen_address.ts";
-import { LineReader, LineTooLongError } from "./line_reader.ts";
-import { executeCommand, MANAGEMENT_GREETING } from "./management_commands.ts";
+import { readPasswordFile } from "./management_guard.ts";
+import { runSession, type SessionContext } from "./management_session.ts";
 import type { ServerControl } from "./server_control.ts";
 
 export interface ManagementOptions {
@@ -30,6 +30,10 @@ export interface ManagementOptions {
   writeTimeoutMs?: number;
   /** Per-session command rate; excess commands wait. @default 50 */
   commandsPerSecond?: number;
+  /** A file whose first line is the password every session must send first (OpenVPN's pw-file). */
+  passwordFile?: string | null;
+  /** Delay before a bad password is answered and the session closed. @default 1000 */
+  badPasswordDelayMs?: number;
 }
 
 export interface ManagementHandle {
@@ -93,6 +97,29 @@ function listenerAddress(listener: Deno.Listener, addr: ManagementAddress): stri
   return formatManagementAddress(addr);
 }
 
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/** Best effort: the refusal must not wait on a peer that does not read. */
+function refuseSession(conn: Deno.Conn): void {
+  conn.write(encoder.encode("ERROR: too many management sessions\r\n")).catch(() => {}).finally(() =>
+    closeQuietly(conn)
+  );
+}
+
+/** The password from options.passwordFile (null without one); warns about a readable file. */
+async function loadPassword(options: ManagementOptions, log: Logger): Promise<string | null> {
+  if (!options.passwordFile) return null;
+  const file = await readPasswordFile(options.passwordFile);
+  if (file.warning !== null) log.warn(file.warning);
+  return file.password;
+}
+
 /** Starts the management interface on `listen` ("HOST:PORT" on loopback, or a socket path). */
 export async function startManagement(
   listenText: string,
@@ -102,15 +129,30 @@ export async function startManagement(
   const addr = parseManagementAddress(listenText, { listening: true });
   const log = options.log.child("management");
   const maxSessions = options.maxSessions ?? 16;
-  const maxLineBytes = options.maxLineBytes ?? 1024;
-  const writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
-  const rate = options.commandsPerSecond ?? 50;
+  const password = await loadPassword(options, log);
   const listener = await listen(addr);
   const address = listenerAddress(listener, addr);
+  if (addr.kind === "tcp" && password === null) {
+    log.warn(
+      "management interface on TCP without a password: every local user can run its commands; " +
+        "set management.password_file or listen on a unix socket",
+      { address },
+    );
+  }
   const sessions = new Set<Deno.Conn>();
   const running = new Set<Promise<void>>();
   let closing = false;
   let closedNotified = false;
+  const ctx: SessionContext = {
+    control,
+    log,
+    maxLineBytes: options.maxLineBytes ?? 1024,
+    writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
+    commandsPerSecond: options.commandsPerSecond ?? 50,
+    password,
+    badPasswordDelayMs: options.badPasswordDelayMs ?? 1000,
+    closing: () => closing,
+  };
 
   const notifyClosed = () => {
     if (closedNotified) return;
@@ -118,81 +160,12 @@ export async function startManagement(
     options.onClose?.();
   };
 
-  /** Writes all of `text` or gives up after writeTimeoutMs (then the session is closed). */
-  async function write(conn: Deno.Conn, text: string): Promise<boolean> {
-    const bytes = encoder.encode(text);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), writeTimeoutMs);
-    });
-    const writing = (async () => {
-      let off = 0;
-      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-      return true;
-    })().catch(() => false);
-    try {
-      return await Promise.race([writing, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   async function session(conn: Deno.Conn): Promise<void> {
-    const peer = conn.remoteAddr.transport === "tcp"
-      ? `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`
-      : "unix socket";
-    log.debug("session opened", { peer });
-    const reader = new LineReader(conn, { maxLineBytes });
-    const burst = 2 * rate;
-    let tokens = burst;
-    let last = performance.now();
-    let throttled = false;
-    /** Token bucket: waits while the session is over its command rate. */
-    const pace = async () => {
-      const now = performance.now();
-      tokens = Math.min(burst, tokens + (now - last) * rate / 1000);
-      last = now;
-      if (tokens < 1) {
-        if (!throttled) log.debug("session throttled", { peer, commandsPerSecond: rate });
-        throttled = true;
-        await new Promise((r) => setTimeout(r, (1 - tokens) * 1000 / rate));
-        tokens = 1;
-        last = performance.now();
-      }
-      tokens -= 1;
-    };
     try {
-      if (!await write(conn, MANAGEMENT_GREETING + "\r\n")) return;
-      while (!closing) {
-        let line: string | null;
-        try {
-          line = await reader.readLine();
-        } catch (e) {
-          if (e instanceof LineTooLongError) {
-            log.warn("session closed: command line too long", { peer, max: maxLineBytes });
-            await write(conn, `ERROR: command line longer than ${maxLineBytes} bytes\r\n`);
-          }
-          return;
-        }
-        if (line === null) return;
-        await pace();
-        if (closing) return;
-        const reply = await executeCommand(line, { control, version: VERSION, pid: Deno.pid });
-        if (reply === null) continue;
-        if (reply.lines.length > 0 && !await write(conn, reply.lines.join("\r\n") + "\r\n")) {
-          log.warn("session closed: reply not read in time", { peer, timeoutMs: writeTimeoutMs });
-          return;
-        }
-        if (reply.close) return;
-      }
+      await runSession(conn, ctx);
     } finally {
       sessions.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // Already closed by close().
-      }
-      log.debug("session closed", { peer });
+      closeQuietly(conn);
     }
   }
 
@@ -205,16 +178,7 @@ export async function startManagement(
         }
         if (sessions.size >= maxSessions) {
           log.warn("management session refused: too many sessions", { max: maxSessions });
-          // Best effort: the refusal must not wait on a peer that does not read.
-          conn.write(encoder.encode("ERROR: too many management sessions\r\n")).catch(() => {}).finally(
-            () => {
-              try {
-                conn.close();
-              } catch {
-                // Closed already.
-              }
-            },
-          );
+          refuseSession(conn);
           continue;
         }
         sessions.add(conn);
@@ -233,13 +197,7 @@ export async function startManagement(
   }
 
   async function endSessions(): Promise<void> {
-    for (const conn of sessions) {
-      try {
-        conn.close();
-      } catch {
-        // Closed by its session already.
-      }
-    }
+    for (const conn of sessions) closeQuietly(conn);
     await Promise.allSettled([...running]);
     if (addr.kind === "unix") {
       await Deno.remove(addr.path).catch(() => {});
@@ -247,7 +205,7 @@ export async function startManagement(
   }
 
   const accepting = acceptLoop();
-  log.info("management interface listening", { address });
+  log.info("management interface listening", { address, password: password !== null });
 
   return {
     address,

@@ -1,16 +1,20 @@
 /**
  * One request to a management interface (tsvpn's or OpenVPN's): connect,
- * check the greeting, send one command, collect its reply, say quit.
- * Used by `tsvpn status` and `tsvpn client revoke`.
+ * answer the password prompt when there is one, check the greeting, send one
+ * command, collect its reply, say quit. Used by `tsvpn status` and
+ * `tsvpn client revoke`.
  */
-import { formatManagementAddress, parseManagementAddress } from "./listen_address.ts";
-import { LineReader } from "./line_reader.ts";
+import { formatManagementAddress, type ManagementAddress, parseManagementAddress } from "./listen_address.ts";
+import { type ByteSource, LineReader } from "./line_reader.ts";
+import { PASSWORD_OK, PASSWORD_PROMPT } from "./management_guard.ts";
 
 export interface ManagementRequestOptions {
   /** Whole request, connect to last line. @default 5000 */
   timeoutMs?: number;
   /** Longest reply line accepted (`status json` is one line). @default 64 MiB */
   maxLineBytes?: number;
+  /** Sent when the interface asks for one (OpenVPN's `ENTER PASSWORD:`); null = none. */
+  password?: string | null;
 }
 
 /** The interface could not be reached or did not answer; the message is one line for the user. */
@@ -19,6 +23,7 @@ export class ManagementUnreachableError extends Error {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function describe(err: unknown): string {
   if (err instanceof Deno.errors.ConnectionRefused) return "connection refused (is the server running?)";
@@ -26,6 +31,48 @@ function describe(err: unknown): string {
   if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (err instanceof Deno.errors.TimedOut) return "timed out";
   return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}
+
+/** Replays bytes already read before reading on. */
+class PrefixedSource implements ByteSource {
+  #prefix: Uint8Array;
+  readonly #src: ByteSource;
+
+  constructor(prefix: Uint8Array, src: ByteSource) {
+    this.#prefix = prefix;
+    this.#src = src;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    if (this.#prefix.length === 0) return this.#src.read(p);
+    const n = Math.min(p.length, this.#prefix.length);
+    p.set(this.#prefix.subarray(0, n));
+    this.#prefix = this.#prefix.subarray(n);
+    return Promise.resolve(n);
+  }
+}
+
+/**
+ * Reads until the opening is recognisable: the password prompt (which ends
+ * in no newline) or a first line. Returns whether it was the prompt and a
+ * source that yields everything after it.
+ */
+async function readOpening(conn: Deno.Conn): Promise<{ prompt: boolean; rest: ByteSource }> {
+  const buf = new Uint8Array(256);
+  let len = 0;
+  while (len < PASSWORD_PROMPT.length && !buf.subarray(0, len).includes(10)) {
+    const n = await conn.read(buf.subarray(len));
+    if (n === null) break;
+    len += n;
+  }
+  const prompt = decoder.decode(buf.subarray(0, Math.min(len, PASSWORD_PROMPT.length))) === PASSWORD_PROMPT;
+  return { prompt, rest: new PrefixedSource(buf.slice(prompt ? PASSWORD_PROMPT.length : 0, len), conn) };
+}
+
+function connect(addr: ManagementAddress): Promise<Deno.Conn> {
+  return addr.kind === "tcp"
+    ? Deno.connect({ transport: "tcp", hostname: addr.host, port: addr.port })
+    : Deno.connect({ transport: "unix", path: addr.path });
 }
 
 /**
@@ -39,7 +86,6 @@ export async function managementRequest(
   options: ManagementRequestOptions = {},
 ): Promise<string[]> {
   const addr = parseManagementAddress(address);
-  const where = formatManagementAddress(addr);
   const timeoutMs = options.timeoutMs ?? 5000;
   let timedOut = false;
   let conn: Deno.Conn | undefined;
@@ -52,56 +98,22 @@ export async function managementRequest(
     }
   }, timeoutMs);
   const fail = (what: string) =>
-    new ManagementUnreachableError(`Cannot reach the management interface at ${where}: ${what}`);
+    new ManagementUnreachableError(
+      `Cannot reach the management interface at ${formatManagementAddress(addr)}: ${
+        timedOut ? `no answer within ${timeoutMs} ms` : what
+      }`,
+    );
   try {
     try {
-      conn = addr.kind === "tcp"
-        ? await Deno.connect({ transport: "tcp", hostname: addr.host, port: addr.port })
-        : await Deno.connect({ transport: "unix", path: addr.path });
-    } catch (e) {
-      throw fail(timedOut ? `no answer within ${timeoutMs} ms` : describe(e));
-    }
-    if (timedOut) {
-      conn.close();
-      throw fail(`no answer within ${timeoutMs} ms`);
-    }
-    const reader = new LineReader(conn, { maxLineBytes: options.maxLineBytes ?? 64 << 20 });
-    const next = async (): Promise<string> => {
-      let line: string | null;
-      try {
-        line = await reader.readLine();
-      } catch (e) {
-        throw fail(timedOut ? `no answer within ${timeoutMs} ms` : describe(e));
-      }
-      if (line === null) {
-        throw fail(
-          timedOut ? `no answer within ${timeoutMs} ms` : "the connection closed before the reply ended",
-        );
-      }
-      return line;
-    };
-    const greeting = await next();
-    if (!greeting.startsWith(">INFO:")) {
-      throw fail(`not a management interface (it said "${greeting.slice(0, 60)}")`);
-    }
-    try {
-      await conn.write(encoder.encode(command + "\r\n"));
+      conn = await connect(addr);
     } catch (e) {
       throw fail(describe(e));
     }
-    const lines: string[] = [];
-    while (true) {
-      const line = await next();
-      if (line.startsWith(">")) continue;
-      if (lines.length === 0 && (line.startsWith("SUCCESS:") || line.startsWith("ERROR:"))) {
-        lines.push(line);
-        break;
-      }
-      if (line === "END") break;
-      lines.push(line);
+    if (timedOut) {
+      conn.close();
+      throw fail("");
     }
-    await conn.write(encoder.encode("quit\r\n")).catch(() => {});
-    return lines;
+    return await converse(conn, command, options, fail);
   } finally {
     clearTimeout(timer);
     try {
@@ -110,4 +122,61 @@ export async function managementRequest(
       // Closed by the timeout.
     }
   }
+}
+
+async function converse(
+  conn: Deno.Conn,
+  command: string,
+  options: ManagementRequestOptions,
+  fail: (what: string) => ManagementUnreachableError,
+): Promise<string[]> {
+  const send = async (line: string) => {
+    try {
+      await conn.write(encoder.encode(line + "\r\n"));
+    } catch (e) {
+      throw fail(describe(e));
+    }
+  };
+  let opening;
+  try {
+    opening = await readOpening(conn);
+  } catch (e) {
+    throw fail(describe(e));
+  }
+  const reader = new LineReader(opening.rest, { maxLineBytes: options.maxLineBytes ?? 64 << 20 });
+  const next = async (): Promise<string> => {
+    let line: string | null;
+    try {
+      line = await reader.readLine();
+    } catch (e) {
+      throw fail(describe(e));
+    }
+    if (line === null) throw fail("the connection closed before the reply ended");
+    return line;
+  };
+  if (opening.prompt) {
+    const password = options.password ?? null;
+    if (password === null) throw fail("it asks for a password and none was given");
+    await send(password);
+    const answer = await next().catch(() => "the connection closed");
+    if (answer !== PASSWORD_OK) throw fail(`it refused the password ("${answer.slice(0, 60)}")`);
+  }
+  const greeting = await next();
+  if (!greeting.startsWith(">INFO:")) {
+    throw fail(`not a management interface (it said "${greeting.slice(0, 60)}")`);
+  }
+  await send(command);
+  const lines: string[] = [];
+  while (true) {
+    const line = await next();
+    if (line.startsWith(">")) continue;
+    if (lines.length === 0 && (line.startsWith("SUCCESS:") || line.startsWith("ERROR:"))) {
+      lines.push(line);
+      break;
+    }
+    if (line === "END") break;
+    lines.push(line);
+  }
+  await conn.write(encoder.encode("quit\r\n")).catch(() => {});
+  return lines;
 }

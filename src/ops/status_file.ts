@@ -1,8 +1,10 @@
 /**
  * OpenVPN's --status file: the snapshot in status-version 2 (by default),
- * rewritten every interval. Each write goes to a temp file in the same
- * directory and is renamed over the target, so readers never see half a file.
+ * rewritten every interval. Each write goes to a new temp file in the same
+ * directory and is renamed over the target (src/fs/safe_file.ts), so readers
+ * never see half a file and a planted symlink is never written through.
  */
+import { writeFileAtomic } from "../fs/safe_file.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl } from "./server_control.ts";
 import { formatStatus, type StatusVersion } from "./status_format.ts";
@@ -36,7 +38,6 @@ export async function startStatusFile(
   const log = options.log.child("status-file");
   const version = options.version ?? 2;
   const mode = options.mode ?? 0o600;
-  const tmp = `${path}.tmp-${Deno.pid}`;
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let chain: Promise<void> = Promise.resolve();
@@ -45,11 +46,8 @@ export async function startStatusFile(
   async function write(): Promise<void> {
     const text = formatStatus(control.snapshot(), version).join("\n") + "\n";
     try {
-      await Deno.writeTextFile(tmp, text, { mode });
-      await Deno.chmod(tmp, mode);
-      await Deno.rename(tmp, path);
+      await writeFileAtomic(path, text, { mode });
     } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
       throw new Error(`Cannot write status file ${path}: ${(e as Error).message.split("\n")[0]}`);
     }
   }

@@ -24,7 +24,8 @@ import {
   importEcPrivateKeyPem,
   privateKeyToPem,
 } from "./pem.ts";
-import { writeSecretFile } from "./secret_file.ts";
+import { writeFileAtomic } from "../fs/safe_file.ts";
+import { writeNewSecretFile, writeSecretFile } from "./secret_file.ts";
 export { writeSecretFile };
 import { normalizeSerial, randomSerial } from "./serial.ts";
 import {
@@ -128,8 +129,8 @@ export async function initCa(dir: string, options: InitCaOptions = {}): Promise<
       await SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  await writeSecretFile(`${dir}/ca.key`, await privateKeyToPem(keys.privateKey));
-  await Deno.writeTextFile(`${dir}/ca.crt`, cert.toString("pem") + "\n");
+  await writeNewSecretFile(`${dir}/ca.key`, await privateKeyToPem(keys.privateKey));
+  await writeFileAtomic(`${dir}/ca.crt`, cert.toString("pem") + "\n", { mode: 0o644 });
   const index = emptyIndex();
   const ca = {
     cert,
@@ -240,8 +241,9 @@ export async function issueCertificate(dir: string, options: IssueOptions): Prom
   });
   const certPath = `${dir}/${name}.crt`;
   const keyPath = `${dir}/${name}.key`;
+  // A revoked certificate's name may be issued again: its old key is replaced.
   await writeSecretFile(keyPath, await privateKeyToPem(keys.privateKey));
-  await Deno.writeTextFile(certPath, cert.toString("pem") + "\n");
+  await writeFileAtomic(certPath, cert.toString("pem") + "\n", { mode: 0o644 });
   const record: CertRecord = {
     serial: normalizeSerial(cert.serialNumber),
     name,

@@ -7,6 +7,7 @@
  *     "certs": [{ "serial": "4F…", "name": "alice", "type": "client",
  *                 "notBefore": "…Z", "notAfter": "…Z", "sans": [], "revokedAt": null }] }
  */
+import { writeFileAtomic } from "../fs/safe_file.ts";
 
 export type CertType = "server" | "client";
 
@@ -70,8 +71,7 @@ export async function readIndex(dir: string): Promise<CaIndex> {
 
 export async function writeIndex(dir: string, index: CaIndex): Promise<void> {
   const path = `${dir}/${INDEX_FILE}`;
-  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(index, null, 2) + "\n");
-  await Deno.rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, JSON.stringify(index, null, 2) + "\n", { mode: 0o644 });
 }
 
 /** The record for NAME that is not revoked, if any (at most one exists). */

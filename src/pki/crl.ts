@@ -3,6 +3,7 @@
  * in index.json, with a CRL number and a nextUpdate. It is rewritten whole on
  * every revoke (and at init, so `crl-verify` has a file from day one).
  */
+import { writeFileAtomic } from "../fs/safe_file.ts";
 import type { CaIndex } from "./ca_index.ts";
 import { encodePem } from "./pem.ts";
 import { AuthorityKeyIdentifierExtension, Extension, X509CrlGenerator } from "./x509.ts";
@@ -67,7 +68,7 @@ export async function buildCrl(
 export async function writeCrl(dir: string, ca: CrlSigner, index: CaIndex, now: Date): Promise<X509Crl> {
   const crl = await buildCrl(ca, index, index.crlNumber + 1, now);
   index.crlNumber += 1;
-  await Deno.writeTextFile(`${dir}/crl.pem.tmp`, encodePem(crl.rawData, "X509 CRL"));
-  await Deno.rename(`${dir}/crl.pem.tmp`, `${dir}/crl.pem`);
+  // Public (stock OpenVPN servers read it after dropping privileges), but never written through a symlink.
+  await writeFileAtomic(`${dir}/crl.pem`, encodePem(crl.rawData, "X509 CRL"), { mode: 0o644 });
   return crl;
 }

@@ -1,27 +1,28 @@
 /**
  * Persistence of the pool's name → address bindings as a JSON file, so
  * clients get their old addresses after a restart (OpenVPN's
- * ifconfig-pool-persist, in JSON). File I/O is injected; saving writes a
- * temporary file and renames it over the old one, so a crash never leaves a
- * half-written file.
+ * ifconfig-pool-persist, in JSON). File I/O is injected; saving replaces the
+ * file atomically (a new temporary file, mode 0600, fsynced, renamed over the
+ * old one: src/fs/safe_file.ts), so a crash never leaves a half-written file
+ * and a symlink planted at either name is never written through.
  *
  * File format: {"version": 1, "leases": [{"name": "alice", "ipv4": "10.8.0.2", "ipv6": "fd00:8::1000"}]}
  */
 
+import { writeFileAtomic } from "../fs/safe_file.ts";
 import type { PoolSnapshot, PoolSnapshotEntry } from "./address_pool.ts";
 
 export interface PoolFileIo {
   /** Rejects with Deno.errors.NotFound (or an error with code "ENOENT") when the file does not exist. */
   readTextFile(path: string): Promise<string>;
-  writeTextFile(path: string, data: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
+  /** Replaces `path` with `data` all at once (names and addresses of users: mode 0600). */
+  replaceFile(path: string, data: string): Promise<void>;
 }
 
 /** Real file I/O through Deno (needs --allow-read/--allow-write for the path). */
 export const denoPoolFileIo: PoolFileIo = {
   readTextFile: (path) => Deno.readTextFile(path),
-  writeTextFile: (path, data) => Deno.writeTextFile(path, data),
-  rename: (from, to) => Deno.rename(from, to),
+  replaceFile: (path, data) => writeFileAtomic(path, data, { mode: 0o600 }),
 };
 
 function isNotFound(e: unknown): boolean {
@@ -80,12 +81,10 @@ export class PoolStore {
     return parsePoolSnapshot(text, this.path);
   }
 
-  /** Writes the snapshot atomically (temporary file, then rename). */
+  /** Writes the snapshot atomically. */
   async save(snapshot: PoolSnapshot): Promise<void> {
-    const tmp = `${this.path}.tmp`;
     try {
-      await this.#io.writeTextFile(tmp, JSON.stringify(snapshot, null, 2) + "\n");
-      await this.#io.rename(tmp, this.path);
+      await this.#io.replaceFile(this.path, JSON.stringify(snapshot, null, 2) + "\n");
     } catch (e) {
       throw new Error(`Cannot write pool file ${this.path}: ${(e as Error).message}`, { cause: e });
     }

@@ -9,13 +9,8 @@ function memoryIo(files: Map<string, string>): PoolFileIo {
       const text = files.get(path);
       return text === undefined ? Promise.reject(new Deno.errors.NotFound(path)) : Promise.resolve(text);
     },
-    writeTextFile: (path, data) => {
+    replaceFile: (path, data) => {
       files.set(path, data);
-      return Promise.resolve();
-    },
-    rename: (from, to) => {
-      files.set(to, files.get(from)!);
-      files.delete(from);
       return Promise.resolve();
     },
   };
@@ -27,7 +22,7 @@ Deno.test("PoolStore.load() returns null for a missing file and round-trips save
   assert.equal(await store.load(), null);
   const snap = { version: 1 as const, leases: [{ name: "alice", ipv4: "10.8.0.2", ipv6: "fd00:8::1000" }] };
   await store.save(snap);
-  assert.deepEqual([...files.keys()], ["/var/lib/tsvpn/pool.json"], "temporary file renamed away");
+  assert.deepEqual([...files.keys()], ["/var/lib/tsvpn/pool.json"]);
   assert.deepEqual(await store.load(), snap);
 });
 
@@ -53,8 +48,7 @@ Deno.test("PoolStore.load() names the file and the problem for bad content", asy
 Deno.test("PoolStore.save() and load() reject with the file name when I/O fails", async () => {
   const failing: PoolFileIo = {
     readTextFile: () => Promise.reject(new Deno.errors.PermissionDenied("denied")),
-    writeTextFile: () => Promise.reject(new Error("disk full")),
-    rename: () => Promise.resolve(),
+    replaceFile: () => Promise.reject(new Error("disk full")),
   };
   const store = new PoolStore("/p.json", failing);
   await assert.rejects(() => store.load(), { message: "Cannot read pool file /p.json: denied" });
@@ -84,6 +78,26 @@ Deno.test("PoolStore keeps addresses across a restart with a real file in a temp
     assert.ok(b2.ok);
     assert.equal(second.pushIfconfig(b2.lease).ifconfig, "10.8.0.10 10.8.0.9");
     assert.equal(JSON.parse(await Deno.readTextFile(path)).leases.length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PoolStore.save() writes the real file 0600 and never through a symlink at the file or its temp name", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_pool_" });
+  try {
+    const path = `${dir}/ipp.json`;
+    await Deno.writeTextFile(`${dir}/victim`, "precious\n");
+    await Deno.symlink(`${dir}/victim`, path);
+    await Deno.symlink(`${dir}/victim`, `${path}.tmp-${Deno.pid}`);
+    const snap = { version: 1 as const, leases: [{ name: "alice", ipv4: "10.8.0.2" }] };
+    await new PoolStore(path).save(snap);
+    assert.equal(await Deno.readTextFile(`${dir}/victim`), "precious\n");
+    const info = await Deno.lstat(path);
+    assert.ok(info.isFile && !info.isSymlink);
+    assert.equal(info.mode! & 0o777, 0o600);
+    assert.deepEqual(await new PoolStore(path).load(), snap);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["ipp.json", "victim"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

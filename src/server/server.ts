@@ -243,6 +243,7 @@ class Server implements ServerControl {
       socket: this.socket,
       capacity,
       clientToClient: s.clientToClient,
+      maxMacsPerClient: s.maxMacsPerClient,
       mssfix: s.mssfix,
       float: c.listen.proto === "udp",
       pingIntervalMs: c.keepalive.interval * 1000,
@@ -819,7 +820,10 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
     const m = config.management?.listen;
     if (m) {
       const text = m.kind === "unix" ? m.path : formatHostPort(m.host, m.port);
-      const mgmt = await startManagement(text, handle.control, { log: options.log });
+      const mgmt = await startManagement(text, handle.control, {
+        log: options.log,
+        passwordFile: config.management!.passwordFile,
+      });
       options.log.info("management interface listening", { address: mgmt.address });
       extras.push(mgmt);
     }

@@ -3,17 +3,20 @@
  * a complete server in the state directory; every later start reuses it and
  * creates nothing.
  *
- *   STATE/              0700
+ *   STATE/              0700 (re-applied on every start)
  *   STATE/server.yaml   the config (edit freely; paths inside are relative to it)
  *   STATE/pki/          the CA (src/pki): ca.crt ca.key crl.pem index.json,
  *                       server.crt server.key (SANs: the host's addresses), tc.key
  *   STATE/ipp.txt       pool persistence, STATE/status.log the status file (both written by the server)
+ *   STATE/management.sock  the management interface (0600, only while the server runs;
+ *                       `tsvpn status` finds it here)
  *
  * A start interrupted half-way resumes: each piece is made only if missing,
  * and server.yaml, written last and atomically, marks the state as complete.
  */
 import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
+import { ensurePrivateDir, writeFileExclusive } from "../fs/safe_file.ts";
 import type { Logger } from "../log/log.ts";
 import { activeRecord, readIndex } from "../pki/ca_index.ts";
 import { createTlsCryptKey, TLS_CRYPT_FILE } from "../pki/tls_crypt_key.ts";
@@ -21,6 +24,7 @@ import { createTlsCryptKey, TLS_CRYPT_FILE } from "../pki/tls_crypt_key.ts";
 export const SERVER_CONFIG_FILE = "server.yaml";
 export const PKI_SUBDIR = "pki";
 export const SERVER_CERT_NAME = "server";
+export const MANAGEMENT_SOCKET = "management.sock";
 
 export interface ZeroConfigOptions {
   log: Logger;
@@ -94,8 +98,9 @@ pki:
 keepalive:
   interval: 10
   timeout: 60
+# A unix socket only root can open; \`tsvpn status\` finds it in the state directory.
 management:
-  listen: 127.0.0.1:7505
+  listen: ./${MANAGEMENT_SOCKET}
 server:
   network: 10.8.0.0/24
   topology: subnet
@@ -116,13 +121,13 @@ export async function prepareZeroConfig(
   const log = options.log;
   const dir = resolve(stateDir);
   const configPath = `${dir}/${SERVER_CONFIG_FILE}`;
+  // Every start, not only the first: a state directory opened up by hand is closed again.
+  await ensurePrivateDir(dir);
   if (await exists(configPath)) {
     log.info("zero-config: using the existing server state", { config: configPath });
     return { configPath, created: false };
   }
   const now = options.now ?? new Date();
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await Deno.chmod(dir, 0o700);
   const pki = `${dir}/${PKI_SUBDIR}`;
   const made: string[] = [];
 
@@ -148,10 +153,7 @@ export async function prepareZeroConfig(
     made.push("tls-crypt key");
   }
 
-  const tmp = `${configPath}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, zeroConfigYaml(now, dir), { mode: 0o600 });
-  await Deno.chmod(tmp, 0o600);
-  await Deno.rename(tmp, configPath);
+  await writeFileExclusive(configPath, zeroConfigYaml(now, dir), { mode: 0o600 });
   // The file must load: a failure here is a bug in this module, better found at once.
   await loadConfig(configPath);
   made.push("server.yaml");

@@ -38,7 +38,10 @@ Deno.test("prepareZeroConfig() first start creates a 0700 state dir, CA, server 
     for (const f of ["ca.crt", "ca.key", "crl.pem", "index.json", "server.crt", "server.key", "tc.key"]) {
       assert.ok((await Deno.stat(`${dir}/pki/${f}`)).isFile, f);
     }
-    assert.equal((await Deno.stat(`${dir}/pki/server.key`)).mode! & 0o777, 0o600);
+    for (const f of ["ca.key", "server.key", "tc.key"]) {
+      assert.equal((await Deno.stat(`${dir}/pki/${f}`)).mode! & 0o777, 0o600, f);
+    }
+    assert.equal((await Deno.stat(`${dir}/pki`)).mode! & 0o777, 0o700);
     assert.equal((await Deno.stat(r.configPath)).mode! & 0o777, 0o600);
 
     const c = await loadConfig(r.configPath) as ServerConfig;
@@ -49,7 +52,10 @@ Deno.test("prepareZeroConfig() first start creates a 0700 state dir, CA, server 
     assert.equal(c.server.topology, "subnet");
     assert.equal(c.server.clientToClient, false);
     assert.deepEqual(c.keepalive, { interval: 10, timeout: 60 });
-    assert.deepEqual(c.management, { listen: { kind: "tcp", host: "127.0.0.1", port: 7505 } });
+    assert.deepEqual(c.management, {
+      listen: { kind: "unix", path: `${dir}/management.sock` },
+      passwordFile: null,
+    });
     assert.equal(c.server.poolPersist, `${dir}/ipp.txt`);
     assert.equal(c.server.statusFile, `${dir}/status.log`);
     assert.deepEqual(c.pki.ca, { kind: "file", path: `${dir}/pki/ca.crt` });
@@ -85,6 +91,40 @@ Deno.test("prepareZeroConfig() second start reuses everything and creates nothin
     assert.equal(await Deno.readTextFile(`${dir}/pki/ca.crt`), ca);
     assert.equal((await listCertificates(`${dir}/pki`)).length, 1);
     assert.match(logs.join("\n"), /using the existing server state/);
+  });
+});
+
+Deno.test("prepareZeroConfig() closes an existing state directory opened to 0755 on every start", async () => {
+  await withStateDir(async (dir, _logs, log) => {
+    await prepareZeroConfig(dir, { log, sans: ["192.0.2.10"] });
+    await Deno.chmod(dir, 0o755);
+    const r = await prepareZeroConfig(dir, { log });
+    assert.equal(r.created, false);
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    // A directory made by hand (e.g. mkdir with a 022 umask) before the first start.
+    await Deno.remove(dir, { recursive: true });
+    await Deno.mkdir(dir, { mode: 0o755 });
+    await Deno.chmod(dir, 0o755);
+    await prepareZeroConfig(dir, { log, sans: ["192.0.2.10"] });
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("prepareZeroConfig() writes no secret through a symlink planted in the state directory", async () => {
+  await withStateDir(async (dir, _logs, log) => {
+    const outside = `${dir}-victim`;
+    await Deno.writeTextFile(outside, "precious\n");
+    await Deno.mkdir(`${dir}/pki`, { recursive: true });
+    await Deno.symlink(outside, `${dir}/pki/ca.key`);
+    await assert.rejects(() => prepareZeroConfig(dir, { log, sans: ["192.0.2.10"] }), /already exists/);
+    await Deno.remove(`${dir}/pki/ca.key`);
+    await Deno.symlink(outside, `${dir}/server.yaml.tmp-${Deno.pid}`);
+    await Deno.symlink(outside, `${dir}/pki/server.key`);
+    await prepareZeroConfig(dir, { log, sans: ["192.0.2.10"] });
+    assert.equal(await Deno.readTextFile(outside), "precious\n");
+    assert.ok(!(await Deno.lstat(`${dir}/pki/server.key`)).isSymlink, "the key replaced the link");
+    assert.equal((await Deno.stat(`${dir}/pki/server.key`)).mode! & 0o777, 0o600);
+    await Deno.remove(outside);
   });
 });
 

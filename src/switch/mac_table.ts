@@ -4,19 +4,31 @@
  *
  * Storage is a fixed open-addressing hash (linear probing, backward-shift
  * deletion) sized at construction for `maxEntries`, so learning never
- * reallocates: a record is [hi16, lo32, port, -] in an Int32Array plus the
+ * reallocates: a record is [hi16, lo32, port, hash] in an Int32Array plus the
  * last-seen time in a Float64Array. `learn*`/`lookup*` allocate nothing and
  * never throw (bad input yields a verdict); `*At` variants read the MAC
- * straight from a frame.
+ * straight from a frame. Buckets come from a keyed hash (mac_hash.ts), so a
+ * client cannot choose MACs that pile into one probe run.
+ *
+ * Clients choose the source MACs, so learning is guarded (OpenVPN's
+ * max-routes-per-client does the first): a client port holds at most
+ * `maxPerPort` MACs (the tap device's port is bounded only by the table),
+ * and a MAC owned by one port is not taken over by another while the owner's
+ * entry is fresh: the frame is refused (LEARN_OWNED) so a client cannot
+ * hijack the LAN gateway's or another client's address. A client that
+ * reconnects gets its MACs back because its old session's port is released
+ * with its MACs (or, with duplicate_cn, once the old entries age out).
  *
  * Aging: entries older than `maxAgeMs` are removed by `sweep(now)`, which the
  * owner calls periodically with its clock (so an entry may outlive its age by
- * up to one sweep interval). A MAC seen on a new port is relearned there and
- * counted in `moves`; `onMoved` reports moves at most once per
- * `movedEventIntervalMs`, with the number of moves it did not report.
+ * up to one sweep interval; a stale entry may be taken over before the sweep).
+ * A MAC relearned on a new port is counted in `moves`; `onMoved` reports
+ * moves at most once per `movedEventIntervalMs`, with the number of moves it
+ * did not report.
  */
 
 import { macFromParts } from "../addr/mac.ts";
+import { macHash, type MacHashKey, processMacHashKey } from "./mac_hash.ts";
 
 export const NO_PORT = -1;
 
@@ -24,12 +36,19 @@ export const NO_PORT = -1;
 export const LEARN_REFRESHED = 0;
 /** New MAC learned. */
 export const LEARN_NEW = 1;
-/** Known MAC seen on another port: relearned there. */
+/** Known MAC seen on another port after its entry went stale: relearned there. */
 export const LEARN_MOVED = 2;
 /** Table full: the MAC was not learned (frames to it will be flooded). */
 export const LEARN_FULL = -1;
 /** Group (multicast/broadcast) source address or invalid port: not learned. */
 export const LEARN_REJECTED = -2;
+/** The client port already holds maxPerPort MACs: not learned (drop the frame). */
+export const LEARN_PORT_FULL = -3;
+/** Another port owns the MAC and was seen within maxAgeMs: not moved (drop the frame). */
+export const LEARN_OWNED = -4;
+
+/** The tap device's port: the LAN behind it is not capped per port. */
+const DEVICE_PORT = 0;
 
 export type MovedCallback = (mac: number, fromPort: number, toPort: number, suppressed: number) => void;
 
@@ -38,6 +57,10 @@ export interface MacTableOptions {
   maxAgeMs?: number;
   /** Most MACs held; protects against MAC flooding. @default 65536 */
   maxEntries?: number;
+  /** Most MACs one client port (not the tap device) may own. @default 256 */
+  maxPerPort?: number;
+  /** Bucket hash key; tests inject one. @default this process's random key */
+  hashKey?: MacHashKey;
   /** Minimum gap between two `onMoved` calls. @default 1000 */
   movedEventIntervalMs?: number;
   onMoved?: MovedCallback;
@@ -55,6 +78,8 @@ const TWO_32 = 0x1_0000_0000;
 export class MacTable {
   readonly maxAgeMs: number;
   readonly maxEntries: number;
+  readonly maxPerPort: number;
+  readonly #key: MacHashKey;
   readonly #movedInterval: number;
   readonly #onMoved: MovedCallback | undefined;
   readonly #slots: Int32Array;
@@ -69,6 +94,8 @@ export class MacTable {
   constructor(opts: MacTableOptions = {}) {
     this.maxAgeMs = opts.maxAgeMs ?? 300_000;
     this.maxEntries = opts.maxEntries ?? 65536;
+    this.maxPerPort = opts.maxPerPort ?? 256;
+    this.#key = opts.hashKey ?? processMacHashKey();
     this.#movedInterval = opts.movedEventIntervalMs ?? 1000;
     this.#onMoved = opts.onMoved;
     if (!(this.maxAgeMs > 0)) {
@@ -76,6 +103,9 @@ export class MacTable {
     }
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1 || this.maxEntries > 1 << 24) {
       throw new RangeError(`MAC table size must be 1..16777216, got ${this.maxEntries}`);
+    }
+    if (!Number.isInteger(this.maxPerPort) || this.maxPerPort < 1) {
+      throw new RangeError(`MACs per port must be a positive integer, got ${this.maxPerPort}`);
     }
     let slots = 8;
     while (slots < this.maxEntries * 2) slots *= 2;
@@ -93,6 +123,23 @@ export class MacTable {
   /** How many times a MAC was relearned on a different port. */
   get moves(): number {
     return this.#moves;
+  }
+
+  /** MACs learned on `port`. */
+  countOf(port: number): number {
+    return this.#perPort.get(port) ?? 0;
+  }
+
+  /** Longest distance of an entry from its home bucket (diagnostics: how well the hash spreads). */
+  longestProbe(): number {
+    let longest = 0;
+    const slots = this.#mask + 1;
+    for (let i = 0; i < slots; i++) {
+      const b = i * STRIDE;
+      if (this.#slots[b + 2] === NO_PORT) continue;
+      longest = Math.max(longest, (i - (this.#slots[b + 3] & this.#mask) + slots) & this.#mask);
+    }
+    return longest;
   }
 
   // -- Hot path --
@@ -175,14 +222,20 @@ export class MacTable {
     }
     const s = this.#slots;
     const mask = this.#mask;
-    let i = hashMac(hi, lo) & mask;
+    const hash = macHash(this.#key, hi, lo);
+    let i = hash & mask;
     for (;;) {
       const b = i * STRIDE;
       const current = s[b + 2];
       if (current === NO_PORT) break;
       if (s[b + 1] === lo && s[b] === hi) {
+        if (current === port) {
+          this.#seen[i] = now;
+          return LEARN_REFRESHED;
+        }
+        if (now - this.#seen[i] <= this.maxAgeMs) return LEARN_OWNED;
+        if (this.#portFull(port)) return LEARN_PORT_FULL;
         this.#seen[i] = now;
-        if (current === port) return LEARN_REFRESHED;
         s[b + 2] = port;
         this.#countPort(current, -1);
         this.#countPort(port, 1);
@@ -191,21 +244,27 @@ export class MacTable {
       }
       i = (i + 1) & mask;
     }
+    if (this.#portFull(port)) return LEARN_PORT_FULL;
     if (this.#size >= this.maxEntries) return LEARN_FULL;
     const b = i * STRIDE;
     s[b] = hi;
     s[b + 1] = lo;
     s[b + 2] = port;
+    s[b + 3] = hash;
     this.#seen[i] = now;
     this.#size++;
     this.#countPort(port, 1);
     return LEARN_NEW;
   }
 
+  #portFull(port: number): boolean {
+    return port !== DEVICE_PORT && (this.#perPort.get(port) ?? 0) >= this.maxPerPort;
+  }
+
   #lookup(hi: number, lo: number): number {
     const s = this.#slots;
     const mask = this.#mask;
-    let i = hashMac(hi, lo) & mask;
+    let i = macHash(this.#key, hi, lo) & mask;
     for (;;) {
       const b = i * STRIDE;
       const port = s[b + 2];
@@ -216,7 +275,7 @@ export class MacTable {
   }
 
   #find(hi: number, lo: number): number {
-    let i = hashMac(hi, lo) & this.#mask;
+    let i = macHash(this.#key, hi, lo) & this.#mask;
     for (;;) {
       const b = i * STRIDE;
       if (this.#slots[b + 2] === NO_PORT) return -1;
@@ -272,7 +331,7 @@ export class MacTable {
       j = (j + 1) & mask;
       const bj = j * STRIDE;
       if (s[bj + 2] === NO_PORT) break;
-      const home = hashMac(s[bj], s[bj + 1]) & mask;
+      const home = s[bj + 3] & mask;
       const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (stays) continue;
       s.copyWithin(hole * STRIDE, bj, bj + STRIDE);
@@ -282,11 +341,4 @@ export class MacTable {
     s[hole * STRIDE + 2] = NO_PORT;
     this.#size--;
   }
-}
-
-function hashMac(hi: number, lo: number): number {
-  let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -8,7 +8,7 @@
  *     +-- srv 172.31.0.1 -----------------+     +-- sw --+     +-- alice 172.31.0.11 --+
  *     | main.ts --server --state-dir S    |=====|  br0   |=====| openvpn 2.6 alice.ovpn |
  *     | tsvpn0 10.8.0.1/24, udp/1194      |     |        |     +-----------------------+
- *     | management 127.0.0.1:7505         |     |        |=====| bob 172.31.0.12       |
+ *     | management S/management.sock      |     |        |=====| bob 172.31.0.12       |
  *     +-----------------------------------+     +--------+     | main.ts --client      |
  *                                                              +-----------------------+
  */
@@ -137,7 +137,8 @@ Deno.test({
           assert.match(yaml, /^ {2}proto: udp$/m);
           assert.match(yaml, /^ {2}type: tun$/m);
           assert.match(yaml, /^ {2}network: 10\.8\.0\.0\/24$/m);
-          assert.match(yaml, /^ {2}listen: 127\.0\.0\.1:7505$/m);
+          assert.match(yaml, /^ {2}listen: \.\/management\.sock$/m);
+          assert.equal(mode(`${state}/management.sock`), 0o600, "management socket mode");
           // The SANs are what the namespace has: eth0's address only (lo and link-local are skipped).
           const san = await lab.exec(srv, [
             "openssl",
@@ -205,8 +206,8 @@ Deno.test({
           ]);
           assert.deepEqual(pings, [true, true], "alice→10.8.0.1, bob→10.8.0.1");
 
-          // `tsvpn status --json` with no --management: the default is what zero-config wrote.
-          const st = await lab.exec(srv, main(["status", "--json"]));
+          // `tsvpn status --json --state-dir S`: the socket is found through S/server.yaml.
+          const st = await lab.exec(srv, main(["status", "--json", "--state-dir", state]));
           const snap = JSON.parse(st.stdout) as ServerSnapshot;
           assert.equal(snap.mode, "tun");
           assert.equal(snap.topology, "subnet");
@@ -228,7 +229,10 @@ Deno.test({
         assert.equal(r.code, 0);
         assert.match(r.stdout, /^Revoked "alice" \(serial [0-9A-F]+\); CRL updated: /m, r.stdout);
         const m = r.stdout.match(
-          /^Server at 127\.0\.0\.1:7505: CRL reloaded, (\d+) client\(s\) disconnected$/m,
+          new RegExp(
+            `^Server at ${state}/management\\.sock: CRL reloaded, (\\d+) client\\(s\\) disconnected$`,
+            "m",
+          ),
         );
         assert.ok(m, `${r.stdout}\nserver log:\n${server.log().slice(-2000)}`);
         // The server also checks crl.pem's mtime every second. When that check reloads first it cuts
@@ -245,7 +249,7 @@ Deno.test({
         assert.ok(await lab.pingFails(nsAlice, "10.8.0.1"), "alice is cut off");
         assert.ok(await lab.pingUntil(nsBob, "10.8.0.1", 3_000), "bob still pings");
         assert.equal(count(bob.log(), /tunnel up/), 1, "bob never reconnected");
-        const st = await lab.exec(srv, main(["status", "--json"]));
+        const st = await lab.exec(srv, main(["status", "--json", "--state-dir", state]));
         assert.deepEqual((JSON.parse(st.stdout) as ServerSnapshot).clients.map((c) => c.name), ["bob"]);
       });
       console.log(`zero-config: client revoke reported ${revokeCount} client(s) disconnected`);

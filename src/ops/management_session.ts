@@ -1,0 +1,173 @@
+/**
+ * One management session: optional password, greeting, then one bounded line
+ * at a time, answered before the next is read, so a peer that pipelines
+ * commands or stops reading holds at most one reply and one line buffer; a
+ * reply not written within `writeTimeoutMs` ends the session. Commands run at
+ * most `commandsPerSecond` (bursts of twice that). A line that looks like
+ * HTTP ends the session before anything runs (management_guard.ts).
+ */
+import type { Logger } from "../log/log.ts";
+import { VERSION } from "../version.ts";
+import { LineReader, LineTooLongError } from "./line_reader.ts";
+import { executeCommand, MANAGEMENT_GREETING } from "./management_commands.ts";
+import {
+  isHttpRequestLine,
+  looksLikeHttp,
+  PASSWORD_BAD,
+  PASSWORD_OK,
+  PASSWORD_PROMPT,
+  passwordMatches,
+} from "./management_guard.ts";
+import type { ServerControl } from "./server_control.ts";
+
+export interface SessionContext {
+  control: ServerControl;
+  log: Logger;
+  maxLineBytes: number;
+  writeTimeoutMs: number;
+  commandsPerSecond: number;
+  /** The password asked before the greeting; null = none. */
+  password: string | null;
+  /** Wait before answering a bad password, so a local guesser gets a few tries a second. */
+  badPasswordDelayMs: number;
+  /** True once the interface is closing: the session ends before its next command. */
+  closing(): boolean;
+}
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` or gives up after `timeoutMs` (then the caller ends the session). */
+export async function writeText(conn: Deno.Conn, text: string, timeoutMs: number): Promise<boolean> {
+  const bytes = encoder.encode(text);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const writing = (async () => {
+    let off = 0;
+    while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+    return true;
+  })().catch(() => false);
+  try {
+    return await Promise.race([writing, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Token bucket: the returned function waits while the session is over its command rate. */
+function commandPacer(rate: number, log: Logger, peer: string): () => Promise<void> {
+  const burst = 2 * rate;
+  let tokens = burst;
+  let last = performance.now();
+  let throttled = false;
+  return async () => {
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + (now - last) * rate / 1000);
+    last = now;
+    if (tokens < 1) {
+      if (!throttled) log.debug("session throttled", { peer, commandsPerSecond: rate });
+      throttled = true;
+      await new Promise((r) => setTimeout(r, (1 - tokens) * 1000 / rate));
+      tokens = 1;
+      last = performance.now();
+    }
+    tokens -= 1;
+  };
+}
+
+function peerName(conn: Deno.Conn): string {
+  const a = conn.remoteAddr;
+  return a.transport === "tcp" ? `${a.hostname}:${a.port}` : "unix socket";
+}
+
+class Session {
+  readonly #conn: Deno.Conn;
+  readonly #ctx: SessionContext;
+  readonly #reader: LineReader;
+  readonly peer: string;
+
+  constructor(conn: Deno.Conn, ctx: SessionContext) {
+    this.#conn = conn;
+    this.#ctx = ctx;
+    this.#reader = new LineReader(conn, { maxLineBytes: ctx.maxLineBytes });
+    this.peer = peerName(conn);
+  }
+
+  write(text: string): Promise<boolean> {
+    return writeText(this.#conn, text, this.#ctx.writeTimeoutMs);
+  }
+
+  /** The next line; null when the peer closed, sent an over-long line, or spoke HTTP. */
+  async line(isHttp: (line: string) => boolean): Promise<string | null> {
+    let line: string | null;
+    try {
+      line = await this.#reader.readLine();
+    } catch (e) {
+      if (!(e instanceof LineTooLongError)) return null;
+      const max = this.#ctx.maxLineBytes;
+      this.#ctx.log.warn("session closed: command line too long", { peer: this.peer, max });
+      await this.write(`ERROR: command line longer than ${max} bytes\r\n`);
+      return null;
+    }
+    if (line !== null && isHttp(line)) {
+      this.#ctx.log.warn("session closed: an HTTP request reached the management interface", {
+        peer: this.peer,
+        line: line.slice(0, 80),
+      });
+      return null;
+    }
+    return line;
+  }
+
+  /**
+   * Asks for the password; true when it matched. The password line is only
+   * checked for an HTTP request line: a password may contain a colon.
+   */
+  async authenticate(password: string): Promise<boolean> {
+    if (!await this.write(PASSWORD_PROMPT)) return false;
+    const given = await this.line(isHttpRequestLine);
+    if (given === null) return false;
+    if (!passwordMatches(given, password)) {
+      this.#ctx.log.warn("session closed: bad management password", { peer: this.peer });
+      await new Promise((r) => setTimeout(r, this.#ctx.badPasswordDelayMs));
+      await this.write(PASSWORD_BAD + "\r\n");
+      return false;
+    }
+    return await this.write(PASSWORD_OK + "\r\n");
+  }
+
+  async serveCommands(): Promise<void> {
+    const ctx = this.#ctx;
+    const pace = commandPacer(ctx.commandsPerSecond, ctx.log, this.peer);
+    while (!ctx.closing()) {
+      const line = await this.line(looksLikeHttp);
+      if (line === null) return;
+      await pace();
+      if (ctx.closing()) return;
+      const reply = await executeCommand(line, { control: ctx.control, version: VERSION, pid: Deno.pid });
+      if (reply === null) continue;
+      if (reply.lines.length > 0 && !await this.write(reply.lines.join("\r\n") + "\r\n")) {
+        ctx.log.warn("session closed: reply not read in time", {
+          peer: this.peer,
+          timeoutMs: ctx.writeTimeoutMs,
+        });
+        return;
+      }
+      if (reply.close) return;
+    }
+  }
+}
+
+/** Serves `conn` until the peer leaves, misbehaves or the interface closes; the caller closes `conn`. */
+export async function runSession(conn: Deno.Conn, ctx: SessionContext): Promise<void> {
+  const session = new Session(conn, ctx);
+  ctx.log.debug("session opened", { peer: session.peer });
+  try {
+    if (ctx.password !== null && !await session.authenticate(ctx.password)) return;
+    if (!await session.write(MANAGEMENT_GREETING + "\r\n")) return;
+    await session.serveCommands();
+  } finally {
+    ctx.log.debug("session closed", { peer: session.peer });
+  }
+}
