@@ -17,6 +17,10 @@ export const DROP_UNEXPECTED = 10;
 export const DROP_TOO_LARGE = 11;
 export const DROP_DUPLICATE = 12;
 export const DROP_CAPACITY = 13;
+/** A reset from a source address (IPv4, IPv6 /64) over its own rate (source_buckets.ts). */
+export const DROP_SOURCE_RATE_LIMITED = 14;
+/** A packet from an unknown session acknowledging a server session id we did not issue (reset_cookie.ts). */
+export const DROP_BAD_COOKIE = 15;
 
 export const DROP_REASON_NAMES: readonly string[] = [
   "malformed",
@@ -33,6 +37,8 @@ export const DROP_REASON_NAMES: readonly string[] = [
   "too_large",
   "duplicate",
   "capacity",
+  "source_rate_limited",
+  "bad_cookie",
 ];
 
 export const DROP_REASON_COUNT = DROP_REASON_NAMES.length;
