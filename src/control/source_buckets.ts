@@ -7,9 +7,10 @@
  * rate limiter keys IPv6 the same way). The port never counts: a host picks
  * ports freely.
  *
- * The per-source table is bounded: at `capacity` sources the least recently
- * used one is forgotten, so a flood from spoofed addresses costs a fixed
- * amount of memory. Forgetting a source hands it a full bucket again; under
+ * The per-source table is bounded: at `capacity` sources one not used lately
+ * is forgotten (CLOCK: a hand sweeps the slots, sparing once each slot used
+ * since it last passed), so a flood from spoofed addresses costs a fixed
+ * amount of memory and O(1) work per packet. Forgetting a source hands it a full bucket again; under
  * such a flood the global bucket is what bounds the work, and a real client
  * is never locked out by the table being full.
  */
@@ -73,18 +74,19 @@ export interface SourceBucketOptions {
 }
 
 /**
- * Token buckets per source key in a table of fixed size: tokens and times live in two typed arrays indexed
- * by slot; a Map holds key → slot in use order (re-inserted on each use, so its first key is the least
- * recently used).
+ * Token buckets per source key in a table of fixed size: tokens, times and use bits live in typed arrays
+ * indexed by slot, the key of each slot in `#keys`, and a Map finds the slot of a key.
  */
 export class SourceBuckets {
   readonly #rate: number;
   readonly #burst: number;
   readonly #capacity: number;
   readonly #slots = new Map<string, number>();
+  readonly #keys: string[] = [];
   readonly #tokens: Float64Array;
   readonly #at: Float64Array;
-  #used = 0;
+  readonly #used: Uint8Array;
+  #hand = 0;
 
   constructor(o: SourceBucketOptions) {
     if (!(o.rate > 0) || !(o.burst >= 1) || !(o.capacity >= 1)) {
@@ -95,6 +97,7 @@ export class SourceBuckets {
     this.#capacity = Math.floor(o.capacity);
     this.#tokens = new Float64Array(this.#capacity);
     this.#at = new Float64Array(this.#capacity);
+    this.#used = new Uint8Array(this.#capacity);
   }
 
   /** Sources currently remembered. */
@@ -106,13 +109,11 @@ export class SourceBuckets {
   take(key: string, now: number): boolean {
     let slot = this.#slots.get(key);
     if (slot === undefined) {
-      slot = this.#allocate();
+      slot = this.#claim(key);
       this.#tokens[slot] = this.#burst;
       this.#at[slot] = now;
-    } else {
-      this.#slots.delete(key);
     }
-    this.#slots.set(key, slot);
+    this.#used[slot] = 1;
     const elapsed = Math.max(0, now - this.#at[slot]);
     const tokens = Math.min(this.#burst, this.#tokens[slot] + (elapsed / 1000) * this.#rate);
     this.#at[slot] = now;
@@ -124,10 +125,22 @@ export class SourceBuckets {
     return true;
   }
 
-  #allocate(): number {
-    if (this.#used < this.#capacity) return this.#used++;
-    const [oldest, slot] = this.#slots.entries().next().value!;
-    this.#slots.delete(oldest);
+  /** A slot for a new key: a never used one, else the first the hand finds unused since its last pass. */
+  #claim(key: string): number {
+    let slot = this.#keys.length;
+    if (slot < this.#capacity) {
+      this.#keys.push(key);
+    } else {
+      while (this.#used[this.#hand] === 1) {
+        this.#used[this.#hand] = 0;
+        this.#hand = (this.#hand + 1) % this.#capacity;
+      }
+      slot = this.#hand;
+      this.#hand = (this.#hand + 1) % this.#capacity;
+      this.#slots.delete(this.#keys[slot]);
+      this.#keys[slot] = key;
+    }
+    this.#slots.set(key, slot);
     return slot;
   }
 }
