@@ -4,14 +4,11 @@
  *
  * UDP: control packets are routed by (source endpoint, sender session id);
  * P_DATA_V2 by its peer-id, P_DATA_V1 by source endpoint. A packet naming no
- * session is either
- * - a P_CONTROL_HARD_RESET_CLIENT_V2 with key-id 0 that passes tls-auth /
- *   tls-crypt verification (when configured): within its source's reset rate
- *   and the global answer rate it gets one stateless answer (reset_cookie.ts),
- *   and nothing is stored or retransmitted; or
- * - the peer's next packet, acknowledging that answer: the session is created
- *   (within the session limit and the new-session rate) already past the
- *   reset exchange, since the peer proved it receives at its address.
+ * session goes to the StrangerGate (stranger_gate.ts): a verified
+ * P_CONTROL_HARD_RESET_CLIENT_V2 gets one stateless answer and nothing is
+ * stored; the peer's next packet, acknowledging that answer, creates the
+ * session (within the session limit and the new-session rate) already past
+ * the reset exchange, since the peer proved it receives at its address.
  * Anything else is dropped, counted by reason, without touching any state.
  *
  * TCP: each connection carries length-framed packets (tcp_framing.ts) for
@@ -19,25 +16,16 @@
  * creates the session at once (within the same per-source, session and rate
  * limits). `resetCookies: false` makes UDP behave the same way.
  *
- * Rates (token buckets, source_buckets.ts; no config keys, defaults below):
- * resets per source address (IPv4, IPv6 /64) 8/s, burst 32 — a NAT full of
- * clients reconnecting at once still gets in, a spoofed victim receives at
- * most 32 answers and then 8 a second; stateless answers overall 1000/s;
- * new sessions overall 100/s, burst 200.
- *
  * Transports stay outside: they call handlePacket() with a reply function.
  */
 
 import { type Clock, systemClock, systemRandom } from "./clock.ts";
-import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
-import { type ControlWrap, type ControlWrapConfig, createControlWrap, WrapResult } from "./control_wrap.ts";
+import { type ControlWrap, type ControlWrapConfig, createControlWrap } from "./control_wrap.ts";
 import {
-  DROP_BAD_COOKIE,
   DROP_BAD_OPCODE,
   DROP_CAPACITY,
   DROP_MALFORMED,
   DROP_RATE_LIMITED,
-  DROP_SOURCE_RATE_LIMITED,
   DROP_UNKNOWN_SESSION,
   DROP_UNSUPPORTED,
   DropCounters,
@@ -46,25 +34,15 @@ import {
 import {
   isDataOpcode,
   isSupportedControlOpcode,
-  keyIdOf,
   opcodeOf,
-  P_ACK_V1,
-  P_CONTROL_HARD_RESET_CLIENT_V2,
   P_CONTROL_HARD_RESET_CLIENT_V3,
-  P_CONTROL_V1,
   P_CONTROL_WKC_V1,
   P_DATA_V1,
   P_DATA_V2,
   SESSION_ID_SIZE,
 } from "./opcode.ts";
 import type { PushOptions } from "./push_options.ts";
-import {
-  completesCookieExchange,
-  COOKIE_REPLY_PACKET_ID,
-  COOKIE_REPLY_PLAIN_BYTES,
-  encodeCookieReply,
-  ResetCookies,
-} from "./reset_cookie.ts";
+import { COOKIE_REPLY_PACKET_ID } from "./reset_cookie.ts";
 import {
   type AuthDecision,
   ControlSession,
@@ -72,11 +50,18 @@ import {
   type PeerIdentity,
   type PeerVerifier,
 } from "./session.ts";
-import { SourceBuckets, sourceKeyOf, TokenBucket } from "./source_buckets.ts";
+import { TokenBucket } from "./source_buckets.ts";
+import {
+  type AnsweredReset,
+  type GateOptions,
+  type GateStats,
+  StrangerGate,
+  type TransportKind,
+} from "./stranger_gate.ts";
 import type { TlsCredentials } from "./tls_channel.ts";
 import type { Logger } from "../log/log.ts";
 
-export type TransportKind = "udp" | "tcp";
+export type { TransportKind } from "./stranger_gate.ts";
 
 /** What the server logic learns about a peer besides its certificate. */
 export interface PeerContext {
@@ -90,7 +75,18 @@ export interface PeerContext {
 /** Sends one wire packet to the peer (the TCP transport adds the length prefix). */
 export type ReplyFn = (packet: Uint8Array) => void;
 
-export interface ControlListenerOptions {
+/** Stranger limits (stranger_gate.ts, reset_cookie.ts): UDP reset cookies, reset and answer rates. */
+type StrangerOptions = Pick<
+  GateOptions,
+  | "resetCookies"
+  | "resetReplyRate"
+  | "resetReplyBurst"
+  | "sourceResetRate"
+  | "sourceResetBurst"
+  | "sourceTableSize"
+>;
+
+export interface ControlListenerOptions extends StrangerOptions {
   credentials: TlsCredentials;
   verifyPeer: PeerVerifier;
   wrap: ControlWrapConfig;
@@ -119,43 +115,10 @@ export interface ControlListenerOptions {
   handshakeRate?: number;
   /** @default 200 */
   handshakeBurst?: number;
-  /**
-   * UDP: answer resets statelessly and create a session only once the peer acknowledges the answer
-   * (reset_cookie.ts), as OpenVPN 2.6 does. @default true
-   */
-  resetCookies?: boolean;
-  /** Stateless answers per second, all sources together (UDP). @default 1000 */
-  resetReplyRate?: number;
-  /** @default 1000 */
-  resetReplyBurst?: number;
-  /** Resets per second from one source address (IPv4 address, IPv6 /64), either transport. @default 8 */
-  sourceResetRate?: number;
-  /** @default 32 */
-  sourceResetBurst?: number;
-  /** Sources whose reset rate is remembered; past it the least recently seen is forgotten. @default 4096 */
-  sourceTableSize?: number;
   /** Randomness for the cookie key. */
   random?: (n: number) => Uint8Array;
   clock?: Clock;
   logger?: Logger;
-}
-
-/** What the listener did for strangers, for status output. */
-export class ListenerStats {
-  /** Stateless answers sent to resets. */
-  cookieReplies = 0;
-  /** Sessions created because a peer acknowledged a stateless answer. */
-  cookieSessions = 0;
-
-  record(): Record<string, number> {
-    return { reset_cookies_sent: this.cookieReplies, reset_cookies_verified: this.cookieSessions };
-  }
-}
-
-/** The session ids a peer proved through the cookie exchange. */
-interface AnsweredReset {
-  serverSid: Uint8Array;
-  clientSid: Uint8Array;
 }
 
 interface Peer {
@@ -166,11 +129,6 @@ interface Peer {
   clientSid: Uint8Array;
 }
 
-function isAllZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
-}
-
 function sidKey(b: Uint8Array, off: number): string {
   let s = "";
   for (let i = 0; i < SESSION_ID_SIZE; i++) s += b[off + i].toString(16).padStart(2, "0");
@@ -179,13 +137,10 @@ function sidKey(b: Uint8Array, off: number): string {
 
 export class ControlListener {
   readonly drops = new DropCounters();
-  readonly stats = new ListenerStats();
   readonly #o: ControlListenerOptions;
   readonly #clock: Clock;
   readonly #wrap: ControlWrap;
-  readonly #scratch = new Uint8Array(65600);
-  readonly #wrapResult = new WrapResult();
-  readonly #pkt = new ControlPacket();
+  readonly #gate: StrangerGate;
   /** linkKey + "/" + client session id → peer. */
   readonly #byLinkSid = new Map<string, Peer>();
   /** linkKey → peers on that link (usually one). */
@@ -193,11 +148,6 @@ export class ControlListener {
   readonly #byPeerId = new Map<number, Peer>();
   #nextPeerId = 0;
   readonly #newSessions: TokenBucket;
-  readonly #replies: TokenBucket;
-  readonly #sources: SourceBuckets;
-  readonly #cookies: ResetCookies | null;
-  readonly #replyPlain = new Uint8Array(COOKIE_REPLY_PLAIN_BYTES);
-  readonly #replyWire = new Uint8Array(COOKIE_REPLY_PLAIN_BYTES + 128);
   #closed = false;
   #counted = false;
 
@@ -205,23 +155,28 @@ export class ControlListener {
     this.#o = options;
     this.#clock = options.clock ?? options.session?.clock ?? systemClock;
     this.#wrap = createControlWrap(options.wrap, "server");
-    const now = this.#clock.now();
-    this.#newSessions = new TokenBucket(options.handshakeRate ?? 100, options.handshakeBurst ?? 200, now);
-    this.#replies = new TokenBucket(options.resetReplyRate ?? 1000, options.resetReplyBurst ?? 1000, now);
-    this.#sources = new SourceBuckets({
-      rate: options.sourceResetRate ?? 8,
-      burst: options.sourceResetBurst ?? 32,
-      capacity: options.sourceTableSize ?? 4096,
-    });
-    this.#cookies = options.resetCookies === false ? null : new ResetCookies({
+    this.#newSessions = new TokenBucket(
+      options.handshakeRate ?? 100,
+      options.handshakeBurst ?? 200,
+      this.#clock.now(),
+    );
+    this.#gate = new StrangerGate({
+      ...options,
+      wrap: this.#wrap,
+      clock: this.#clock,
       random: options.random ?? options.session?.random ?? systemRandom,
       handshakeWindowMs: options.session?.handshakeWindowMs ?? 60_000,
     });
   }
 
+  /** What the listener did for strangers (stateless answers, sessions they earned). */
+  get stats(): GateStats {
+    return this.#gate.stats;
+  }
+
   /** Source addresses whose reset rate is being tracked (bounded by sourceTableSize). */
   get trackedSources(): number {
-    return this.#sources.size;
+    return this.#gate.trackedSources;
   }
 
   /** Live sessions. */
@@ -290,83 +245,16 @@ export class ControlListener {
       this.#counted = true;
       return peer.session.receive(buf, off, len);
     }
-    // Unknown session: a verified hard reset, or on UDP the answer to our stateless reply.
-    if (op === P_CONTROL_HARD_RESET_CLIENT_V2) {
-      return this.#reset(transport, linkKey, remote, reply, buf, off, len);
-    }
-    if (this.#cookies && transport === "udp" && (op === P_CONTROL_V1 || op === P_ACK_V1)) {
-      return this.#cookieAnswer(linkKey, remote, reply, buf, off, len);
-    }
     if (op === P_CONTROL_HARD_RESET_CLIENT_V3 || op === P_CONTROL_WKC_V1) return DROP_UNSUPPORTED; // tls-crypt-v2
-    return isSupportedControlOpcode(op) ? DROP_UNKNOWN_SESSION : DROP_BAD_OPCODE;
-  }
-
-  /** Authenticates and decodes a packet from an unknown session into #pkt, changing nothing else. */
-  #decodeStranger(buf: Uint8Array, off: number, len: number): number {
-    if (keyIdOf(buf[off]) !== 0) return DROP_UNKNOWN_SESSION;
-    const v = this.#wrap.unwrap(buf, off, len, this.#scratch, this.#wrapResult);
-    if (v !== VERDICT_OK) return v;
-    const r = this.#wrapResult;
-    return decodeControlPacket(r.buffer, r.offset, r.length, this.#pkt);
-  }
-
-  #reset(
-    transport: TransportKind,
-    linkKey: string,
-    remote: string,
-    reply: ReplyFn,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-  ): number {
-    const v = this.#decodeStranger(buf, off, len);
-    if (v !== VERDICT_OK) return v;
-    const pkt = this.#pkt;
-    if (pkt.messageId !== 0 || pkt.ackCount !== 0) return DROP_MALFORMED;
-    if (isAllZero(pkt.sessionId)) return DROP_MALFORMED; // OpenVPN: an undefined session id
-    const now = this.#clock.now();
-    if (!this.#sources.take(sourceKeyOf(remote), now)) return DROP_SOURCE_RATE_LIMITED;
-    if (this.#cookies && transport === "udp") {
-      return this.#answerStatelessly(this.#cookies, linkKey, reply, now);
-    }
-    return this.#open(transport, linkKey, remote, reply, buf, off, len, null);
-  }
-
-  /** One answer, nothing kept: our session id is a cookie only `linkKey` can learn. */
-  #answerStatelessly(cookies: ResetCookies, linkKey: string, reply: ReplyFn, now: number): number {
-    if (!this.#replies.take(now)) return DROP_RATE_LIMITED;
-    const clientSid = this.#pkt.sessionId;
-    const n = encodeCookieReply(this.#replyPlain, cookies.issue(linkKey, clientSid, now), clientSid);
-    const time = Math.floor(now / 1000) >>> 0;
-    const w = this.#wrap.wrap(this.#replyPlain, n, COOKIE_REPLY_PACKET_ID, time, this.#replyWire);
-    this.stats.cookieReplies++;
-    reply(this.#replyWire.slice(0, w));
-    return VERDICT_OK;
-  }
-
-  #cookieAnswer(
-    linkKey: string,
-    remote: string,
-    reply: ReplyFn,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-  ): number {
-    const v = this.#decodeStranger(buf, off, len);
-    if (v !== VERDICT_OK) return v;
-    const pkt = this.#pkt;
-    // Without acks it names no session of ours: a stray packet, e.g. from before a restart.
-    if (pkt.ackCount === 0) return DROP_UNKNOWN_SESSION;
-    if (
-      !completesCookieExchange(pkt) ||
-      !this.#cookies!.matches(linkKey, pkt.sessionId, pkt.remoteSessionId, this.#clock.now())
-    ) {
-      return DROP_BAD_COOKIE;
-    }
-    const answered = { serverSid: pkt.remoteSessionId.slice(), clientSid: pkt.sessionId.slice() };
-    const verdict = this.#open("udp", linkKey, remote, reply, buf, off, len, answered);
-    if (verdict === VERDICT_OK) this.stats.cookieSessions++;
-    return verdict;
+    if (!isSupportedControlOpcode(op)) return DROP_BAD_OPCODE;
+    // Unknown session: the gate answers, drops, or lets the stranger in.
+    const gate = this.#gate;
+    const v = gate.admit(transport, linkKey, remote, reply, buf, off, len);
+    if (v !== VERDICT_OK || !gate.opens) return v;
+    const answered = gate.answered;
+    const sv = this.#open(transport, linkKey, remote, reply, buf, off, len, answered);
+    if (sv === VERDICT_OK && answered) gate.stats.cookieSessions++;
+    return sv;
   }
 
   /** Creates a session for a stranger that earned one and hands it the packet. */

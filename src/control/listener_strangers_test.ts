@@ -254,6 +254,30 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "ControlListener over TCP opens a session at the reset (no cookie) within the per-source rate",
+  fn: () => {
+    const clock = new ManualClock();
+    const l = makeListener(clock, { sourceResetBurst: 2, sourceResetRate: 1 });
+    const cw = clientWrap(WRAPS.none);
+    const sent: Uint8Array[] = [];
+    const verdicts = [1, 2, 3].map((i) =>
+      l.handlePacket(
+        "tcp",
+        `tcp#${i}`,
+        `192.0.2.9:${4000 + i}`,
+        (p) => sent.push(p),
+        clientPacket(cw, { op: P_CONTROL_HARD_RESET_CLIENT_V2, sid: sid(i) }),
+      )
+    );
+    assert.deepEqual(verdicts, [VERDICT_OK, VERDICT_OK, DROP_SOURCE_RATE_LIMITED]);
+    assert.equal(l.sessionCount, 2);
+    assert.equal(l.stats.cookieReplies, 0, "no stateless answer over TCP");
+    l.close();
+  },
+});
+
+Deno.test({
+  ...opts,
   name: "ControlListener remembers at most sourceTableSize sources under a flood of spoofed resets",
   fn: () => {
     const clock = new ManualClock();
