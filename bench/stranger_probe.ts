@@ -2,7 +2,7 @@
  * Figures for the reset cookie and the per-source buckets, measured on a
  * ControlListener in memory (no sockets, injected clock; no root):
  *
- *   deno run -A --v8-flags=--expose-gc bench/stranger_probe.ts [--sources N]
+ *   deno run -A --unstable-net --v8-flags=--expose-gc bench/stranger_probe.ts [--sources N] [--tcp N]
  *
  * 1. Per wrap mode, what one never-answering hard reset costs: bytes received,
  *    bytes and packets sent back, sessions and timers left — with the
@@ -10,6 +10,9 @@
  *    stateful path: a session that retransmits its reset for a handshake window).
  * 2. Heap for N resets from N distinct (spoofed) sources, both ways (the
  *    stateful path holds at most maxSessions, 4096, evicting unanswered ones).
+ * 3. With --tcp N: resident memory and heap of a TcpServerSocket holding N
+ *    silent connections from 127.0.0.1 (loopback only; the per-source cap
+ *    raised to N for the measurement).
  * Prints one JSON line per measurement.
  */
 
@@ -21,8 +24,12 @@ import { P_CONTROL_HARD_RESET_CLIENT_V2 } from "../src/control/opcode.ts";
 import { ManualClock } from "../src/control/testing_clock.ts";
 import { createTestPki } from "../src/control/testing_pki.ts";
 import { pkiVerifier } from "../src/control/verifier.ts";
+import { TcpServerSocket } from "../src/server/tcp_socket.ts";
 
-const args = parseArgs({ args: Deno.args, options: { sources: { type: "string", default: "100000" } } });
+const args = parseArgs({
+  args: Deno.args,
+  options: { sources: { type: "string", default: "100000" }, tcp: { type: "string", default: "0" } },
+});
 const sources = Number(args.values.sources);
 const key = Uint8Array.from({ length: 256 }, (_, i) => (i * 13 + 1) & 0xff);
 const WRAPS: Record<string, ControlWrapConfig> = {
@@ -115,4 +122,28 @@ for (const cookies of [true, false]) {
   }));
   l.close();
 }
+async function silentTcp(n: number): Promise<void> {
+  const sock = new TcpServerSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnectionsPerSource: n,
+    helloMs: Infinity,
+  });
+  const rss = () => Deno.memoryUsage().rss / 2 ** 20;
+  const before = { heap: heapMiB(), rss: rss() };
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < n; i++) conns.push(await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort }));
+  for (let i = 0; i < 400 && sock.connections < n; i++) await new Promise((r) => setTimeout(r, 5));
+  const after = { heap: heapMiB(), rss: rss() };
+  console.log(JSON.stringify({
+    measure: `${sock.connections} silent TCP connections held by TcpServerSocket`,
+    heapDeltaMiB: +(after.heap - before.heap).toFixed(1),
+    rssDeltaMiB: +(after.rss - before.rss).toFixed(1),
+    kibPerConnection: +((after.rss - before.rss) * 1024 / n).toFixed(1),
+  }));
+  for (const c of conns) c.close();
+  sock.close();
+}
+
+if (Number(args.values.tcp) > 0) await silentTcp(Number(args.values.tcp));
 await pki.cleanup();

@@ -37,8 +37,9 @@ export class FrameWriteQueue {
   readonly #conn: Deno.Conn;
   readonly #maxQueued: number;
   readonly #onError: () => void;
-  #out = new Uint8Array(OUT_INITIAL_BYTES);
-  #spare = new Uint8Array(OUT_INITIAL_BYTES);
+  // Allocated on first use: a connection that never gets a packet (a stranger's) costs no buffers.
+  #out = new Uint8Array(0);
+  #spare = new Uint8Array(0);
   #outLen = 0;
   /** Bytes of the batch being written that the kernel has not taken yet. */
   #inflight = 0;
@@ -77,7 +78,7 @@ export class FrameWriteQueue {
   }
 
   #grow(need: number): void {
-    let size = this.#out.length * 2;
+    let size = Math.max(OUT_INITIAL_BYTES, this.#out.length * 2);
     while (size < need) size *= 2;
     const out = new Uint8Array(Math.min(size, this.#maxQueued));
     out.set(this.#out.subarray(0, this.#outLen));

@@ -43,6 +43,8 @@ export const FAMILY_TCP = 0x74;
 
 const RING_SLOTS = 512;
 const SLOT_BYTES = 4096;
+const READ_BYTES = 65536;
+const STRANGER_READ_BYTES = 2048;
 class Connection {
   readonly id: number;
   readonly conn: Deno.Conn;
@@ -216,12 +218,16 @@ export class TcpServerSocket implements DatagramSocket {
     if (!this.#closed) this.#o.onClose?.(c.id, c.remote);
   }
 
+  /** A connection carrying a session (without hasSession: one that delivered a whole frame). */
+  #trusted(c: Connection): boolean {
+    const hasSession = this.#o.hasSession;
+    return hasSession ? hasSession(c.id) : c.framed;
+  }
+
   /** Closes `c` unless it carries a session by now. */
   #checkHello(c: Connection): void {
     c.helloTimer = null;
-    if (c.closed) return;
-    const hasSession = this.#o.hasSession;
-    if (hasSession ? hasSession(c.id) : c.framed) return;
+    if (c.closed || this.#trusted(c)) return;
     this.helloTimeouts++;
     this.#drop(c);
   }
@@ -291,7 +297,8 @@ export class TcpServerSocket implements DatagramSocket {
   }
 
   async #read(c: Connection): Promise<void> {
-    const chunk = new Uint8Array(65536);
+    // Small reads until the connection carries a session: a stranger's connection costs little memory.
+    let chunk = new Uint8Array(STRANGER_READ_BYTES);
     const sink = (b: Uint8Array, off: number, len: number) => {
       c.framed = true;
       this.#push(c.id, b, off, len);
@@ -302,6 +309,7 @@ export class TcpServerSocket implements DatagramSocket {
           await new Promise<void>((r) => this.#spaceWaiters.push(r));
         }
         if (this.#closed || c.closed) break;
+        if (chunk.length < READ_BYTES && this.#trusted(c)) chunk = new Uint8Array(READ_BYTES);
         const n = await c.conn.read(chunk);
         if (n === null) break;
         c.active = true;
