@@ -23,6 +23,9 @@
  * - at most `maxQueuedBytes` queued for a peer that does not read: later
  *   packets are dropped (`writeDrops`), as a full UDP socket buffer drops them.
  *   Output buffers start small and grow (rarely, by doubling) up to that bound.
+ * Until it carries a session a connection reads 2 KiB at a time and has no
+ * output buffers yet: a stranger's connection holds ~14 KiB, not ~136
+ * (bench/stranger_probe.ts --tcp).
  */
 
 import { type DatagramSocket, ENDPOINT_ROW_BYTES, type EndpointSlots } from "../device/datagram_socket.ts";
