@@ -19,6 +19,10 @@ export const DROP_DUPLICATE = 12;
 export const DROP_CAPACITY = 13;
 /** A peer-initiated soft reset beyond the session's rate limit (soft_reset_limit.ts). */
 export const DROP_SOFT_RESET_LIMITED = 14;
+/** A reset from a source address (IPv4, IPv6 /64) over its own rate (source_buckets.ts). */
+export const DROP_SOURCE_RATE_LIMITED = 15;
+/** A packet from an unknown session acknowledging a server session id we did not issue (reset_cookie.ts). */
+export const DROP_BAD_COOKIE = 16;
 
 export const DROP_REASON_NAMES: readonly string[] = [
   "malformed",
@@ -36,6 +40,8 @@ export const DROP_REASON_NAMES: readonly string[] = [
   "duplicate",
   "capacity",
   "soft_reset_limited",
+  "source_rate_limited",
+  "bad_cookie",
 ];
 
 export const DROP_REASON_COUNT = DROP_REASON_NAMES.length;

@@ -4,20 +4,23 @@
  *
  * UDP: control packets are routed by (source endpoint, sender session id);
  * P_DATA_V2 by its peer-id, P_DATA_V1 by source endpoint. A packet naming no
- * session creates one only if it is a P_CONTROL_HARD_RESET_CLIENT_V2 with
- * key-id 0 that passes tls-auth / tls-crypt verification (when configured),
- * within the session limit and the new-handshake rate limit. Anything else
- * is dropped, counted by reason, without touching any state.
+ * session goes to the StrangerGate (stranger_gate.ts): a verified
+ * P_CONTROL_HARD_RESET_CLIENT_V2 gets one stateless answer and nothing is
+ * stored; the peer's next packet, acknowledging that answer, creates the
+ * session (within the session limit and the new-session rate) already past
+ * the reset exchange, since the peer proved it receives at its address.
+ * Anything else is dropped, counted by reason, without touching any state.
  *
  * TCP: each connection carries length-framed packets (tcp_framing.ts) for
- * one peer; the same rules apply per connection.
+ * one peer; the connection already proved the address, so a verified reset
+ * creates the session at once (within the same per-source, session and rate
+ * limits). `resetCookies: false` makes UDP behave the same way.
  *
  * Transports stay outside: they call handlePacket() with a reply function.
  */
 
-import { type Clock, systemClock } from "./clock.ts";
-import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
-import { type ControlWrap, type ControlWrapConfig, createControlWrap, WrapResult } from "./control_wrap.ts";
+import { type Clock, systemClock, systemRandom } from "./clock.ts";
+import { type ControlWrap, type ControlWrapConfig, createControlWrap } from "./control_wrap.ts";
 import {
   DROP_BAD_OPCODE,
   DROP_CAPACITY,
@@ -31,9 +34,7 @@ import {
 import {
   isDataOpcode,
   isSupportedControlOpcode,
-  keyIdOf,
   opcodeOf,
-  P_CONTROL_HARD_RESET_CLIENT_V2,
   P_CONTROL_HARD_RESET_CLIENT_V3,
   P_CONTROL_WKC_V1,
   P_DATA_V1,
@@ -41,6 +42,7 @@ import {
   SESSION_ID_SIZE,
 } from "./opcode.ts";
 import type { PushOptions } from "./push_options.ts";
+import { COOKIE_REPLY_PACKET_ID } from "./reset_cookie.ts";
 import {
   type AuthDecision,
   ControlSession,
@@ -48,10 +50,18 @@ import {
   type PeerIdentity,
   type PeerVerifier,
 } from "./session.ts";
+import { TokenBucket } from "./source_buckets.ts";
+import {
+  type AnsweredReset,
+  type GateOptions,
+  type GateStats,
+  StrangerGate,
+  type TransportKind,
+} from "./stranger_gate.ts";
 import type { TlsCredentials } from "./tls_channel.ts";
 import type { Logger } from "../log/log.ts";
 
-export type TransportKind = "udp" | "tcp";
+export type { TransportKind } from "./stranger_gate.ts";
 
 /** What the server logic learns about a peer besides its certificate. */
 export interface PeerContext {
@@ -65,7 +75,18 @@ export interface PeerContext {
 /** Sends one wire packet to the peer (the TCP transport adds the length prefix). */
 export type ReplyFn = (packet: Uint8Array) => void;
 
-export interface ControlListenerOptions {
+/** Stranger limits (stranger_gate.ts, reset_cookie.ts): UDP reset cookies, reset and answer rates. */
+type StrangerOptions = Pick<
+  GateOptions,
+  | "resetCookies"
+  | "resetReplyRate"
+  | "resetReplyBurst"
+  | "sourceResetRate"
+  | "sourceResetBurst"
+  | "sourceTableSize"
+>;
+
+export interface ControlListenerOptions extends StrangerOptions {
   credentials: TlsCredentials;
   verifyPeer: PeerVerifier;
   wrap: ControlWrapConfig;
@@ -94,6 +115,8 @@ export interface ControlListenerOptions {
   handshakeRate?: number;
   /** @default 200 */
   handshakeBurst?: number;
+  /** Randomness for the cookie key. */
+  random?: (n: number) => Uint8Array;
   clock?: Clock;
   logger?: Logger;
 }
@@ -104,11 +127,6 @@ interface Peer {
   linkKey: string;
   reply: ReplyFn;
   clientSid: Uint8Array;
-}
-
-function isAllZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
 }
 
 function sidKey(b: Uint8Array, off: number): string {
@@ -122,17 +140,14 @@ export class ControlListener {
   readonly #o: ControlListenerOptions;
   readonly #clock: Clock;
   readonly #wrap: ControlWrap;
-  readonly #scratch = new Uint8Array(65600);
-  readonly #wrapResult = new WrapResult();
-  readonly #pkt = new ControlPacket();
+  readonly #gate: StrangerGate;
   /** linkKey + "/" + client session id → peer. */
   readonly #byLinkSid = new Map<string, Peer>();
   /** linkKey → peers on that link (usually one). */
   readonly #byLink = new Map<string, Peer[]>();
   readonly #byPeerId = new Map<number, Peer>();
   #nextPeerId = 0;
-  #tokens: number;
-  #tokensAt: number;
+  readonly #newSessions: TokenBucket;
   #closed = false;
   #counted = false;
 
@@ -140,8 +155,28 @@ export class ControlListener {
     this.#o = options;
     this.#clock = options.clock ?? options.session?.clock ?? systemClock;
     this.#wrap = createControlWrap(options.wrap, "server");
-    this.#tokens = options.handshakeBurst ?? 200;
-    this.#tokensAt = this.#clock.now();
+    this.#newSessions = new TokenBucket(
+      options.handshakeRate ?? 100,
+      options.handshakeBurst ?? 200,
+      this.#clock.now(),
+    );
+    this.#gate = new StrangerGate({
+      ...options,
+      wrap: this.#wrap,
+      clock: this.#clock,
+      random: options.random ?? options.session?.random ?? systemRandom,
+      handshakeWindowMs: options.session?.handshakeWindowMs ?? 60_000,
+    });
+  }
+
+  /** What the listener did for strangers (stateless answers, sessions they earned). */
+  get stats(): GateStats {
+    return this.#gate.stats;
+  }
+
+  /** Source addresses whose reset rate is being tracked (bounded by sourceTableSize). */
+  get trackedSources(): number {
+    return this.#gate.trackedSources;
   }
 
   /** Live sessions. */
@@ -210,21 +245,31 @@ export class ControlListener {
       this.#counted = true;
       return peer.session.receive(buf, off, len);
     }
-    // Unknown session: only a verified hard reset may create one.
-    if (op !== P_CONTROL_HARD_RESET_CLIENT_V2) {
-      if (op === P_CONTROL_HARD_RESET_CLIENT_V3 || op === P_CONTROL_WKC_V1) return DROP_UNSUPPORTED; // tls-crypt-v2
-      return isSupportedControlOpcode(op) ? DROP_UNKNOWN_SESSION : DROP_BAD_OPCODE;
-    }
-    if (keyIdOf(buf[off]) !== 0) return DROP_UNKNOWN_SESSION;
-    let v = this.#wrap.unwrap(buf, off, len, this.#scratch, this.#wrapResult);
-    if (v !== VERDICT_OK) return v;
-    const r = this.#wrapResult;
-    v = decodeControlPacket(r.buffer, r.offset, r.length, this.#pkt);
-    if (v !== VERDICT_OK) return v;
-    if (this.#pkt.messageId !== 0 || this.#pkt.ackCount !== 0) return DROP_MALFORMED;
-    if (isAllZero(this.#pkt.sessionId)) return DROP_MALFORMED; // OpenVPN: an undefined session id
+    if (op === P_CONTROL_HARD_RESET_CLIENT_V3 || op === P_CONTROL_WKC_V1) return DROP_UNSUPPORTED; // tls-crypt-v2
+    if (!isSupportedControlOpcode(op)) return DROP_BAD_OPCODE;
+    // Unknown session: the gate answers, drops, or lets the stranger in.
+    const gate = this.#gate;
+    const v = gate.admit(transport, linkKey, remote, reply, buf, off, len);
+    if (v !== VERDICT_OK || !gate.opens) return v;
+    const answered = gate.answered;
+    const sv = this.#open(transport, linkKey, remote, reply, buf, off, len, answered);
+    if (sv === VERDICT_OK && answered) gate.stats.cookieSessions++;
+    return sv;
+  }
+
+  /** Creates a session for a stranger that earned one and hands it the packet. */
+  #open(
+    transport: TransportKind,
+    linkKey: string,
+    remote: string,
+    reply: ReplyFn,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    answered: AnsweredReset | null,
+  ): number {
     if (this.#byLinkSid.size >= (this.#o.maxSessions ?? 4096) && !this.#evictUnproven()) return DROP_CAPACITY;
-    if (!this.#takeToken()) return DROP_RATE_LIMITED;
+    if (!this.#newSessions.take(this.#clock.now())) return DROP_RATE_LIMITED;
     // At most one session per endpoint still negotiating, as OpenVPN keeps one TM_INITIAL slot per client:
     // a newer verified reset replaces it. An established session stays until the new one is established
     // (see #create), so a reset from a spoofed address cannot end a working session.
@@ -239,6 +284,7 @@ export class ControlListener {
       remote,
       reply,
       buf.subarray(off + 1, off + 1 + SESSION_ID_SIZE),
+      answered,
     );
     this.#counted = true;
     const sv = created.session.receive(buf, off, len);
@@ -312,17 +358,6 @@ export class ControlListener {
     return false;
   }
 
-  #takeToken(): boolean {
-    const now = this.#clock.now();
-    const rate = this.#o.handshakeRate ?? 100;
-    const burst = this.#o.handshakeBurst ?? 200;
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * rate);
-    this.#tokensAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
   #allocPeerId(): number {
     for (let i = 0; i < 0xffffff; i++) {
       const id = (this.#nextPeerId + i) % 0xffffff;
@@ -357,6 +392,7 @@ export class ControlListener {
     remote: string,
     reply: ReplyFn,
     clientSid: Uint8Array,
+    answered: AnsweredReset | null,
   ): Peer {
     const peerId = this.#allocPeerId();
     const ctx: PeerContext = { peerId, remote, transport };
@@ -377,6 +413,12 @@ export class ControlListener {
       send: (p) => peer.reply(p),
       authorize: o.authorize ? (id) => o.authorize!(id, ctx) : undefined,
       pushOptions: o.pushOptions ? (id) => o.pushOptions!(id, ctx) : undefined,
+      ...(answered
+        ? {
+          localSessionId: answered.serverSid,
+          answeredReset: { remoteSessionId: answered.clientSid, packetId: COOKIE_REPLY_PACKET_ID },
+        }
+        : {}),
     });
     peer = { session, ctx, linkKey, reply, clientSid: clientSid.slice() };
     this.#link(peer);

@@ -99,8 +99,10 @@ Deno.test({
     const wire = new Uint8Array(100);
     const n = wrong.wrap(plain, plain.length, 1, 1, wire);
     assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, wire.subarray(0, n)), DROP_AUTH_FAILED);
+    // A stranger's P_CONTROL_V1 might answer a stateless reset reply: it is unwrapped first (too short here).
     const ctl = Uint8Array.of(headerByte(P_CONTROL_V1, 0), 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 1);
-    assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, ctl), DROP_UNKNOWN_SESSION);
+    assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, ctl), DROP_MALFORMED);
+    assert.equal(l.handlePacket("tcp", "tcp#1", "a:1", noop, ctl), DROP_UNKNOWN_SESSION);
     const v3 = Uint8Array.of(
       headerByte(P_CONTROL_HARD_RESET_CLIENT_V3, 0),
       1,
@@ -121,16 +123,22 @@ Deno.test({
     assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, Uint8Array.of(0xf8, 1)), DROP_MALFORMED);
     assert.equal(l.handlePacket("udp", "a:1", "a:1", noop, new Uint8Array(20).fill(0xf8)), DROP_BAD_OPCODE);
     assert.equal(l.sessionCount, 0);
-    assert.equal(l.drops.total, 5);
+    assert.equal(l.drops.total, 6);
   },
 });
 
 Deno.test({
   ...opts,
-  name: "ControlListener rate-limits new sessions",
+  name: "ControlListener rate-limits new sessions (resets creating sessions at once, as over TCP)",
   fn: () => {
     const clock = { t: 0, now: () => clock.t, setTimer: () => 0, clearTimer: () => {} };
-    const l = makeListener({ wrap: { mode: "none" }, handshakeBurst: 2, handshakeRate: 1, clock });
+    const l = makeListener({
+      wrap: { mode: "none" },
+      handshakeBurst: 2,
+      handshakeRate: 1,
+      clock,
+      resetCookies: false,
+    });
     const reset = (i: number) => Uint8Array.of(headerByte(7, 0), i, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0);
     const verdicts = [1, 2, 3].map((i) => l.handlePacket("udp", `b:${i}`, `b:${i}`, () => {}, reset(i)));
     assert.deepEqual(verdicts, [VERDICT_OK, VERDICT_OK, DROP_RATE_LIMITED]);
@@ -233,9 +241,9 @@ async function capturedReset(): Promise<Uint8Array> {
 Deno.test({
   ...opts,
   name:
-    "ControlListener keeps an established session when resets from a spoofed copy of its endpoint arrive (one pending slot, expires)",
+    "ControlListener without reset cookies keeps an established session when resets from a spoofed copy of its endpoint arrive (one pending slot, expires)",
   fn: async () => {
-    const l = makeListener({ session: { handshakeWindowMs: 300 } });
+    const l = makeListener({ session: { handshakeWindowMs: 300 }, resetCookies: false });
     const ep = "198.51.100.20:5000";
     const a = udpClient(l, ep);
     const ka = a.once("key");
@@ -270,9 +278,9 @@ Deno.test({
 Deno.test({
   ...opts,
   name:
-    "ControlListener at capacity evicts a session whose peer never answered, so a genuine client still gets in",
+    "ControlListener without reset cookies, at capacity, evicts a session whose peer never answered, so a genuine client still gets in",
   fn: async () => {
-    const l = makeListener({ maxSessions: 3 });
+    const l = makeListener({ maxSessions: 3, resetCookies: false });
     const spoofed: Uint8Array[] = [];
     for (let i = 0; i < 3; i++) spoofed.push(await capturedReset());
     spoofed.forEach((p, i) => l.handlePacket("udp", `203.0.113.${i}:1`, "x", () => {}, p));

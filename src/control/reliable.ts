@@ -26,6 +26,11 @@ export interface ReliableOptions {
   maxPayload?: number;
   /** @default 8 */
   maxAcksPerPacket?: number;
+  /**
+   * First message id in each direction. 1 for a channel that starts after a reset exchange done before it
+   * existed (id 0 sent and acknowledged, id 0 received: reset_cookie.ts). @default 0
+   */
+  startId?: number;
 }
 
 /** A packet the caller must wrap and send. messageId is -1 for P_ACK_V1. */
@@ -99,6 +104,7 @@ export class ReliableChannel {
     this.#maxPayload = options.maxPayload ?? 1100;
     this.#maxAcks = Math.min(options.maxAcksPerPacket ?? MAX_ACKS_PER_PACKET, MAX_ACKS_PER_PACKET);
     if (this.#maxPayload < 1) throw new RangeError("Reliable maxPayload must be positive");
+    this.#nextSendId = this.#nextRecvId = options.startId ?? 0;
   }
 
   /** Queues one whole message (a reset packet: opcode with empty payload). */
@@ -244,22 +250,20 @@ export class ReliableChannel {
     if (!this.#pendingAcks.includes(id)) this.#pendingAcks.push(id);
   }
 
+  /**
+   * Acks for one packet. A packet carrying a message repeats the most recent acks in its spare slots even
+   * when none are new, as OpenVPN 2.6 does (its MRU ack list): a lost ack is covered by the next message,
+   * and a server that keeps no state for us yet (reset_cookie.ts) sees our ack of its reset on every retry.
+   */
   #takeAcks(piggyback: boolean): number[] {
-    const acks = this.#pendingAcks.splice(0, this.#maxAcks);
-    if (piggyback && acks.length > 0) {
-      // Spare slots repeat recent acks, as OpenVPN does, in case earlier acks were lost.
-      for (const h of this.#ackHistory) {
-        if (acks.length >= this.#maxAcks) break;
-        if (!acks.includes(h)) acks.push(h);
-      }
-    }
-    for (const a of acks) {
-      const i = this.#ackHistory.indexOf(a);
-      if (i >= 0) this.#ackHistory.splice(i, 1);
-      this.#ackHistory.unshift(a);
+    const fresh = this.#pendingAcks.splice(0, this.#maxAcks);
+    for (let i = fresh.length - 1; i >= 0; i--) {
+      const at = this.#ackHistory.indexOf(fresh[i]);
+      if (at >= 0) this.#ackHistory.splice(at, 1);
+      this.#ackHistory.unshift(fresh[i]);
     }
     if (this.#ackHistory.length > this.#maxAcks) this.#ackHistory.length = this.#maxAcks;
-    return acks;
+    return piggyback ? this.#ackHistory.slice() : fresh;
   }
 
   #lowestUnacked(): number {

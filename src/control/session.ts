@@ -207,6 +207,12 @@ export interface ControlSessionOptions {
   pushOptions?: (peer: PeerIdentity) => PushOptions | Promise<PushOptions>;
   /** Server: largest PUSH_REPLY part before push-continuation. @default 1024 */
   pushChunk?: number;
+  /**
+   * Server: the peer's reset was answered statelessly (reset_cookie.ts; `localSessionId` is the cookie) and
+   * the peer proved it received the answer, which used tls-auth/tls-crypt packet id `packetId`. The session
+   * starts after that exchange: message 0 done in both directions.
+   */
+  answeredReset?: { remoteSessionId: Uint8Array; packetId: number };
 }
 
 type Phase = "reset" | "tls" | "verify" | "km2" | "active" | "failed";
@@ -346,6 +352,18 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     for (const c of this.#ciphers) {
       if (!normalizeCipher(c)) throw new RangeError(`Unsupported data cipher ${c}`);
     }
+    if (options.answeredReset) this.#resumeAnsweredReset(options.answeredReset);
+  }
+
+  #resumeAnsweredReset(r: { remoteSessionId: Uint8Array; packetId: number }): void {
+    if (this.role !== "server") throw new Error("Only a server session resumes an answered reset");
+    this.#remoteSessionId.set(r.remoteSessionId.subarray(0, SESSION_ID_SIZE));
+    this.#remoteKnown = true;
+    this.#sendPid = r.packetId >>> 0;
+    const ks = this.#newKey(0, 1);
+    ks.peerResetSeen = true;
+    this.#primary = ks;
+    this.#nextKeyId = nextKeyId(0);
   }
 
   /** The peer's session id, or null before its first packet. */
@@ -528,10 +546,14 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     return id < ks.reliable.nextReceiveId || id - ks.reliable.nextReceiveId < 12;
   }
 
-  #newKey(keyId: number): KeyState {
+  #newKey(keyId: number, startId = 0): KeyState {
     const ks = new KeyState(
       keyId,
-      new ReliableChannel({ maxPayload: this.#maxPayload, initialTimeoutMs: this.#o.tlsTimeoutMs ?? 2000 }),
+      new ReliableChannel({
+        maxPayload: this.#maxPayload,
+        initialTimeoutMs: this.#o.tlsTimeoutMs ?? 2000,
+        startId,
+      }),
       this.#clock.now(),
       randomKeySource(this.#random, this.role === "client"),
     );

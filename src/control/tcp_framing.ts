@@ -29,7 +29,8 @@ export function frame(packet: Uint8Array): Uint8Array {
 export type FrameSink = (buf: Uint8Array, off: number, len: number) => void;
 
 export class FrameReassembler {
-  readonly #partial = new Uint8Array(MAX_FRAME + 2);
+  /** Sized for the largest accepted frame: a server connection holds 4 KiB here, not 64. */
+  readonly #partial: Uint8Array;
   #have = 0;
   /** Frames of zero length or longer than this are reported through onOversize and skipped. */
   readonly #maxFrame: number;
@@ -39,6 +40,7 @@ export class FrameReassembler {
 
   constructor(maxFrame = MAX_FRAME) {
     this.#maxFrame = Math.min(maxFrame, MAX_FRAME);
+    this.#partial = new Uint8Array(this.#maxFrame + 2);
   }
 
   /** Bytes buffered for an incomplete frame. */

@@ -8,6 +8,17 @@ export const MAX_QUEUED_WRITE_BYTES = 1024 * 1024;
 export const MAX_TCP_CONNECTIONS = 1024;
 /** TCP servers close a connection that has carried no session for this long. */
 export const TCP_IDLE_MS = 60_000;
+/**
+ * server/tcp_socket.ts accepts at most this many connections at once from one source address (IPv4, IPv6
+ * /64): a client holds one (two briefly while reconnecting), so this leaves room for a dozen clients behind
+ * one NAT while one address can hold at most 1/64 of MAX_TCP_CONNECTIONS.
+ */
+export const MAX_TCP_CONNECTIONS_PER_SOURCE = 16;
+/**
+ * server/tcp_socket.ts closes a connection that carries no session this long after it opened: a client
+ * sends its hard reset right after connecting, so one that has not by then is half-open or hostile.
+ */
+export const TCP_HELLO_MS = 5_000;
 
 /** First size of a FrameWriteQueue's buffers; they double up to maxQueued as needed. */
 const OUT_INITIAL_BYTES = 16 * 1024;
@@ -26,8 +37,9 @@ export class FrameWriteQueue {
   readonly #conn: Deno.Conn;
   readonly #maxQueued: number;
   readonly #onError: () => void;
-  #out = new Uint8Array(OUT_INITIAL_BYTES);
-  #spare = new Uint8Array(OUT_INITIAL_BYTES);
+  // Allocated on first use: a connection that never gets a packet (a stranger's) costs no buffers.
+  #out = new Uint8Array(0);
+  #spare = new Uint8Array(0);
   #outLen = 0;
   /** Bytes of the batch being written that the kernel has not taken yet. */
   #inflight = 0;
@@ -66,7 +78,7 @@ export class FrameWriteQueue {
   }
 
   #grow(need: number): void {
-    let size = this.#out.length * 2;
+    let size = Math.max(OUT_INITIAL_BYTES, this.#out.length * 2);
     while (size < need) size *= 2;
     const out = new Uint8Array(Math.min(size, this.#maxQueued));
     out.set(this.#out.subarray(0, this.#outLen));

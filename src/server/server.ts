@@ -323,12 +323,15 @@ class Server implements ServerControl {
       remote = linkKey;
       transport = "udp";
     }
+    const known = this.#replies.has(linkKey);
     const reply = this.#replyFor(linkKey, from, row);
     this.#current = { from, row };
     try {
       this.listener.handlePacket(transport, linkKey, remote, reply.fn, buf, off, len);
     } finally {
       this.#current = null;
+      // A source that got only a stateless answer (or nothing) leaves nothing behind.
+      if (!known && this.listener.sessionsOnLink(linkKey) === 0) this.#replies.delete(linkKey);
     }
   }
 
@@ -591,7 +594,12 @@ class Server implements ServerControl {
     const drops: Record<string, number> = {};
     for (const [k, v] of Object.entries(snap.drops)) if (v > 0) drops[k] = v;
     const stats: Record<string, number> = {};
-    for (const [k, v] of Object.entries(this.dp.counters.statRecord())) if (v > 0) stats[k] = v;
+    const records = [
+      this.dp.counters.statRecord(),
+      this.listener.stats.record(),
+      this.tcp?.statRecord() ?? {},
+    ];
+    for (const r of records) for (const [k, v] of Object.entries(r)) if (v > 0) stats[k] = v;
     this.log.info("status", { clients: snap.clients.length, ...prefixKeys("drop_", drops), ...stats });
   }
 

@@ -12,13 +12,20 @@
  * (double-buffered), so neither direction allocates per packet. Frames above
  * `maxFrame` are skipped; a full ring pauses reading.
  *
- * Limits, as control/tcp_transport.ts serveTcp applies them to the control
- * listener:
+ * Limits (control/tcp_transport.ts serveTcp applies the first and third to
+ * the control listener too):
  * - at most `maxConnections` open at once; more are closed on accept (`refused`);
+ * - at most `maxConnectionsPerSource` from one source address (IPv4, IPv6 /64);
+ *   more are closed on accept (`refusedPerSource`);
+ * - a connection that carries no session `helloMs` after it opened — it sent
+ *   no hard reset the control listener accepted — is closed (`helloTimeouts`);
  * - a connection that carried no session for `idleMs` is closed (`idleClosed`);
  * - at most `maxQueuedBytes` queued for a peer that does not read: later
  *   packets are dropped (`writeDrops`), as a full UDP socket buffer drops them.
  *   Output buffers start small and grow (rarely, by doubling) up to that bound.
+ * Until it carries a session a connection reads 2 KiB at a time and has no
+ * output buffers yet: a stranger's connection holds ~14 KiB, not ~136
+ * (bench/stranger_probe.ts --tcp).
  */
 
 import { type DatagramSocket, ENDPOINT_ROW_BYTES, type EndpointSlots } from "../device/datagram_socket.ts";
@@ -28,19 +35,30 @@ import {
   FrameWriteQueue,
   MAX_QUEUED_WRITE_BYTES,
   MAX_TCP_CONNECTIONS,
+  MAX_TCP_CONNECTIONS_PER_SOURCE,
+  TCP_HELLO_MS,
   TCP_IDLE_MS,
 } from "../control/tcp_framing_io.ts";
+import { sourceKeyOf } from "../control/source_buckets.ts";
 import { closeQuietly, sendEach } from "../device/socket_helpers.ts";
 
 export const FAMILY_TCP = 0x74;
 
 const RING_SLOTS = 512;
 const SLOT_BYTES = 4096;
+const READ_BYTES = 65536;
+const STRANGER_READ_BYTES = 2048;
 class Connection {
   readonly id: number;
   readonly conn: Deno.Conn;
   readonly remote: string;
+  /** sourceKeyOf(remote), for the per-source cap. */
+  readonly source: string;
   readonly reasm = new FrameReassembler(SLOT_BYTES);
+  /** A whole frame arrived (the hello check without hasSession). */
+  framed = false;
+  /** The pending hello check, or null. */
+  helloTimer: number | null = null;
   /** Clock time at which the connection last carried a session (or was opened). */
   liveAt: number;
   /** A frame arrived since the last idle sweep. */
@@ -48,13 +66,13 @@ class Connection {
   readonly #writer: FrameWriteQueue;
   closed = false;
 
-  constructor(id: number, conn: Deno.Conn, now: number, maxQueued: number) {
+  constructor(id: number, conn: Deno.Conn, remote: string, now: number, maxQueued: number) {
     this.id = id;
     this.conn = conn;
+    this.remote = remote;
+    this.source = sourceKeyOf(remote);
     this.liveAt = now;
     this.#writer = new FrameWriteQueue(conn, maxQueued, () => this.close());
-    const ra = conn.remoteAddr as Deno.NetAddr;
-    this.remote = ra.hostname.includes(":") ? `[${ra.hostname}]:${ra.port}` : `${ra.hostname}:${ra.port}`;
   }
 
   /** Bytes accepted by queue() and not yet written to the kernel. */
@@ -83,6 +101,17 @@ export interface TcpServerSocketOptions {
   /** Most concurrent connections; more are closed on accept and counted in `refused`. @default 1024 */
   maxConnections?: number;
   /**
+   * Most concurrent connections from one source address (IPv4, IPv6 /64); more are closed on accept and
+   * counted in `refusedPerSource`. @default MAX_TCP_CONNECTIONS_PER_SOURCE (16)
+   */
+  maxConnectionsPerSource?: number;
+  /**
+   * A connection that carries no session this long after it opened is closed and counted in
+   * `helloTimeouts` (without hasSession: one that delivered no whole frame). Infinity disables it.
+   * @default TCP_HELLO_MS (5000)
+   */
+  helloMs?: number;
+  /**
    * A connection that carried no session for this long is closed. @default 60000
    * (closed between idleMs and 1.25 × idleMs after its last session)
    */
@@ -103,6 +132,8 @@ export class TcpServerSocket implements DatagramSocket {
   readonly localPort: number;
   readonly #listener: Deno.TcpListener;
   readonly #conns = new Map<number, Connection>();
+  /** Open connections per source key. */
+  readonly #perSource = new Map<string, number>();
   readonly #o: TcpServerSocketOptions;
   readonly #ring: Uint8Array[] = Array.from({ length: RING_SLOTS }, () => new Uint8Array(SLOT_BYTES));
   readonly #ringLen = new Int32Array(RING_SLOTS);
@@ -122,6 +153,10 @@ export class TcpServerSocket implements DatagramSocket {
   refused = 0;
   /** Connections closed because they carried no session for `idleMs`. */
   idleClosed = 0;
+  /** Connections closed on accept because their source had `maxConnectionsPerSource` open. */
+  refusedPerSource = 0;
+  /** Connections closed because they carried no session `helloMs` after opening. */
+  helloTimeouts = 0;
   /** Packets dropped because their connection had `maxQueuedBytes` queued. */
   writeDrops = 0;
 
@@ -162,12 +197,42 @@ export class TcpServerSocket implements DatagramSocket {
     if (c) this.#drop(c);
   }
 
+  /** Counters by name, for status output. */
+  statRecord(): Record<string, number> {
+    return {
+      tcp_refused: this.refused,
+      tcp_refused_per_source: this.refusedPerSource,
+      tcp_hello_timeouts: this.helloTimeouts,
+      tcp_idle_closed: this.idleClosed,
+      tcp_write_drops: this.writeDrops,
+    };
+  }
+
   /** Forgets a connection once, closing it and reporting it through onClose. */
   #drop(c: Connection): void {
     c.close();
+    if (c.helloTimer !== null) this.#clock.clearTimer(c.helloTimer);
+    c.helloTimer = null;
     if (this.#conns.get(c.id) !== c) return;
     this.#conns.delete(c.id);
+    const left = (this.#perSource.get(c.source) ?? 1) - 1;
+    if (left > 0) this.#perSource.set(c.source, left);
+    else this.#perSource.delete(c.source);
     if (!this.#closed) this.#o.onClose?.(c.id, c.remote);
+  }
+
+  /** A connection carrying a session (without hasSession: one that delivered a whole frame). */
+  #trusted(c: Connection): boolean {
+    const hasSession = this.#o.hasSession;
+    return hasSession ? hasSession(c.id) : c.framed;
+  }
+
+  /** Closes `c` unless it carries a session by now. */
+  #checkHello(c: Connection): void {
+    c.helloTimer = null;
+    if (c.closed || this.#trusted(c)) return;
+    this.helloTimeouts++;
+    this.#drop(c);
   }
 
   #armSweep(): void {
@@ -206,32 +271,48 @@ export class TcpServerSocket implements DatagramSocket {
           closeQuietly(conn);
           continue;
         }
-        conn.setNoDelay(true);
-        const id = this.#nextId++ >>> 0;
-        const c = new Connection(
-          id,
-          conn,
-          this.#clock.now(),
-          this.#o.maxQueuedBytes ?? MAX_QUEUED_WRITE_BYTES,
-        );
-        this.#conns.set(c.id, c);
-        this.#armSweep();
-        void this.#read(c);
+        this.#open(conn);
       }
     } catch {
       // Listener closed.
     }
   }
 
+  #open(conn: Deno.TcpConn): void {
+    const ra = conn.remoteAddr as Deno.NetAddr;
+    const remote = ra.hostname.includes(":") ? `[${ra.hostname}]:${ra.port}` : `${ra.hostname}:${ra.port}`;
+    const source = sourceKeyOf(remote);
+    const open = this.#perSource.get(source) ?? 0;
+    if (open >= (this.#o.maxConnectionsPerSource ?? MAX_TCP_CONNECTIONS_PER_SOURCE)) {
+      this.refusedPerSource++;
+      closeQuietly(conn);
+      return;
+    }
+    conn.setNoDelay(true);
+    const maxQueued = this.#o.maxQueuedBytes ?? MAX_QUEUED_WRITE_BYTES;
+    const c = new Connection(this.#nextId++ >>> 0, conn, remote, this.#clock.now(), maxQueued);
+    this.#perSource.set(source, open + 1);
+    this.#conns.set(c.id, c);
+    const helloMs = this.#o.helloMs ?? TCP_HELLO_MS;
+    if (Number.isFinite(helloMs)) c.helloTimer = this.#clock.setTimer(() => this.#checkHello(c), helloMs);
+    this.#armSweep();
+    void this.#read(c);
+  }
+
   async #read(c: Connection): Promise<void> {
-    const chunk = new Uint8Array(65536);
-    const sink = (b: Uint8Array, off: number, len: number) => this.#push(c.id, b, off, len);
+    // Small reads until the connection carries a session: a stranger's connection costs little memory.
+    let chunk = new Uint8Array(STRANGER_READ_BYTES);
+    const sink = (b: Uint8Array, off: number, len: number) => {
+      c.framed = true;
+      this.#push(c.id, b, off, len);
+    };
     try {
       for (;;) {
         while (this.#count >= RING_SLOTS && !this.#closed) {
           await new Promise<void>((r) => this.#spaceWaiters.push(r));
         }
         if (this.#closed || c.closed) break;
+        if (chunk.length < READ_BYTES && this.#trusted(c)) chunk = new Uint8Array(READ_BYTES);
         const n = await c.conn.read(chunk);
         if (n === null) break;
         c.active = true;
@@ -320,8 +401,13 @@ export class TcpServerSocket implements DatagramSocket {
     closeQuietly(this.#listener);
     if (this.#sweepTimer !== null) this.#clock.clearTimer(this.#sweepTimer);
     this.#sweepTimer = null;
-    for (const c of this.#conns.values()) c.close();
+    for (const c of this.#conns.values()) {
+      c.close();
+      if (c.helloTimer !== null) this.#clock.clearTimer(c.helloTimer);
+      c.helloTimer = null;
+    }
     this.#conns.clear();
+    this.#perSource.clear();
     const w = this.#waiter;
     this.#waiter = null;
     w?.();

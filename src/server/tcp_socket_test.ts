@@ -84,6 +84,7 @@ Deno.test("TcpServerSocket closes a connection that carried no session for idleM
     port: 0,
     clock,
     idleMs: 60_000,
+    helloMs: Infinity,
     hasSession: (id) => sessions.has(id),
     onClose: (id) => closed.push(id),
   });
@@ -157,6 +158,90 @@ Deno.test("TcpServerSocket drops and counts packets past 1 MiB queued for a peer
       assert.ok(got.subarray(o + 2, o + 2 + packet.length).every((b) => b === i), `packet ${i}`);
     }
     assert.equal(sock.queuedBytes(ids[0]), 0);
+  } finally {
+    closeAll(conns);
+    sock.close();
+  }
+});
+
+/** Waits (bounded) until the socket holds exactly `n` connections. */
+async function accepted(sock: TcpServerSocket, n: number): Promise<void> {
+  for (let i = 0; i < 200 && sock.connections !== n; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(sock.connections, n);
+}
+
+Deno.test("TcpServerSocket closes a connection that carries no session helloMs after opening", async () => {
+  const clock = new ManualClock();
+  const sessions = new Set<number>();
+  const closed: number[] = [];
+  const sock = new TcpServerSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    clock,
+    helloMs: 5000,
+    hasSession: (id) => sessions.has(id),
+    onClose: (id) => closed.push(id),
+  });
+  const { conns, ids } = await connectAll(sock, 2);
+  try {
+    sessions.add(ids[0]); // its reset was accepted; ids[1] sent a frame the listener refused
+    await clock.advance(4999);
+    assert.deepEqual(closed, []);
+    await clock.advance(1);
+    assert.deepEqual(closed, [ids[1]]);
+    assert.equal(sock.helloTimeouts, 1);
+    assert.equal(await closedByServer(conns[1], 2000), true);
+    sessions.delete(ids[0]);
+    await clock.advance(10_000);
+    assert.deepEqual(closed, [ids[1]], "past the hello, a session that ends is the idle check's business");
+  } finally {
+    closeAll(conns);
+    sock.close();
+  }
+  assert.equal(clock.pending, 0, "close() clears every timer");
+});
+
+Deno.test("TcpServerSocket without hasSession closes a connection that sent no whole frame within helloMs", async () => {
+  const clock = new ManualClock();
+  const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0, clock, helloMs: 5000 });
+  const { conns } = await connectAll(sock, 1);
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
+  conns.push(silent);
+  try {
+    await silent.write(Uint8Array.of(0, 9, 1)); // a frame header and one byte of nine
+    await accepted(sock, 2);
+    await clock.advance(5000);
+    assert.equal(sock.helloTimeouts, 1);
+    assert.equal(await closedByServer(silent, 2000), true);
+    assert.equal(await closedByServer(conns[0], 100), false);
+  } finally {
+    closeAll(conns);
+    sock.close();
+  }
+});
+
+Deno.test("TcpServerSocket refuses connections beyond maxConnectionsPerSource and counts them", async () => {
+  const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0, maxConnectionsPerSource: 2 });
+  const { conns } = await connectAll(sock, 2);
+  try {
+    const third = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
+    conns.push(third);
+    assert.equal(await closedByServer(third, 2000), true, "third from 127.0.0.1 closed on accept");
+    assert.equal(sock.refusedPerSource, 1);
+    assert.equal(sock.refused, 0, "the global cap was not the reason");
+    conns[0].close();
+    await accepted(sock, 1);
+    const again = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
+    conns[0] = again;
+    await accepted(sock, 2);
+    assert.equal(await closedByServer(again, 100), false, "a slot freed by a close is usable again");
+    assert.deepEqual(sock.statRecord(), {
+      tcp_refused: 0,
+      tcp_refused_per_source: 1,
+      tcp_hello_timeouts: 0,
+      tcp_idle_closed: 0,
+      tcp_write_drops: 0,
+    });
   } finally {
     closeAll(conns);
     sock.close();

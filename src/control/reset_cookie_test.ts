@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
+import { VERDICT_OK } from "./drop_counters.ts";
+import { P_ACK_V1, P_CONTROL_HARD_RESET_SERVER_V2, P_CONTROL_V1 } from "./opcode.ts";
+import {
+  completesCookieExchange,
+  COOKIE_REPLY_PLAIN_BYTES,
+  encodeCookieReply,
+  ResetCookies,
+} from "./reset_cookie.ts";
+
+const SLOT_MS = 30_000;
+const fixedRandom = (n: number) => Uint8Array.from({ length: n }, (_, i) => i * 7 + 3);
+const clientSid = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+
+Deno.test("ResetCookies.matches() accepts a cookie for its remote and client session id for 60 to 90 s", () => {
+  const jar = new ResetCookies({ random: fixedRandom, handshakeWindowMs: 60_000 });
+  const t0 = 1000 * SLOT_MS; // the start of a slot
+  const cookie = jar.issue("192.0.2.1:1194", clientSid, t0);
+  assert.equal(cookie.length, 8);
+  assert.deepEqual(
+    jar.issue("192.0.2.1:1194", clientSid, t0 + SLOT_MS - 1),
+    cookie,
+    "same slot, same cookie",
+  );
+  assert.equal(jar.matches("192.0.2.1:1194", clientSid, cookie, t0), true);
+  assert.equal(jar.matches("192.0.2.1:1194", clientSid, cookie, t0 + 3 * SLOT_MS - 1), true, "two slots on");
+  assert.equal(jar.matches("192.0.2.1:1194", clientSid, cookie, t0 + 3 * SLOT_MS), false, "three slots on");
+  assert.equal(jar.matches("192.0.2.1:1194", clientSid, cookie, t0 - 1), false, "not before it was issued");
+  assert.equal(jar.matches("192.0.2.1:1195", clientSid, cookie, t0), false, "another port");
+  assert.equal(jar.matches("192.0.2.1:1194", clientSid.map((b) => b ^ 1), cookie, t0), false, "another sid");
+  const other = new ResetCookies({
+    random: (n) => fixedRandom(n).map((b) => b ^ 0xff),
+    handshakeWindowMs: 60_000,
+  });
+  assert.equal(other.matches("192.0.2.1:1194", clientSid, cookie, t0), false, "another key");
+});
+
+Deno.test("ResetCookies slots follow the handshake window as OpenVPN's (hand-window + 1) / 2", () => {
+  const jar = new ResetCookies({ random: fixedRandom, handshakeWindowMs: 10_000 });
+  const cookie = jar.issue("a:1", clientSid, 0);
+  assert.equal(jar.matches("a:1", clientSid, cookie, 14_999), true);
+  assert.equal(jar.matches("a:1", clientSid, cookie, 15_000), false, "5 s slots: gone after 3 of them");
+});
+
+Deno.test("encodeCookieReply() writes a 26-byte server reset, message 0, acknowledging the client's reset", () => {
+  const out = new Uint8Array(COOKIE_REPLY_PLAIN_BYTES);
+  const serverSid = Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9);
+  assert.equal(encodeCookieReply(out, serverSid, clientSid), 26);
+  const pkt = new ControlPacket();
+  assert.equal(decodeControlPacket(out, 0, 26, pkt), VERDICT_OK);
+  assert.equal(pkt.opcode, P_CONTROL_HARD_RESET_SERVER_V2);
+  assert.equal(pkt.keyId, 0);
+  assert.deepEqual(pkt.sessionId, serverSid);
+  assert.deepEqual([...pkt.acks.subarray(0, pkt.ackCount)], [0]);
+  assert.deepEqual(pkt.remoteSessionId, clientSid);
+  assert.equal(pkt.messageId, 0);
+  assert.equal(pkt.payloadLength, 0);
+});
+
+Deno.test("completesCookieExchange() wants acks, all of them and the message id at most 1", () => {
+  const pkt = new ControlPacket();
+  const set = (opcode: number, acks: number[], messageId: number, keyId = 0) => {
+    pkt.opcode = opcode;
+    pkt.keyId = keyId;
+    pkt.ackCount = acks.length;
+    pkt.acks.set(acks);
+    pkt.messageId = messageId;
+    return completesCookieExchange(pkt);
+  };
+  assert.equal(set(P_ACK_V1, [0], -1), true);
+  assert.equal(set(P_CONTROL_V1, [0], 1), true);
+  assert.equal(set(P_CONTROL_V1, [1, 0], 1), true);
+  assert.equal(set(P_CONTROL_V1, [], 1), false);
+  assert.equal(set(P_CONTROL_V1, [0, 2], 1), false);
+  assert.equal(set(P_CONTROL_V1, [0], 2), false);
+  assert.equal(set(P_ACK_V1, [0], -1, 1), false);
+});

@@ -1,0 +1,87 @@
+/**
+ * A hostile stranger, run inside an e2e namespace; prints one JSON line.
+ *
+ *   stranger_flood.ts udp-resets HOST PORT COUNT SOURCE[,SOURCE...]
+ *     COUNT plain P_CONTROL_HARD_RESET_CLIENT_V2 (random session ids), spread
+ *     over the local SOURCE addresses, never answering what comes back; counts
+ *     what comes back for 1 s after the last one:
+ *     {"sent":N,"sentBytes":N,"answers":N,"answerBytes":N}
+ *
+ *   stranger_flood.ts tcp-hold HOST PORT COUNT HOLD_MS
+ *     opens COUNT TCP connections that send nothing, and notes when the
+ *     server closes each (ms after opening), holding the rest HOLD_MS:
+ *     {"opened":N,"closedAfterMs":[...],"open":N}
+ */
+
+const RESET_BYTES = 14;
+
+function plainReset(): Uint8Array {
+  const p = new Uint8Array(RESET_BYTES);
+  p[0] = 7 << 3; // P_CONTROL_HARD_RESET_CLIENT_V2, key-id 0
+  crypto.getRandomValues(p.subarray(1, 9));
+  p[1] |= 1; // never the undefined (all-zero) session id
+  return p; // no acks, message id 0
+}
+
+async function udpResets(host: string, port: number, count: number, sources: string[]): Promise<void> {
+  const socks = sources.map((s) => Deno.listenDatagram({ transport: "udp", hostname: s, port: 0 }));
+  let answers = 0;
+  let answerBytes = 0;
+  const readers = socks.map(async (s) => {
+    try {
+      for await (const [data] of s) {
+        answers++;
+        answerBytes += data.length;
+      }
+    } catch {
+      // closed
+    }
+  });
+  for (let i = 0; i < count; i++) {
+    await socks[i % socks.length].send(plainReset(), { transport: "udp", hostname: host, port });
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const s of socks) s.close();
+  await Promise.all(readers);
+  console.log(JSON.stringify({ sent: count, sentBytes: count * RESET_BYTES, answers, answerBytes }));
+}
+
+async function tcpHold(host: string, port: number, count: number, holdMs: number): Promise<void> {
+  const closedAfterMs: number[] = [];
+  const watchers: Promise<void>[] = [];
+  const conns: Deno.Conn[] = [];
+  let ending = false;
+  for (let i = 0; i < count; i++) {
+    const opened = Date.now();
+    const c = await Deno.connect({ hostname: host, port });
+    conns.push(c);
+    watchers.push((async () => {
+      const buf = new Uint8Array(64);
+      try {
+        while ((await c.read(buf)) !== null) { /* nothing is expected */ }
+      } catch {
+        // reset by the server
+      }
+      if (!ending) closedAfterMs.push(Date.now() - opened);
+    })());
+  }
+  const held = new Promise<void>((r) => setTimeout(r, holdMs));
+  await Promise.race([held, Promise.all(watchers)]);
+  ending = true;
+  const open = count - closedAfterMs.length;
+  for (const c of conns) {
+    try {
+      c.close();
+    } catch {
+      // already closed
+    }
+  }
+  await Promise.all(watchers);
+  console.log(JSON.stringify({ opened: count, closedAfterMs, open }));
+  Deno.exit(0);
+}
+
+const [mode, host, port, count, extra] = Deno.args;
+if (mode === "udp-resets") await udpResets(host, Number(port), Number(count), extra.split(","));
+else if (mode === "tcp-hold") await tcpHold(host, Number(port), Number(count), Number(extra));
+else throw new Error(`Unknown mode ${mode}`);
