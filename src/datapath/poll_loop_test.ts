@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { EFD_CLOEXEC, EFD_NONBLOCK, libc } from "../../ffi/libc.ts";
+import { PollSet } from "../../ffi/poll_set.ts";
 import { openUdp, type UdpSocket } from "../../ffi/udp.ts";
 import { DataChannel } from "../data/data_channel.ts";
 import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
@@ -9,16 +10,9 @@ import { OPEN_OK } from "../data/verdicts.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { buildIcmpEcho } from "../packet/test_builders.ts";
 import { Datapath } from "./datapath.ts";
-import { runInsideLoop } from "./inside.ts";
-import { runOutsideLoop } from "./outside.ts";
-import {
-  type DatagramSocketHolder,
-  pollLoopCapable,
-  pollLoopFor,
-  QUIET_MS,
-  QUIET_SLICE_MS,
-  type SyncPacketDevice,
-} from "./poll_loop.ts";
+import { pollLoopCapable, pollLoopFor, runInsideLoop, runOutsideLoop } from "./loops.ts";
+import { QUIET_MS, QUIET_SLICE_MS } from "./poll_loop.ts";
+import type { DatagramSocketHolder, Poller, SyncPacketDevice } from "../device/pollable.ts";
 import { FakeDevice } from "./testing/fake_device.ts";
 import { FakeNetwork } from "./testing/fake_network.ts";
 import type { DatagramSocket } from "../device/datagram_socket.ts";
@@ -40,6 +34,10 @@ class EventfdDevice extends FakeDevice implements SyncPacketDevice {
   override inject(packet: Uint8Array): void {
     this.#queue.push(packet.slice());
     libc().write(this.#fd, new BigUint64Array([1n]), 8);
+  }
+
+  openPoller(slots: number): Poller {
+    return new PollSet(libc(), slots);
   }
 
   tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
