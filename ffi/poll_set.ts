@@ -19,11 +19,12 @@
  * when that wait returns). The watched fds are not owned.
  */
 
+import type { Poller } from "../src/device/pollable.ts";
 import { EFD_CLOEXEC, EFD_NONBLOCK, type LibcSymbols, osError, POLLIN } from "./libc.ts";
 
 const POLLFD_BYTES = 8;
 
-export class PollSet {
+export class PollSet implements Poller {
   readonly slots: number;
   #lib: LibcSymbols;
   #wake: number;

@@ -15,7 +15,7 @@
  * The device is not persistent: it disappears when its last queue closes.
  */
 
-import type { PacketDevice } from "../src/device/packet_device.ts";
+import type { LoopbackRig, Poller, SyncPacketDevice } from "../src/device/pollable.ts";
 import {
   AF_INET,
   cString,
@@ -41,6 +41,8 @@ import {
   SOCK_DGRAM,
   STRAY_ERRNO_RETRIES,
 } from "./libc.ts";
+import { openLoopbackRig } from "./loopback_rig.ts";
+import { PollSet } from "./poll_set.ts";
 import { Readiness } from "./readiness.ts";
 import { ViewCache } from "./view_cache.ts";
 import { validateIfName } from "./if_name.ts";
@@ -169,7 +171,7 @@ function ifreqIoctl(
 }
 
 /** An open tun/tap queue. See the module comment for the I/O model. */
-export class TunDevice implements PacketDevice {
+export class TunDevice implements SyncPacketDevice {
   readonly name: string;
   readonly kind: "tun" | "tap";
   /** Interface index (ifindex), fixed for the device's life. */
@@ -249,6 +251,20 @@ export class TunDevice implements PacketDevice {
   tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
     if (this.#fd < 0) return 0;
     return this.#drain(bufs, sizes, offset, Math.min(bufs.length, sizes.length));
+  }
+
+  /** A poll set (poll_set.ts) for the datapath's poll loop: this fd and the socket's. */
+  openPoller(slots: number): Poller {
+    return new PollSet(this.#lib, slots);
+  }
+
+  /** A loopback rig (loopback_rig.ts) whose device is a `TunDevice` over a socketpair. */
+  openLoopbackRig(vnetHeader: boolean): LoopbackRig {
+    const lib = this.#lib;
+    return openLoopbackRig(
+      lib,
+      (fd) => new TunDevice(lib, fd, new Readiness(lib, fd), "loopback", "tun", 0, vnetHeader),
+    );
   }
 
   /** Synchronous reads until EAGAIN or `max` packets. */

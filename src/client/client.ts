@@ -23,8 +23,7 @@ import { type ControlWrap, createControlWrap } from "../control/control_wrap.ts"
 import { Emitter } from "../control/emitter.ts";
 import { pkiVerifier } from "../control/verifier.ts";
 import { Datapath } from "../datapath/datapath.ts";
-import { runInsideLoop } from "../datapath/inside.ts";
-import { runOutsideLoop } from "../datapath/outside.ts";
+import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
 import type { NetConfig } from "../device/net_config.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import type { Logger } from "../log/log.ts";

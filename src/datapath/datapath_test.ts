@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { buildIcmpEcho } from "../packet/test_builders.ts";
-import { runInsideLoop } from "./inside.ts";
-import { runOutsideLoop } from "./outside.ts";
+import { runInsideLoop, runOutsideLoop } from "./loops.ts";
 import { Rig } from "./testing/rig.ts";
 
 Deno.test("Datapath.tick() pings a peer after the idle interval and not before", () => {

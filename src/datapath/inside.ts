@@ -31,7 +31,6 @@ import {
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SWITCH } from "./datapath.ts";
 import { clampFrame, clampIp, flood, learnSource } from "./forward.ts";
-import { pollLoopCapable, pollLoopFor } from "./poll_loop.ts";
 import { SendQueue } from "./send_queue.ts";
 
 export class InsidePipeline {
@@ -140,21 +139,5 @@ export class InsidePipeline {
       return;
     }
     this.queue.seal(0, buf, off, len);
-  }
-}
-
-/**
- * Reads the device until it is closed (readBatch resolves 0) or `signal`
- * aborts, forwarding each batch. Resolves when the loop ends. With an
- * fd-backed device and socket both directions share one poll loop
- * (poll_loop.ts).
- */
-export async function runInsideLoop(dp: Datapath, signal?: AbortSignal): Promise<void> {
-  const pipe = new InsidePipeline(dp);
-  if (pollLoopCapable(dp)) return await pollLoopFor(dp).runInside(pipe, signal);
-  while (!signal?.aborted) {
-    const n = await dp.device.readBatch(pipe.bufs, pipe.sizes, HEADROOM);
-    if (n === 0 || signal?.aborted) break;
-    pipe.process(n);
   }
 }

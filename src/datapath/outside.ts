@@ -51,7 +51,6 @@ import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SINGLE, MODE_SWITCH } from "
 import { clampFrame, clampIp, flood, learnSource, toDevice } from "./forward.ts";
 import { GRO_AREA_BYTES, gsoCapable, TcpCoalescer } from "./gro.ts";
 import { PC_BYTES_IN, PC_PACKETS_IN, PEER_COUNTER_STRIDE } from "./peer_table.ts";
-import { pollLoopCapable, pollLoopFor } from "./poll_loop.ts";
 import { SendQueue } from "./send_queue.ts";
 
 export class OutsidePipeline {
@@ -274,22 +273,6 @@ export class OutsidePipeline {
     }
     clampFrame(dp, buf, off, len);
     toDevice(dp, buf, off, len);
-  }
-}
-
-/**
- * Receives from dp.socket until it is closed (receiveBatch resolves 0) or
- * `signal` aborts, handling each batch. Resolves when the loop ends. With an
- * fd-backed device and socket both directions share one poll loop
- * (poll_loop.ts).
- */
-export async function runOutsideLoop(dp: Datapath, signal?: AbortSignal): Promise<void> {
-  const pipe = new OutsidePipeline(dp);
-  if (pollLoopCapable(dp)) return await pollLoopFor(dp).runOutside(pipe, signal);
-  while (!signal?.aborted) {
-    const n = await dp.socket.receiveBatch(pipe.bufs, pipe.sizes, pipe.from, 0);
-    if (n === 0 || signal?.aborted) break;
-    pipe.process(n);
   }
 }
 

@@ -1,61 +1,36 @@
 /**
- * One loop for both directions when the device and the socket are plain fds
- * (ffi/tun.ts, ffi/udp.ts): drain each with synchronous calls, and when
- * neither has anything, block in one synchronous poll(2) over both instead of
- * awaiting a readiness Promise per direction.
+ * One loop for both directions when the device and the socket are fds
+ * (src/device/pollable.ts): drain each with synchronous calls and, when
+ * neither has anything, block in one synchronous poll(2) over both. Why: an
+ * async wait per batch is a hop through Deno's blocking thread pool, and
+ * under a TCP stream those hops were most of the per-packet cost. Blocking
+ * also blocks the event loop, hence slices with event-loop turns between
+ * them (the constants below; their measurements are in docs/performance.md,
+ * "The poll loop"). loops.ts picks this loop and hands it the JIT warm-up.
  *
- * Why: an async wait is a hop through Deno's blocking thread pool and back
- * (tens of µs on an idle host, milliseconds on a loaded one), paid per batch
- * in each direction. Under a TCP stream batches are small (a few packets), so
- * those hops were most of the per-packet cost and, by delaying the drain, let
- * the socket's receive queue overflow. A synchronous poll wakes this thread
- * straight from the kernel.
+ *   slice:  tryReceiveBatch(socket) → OutsidePipeline.process
+ *           tryReadBatch(device) → InsidePipeline.process
+ *           nothing? poll([device, socket], until slice end)
+ *   between slices: setImmediate; every IO_TURN_MS a 1 ms async poll (Deno
+ *   serves its own sockets); after IDLE_MS an async poll
  *
- * Blocking the thread also blocks its event loop (control channel, timers,
- * signals), so the loop runs in slices: it blocks at most until the end of a
- * slice of SLICE_MS, then yields one macrotask turn (setImmediate), which
- * lets ready timers and callbacks run. Once no packet has come for QUIET_MS
- * the slices are QUIET_SLICE_MS long: a tunnel with sparse traffic (a packet
- * every half second) cost each process ~4 % of a CPU in 250 wake-ups a second
- * with 4 ms slices, ~1 % with quiet slices. A packet that hands work to the
- * event loop (a control packet, an OCC exit) ends the slice at once, so a
- * handshake never waits for a slice's end. A setImmediate turn does not make
- * Deno poll its own sockets, though (measured: a TCP echo served by the same
- * process answered after ~230 ms); a turn in which the event loop has nothing
- * to run for a moment does. So every IO_TURN_MS the turn is an async poll of
- * the loop's fds with a 1 ms timeout instead: the event loop parks (and polls
- * Deno's sockets) while it waits, and a packet that arrives ends the wait at
- * once. (A zero-delay timer turn works too but serves no packet for ~2 ms.)
- * After IDLE_MS without a packet the loop stops polling synchronously and
- * awaits an async poll, which also notices a closed device or socket within
- * ASYNC_POLL_MS. IDLE_MS is long because the async wake is not free: it is a
- * hop through Deno's blocking thread pool, which added ~0.15 ms to each
- * packet that woke the loop (a ping every 50 ms crossed the tunnel in
- * ~0.45 ms with a synchronous wake, ~0.6 ms with an async one).
- *
- *   slice:  tryReceiveBatch(udp) → OutsidePipeline.process
- *           tryReadBatch(tun) → InsidePipeline.process
- *           nothing? poll([tun, udp], until slice end)
- *   between slices: setImmediate (event loop turn), every IO_TURN_MS a 1 ms
- *   async poll (Deno's socket I/O too) or, when idle, async poll
- *
- * `runInsideLoop`/`runOutsideLoop` use this loop when `pollLoopCapable`
- * holds; each direction still ends on its own (device closed / socket closed
- * / its AbortSignal), and an error in one direction rejects that direction's
- * promise only. A socket holder (`DatagramSocketHolder`, the client's
- * reconnecting socket) is followed as its socket changes; while that socket
- * has no fd (TCP) the loop falls back to awaiting both sides, and between
- * sockets it serves the device alone.
+ * Each direction ends on its own (device or socket closed, its AbortSignal);
+ * an error in one rejects that direction's promise only. A socket holder
+ * (the client's reconnecting socket) is followed as its socket changes;
+ * while that socket has no fd (TCP) both sides are awaited.
  */
 
 import { setImmediate } from "node:timers";
-import { libc } from "../../ffi/libc.ts";
-import { PollSet } from "../../ffi/poll_set.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
-import type { PacketDevice } from "../device/packet_device.ts";
+import {
+  type DatagramSocketHolder,
+  isSyncSocket,
+  type Poller,
+  type SyncDatagramSocket,
+  type SyncPacketDevice,
+} from "../device/pollable.ts";
 import { STAT_CONTROL, STAT_OCC_EXIT } from "./counters.ts";
 import { type Datapath, HEADROOM } from "./datapath.ts";
-import { warmUpDatapath, warmUpProfile } from "./warm_up.ts";
 
 /** What the loop needs of InsidePipeline (inside.ts), which passes itself in. */
 export interface InsideBatch {
@@ -80,65 +55,14 @@ export const QUIET_MS = 100;
  * packets end the slice at once).
  */
 export const QUIET_SLICE_MS = 50;
-/** Time without packets after which the loop waits asynchronously. */
+/** Time without packets after which the loop waits asynchronously (an async wake costs a pool hop). */
 export const IDLE_MS = 1000;
-/** Period of the turns that let Deno poll its own sockets (management interface, TCP). */
+/** Period of the turns that let Deno poll its own sockets (a setImmediate turn does not). */
 export const IO_TURN_MS = 25;
 /** Timeout of those turns' async poll: long enough for the event loop to park. */
 export const IO_TURN_WAIT_MS = 1;
 /** Timeout of the async wait, bounding how late a close is noticed. */
 export const ASYNC_POLL_MS = 200;
-
-/** A device that can be drained without waiting and polled by fd (ffi/tun.ts TunDevice). */
-export interface SyncPacketDevice extends PacketDevice {
-  readonly fd: number;
-  readonly closed: boolean;
-  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number;
-}
-
-/**
- * A socket that can be drained without waiting and polled by fd (ffi/udp.ts
- * UdpSocket). `fd` may be -1 while `closed` is false (a wrapper between
- * sockets): the loop then serves the device alone and looks again each turn.
- */
-export interface SyncDatagramSocket extends DatagramSocket {
-  readonly fd: number;
-  readonly closed: boolean;
-  tryReceiveBatch(bufs: Uint8Array[], sizes: Int32Array, from: EndpointSlots, offset: number): number;
-}
-
-function isSyncDevice(d: PacketDevice): d is SyncPacketDevice {
-  const x = d as Partial<SyncPacketDevice>;
-  return typeof x.fd === "number" && typeof x.tryReadBatch === "function" && typeof x.closed === "boolean";
-}
-
-function isSyncSocket(s: DatagramSocket): s is SyncDatagramSocket {
-  const x = s as Partial<SyncDatagramSocket>;
-  return typeof x.fd === "number" && typeof x.tryReceiveBatch === "function" && typeof x.closed === "boolean";
-}
-
-/**
- * A wrapper whose socket changes over time (the client's reconnecting
- * socket): `current` is the socket in use (null between connections) and
- * `closed` turns true once the wrapper is closed for good. The loop reads
- * `current` directly: synchronously when it is fd-backed, else with its own
- * `receiveBatch` (a TCP socket); it never calls the wrapper's
- * `receiveBatch`. Packets are sent through the wrapper as before.
- */
-export interface DatagramSocketHolder extends DatagramSocket {
-  readonly current: DatagramSocket | null;
-  readonly closed: boolean;
-}
-
-function isHolder(s: DatagramSocket): s is DatagramSocketHolder {
-  const x = s as Partial<DatagramSocketHolder>;
-  return "current" in s && typeof x.closed === "boolean";
-}
-
-/** True when `dp`'s device and socket (or socket holder) allow the single poll loop. */
-export function pollLoopCapable(dp: Datapath): boolean {
-  return isSyncDevice(dp.device) && (isSyncSocket(dp.socket) || isHolder(dp.socket));
-}
 
 const SLOT_DEVICE = 0;
 const SLOT_SOCKET = 1;
@@ -161,26 +85,18 @@ function direction(signal: AbortSignal | undefined): Direction {
   return { active: true, signal, resolve, reject, done };
 }
 
-const loops = new WeakMap<Datapath, PollLoop>();
-
-/** The shared loop of `dp` (created on first use). Callers check `pollLoopCapable` first. */
-export function pollLoopFor(dp: Datapath): PollLoop {
-  let l = loops.get(dp);
-  if (l === undefined) {
-    l = new PollLoop(dp);
-    loops.set(dp, l);
-  }
-  return l;
-}
+/** Runs once per loop run before its first slice (loops.ts hands it the JIT warm-up). */
+export type LoopWarmUp = (dp: Datapath) => void;
 
 export class PollLoop {
   readonly dp: Datapath;
+  readonly #warmUp: LoopWarmUp | undefined;
   #inside: Direction | null = null;
   #outside: Direction | null = null;
   #insidePipe: InsideBatch | null = null;
   #outsidePipe: OutsideBatch | null = null;
   #running: Promise<void> | null = null;
-  #polls: PollSet | null = null;
+  #polls: Poller | null = null;
   // The socket an async receive loop is serving (a holder's non-fd socket).
   #asyncSocket: DatagramSocket | null = null;
   // A holder's socket that failed a read; skipped until the holder moves on.
@@ -192,8 +108,10 @@ export class PollLoop {
    */
   readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0, asyncTurns: 0, ioTurns: 0, handoffs: 0 };
 
-  constructor(dp: Datapath) {
+  /** `dp`'s device must be a SyncPacketDevice (loops.ts checks). */
+  constructor(dp: Datapath, warmUp?: LoopWarmUp) {
     this.dp = dp;
+    this.#warmUp = warmUp;
   }
 
   /** Serves the device → socket direction until the device closes or `signal` aborts. */
@@ -262,10 +180,10 @@ export class PollLoop {
   async #run(): Promise<void> {
     // Let the other direction register before the first slice.
     await Promise.resolve();
-    // Once per process: get the packet path optimized before real packets (warm_up.ts).
-    warmUpDatapath(warmUpProfile(this.dp));
+    // Get the packet path optimized before real packets (warm_up.ts runs once per process).
+    this.#warmUp?.(this.dp);
     const device = this.dp.device as SyncPacketDevice;
-    const polls = this.#polls = new PollSet(libc(), 2);
+    const polls = this.#polls = device.openPoller(2);
     let lastPacket = performance.now();
     let lastIoTurn = lastPacket;
     const stats = this.dp.counters.stats;

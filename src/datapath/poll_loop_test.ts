@@ -1,117 +1,20 @@
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
-import { EFD_CLOEXEC, EFD_NONBLOCK, libc } from "../../ffi/libc.ts";
-import { openUdp, type UdpSocket } from "../../ffi/udp.ts";
-import { DataChannel } from "../data/data_channel.ts";
+import { openUdp } from "../../ffi/udp.ts";
 import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
-import { dataKeysFromParts } from "../data/key_material.ts";
 import { OPEN_OK } from "../data/verdicts.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { buildIcmpEcho } from "../packet/test_builders.ts";
 import { Datapath } from "./datapath.ts";
-import { runInsideLoop } from "./inside.ts";
-import { runOutsideLoop } from "./outside.ts";
-import {
-  type DatagramSocketHolder,
-  pollLoopCapable,
-  pollLoopFor,
-  QUIET_MS,
-  QUIET_SLICE_MS,
-  type SyncPacketDevice,
-} from "./poll_loop.ts";
+import { pollLoopCapable, pollLoopFor, runInsideLoop, runOutsideLoop } from "./loops.ts";
+import { PollLoop, QUIET_MS, QUIET_SLICE_MS } from "./poll_loop.ts";
+import { InsidePipeline } from "./inside.ts";
+import { OutsidePipeline } from "./outside.ts";
+import type { DatagramSocketHolder } from "../device/pollable.ts";
 import { FakeDevice } from "./testing/fake_device.ts";
 import { FakeNetwork } from "./testing/fake_network.ts";
+import { EventfdDevice, keys, sendData, setup, until } from "./testing/poll_setup.ts";
 import type { DatagramSocket } from "../device/datagram_socket.ts";
-
-/** A fake tun whose readiness is an eventfd, so the poll loop can wait on it. */
-class EventfdDevice extends FakeDevice implements SyncPacketDevice {
-  #fd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  #queue: Uint8Array[] = [];
-  #counter = new BigUint64Array(1);
-
-  get fd(): number {
-    return this.#fd;
-  }
-
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  override inject(packet: Uint8Array): void {
-    this.#queue.push(packet.slice());
-    libc().write(this.#fd, new BigUint64Array([1n]), 8);
-  }
-
-  tryReadBatch(bufs: Uint8Array[], sizes: Int32Array, offset: number): number {
-    let n = 0;
-    while (n < bufs.length && this.#queue.length > 0) {
-      const p = this.#queue.shift()!;
-      bufs[n].set(p, offset);
-      sizes[n++] = p.length;
-    }
-    if (this.#queue.length === 0 && this.#fd >= 0) libc().read(this.#fd, this.#counter, 8);
-    return n;
-  }
-
-  override close(): void {
-    super.close();
-    if (this.#fd >= 0) libc().close(this.#fd);
-    this.#fd = -1;
-  }
-}
-
-function keys(): { a: DataChannel; b: DataChannel } {
-  const k1 = crypto.getRandomValues(new Uint8Array(32));
-  const k2 = crypto.getRandomValues(new Uint8Array(32));
-  const iv1 = crypto.getRandomValues(new Uint8Array(8));
-  const iv2 = crypto.getRandomValues(new Uint8Array(8));
-  const a = new DataChannel({ peerId: 0 });
-  a.installKey(
-    0,
-    dataKeysFromParts("AES-256-GCM", { encryptKey: k1, encryptIv: iv1, decryptKey: k2, decryptIv: iv2 }),
-    0,
-  );
-  const b = new DataChannel({ peerId: 0 });
-  b.installKey(
-    0,
-    dataKeysFromParts("AES-256-GCM", { encryptKey: k2, encryptIv: iv2, decryptKey: k1, decryptIv: iv1 }),
-    0,
-  );
-  return { a, b };
-}
-
-/** Polls `cond` (called once per try; it may consume) for up to 2 s. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
-interface Setup {
-  dp: Datapath;
-  dev: EventfdDevice;
-  sock: UdpSocket;
-  peer: UdpSocket;
-  peerChannel: DataChannel;
-  toServer: EndpointSlots;
-}
-
-function setup(): Setup {
-  const dev = new EventfdDevice("tun");
-  const sock = openUdp({ host: "127.0.0.1", port: 0 });
-  const peer = openUdp({ host: "127.0.0.1", port: 0 });
-  const dp = new Datapath({ mode: "single", device: dev, socket: sock, batchSize: 8 });
-  const { a, b } = keys();
-  const toPeer = new EndpointSlots(1);
-  toPeer.setIpv4(0, 0x7f000001, peer.localPort);
-  dp.reservePeer();
-  dp.attachPeer(0, a, toPeer, 0);
-  const toServer = new EndpointSlots(1);
-  toServer.setIpv4(0, 0x7f000001, sock.localPort);
-  return { dp, dev, sock, peer, peerChannel: b, toServer };
-}
 
 Deno.test("pollLoopCapable() holds for an fd-backed device and socket, not for in-memory fakes", () => {
   const s = setup();
@@ -163,6 +66,31 @@ Deno.test("runInsideLoop() and runOutsideLoop() share one poll loop that carries
     assert.equal(insideDone, true);
     s.sock.close();
     await outside;
+  } finally {
+    s.dev.close();
+    s.sock.close();
+    s.peer.close();
+  }
+});
+
+Deno.test("PollLoop runs the warm-up it is handed once, before its first slice", async () => {
+  const s = setup();
+  const seen: { slices: number; written: number }[] = [];
+  const loop = new PollLoop(s.dp, (dp) => {
+    assert.equal(dp, s.dp);
+    seen.push({ slices: loop.stats.slices, written: s.dev.written.length });
+  });
+  try {
+    const inside = loop.runInside(new InsidePipeline(s.dp));
+    const outside = loop.runOutside(new OutsidePipeline(s.dp));
+    sendData(s, buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" }));
+    await until(() => s.dev.written.length === 1, "a packet on the device");
+    assert.deepEqual(seen, [{ slices: 0, written: 0 }]);
+    s.dev.close();
+    s.sock.close();
+    await inside;
+    await outside;
+    assert.equal(seen.length, 1);
   } finally {
     s.dev.close();
     s.sock.close();
@@ -255,13 +183,6 @@ Deno.test("PollLoop lets Deno serve its own sockets while packets keep it pollin
     s.peer.close();
   }
 });
-
-/** Seals `packet` as the test peer and sends it to the loop's socket. */
-function sendData(s: Setup, packet: Uint8Array): void {
-  const slot = new Uint8Array(DATA_V2_OVERHEAD + packet.length);
-  slot.set(packet, DATA_V2_OVERHEAD);
-  assert.ok(s.peer.send(slot, 0, s.peerChannel.seal(slot, DATA_V2_OVERHEAD, packet.length), s.toServer, 0));
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

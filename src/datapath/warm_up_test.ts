@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { libc } from "../../ffi/libc.ts";
+import { openLoopbackRig } from "../../ffi/loopback_rig.ts";
+import { Readiness } from "../../ffi/readiness.ts";
+import { TunDevice } from "../../ffi/tun.ts";
 import { DatapathCounters } from "./counters.ts";
-import { warmUpDatapath, type WarmUpProfile } from "./warm_up.ts";
+import { type OpenLoopbackRig, warmedUp, warmUpDatapath, type WarmUpProfile } from "./warm_up.ts";
 
 const router: WarmUpProfile = {
   mode: "router",
@@ -10,10 +14,24 @@ const router: WarmUpProfile = {
   vnetHeader: true,
 };
 
+const lib = libc();
+const opened: boolean[] = [];
+/** As TunDevice.openLoopbackRig does, recording the vnetHeader asked for. */
+const open: OpenLoopbackRig = (vnetHeader) => {
+  opened.push(vnetHeader);
+  return openLoopbackRig(
+    lib,
+    (fd) => new TunDevice(lib, fd, new Readiness(lib, fd), "loopback", "tun", 0, vnetHeader),
+  );
+};
+
 Deno.test("warmUpDatapath() takes every branch of real traffic once per process and skips switch mode", () => {
-  assert.equal(warmUpDatapath({ ...router, mode: "switch" }), 0);
+  assert.equal(warmUpDatapath({ ...router, mode: "switch" }, open), 0);
+  assert.equal(warmedUp(), false);
   const counters = new DatapathCounters();
-  const carried = warmUpDatapath(router, 48, counters);
+  const carried = warmUpDatapath(router, open, 48, counters);
+  assert.equal(warmedUp(), true);
+  assert.deepEqual(opened, [true, true], "two rigs with the real device's vnet header");
   assert.ok(carried >= 16 + 32 * 7, `carried ${carried}`);
   const stats = counters.statRecord();
   const drops = counters.dropRecord();
@@ -25,5 +43,5 @@ Deno.test("warmUpDatapath() takes every branch of real traffic once per process 
   for (const [reason, n] of Object.entries(drops)) {
     if (reason !== "multicast_in_tun") assert.equal(n, 0, reason);
   }
-  assert.equal(warmUpDatapath({ ...router, mode: "single" }), 0, "later calls return at once");
+  assert.equal(warmUpDatapath({ ...router, mode: "single" }, open), 0, "later calls return at once");
 });
