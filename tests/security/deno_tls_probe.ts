@@ -9,17 +9,78 @@
  *   deno run --allow-all --unstable-net tests/security/deno_tls_probe.ts
  */
 
-import { createPrivateKey, generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { Duplex } from "node:stream";
+import tls from "node:tls";
+import { initCa, issueCertificate } from "../../src/pki/ca.ts";
 import { createTestPki } from "../../src/control/testing_pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import { decodePem } from "../../src/pki/pem.ts";
 import { MANGLINGS } from "./cert_mangle.ts";
 import { type ForgeryOutcome, runForgery } from "./forgery_harness.ts";
+import { type ForgeryPlan, Tls13Forger } from "./tls13_forger.ts";
+
+/**
+ * A plain node:tls client with rejectUnauthorized: true (what any Deno program gets by default) against
+ * a forging server; reports whether the handshake completed and whether node:tls called the peer authorized.
+ */
+function strictClient(ca: string, plan: ForgeryPlan): Promise<string> {
+  return new Promise((resolve) => {
+    let done = false;
+    const end = (what: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(what);
+    };
+    const timer = setTimeout(() => end("timed out"), 5000);
+    const forger = new Tls13Forger("server", plan, (b) => setTimeout(() => !done && duplex.push(b), 0));
+    const duplex = new Duplex({
+      read() {},
+      write(chunk: Uint8Array, _e: string, cb: () => void) {
+        setTimeout(() => !done && forger.receive(new Uint8Array(chunk)), 0);
+        cb();
+      },
+    });
+    const socket = tls.connect({ socket: duplex, ca, rejectUnauthorized: true, servername: "server" } as never);
+    socket.on("secureConnect", () => end(`handshake completed, authorized=${socket.authorized}`));
+    socket.on("error", (e: Error) => end(`refused (${e.message})`));
+  });
+}
 
 function describe(o: ForgeryOutcome): string {
   const tls = o.tlsAccepted ? "TLS completed" : `TLS refused (${o.tlsError ?? `alert ${o.alert}`})`;
   const verdict = o.verdict === null ? "" : o.verdict.ok ? "; verifier: ok" : `; verifier: ${o.verdict.reason}`;
   return tls + verdict + (o.forgerFailure ? `; forger: ${o.forgerFailure}` : "");
+}
+
+/**
+ * The same hole without any real certificate: a CA of the attacker's own with the real CA's name issues
+ * "server"; with its outer length re-encoded, a strict node:tls client trusting only the real CA accepts it.
+ */
+async function probeStrictClient(dir: string, caPem: string, realServer: Uint8Array, forgedKey: KeyObject) {
+  const fakeCa = `${dir}/fake-ca`;
+  await initCa(fakeCa, { commonName: "tsvpn test CA" });
+  const fake = await issueCertificate(fakeCa, { name: "server", type: "server", sans: ["DNS:server"] });
+  const fakeDer = decodePem(await Deno.readTextFile(fake.certPath), "CERTIFICATE")[0];
+  const fakeKey = createPrivateKey(await Deno.readTextFile(fake.keyPath));
+  const longForm = MANGLINGS["outer SEQUENCE length in 4-byte long form"].apply;
+  console.log("node:tls client, rejectUnauthorized: true, ca = the real CA only");
+  for (
+    const [name, plan] of [
+      ["real server certificate as issued, unrelated key", { chain: [realServer], signingKey: forgedKey }],
+      ["real server certificate, outer length re-encoded, unrelated key", {
+        chain: [longForm(realServer)],
+        signingKey: forgedKey,
+      }],
+      ["attacker's certificate from a same-named CA, as issued", { chain: [fakeDer], signingKey: fakeKey }],
+      ["attacker's certificate from a same-named CA, outer length re-encoded", {
+        chain: [longForm(fakeDer)],
+        signingKey: fakeKey,
+      }],
+    ] as [string, ForgeryPlan][]
+  ) console.log(`  ${name}: ${await strictClient(caPem, plan)}`);
 }
 
 if (import.meta.main) {
@@ -54,6 +115,7 @@ if (import.meta.main) {
       console.log(`${name}\n  forged server → tsvpn client: ${describe(asServer)}`);
       console.log(`  forged client → tsvpn server: ${describe(asClient)}`);
     }
+    await probeStrictClient(pki.dir, pki.caPem, server.der, forgedKey);
   } finally {
     await pki.cleanup();
   }
