@@ -141,7 +141,11 @@ export const MANGLINGS: Record<string, { touchesTbs?: boolean; apply(der: Uint8A
   "ECDSA signature value with a padded INTEGER": {
     apply: (der) => {
       const { tbs, alg, sig } = splitCertificate(der);
-      return rebuild(tbs, alg.all, tlv(0x03, cat(Uint8Array.of(0), padFirstInteger(sig.contents.subarray(1)))));
+      return rebuild(
+        tbs,
+        alg.all,
+        tlv(0x03, cat(Uint8Array.of(0), padFirstInteger(sig.contents.subarray(1)))),
+      );
     },
   },
   "a fourth element inside the outer SEQUENCE": {

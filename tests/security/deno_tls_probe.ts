@@ -43,7 +43,9 @@ function strictClient(ca: string, plan: ForgeryPlan): Promise<string> {
         cb();
       },
     });
-    const socket = tls.connect({ socket: duplex, ca, rejectUnauthorized: true, servername: "server" } as never);
+    const socket = tls.connect(
+      { socket: duplex, ca, rejectUnauthorized: true, servername: "server" } as never,
+    );
     socket.on("secureConnect", () => end(`handshake completed, authorized=${socket.authorized}`));
     socket.on("error", (e: Error) => end(`refused (${e.message})`));
   });
@@ -51,7 +53,11 @@ function strictClient(ca: string, plan: ForgeryPlan): Promise<string> {
 
 function describe(o: ForgeryOutcome): string {
   const tls = o.tlsAccepted ? "TLS completed" : `TLS refused (${o.tlsError ?? `alert ${o.alert}`})`;
-  const verdict = o.verdict === null ? "" : o.verdict.ok ? "; verifier: ok" : `; verifier: ${o.verdict.reason}`;
+  const verdict = o.verdict === null
+    ? ""
+    : o.verdict.ok
+    ? "; verifier: ok"
+    : `; verifier: ${o.verdict.reason}`;
   return tls + verdict + (o.forgerFailure ? `; forger: ${o.forgerFailure}` : "");
 }
 
@@ -87,8 +93,14 @@ if (import.meta.main) {
   const pki = await createTestPki();
   try {
     const forgedKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-    const server = { der: decodePem(pki.server.cert, "CERTIFICATE")[0], key: createPrivateKey(pki.server.key) };
-    const client = { der: decodePem(pki.client.cert, "CERTIFICATE")[0], key: createPrivateKey(pki.client.key) };
+    const server = {
+      der: decodePem(pki.server.cert, "CERTIFICATE")[0],
+      key: createPrivateKey(pki.server.key),
+    };
+    const client = {
+      der: decodePem(pki.client.cert, "CERTIFICATE")[0],
+      key: createPrivateKey(pki.client.key),
+    };
     const cases: [string, (d: Uint8Array) => Uint8Array, boolean][] = [
       ["certificate as issued, its own key", (d) => d, true],
       ["certificate as issued", (d) => d, false],

@@ -71,7 +71,20 @@ export interface ForgeryPlan {
 }
 
 const SIGNATURE_SCHEMES = [0x0403, 0x0503, 0x0804, 0x0805, 0x0807];
-const X25519_SPKI_PREFIX = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00);
+const X25519_SPKI_PREFIX = Uint8Array.of(
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x03,
+  0x21,
+  0x00,
+);
 
 /** The TLS 1.3 signature scheme for `key` and a signature over `data` with it. */
 function signWith(key: KeyObject, data: Uint8Array): { scheme: number; signature: Uint8Array } {
@@ -302,7 +315,14 @@ export class Tls13Forger {
     );
     const hello = handshake(
       HS_SERVER_HELLO,
-      concat(u16(0x0303), randomBytes(32), vec(1, sessionId), u16(TLS_AES_128_GCM_SHA256), u8(0), vec(2, exts)),
+      concat(
+        u16(0x0303),
+        randomBytes(32),
+        vec(1, sessionId),
+        u16(TLS_AES_128_GCM_SHA256),
+        u8(0),
+        vec(2, exts),
+      ),
     );
     this.#transcript.add(hello);
     this.send(plaintextRecord(CONTENT_HANDSHAKE, hello));
@@ -310,7 +330,9 @@ export class Tls13Forger {
     this.#sendProtected(handshake(HS_ENCRYPTED_EXTENSIONS, vec(2, new Uint8Array(0))));
     if (this.plan.requestClientCertificate ?? true) {
       const sigAlgs = extension(EXT_SIGNATURE_ALGORITHMS, vec(2, concat(...SIGNATURE_SCHEMES.map(u16))));
-      this.#sendProtected(handshake(HS_CERTIFICATE_REQUEST, concat(vec(1, new Uint8Array(0)), vec(2, sigAlgs))));
+      this.#sendProtected(
+        handshake(HS_CERTIFICATE_REQUEST, concat(vec(1, new Uint8Array(0)), vec(2, sigAlgs))),
+      );
     }
     this.#sendCertificateAndProof(new Uint8Array(0));
     this.#sendProtected(handshake(HS_FINISHED, finishedMac(this.#hs!.server, this.#transcript.hash())));

@@ -96,7 +96,12 @@ function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Arr
 }
 
 /** HKDF-Expand-Label (RFC 8446 7.1). */
-export function expandLabel(secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array {
+export function expandLabel(
+  secret: Uint8Array,
+  label: string,
+  context: Uint8Array,
+  length: number,
+): Uint8Array {
   const full = new TextEncoder().encode(`tls13 ${label}`);
   return hkdfExpand(secret, concat(u16(length), vec(1, full), vec(1, context)), length);
 }
