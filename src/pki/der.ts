@@ -53,10 +53,10 @@ export function readTlv(buf: Uint8Array, off: number, limit: number = buf.length
     if (n === 0) throw new DerError("indefinite DER length");
     if (n > 4) throw new DerError("DER length too large");
     if (start + n > limit) throw new DerError("truncated DER length");
-    if (buf[start] === 0) throw new DerError(`non-minimal DER length at byte ${off} (leading zero)`);
+    if (buf[start] === 0) throw new DerError(`non-minimal DER length at byte ${off}: leading zero byte`);
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
-    if (len < 0x80) throw new DerError(`non-minimal DER length at byte ${off} (long form for ${len})`);
+    if (len < 0x80) throw new DerError(`non-minimal DER length at byte ${off}: long form for ${len}`);
     start += n;
   }
   const end = start + len;

@@ -26,7 +26,7 @@ export function parsePeerCertificate(der: Uint8Array): Certificate {
     cert = parseCertificate(der);
   } catch (e) {
     if (!(e instanceof DerError)) throw e;
-    throw new PeerCertificateError(`not canonical DER: ${e.message}`);
+    throw new PeerCertificateError(`not a canonical DER certificate (${e.message})`);
   }
   // Deno's TLS (webpki) refuses these too, and then skips the handshake signature check.
   if (cert.version !== 2) {

@@ -78,8 +78,16 @@ function padFirstInteger(sigValue: Uint8Array): Uint8Array {
   return tlv(0x30, cat(tlv(0x02, cat(Uint8Array.of(0), r.contents)), s.all));
 }
 
-/** Each mangling: name → certificate bytes. `touchesTbs` marks the two that change the signed part. */
-export const MANGLINGS: Record<string, { touchesTbs?: boolean; apply(der: Uint8Array): Uint8Array }> = {
+export interface Mangling {
+  /** It changes the signed part: the CA's signature no longer covers what is sent. */
+  touchesTbs?: boolean;
+  /** The DER stays canonical; only the CA's signature value stops verifying. */
+  breaksSignatureOnly?: boolean;
+  apply(der: Uint8Array): Uint8Array;
+}
+
+/** Each mangling: name → certificate bytes. */
+export const MANGLINGS: Record<string, Mangling> = {
   "outer SEQUENCE length in 4-byte long form": {
     apply: (der) => {
       const { tbs, alg, sig } = splitCertificate(der);
@@ -139,6 +147,7 @@ export const MANGLINGS: Record<string, { touchesTbs?: boolean; apply(der: Uint8A
     },
   },
   "ECDSA signature value with a padded INTEGER": {
+    breaksSignatureOnly: true,
     apply: (der) => {
       const { tbs, alg, sig } = splitCertificate(der);
       return rebuild(
