@@ -35,7 +35,7 @@ function children(p: Part): Part[] {
   return out;
 }
 
-function cat(...parts: Uint8Array[]): Uint8Array {
+export function cat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {
@@ -175,6 +175,7 @@ export const MANGLINGS: Record<string, Mangling> = {
   },
   "signed part with the signature algorithm NULL parameters added": {
     touchesTbs: true,
+    breaksSignatureOnly: true,
     apply: (der) => {
       const { tbs, sig } = splitCertificate(der);
       const fields = children(readPart(tbs, 0));
@@ -185,3 +186,18 @@ export const MANGLINGS: Record<string, Mangling> = {
     },
   },
 };
+
+/** The encodings of the elements inside the constructed element `encoding`. */
+export function elementsOf(encoding: Uint8Array): Uint8Array[] {
+  return children(readPart(encoding, 0)).map((c) => c.all);
+}
+
+/**
+ * The certificate (or CRL) with the fields of its signed part replaced by
+ * `edit(fields)`; the signature is kept, so it no longer verifies — for
+ * checks that refuse the form before any signature is looked at.
+ */
+export function editSignedFields(der: Uint8Array, edit: (fields: Uint8Array[]) => Uint8Array[]): Uint8Array {
+  const { tbs, alg, sig } = splitCertificate(der);
+  return rebuild(tlv(0x30, cat(...edit(elementsOf(tbs)))), alg.all, sig.all);
+}
