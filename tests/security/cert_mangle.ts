@@ -1,3 +1,5 @@
+import { type KeyObject, sign } from "node:crypto";
+
 /**
  * Test support: re-encodings of a real certificate that leave its signed part
  * (TBSCertificate) byte for byte as issued — the parts an attacker can change
@@ -200,4 +202,19 @@ export function elementsOf(encoding: Uint8Array): Uint8Array[] {
 export function editSignedFields(der: Uint8Array, edit: (fields: Uint8Array[]) => Uint8Array[]): Uint8Array {
   const { tbs, alg, sig } = splitCertificate(der);
   return rebuild(tlv(0x30, cat(...edit(elementsOf(tbs)))), alg.all, sig.all);
+}
+
+/**
+ * The certificate with its signed part edited and signed again with the CA's
+ * ECDSA key: what a CA that signs whatever it is given would issue.
+ */
+export function resign(
+  der: Uint8Array,
+  caKey: KeyObject,
+  edit: (fields: Uint8Array[]) => Uint8Array[],
+): Uint8Array {
+  const { tbs, alg } = splitCertificate(der);
+  const newTbs = tlv(0x30, cat(...edit(elementsOf(tbs))));
+  const signature = new Uint8Array(sign("sha256", newTbs, { key: caKey, dsaEncoding: "der" }));
+  return rebuild(newTbs, alg.all, tlv(0x03, cat(Uint8Array.of(0), signature)));
 }

@@ -16,6 +16,7 @@ import { initCa, issueCertificate } from "../../src/pki/ca.ts";
 import { createTestPki } from "../../src/control/testing_pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import { decodePem } from "../../src/pki/pem.ts";
+import { openssl } from "../../src/pki/testing_openssl.ts";
 import { MANGLINGS } from "./cert_mangle.ts";
 import { type ForgeryOutcome, runForgery } from "./forgery_harness.ts";
 import { type ForgeryPlan, Tls13Forger } from "./tls13_forger.ts";
@@ -89,6 +90,34 @@ async function probeStrictClient(dir: string, caPem: string, realServer: Uint8Ar
   ) console.log(`  ${name}: ${await strictClient(caPem, plan)}`);
 }
 
+/** An X.509 v1 certificate (no extensions) signed by the real CA: webpki refuses v1 as UnsupportedCertVersion. */
+async function probeV1(pki: Awaited<ReturnType<typeof createTestPki>>, forgedKey: KeyObject) {
+  const run = async (args: string[]) => {
+    const r = await openssl(args, pki.dir);
+    if (!r.ok) throw new Error(r.out);
+  };
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await run(["req", "-new", ...ec, "-keyout", "v1.key", "-subj", "/CN=server", "-out", "v1.csr"]);
+  await run(["x509", "-req", "-in", "v1.csr", "-CA", "ca/ca.crt", "-CAkey", "ca/ca.key", "-out", "v1.crt"]);
+  const der = decodePem(await Deno.readTextFile(`${pki.dir}/v1.crt`), "CERTIFICATE")[0];
+  const plan = { chain: [der], signingKey: forgedKey };
+  const asServer = await runForgery({
+    target: "client",
+    credentials: pki.client,
+    plan,
+    verifier: pkiVerifier({ ca: pki.caPem, usage: "serverAuth", expectedName: "server" }),
+  });
+  const asClient = await runForgery({
+    target: "server",
+    credentials: pki.server,
+    plan,
+    verifier: pkiVerifier({ ca: pki.caPem, crl: pki.crlPem, usage: "clientAuth" }),
+  });
+  console.log("v1 certificate signed by the real CA, unrelated key");
+  console.log(`  forged server → tsvpn client: ${describe(asServer)}`);
+  console.log(`  forged client → tsvpn server: ${describe(asClient)}`);
+}
+
 if (import.meta.main) {
   const pki = await createTestPki();
   try {
@@ -127,6 +156,7 @@ if (import.meta.main) {
       console.log(`${name}\n  forged server → tsvpn client: ${describe(asServer)}`);
       console.log(`  forged client → tsvpn server: ${describe(asClient)}`);
     }
+    await probeV1(pki, forgedKey);
     await probeStrictClient(pki.dir, pki.caPem, server.der, forgedKey);
   } finally {
     await pki.cleanup();

@@ -16,7 +16,7 @@ import type { TlsCredentials } from "../../src/control/tls_channel.ts";
 import { initCa, issueCertificate } from "../../src/pki/ca.ts";
 import { decodePem } from "../../src/pki/pem.ts";
 import { noOpenssl } from "../../src/pki/testing_openssl.ts";
-import { MANGLINGS } from "./cert_mangle.ts";
+import { MANGLINGS, resign, tlv } from "./cert_mangle.ts";
 import { type ChainPki, createChainPki } from "./chain_pki.ts";
 import { type ForgeryOutcome, impersonationSucceeded, runForgery } from "./forgery_harness.ts";
 
@@ -107,6 +107,32 @@ for (const who of ["server", "client"] as const) {
       },
     });
   }
+}
+
+/**
+ * Deno's TLS skips the CertificateVerify check in both roles for a certificate webpki calls
+ * UnsupportedCertVersion, and as a client for one with unique identifiers; a certificate the CA
+ * signed in such a form would let anyone holding it pose as its subject without the key.
+ */
+for (const who of ["server", "client"] as const) {
+  Deno.test({
+    ...opts,
+    name: `a forged ${who} with a CA-signed v1, v2 or unique-ID certificate and another key is refused`,
+    fn: async () => {
+      const caKey = createPrivateKey(await Deno.readTextFile(`${pki.dir}/ca/ca.key`));
+      const v2 = tlv(0xa0, Uint8Array.of(0x02, 0x01, 0x01));
+      const uniqueId = Uint8Array.of(0x81, 0x02, 0x00, 0xab);
+      const cases: [string, (f: Uint8Array[]) => Uint8Array[], RegExp][] = [
+        ["v1 without extensions", (f) => f.slice(1, 7), /not an X\.509 v3 certificate \(v1\)/],
+        ["v2 with extensions", (f) => [v2, ...f.slice(1)], /extensions in a certificate that is not v3/],
+        ["v3 with a unique ID", (f) => [...f.slice(0, 7), uniqueId, f[7]], /unique identifiers/],
+      ];
+      for (const [name, edit, reason] of cases) {
+        const o = await impersonate(who, [resign(realLeaf(who).der, caKey, edit)], unrelatedKey);
+        refusedByVerifier(o, reason, name);
+      }
+    },
+  });
 }
 
 Deno.test({
