@@ -21,8 +21,8 @@ let pki: TestPki;
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const certOf = (pem: string) => decodePem(pem, "CERTIFICATE")[0];
 
-/** TBSCertificate field positions of a v3 certificate. */
-const VERSION = 0, SERIAL = 1, EXTENSIONS = 7;
+/** TBSCertificate field positions of a v3 certificate (0 is the version). */
+const SERIAL = 1, EXTENSIONS = 7;
 
 function extensionsOf(fields: Uint8Array[]): Uint8Array[] {
   return elementsOf(elementsOf(fields[EXTENSIONS])[0]);
