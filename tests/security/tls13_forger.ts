@@ -155,6 +155,8 @@ export class Tls13Forger {
   #read: RecordProtection | null = null;
   #write: RecordProtection | null = null;
   #certificateContext: Uint8Array | null = null;
+  /** Server role: the transcript hash through the server's Finished (application secrets come from it). */
+  #serverFinishedHash: Uint8Array | null = null;
 
   constructor(
     readonly role: ForgerRole,
@@ -295,8 +297,6 @@ export class Tls13Forger {
     this.#write = new RecordProtection(app.server);
     this.handshakeDone = true;
   }
-
-  #serverFinishedHash: Uint8Array | null = null;
 
   #answerClientHello(body: Reader): void {
     body.bytes(2 + 32);
