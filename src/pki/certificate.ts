@@ -2,8 +2,11 @@
  * A read-only view of an X.509 certificate: the fields and extensions peer
  * verification (verify.ts) checks, read with the small DER reader (der.ts)
  * so the running server and client never load an ASN.1 library.
- * parseCertificate() throws a DerError for anything malformed; extension
- * readers throw the same for a malformed extension value.
+ * parseCertificate() throws a DerError for anything malformed or not in
+ * canonical DER (canonical_der.ts), for a version that does not fit the
+ * fields present (v3 whenever extensions exist), and for an outer
+ * signatureAlgorithm that differs from the one inside the signed part.
+ * Extension readers throw the same for a malformed extension value.
  */
 
 import {
@@ -14,15 +17,19 @@ import {
   expectTlv,
   readBitString,
   readBoolean,
+  readIntegerBytes,
+  readOctetBitString,
   readOid,
+  readSmallInteger,
   readTime,
+  sameBytes,
   TAG_BOOLEAN,
-  TAG_INTEGER,
   TAG_OCTET_STRING,
   TAG_SEQUENCE,
   type Tlv,
   toHex,
 } from "./der.ts";
+import { assertCanonical, assertCanonicalElement } from "./canonical_der.ts";
 import { CN_OID, type DistinguishedName, nameField, readName } from "./distinguished_name.ts";
 
 export interface AlgorithmIdentifier {
@@ -43,6 +50,10 @@ export interface CertExtension {
 export interface Certificate {
   /** The certificate's whole encoding. */
   der: Uint8Array;
+  /** The version field: 0 for v1, 1 for v2, 2 for v3. */
+  version: number;
+  /** Whether issuerUniqueID or subjectUniqueID is present (RFC 5280 forbids CAs to issue them). */
+  hasUniqueIdentifiers: boolean;
   /** The signed part (TBSCertificate encoding). */
   tbs: Uint8Array;
   tbsSignatureAlgorithm: AlgorithmIdentifier;
@@ -82,36 +93,87 @@ export function readAlgorithm(buf: Uint8Array, t: Tlv): AlgorithmIdentifier {
   };
 }
 
-/** Reads `Extensions` (SEQUENCE OF Extension). */
+/**
+ * Reads `Extensions` (SEQUENCE OF Extension): at least one, no OID twice
+ * (RFC 5280 4.2), each value exactly one canonical DER element.
+ */
 export function readExtensions(buf: Uint8Array, t: Tlv): CertExtension[] {
   if (t.tag !== TAG_SEQUENCE) throw new DerError("Extensions: expected a SEQUENCE");
-  return childrenOf(buf, t).map((e) => {
+  const seen = new Set<string>();
+  const out = childrenOf(buf, t).map((e) => {
     if (e.tag !== TAG_SEQUENCE) throw new DerError("Extension: expected a SEQUENCE");
     const f = childrenOf(buf, e);
     if (f.length < 2 || f.length > 3) throw new DerError("malformed Extension");
     const critical = f.length === 3 ? readBoolean(buf, f[1]) : false;
     const value = f[f.length - 1];
     if (value.tag !== TAG_OCTET_STRING) throw new DerError("Extension: expected an OCTET STRING value");
-    return { oid: readOid(buf, f[0]), critical, value: contentsOf(buf, value) };
+    const oid = readOid(buf, f[0]);
+    if (seen.has(oid)) throw new DerError(`extension ${oid} appears twice`);
+    seen.add(oid);
+    assertCanonicalElement(contentsOf(buf, value), `extension ${oid}`);
+    return { oid, critical, value: contentsOf(buf, value) };
   });
+  if (out.length === 0) throw new DerError("empty Extensions");
+  return out;
+}
+
+/** The version field's value (0 = v1 when absent); DER never encodes the default v1. */
+function readVersion(der: Uint8Array, fields: Tlv[]): number {
+  if (fields[0]?.tag !== 0xa0) return 0;
+  const inner = childrenOf(der, fields[0]);
+  if (inner.length !== 1) throw new DerError("malformed version field");
+  const version = readSmallInteger(der, inner[0]);
+  if (version !== 1 && version !== 2) {
+    throw new DerError(`certificate version field ${version} is not v2 or v3`);
+  }
+  return version;
+}
+
+const V2 = 1;
+const V3 = 2;
+
+/** issuerUniqueID [1], subjectUniqueID [2], extensions [3]: each at most once, in order, as the version allows. */
+function readTrailingFields(
+  der: Uint8Array,
+  fields: Tlv[],
+  version: number,
+): { extensions: CertExtension[]; hasUniqueIdentifiers: boolean } {
+  let extensions: CertExtension[] = [];
+  let hasUniqueIdentifiers = false;
+  let last = 0;
+  for (const t of fields) {
+    const number = t.tag === 0x81 ? 1 : t.tag === 0x82 ? 2 : t.tag === 0xa3 ? 3 : 0;
+    if (number === 0) throw new DerError("unexpected field in TBSCertificate");
+    if (number <= last) throw new DerError("TBSCertificate fields out of order or repeated");
+    last = number;
+    if (number < 3) {
+      if (version < V2) throw new DerError("unique identifiers in a v1 certificate");
+      readBitString(der, { ...t, tag: 0x03 });
+      hasUniqueIdentifiers = true;
+      continue;
+    }
+    if (version !== V3) throw new DerError("extensions in a certificate that is not v3");
+    const inner = childrenOf(der, t);
+    if (inner.length !== 1) throw new DerError("malformed extensions field");
+    extensions = readExtensions(der, inner[0]);
+  }
+  return { extensions, hasUniqueIdentifiers };
 }
 
 /** Parses a DER certificate; keeps views into `der` (do not modify it afterwards). */
 export function parseCertificate(der: Uint8Array): Certificate {
   const outer = expectTlv(der, 0, der.length, TAG_SEQUENCE, "Certificate");
   if (outer.end !== der.length) throw new DerError("trailing bytes after the certificate");
+  assertCanonical(der, outer);
   const top = childrenOf(der, outer);
   if (top.length !== 3) throw new DerError("malformed Certificate");
   const [tbsTlv, algTlv, sigTlv] = top;
   if (tbsTlv.tag !== TAG_SEQUENCE) throw new DerError("TBSCertificate: expected a SEQUENCE");
   const f = childrenOf(der, tbsTlv);
-  let i = 0;
-  if (f[i]?.tag === 0xa0) i++; // [0] EXPLICIT version
+  const version = readVersion(der, f);
+  let i = f[0]?.tag === 0xa0 ? 1 : 0;
   if (f.length < i + 6) throw new DerError("malformed TBSCertificate");
-  const serialTlv = f[i++];
-  if (serialTlv.tag !== TAG_INTEGER || serialTlv.end === serialTlv.start) {
-    throw new DerError("malformed serial number");
-  }
+  const serial = readIntegerBytes(der, f[i++]);
   const tbsSignatureAlgorithm = readAlgorithm(der, f[i++]);
   const issuer = readName(der, f[i++]);
   const validity = f[i++];
@@ -121,22 +183,20 @@ export function parseCertificate(der: Uint8Array): Certificate {
   const subject = readName(der, f[i++]);
   const spki = f[i++];
   if (spki.tag !== TAG_SEQUENCE) throw new DerError("SubjectPublicKeyInfo: expected a SEQUENCE");
-  let extensions: CertExtension[] = [];
-  for (; i < f.length; i++) {
-    const t = f[i];
-    if (t.tag === 0x81 || t.tag === 0x82 || t.tag === 0xa1 || t.tag === 0xa2) continue; // unique IDs
-    if (t.tag !== 0xa3) throw new DerError("unexpected field in TBSCertificate");
-    const inner = childrenOf(der, t);
-    if (inner.length !== 1) throw new DerError("malformed extensions field");
-    extensions = readExtensions(der, inner[0]);
+  const { extensions, hasUniqueIdentifiers } = readTrailingFields(der, f.slice(i), version);
+  const signatureAlgorithm = readAlgorithm(der, algTlv);
+  if (!sameBytes(signatureAlgorithm.encoding, tbsSignatureAlgorithm.encoding)) {
+    throw new DerError("signatureAlgorithm differs from the algorithm inside the signed part");
   }
   return {
     der,
+    version,
+    hasUniqueIdentifiers,
     tbs: encodingOf(der, tbsTlv),
     tbsSignatureAlgorithm,
-    signatureAlgorithm: readAlgorithm(der, algTlv),
-    signature: readBitString(der, sigTlv),
-    serialNumber: toHex(contentsOf(der, serialTlv)),
+    signatureAlgorithm,
+    signature: readOctetBitString(der, sigTlv),
+    serialNumber: toHex(serial),
     issuer,
     subject,
     notBefore: readTime(der, times[0]),

@@ -5,9 +5,14 @@
  * throws a DerError on malformed input; callers that take input from a peer
  * turn that into a verdict.
  *
- * Signatures cover the exact bytes, so a reader that is lenient about
- * encodings (non-minimal length forms) weakens nothing; indefinite lengths
- * and multi-byte tags, which no X.509 structure uses, are refused.
+ * It reads canonical DER only (X.690 10–11): minimal length forms, minimal
+ * INTEGERs and OID arcs, BOOLEAN 0x00/0xFF, BIT STRINGs whose unused bits
+ * are zero, times in the RFC 5280 form. Leniency here is not harmless even
+ * though signatures cover exact bytes: Deno's TLS skips the handshake
+ * signature check for a certificate its own parser rejects as badly encoded
+ * (docs/security.md), so a reader that accepted such a certificate would
+ * accept a peer that never proved it holds the key. Indefinite lengths and
+ * multi-byte tags, which no X.509 structure uses, are refused.
  */
 
 export class DerError extends Error {
@@ -48,8 +53,10 @@ export function readTlv(buf: Uint8Array, off: number, limit: number = buf.length
     if (n === 0) throw new DerError("indefinite DER length");
     if (n > 4) throw new DerError("DER length too large");
     if (start + n > limit) throw new DerError("truncated DER length");
+    if (buf[start] === 0) throw new DerError(`non-minimal DER length at byte ${off}: leading zero byte`);
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
+    if (len < 0x80) throw new DerError(`non-minimal DER length at byte ${off}: long form for ${len}`);
     start += n;
   }
   const end = start + len;
@@ -90,6 +97,13 @@ function hex2(n: number): string {
   return n.toString(16).padStart(2, "0");
 }
 
+/** Whether two byte strings are equal. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Uppercase hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
   let s = "";
@@ -105,6 +119,9 @@ export function readOid(buf: Uint8Array, t: Tlv): string {
   let value = 0;
   for (let i = t.start; i < t.end; i++) {
     const b = buf[i];
+    if (b === 0x80 && (i === t.start || (buf[i - 1] & 0x80) === 0)) {
+      throw new DerError("non-minimal OBJECT IDENTIFIER arc");
+    }
     if (value > 0x1fffffffffff) throw new DerError("OBJECT IDENTIFIER arc too large");
     value = value * 128 + (b & 0x7f);
     if ((b & 0x80) === 0) {
@@ -122,29 +139,58 @@ export function readOid(buf: Uint8Array, t: Tlv): string {
   return arcs.join(".");
 }
 
-/** A BOOLEAN element's value. */
+/** A BOOLEAN element's value; DER allows only 0x00 and 0xFF. */
 export function readBoolean(buf: Uint8Array, t: Tlv): boolean {
   if (t.tag !== TAG_BOOLEAN || t.end - t.start !== 1) throw new DerError("malformed BOOLEAN");
-  return buf[t.start] !== 0;
+  const v = buf[t.start];
+  if (v !== 0x00 && v !== 0xff) throw new DerError("BOOLEAN neither 0x00 nor 0xFF");
+  return v === 0xff;
+}
+
+/**
+ * The content bytes of an INTEGER (or ENUMERATED, by `tag`) element, checked
+ * to be minimal: no leading 0x00 before a byte < 0x80, no leading 0xFF
+ * before a byte >= 0x80.
+ */
+export function readIntegerBytes(buf: Uint8Array, t: Tlv, tag: number = TAG_INTEGER): Uint8Array {
+  if (t.tag !== tag || t.end === t.start) throw new DerError("malformed INTEGER");
+  if (t.end - t.start > 1) {
+    const [a, b] = [buf[t.start], buf[t.start + 1]];
+    if ((a === 0x00 && b < 0x80) || (a === 0xff && b >= 0x80)) throw new DerError("non-minimal INTEGER");
+  }
+  return buf.subarray(t.start, t.end);
 }
 
 /** A small non-negative INTEGER element's value. */
 export function readSmallInteger(buf: Uint8Array, t: Tlv): number {
-  if (t.tag !== TAG_INTEGER || t.end === t.start || t.end - t.start > 6) {
-    throw new DerError("malformed or oversized INTEGER");
-  }
-  if (buf[t.start] & 0x80) throw new DerError("negative INTEGER");
+  const bytes = readIntegerBytes(buf, t);
+  if (bytes.length > 6) throw new DerError("oversized INTEGER");
+  if (bytes[0] & 0x80) throw new DerError("negative INTEGER");
   let v = 0;
-  for (let i = t.start; i < t.end; i++) v = v * 256 + buf[i];
+  for (const b of bytes) v = v * 256 + b;
   return v;
 }
 
-/** The bits of a BIT STRING element (the unused-bits count is dropped), without copying. */
+/**
+ * The bits of a BIT STRING element (the unused-bits count is dropped), without
+ * copying. DER: at most 7 unused bits, none in an empty string, all zero.
+ */
 export function readBitString(buf: Uint8Array, t: Tlv): Uint8Array {
   if (t.tag !== TAG_BIT_STRING || t.end === t.start || buf[t.start] > 7) {
     throw new DerError("malformed BIT STRING");
   }
+  const unused = buf[t.start];
+  if (unused > 0 && (t.end - t.start === 1 || (buf[t.end - 1] & ((1 << unused) - 1)) !== 0)) {
+    throw new DerError("BIT STRING with non-zero or misplaced unused bits");
+  }
   return buf.subarray(t.start + 1, t.end);
+}
+
+/** The bytes of a BIT STRING that must be whole octets (signatures, keys): no unused bits at all. */
+export function readOctetBitString(buf: Uint8Array, t: Tlv): Uint8Array {
+  const bits = readBitString(buf, t);
+  if (buf[t.start] !== 0) throw new DerError("BIT STRING has unused bits where whole octets are required");
+  return bits;
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -166,7 +212,7 @@ export function readTime(buf: Uint8Array, t: Tlv): Date {
     const yy = Number(m[1]);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
   } else if (t.tag === TAG_GENERALIZED_TIME) {
-    m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.\d+)?Z$/.exec(text);
+    m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(text); // RFC 5280 4.1.2.5.2: no fractions
     if (m === null) throw new DerError("malformed GeneralizedTime");
     year = Number(m[1]);
   } else {

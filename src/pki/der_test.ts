@@ -5,10 +5,13 @@ import {
   readBitString,
   readBoolean,
   readDirectoryString,
+  readIntegerBytes,
+  readOctetBitString,
   readOid,
   readSmallInteger,
   readTime,
   readTlv,
+  sameBytes,
   toHex,
 } from "./der.ts";
 
@@ -104,4 +107,78 @@ Deno.test("readBitString(), readBoolean() and readSmallInteger() refuse malforme
 Deno.test("toHex() writes uppercase pairs", () => {
   assert.equal(toHex(bytes(0x00, 0x0a, 0xff)), "000AFF");
   assert.equal(toHex(bytes()), "");
+});
+
+Deno.test("readTlv() refuses non-minimal length encodings (canonical DER only)", () => {
+  assert.throws(
+    () => readTlv(bytes(0x04, 0x81, 0x05, 1, 2, 3, 4, 5), 0),
+    /non-minimal DER length at byte 0: long form/,
+  );
+  const padded = new Uint8Array(4 + 200);
+  padded.set([0x04, 0x82, 0x00, 200]);
+  assert.throws(() => readTlv(padded, 0), /non-minimal DER length at byte 0: leading zero/);
+  assert.throws(() => readTlv(bytes(0x04, 0x84, 0, 0, 0, 0x05), 0), /leading zero/);
+  // The same lengths in their minimal forms are read.
+  assert.equal(readTlv(bytes(0x04, 0x05, 1, 2, 3, 4, 5), 0).end, 7);
+  const minimal = new Uint8Array(3 + 200);
+  minimal.set([0x04, 0x81, 200]);
+  assert.equal(readTlv(minimal, 0).end, 203);
+});
+
+Deno.test("readBoolean() accepts only 0x00 and 0xFF", () => {
+  const t = (v: number) => tlvOf(0x01, 0x01, v);
+  assert.equal(readBoolean(t(0xff).buf, t(0xff).t), true);
+  assert.equal(readBoolean(t(0x00).buf, t(0x00).t), false);
+  assert.throws(() => readBoolean(t(0x01).buf, t(0x01).t), /neither 0x00 nor 0xFF/);
+});
+
+Deno.test("readIntegerBytes() and readSmallInteger() refuse non-minimal INTEGERs", () => {
+  const ok = [[0x00, 0x80], [0xff, 0x7f], [0x05], [0x00]];
+  for (const b of ok) {
+    const { buf, t } = tlvOf(0x02, b.length, ...b);
+    assert.deepEqual(readIntegerBytes(buf, t), bytes(...b));
+  }
+  for (const b of [[0x00, 0x05], [0xff, 0x80], [0x00, 0x00]]) {
+    const { buf, t } = tlvOf(0x02, b.length, ...b);
+    assert.throws(() => readIntegerBytes(buf, t), /non-minimal INTEGER/, b.join());
+    assert.throws(() => readSmallInteger(buf, t), /non-minimal INTEGER/, b.join());
+  }
+  const empty = tlvOf(0x02, 0x00);
+  assert.throws(() => readIntegerBytes(empty.buf, empty.t), /malformed INTEGER/);
+  const enumerated = tlvOf(0x0a, 0x01, 0x01);
+  assert.deepEqual(readIntegerBytes(enumerated.buf, enumerated.t, 0x0a), bytes(1));
+});
+
+Deno.test("readOid() refuses an arc with a redundant leading 0x80 byte", () => {
+  const first = tlvOf(0x06, 0x03, 0x80, 0x2a, 0x01);
+  assert.throws(() => readOid(first.buf, first.t), /non-minimal/);
+  const later = tlvOf(0x06, 0x04, 0x2a, 0x80, 0x86, 0x48);
+  assert.throws(() => readOid(later.buf, later.t), /non-minimal/);
+  // 0x80 inside a multi-byte arc is an ordinary zero digit: 2.5.29.16384 is 0x81 0x80 0x00.
+  const inner = tlvOf(0x06, 0x05, 0x55, 0x1d, 0x81, 0x80, 0x00);
+  assert.equal(readOid(inner.buf, inner.t), "2.5.29.16384");
+});
+
+Deno.test("readBitString() wants zero unused bits; readOctetBitString() wants none at all", () => {
+  const dirty = tlvOf(0x03, 0x02, 0x01, 0x81);
+  assert.throws(() => readBitString(dirty.buf, dirty.t), /unused bits/);
+  const emptyWithUnused = tlvOf(0x03, 0x01, 0x03);
+  assert.throws(() => readBitString(emptyWithUnused.buf, emptyWithUnused.t), /unused bits/);
+  const clean = tlvOf(0x03, 0x02, 0x01, 0x80);
+  assert.deepEqual(readBitString(clean.buf, clean.t), bytes(0x80));
+  assert.throws(() => readOctetBitString(clean.buf, clean.t), /whole octets/);
+  const octets = tlvOf(0x03, 0x03, 0x00, 0xab, 0xcd);
+  assert.deepEqual(readOctetBitString(octets.buf, octets.t), bytes(0xab, 0xcd));
+});
+
+Deno.test("readTime() refuses fractional seconds in GeneralizedTime (RFC 5280 4.1.2.5.2)", () => {
+  const s = "20510203040506.5Z";
+  const buf = Uint8Array.from([0x18, s.length, ...new TextEncoder().encode(s)]);
+  assert.throws(() => readTime(buf, readTlv(buf, 0)), /GeneralizedTime/);
+});
+
+Deno.test("sameBytes() compares length and content", () => {
+  assert.equal(sameBytes(bytes(1, 2), bytes(1, 2)), true);
+  assert.equal(sameBytes(bytes(1, 2), bytes(1, 3)), false);
+  assert.equal(sameBytes(bytes(1), bytes(1, 2)), false);
 });

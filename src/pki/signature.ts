@@ -54,7 +54,9 @@ interface PssParams {
 function hashOfAlgorithm(buf: Uint8Array, off: number, limit: number): string {
   const seq = expectTlv(buf, off, limit, TAG_SEQUENCE, "hash AlgorithmIdentifier");
   const f = childrenOf(buf, seq);
-  if (f.length < 1 || f.length > 2 || (f.length === 2 && f[1].tag !== TAG_NULL)) {
+  if (
+    f.length < 1 || f.length > 2 || (f.length === 2 && (f[1].tag !== TAG_NULL || f[1].end !== f[1].start))
+  ) {
     throw new DerError("malformed hash AlgorithmIdentifier");
   }
   const hash = HASH_BY_OID[readOid(buf, f[0])];

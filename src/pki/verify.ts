@@ -32,6 +32,7 @@ import {
   subjectAltNames,
 } from "./certificate.ts";
 import { decodePem } from "./pem.ts";
+import { parsePeerCertificate } from "./peer_certificate.ts";
 import { parseRevocationList, type RevocationList } from "./revocation_list.ts";
 import { normalizeSerial } from "./serial.ts";
 import { verifySignature } from "./signature.ts";
@@ -238,13 +239,13 @@ function verifyPeerCertificateNow(der: Uint8Array, options: VerifyPeerOptions): 
   }
   let cert: Certificate;
   try {
-    cert = parseCertificate(der.slice());
+    cert = parsePeerCertificate(der.slice());
   } catch (e) {
     return fail(`certificate could not be parsed: ${(e as Error).message}`);
   }
   let intermediates: Certificate[];
   try {
-    intermediates = (options.intermediates ?? []).map((d) => parseCertificate(d.slice()));
+    intermediates = (options.intermediates ?? []).map((d) => parsePeerCertificate(d.slice()));
   } catch (e) {
     return fail(`intermediate certificate could not be parsed: ${(e as Error).message}`);
   }
