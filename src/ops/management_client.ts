@@ -57,7 +57,7 @@ class PrefixedSource implements ByteSource {
  * in no newline) or a first line. Returns whether it was the prompt and a
  * source that yields everything after it.
  */
-async function readOpening(conn: Deno.Conn): Promise<{ prompt: boolean; rest: ByteSource }> {
+async function readOpening(conn: ByteSource): Promise<{ prompt: boolean; rest: ByteSource }> {
   const buf = new Uint8Array(256);
   let len = 0;
   while (len < PASSWORD_PROMPT.length && !buf.subarray(0, len).includes(10)) {
@@ -124,6 +124,17 @@ export async function managementRequest(
   }
 }
 
+async function readOpeningOr(
+  source: ByteSource,
+  fail: (what: string) => ManagementUnreachableError,
+): Promise<{ prompt: boolean; rest: ByteSource }> {
+  try {
+    return await readOpening(source);
+  } catch (e) {
+    throw fail(describe(e));
+  }
+}
+
 async function converse(
   conn: Deno.Conn,
   command: string,
@@ -137,13 +148,18 @@ async function converse(
       throw fail(describe(e));
     }
   };
-  let opening;
-  try {
-    opening = await readOpening(conn);
-  } catch (e) {
-    throw fail(describe(e));
+  const opening = await readOpeningOr(conn, fail);
+  let source = opening.rest;
+  if (opening.prompt) {
+    const password = options.password ?? null;
+    if (password === null) throw fail("it asks for a password and none was given");
+    await send(password);
+    // OpenVPN answers a wrong password with the prompt again (no newline), a right one with a line.
+    const answer = await readOpeningOr(source, fail);
+    if (answer.prompt) throw fail(`it refused the password (it asked again)`);
+    source = answer.rest;
   }
-  const reader = new LineReader(opening.rest, { maxLineBytes: options.maxLineBytes ?? 64 << 20 });
+  const reader = new LineReader(source, { maxLineBytes: options.maxLineBytes ?? 64 << 20 });
   const next = async (): Promise<string> => {
     let line: string | null;
     try {
@@ -155,9 +171,6 @@ async function converse(
     return line;
   };
   if (opening.prompt) {
-    const password = options.password ?? null;
-    if (password === null) throw fail("it asks for a password and none was given");
-    await send(password);
     const answer = await next().catch(() => "the connection closed");
     if (answer !== PASSWORD_OK) throw fail(`it refused the password ("${answer.slice(0, 60)}")`);
   }

@@ -4,10 +4,10 @@
  * - a password (OpenVPN's `management IP PORT pw-file`): the file's first
  *   line; the server prompts `ENTER PASSWORD:` (no newline, as OpenVPN does),
  *   compares in constant time, and answers `SUCCESS: password is correct`
- *   or, after a delay, `ERROR: bad password` and closes (stock OpenVPN
- *   re-prompts at once, up to three times; one slow try per connection, and
- *   at most maxSessions connections, keep a local guesser to a few tries a
- *   second);
+ *   or, after a delay, the prompt again; the third wrong password closes the
+ *   session with no reply, as stock OpenVPN 2.6 does (checked against
+ *   openvpn 2.6.14). The delay, and at most maxSessions connections, keep a
+ *   local guesser to a few tries a second;
  * - HTTP detection: a browser can be made to POST to 127.0.0.1:PORT from any
  *   web page, and the body's lines would otherwise be commands. A line that
  *   looks like an HTTP request line or header ends the session before
@@ -17,7 +17,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 
 export const PASSWORD_PROMPT = "ENTER PASSWORD:";
 export const PASSWORD_OK = "SUCCESS: password is correct";
-export const PASSWORD_BAD = "ERROR: bad password";
+/** Wrong passwords a session may send before it is closed (OpenVPN's MANAGEMENT_N_PASSWORD_RETRIES). */
+export const PASSWORD_TRIES = 3;
 
 /** METHOD SP request-target SP HTTP/x[.y] — any method, so WebDAV's and unknown ones count too. */
 const REQUEST_LINE = /^[A-Za-z_-]+[ \t]+\S+[ \t]+HTTP\/\d(\.\d)?[ \t]*$/i;

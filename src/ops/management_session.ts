@@ -13,9 +13,9 @@ import { executeCommand, MANAGEMENT_GREETING } from "./management_commands.ts";
 import {
   isHttpRequestLine,
   looksLikeHttp,
-  PASSWORD_BAD,
   PASSWORD_OK,
   PASSWORD_PROMPT,
+  PASSWORD_TRIES,
   passwordMatches,
 } from "./management_guard.ts";
 import type { ServerControl } from "./server_control.ts";
@@ -121,20 +121,22 @@ class Session {
   }
 
   /**
-   * Asks for the password; true when it matched. The password line is only
-   * checked for an HTTP request line: a password may contain a colon.
+   * Asks for the password as OpenVPN does: a wrong one is answered (after a
+   * delay) by the prompt again, and the third wrong one closes the session
+   * without a reply. True when it matched. The password line is only checked
+   * for an HTTP request line: a password may contain a colon.
    */
   async authenticate(password: string): Promise<boolean> {
-    if (!await this.write(PASSWORD_PROMPT)) return false;
-    const given = await this.line(isHttpRequestLine);
-    if (given === null) return false;
-    if (!passwordMatches(given, password)) {
-      this.#ctx.log.warn("session closed: bad management password", { peer: this.peer });
+    for (let attempt = 1; attempt <= PASSWORD_TRIES; attempt++) {
+      if (!await this.write(PASSWORD_PROMPT)) return false;
+      const given = await this.line(isHttpRequestLine);
+      if (given === null) return false;
+      if (passwordMatches(given, password)) return await this.write(PASSWORD_OK + "\r\n");
+      this.#ctx.log.warn("bad management password", { peer: this.peer, attempt, of: PASSWORD_TRIES });
       await new Promise((r) => setTimeout(r, this.#ctx.badPasswordDelayMs));
-      await this.write(PASSWORD_BAD + "\r\n");
-      return false;
     }
-    return await this.write(PASSWORD_OK + "\r\n");
+    this.#ctx.log.warn("session closed: too many bad management passwords", { peer: this.peer });
+    return false;
   }
 
   async serveCommands(): Promise<void> {
