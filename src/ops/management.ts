@@ -32,7 +32,7 @@ export interface ManagementOptions {
   commandsPerSecond?: number;
   /** A file whose first line is the password every session must send first (OpenVPN's pw-file). */
   passwordFile?: string | null;
-  /** Delay before a bad password is answered and the session closed. @default 1000 */
+  /** Delay before a bad password is answered (with the prompt again, or the close after the third). @default 1000 */
   badPasswordDelayMs?: number;
 }
 
