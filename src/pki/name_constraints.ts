@@ -8,8 +8,9 @@
  * The names of a certificate are its subject DN (directoryName), the
  * emailAddress attributes of the subject (rfc822Name), its subjectAltName
  * entries, and — because tsvpn matches --verify-x509-name against the common
- * name too — every CN that reads as a host name (dNSName) or an IP literal
- * (iPAddress), whether or not a subjectAltName is present. A name is inside a
+ * name too — every CN of the peer certificate that reads as a host name
+ * (dNSName) or an IP literal (iPAddress), whether or not a subjectAltName is
+ * present (OpenSSL checks CNs only without a DNS subjectAltName). A name is inside a
  * subtree when (per form):
  *
  *   dNSName       labels may be added on the left: "example.com" holds
@@ -215,9 +216,10 @@ export function constrainedNames(cert: Certificate, withCommonNames: boolean): G
       // A non-string emailAddress cannot be checked: "" fails the mailbox syntax check.
       names.push({ kind: "email", text: a.value ?? "" });
     } else if (withCommonNames && a.oid === CN_OID && a.value !== null) {
+      // As OpenSSL, a dotted CN counts as a dNSName ("203.0.113.9" too); an IP literal also as an iPAddress.
+      if (looksLikeHostName(a.value)) names.push({ kind: "dns", text: a.value });
       const ip = ipBytesOfText(a.value);
       if (ip !== null) names.push({ kind: "ip", bytes: ip });
-      else if (looksLikeHostName(a.value)) names.push({ kind: "dns", text: a.value });
     }
   }
   const san = findExtension(cert, OID_SUBJECT_ALT_NAME);
