@@ -18,13 +18,18 @@ async function run(args: string[], cwd: string): Promise<void> {
 export const pemOf = (der: Uint8Array): string => encodePem(der, "CERTIFICATE");
 export const pemOfCrl = (der: Uint8Array): string => encodePem(der, "X509 CRL");
 
-/** A self-signed DIR/NAME.crt (P-256 key in DIR/NAME.key) with exactly the extension lines `ext`. */
-export async function selfSigned(dir: string, name: string, ext: string[], days = 3650): Promise<TestCert> {
+/** A self-signed DIR/NAME.crt (key of `kind`, P-256 by default, in DIR/NAME.key) with exactly the extension lines `ext`. */
+export async function selfSigned(
+  dir: string,
+  name: string,
+  ext: string[],
+  o: { days?: number; kind?: string } = {},
+): Promise<TestCert> {
   await run([
     "req",
     "-new",
     "-nodes",
-    ...KEY_ARGS.p256,
+    ...KEY_ARGS[o.kind ?? "p256"],
     "-keyout",
     `${name}.key`,
     "-out",
@@ -43,7 +48,7 @@ export async function selfSigned(dir: string, name: string, ext: string[], days 
     "-out",
     `${name}.crt`,
     "-days",
-    String(days),
+    String(o.days ?? 3650),
     "-extfile",
     `${name}.ext`,
   ], dir);

@@ -277,6 +277,12 @@ function verifyPeerCertificateNow(der: Uint8Array, options: VerifyPeerOptions): 
   } catch (e) {
     return fail(`configured CA could not be parsed: ${(e as Error).message}`);
   }
+  let crls: RevocationList[] | undefined;
+  try {
+    crls = options.crl === undefined ? undefined : parseCrls(options.crl);
+  } catch (e) {
+    return fail(`configured CRL could not be parsed: ${(e as Error).message}`);
+  }
   let cert: Certificate;
   try {
     cert = parseCertificate(der.slice());
@@ -290,7 +296,7 @@ function verifyPeerCertificateNow(der: Uint8Array, options: VerifyPeerOptions): 
     return fail(`intermediate certificate could not be parsed: ${(e as Error).message}`);
   }
   try {
-    return check(cert, cas, intermediates, options, now);
+    return check(cert, cas, intermediates, crls, options, now);
   } catch (e) {
     return fail(`certificate could not be verified: ${(e as Error).message}`);
   }
@@ -300,6 +306,7 @@ function check(
   cert: Certificate,
   cas: Certificate[],
   intermediates: Certificate[],
+  crls: RevocationList[] | undefined,
   options: VerifyPeerOptions,
   now: Date,
 ): VerifyPeerResult {
@@ -321,13 +328,7 @@ function check(
   }
 
   const serial = normalizeSerial(cert.serialNumber);
-  if (options.crl !== undefined) {
-    let crls: RevocationList[];
-    try {
-      crls = parseCrls(options.crl);
-    } catch (e) {
-      return fail(`configured CRL could not be parsed: ${(e as Error).message}`);
-    }
+  if (crls !== undefined) {
     for (let i = 0; i < chain.length; i++) {
       const problem = revocationProblem(chain, i, crls, now);
       if (problem !== null) return fail(problem);
