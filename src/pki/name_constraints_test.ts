@@ -299,6 +299,14 @@ Deno.test("verifyPeerCertificate() enforces excluded subtrees, on an intermediat
         { name: `${tag}-dn`, subject: "/O=Bad/CN=f", expected: excluded("its subject DN", ca) },
       ]);
     }
+    // The constraints bind intermediates too: a sub-CA named inside an excluded subtree.
+    await issue(dir, "Excl Root", "Bad Sub", { subject: "/O=Bad/CN=Bad Sub", ext: SUB_CA });
+    await judge(dir, "Excl Root", "Bad Sub", [{
+      name: "below-bad-sub",
+      subject: "/O=Good/CN=g",
+      expected:
+        "CA certificate Bad Sub: its subject DN is excluded by nameConstraints of CA certificate Excl Root",
+    }]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
