@@ -35,23 +35,17 @@ import {
 import { OID_NAME_CONSTRAINTS, readGeneralNames, readNameConstraints } from "./name_constraints.ts";
 import type { RevocationList } from "./revocation_list.ts";
 
-export const OID_CRL_NUMBER = "2.5.29.20";
-export const OID_AUTHORITY_KEY_ID = "2.5.29.35";
-export const OID_SUBJECT_KEY_ID = "2.5.29.14";
-export const OID_REASON_CODE = "2.5.29.21";
-export const OID_INVALIDITY_DATE = "2.5.29.24";
-
 const EXTENSION_NAMES: Record<string, string> = {
   [OID_BASIC_CONSTRAINTS]: "basicConstraints",
   [OID_KEY_USAGE]: "keyUsage",
   [OID_EXT_KEY_USAGE]: "extendedKeyUsage",
   [OID_SUBJECT_ALT_NAME]: "subjectAltName",
   [OID_NAME_CONSTRAINTS]: "nameConstraints",
-  [OID_SUBJECT_KEY_ID]: "subjectKeyIdentifier",
-  [OID_AUTHORITY_KEY_ID]: "authorityKeyIdentifier",
-  [OID_CRL_NUMBER]: "cRLNumber",
-  [OID_REASON_CODE]: "reasonCode",
-  [OID_INVALIDITY_DATE]: "invalidityDate",
+  "2.5.29.14": "subjectKeyIdentifier",
+  "2.5.29.35": "authorityKeyIdentifier",
+  "2.5.29.20": "cRLNumber",
+  "2.5.29.21": "reasonCode",
+  "2.5.29.24": "invalidityDate",
   "2.5.29.27": "deltaCRLIndicator",
   "2.5.29.28": "issuingDistributionPoint",
   "2.5.29.29": "certificateIssuer",
@@ -117,7 +111,6 @@ export function readBasicConstraints(cert: Certificate): BasicConstraints | null
 
 /** KeyUsage named bits (RFC 5280 4.2.1.3) as a mask: bit n of the result is named bit n. */
 export const KU_DIGITAL_SIGNATURE = 1 << 0;
-export const KU_KEY_CERT_SIGN = 1 << 5;
 export const KU_CRL_SIGN = 1 << 6;
 
 /** The key usage bits as a mask (see KU_*); null without the extension. */

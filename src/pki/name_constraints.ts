@@ -43,7 +43,7 @@ import { type Certificate, findExtension, OID_SUBJECT_ALT_NAME } from "./certifi
 import { CN_OID } from "./distinguished_name.ts";
 
 export const OID_NAME_CONSTRAINTS = "2.5.29.30";
-export const OID_EMAIL_ADDRESS = "1.2.840.113549.1.9.1";
+const OID_EMAIL_ADDRESS = "1.2.840.113549.1.9.1";
 
 export type GeneralName =
   | { kind: "dns" | "email"; text: string }
@@ -69,7 +69,7 @@ const OTHER_FORMS: Record<number, string> = {
 };
 
 /** Reads one GeneralName element. */
-export function readGeneralName(buf: Uint8Array, t: Tlv): GeneralName {
+function readGeneralName(buf: Uint8Array, t: Tlv): GeneralName {
   switch (t.tag) {
     case 0x81:
       return { kind: "email", text: latin1.decode(contentsOf(buf, t)) };
@@ -121,7 +121,7 @@ function canonicalValue(text: string): string {
 }
 
 /** A Name's RDNs in canonical form (see GeneralName dirName). */
-export function readRdns(buf: Uint8Array, t: Tlv): string[] {
+function readRdns(buf: Uint8Array, t: Tlv): string[] {
   if (t.tag !== TAG_SEQUENCE) throw new DerError("Name: expected a SEQUENCE");
   return childrenOf(buf, t).map((rdn) => {
     if (rdn.tag !== TAG_SET) throw new DerError("Name: expected a SET");
@@ -287,7 +287,7 @@ function ipText(b: Uint8Array): string {
 }
 
 /** How a name appears in a refusal. */
-export function describeName(name: GeneralName): string {
+function describeName(name: GeneralName): string {
   switch (name.kind) {
     case "dns":
       return `DNS:${name.text}`;

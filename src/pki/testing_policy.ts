@@ -9,6 +9,7 @@ import { childrenOf, encodingOf, expectTlv, TAG_SEQUENCE } from "./der.ts";
 import { decodePem, encodePem } from "./pem.ts";
 import { KEY_ARGS, type TestCert } from "./testing_certs.ts";
 import { openssl } from "./testing_openssl.ts";
+import { verifyPeerCertificate, type VerifyPeerOptions } from "./verify.ts";
 
 async function run(args: string[], cwd: string): Promise<void> {
   const r = await openssl(args, cwd);
@@ -142,4 +143,43 @@ export function extensionDer(oidDer: number[], critical: boolean, value: Uint8Ar
       tlv(0x04, value),
     ]),
   );
+}
+
+export const SUB_CA = ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"];
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+export async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn_policy_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** verifyPeerCertificate()'s refusal reason for a client certificate, or "ok". */
+export async function verdict(der: Uint8Array, o: Omit<VerifyPeerOptions, "usage">): Promise<string> {
+  const r = await verifyPeerCertificate(der, { usage: "clientAuth", ...o });
+  return r.ok ? "ok" : r.reason;
+}
+
+/**
+ * What `openssl verify` says of DIR/LEAF.crt: "ok" or its error text. The
+ * trust anchor and untrusted intermediates are DIR/NAME.crt files; CRLs (PEM
+ * text) turn on -crl_check_all, as OpenVPN's --crl-verify does.
+ */
+export async function opensslVerdict(
+  dir: string,
+  files: { anchor: string; untrusted?: string[]; crl?: string[] },
+  leaf: string,
+): Promise<string> {
+  const args = ["verify", "-CAfile", `${dir}/${files.anchor}.crt`];
+  for (const u of files.untrusted ?? []) args.push("-untrusted", `${dir}/${u}.crt`);
+  if (files.crl) {
+    await Deno.writeTextFile(`${dir}/check-crl.pem`, files.crl.join(""));
+    args.push("-crl_check_all", "-CRLfile", `${dir}/check-crl.pem`);
+  }
+  args.push(`${dir}/${leaf}.crt`);
+  const r = await openssl(args, dir);
+  return r.ok ? "ok" : (r.out.match(/error \d+ at \d+ depth lookup: (.*)/)?.[1] ?? r.out);
 }
