@@ -117,8 +117,10 @@ export type PeerVerifier = (der: Uint8Array, chain: Uint8Array[]) => Promise<Pee
 
 export interface PeerIdentity {
   commonName: string;
+  /** Serial, certificate (DER) and the chain sent after it, from the latest handshake or renegotiation. */
   serial: string;
   certificate: Uint8Array;
+  chain: Uint8Array[];
   /** Peer-info variables (empty for most servers). */
   peerInfo: Map<string, string>;
   ivProto: number;
@@ -639,12 +641,18 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         commonName: result.commonName,
         serial: result.serial,
         certificate: info.peerCertificate,
+        chain: info.peerChain,
         peerInfo: new Map(),
         ivProto: 0,
         remoteOptions: "",
         username: "",
         tsvpn: null,
       };
+    } else {
+      // A renegotiation may present another certificate of the same name: later checks (CRL reload) use it.
+      this.#peer.serial = result.serial;
+      this.#peer.certificate = info.peerCertificate;
+      this.#peer.chain = info.peerChain;
     }
     ks.phase = "km2";
     if (this.role === "client") this.#writeKm2(ks);

@@ -6,14 +6,20 @@
  *
  *   1. the chain reaches a self-signed certificate of the CA bundle, every
  *      signature verifying (ECDSA or RSA) and every CA valid at `now`
- *   2. the peer certificate is valid at `now`
- *   3. extended key usage holds clientAuth / serverAuth and a key usage
+ *   2. the chain policy holds (chain_policy.ts): no unhandled critical
+ *      extension, pathLenConstraint and nameConstraints kept, a peer
+ *      certificate that is no CA and may sign
+ *   3. the peer certificate is valid at `now`
+ *   4. extended key usage holds clientAuth / serverAuth and a key usage
  *      extension is present (remote-cert-tls)
- *   4. the CRL from the certificate's issuer verifies and does not list it
- *   5. the common name or a subject alternative name equals `expectedName`
+ *   5. with a CRL configured, every certificate of the chain, the trust anchor
+ *      included, is covered by a CRL from its issuer that verifies, is current
+ *      and does not list it (OpenSSL's CRL_CHECK | CRL_CHECK_ALL, as OpenVPN's
+ *      --crl-verify sets them): an expired CRL refuses everyone, with its
+ *      nextUpdate in the reason
+ *   6. the common name or a subject alternative name equals `expectedName`
  *
  * Failures are values, never exceptions: the peer controls the input.
- * A CRL past its nextUpdate is still applied rather than refusing everyone.
  * Certificates and CRLs are read with the small DER reader (certificate.ts,
  * revocation_list.ts) and signatures checked with node:crypto (signature.ts):
  * the running server and client never load @peculiar/x509.
@@ -31,6 +37,7 @@ import {
   parseCertificate,
   subjectAltNames,
 } from "./certificate.ts";
+import { chainProblem, crlProblem } from "./chain_policy.ts";
 import { decodePem } from "./pem.ts";
 import { parsePeerCertificate } from "./peer_certificate.ts";
 import { parseRevocationList, type RevocationList } from "./revocation_list.ts";
@@ -113,7 +120,8 @@ function parseCaBundle(pem: string): Certificate[] {
   });
 }
 
-function parseCrls(pem: string): RevocationList[] {
+/** Parses PEM text holding one or more CRLs ("X509 CRL" or "CRL" blocks); throws when there is none or one is malformed. */
+export function parseCrls(pem: string): RevocationList[] {
   return cached(crlCache, pem, () => {
     // OpenSSL writes "X509 CRL"; some tools write "CRL".
     const blocks = [...decodePem(pem, "X509 CRL"), ...decodePem(pem, "CRL")];
@@ -157,17 +165,17 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * Walks from `leaf` to a self-signed CA of the trusted bundle, through trusted
- * CAs or untrusted intermediates the peer sent. Returns the leaf's issuer
- * certificate, or a reason.
+ * CAs or untrusted intermediates the peer sent. Returns the chain, leaf first
+ * and trust anchor last, or a reason.
  */
 function buildChain(
   leaf: Certificate,
   cas: Certificate[],
   intermediates: Certificate[],
   now: Date,
-): Certificate | string {
+): Certificate[] | string {
   let current = leaf;
-  let leafIssuer: Certificate | undefined;
+  const chain = [leaf];
   for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
     let issuer: Certificate | undefined;
     let trusted = false;
@@ -196,13 +204,46 @@ function buildChain(
     if (now > issuer.notAfter) {
       return `CA certificate ${describe(issuer)} expired on ${formatUtc(issuer.notAfter)}`;
     }
-    leafIssuer ??= issuer;
+    chain.push(issuer);
     if (issuer.subject.text === issuer.issuer.text && signedBy(issuer, issuer)) {
-      return trusted ? leafIssuer : "certificate not signed by the configured CA";
+      return trusted ? chain : "certificate not signed by the configured CA";
     }
     current = issuer;
   }
   return "certificate chain is longer than the configured CA allows";
+}
+
+/**
+ * Why chain[i] fails its revocation check, or null: every CRL from its issuer
+ * (the trust anchor is its own issuer) must verify and be usable, and none
+ * may list it; at least one must be present.
+ */
+function revocationProblem(
+  chain: Certificate[],
+  i: number,
+  crls: RevocationList[],
+  now: Date,
+): string | null {
+  const subject = chain[i];
+  const issuer = chain[i + 1] ?? subject;
+  const mine = crls.filter((c) => c.issuer.text === issuer.subject.text);
+  if (mine.length === 0) {
+    return i === 0
+      ? `no CRL from the certificate's issuer ${describe(issuer)}`
+      : `no CRL from ${describe(issuer)}, the issuer of CA certificate ${describe(subject)}`;
+  }
+  const serial = normalizeSerial(subject.serialNumber);
+  for (const crl of mine) {
+    if (!signedBy(crl, issuer)) return `CRL is not signed by the certificate's issuer ${describe(issuer)}`;
+    const problem = crlProblem(crl, issuer, now);
+    if (problem !== null) return problem;
+    if (crl.revokedSerials.some((revoked) => normalizeSerial(revoked) === serial)) {
+      return i === 0
+        ? `certificate revoked (serial ${serial})`
+        : `CA certificate ${describe(subject)} revoked (serial ${serial})`;
+    }
+  }
+  return null;
 }
 
 function nameMatches(cert: Certificate, commonName: string, expected: string): boolean {
@@ -237,6 +278,12 @@ function verifyPeerCertificateNow(der: Uint8Array, options: VerifyPeerOptions): 
   } catch (e) {
     return fail(`configured CA could not be parsed: ${(e as Error).message}`);
   }
+  let crls: RevocationList[] | undefined;
+  try {
+    crls = options.crl === undefined ? undefined : parseCrls(options.crl);
+  } catch (e) {
+    return fail(`configured CRL could not be parsed: ${(e as Error).message}`);
+  }
   let cert: Certificate;
   try {
     cert = parsePeerCertificate(der.slice());
@@ -250,7 +297,7 @@ function verifyPeerCertificateNow(der: Uint8Array, options: VerifyPeerOptions): 
     return fail(`intermediate certificate could not be parsed: ${(e as Error).message}`);
   }
   try {
-    return check(cert, cas, intermediates, options, now);
+    return check(cert, cas, intermediates, crls, options, now);
   } catch (e) {
     return fail(`certificate could not be verified: ${(e as Error).message}`);
   }
@@ -260,11 +307,14 @@ function check(
   cert: Certificate,
   cas: Certificate[],
   intermediates: Certificate[],
+  crls: RevocationList[] | undefined,
   options: VerifyPeerOptions,
   now: Date,
 ): VerifyPeerResult {
-  const issuer = buildChain(cert, cas, intermediates, now);
-  if (typeof issuer === "string") return fail(issuer);
+  const chain = buildChain(cert, cas, intermediates, now);
+  if (typeof chain === "string") return fail(chain);
+  const policy = chainProblem(chain);
+  if (policy !== null) return fail(policy);
 
   if (now < cert.notBefore) return fail(`certificate not valid before ${formatUtc(cert.notBefore)}`);
   if (now > cert.notAfter) return fail(`certificate expired on ${formatUtc(cert.notAfter)}`);
@@ -279,23 +329,10 @@ function check(
   }
 
   const serial = normalizeSerial(cert.serialNumber);
-  if (options.crl !== undefined) {
-    let crls: RevocationList[];
-    try {
-      crls = parseCrls(options.crl);
-    } catch (e) {
-      return fail(`configured CRL could not be parsed: ${(e as Error).message}`);
-    }
-    const mine = crls.filter((c) => c.issuer.text === issuer.subject.text);
-    if (mine.length === 0) return fail(`no CRL from the certificate's issuer ${describe(issuer)}`);
-    for (const crl of mine) {
-      const valid = signedBy(crl, issuer);
-      if (!valid) return fail(`CRL is not signed by the certificate's issuer ${describe(issuer)}`);
-      for (const revoked of crl.revokedSerials) {
-        if (normalizeSerial(revoked) === serial) {
-          return fail(`certificate revoked (serial ${serial})`);
-        }
-      }
+  if (crls !== undefined) {
+    for (let i = 0; i < chain.length; i++) {
+      const problem = revocationProblem(chain, i, crls, now);
+      if (problem !== null) return fail(problem);
     }
   }
 

@@ -29,7 +29,7 @@ import { openTun } from "../../ffi/tun.ts";
 import { openUdp } from "../../ffi/udp.ts";
 import { parsePrefix } from "../addr/prefix.ts";
 import { readPemSource } from "../config/pem_source.ts";
-import type { ClientOverride, ServerConfig } from "../config/schema.ts";
+import type { ClientOverride, PemSource, ServerConfig } from "../config/schema.ts";
 import { systemClock } from "../control/clock.ts";
 import type { ControlWrapConfig } from "../control/control_wrap.ts";
 import { ControlListener, type PeerContext } from "../control/listener.ts";
@@ -55,6 +55,7 @@ import { formatMac } from "../addr/mac.ts";
 import { VERSION } from "../version.ts";
 import { startManagement } from "../ops/management.ts";
 import { startStatusFile } from "../ops/status_file.ts";
+import { CrlWatch } from "./crl_watch.ts";
 import { HostSetup } from "./host_setup.ts";
 import { poolFromConfig } from "./pool_setup.ts";
 import { buildClientPush } from "./push_reply.ts";
@@ -108,7 +109,6 @@ interface ClientRecord {
   connectedSince: number;
   cipher: string;
   serial: string;
-  certificate: Uint8Array | null;
 }
 
 interface Reply {
@@ -135,11 +135,7 @@ class Server implements ServerControl {
   readonly #byPeer: (ClientRecord | null)[] = [];
   readonly #replies = new Map<string, Reply>();
   #current: { from: EndpointSlots; row: number } | null = null;
-  #crlText: string | undefined;
-  #crlMtime = 0;
-  /** The CRL version (file mtime) the last reloadCrl() read, and how many it disconnected. */
-  #crlVersion = -1;
-  #crlVersionDisconnects = 0;
+  #crl: CrlWatch | null = null;
   #ca = "";
   #timer: ReturnType<typeof setInterval> | undefined;
   #loops: Promise<void>[] = [];
@@ -166,8 +162,7 @@ class Server implements ServerControl {
     this.#ca = await readPemSource(c.pki.ca);
     const cert = await readPemSource(c.pki.cert);
     const key = await readPemSource(c.pki.key);
-    if (c.pki.crl) this.#crlText = await readPemSource(c.pki.crl);
-    if (c.pki.crl?.kind === "file") this.#crlMtime = await mtime(c.pki.crl.path);
+    if (c.pki.crl) this.#crl = await this.#openCrl(c.pki.crl);
     let wrap: ControlWrapConfig = { mode: "none" };
     if (c.pki.tlsCrypt) {
       wrap = { mode: "tls-crypt", key: parseStaticKey(await readPemSource(c.pki.tlsCrypt)) };
@@ -257,7 +252,7 @@ class Server implements ServerControl {
     });
     for (let i = 0; i < capacity; i++) this.#byPeer.push(null);
 
-    const base = pkiVerifier({ ca: this.#ca, crl: () => this.#crlText, usage: "clientAuth" });
+    const base = pkiVerifier({ ca: this.#ca, crl: () => this.#crl?.text, usage: "clientAuth" });
     const verifyPeer: PeerVerifier = async (der, chain) => {
       const r = await base(der, chain);
       if (!r.ok) this.log.warn("client refused", { cn: cnOf(der), reason: r.reason });
@@ -291,7 +286,7 @@ class Server implements ServerControl {
       this.#savePool();
       if (++crlCheck >= crlEvery) {
         crlCheck = 0;
-        void this.#checkCrlFile();
+        if (!this.#stopping) void this.#crl?.poll();
       }
     }, 1000);
     const layout = this.pool?.layout;
@@ -374,7 +369,6 @@ class Server implements ServerControl {
       connectedSince: 0,
       cipher: "",
       serial: "",
-      certificate: null,
     };
     this.#records.set(ctx.peerId, rec);
     session.on("key", (k) => this.#onKey(rec, k.keyId, k.key2, k.cipher));
@@ -424,7 +418,6 @@ class Server implements ServerControl {
     rec.lease = lease;
     rec.override = override;
     rec.serial = peer.serial;
-    rec.certificate = peer.certificate;
     this.#byPeer[id] = rec;
     if (lease && this.pool) {
       const { ifconfig, ifconfigIpv6 } = this.pool.pushIfconfig(lease);
@@ -577,14 +570,21 @@ class Server implements ServerControl {
     ).finally(() => this.#saving = false);
   }
 
-  async #checkCrlFile(): Promise<void> {
-    const crl = this.config.pki.crl;
-    if (crl?.kind !== "file" || this.#stopping) return;
-    const m = await mtime(crl.path);
-    if (m !== this.#crlMtime) {
-      this.#crlMtime = m;
-      await this.reloadCrl();
-    }
+  #openCrl(source: PemSource): Promise<CrlWatch> {
+    return CrlWatch.open({
+      source,
+      log: this.log,
+      verify: (certificate, chain, crl) =>
+        verifyPeerCertificate(certificate, { ca: this.#ca, crl, usage: "clientAuth", intermediates: chain }),
+      // Every verified session, with the certificate and chain of its latest (re)negotiation.
+      clients: () =>
+        [...this.#records.values()].flatMap((rec) => {
+          const peer = rec.session.peer;
+          if (rec.released || peer === null) return [];
+          const disconnect = (reason: string) => this.#killRecord(rec, reason);
+          return [{ name: peer.commonName, certificate: peer.certificate, chain: peer.chain, disconnect }];
+        }),
+    });
   }
 
   /** Logs clients and non-zero drop counters (SIGUSR2, as OpenVPN dumps its status; and at stop). */
@@ -674,47 +674,22 @@ class Server implements ServerControl {
     for (const rec of [...this.#records.values()]) {
       if (rec.name !== name || rec.released) continue;
       n++;
-      this.log.info("killing client", { cn: name, reason });
-      if (rec.peerId >= 0) this.dp.sendExit(rec.peerId);
-      rec.session.close(reason, true);
-      this.#release(rec, reason);
+      this.#killRecord(rec, reason);
     }
     return Promise.resolve(n);
   }
 
-  async reloadCrl(): Promise<number> {
-    const crl = this.config.pki.crl;
-    if (!crl) return 0;
-    const version = crl.kind === "file" ? await mtime(crl.path) : 0;
-    try {
-      this.#crlText = await readPemSource(crl);
-    } catch (e) {
-      this.log.warn("could not reload the CRL", { reason: (e as Error).message });
-      return 0;
-    }
-    this.log.info("CRL reloaded");
-    let n = 0;
-    for (const rec of [...this.#records.values()]) {
-      if (rec.released || !rec.certificate) continue;
-      const r = await verifyPeerCertificate(rec.certificate, {
-        ca: this.#ca,
-        crl: this.#crlText,
-        usage: "clientAuth",
-      });
-      if (r.ok || rec.released) continue;
-      n++;
-      this.log.warn("disconnecting client", { cn: rec.name, reason: r.reason });
-      await this.kill(rec.name!, r.reason);
-    }
-    // The once-a-second mtime check may have applied this CRL version just
-    // before an explicit reload-crl (tsvpn client revoke): report what this
-    // version disconnected in all, not only in this call.
-    if (version !== this.#crlVersion) {
-      this.#crlVersion = version;
-      this.#crlVersionDisconnects = 0;
-    }
-    this.#crlVersionDisconnects += n;
-    return this.#crlVersionDisconnects;
+  #killRecord(rec: ClientRecord, reason: string): void {
+    if (rec.released) return;
+    this.log.info("killing client", { cn: rec.name ?? rec.session.peer?.commonName, reason });
+    if (rec.peerId >= 0) this.dp.sendExit(rec.peerId);
+    rec.session.close(reason, true);
+    this.#release(rec, reason);
+  }
+
+  /** Re-reads the CRL and re-checks every client; rejects (keeping the last good CRL) when it is bad. */
+  reloadCrl(): Promise<number> {
+    return this.#crl?.reload() ?? Promise.resolve(0);
   }
 
   // -- Stop --
@@ -766,14 +741,6 @@ function prefixKeys(prefix: string, r: Record<string, number>): Record<string, n
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function mtime(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).mtime?.getTime() ?? 0;
-  } catch {
-    return 0;
-  }
 }
 
 function cnOf(der: Uint8Array): string {
@@ -848,7 +815,8 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
     return 1;
   }
   const onStop = () => void handle.stop("received a signal to stop");
-  const onHup = () => void handle.control.reloadCrl();
+  // A bad CRL is logged by the watcher and leaves the last good one in force.
+  const onHup = () => void handle.control.reloadCrl().catch(() => {});
   const onUsr2 = () => handle.logStatus();
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
