@@ -8,8 +8,10 @@ import { loadConfig } from "../config/load.ts";
 import type { LogLevel } from "../log/log.ts";
 import { releaseStartupPages } from "./startup_pages.ts";
 import { Logger } from "../log/log.ts";
+import { resolve } from "node:path";
 import { runServer } from "../server/server.ts";
-import { prepareZeroConfig } from "../server/zero_config.ts";
+import { keepCrlCurrent } from "../server/crl_refresh.ts";
+import { PKI_SUBDIR, prepareZeroConfig } from "../server/zero_config.ts";
 
 export interface ServerCommand {
   config?: string;
@@ -43,7 +45,15 @@ export async function runServerCommand(command: ServerCommand): Promise<number> 
     return 2;
   }
   const log = new Logger({ level: command.logLevel ?? config.log.level, scope: "server" });
-  return await runServer(config, { log });
+  // A zero-config server holds its own CA, so it alone can keep its CRL from expiring.
+  const crlKeeper = command.config === undefined
+    ? await keepCrlCurrent({ pkiDir: `${resolve(command.stateDir)}/${PKI_SUBDIR}`, log })
+    : null;
+  try {
+    return await runServer(config, { log });
+  } finally {
+    crlKeeper?.stop();
+  }
 }
 
 function messageOf(err: unknown): string {
