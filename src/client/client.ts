@@ -39,7 +39,8 @@ import { type ConnectedInfo, Connection, type ConnectionEnd } from "./connection
 import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, type Resolver, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
-import { type HostPlan, planHost } from "./host_plan.ts";
+import { planHost } from "./host_plan.ts";
+import type { HostPlan } from "./host_plan_types.ts";
 import { vetPush } from "./push_vet.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
 import { runScript, scriptArgs, scriptEnv } from "./scripts.ts";

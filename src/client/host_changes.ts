@@ -21,7 +21,8 @@
 import type { Logger } from "../log/log.ts";
 import type { NetConfig, RouteInfo } from "../device/net_config.ts";
 import { parseCidr, parseIp, prefixContains } from "../config/ip.ts";
-import { type DnsSettings, type HostLookups, type HostPlan, itemKey, type PlanItem } from "./host_plan.ts";
+import { itemKey } from "./host_plan.ts";
+import type { DnsSettings, HostLookups, HostPlan, PlanItem } from "./host_plan_types.ts";
 
 const EEXIST = 17;
 const ESRCH = 3;

@@ -16,7 +16,7 @@
 import { parseIp } from "../config/ip.ts";
 import { isHostName } from "../config/values.ts";
 import type { DnsTarget } from "./host_changes.ts";
-import type { DnsSettings } from "./host_plan.ts";
+import type { DnsSettings } from "./host_plan_types.ts";
 import type { Logger } from "../log/log.ts";
 
 type Saved =

@@ -11,7 +11,7 @@
 
 import type { PushOptions } from "../control/push_options.ts";
 import type { Logger } from "../log/log.ts";
-import type { HostPlan } from "./host_plan.ts";
+import type { HostPlan } from "./host_plan_types.ts";
 import { hasControlChar } from "./push_screen.ts";
 
 export const SCRIPT_TIMEOUT_MS = 30_000;
