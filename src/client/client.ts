@@ -1,14 +1,20 @@
 /**
- * `tsvpn --client`: the long-running client. It opens the tun device once
- * and keeps it for the whole run (persist-tun: applications never see the
- * interface vanish), runs the shared datapath over it in "single" mode, and
- * loops over connection attempts (connection.ts) with the reconnect policy
- * of backoff.ts. Each PUSH_REPLY, screened as received (push_screen.ts, via
- * connection.ts) and vetted (push_vet.ts), is planned (host_plan.ts) and applied by
- * the host-change recorder (host_changes.ts), which touches only what
- * changed since the previous connection. On every exit path the recorder
- * undoes everything in reverse order, the device is closed (the kernel
- * removes it), and the down script runs.
+ * `tsvpn --client`: the long-running client. A run goes
+ *
+ *   keys (client_pki.ts) → host recorder → tun device → datapath
+ *     → reconnect loop: dial → session → apply push → up … end → backoff → dial …
+ *     → shutdown
+ *
+ * It opens the tun device once and keeps it for the whole run (persist-tun:
+ * applications never see the interface vanish), runs the shared datapath
+ * over it in "single" mode, and loops over connection attempts
+ * (connection.ts) with the reconnect policy of backoff.ts. Each PUSH_REPLY,
+ * screened as received (push_screen.ts, via connection.ts), is vetted,
+ * planned and applied by push_apply.ts through the host-change recorder
+ * (host_changes.ts), which touches only what changed since the previous
+ * connection. On every exit path the recorder undoes everything in reverse
+ * order, the device is closed (the kernel removes it), and the down script
+ * runs.
  *
  * Exit codes: 0 after stop() / SIGINT / SIGTERM with everything undone;
  * 1 when the client cannot run (unreadable keys, no tun device, host
@@ -17,17 +23,13 @@
 
 import { openNetlink } from "../../ffi/netlink.ts";
 import { openTun } from "../../ffi/tun.ts";
-import { readPemSource } from "../config/pem_source.ts";
-import type { ClientConfig } from "../config/schema.ts";
-import { type ControlWrap, createControlWrap } from "../control/control_wrap.ts";
+import type { ClientConfig, Remote } from "../config/schema.ts";
 import { Emitter } from "../control/emitter.ts";
-import { pkiVerifier } from "../control/verifier.ts";
 import { Datapath } from "../datapath/datapath.ts";
 import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
 import type { NetConfig } from "../device/net_config.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import type { Logger } from "../log/log.ts";
-import { parseStaticKey } from "../pki/static_key.ts";
 import {
   INITIAL_RECONNECT_STATE,
   nextAttempt,
@@ -35,16 +37,15 @@ import {
   type Outcome,
   type ReconnectState,
 } from "./backoff.ts";
-import { type ConnectedInfo, Connection, type ConnectionEnd } from "./connection.ts";
+import { loadClientPki } from "./client_pki.ts";
+import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd } from "./connection.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, type Resolver, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
-import { type HostPlan, planHost } from "./host_plan.ts";
-import { vetPush } from "./push_vet.ts";
+import type { HostPlan } from "./host_plan_types.ts";
+import { type AppliedPush, PushApplier } from "./push_apply.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
-import { runScript, scriptArgs, scriptEnv } from "./scripts.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
-import type { PushOptions } from "../control/push_options.ts";
 
 export interface ClientOptions {
   log: Logger;
@@ -81,22 +82,18 @@ export interface ClientStatus {
 
 export type ClientEvents = {
   /** The push was applied (`changed`: false when a reconnect found nothing to change). */
-  connected: (e: { remote: string; plan: HostPlan; changed: boolean }) => void;
+  connected: (e: AppliedPush) => void;
   disconnected: (e: ConnectionEnd) => void;
 };
 
-const OUTCOME: Record<string, Outcome["kind"]> = {
-  "failed": "failed",
-  "lost": "lost",
-  "server-restart": "server-restart",
-  "auth-failed": "auth-failed",
-};
+/** A connection end after which the client dials again (backoff.ts decides when and where). */
+type RetryableEnd = Exclude<ConnectionEnd, { kind: "stopped" | "fatal" | "halt" }>;
 
 export class ClientHandle extends Emitter<ClientEvents> {
   /** The exit code, once everything tsvpn changed is undone. */
   readonly done: Promise<number>;
   readonly #config: ClientConfig;
-  readonly #o: ClientOptions;
+  readonly #options: ClientOptions;
   readonly #log: Logger;
   readonly #status: ClientStatus = {
     state: "starting",
@@ -105,7 +102,15 @@ export class ClientHandle extends Emitter<ClientEvents> {
     connects: 0,
     lastError: null,
   };
-  #conn: Connection | null = null;
+  // What the run opened, closed or undone by #shutdown (null: not opened).
+  #net: NetConfig | null = null;
+  #host: HostChanges | null = null;
+  #device: PacketDevice | null = null;
+  readonly #socket = new SwitchableSocket();
+  #tick: ReturnType<typeof setInterval> | undefined;
+  readonly #loops: Promise<void>[] = [];
+  #pushes: PushApplier | null = null;
+  #connection: Connection | null = null;
   #stopping = false;
   #wake: (() => void) | null = null;
   #applying: Promise<void> = Promise.resolve();
@@ -113,7 +118,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   constructor(config: ClientConfig, options: ClientOptions) {
     super();
     this.#config = config;
-    this.#o = options;
+    this.#options = options;
     this.#log = options.log;
     this.done = this.#run();
   }
@@ -128,18 +133,18 @@ export class ClientHandle extends Emitter<ClientEvents> {
     this.#stopping = true;
     this.#status.state = "stopping";
     this.#log.info("stopping", { reason });
-    void this.#conn?.stop(reason);
+    void this.#connection?.stop(reason);
     this.#wake?.();
   }
 
   /** Resolves with the next `connected` event, rejects after `timeoutMs` or when the client stops. */
-  waitConnected(timeoutMs: number): Promise<{ remote: string; plan: HostPlan; changed: boolean }> {
+  waitConnected(timeoutMs: number): Promise<AppliedPush> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off("connected", on);
         reject(new Error(`Not connected within ${timeoutMs} ms (last error: ${this.#status.lastError})`));
       }, timeoutMs);
-      const on = (e: { remote: string; plan: HostPlan; changed: boolean }) => {
+      const on = (e: AppliedPush) => {
         clearTimeout(timer);
         this.off("connected", on);
         resolve(e);
@@ -153,208 +158,178 @@ export class ClientHandle extends Emitter<ClientEvents> {
     });
   }
 
+  /** Keys → host recorder → device → datapath → reconnect loop; then everything undone. */
   async #run(): Promise<number> {
-    const config = this.#config;
-    const o = this.#o;
-    const log = this.#log;
     let code = 0;
-    let net: NetConfig | null = null;
-    let host: HostChanges | null = null;
-    let device: PacketDevice | null = null;
-    const socket = new SwitchableSocket();
-    let tick: ReturnType<typeof setInterval> | undefined;
-    const loops: Promise<void>[] = [];
-    let lastPlan: HostPlan | null = null;
-    let lastPush: PushOptions = {};
-    let upFailed = false;
     try {
-      const [ca, cert, key] = await Promise.all([
-        readPemSource(config.pki.ca),
-        readPemSource(config.pki.cert),
-        readPemSource(config.pki.key),
-      ]);
-      const crl = config.pki.crl ? await readPemSource(config.pki.crl) : undefined;
-      const makeWrap = await wrapFactory(config);
-      const verifyPeer = pkiVerifier({
-        ca,
-        crl,
-        usage: "serverAuth",
-        expectedName: config.serverName ?? undefined,
+      const pki = await loadClientPki(this.#config);
+      const host = await this.#openHost();
+      const device = this.#openDevice();
+      const datapath = this.#startDatapath(device);
+      this.#pushes = new PushApplier({
+        config: this.#config,
+        log: this.#log,
+        host,
+        dev: device.name,
+        dhcpServer: this.#options.dhcpServer ?? (() => findDhcpServer()),
+        isStopping: () => this.#stopping,
       });
-      net = o.net ?? openNetlink();
-      let dns: ResolvConfFile | null = null;
-      if (config.pull.dns === "resolv.conf") {
-        const path = o.resolvConfPath ?? "/etc/resolv.conf";
-        await recoverResolvConf(path, log);
-        dns = new ResolvConfFile(path, log);
-      }
-      host = new HostChanges(net, { log: log.child("host"), dns });
-      const openDevice = o.openDevice ??
-        ((name, mtu) => openTun({ kind: "tun", name, mtu, vnetHeader: true }));
-      if (config.dev.type !== "tun") throw new Error("The client supports dev type tun only");
-      device = openDevice(config.dev.name, config.dev.mtu);
-      log.info("device open", { dev: device.name, mtu: device.mtu });
-      const dp = new Datapath({
-        mode: "single",
-        device,
-        socket,
-        log: log.child("datapath"),
-        onControl: (buf, off, len, from, row) => this.#conn?.onControl(buf, off, len, from, row),
-        onExit: () => this.#conn?.onExit(),
-        onRekeyDue: () => this.#conn?.onRekeyDue(),
-        onTimeout: () => {
-          dp.releasePeer(0);
-          this.#conn?.onTimeout();
-        },
+      code = await this.#reconnectLoop({
+        config: this.#config,
+        ...pki,
+        datapath,
+        socket: this.#socket,
+        resolver: this.#options.resolver ?? systemResolver,
+        log: this.#log,
+        handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 30_000,
+        firstResponseTimeoutMs: this.#options.firstResponseTimeoutMs ?? 10_000,
+        openTransport: this.#options.openTransport ?? openTransport,
+        onPush: (info) => this.#onPush(info),
       });
-      const loopFailed = (where: string) => (e: unknown) => {
-        if (!this.#stopping) log.error(`${where} loop failed: ${(e as Error).message}`);
-      };
-      loops.push(runInsideLoop(dp).catch(loopFailed("device")));
-      loops.push(runOutsideLoop(dp).catch(loopFailed("socket")));
-      tick = setInterval(() => dp.tick(), 1000);
-
-      const dev = device.name;
-      const random = o.random ?? Math.random;
-      const lookups = host.lookups(dev);
-      const dhcp = o.dhcpServer ?? (() => findDhcpServer());
-      const h = host;
-      const onPush = (info: ConnectedInfo): Promise<void> => {
-        const work = (async () => {
-          const { push, warnings } = vetPush(info.push, config.pull);
-          for (const w of warnings) log.warn(w);
-          const plan = await planHost({
-            dev,
-            mtu: config.dev.mtu,
-            push,
-            policy: config,
-            server: { address: info.address, port: info.remote.port, proto: info.remote.proto },
-            lookups: { ...lookups, dhcpServer: dhcp },
-          });
-          for (const w of plan.warnings) log.warn(w);
-          if (this.#stopping) throw new Error("stopping");
-          const res = await h.apply(plan, config.pull.dns === "resolv.conf");
-          const previous = lastPlan;
-          const previousPush = lastPush;
-          lastPlan = plan;
-          lastPush = push;
-          const remote = `${info.remote.host}:${info.remote.port}`;
-          log.info(previous && res.unchanged ? "tunnel up again, nothing changed" : "tunnel up", {
-            remote,
-            dev,
-            address: plan.local4 ? `${plan.local4.address}/${plan.local4.prefixLen}` : "-",
-            address6: plan.local6 ? `${plan.local6.address}/${plan.local6.prefixLen}` : "-",
-            routes: plan.items.filter((i) => i.kind === "route").length,
-            redirect: plan.redirect ? plan.redirect.flags.join(" ") || "on" : "no",
-          });
-          if (previous && !res.unchanged && config.scripts.down) {
-            await this.#script("down", previous, previousPush);
-          }
-          if ((!previous || !res.unchanged) && config.scripts.up) {
-            const r = await this.#script("up", plan, push);
-            if (!r) {
-              upFailed = true;
-              throw new Error("The up script failed; tearing the tunnel down");
-            }
-          }
-          this.#status.state = "connected";
-          this.#status.plan = plan;
-          this.#status.connects++;
-          this.emit("connected", { remote, plan, changed: !res.unchanged });
-        })();
-        this.#applying = work.then(() => {}, () => {});
-        return work;
-      };
-
-      const remotes = orderRemotes(config.remotes, config.remoteRandom, random);
-      let state: ReconnectState = INITIAL_RECONNECT_STATE;
-      while (!this.#stopping) {
-        const remote = remotes[state.remote];
-        this.#status.state = "connecting";
-        this.#status.remote = `${remote.host}:${remote.port}`;
-        const conn = new Connection({
-          config,
-          credentials: { ca, cert, key },
-          makeWrap,
-          verifyPeer,
-          datapath: dp,
-          socket,
-          resolver: o.resolver ?? systemResolver,
-          log,
-          handshakeTimeoutMs: o.handshakeTimeoutMs ?? 30_000,
-          firstResponseTimeoutMs: o.firstResponseTimeoutMs ?? 10_000,
-          openTransport: o.openTransport ?? openTransport,
-          onPush,
-        }, remote);
-        this.#conn = conn;
-        if (this.#stopping) break;
-        const end = await conn.run();
-        this.#conn = null;
-        await this.#applying;
-        if (end.kind === "stopped" || this.#stopping) break;
-        this.#status.lastError = end.reason;
-        this.emit("disconnected", end);
-        if (end.kind === "fatal" || end.kind === "halt") {
-          log.error(end.reason);
-          code = 1;
-          break;
-        }
-        const kind = OUTCOME[end.kind];
-        const outcome = (kind === "lost" || kind === "server-restart"
-          ? { kind, upForMs: (end as { upForMs: number }).upForMs }
-          : { kind }) as Outcome;
-        const d = nextAttempt(state, outcome, remotes.length, config.reconnect, random);
-        state = d.state;
-        const next = remotes[state.remote];
-        const msg = `${end.reason}; ${d.delayMs === 0 ? "reconnecting now" : "reconnecting"}`;
-        const fields = { to: `${next.host}:${next.port}`, in: `${(d.delayMs / 1000).toFixed(1)}s` };
-        if (end.kind === "auth-failed") {
-          log.error(msg, fields);
-        } else log.warn(msg, fields);
-        this.#status.state = "waiting";
-        await this.#sleep(d.delayMs);
-      }
     } catch (e) {
-      const msg = (e as Error).message;
-      log.error(msg);
-      this.#status.lastError = msg;
+      const message = (e as Error).message;
+      this.#log.error(message);
+      this.#status.lastError = message;
       code = 1;
     } finally {
-      this.#status.state = "stopping";
-      this.#stopping = true;
-      await this.#conn?.stop("exiting");
-      await this.#applying;
-      if (host) await host.undoAll();
-      try {
-        device?.close();
-      } catch (e) {
-        log.warn(`closing the device failed: ${(e as Error).message}`);
-      }
-      socket.close();
-      if (tick !== undefined) clearInterval(tick);
-      await Promise.race([Promise.allSettled(loops), new Promise((r) => setTimeout(r, 2000))]);
-      if (lastPlan && !upFailed && config.scripts.down) await this.#script("down", lastPlan, lastPush);
-      if (net && !o.net) net.close();
-      this.#status.state = "stopped";
-      log.info("stopped", { code, connects: this.#status.connects });
+      await this.#shutdown(code);
     }
     return code;
   }
 
-  async #script(type: "up" | "down", plan: HostPlan, push: PushOptions): Promise<boolean> {
-    const path = type === "up" ? this.#config.scripts.up : this.#config.scripts.down;
-    if (!path) return true;
-    const r = await runScript(path, scriptArgs(plan), scriptEnv(plan, type, push), this.#log.child(type));
-    if (!r.ok) this.#log.error(`${type} script failed: ${r.reason}`);
-    return r.ok;
+  /** The netlink handle and the recorder of host changes (with resolv.conf when pull.dns says so). */
+  async #openHost(): Promise<HostChanges> {
+    this.#net = this.#options.net ?? openNetlink();
+    let dns: ResolvConfFile | null = null;
+    if (this.#config.pull.dns === "resolv.conf") {
+      const path = this.#options.resolvConfPath ?? "/etc/resolv.conf";
+      await recoverResolvConf(path, this.#log);
+      dns = new ResolvConfFile(path, this.#log);
+    }
+    this.#host = new HostChanges(this.#net, { log: this.#log.child("host"), dns });
+    return this.#host;
+  }
+
+  /** The tun device, opened once for the whole run (persist-tun). */
+  #openDevice(): PacketDevice {
+    const openDevice = this.#options.openDevice ??
+      ((name, mtu) => openTun({ kind: "tun", name, mtu, vnetHeader: true }));
+    const dev = this.#config.dev;
+    if (dev.type !== "tun") throw new Error("The client supports dev type tun only");
+    this.#device = openDevice(dev.name, dev.mtu);
+    this.#log.info("device open", { dev: this.#device.name, mtu: this.#device.mtu });
+    return this.#device;
+  }
+
+  /** The single-peer datapath and its loops; control packets and timeouts go to the live connection. */
+  #startDatapath(device: PacketDevice): Datapath {
+    const log = this.#log;
+    const datapath = new Datapath({
+      mode: "single",
+      device,
+      socket: this.#socket,
+      log: log.child("datapath"),
+      onControl: (buf, off, len, from, row) => this.#connection?.onControl(buf, off, len, from, row),
+      onExit: () => this.#connection?.onExit(),
+      onRekeyDue: () => this.#connection?.onRekeyDue(),
+      onTimeout: () => {
+        datapath.releasePeer(0);
+        this.#connection?.onTimeout();
+      },
+    });
+    const loopFailed = (where: string) => (e: unknown) => {
+      if (!this.#stopping) log.error(`${where} loop failed: ${(e as Error).message}`);
+    };
+    this.#loops.push(runInsideLoop(datapath).catch(loopFailed("device")));
+    this.#loops.push(runOutsideLoop(datapath).catch(loopFailed("socket")));
+    this.#tick = setInterval(() => datapath.tick(), 1000);
+    return datapath;
+  }
+
+  /** Applies a push (push_apply.ts); `#applying` lets the loop and #shutdown wait for it. */
+  #onPush(info: ConnectedInfo): Promise<void> {
+    const work = (async () => {
+      const applied = await this.#pushes!.apply(info);
+      this.#status.state = "connected";
+      this.#status.plan = applied.plan;
+      this.#status.connects++;
+      this.emit("connected", applied);
+    })();
+    this.#applying = work.then(() => {}, () => {});
+    return work;
+  }
+
+  /** Dials the remotes in order until stopped; resolves with the exit code. */
+  async #reconnectLoop(deps: ConnectionDeps): Promise<number> {
+    const config = this.#config;
+    const random = this.#options.random ?? Math.random;
+    const remotes = orderRemotes(config.remotes, config.remoteRandom, random);
+    let state: ReconnectState = INITIAL_RECONNECT_STATE;
+    while (!this.#stopping) {
+      const end = await this.#connectOnce(deps, remotes[state.remote]);
+      if (end === null || end.kind === "stopped" || this.#stopping) break;
+      this.#status.lastError = end.reason;
+      this.emit("disconnected", end);
+      if (end.kind === "fatal" || end.kind === "halt") {
+        this.#log.error(end.reason);
+        return 1;
+      }
+      const decision = nextAttempt(state, outcomeOf(end), remotes.length, config.reconnect, random);
+      state = decision.state;
+      this.#logReconnect(end, decision.delayMs, remotes[state.remote]);
+      this.#status.state = "waiting";
+      await this.#sleep(decision.delayMs);
+    }
+    return 0;
+  }
+
+  /** One connection attempt, from dialling to its end; null when stopped before it began. */
+  async #connectOnce(deps: ConnectionDeps, remote: Remote): Promise<ConnectionEnd | null> {
+    this.#status.state = "connecting";
+    this.#status.remote = `${remote.host}:${remote.port}`;
+    const connection = new Connection(deps, remote);
+    this.#connection = connection;
+    if (this.#stopping) return null;
+    const end = await connection.run();
+    this.#connection = null;
+    await this.#applying;
+    return end;
+  }
+
+  #logReconnect(end: RetryableEnd, delayMs: number, next: Remote): void {
+    const message = `${end.reason}; ${delayMs === 0 ? "reconnecting now" : "reconnecting"}`;
+    const fields = { to: `${next.host}:${next.port}`, in: `${(delayMs / 1000).toFixed(1)}s` };
+    if (end.kind === "auth-failed") this.#log.error(message, fields);
+    else this.#log.warn(message, fields);
+  }
+
+  /** Every exit path: disconnect, undo host changes, close the device, then the down script. */
+  async #shutdown(code: number): Promise<void> {
+    this.#status.state = "stopping";
+    this.#stopping = true;
+    await this.#connection?.stop("exiting");
+    await this.#applying;
+    if (this.#host) await this.#host.undoAll();
+    try {
+      this.#device?.close();
+    } catch (e) {
+      this.#log.warn(`closing the device failed: ${(e as Error).message}`);
+    }
+    this.#socket.close();
+    if (this.#tick !== undefined) clearInterval(this.#tick);
+    await Promise.race([Promise.allSettled(this.#loops), new Promise((r) => setTimeout(r, 2000))]);
+    await this.#pushes?.runFinalDownScript();
+    if (this.#net && !this.#options.net) this.#net.close();
+    this.#status.state = "stopped";
+    this.#log.info("stopped", { code, connects: this.#status.connects });
   }
 
   #sleep(ms: number): Promise<void> {
     if (ms <= 0 || this.#stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
+      const timer = setTimeout(done, ms);
       function done() {
-        clearTimeout(t);
+        clearTimeout(timer);
         resolve();
       }
       this.#wake = () => {
@@ -365,21 +340,11 @@ export class ClientHandle extends Emitter<ClientEvents> {
   }
 }
 
-async function wrapFactory(config: ClientConfig): Promise<() => ControlWrap | undefined> {
-  if (config.pki.tlsCrypt) {
-    const key = parseStaticKey(await readPemSource(config.pki.tlsCrypt));
-    return () => createControlWrap({ mode: "tls-crypt", key }, "client");
-  }
-  const ta = config.pki.tlsAuth;
-  if (ta) {
-    const key = parseStaticKey(await readPemSource(ta.key));
-    return () =>
-      createControlWrap(
-        { mode: "tls-auth", key, digest: ta.digest, direction: ta.direction ?? undefined },
-        "client",
-      );
-  }
-  return () => undefined;
+/** What backoff.ts needs to know about how a connection ended. */
+function outcomeOf(end: RetryableEnd): Outcome {
+  return end.kind === "lost" || end.kind === "server-restart"
+    ? { kind: end.kind, upForMs: end.upForMs }
+    : { kind: end.kind };
 }
 
 /** Starts the client; the handle stops it and reports its exit code. */

@@ -14,7 +14,7 @@
 import type { ClientConfig, Remote } from "../config/schema.ts";
 import type { ControlWrap } from "../control/control_wrap.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import { ControlSession, type PeerVerifier, type SessionEnd } from "../control/session.ts";
+import { ControlSession, type PeerVerifier, type SessionEnd, type SessionKey } from "../control/session.ts";
 import type { TlsCredentials } from "../control/tls_channel.ts";
 import { DataChannel } from "../data/data_channel.ts";
 import { PEER_ID_UNDEF } from "../data/data_header.ts";
@@ -78,12 +78,12 @@ export interface ConnectionDeps {
 
 export class Connection {
   readonly remote: Remote;
-  readonly #d: ConnectionDeps;
+  readonly #deps: ConnectionDeps;
   readonly #log: Logger;
   #session: ControlSession | null = null;
   #socket: DatagramSocket | null = null;
   #endpoint: EndpointSlots | null = null;
-  #dc: DataChannel | null = null;
+  #dataChannel: DataChannel | null = null;
   #address = "";
   #upAt = 0;
   #gotPacket = false;
@@ -95,7 +95,7 @@ export class Connection {
   #stopping = false;
 
   constructor(deps: ConnectionDeps, remote: Remote) {
-    this.#d = deps;
+    this.#deps = deps;
     this.remote = remote;
     this.#log = deps.log;
   }
@@ -111,7 +111,7 @@ export class Connection {
 
   /** Runs the attempt; resolves once it has ended and its socket is closed. */
   async run(): Promise<ConnectionEnd> {
-    const done = new Promise<ConnectionEnd>((r) => this.#finish = r);
+    const done = new Promise<ConnectionEnd>((resolve) => this.#finish = resolve);
     try {
       await this.#start();
     } catch (e) {
@@ -132,11 +132,11 @@ export class Connection {
   async stop(reason: string): Promise<void> {
     if (this.#end || this.#stopping) return;
     this.#stopping = true;
-    const s = this.#session;
-    if (s && s.established && !s.closed) {
-      if (this.remote.proto === "udp" && this.#dc) this.#d.datapath.sendExit(0);
-      const closed = s.once("closed");
-      s.close(reason, true);
+    const session = this.#session;
+    if (session && session.established && !session.closed) {
+      if (this.remote.proto === "udp" && this.#dataChannel) this.#deps.datapath.sendExit(0);
+      const closed = session.once("closed");
+      session.close(reason, true);
       await Promise.race([closed, new Promise((r) => this.#timer(() => r(null), 2500))]);
     }
     this.#conclude({ kind: "stopped", reason });
@@ -151,13 +151,13 @@ export class Connection {
 
   /** The datapath saw the server silent for the keepalive timeout. */
   onTimeout(): void {
-    const secs = Math.round(this.#d.datapath.timeoutMs / 1000);
+    const secs = Math.round(this.#deps.datapath.timeoutMs / 1000);
     this.#conclude(this.#lostOrFailed(`no packet from the server for ${secs} s (ping-restart)`));
   }
 
   /** The datapath found the data key worn out (reneg_bytes, packet-id): start a soft reset. */
   onRekeyDue(): void {
-    const reason = this.#dc?.rekeyReason;
+    const reason = this.#dataChannel?.rekeyReason;
     if (reason) this.#session?.renegotiate(reason);
   }
 
@@ -170,22 +170,23 @@ export class Connection {
     });
   }
 
+  /** Resolve → open the transport → control session → deadlines → first packet out. */
   async #start(): Promise<void> {
-    const { config, log } = this.#d;
-    const r = this.remote;
-    this.#address = await resolveRemote(r.host, this.#d.resolver);
+    const remote = this.remote;
+    this.#address = await resolveRemote(remote.host, this.#deps.resolver);
     if (this.#end) return;
-    const where = formatRemote(this.#address, r.port);
-    log.info("connecting", {
-      remote: r.host === this.#address ? where : `${r.host} (${where})`,
-      proto: r.proto,
+    const where = formatRemote(this.#address, remote.port);
+    this.#log.info("connecting", {
+      remote: remote.host === this.#address ? where : `${remote.host} (${where})`,
+      proto: remote.proto,
     });
-    this.#endpoint = serverEndpoint(this.#address, r.port);
-    this.#socket = await this.#d.openTransport(
-      r,
+    const endpoint = serverEndpoint(this.#address, remote.port);
+    this.#endpoint = endpoint;
+    this.#socket = await this.#deps.openTransport(
+      remote,
       this.#address,
-      this.#endpoint,
-      this.#d.firstResponseTimeoutMs,
+      endpoint,
+      this.#deps.firstResponseTimeoutMs,
       (why) => {
         this.#conclude(this.#lostOrFailed(why));
       },
@@ -194,51 +195,40 @@ export class Connection {
       this.#socket.close();
       return;
     }
-    this.#d.socket.use(this.#socket);
-    const endpoint = this.#endpoint;
-    const socket = this.#d.socket;
+    this.#deps.socket.use(this.#socket);
+    const session = this.#openSession(endpoint);
+    this.#session = session;
+    this.#armDeadlines(session, where);
+    session.start();
+  }
+
+  /** The control session to the server, its packets sent through the client's switchable socket. */
+  #openSession(endpoint: EndpointSlots): ControlSession {
+    const { config, log } = this.#deps;
+    const socket = this.#deps.socket;
     const session = new ControlSession({
       role: "client",
-      proto: r.proto,
-      credentials: this.#d.credentials,
-      verifyPeer: this.#d.verifyPeer,
-      wrap: this.#d.makeWrap(),
-      send: (p) => {
-        socket.send(p, 0, p.length, endpoint, 0);
+      proto: this.remote.proto,
+      credentials: this.#deps.credentials,
+      verifyPeer: this.#deps.verifyPeer,
+      wrap: this.#deps.makeWrap(),
+      send: (packet) => {
+        socket.send(packet, 0, packet.length, endpoint, 0);
       },
       ciphers: config.data.ciphers,
       renegotiateMs: config.data.renegSeconds * 1000,
       transitionWindowMs: config.data.transitionWindow * 1000,
-      handshakeWindowMs: this.#d.handshakeTimeoutMs,
+      handshakeWindowMs: this.#deps.handshakeTimeoutMs,
       logger: log.child("control"),
       peerInfo: { mtu: config.dev.mtu },
       screenPush: (options) => this.#screenPush(options),
     });
-    this.#session = session;
     session.on("established", (e) => {
       log.info("TLS established", { server: e.peer.commonName, tls: e.tlsProtocol ?? "?" });
     });
     session.on("pushReply", (e) => this.#onPush(e.options, e.raw));
-    session.on("key", (k) => {
-      const material = dataKeysFromKey2(k.key2, { cipher: k.cipher, role: "client" });
-      const now = this.#d.datapath.now();
-      if (!this.#dc) {
-        this.#dc = new DataChannel({
-          peerId: this.#pushed?.peerId ?? PEER_ID_UNDEF,
-          replayWindow: config.data.replayWindow,
-          renegBytes: config.data.renegBytes,
-          transitionWindowMs: config.data.transitionWindow * 1000,
-        });
-        this.#dc.installKey(k.keyId, material, now);
-        const dp = this.#d.datapath;
-        if (dp.reservePeer() !== 0) throw new Error("The client datapath's peer slot is in use");
-        dp.attachPeer(0, this.#dc, endpoint, 0);
-      } else {
-        this.#dc.installKey(k.keyId, material, now);
-      }
-      log.debug("data key installed", { keyId: k.keyId, cipher: k.cipher });
-    });
-    session.on("keyRetired", (e) => this.#dc?.removeKey(e.keyId));
+    session.on("key", (key) => this.#installKey(key, endpoint));
+    session.on("keyRetired", (e) => this.#dataChannel?.removeKey(e.keyId));
     session.on("message", (e) => {
       if (e.kind !== "RESTART" && e.kind !== "HALT") {
         log.info("control message from the server", { text: e.text });
@@ -246,42 +236,70 @@ export class Connection {
     });
     session.on("error", (e) => this.#lastError = e.reason);
     session.on("closed", (e) => this.#onClosed(e));
+    return session;
+  }
+
+  /** A data key from the session: the first one creates the data channel and attaches it as peer 0. */
+  #installKey(key: SessionKey, endpoint: EndpointSlots): void {
+    const { config, datapath } = this.#deps;
+    const material = dataKeysFromKey2(key.key2, { cipher: key.cipher, role: "client" });
+    const now = datapath.now();
+    if (!this.#dataChannel) {
+      this.#dataChannel = new DataChannel({
+        peerId: this.#pushed?.peerId ?? PEER_ID_UNDEF,
+        replayWindow: config.data.replayWindow,
+        renegBytes: config.data.renegBytes,
+        transitionWindowMs: config.data.transitionWindow * 1000,
+      });
+      this.#dataChannel.installKey(key.keyId, material, now);
+      if (datapath.reservePeer() !== 0) throw new Error("The client datapath's peer slot is in use");
+      datapath.attachPeer(0, this.#dataChannel, endpoint, 0);
+    } else {
+      this.#dataChannel.installKey(key.keyId, material, now);
+    }
+    this.#log.debug("data key installed", { keyId: key.keyId, cipher: key.cipher });
+  }
+
+  /** Fails the attempt when the server never answers, or the handshake and push take too long. */
+  #armDeadlines(session: ControlSession, where: string): void {
+    const { firstResponseTimeoutMs, handshakeTimeoutMs } = this.#deps;
     this.#timer(() => {
       if (!this.#gotPacket) {
         this.#conclude({
           kind: "failed",
-          reason: `No answer from ${where} within ${this.#d.firstResponseTimeoutMs / 1000} s`,
+          reason: `No answer from ${where} within ${firstResponseTimeoutMs / 1000} s`,
         });
       }
-    }, this.#d.firstResponseTimeoutMs);
+    }, firstResponseTimeoutMs);
     this.#timer(() => {
       if (!this.#pushed) {
         const what = session.established ? "PUSH_REPLY" : "TLS handshake";
         this.#conclude({
           kind: "failed",
-          reason: `${what} with ${where} did not complete within ${this.#d.handshakeTimeoutMs / 1000} s` +
+          reason: `${what} with ${where} did not complete within ${handshakeTimeoutMs / 1000} s` +
             (this.#lastError ? `: ${this.#lastError}` : ""),
         });
       }
-    }, this.#d.handshakeTimeoutMs);
-    session.start();
+    }, handshakeTimeoutMs);
   }
 
   /** pull_filter and the control-character check (push_screen.ts), logged here. */
   #screenPush(options: string[]): string[] | { reject: string } {
-    const r = screenPushOptions(this.#d.config.pull.filter, options);
-    if (r.kind === "rejected") return { reject: r.reason };
-    for (const o of r.ignored) this.#log.debug("pushed option removed by pull_filter", { option: o });
-    for (const w of r.warnings) this.#log.warn(w);
-    return r.options;
+    const screened = screenPushOptions(this.#deps.config.pull.filter, options);
+    if (screened.kind === "rejected") return { reject: screened.reason };
+    for (const option of screened.ignored) {
+      this.#log.debug("pushed option removed by pull_filter", { option });
+    }
+    for (const warning of screened.warnings) this.#log.warn(warning);
+    return screened.options;
   }
 
   #onPush(push: PushOptions, raw: string[]): void {
     this.#pushed = push;
-    const dp = this.#d.datapath;
-    const ka = this.#d.config.keepalive;
-    dp.pingIntervalMs = (ka ? ka.interval : push.ping ?? 0) * 1000;
-    dp.timeoutMs = (ka ? ka.timeout : push.pingRestart ?? 0) * 1000;
+    const datapath = this.#deps.datapath;
+    const keepalive = this.#deps.config.keepalive;
+    datapath.pingIntervalMs = (keepalive ? keepalive.interval : push.ping ?? 0) * 1000;
+    datapath.timeoutMs = (keepalive ? keepalive.timeout : push.pingRestart ?? 0) * 1000;
     this.#log.debug("PUSH_REPLY", { options: raw.join(",") });
     const info: ConnectedInfo = {
       remote: this.remote,
@@ -290,7 +308,7 @@ export class Connection {
       raw,
       serverName: this.#session?.peer?.commonName ?? "",
     };
-    this.#d.onPush(info).then(
+    this.#deps.onPush(info).then(
       () => {
         if (this.#end) return;
         this.#upAt = Date.now();
@@ -341,11 +359,10 @@ export class Connection {
   #cleanup(): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
-    const dp = this.#d.datapath;
-    dp.releasePeer(0);
-    this.#dc?.clear();
+    this.#deps.datapath.releasePeer(0);
+    this.#dataChannel?.clear();
     if (this.#session && !this.#session.closed) this.#session.close("connection ended", false);
-    if (this.#socket) this.#d.socket.drop(this.#socket);
+    if (this.#socket) this.#deps.socket.drop(this.#socket);
     this.#socket?.close();
   }
 

@@ -18,9 +18,9 @@ export const LEASE_DIRS = [
 /** The DHCP server named in one lease file's text, or null. */
 export function dhcpServerFromLease(text: string): string | null {
   let found: string | null = null;
-  for (const m of text.matchAll(/option\s+dhcp-server-identifier\s+([0-9.]+)\s*;/g)) found = m[1];
-  const kv = /^SERVER_ADDRESS=([0-9.]+)\s*$/m.exec(text);
-  if (kv) found = kv[1];
+  for (const match of text.matchAll(/option\s+dhcp-server-identifier\s+([0-9.]+)\s*;/g)) found = match[1];
+  const networkdServer = /^SERVER_ADDRESS=([0-9.]+)\s*$/m.exec(text);
+  if (networkdServer) found = networkdServer[1];
   return found && parseIp(found)?.family === 4 ? found : null;
 }
 
@@ -34,14 +34,14 @@ export async function findDhcpServer(dirs: readonly string[] = LEASE_DIRS): Prom
     } catch {
       continue;
     }
-    for (const e of entries.slice(0, 64)) {
-      if (!e.isFile) continue;
-      const path = `${dir}/${e.name}`;
+    for (const entry of entries.slice(0, 64)) {
+      if (!entry.isFile) continue;
+      const path = `${dir}/${entry.name}`;
       try {
-        const st = await Deno.stat(path);
-        if (st.size > 1 << 20) continue;
+        const info = await Deno.stat(path);
+        if (info.size > 1 << 20) continue;
         const server = dhcpServerFromLease(await Deno.readTextFile(path));
-        const mtime = st.mtime?.getTime() ?? 0;
+        const mtime = info.mtime?.getTime() ?? 0;
         if (server && (!best || mtime > best.mtime)) best = { server, mtime };
       } catch {
         // Unreadable lease: skip it.

@@ -21,7 +21,8 @@
 import type { Logger } from "../log/log.ts";
 import type { NetConfig, RouteInfo } from "../device/net_config.ts";
 import { parseCidr, parseIp, prefixContains } from "../config/ip.ts";
-import { type DnsSettings, type HostLookups, type HostPlan, itemKey, type PlanItem } from "./host_plan.ts";
+import { itemKey } from "./host_plan.ts";
+import type { DnsSettings, HostLookups, HostPlan, PlanItem } from "./host_plan_types.ts";
 
 const EEXIST = 17;
 const ESRCH = 3;
@@ -51,8 +52,8 @@ export interface ApplyResult {
 }
 
 function errnoOf(e: unknown): number {
-  const n = (e as { errno?: unknown })?.errno;
-  return typeof n === "number" ? n : 0;
+  const errno = (e as { errno?: unknown })?.errno;
+  return typeof errno === "number" ? errno : 0;
 }
 
 function message(e: unknown): string {
@@ -85,7 +86,7 @@ export class HostChanges {
     const out: string[] = [];
     if (this.#mtu) out.push(`mtu ${this.#mtu.dev}`);
     if (this.#linkUp) out.push(`up ${this.#linkUp}`);
-    for (const s of this.#stack) out.push(s.key);
+    for (const entry of this.#stack) out.push(entry.key);
     if (this.#appliedDns) out.push("dns");
     return out;
   }
@@ -107,22 +108,24 @@ export class HostChanges {
    */
   async apply(plan: HostPlan, writeDns: boolean): Promise<ApplyResult> {
     this.#tunDev = plan.dev;
-    const wanted = new Map(plan.items.map((i) => [itemKey(i), i]));
-    const remove = new Set(this.#stack.filter((s) => !wanted.has(s.key)).map((s) => s.key));
+    const wanted = new Map(plan.items.map((item) => [itemKey(item), item]));
+    const remove = new Set(this.#stack.filter((entry) => !wanted.has(entry.key)).map((entry) => entry.key));
     // Removing an address makes the kernel drop routes through gateways it made reachable: re-add those.
     const goneAddrDevs = new Set(
-      this.#stack.filter((s) => remove.has(s.key) && s.item.kind === "address").map((s) =>
-        (s.item as { spec: { dev: string } }).spec.dev
+      this.#stack.filter((entry) => remove.has(entry.key) && entry.item.kind === "address").map((entry) =>
+        (entry.item as { spec: { dev: string } }).spec.dev
       ),
     );
-    for (const s of this.#stack) {
-      if (s.item.kind === "route" && s.item.spec.dev && goneAddrDevs.has(s.item.spec.dev)) remove.add(s.key);
+    for (const entry of this.#stack) {
+      if (entry.item.kind === "route" && entry.item.spec.dev && goneAddrDevs.has(entry.item.spec.dev)) {
+        remove.add(entry.key);
+      }
     }
     let removed = 0;
     for (let i = this.#stack.length - 1; i >= 0; i--) {
-      const s = this.#stack[i];
-      if (!remove.has(s.key)) continue;
-      await this.#undo(s.item);
+      const entry = this.#stack[i];
+      if (!remove.has(entry.key)) continue;
+      await this.#undo(entry.item);
       this.#stack.splice(i, 1);
       removed++;
     }
@@ -139,7 +142,7 @@ export class HostChanges {
     }
 
     let added = 0;
-    const have = new Set(this.#stack.map((s) => s.key));
+    const have = new Set(this.#stack.map((entry) => entry.key));
     for (const [key, item] of wanted) {
       if (have.has(key)) continue;
       if (await this.#do(item)) {
@@ -176,9 +179,9 @@ export class HostChanges {
       this.#appliedDns = null;
     }
     while (this.#stack.length > 0) {
-      const s = this.#stack.pop()!;
+      const entry = this.#stack.pop()!;
       try {
-        await this.#undo(s.item);
+        await this.#undo(entry.item);
       } catch (e) {
         failures.push(message(e));
       }
@@ -195,7 +198,7 @@ export class HostChanges {
       });
       this.#mtu = null;
     }
-    for (const f of failures) this.#log.warn("could not undo a host change", { error: f });
+    for (const failure of failures) this.#log.warn("could not undo a host change", { error: failure });
     return failures;
   }
 
@@ -208,12 +211,12 @@ export class HostChanges {
       this.#log.debug("host change", { change: itemKey(item) });
       return true;
     } catch (e) {
-      const n = errnoOf(e);
-      if (item.kind !== "suppress" && n === EEXIST) {
+      const errno = errnoOf(e);
+      if (item.kind !== "suppress" && errno === EEXIST) {
         this.#log.warn(`${message(e)}; leaving the existing one alone`);
         return false;
       }
-      if (item.kind === "suppress" && (n === ESRCH || n === ENODEV)) {
+      if (item.kind === "suppress" && (errno === ESRCH || errno === ENODEV)) {
         this.#log.warn(`${message(e)}; nothing to take away`);
         return false;
       }
@@ -227,9 +230,12 @@ export class HostChanges {
       else if (item.kind === "route") await this.#net.delRoute(item.spec);
       else await this.#net.addRoute(item.spec);
     } catch (e) {
-      const n = errnoOf(e);
+      const errno = errnoOf(e);
       // Already gone (or, for a restored route, already back): nothing left to undo.
-      if (n === ESRCH || n === ENODEV || n === EADDRNOTAVAIL || (item.kind === "suppress" && n === EEXIST)) {
+      if (
+        errno === ESRCH || errno === ENODEV || errno === EADDRNOTAVAIL ||
+        (item.kind === "suppress" && errno === EEXIST)
+      ) {
         return;
       }
       throw e;
@@ -240,19 +246,21 @@ export class HostChanges {
     const ip = parseIp(address);
     if (!ip) return null;
     try {
-      const r = await this.#net.routeGet(ip.text);
-      if (r.dev !== tunDev) return r;
+      const route = await this.#net.routeGet(ip.text);
+      if (route.dev !== tunDev) return route;
     } catch {
       // No route at all now; try the table below.
     }
     let best: RouteInfo | null = null;
     let bestLen = -1;
-    for (const r of await this.#tableWithoutTunnel(ip.family, tunDev)) {
-      const p = parseCidr(r.dst)?.prefix;
-      if (!p || !prefixContains(p, ip.bytes)) continue;
-      if (p.length > bestLen || (p.length === bestLen && (r.metric ?? 0) < (best?.metric ?? 0))) {
-        best = r;
-        bestLen = p.length;
+    for (const route of await this.#tableWithoutTunnel(ip.family, tunDev)) {
+      const prefix = parseCidr(route.dst)?.prefix;
+      if (!prefix || !prefixContains(prefix, ip.bytes)) continue;
+      if (
+        prefix.length > bestLen || (prefix.length === bestLen && (route.metric ?? 0) < (best?.metric ?? 0))
+      ) {
+        best = route;
+        bestLen = prefix.length;
       }
     }
     return best;
@@ -260,27 +268,27 @@ export class HostChanges {
 
   async #defaultRoutes(family: 4 | 6, tunDev: string): Promise<RouteInfo[]> {
     const dst = family === 4 ? "0.0.0.0/0" : "::/0";
-    return (await this.#tableWithoutTunnel(family, tunDev)).filter((r) => r.dst === dst);
+    return (await this.#tableWithoutTunnel(family, tunDev)).filter((route) => route.dst === dst);
   }
 
   /** Main-table routes not through the tunnel, plus the ones tsvpn took away. */
   async #tableWithoutTunnel(family: 4 | 6, tunDev: string): Promise<RouteInfo[]> {
-    const routes = (await this.#net.listRoutes(family)).filter((r) =>
-      r.table === MAIN_TABLE && r.dev !== tunDev && !this.#isOwnOutsideRoute(r)
+    const routes = (await this.#net.listRoutes(family)).filter((route) =>
+      route.table === MAIN_TABLE && route.dev !== tunDev && !this.#isOwnOutsideRoute(route)
     );
-    for (const s of this.#stack) {
-      if (s.item.kind !== "suppress") continue;
-      const spec = s.item.spec;
+    for (const entry of this.#stack) {
+      if (entry.item.kind !== "suppress") continue;
+      const spec = entry.item.spec;
       if ((spec.dst.includes(":") ? 6 : 4) !== family) continue;
       routes.push({ ...spec, family, table: MAIN_TABLE, protocol: 0 });
     }
     return routes;
   }
 
-  #isOwnOutsideRoute(r: RouteInfo): boolean {
-    return this.#stack.some((s) =>
-      s.item.kind === "route" && s.item.via === "outside" && s.item.spec.dst === r.dst &&
-      (s.item.spec.gateway ?? "") === (r.gateway ?? "")
+  #isOwnOutsideRoute(route: RouteInfo): boolean {
+    return this.#stack.some((entry) =>
+      entry.item.kind === "route" && entry.item.via === "outside" && entry.item.spec.dst === route.dst &&
+      (entry.item.spec.gateway ?? "") === (route.gateway ?? "")
     );
   }
 }

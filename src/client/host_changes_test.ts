@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { PushOptions } from "../control/push_options.ts";
 import { Logger } from "../log/log.ts";
 import { type DnsTarget, HostChanges } from "./host_changes.ts";
-import { type DnsSettings, planHost, type PlanPolicy } from "./host_plan.ts";
+import { planHost } from "./host_plan.ts";
+import type { DnsSettings, PlanPolicy } from "./host_plan_types.ts";
 import { FakeNetConfig } from "./testing_net_config.ts";
 
 const logLines: string[] = [];

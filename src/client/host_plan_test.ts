@@ -2,14 +2,9 @@ import assert from "node:assert/strict";
 import { parseCidr } from "../config/ip.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { RouteInfo } from "../device/net_config.ts";
-import {
-  type HostLookups,
-  itemKey,
-  pickTopology,
-  planHost,
-  type PlanPolicy,
-  pushedDns,
-} from "./host_plan.ts";
+import { itemKey, planHost, pushedDns } from "./host_plan.ts";
+import type { HostLookups, PlanPolicy } from "./host_plan_types.ts";
+import { pickTopology } from "./plan_addresses.ts";
 
 const policy = (o: Partial<PlanPolicy> = {}): PlanPolicy => ({
   pull: { routes: true, redirectGateway: true, netGatewayRoutes: false, dns: "none", filter: [] },

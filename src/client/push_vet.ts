@@ -84,23 +84,23 @@ function dhcpOptionOk(o: DhcpOption, warnings: string[]): boolean {
 
 /** OpenVPN 2.6 `dns` options: keeps the valid names and addresses of search-domains and server address. */
 function vetExtra(option: string, warnings: string[]): string[] {
-  const w = option.split(/\s+/);
-  if (w[0] !== "dns") return [option];
+  const words = option.split(/\s+/);
+  if (words[0] !== "dns") return [option];
   let head: string[];
   let values: string[];
-  let valid: (s: string) => boolean;
+  let valid: (value: string) => boolean;
   let what: string;
-  if (w[1] === "search-domains") {
-    [head, values, valid, what] = [w.slice(0, 2), w.slice(2), isHostName, "not a domain name"];
-  } else if (w[1] === "server" && w[3] === "address") {
-    [head, values, what] = [w.slice(0, 4), w.slice(4), "not an IP address"];
-    valid = (s) => dnsServerAddress(s) !== null;
+  if (words[1] === "search-domains") {
+    [head, values, valid, what] = [words.slice(0, 2), words.slice(2), isHostName, "not a domain name"];
+  } else if (words[1] === "server" && words[3] === "address") {
+    [head, values, what] = [words.slice(0, 4), words.slice(4), "not an IP address"];
+    valid = (value) => dnsServerAddress(value) !== null;
   } else {
     return [option];
   }
-  const good = values.filter((v) => {
-    if (valid(v)) return true;
-    warnings.push(`Ignoring ${quotePushed(v)} in pushed ${head.join(" ")}: ${what}`);
+  const good = values.filter((value) => {
+    if (valid(value)) return true;
+    warnings.push(`Ignoring ${quotePushed(value)} in pushed ${head.join(" ")}: ${what}`);
     return false;
   });
   return good.length > 0 ? [[...head, ...good].join(" ")] : [];

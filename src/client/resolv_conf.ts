@@ -16,7 +16,7 @@
 import { parseIp } from "../config/ip.ts";
 import { isHostName } from "../config/values.ts";
 import type { DnsTarget } from "./host_changes.ts";
-import type { DnsSettings } from "./host_plan.ts";
+import type { DnsSettings } from "./host_plan_types.ts";
 import type { Logger } from "../log/log.ts";
 
 type Saved =
@@ -33,20 +33,20 @@ export function formatResolvConf(dns: DnsSettings, dev: string, original: string
   const lines = [`# Written by tsvpn for ${dev}; the previous contents come back when the tunnel closes`];
   const search = dns.search.filter(isHostName);
   if (search.length > 0) lines.push(`search ${search.join(" ")}`);
-  for (const s of dns.servers) {
-    const ip = parseIp(s);
+  for (const server of dns.servers) {
+    const ip = parseIp(server);
     if (ip) lines.push(`nameserver ${ip.text}`);
   }
-  for (const l of original.split("\n")) if (/^\s*options\s/.test(l)) lines.push(l.trim());
+  for (const line of original.split("\n")) if (/^\s*options\s/.test(line)) lines.push(line.trim());
   return lines.join("\n") + "\n";
 }
 
 /** The `nameserver` addresses of resolv.conf text. */
 export function parseNameservers(text: string): string[] {
   const out: string[] = [];
-  for (const l of text.split("\n")) {
-    const m = /^\s*nameserver\s+(\S+)/.exec(l);
-    if (m) out.push(m[1].replace(/%.*$/, ""));
+  for (const line of text.split("\n")) {
+    const match = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (match) out.push(match[1].replace(/%.*$/, ""));
   }
   return out;
 }
@@ -66,12 +66,12 @@ async function readSaved(path: string): Promise<Saved | null> {
 
 async function capture(path: string): Promise<Saved> {
   try {
-    const st = await Deno.lstat(path);
-    if (st.isSymlink) return { kind: "symlink", target: await Deno.readLink(path) };
+    const info = await Deno.lstat(path);
+    if (info.isSymlink) return { kind: "symlink", target: await Deno.readLink(path) };
     return {
       kind: "file",
       content: await Deno.readTextFile(path),
-      mode: st.mode === null ? null : st.mode & 0o7777,
+      mode: info.mode === null ? null : info.mode & 0o7777,
     };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { kind: "absent" };
@@ -80,15 +80,15 @@ async function capture(path: string): Promise<Saved> {
 }
 
 async function putBack(path: string, saved: Saved): Promise<void> {
-  const st = await Deno.lstat(path).catch(() => null);
+  const current = await Deno.lstat(path).catch(() => null);
   if (saved.kind === "file") {
-    if (st?.isSymlink) await Deno.remove(path);
+    if (current?.isSymlink) await Deno.remove(path);
     await Deno.writeTextFile(path, saved.content);
     if (saved.mode !== null) await Deno.chmod(path, saved.mode);
   } else if (saved.kind === "symlink") {
-    if (st) await Deno.remove(path);
+    if (current) await Deno.remove(path);
     await Deno.symlink(saved.target, path);
-  } else if (st) {
+  } else if (current) {
     await Deno.remove(path);
   }
   await Deno.remove(savedPath(path)).catch(() => {});
@@ -130,8 +130,8 @@ export class ResolvConfFile implements DnsTarget {
     let original = "";
     if (this.#saved.kind === "file") original = this.#saved.content;
     const text = formatResolvConf(dns, dev, original);
-    const st = await Deno.lstat(this.path).catch(() => null);
-    if (st?.isSymlink) await Deno.remove(this.path);
+    const current = await Deno.lstat(this.path).catch(() => null);
+    if (current?.isSymlink) await Deno.remove(this.path);
     await Deno.writeTextFile(this.path, text, { mode: 0o644 });
   }
 

@@ -11,7 +11,7 @@
 
 import type { PushOptions } from "../control/push_options.ts";
 import type { Logger } from "../log/log.ts";
-import type { HostPlan } from "./host_plan.ts";
+import type { HostPlan } from "./host_plan_types.ts";
 import { hasControlChar } from "./push_screen.ts";
 
 export const SCRIPT_TIMEOUT_MS = 30_000;
@@ -66,26 +66,28 @@ function buildEnv(plan: HostPlan, type: ScriptType, push: PushOptions): Record<s
   if (plan.gateway4) env.route_vpn_gateway = plan.gateway4;
   if (plan.netGateway) env.route_net_gateway = plan.netGateway;
   if (plan.redirect) env.redirect_gateway = plan.redirect.flags.join(" ") || "on";
-  let n4 = 0, n6 = 0;
+  let routes4 = 0, routes6 = 0;
   for (const item of plan.items) {
     if (item.kind !== "route" || item.via !== "tunnel") continue;
-    const s = item.spec;
-    const [net, bits] = s.dst.split("/");
-    if (!s.dst.includes(":")) {
-      n4++;
-      env[`route_network_${n4}`] = net;
-      env[`route_netmask_${n4}`] = lengthToNetmask(Number(bits));
-      env[`route_gateway_${n4}`] = s.gateway ?? "";
-      if (s.metric !== undefined) env[`route_metric_${n4}`] = String(s.metric);
+    const spec = item.spec;
+    const [network, bits] = spec.dst.split("/");
+    if (!spec.dst.includes(":")) {
+      routes4++;
+      env[`route_network_${routes4}`] = network;
+      env[`route_netmask_${routes4}`] = lengthToNetmask(Number(bits));
+      env[`route_gateway_${routes4}`] = spec.gateway ?? "";
+      if (spec.metric !== undefined) env[`route_metric_${routes4}`] = String(spec.metric);
     } else {
-      n6++;
-      env[`route_ipv6_network_${n6}`] = s.dst;
-      env[`route_ipv6_gateway_${n6}`] = s.gateway ?? "";
+      routes6++;
+      env[`route_ipv6_network_${routes6}`] = spec.dst;
+      env[`route_ipv6_gateway_${routes6}`] = spec.gateway ?? "";
     }
   }
-  let f = 0;
-  for (const o of push.dhcpOptions ?? []) env[`foreign_option_${++f}`] = `dhcp-option ${o.type} ${o.value}`;
-  plan.dns.servers.forEach((s, i) => env[`dns_server_${i + 1}`] = s);
+  let foreignOptions = 0;
+  for (const option of push.dhcpOptions ?? []) {
+    env[`foreign_option_${++foreignOptions}`] = `dhcp-option ${option.type} ${option.value}`;
+  }
+  plan.dns.servers.forEach((server, i) => env[`dns_server_${i + 1}`] = server);
   env.dns_servers = plan.dns.servers.join(" ");
   if (plan.dns.domain) env.dns_domain = plan.dns.domain;
   if (plan.dns.search.length > 0) env.dns_search = plan.dns.search.join(" ");
@@ -105,8 +107,8 @@ export function scriptArgs(plan: HostPlan): string[] {
 }
 
 export function lengthToNetmask(len: number): string {
-  const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join(".");
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return [mask >>> 24, (mask >>> 16) & 255, (mask >>> 8) & 255, mask & 255].join(".");
 }
 
 export type ScriptResult = { ok: true } | { ok: false; reason: string };

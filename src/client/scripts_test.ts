@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log/log.ts";
-import type { HostPlan } from "./host_plan.ts";
+import type { HostPlan } from "./host_plan_types.ts";
 import { lengthToNetmask, runScript, scriptArgs, scriptEnv } from "./scripts.ts";
 
 const plan: HostPlan = {

@@ -55,19 +55,19 @@ export class SwitchableSocket implements DatagramSocket {
   ): Promise<number> {
     for (;;) {
       if (this.#closed) return 0;
-      const s = this.#current;
-      if (!s) {
-        await new Promise<void>((r) => this.#wake = r);
+      const socket = this.#current;
+      if (!socket) {
+        await new Promise<void>((resolve) => this.#wake = resolve);
         continue;
       }
-      let n = 0;
+      let received = 0;
       try {
-        n = await s.receiveBatch(bufs, sizes, from, offset);
+        received = await socket.receiveBatch(bufs, sizes, from, offset);
       } catch {
-        n = 0;
+        received = 0;
       }
-      if (n > 0 && s === this.#current && !this.#closed) return n;
-      if (n === 0 && s === this.#current) {
+      if (received > 0 && socket === this.#current && !this.#closed) return received;
+      if (received === 0 && socket === this.#current) {
         // That socket ended on its own (TCP connection closed); wait for the next one.
         this.#current = null;
       }
@@ -98,8 +98,8 @@ export class SwitchableSocket implements DatagramSocket {
   }
 
   #signal(): void {
-    const w = this.#wake;
+    const wake = this.#wake;
     this.#wake = null;
-    w?.();
+    wake?.();
   }
 }

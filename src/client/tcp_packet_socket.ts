@@ -47,17 +47,17 @@ export class TcpPacketSocket implements DatagramSocket {
   }
 
   async #readLoop(): Promise<void> {
-    const reasm = new FrameReassembler();
+    const reassembler = new FrameReassembler();
     const buf = new Uint8Array(65536);
     try {
       for (;;) {
-        const n = await this.#conn.read(buf);
-        if (n === null) {
+        const read = await this.#conn.read(buf);
+        if (read === null) {
           this.#end("server closed the TCP connection");
           return;
         }
-        reasm.feed(buf.subarray(0, n), (b, off, len) => {
-          if (this.#queue.length < MAX_QUEUED) this.#queue.push(b.slice(off, off + len));
+        reassembler.feed(buf.subarray(0, read), (data, off, len) => {
+          if (this.#queue.length < MAX_QUEUED) this.#queue.push(data.slice(off, off + len));
         });
         this.#signal();
       }
@@ -74,14 +74,14 @@ export class TcpPacketSocket implements DatagramSocket {
   ): Promise<number> {
     while (this.#queue.length === 0) {
       if (this.#closed || this.ended !== null) return 0;
-      await new Promise<void>((r) => this.#wake = r);
+      await new Promise<void>((resolve) => this.#wake = resolve);
     }
     let n = 0;
     while (n < bufs.length && this.#queue.length > 0) {
-      const f = this.#queue.shift()!;
+      const frame = this.#queue.shift()!;
       const room = bufs[n].length - offset;
-      bufs[n].set(f.subarray(0, room), offset);
-      sizes[n] = Math.min(f.length, room + 1);
+      bufs[n].set(frame.subarray(0, room), offset);
+      sizes[n] = Math.min(frame.length, room + 1);
       from.copyRow(n, this.#server, this.#serverRow);
       n++;
     }
@@ -122,8 +122,8 @@ export class TcpPacketSocket implements DatagramSocket {
   }
 
   #signal(): void {
-    const w = this.#wake;
+    const wake = this.#wake;
     this.#wake = null;
-    w?.();
+    wake?.();
   }
 }

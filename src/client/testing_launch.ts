@@ -1,12 +1,15 @@
 /**
- * Runs the client from a config file, as `tsvpn --client --config FILE` will
- * once main.ts is wired to runClient; e2e tests start it inside a namespace:
+ * The client for e2e tests that need options the CLI does not offer:
+ * `tsvpn --client --config FILE` (src/cli/client.ts) without its start-up
+ * extras (ignored-option warnings, releasing start-up pages), plus the
+ * ClientOptions that have no config key. e2e tests start it inside a namespace:
  *
  *     deno run -A --unstable-net src/client/testing_launch.ts FILE [OPTIONS_JSON]
  *
- * OPTIONS_JSON sets ClientOptions that have no config key (resolvConfPath,
- * handshakeTimeoutMs, firstResponseTimeoutMs). Exit codes: 2 bad config,
- * otherwise runClient's.
+ * OPTIONS_JSON: resolvConfPath (keeps resolv.conf in the test's directory),
+ * handshakeTimeoutMs, firstResponseTimeoutMs (fail fast), and level (the log
+ * level, instead of the config's log.level). Exit codes: 2 for a missing or
+ * bad config, otherwise runClient's.
  */
 
 import { loadConfigOrProfile } from "../config/load.ts";
@@ -19,7 +22,7 @@ if (!path) {
   console.error("usage: testing_launch.ts CONFIG [OPTIONS_JSON]");
   Deno.exit(2);
 }
-const extra = JSON.parse(Deno.args[1] ?? "{}") as {
+const options = JSON.parse(Deno.args[1] ?? "{}") as {
   resolvConfPath?: string;
   handshakeTimeoutMs?: number;
   firstResponseTimeoutMs?: number;
@@ -36,5 +39,5 @@ if (config.mode !== "client") {
   console.error(`${path}: expected mode: client`);
   Deno.exit(2);
 }
-const log = new Logger({ level: extra.level ?? config.log.level, scope: "client" });
-Deno.exit(await runClient(config, { log, ...extra }));
+const log = new Logger({ level: options.level ?? config.log.level, scope: "client" });
+Deno.exit(await runClient(config, { log, ...options }));

@@ -1,11 +1,13 @@
 /**
  * Test double: a NetConfig that behaves like a small kernel routing table.
- * Adding an address adds its connected route (or the peer's host route);
- * adding a route through a gateway needs the gateway to be reachable on a
- * link; duplicates fail with EEXIST, missing things with ESRCH /
- * EADDRNOTAVAIL; routeGet does longest-prefix match, lowest metric first.
- * `snapshot()` is the fake's `ip -j route` + `ip -j addr`, for comparing
- * before and after. `log` records every mutating call.
+ * Adding an address adds its connected route (or the peer's host route), and
+ * deleting it drops the routes whose gateway only it made reachable, as the
+ * kernel does; adding a route through a gateway needs the gateway to be
+ * reachable on a link; duplicates fail with EEXIST, missing routes and
+ * addresses with ESRCH / EADDRNOTAVAIL, missing links with ENODEV; routeGet
+ * does longest-prefix match, lowest metric first. `snapshot()` is the fake's
+ * `ip -j route` + `ip -j addr`, for comparing before and after. `log` records
+ * every mutating call; `failNext` makes one of them fail.
  */
 
 import type { AddressSpec, LinkInfo, NetConfig, RouteInfo, RouteSpec } from "../device/net_config.ts";
