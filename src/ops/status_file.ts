@@ -3,6 +3,7 @@
  * rewritten every interval. Each write goes to a temp file in the same
  * directory and is renamed over the target, so readers never see half a file.
  */
+import { type Clock, systemClock } from "../control/clock.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl } from "./server_control.ts";
 import { formatStatus, type StatusVersion } from "./status_format.ts";
@@ -13,6 +14,8 @@ export interface StatusFileOptions {
   version?: StatusVersion;
   /** @default 0o600 (names and addresses of users) */
   mode?: number;
+  /** Timers for the rewrites; tests inject a manual clock. @default systemClock */
+  clock?: Pick<Clock, "setTimer" | "clearTimer">;
 }
 
 export interface StatusFileHandle {
@@ -36,9 +39,10 @@ export async function startStatusFile(
   const log = options.log.child("status-file");
   const version = options.version ?? 2;
   const mode = options.mode ?? 0o600;
+  const clock = options.clock ?? systemClock;
   const tmp = `${path}.tmp-${Deno.pid}`;
   let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: number | undefined;
   let chain: Promise<void> = Promise.resolve();
   let failing = false;
 
@@ -63,7 +67,7 @@ export async function startStatusFile(
 
   function schedule(): void {
     if (closed || !(intervalSeconds > 0)) return;
-    timer = setTimeout(async () => {
+    timer = clock.setTimer(async () => {
       try {
         await enqueue();
         if (failing) log.info("status file written again", { path });
@@ -84,7 +88,7 @@ export async function startStatusFile(
     writeNow: () => enqueue(),
     async close(): Promise<void> {
       closed = true;
-      clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimer(timer);
       await chain;
     },
   };
