@@ -19,6 +19,7 @@ import { openNetlink } from "../../ffi/netlink.ts";
 import { openTun } from "../../ffi/tun.ts";
 import { readPemSource } from "../config/pem_source.ts";
 import type { ClientConfig } from "../config/schema.ts";
+import { type Clock, systemClock } from "../control/clock.ts";
 import { type ControlWrap, createControlWrap } from "../control/control_wrap.ts";
 import { Emitter } from "../control/emitter.ts";
 import { pkiVerifier } from "../control/verifier.ts";
@@ -66,6 +67,8 @@ export interface ClientOptions {
   openTransport?: typeof openTransport;
   /** For bypass-dhcp. @default lease files (dhcp_lease.ts) */
   dhcpServer?: () => Promise<string | null>;
+  /** Timers for the wait between connection attempts (tests inject a manual clock). @default systemClock */
+  retryClock?: Pick<Clock, "setTimer" | "clearTimer">;
 }
 
 export type ClientState = "starting" | "connecting" | "connected" | "waiting" | "stopping" | "stopped";
@@ -352,10 +355,11 @@ export class ClientHandle extends Emitter<ClientEvents> {
 
   #sleep(ms: number): Promise<void> {
     if (ms <= 0 || this.#stopping) return Promise.resolve();
+    const clock = this.#o.retryClock ?? systemClock;
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
+      const t = clock.setTimer(done, ms);
       function done() {
-        clearTimeout(t);
+        clock.clearTimer(t);
         resolve();
       }
       this.#wake = () => {
