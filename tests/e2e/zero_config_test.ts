@@ -63,15 +63,7 @@ function count(text: string, re: RegExp): number {
 
 /** Polls until `re` has matched the log `n` times. */
 async function waitForNth(p: LoggedProcess, re: RegExp, n: number, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (count(p.log(), re) < n) {
-    if (!p.proc.running || Date.now() > end) {
-      throw new Error(
-        `${p.logPath}: ${re} seen ${count(p.log(), re)} of ${n} times:\n${p.log().slice(-3000)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await p.waitForLog(() => count(p.log(), re) >= n, `${p.logPath}: ${re} ${n} times`, timeoutMs);
 }
 
 Deno.test({
