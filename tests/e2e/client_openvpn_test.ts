@@ -178,8 +178,6 @@ Deno.test({
   name:
     "runClient() applies openvpn's subnet push with redirect-gateway def1, IPv6, DNS and scripts, survives a server kill -9, and leaves the host as it found it",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await withLab(true, async (n, pki) => {
       const { e, cli, srv } = n;
@@ -329,8 +327,6 @@ Deno.test({
   name:
     "runClient() gives net30 and p2p addresses as pushed, replaces and restores the default route, stops on a failing up script and on SIGINT, and backs off after AUTH_FAILED",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await withLab(false, async (n, pki) => {
       const { e, cli } = n;
@@ -419,8 +415,6 @@ Deno.test({
   name:
     "runClient() fails over past a silent and a refusing remote, re-dials a server that announces its restart, runs over TCP, and after kill -9 leaves only what docs/client.md lists",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await withLab(false, async (n, pki) => {
       const { e, cli } = n;

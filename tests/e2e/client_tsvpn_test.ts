@@ -21,8 +21,6 @@ Deno.test({
   name:
     "runClient() against runServer: pushed subnet, routes, def1 and DNS applied, the internet reached through the tunnel, re-dial after a server restart, host restored",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const pki = await createE2ePki(["alice"]);
     const e = new E2eLab(pki.dir);

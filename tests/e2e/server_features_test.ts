@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { e2eIgnore, ROOT } from "./support/lab.ts";
 import { inet, runScenario, type Scenario } from "./support/scenario.ts";
 
-const opts = { ignore: e2eIgnore(), sanitizeResources: false, sanitizeOps: false };
+const opts = { ignore: e2eIgnore() };
 
 /** Asks the server for its status line (SIGUSR2) and returns the newest one. */
 async function status(s: Scenario): Promise<string> {

@@ -70,8 +70,6 @@ Deno.test({
   name:
     "tsvpn --server with no --config (zero-config) makes its state dir, serves clients from tsvpn client add, cuts a client at tsvpn client revoke, and restarts on the same state",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "tsvpn-e2e-zc-" });
     const state = `${dir}/state`;
