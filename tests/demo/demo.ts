@@ -313,7 +313,7 @@ interface PingResult {
 }
 
 /** Pings until one reply (each try waits 1 s), for at most `timeoutMs`. */
-async function pingUntil(d: Demo, ns: string, target: string, timeoutMs = 8000): Promise<PingResult> {
+function pingUntil(d: Demo, ns: string, target: string, timeoutMs = 8000): Promise<PingResult> {
   let tries = 0;
   const reply = async () => {
     tries++;

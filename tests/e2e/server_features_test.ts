@@ -11,7 +11,7 @@ import { inet, runScenario, type Scenario } from "./support/scenario.ts";
 const opts = { ignore: e2eIgnore() };
 
 /** Asks the server for its status line (SIGUSR2) and returns the newest one. */
-async function status(s: Scenario): Promise<string> {
+function status(s: Scenario): Promise<string> {
   const before = (s.server.log().match(/ status /g) ?? []).length;
   s.server.proc.kill("SIGUSR2");
   return s.server.waitForLog(
