@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { EFD_CLOEXEC, EFD_NONBLOCK, F_GETFL, libc } from "./libc.ts";
 import { Readiness } from "./readiness.ts";
+import { holds, pause, settledWithin } from "../src/testing/wait.ts";
 
 /** A nonblocking eventfd: readable once something is written to it. */
 function openTarget(): number {
@@ -20,20 +21,12 @@ function openFdCount(): number {
   return n;
 }
 
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Whether `p` settles before a guard far below poll's 60 s timeout, so a wait
  * that close() failed to wake shows up as false instead of a minute's hang.
  */
-async function settlesSoon(p: Promise<unknown>): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<false>((r) => timer = setTimeout(() => r(false), 10_000));
-  try {
-    return await Promise.race([p.then(() => true), guard]);
-  } finally {
-    clearTimeout(timer);
-  }
+function settlesSoon(p: Promise<unknown>): Promise<boolean> {
+  return settledWithin(p.then(() => true), 10_000, false);
 }
 
 Deno.test("Readiness.wait() resolves once the fd becomes readable", async () => {
@@ -42,9 +35,8 @@ Deno.test("Readiness.wait() resolves once the fd becomes readable", async () => 
   try {
     let done = false;
     const pending = ready.wait().then(() => done = true);
-    await tick(20);
-    assert.equal(done, false);
-    assert.equal(ready.waiting, true);
+    // Proving an absence (no clock in a kernel poll): the wait does not end while the fd is not readable.
+    await holds(() => !done && ready.waiting, 20, "the wait stays pending");
     makeReadable(fd);
     assert.ok(await settlesSoon(pending), "the wait missed the fd becoming readable");
     assert.equal(ready.waiting, false);
@@ -61,7 +53,7 @@ Deno.test("Readiness.close() ends a pending wait, and later waits resolve at onc
   const ready = new Readiness(libc(), fd);
   try {
     const pending = ready.wait();
-    await tick(20);
+    await pause(20); // part of the scenario: the wait is blocked in poll(2) when close() comes
     ready.close();
     ready.close();
     assert.equal(ready.closed, true);

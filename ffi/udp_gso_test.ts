@@ -1,19 +1,19 @@
 import assert from "node:assert/strict";
 import { EndpointSlots } from "../src/device/datagram_socket.ts";
 import { openUdp, type UdpSocket } from "./udp.ts";
+import { until } from "../src/testing/wait.ts";
 
-/** Receives until `want` datagrams arrived or 2 s passed; returns their bytes. */
+/** Receives until `want` datagrams arrived (fails after 2 s); returns their bytes. */
 async function receive(sock: UdpSocket, want: number): Promise<Uint8Array[]> {
   const bufs = Array.from({ length: 64 }, () => new Uint8Array(2048));
   const sizes = new Int32Array(64);
   const from = new EndpointSlots(64);
   const got: Uint8Array[] = [];
-  const deadline = Date.now() + 2000;
-  while (got.length < want && Date.now() < deadline) {
+  await until(() => {
     const n = sock.tryReceiveBatch(bufs, sizes, from, 0);
     for (let i = 0; i < n; i++) got.push(bufs[i].slice(0, sizes[i]));
-    if (n === 0) await new Promise((r) => setTimeout(r, 2));
-  }
+    return got.length >= want;
+  }, { what: `${want} datagrams`, timeoutMs: 2000, intervalMs: 2, detail: () => `${got.length} arrived` });
   return got;
 }
 

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { EADDRINUSE, OsError } from "./libc.ts";
 import { decodeSockaddr, encodeSockaddr, openUdp, SOCKADDR_SLOT_BYTES, type UdpSocket } from "./udp.ts";
 import { EndpointSlots, FAMILY_INET, FAMILY_INET6 } from "../src/device/datagram_socket.ts";
+import { pause, settledWithin, until } from "../src/testing/wait.ts";
 
 const LOOPBACK4 = 0x7f000001;
 const LOOPBACK6 = new Uint8Array(16).fill(0, 0, 15).fill(1, 15);
@@ -21,7 +22,7 @@ function rowTo6(port: number): EndpointSlots {
   return s;
 }
 
-/** Receives until `want` datagrams arrived or 2 s passed; returns them as copies with their sources. */
+/** Receives until `want` datagrams arrived (fails after 2 s); returns them as copies with their sources. */
 async function receiveAll(
   sock: UdpSocket,
   want: number,
@@ -31,19 +32,20 @@ async function receiveAll(
   const sizes = new Int32Array(16);
   const from = new EndpointSlots(16);
   const out = { data: [] as Uint8Array[], from: [] as string[], families: [] as number[] };
-  const deadline = Date.now() + 2000;
-  while (out.data.length < want && Date.now() < deadline) {
-    const n = await Promise.race([
-      sock.receiveBatch(bufs, sizes, from, offset),
-      new Promise<number>((r) => setTimeout(() => r(-1), 50)),
-    ]);
-    if (n === -1) continue;
+  await until(async () => {
+    const n = await settledWithin(sock.receiveBatch(bufs, sizes, from, offset), 50, 0);
     for (let i = 0; i < n; i++) {
       out.data.push(bufs[i].slice(offset, offset + sizes[i]));
       out.from.push(from.format(i));
       out.families.push(from.family(i));
     }
-  }
+    return out.data.length >= want;
+  }, {
+    what: `${want} datagrams`,
+    timeoutMs: 2000,
+    intervalMs: 0,
+    detail: () => `${out.data.length} arrived`,
+  });
   return out;
 }
 
@@ -321,7 +323,7 @@ Deno.test("UdpSocket.close() wakes a pending receiveBatch, which resolves 0", as
   const a = openUdp({ host: "127.0.0.1", port: 0 });
   const bufs = [new Uint8Array(2048)];
   const pending = a.receiveBatch(bufs, new Int32Array(1), new EndpointSlots(1), 0);
-  await new Promise((r) => setTimeout(r, 30));
+  await pause(30); // part of the scenario: the receive is blocked in poll(2) when close() comes
   a.close();
   assert.equal(await pending, 0);
   assert.equal(await a.receiveBatch(bufs, new Int32Array(1), new EndpointSlots(1), 0), 0);

@@ -24,6 +24,7 @@
 import { openNetlink } from "../../ffi/netlink.ts";
 import { openTun } from "../../ffi/tun.ts";
 import type { ClientConfig, Remote } from "../config/schema.ts";
+import { type Clock, systemClock } from "../control/clock.ts";
 import { Emitter } from "../control/emitter.ts";
 import { Datapath } from "../datapath/datapath.ts";
 import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
@@ -66,6 +67,8 @@ export interface ClientOptions {
   openTransport?: typeof openTransport;
   /** For bypass-dhcp. @default lease files (dhcp_lease.ts) */
   dhcpServer?: () => Promise<string | null>;
+  /** Timers for the wait between connection attempts (tests inject a manual clock). @default systemClock */
+  retryClock?: Pick<Clock, "setTimer" | "clearTimer">;
 }
 
 export type ClientState = "starting" | "connecting" | "connected" | "waiting" | "stopping" | "stopped";
@@ -326,10 +329,11 @@ export class ClientHandle extends Emitter<ClientEvents> {
 
   #sleep(ms: number): Promise<void> {
     if (ms <= 0 || this.#stopping) return Promise.resolve();
+    const clock = this.#options.retryClock ?? systemClock;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const t = clock.setTimer(done, ms);
       function done() {
-        clearTimeout(timer);
+        clock.clearTimer(t);
         resolve();
       }
       this.#wake = () => {

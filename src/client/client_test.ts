@@ -5,6 +5,7 @@ import type { ClientConfig } from "../config/schema.ts";
 import { createControlWrap } from "../control/control_wrap.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import { ControlSession, type ControlSessionOptions } from "../control/session.ts";
+import { ManualClock } from "../control/testing_clock.ts";
 import { createTestPki, type TestPki } from "../control/testing_pki.ts";
 import { pkiVerifier } from "../control/verifier.ts";
 import { FakeDevice } from "../datapath/testing/fake_device.ts";
@@ -14,6 +15,7 @@ import { Logger } from "../log/log.ts";
 import { type ClientHandle, startClient } from "./client.ts";
 import type { ConnectionEnd } from "./connection.ts";
 import { FakeNetConfig } from "./testing_net_config.ts";
+import { until } from "../testing/wait.ts";
 
 const TLS_CRYPT_KEY = Uint8Array.from({ length: 256 }, (_, i) => (i * 7 + 3) & 0xff);
 const HARD_RESET_CLIENT_V2 = 7;
@@ -133,7 +135,7 @@ interface Rig {
   ends: ConnectionEnd[];
 }
 
-function start(c: ClientConfig, fnet: FakeNetwork, handshakeTimeoutMs = 4000): Rig {
+function start(c: ClientConfig, fnet: FakeNetwork, handshakeTimeoutMs = 4000, retryClock?: ManualClock): Rig {
   const net = host();
   const device = new FakeDevice("tun", 1500, "tun0");
   const lines: string[] = [];
@@ -150,6 +152,7 @@ function start(c: ClientConfig, fnet: FakeNetwork, handshakeTimeoutMs = 4000): R
     firstResponseTimeoutMs: 400,
     handshakeTimeoutMs,
     dhcpServer: () => Promise.resolve(null),
+    retryClock,
   });
   const ends: ConnectionEnd[] = [];
   h.on("disconnected", (e) => ends.push(e));
@@ -249,34 +252,40 @@ async function withServer(
   extra: Partial<ControlSessionOptions>,
   handshakeTimeoutMs: number,
   fn: (r: Rig, server: FakeServer) => Promise<void>,
+  retryClock?: ManualClock,
 ): Promise<void> {
   const pki = await createTestPki();
   const fnet = new FakeNetwork();
   const server = new FakeServer(fnet, "10.0.0.1", pki, push, extra);
   try {
-    await fn(start(await config(pki, pki.dir, ["10.0.0.1"]), fnet, handshakeTimeoutMs), server);
+    await fn(start(await config(pki, pki.dir, ["10.0.0.1"]), fnet, handshakeTimeoutMs, retryClock), server);
   } finally {
     server.close();
     await pki.cleanup();
   }
 }
 
-Deno.test("startClient() treats AUTH_FAILED as a refusal: logged as an error, retried only after the long wait", async () => {
+Deno.test("startClient() treats AUTH_FAILED as a refusal: logged as an error, retried only after the 30 s floor", async () => {
   const refuse = { authorize: () => ({ ok: false as const, reason: "account disabled" }) };
+  const clock = new ManualClock();
   await withServer(refuse, 4000, async (r, server) => {
     const before = r.net.snapshot();
-    const end = await waitFor(() => r.ends[0], 10_000, "a disconnect");
+    const end = await until(() => r.ends[0], { what: "a disconnect", timeoutMs: 10_000 });
     assert.equal(end.kind, "auth-failed");
     assert.match(end.reason, /AUTH_FAILED.*account disabled/);
     // max_delay is 0.2 s in these tests: the refusal still waits the 30 s floor.
     assert.ok(r.lines.some((l) => / ERROR .*account disabled.*in=30\.0s/.test(l)), r.lines.join("\n"));
-    await new Promise((res) => setTimeout(res, 300));
+    await until(() => clock.pending === 1, { what: "the wait before the next attempt" });
+    await clock.advance(29_999);
+    assert.equal(clock.pending, 1, "the wait has not ended");
     assert.equal(r.h.status.state, "waiting");
     assert.equal(server.sessions.length, 1, "no re-dial during the wait");
+    await clock.advance(1);
+    await until(() => server.sessions.length === 2, { what: "the re-dial after 30 s" });
     r.h.stop();
     assert.equal(await r.h.done, 0);
     assert.deepEqual(r.net.snapshot(), before);
-  });
+  }, clock);
 });
 
 Deno.test("startClient() stops with exit code 1 on HALT and undoes the host changes", async () => {
@@ -299,7 +308,7 @@ Deno.test("startClient() re-dials with backoff when a renegotiation times out wh
     assert.equal(server.sessions[0].renegotiate(), true);
     // The soft reset goes out in the session's flush microtask; from then on the server answers nothing.
     queueMicrotask(() => server.silent = true);
-    const end = await waitFor(() => r.ends[0], 5000, "a disconnect");
+    const end = await until(() => r.ends[0], { what: "a disconnect" });
     assert.equal(end.kind, "lost");
     assert.match(
       end.reason,
@@ -322,13 +331,13 @@ Deno.test("startClient() treats a push its pull_filter rejects as a failed attem
     c.pull.filter = [{ action: "accept", text: "route 10.30." }, { action: "reject", text: "route 10." }];
     const r = start(c, fnet);
     const before = r.net.snapshot();
-    const end = await waitFor(() => r.ends[0], 10_000, "a disconnect");
+    const end = await until(() => r.ends[0], { what: "a disconnect", timeoutMs: 10_000 });
     assert.equal(end.kind, "failed");
     assert.equal(
       end.reason,
       'pushed option "route 10.20.0.0 255.255.0.0" rejected by pull_filter reject "route 10."',
     );
-    await waitFor(() => server.sessions.length >= 2 ? true : undefined, 5000, "a re-dial");
+    await until(() => server.sessions.length >= 2, { what: "a re-dial" });
     assert.equal(r.h.status.connects, 0);
     assert.deepEqual(r.net.snapshot(), before, "nothing of the rejected push reached the host");
     r.h.stop();
@@ -361,13 +370,3 @@ Deno.test("startClient() applies a push without the options its pull_filter igno
     await pki.cleanup();
   }
 });
-
-async function waitFor<T>(get: () => T | undefined, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -15,11 +15,12 @@ import {
   P_CONTROL_V1,
 } from "./opcode.ts";
 import { ControlSession, type ControlSessionOptions } from "./session.ts";
-import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { ManualClock } from "./testing_clock.ts";
+import { sharedTestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
+import { holds, until, untilAdvanced, within } from "../testing/wait.ts";
 
-let pki: TestPki;
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const pki = await sharedTestPki();
 
 interface Link {
   client: ControlSession;
@@ -67,16 +68,6 @@ function link(
   return l;
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => t = setTimeout(() => rej(new Error(`Timed out: ${what}`)), ms)),
-  ]);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function plain(
   op: number,
   sid: Uint8Array,
@@ -101,17 +92,14 @@ function close(l: Link): void {
   l.server.close("done", false);
 }
 
-Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
-
 Deno.test({
-  ...opts,
   name: "ControlSession client ignores a server reset that does not acknowledge its own, then completes",
   fn: async () => {
     const l = link();
     l.up.toServer = false;
     l.client.start();
-    await sleep(20);
     try {
+      await until(() => l.toServer.length > 0, { what: "the client's hard reset" });
       const fakeSid = Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9);
       // A blind attacker cannot know our session id, so it cannot acknowledge our reset.
       const spoof = plain(P_CONTROL_HARD_RESET_SERVER_V2, fakeSid, [], new Uint8Array(8), 0);
@@ -129,7 +117,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "ControlSession server refuses TLS input that does not acknowledge its reset and starts no TLS for it",
   fn: async () => {
@@ -143,16 +130,17 @@ Deno.test({
         l.server.receive(plain(P_CONTROL_HARD_RESET_CLIENT_V2, clientSid, [], zero, 0)),
         VERDICT_OK,
       );
-      await sleep(20);
+      await until(() => l.toClient.length > 0, { what: "the server's hard reset" });
       const serverReset = decoded(l.toClient[0]);
       assert.equal(serverReset.opcode, P_CONTROL_HARD_RESET_SERVER_V2);
       // A spoofing sender never saw the server's reset: its "ClientHello" acks nothing.
       const hello = Uint8Array.of(22, 3, 1, 0, 4, 1, 0, 0, 0);
       assert.equal(l.server.receive(plain(P_CONTROL_V1, clientSid, [], zero, 1, hello)), DROP_UNEXPECTED);
-      await sleep(20);
-      assert.ok(
-        l.toClient.every((p) => opcodeOf(p[0]) !== P_CONTROL_V1),
-        "no TLS output (no acknowledgement of the refused packet either)",
+      // Proving an absence: give a TLS engine that wrongly got the hello time to answer it.
+      await holds(
+        () => l.toClient.every((p) => opcodeOf(p[0]) === P_CONTROL_HARD_RESET_SERVER_V2),
+        200,
+        "only the server's reset is sent: no TLS output, no acknowledgement of the refused packet",
       );
       assert.equal(l.server.closed, false);
     } finally {
@@ -162,20 +150,37 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
-  name: "ControlSession server answers a flood of PUSH_REQUESTs with one PUSH_REPLY",
+  name: "ControlSession server answers a flood of PUSH_REQUESTs with one PUSH_REPLY per 30 s holdoff",
   fn: async () => {
+    const clock = new ManualClock();
     let pushes = 0;
-    const l = link({ server: { pushOptions: () => (pushes++, { ping: 10 }) } });
+    const l = link({
+      server: { clock, pushOptions: () => (pushes++, { ping: 10 }) },
+      client: { clock },
+    });
+    const infos: string[] = [];
+    l.server.on("message", (m) => infos.push(m.text));
+    let pushed = false;
+    l.client.on("pushReply", () => pushed = true);
+    /** Sends `requests` PUSH_REQUESTs and a marker, and returns once the server has read them all. */
+    const flood = async (requests: number, marker: string) => {
+      for (let i = 0; i < requests; i++) l.client.sendControlMessage("PUSH_REQUEST");
+      l.client.sendControlMessage(`INFO,${marker}`);
+      // The control channel is ordered: the marker arrives after every request before it.
+      await untilAdvanced(clock, () => infos.includes(`INFO,${marker}`), { what: marker });
+    };
     try {
-      const pushed = l.client.once("pushReply");
       l.client.start();
-      await within(pushed, 10000, "push reply");
-      await sleep(50);
-      assert.equal(pushes, 1);
-      for (let i = 0; i < 300; i++) l.client.sendControlMessage("PUSH_REQUEST");
-      await sleep(300);
+      await untilAdvanced(clock, () => pushed, { what: "push reply" });
+      const repliedAt = clock.t;
+      await flood(300, "flood read");
       assert.equal(pushes, 1, "repeated requests inside the holdoff are ignored");
+      await clock.advance(repliedAt + 29_000 - clock.t);
+      await flood(1, "late request read");
+      assert.equal(pushes, 1, "still inside the holdoff");
+      await clock.advance(repliedAt + 30_000 - clock.t);
+      await flood(1, "request after the holdoff read");
+      assert.equal(pushes, 2, "a request after the holdoff is answered again");
       assert.equal(l.server.closed, false);
       assert.deepEqual(l.errors, []);
     } finally {
@@ -185,7 +190,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlSession client ends the session on a PUSH_REPLY that never stops continuing",
   fn: async () => {
     const extra = Array.from({ length: 400 }, (_, i) => `setenv X${i} ${"v".repeat(900)}`);
@@ -203,7 +207,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlSession ends a session whose peer stops acknowledging while we keep writing",
   fn: async () => {
     const l = link();
@@ -225,7 +228,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlSession turns a throwing send callback into a closed session, not an uncaught exception",
   fn: async () => {
     const c = new ControlSession({
@@ -244,5 +246,3 @@ Deno.test({
     assert.equal(c.closed, true);
   },
 });
-
-Deno.test({ ...opts, name: "cleanup", fn: async () => await pki.cleanup() });

@@ -10,11 +10,11 @@ import { DROP_SOFT_RESET_LIMITED } from "./drop_counters.ts";
 import { ControlSession, type ControlSessionOptions } from "./session.ts";
 import { SOFT_RESET_BURST, SOFT_RESET_REFILL_MS } from "./soft_reset_limit.ts";
 import { ManualClock } from "./testing_clock.ts";
-import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { sharedTestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
+import { untilAdvanced } from "../testing/wait.ts";
 
-let pki: TestPki;
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const pki = await sharedTestPki();
 
 interface Pair {
   clock: ManualClock;
@@ -62,13 +62,9 @@ function pair(
   return p;
 }
 
-/** Advances the clock in `stepMs` steps until `cond` holds; fails after `maxSteps`. */
-async function until(clock: ManualClock, cond: () => boolean, what: string, stepMs = 1, maxSteps = 5000) {
-  for (let i = 0; i < maxSteps; i++) {
-    if (cond()) return;
-    await clock.advance(stepMs);
-  }
-  assert.fail(`${what} did not happen within ${maxSteps} steps of ${stepMs} ms`);
+/** Advances the pair's clock in `stepMs` steps until `cond` holds; fails after `maxSteps`. */
+function until(clock: ManualClock, cond: () => boolean, what: string, stepMs = 1, maxSteps = 5000) {
+  return untilAdvanced(clock, cond, { what, stepMs, maxSteps });
 }
 
 async function established(p: Pair): Promise<void> {
@@ -81,10 +77,7 @@ function close(p: Pair): void {
   p.server.close("done", false);
 }
 
-Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
-
 Deno.test({
-  ...opts,
   name:
     "ControlSession retires the replaced key 60 s after the new one became active (default transition window)",
   fn: async () => {
@@ -107,7 +100,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlSession honours a shorter transitionWindowMs",
   fn: async () => {
     const p = pair({ client: { transitionWindowMs: 5_000 }, server: { transitionWindowMs: 5_000 } });
@@ -127,7 +119,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "ControlSession drops and counts a peer's soft resets beyond the limit; the session survives and goes on",
   fn: async () => {
@@ -166,5 +157,3 @@ Deno.test({
     }
   },
 });
-
-Deno.test({ ...opts, name: "cleanup", fn: async () => await pki.cleanup() });

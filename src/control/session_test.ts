@@ -3,11 +3,12 @@ import { createControlWrap } from "./control_wrap.ts";
 import { DROP_AUTH_FAILED, DROP_REPLAY, VERDICT_OK } from "./drop_counters.ts";
 import { ControlSession, type ControlSessionOptions, type SessionEnd, type SessionKey } from "./session.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { sharedTestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 import type { TlsCredentials } from "./tls_channel.ts";
+import { until, within } from "../testing/wait.ts";
 
-let pki: TestPki;
+const pki = await sharedTestPki();
 const staticKey = Uint8Array.from({ length: 256 }, (_, i) => (i * 13 + 1) & 0xff);
 
 interface Pair {
@@ -15,6 +16,8 @@ interface Pair {
   server: ControlSession;
   toServer: Uint8Array[];
   toClient: Uint8Array[];
+  /** How many of `toServer` the server has been handed. */
+  deliveredToServer: number;
   clientKeys: SessionKey[];
   serverKeys: SessionKey[];
   errors: string[];
@@ -27,7 +30,14 @@ function pair(o: {
   server?: Partial<ControlSessionOptions>;
   client?: Partial<ControlSessionOptions>;
 } = {}): Pair {
-  const p = { toServer: [], toClient: [], clientKeys: [], serverKeys: [], errors: [] } as unknown as Pair;
+  const p = {
+    toServer: [],
+    toClient: [],
+    deliveredToServer: 0,
+    clientKeys: [],
+    serverKeys: [],
+    errors: [],
+  } as unknown as Pair;
   const wrapCfg = (role: "client" | "server") =>
     o.wrap === "tls-crypt"
       ? createControlWrap({ mode: "tls-crypt", key: staticKey }, role)
@@ -60,7 +70,7 @@ function pair(o: {
     wrap: wrapCfg("client"),
     send: (b) => {
       p.toServer.push(b);
-      setTimeout(() => p.server.receive(b), 0);
+      setTimeout(() => (p.server.receive(b), p.deliveredToServer++), 0);
     },
     ...o.client,
   });
@@ -71,33 +81,14 @@ function pair(o: {
   return p;
 }
 
-function timeout<T>(pr: Promise<T>, ms: number, what: string): Promise<T> {
-  let id: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    pr.finally(() => clearTimeout(id)),
-    new Promise<T>((_, rej) => id = setTimeout(() => rej(new Error(`Timed out waiting for ${what}`)), ms)),
-  ]);
-}
-
 function shutdown(p: Pair): void {
   p.client.close("test done", false);
   p.server.close("test done", false);
 }
 
-Deno.test({
-  name: "createTestPki() fixture",
-  fn: async () => {
-    pki = await createTestPki();
-  },
-  sanitizeResources: false,
-  sanitizeOps: false,
-});
-
 for (const wrap of ["none", "tls-auth", "tls-crypt"] as const) {
   Deno.test({
     name: `ControlSession client and server agree on key2, cipher and push options (${wrap})`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     fn: async () => {
       const p = pair({ wrap, client: { ciphers: ["CHACHA20-POLY1305", "AES-128-GCM"] } });
       const established = p.server.once("established");
@@ -105,16 +96,16 @@ for (const wrap of ["none", "tls-auth", "tls-crypt"] as const) {
       const clientKey = p.client.once("key");
       p.client.start();
       try {
-        const est = await timeout(established, 10000, "established");
+        const est = await within(established, 10000, "established");
         assert.equal(est.peer.commonName, "client1");
         assert.equal(est.peer.tsvpn, "1");
         assert.equal(est.cipher, "AES-128-GCM", "server order wins among the client's offers");
-        const reply = await timeout(pushed, 10000, "push reply");
+        const reply = await within(pushed, 10000, "push reply");
         assert.equal(reply.options.peerId, 7);
         assert.equal(reply.options.cipher, "AES-128-GCM");
         assert.deepEqual(reply.options.protocolFlags, ["cc-exit"]);
         assert.equal(reply.options.ifconfig?.local, "10.8.0.2");
-        const ck = await timeout(clientKey, 10000, "client key");
+        const ck = await within(clientKey, 10000, "client key");
         assert.equal(p.serverKeys.length, 1);
         assert.deepEqual(ck.key2, p.serverKeys[0].key2);
         assert.equal(ck.key2.length, 256);
@@ -123,7 +114,10 @@ for (const wrap of ["none", "tls-auth", "tls-crypt"] as const) {
         assert.equal(p.client.activeKeyId, 0);
         assert.deepEqual(p.errors, []);
         if (wrap === "tls-crypt") {
-          await new Promise((r) => setTimeout(r, 100));
+          // Replay the newest packet the server has already accepted.
+          await until(() => p.deliveredToServer === p.toServer.length, {
+            what: "server read all it was sent",
+          });
           const replay = p.toServer[p.toServer.length - 1];
           assert.equal(p.server.receive(replay), DROP_REPLAY);
           const forged = replay.slice();
@@ -139,22 +133,20 @@ for (const wrap of ["none", "tls-auth", "tls-crypt"] as const) {
 
 Deno.test({
   name: "ControlSession.renegotiate() runs a soft reset to key-id 1 with fresh keys on both sides",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const p = pair({ wrap: "tls-crypt" });
     const first = p.client.once("key");
     p.client.start();
     try {
-      await timeout(first, 10000, "first key");
+      await within(first, 10000, "first key");
       const next = p.client.once("key");
       const retired: number[] = [];
       p.server.on("keyRetired", (e) => retired.push(e.keyId));
       assert.equal(p.server.renegotiate(), true);
-      const k1 = await timeout(next, 10000, "renegotiated key");
+      const k1 = await within(next, 10000, "renegotiated key");
       assert.equal(k1.keyId, 1);
       assert.equal(k1.initial, false);
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => p.serverKeys.length === 2, { what: "the server's key 1" });
       assert.equal(p.serverKeys[1].keyId, 1);
       assert.deepEqual(p.serverKeys[1].key2, k1.key2);
       assert.notDeepEqual(p.serverKeys[0].key2, k1.key2);
@@ -163,7 +155,7 @@ Deno.test({
       // Then the client renegotiates to key-id 2.
       const k2p = p.server.once("key");
       assert.equal(p.client.renegotiate(), true);
-      assert.equal((await timeout(k2p, 10000, "key 2")).keyId, 2);
+      assert.equal((await within(k2p, 10000, "key 2")).keyId, 2);
       assert.deepEqual(p.errors, []);
     } finally {
       shutdown(p);
@@ -179,8 +171,6 @@ for (
 ) {
   Deno.test({
     name: `ControlSession server refuses a ${what} client certificate with a clear reason`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     fn: async () => {
       const p = pair({ clientCreds: creds() });
       const err = p.server.once("error");
@@ -189,13 +179,13 @@ for (
       p.server.on("key", () => keys++);
       p.client.start();
       try {
-        const e = await timeout(err, 10000, "server error");
+        const e = await within(err, 10000, "server error");
         assert.match(
           e.reason,
           what === "revoked" ? /client certificate refused: .*revoked/i : /client certificate refused/,
         );
         assert.equal(e.kind, "verify");
-        const c = await timeout(closed, 10000, "client closed");
+        const c = await within(closed, 10000, "client closed");
         assert.equal(c.kind, "tls", `the client sees the server's fatal alert (${c.reason})`);
         assert.equal(keys, 0);
         assert.equal(p.server.established, false);
@@ -208,14 +198,12 @@ for (
 
 Deno.test({
   name: "ControlSession client refuses a server certificate without serverAuth",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const p = pair({ server: { credentials: pki.clientAsServer } });
     const err = p.client.once("error");
     p.client.start();
     try {
-      const e = await timeout(err, 10000, "client error");
+      const e = await within(err, 10000, "client error");
       assert.match(e.reason, /server certificate refused/);
       assert.equal(e.kind, "verify");
     } finally {
@@ -226,8 +214,6 @@ Deno.test({
 
 Deno.test({
   name: "ControlSession server authorize() refusal reaches the client as AUTH_FAILED",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const p = pair({
       server: { authorize: (peer) => ({ ok: false, reason: `${peer.commonName} is disabled` }) },
@@ -237,11 +223,11 @@ Deno.test({
     const serverClosed = p.server.once("closed");
     p.client.start();
     try {
-      const e = await timeout(err, 10000, "client error");
+      const e = await within(err, 10000, "client error");
       assert.equal(e.reason, "server refused authentication: client1 is disabled");
       assert.equal(e.kind, "auth-failed");
-      assert.equal((await timeout(clientClosed, 5000, "client closed")).kind, "auth-failed");
-      const s = await timeout(serverClosed, 5000, "server closed");
+      assert.equal((await within(clientClosed, 5000, "client closed")).kind, "auth-failed");
+      const s = await within(serverClosed, 5000, "server closed");
       assert.deepEqual(s, { kind: "auth-failed", reason: "client refused: client1 is disabled" });
       assert.equal(p.serverKeys.length, 0);
     } finally {
@@ -287,8 +273,6 @@ const goodbyes: {
 for (const g of goodbyes) {
   Deno.test({
     name: g.name,
-    sanitizeResources: false,
-    sanitizeOps: false,
     fn: async () => {
       // Timers that fire on the leaving side after its goodbye: its exit grace period (2 s) must not be one.
       let after = false;
@@ -303,13 +287,13 @@ for (const g of goodbyes) {
       p.client.on("message", (m) => messages.push(m.text));
       p.client.start();
       try {
-        await timeout(key, 10000, "key");
+        await within(key, 10000, "key");
         const clientClosed = p.client.once("closed");
         const serverClosed = p.server.once("closed");
         after = true;
         g.act(p);
-        assert.deepEqual(await timeout(clientClosed, 5000, "client closed"), g.client);
-        if (g.server) assert.deepEqual(await timeout(serverClosed, 5000, "server closed"), g.server);
+        assert.deepEqual(await within(clientClosed, 5000, "client closed"), g.client);
+        if (g.server) assert.deepEqual(await within(serverClosed, 5000, "server closed"), g.server);
         assert.ok(
           fired.every((ms) => ms < 1000),
           `the peer acknowledged the goodbye; timers fired: ${fired}`,
@@ -325,8 +309,6 @@ for (const g of goodbyes) {
 
 Deno.test({
   name: "ControlSession client closes with kind protocol when the server pushes a cipher it does not offer",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const p = pair({
       client: { ciphers: ["AES-128-GCM"] },
@@ -335,7 +317,7 @@ Deno.test({
     const err = p.client.once("error");
     p.client.start();
     try {
-      const e = await timeout(err, 10000, "client error");
+      const e = await within(err, 10000, "client error");
       assert.equal(e.kind, "protocol", e.reason);
     } finally {
       shutdown(p);
@@ -345,8 +327,6 @@ Deno.test({
 
 Deno.test({
   name: "ControlSession client parses only the option lines screenPush returns, and sees them as received",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const seen: string[][] = [];
     const p = pair({
@@ -363,7 +343,7 @@ Deno.test({
     const pushed = p.client.once("pushReply");
     p.client.start();
     try {
-      const reply = await timeout(pushed, 10000, "push reply");
+      const reply = await within(pushed, 10000, "push reply");
       assert.equal(seen.length, 1);
       assert.ok(seen[0].includes("route 10.20.0.0 255.255.0.0"), seen[0].join(","));
       assert.equal(reply.options.routes, undefined, "the screened-out route was never parsed");
@@ -378,8 +358,6 @@ Deno.test({
 Deno.test({
   name:
     "ControlSession client closes with kind protocol, before any data key, when screenPush rejects the push",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const p = pair({ client: { screenPush: () => ({ reject: "pushed option rejected by pull_filter" }) } });
     const closed = p.client.once("closed");
@@ -387,7 +365,7 @@ Deno.test({
     p.client.on("pushReply", () => pushReplies++);
     p.client.start();
     try {
-      const e = await timeout(closed, 10000, "client closed");
+      const e = await within(closed, 10000, "client closed");
       assert.deepEqual(e, { kind: "protocol", reason: "pushed option rejected by pull_filter" });
       assert.equal(pushReplies, 0);
       assert.equal(p.clientKeys.length, 0, "no data key is installed for a rejected push");
@@ -399,14 +377,12 @@ Deno.test({
 
 Deno.test({
   name: "ControlSession.receive() drops data opcodes and packets from another session",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const p = pair();
     const key = p.client.once("key");
     p.client.start();
     try {
-      await timeout(key, 10000, "key");
+      await within(key, 10000, "key");
       assert.notEqual(p.server.receive(Uint8Array.of(0x48, 0, 0, 0)), VERDICT_OK);
       const pkt = p.toServer[p.toServer.length - 1].slice();
       pkt[1] ^= 0xff; // sender session id
@@ -416,13 +392,4 @@ Deno.test({
       shutdown(p);
     }
   },
-});
-
-Deno.test({
-  name: "createTestPki() cleanup",
-  fn: async () => {
-    await pki.cleanup();
-  },
-  sanitizeResources: false,
-  sanitizeOps: false,
 });

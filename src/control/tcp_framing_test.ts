@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
 import { framedWriter, FrameWriteQueue } from "./tcp_framing_io.ts";
+import { pause } from "../testing/wait.ts";
+
+/**
+ * One macrotask turn. The connections below are in-memory fakes whose writes
+ * complete only when the test releases them, so no real time is involved:
+ * after a turn every promise reaction of a released write has run.
+ */
+const turn = () => pause(0);
 
 function collect(r: FrameReassembler, chunks: Uint8Array[]): number[][] {
   const got: number[][] = [];
@@ -77,13 +85,13 @@ Deno.test("framedWriter() drops packets once a peer that does not read has maxQu
   for (let i = 0; i < 10; i++) send(new Uint8Array(300));
   // Release writes one by one until the queue is drained.
   for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     waiting.shift()?.();
   }
   assert.equal(written, 3 * 302);
   send(new Uint8Array(10));
   for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     waiting.shift()?.();
   }
   assert.equal(written, 3 * 302 + 12, "room again once the queue drained");
@@ -113,14 +121,14 @@ Deno.test("FrameWriteQueue writes the frames queued during a write as one batch,
   assert.equal(q.queue(pkt(0, 0), 0, 0), false, "empty frames are refused");
   for (let i = 0; i < 5 && pending.length > 0; i++) {
     pending.shift()!();
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
   }
   assert.deepEqual(writes.map((w) => [...w]), [[0, 3, 1, 1, 1], [0, 2, 2, 2, 0, 2, 3, 3, 0, 2, 4, 4]]);
   assert.equal(q.queued, 0);
   fail = true;
   assert.equal(q.queue(pkt(1, 9), 0, 1), true);
   pending.shift()!();
-  await new Promise((r) => setTimeout(r, 0));
+  await turn();
   assert.equal(errors, 1);
   assert.equal(q.queue(pkt(1, 9), 0, 1), false, "refused after the failure");
   assert.equal(errors, 1);

@@ -1,17 +1,13 @@
 import assert from "node:assert/strict";
 import { ControlListener } from "./listener.ts";
 import { serveTcp } from "./tcp_transport.ts";
-import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { sharedTestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 import { closedByServer } from "./testing_tcp.ts";
 
-let pki: TestPki;
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
+const pki = await sharedTestPki();
 
 Deno.test({
-  ...opts,
   name: "serveTcp() closes connections beyond maxConnections and ones that never open a session",
   fn: async () => {
     const listener = new ControlListener({
@@ -45,5 +41,3 @@ Deno.test({
     }
   },
 });
-
-Deno.test({ ...opts, name: "cleanup", fn: async () => await pki.cleanup() });

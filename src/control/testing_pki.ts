@@ -76,3 +76,22 @@ export async function createTestPki(): Promise<TestPki> {
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
 }
+
+let shared: Promise<TestPki> | undefined;
+
+/**
+ * One TestPki per test process, made on first use, so every test asks for it
+ * itself (no "fixture" test that others depend on: `--filter` picks any test)
+ * and the key generation is paid once. Its directory is removed when the
+ * process unloads (synchronously: `unload` does not wait for promises).
+ */
+export function sharedTestPki(): Promise<TestPki> {
+  shared ??= createRemovedOnUnload();
+  return shared;
+}
+
+async function createRemovedOnUnload(): Promise<TestPki> {
+  const pki = await createTestPki();
+  globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));
+  return pki;
+}

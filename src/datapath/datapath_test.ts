@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { buildIcmpEcho } from "../packet/test_builders.ts";
 import { runInsideLoop, runOutsideLoop } from "./loops.ts";
 import { Rig } from "./testing/rig.ts";
+import { until } from "../testing/wait.ts";
 
 Deno.test("Datapath.tick() pings a peer after the idle interval and not before", () => {
   const rig = new Rig({ mode: "router", pingIntervalMs: 10_000 });
@@ -68,9 +69,9 @@ Deno.test("runInsideLoop() and runOutsideLoop() carry packets both ways until th
   const down = buildIcmpEcho({ src: "10.8.0.1", dst: "10.8.0.2", reply: true });
   c.dev.inject(up);
   rig.server.dev.inject(down);
-  for (let i = 0; i < 50 && (rig.server.dev.written.length === 0 || c.dev.written.length === 0); i++) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await until(() => rig.server.dev.written.length > 0 && c.dev.written.length > 0, {
+    what: "a packet written on each side",
+  });
   assert.deepEqual(rig.server.dev.take(), [up]);
   assert.deepEqual(c.dev.take(), [down]);
   for (const n of [rig.server, c]) {

@@ -5,6 +5,7 @@
  * never see half a file and a planted symlink is never written through.
  */
 import { writeFileAtomic } from "../fs/safe_file.ts";
+import { type Clock, systemClock } from "../control/clock.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl } from "./server_control.ts";
 import { formatStatus, type StatusVersion } from "./status_format.ts";
@@ -15,6 +16,8 @@ export interface StatusFileOptions {
   version?: StatusVersion;
   /** @default 0o600 (names and addresses of users) */
   mode?: number;
+  /** Timers for the rewrites; tests inject a manual clock. @default systemClock */
+  clock?: Pick<Clock, "setTimer" | "clearTimer">;
 }
 
 export interface StatusFileHandle {
@@ -38,8 +41,9 @@ export async function startStatusFile(
   const log = options.log.child("status-file");
   const version = options.version ?? 2;
   const mode = options.mode ?? 0o600;
+  const clock = options.clock ?? systemClock;
   let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: number | undefined;
   let chain: Promise<void> = Promise.resolve();
   let failing = false;
 
@@ -61,7 +65,7 @@ export async function startStatusFile(
 
   function schedule(): void {
     if (closed || !(intervalSeconds > 0)) return;
-    timer = setTimeout(async () => {
+    timer = clock.setTimer(async () => {
       try {
         await enqueue();
         if (failing) log.info("status file written again", { path });
@@ -82,7 +86,7 @@ export async function startStatusFile(
     writeNow: () => enqueue(),
     async close(): Promise<void> {
       closed = true;
-      clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimer(timer);
       await chain;
     },
   };

@@ -3,6 +3,8 @@ import { Logger } from "../log/log.ts";
 import { startStatusFile } from "./status_file.ts";
 import { formatStatus } from "./status_format.ts";
 import { FakeServerControl, sampleSnapshot } from "./testing_control.ts";
+import { ManualClock } from "../control/testing_clock.ts";
+import { until } from "../testing/wait.ts";
 
 const log = new Logger({ sink: () => {} });
 
@@ -15,12 +17,13 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 10));
+/** The file's text, or "" while it does not exist. */
+async function readOrEmpty(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "";
   }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 Deno.test("startStatusFile() writes status-version 2 at once, mode 0600", async () => {
@@ -42,17 +45,25 @@ Deno.test("startStatusFile() rewrites the file every interval and stops on close
   await withDir(async (dir) => {
     const control = new FakeServerControl();
     const path = `${dir}/status.log`;
-    const handle = await startStatusFile(path, 0.05, control, { log, version: 3 });
+    const clock = new ManualClock();
+    const handle = await startStatusFile(path, 60, control, { log, version: 3, clock });
     try {
       assert.match(await Deno.readTextFile(path), /^TITLE\ttsvpn/);
       control.snapshotValue = sampleSnapshot({ clients: [], routes: [], time: 1800000000 });
-      await waitFor(async () => (await Deno.readTextFile(path)).includes("\t1800000000\n"), "a rewrite");
+      await clock.advance(59_999);
+      assert.ok(!(await Deno.readTextFile(path)).includes("\t1800000000\n"), "not before the interval");
+      await clock.advance(1);
+      await until(async () => (await Deno.readTextFile(path)).includes("\t1800000000\n"), {
+        what: "a rewrite",
+      });
       assert.ok(!(await Deno.readTextFile(path)).includes("CLIENT_LIST\talice"));
+      await until(() => clock.pending === 1, { what: "the next rewrite scheduled" });
     } finally {
       await handle.close();
     }
+    assert.equal(clock.pending, 0, "close() cancels the next rewrite");
     control.snapshotValue = sampleSnapshot({ time: 1900000000 });
-    await new Promise((r) => setTimeout(r, 150));
+    await clock.advance(10 * 60_000);
     assert.ok(!(await Deno.readTextFile(path)).includes("1900000000"), "no rewrite after close");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["status.log"]);
   });
@@ -91,25 +102,26 @@ Deno.test("startStatusFile() keeps going after a failed rewrite and logs it once
     const sub = `${dir}/sub`;
     await Deno.mkdir(sub);
     const path = `${sub}/status.log`;
-    const handle = await startStatusFile(path, 0.03, control, {
+    const clock = new ManualClock();
+    const handle = await startStatusFile(path, 30, control, {
       log: new Logger({ sink: (l) => lines.push(l) }),
+      clock,
     });
+    /** Fires the next rewrite and waits until it finished (the one after it is scheduled). */
+    const rewrite = async () => {
+      await clock.advance(30_000);
+      await until(() => clock.pending === 1, { what: "a rewrite attempt finished" });
+    };
+    const warnings = () => lines.filter((l) => l.includes("Cannot write status file")).length;
     try {
       await Deno.remove(sub, { recursive: true });
-      await waitFor(
-        () => Promise.resolve(lines.some((l) => l.includes("Cannot write status file"))),
-        "a warning",
-      );
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(lines.filter((l) => l.includes("Cannot write status file")).length, 1);
+      for (let i = 0; i < 3; i++) await rewrite();
+      assert.equal(warnings(), 1, "three failed rewrites, one warning");
       await Deno.mkdir(sub);
-      await waitFor(async () => {
-        try {
-          return (await Deno.readTextFile(path)).endsWith("END\n");
-        } catch {
-          return false;
-        }
-      }, "the file to come back");
+      await rewrite();
+      assert.ok((await readOrEmpty(path)).endsWith("END\n"), "the file came back");
+      assert.ok(lines.some((l) => l.includes("status file written again")));
+      assert.equal(warnings(), 1);
     } finally {
       await handle.close();
     }

@@ -35,6 +35,7 @@
 
 import { type LabProcess, NetnsLab, requireRoot } from "../harness/netns.ts";
 import { CheckList, formatRows } from "./check_list.ts";
+import { settledWithin, until } from "../../src/testing/wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -64,10 +65,6 @@ function step(text: string): void {
   console.log(`[${elapsed().padStart(5)}] ${text}`);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** A tsvpn process whose stdout and stderr go to a log file. */
 class Logged {
   readonly proc: LabProcess;
@@ -87,14 +84,13 @@ class Logged {
   }
 
   /** Polls the log for `re`; null after `timeoutMs` or when the process exits. */
-  async waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray | null> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
+  waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray | null> {
+    const probe = () => {
       const m = this.log().match(re);
-      if (m) return m;
-      if (!this.proc.running || Date.now() > end) return null;
-      await sleep(50);
-    }
+      if (!m && !this.proc.running) throw new Error(`${this.path}: the process exited`);
+      return m;
+    };
+    return until(probe, { what: `${this.path} to match ${re}`, timeoutMs, intervalMs: 50 }).catch(() => null);
   }
 
   tail(lines = 4): string {
@@ -317,17 +313,16 @@ interface PingResult {
 }
 
 /** Pings until one reply (each try waits 1 s), for at most `timeoutMs`. */
-async function pingUntil(d: Demo, ns: string, target: string, timeoutMs = 8000): Promise<PingResult> {
-  const end = Date.now() + timeoutMs;
+function pingUntil(d: Demo, ns: string, target: string, timeoutMs = 8000): Promise<PingResult> {
   let tries = 0;
-  while (Date.now() < end) {
+  const reply = async () => {
     tries++;
     const r = await d.exec(ns, ["ping", "-n", "-c", "1", "-W", "1", target], { check: false });
-    const rtt = r.stdout.match(/time=([\d.]+) ms/);
-    if (r.code === 0) return { ok: true, detail: `reply in ${rtt ? rtt[1] : "?"} ms` };
-    if (Date.now() < end) await sleep(200);
-  }
-  return { ok: false, detail: `no reply in ${tries} tries (${timeoutMs / 1000} s)` };
+    return r.code === 0 &&
+      { ok: true, detail: `reply in ${r.stdout.match(/time=([\d.]+) ms/)?.[1] ?? "?"} ms` };
+  };
+  return until(reply, { what: `a reply from ${target}`, timeoutMs, intervalMs: 200 })
+    .catch(() => ({ ok: false, detail: `no reply in ${tries} tries (${timeoutMs / 1000} s)` }));
 }
 
 /** True when two pings (1 s wait each) get no reply. */
@@ -478,7 +473,7 @@ async function partClient(d: Demo, dave: Logged, before: string, offline: boolea
   checks.add("the server NATs dave's traffic to the internet", nat > 0, `masquerade counter ${nat} packets`);
 
   dave.proc.kill("SIGTERM");
-  const exit = await Promise.race([dave.proc.status.then((s) => s.code), sleep(10_000).then(() => null)]);
+  const exit = await settledWithin(dave.proc.status.then((s) => s.code), 10_000, null);
   checks.add(
     "dave's client exits 0 on SIGTERM",
     exit === 0,

@@ -99,8 +99,6 @@ Deno.test({
   name:
     "runClient() against a hostile openvpn server applies none of a newline domain, a /1 pair, redirect-gateway, a net_gateway route or a filtered route, and the tunnel works",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const pki = await createE2ePki(["alice"]);
     const e = new E2eLab(pki.dir);

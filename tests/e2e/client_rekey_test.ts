@@ -145,8 +145,6 @@ for (const c of cases) {
   Deno.test({
     name: c.name,
     ignore: e2eIgnore(),
-    sanitizeResources: false,
-    sanitizeOps: false,
     fn: () =>
       withRig(async (r) => {
         const server = await c.server(r);

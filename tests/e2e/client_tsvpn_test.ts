@@ -21,8 +21,6 @@ Deno.test({
   name:
     "runClient() against runServer: pushed subnet, routes, def1 and DNS applied, the internet reached through the tunnel, re-dial after a server restart, host restored",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const pki = await createE2ePki(["alice"]);
     const e = new E2eLab(pki.dir);
@@ -48,11 +46,7 @@ Deno.test({
       await e.exec(cli, ["ip", "route", "add", "default", "via", "10.77.0.1"]);
       await e.exec(net, ["ip", "route", "add", "10.8.0.0/24", "via", "10.78.0.1"]);
       await e.exec(srv, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
-      for (let i = 0; i < 50; i++) {
-        const ll = await e.exec(cli, ["ip", "-6", "addr", "show", "dev", "eth0", "scope", "link"]);
-        if (ll.stdout.includes("fe80::")) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await e.linkLocalReady(cli);
       nsDir = `/etc/netns/${cli}`;
       await Deno.mkdir(nsDir, { recursive: true });
       await Deno.writeTextFile(`${nsDir}/resolv.conf`, "nameserver 192.0.2.53\n");

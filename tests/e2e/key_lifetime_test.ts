@@ -101,8 +101,6 @@ function report(what: string, bytes: number, renegotiations: number, more = ""):
 Deno.test({
   name: "runServer() follows a stock openvpn client's --reneg-bytes 200000 through several soft resets",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withRig(async (r) => {
       const server = await tsvpnServer(r, []);
@@ -137,8 +135,6 @@ Deno.test({
 Deno.test({
   name: "runServer() with data.reneg_bytes 200000 starts the soft resets with a stock openvpn client",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withRig(async (r) => {
       const server = await tsvpnServer(r, [`data: { reneg_bytes: ${RENEG_BYTES} }`]);
@@ -164,8 +160,6 @@ Deno.test({
 Deno.test({
   name: "runClient() with data.reneg_bytes 200000 renegotiates with runServer under traffic",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withRig(async (r) => {
       const server = await tsvpnServer(r, []);

@@ -10,8 +10,6 @@ import { e2eIgnore, E2eLab, serverYaml } from "./support/lab.ts";
 Deno.test({
   name: "runServer() serves a stock openvpn client over UDP in tun/subnet: address pushed, pings both ways",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const pki = await createE2ePki(["alice"]);
     const lab = new E2eLab(pki.dir);

@@ -14,7 +14,7 @@ import { e2eIgnore, serverYaml } from "./support/lab.ts";
 import { statusJson } from "./support/management.ts";
 import { inet, runScenario } from "./support/scenario.ts";
 
-const opts = { ignore: e2eIgnore(), sanitizeResources: false, sanitizeOps: false };
+const opts = { ignore: e2eIgnore() };
 const MGMT = "127.0.0.1:7505";
 const LAN_HOST = "192.168.50.10";
 const ADDR = { alice: "192.168.50.21", bob: "192.168.50.22" } as const;

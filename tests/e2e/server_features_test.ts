@@ -5,21 +5,23 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, ROOT, sleep } from "./support/lab.ts";
+import { e2eIgnore, ROOT } from "./support/lab.ts";
 import { inet, runScenario, type Scenario } from "./support/scenario.ts";
 
-const opts = { ignore: e2eIgnore(), sanitizeResources: false, sanitizeOps: false };
+const opts = { ignore: e2eIgnore() };
 
 /** Asks the server for its status line (SIGUSR2) and returns the newest one. */
-async function status(s: Scenario): Promise<string> {
+function status(s: Scenario): Promise<string> {
   const before = (s.server.log().match(/ status /g) ?? []).length;
   s.server.proc.kill("SIGUSR2");
-  for (let i = 0; i < 40; i++) {
-    const lines = s.server.log().split("\n").filter((l) => / status /.test(l));
-    if (lines.length > before) return lines[lines.length - 1];
-    await sleep(50);
-  }
-  throw new Error("no status line after SIGUSR2");
+  return s.server.waitForLog(
+    () => {
+      const lines = s.server.log().split("\n").filter((l) => / status /.test(l));
+      return lines.length > before && lines[lines.length - 1];
+    },
+    "a status line after SIGUSR2",
+    5000,
+  );
 }
 
 function counter(line: string, name: string): number {

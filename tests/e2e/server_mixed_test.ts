@@ -24,8 +24,6 @@ Deno.test({
   name:
     "runServer() serves a stock openvpn client and a tsvpn client side by side: addresses, pings, client-to-client through the internal router, both listed alike by tsvpn status --json and status 2",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const pki = await createE2ePki(["alice", "bob"]);
     const lab = new E2eLab(pki.dir);

@@ -12,7 +12,7 @@ import { e2eIgnore, serverYaml } from "./support/lab.ts";
 import { clientListRows, managementSession, statusJson } from "./support/management.ts";
 import { inet, runScenario } from "./support/scenario.ts";
 
-const opts = { ignore: e2eIgnore(), sanitizeResources: false, sanitizeOps: false };
+const opts = { ignore: e2eIgnore() };
 const MGMT = "127.0.0.1:7505";
 const MANAGEMENT = `management: { listen: "${MGMT}" }`;
 

@@ -10,7 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, ROOT, sleep } from "./support/lab.ts";
+import { pause, until } from "../../src/testing/wait.ts";
+import { e2eIgnore, ROOT } from "./support/lab.ts";
 import { runScenario, type Scenario } from "./support/scenario.ts";
 
 const opts = { ignore: e2eIgnore(), sanitizeResources: false, sanitizeOps: false };
@@ -20,12 +21,9 @@ const MALLORY = Array.from({ length: 31 }, (_, i) => `172.31.0.${50 + i}`);
 async function status(s: Scenario): Promise<string> {
   const before = (s.server.log().match(/ status /g) ?? []).length;
   s.server.proc.kill("SIGUSR2");
-  for (let i = 0; i < 40; i++) {
-    const lines = s.server.log().split("\n").filter((l) => / status /.test(l));
-    if (lines.length > before) return lines[lines.length - 1];
-    await sleep(50);
-  }
-  throw new Error("no status line after SIGUSR2");
+  const statusLines = () => s.server.log().split("\n").filter((l) => / status /.test(l));
+  await until(() => statusLines().length > before, { what: "a status line after SIGUSR2", timeoutMs: 2000 });
+  return statusLines().at(-1)!;
 }
 
 function counter(line: string, name: string): number {
@@ -106,7 +104,7 @@ Deno.test({
       async (s) => {
         const ns = await mallory(s);
         const held = flood(s, ns, ["tcp-hold", "172.31.0.1", "1194", "40", "9000"]);
-        await sleep(500); // mallory's connections are open before alice dials
+        await pause(500); // scenario timing: mallory's connections are open before alice dials
         await s.connect([{ name: "alice", proto: "tcp" }]);
         assert.ok(await s.lab.pingUntil(s.ns.alice, "10.8.0.1"), "alice's tunnel carries pings");
         const r = await held;

@@ -17,7 +17,8 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, type E2eLab, serverYaml, sleep } from "./support/lab.ts";
+import { until } from "../../src/testing/wait.ts";
+import { e2eIgnore, type E2eLab, serverYaml } from "./support/lab.ts";
 import { statusJson } from "./support/management.ts";
 import { inet, runScenario, type Scenario } from "./support/scenario.ts";
 
@@ -46,15 +47,6 @@ async function pingReplies(lab: E2eLab, ns: string, target: string, count: numbe
   const r = await lab.exec(ns, ["ping", "-c", String(count), "-i", "0.2", "-W", "1", target], false);
   const m = r.stdout.match(/(\d+) received/);
   return m ? Number(m[1]) : 0;
-}
-
-/** Polls `cond` every 50 ms until it holds; throws naming `what` after `timeoutMs`. */
-async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** A namespace behind `parentNs`'s tap0: a macvlan on tap0 with its own MAC and address, moved there. */
@@ -120,11 +112,11 @@ async function checkNoTakeover(s: Scenario, a1: string, b1: string, alice: strin
   await lab.exec(ns.bob, ["ip", "neigh", "flush", "dev", "tap0"]);
   const sentBefore = await txPackets(lab, ns.bob, "tap0");
   const claim = lab.exec(ns.bob, ["ping", "-c", "25", "-i", "0.2", "-W", "1", SERVER_HOST], false);
-  await until(
-    async () => await txPackets(lab, ns.bob, "tap0") >= sentBefore + 2,
-    5000,
-    "bob's frames from A1",
-  );
+  await until(async () => await txPackets(lab, ns.bob, "tap0") >= sentBefore + 2, {
+    timeoutMs: 5000,
+    what: "bob's frames from A1",
+    intervalMs: 50,
+  });
   const replies = await pingReplies(lab, srv, alice, 8);
   assert.equal(
     replies,

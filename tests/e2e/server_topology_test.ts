@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { e2eIgnore } from "./support/lab.ts";
 import { inet, runScenario } from "./support/scenario.ts";
 
-const opts = { ignore: e2eIgnore(), sanitizeResources: false, sanitizeOps: false };
+const opts = { ignore: e2eIgnore() };
 
 Deno.test({
   ...opts,

@@ -63,23 +63,13 @@ function count(text: string, re: RegExp): number {
 
 /** Polls until `re` has matched the log `n` times. */
 async function waitForNth(p: LoggedProcess, re: RegExp, n: number, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (count(p.log(), re) < n) {
-    if (!p.proc.running || Date.now() > end) {
-      throw new Error(
-        `${p.logPath}: ${re} seen ${count(p.log(), re)} of ${n} times:\n${p.log().slice(-3000)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await p.waitForLog(() => count(p.log(), re) >= n, `${p.logPath}: ${re} ${n} times`, timeoutMs);
 }
 
 Deno.test({
   name:
     "tsvpn --server with no --config (zero-config) makes its state dir, serves clients from tsvpn client add, cuts a client at tsvpn client revoke, and restarts on the same state",
   ignore: e2eIgnore(),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "tsvpn-e2e-zc-" });
     const state = `${dir}/state`;

@@ -43,6 +43,8 @@
  *   `ip netns del` for each namespace. Safe to call twice.
  */
 
+import { settledWithin } from "../../src/testing/wait.ts";
+
 const decoder = new TextDecoder();
 
 export interface ExecResult {
@@ -154,11 +156,7 @@ export class LabProcess {
       return;
     }
     this.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), graceMs));
-    const exited = this.status.then(() => false);
-    if (await Promise.race([exited, timedOut])) this.kill("SIGKILL");
-    clearTimeout(timer);
+    if (!await settledWithin(this.status.then(() => true), graceMs, false)) this.kill("SIGKILL");
     await this.output();
   }
 }

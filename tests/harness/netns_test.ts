@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { NetnsLab, parseLastJson, requireRoot } from "./netns.ts";
+import { until } from "../../src/testing/wait.ts";
 
 const { ignore } = requireRoot();
 
@@ -65,6 +66,28 @@ Deno.test({
     }, /test body failed/);
     assert.equal(await namespaceExists(ns), false);
     assert.throws(() => Deno.kill(pid, "SIGCONT"));
+  },
+});
+
+Deno.test({
+  name: "LabProcess.stop() escalates to SIGKILL when a process ignores SIGTERM for the grace period",
+  ignore,
+  async fn() {
+    await using lab = new NetnsLab();
+    const ns = await lab.addNamespace("stubborn");
+    const ready = await Deno.makeTempFile();
+    await Deno.remove(ready);
+    try {
+      const p = lab.spawn(ns, ["sh", "-c", `trap "" TERM; touch '${ready}'; exec sleep 30`]);
+      const exists = () => Deno.stat(ready).then(() => true, () => false);
+      await until(exists, { what: "the shell ignoring SIGTERM" });
+      const started = performance.now();
+      await p.stop(300);
+      assert.equal((await p.status).signal, "SIGKILL");
+      assert.ok(performance.now() - started < 10_000, "not left to run out its 30 s");
+    } finally {
+      await Deno.remove(ready).catch(() => {});
+    }
   },
 });
 

@@ -9,19 +9,13 @@ import assert from "node:assert/strict";
 import { ControlListener } from "../../src/control/listener.ts";
 import { serveTcp } from "../../src/control/tcp_transport.ts";
 import { serveUdp } from "../../src/control/udp_transport.ts";
-import { createTestPki, type TestPki } from "../../src/control/testing_pki.ts";
+import { sharedTestPki, type TestPki } from "../../src/control/testing_pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import type { ControlSession } from "../../src/control/session.ts";
 import { generateStaticKey } from "../../src/pki/static_key.ts";
 import { Logger } from "../../src/log/log.ts";
-import {
-  OPENVPN,
-  PingPeer,
-  SKIP_REASON,
-  spawnOpenvpn,
-  waitUntil,
-  writeStaticKey,
-} from "./openvpn_harness.ts";
+import { OPENVPN, PingPeer, SKIP_REASON, spawnOpenvpn, writeStaticKey } from "./openvpn_harness.ts";
+import { holds, until } from "../../src/testing/wait.ts";
 
 interface Case {
   proto: "udp" | "tcp";
@@ -45,7 +39,11 @@ async function runCase(
   pki: TestPki,
   dir: string,
   c: Case,
-  body: (r: CaseResult, wait: (re: RegExp, ms: number) => Promise<string>) => Promise<void>,
+  body: (
+    r: CaseResult,
+    wait: (re: RegExp, ms: number) => Promise<string>,
+    log: () => string,
+  ) => Promise<void>,
 ): Promise<CaseResult> {
   const tag = `${c.proto}-${c.tlsCrypt ? "tc" : "plain"}-${c.cipher}-${c.clientCert ?? "good"}-${
     c.renegSec ?? 0
@@ -134,32 +132,30 @@ async function runCase(
   if (c.renegSec) args.push("--reneg-sec", String(c.renegSec));
   const ovpn = spawnOpenvpn(args, `${dir}/${tag}.log`);
   try {
-    await body(result, (re, ms) => ovpn.waitFor(re, ms));
+    await body(result, (re, ms) => ovpn.waitFor(re, ms), () => ovpn.log());
   } finally {
     await ovpn.stop();
-    // Let an explicit exit notification arrive before tearing down.
-    await new Promise((r) => setTimeout(r, 300));
+    // openvpn's explicit exit notification (UDP) or its closed connection (TCP) ends the session; a
+    // session that does not end is reported by the test's assertions on closeReasons, not here.
+    await until(() => result.sessions.every((s) => s.closed), { what: "sessions closed", timeoutMs: 5000 })
+      .catch(() => {});
     result.log = ovpn.log();
     for (const p of result.peers) p.stop();
     listener.close();
     srv.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await srv.done;
   }
   return result;
 }
 
-let pki: TestPki;
-let dir: string;
-const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !OPENVPN };
-
-Deno.test({
-  ...opts,
-  name: "interop fixture: test PKI and temp dir",
-  fn: async () => {
-    pki = await createTestPki();
-    dir = await Deno.makeTempDir({ prefix: "tsvpn-interop-" });
-  },
+const pki = await sharedTestPki();
+/** Keys and openvpn logs of every case; removed when the process ends unless TSVPN_KEEP_INTEROP_LOGS is set. */
+const dir = await Deno.makeTempDir({ prefix: "tsvpn-interop-" });
+globalThis.addEventListener("unload", () => {
+  if (!Deno.env.get("TSVPN_KEEP_INTEROP_LOGS")) Deno.removeSync(dir, { recursive: true });
+  else console.log(`interop logs kept in ${dir}`);
 });
+const opts = { ignore: !OPENVPN };
 
 for (const proto of ["udp", "tcp"] as const) {
   Deno.test({
@@ -175,15 +171,19 @@ for (const proto of ["udp", "tcp"] as const) {
         }
       }
       const results = await Promise.all(cases.map((c) =>
-        runCase(pki, dir, c, async (r, wait) => {
+        runCase(pki, dir, c, async (r, wait, log) => {
           await wait(/Initialization Sequence Completed/, 20000);
-          await waitUntil(
-            () => (r.peers[0]?.pings ?? 0) >= 3,
-            10000,
-            `three pings from openvpn (${c.cipher})`,
-          );
+          await until(() => (r.peers[0]?.pings ?? 0) >= 3, {
+            what: `three pings from openvpn (${c.cipher})`,
+            timeoutMs: 10000,
+          });
           // Outlive ping-restart 4 s: openvpn restarts if our pings do not decrypt on its side.
-          await new Promise((res) => setTimeout(res, 4500));
+          await holds(
+            () => !/Inactivity timeout/.test(log()),
+            4500,
+            `openvpn keeps the tunnel (${c.cipher})`,
+            100,
+          );
         }).then((r) => ({ c, r }))
       ));
       for (const { c, r } of results) {
@@ -224,11 +224,10 @@ for (const bad of ["revoked", "foreign"] as const) {
         cipher: "AES-256-GCM",
         clientCert: bad,
       }, async (res, wait) => {
-        await waitUntil(
-          () => res.serverLog.some((l) => l.includes("client certificate refused")),
-          15000,
-          "refusal",
-        );
+        await until(() => res.serverLog.some((l) => l.includes("client certificate refused")), {
+          what: "refusal",
+          timeoutMs: 15000,
+        });
         await wait(/TLS Error|TLS_ERROR|SSL alert|tls_read_plaintext/, 10000);
       });
       const line = r.serverLog.find((l) => l.includes("client certificate refused"))!;
@@ -251,7 +250,10 @@ Deno.test({
       { proto: "udp", tlsCrypt: true, cipher: "AES-256-GCM", renegSec: 3 },
       async (res, wait) => {
         await wait(/Initialization Sequence Completed/, 20000);
-        await waitUntil(() => (res.peers[0]?.pingsByKeyId.get(2) ?? 0) >= 2, 20000, "pings under key-id 2");
+        await until(() => (res.peers[0]?.pingsByKeyId.get(2) ?? 0) >= 2, {
+          what: "pings under key-id 2",
+          timeoutMs: 20000,
+        });
       },
     );
     const peer = r.peers[0];
@@ -262,15 +264,5 @@ Deno.test({
     assert.equal(peer.failedOpens, 0);
     assert.doesNotMatch(r.log, /Inactivity timeout/);
     assert.match(r.log, /TLS: soft reset/);
-  },
-});
-
-Deno.test({
-  ...opts,
-  name: "interop fixture cleanup",
-  fn: async () => {
-    await pki.cleanup();
-    if (!Deno.env.get("TSVPN_KEEP_INTEROP_LOGS")) await Deno.remove(dir, { recursive: true });
-    else console.log(`interop logs kept in ${dir}`);
   },
 });

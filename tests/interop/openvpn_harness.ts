@@ -13,6 +13,7 @@ import { isPing, PING_PAYLOAD_LEN, writePing } from "../../src/data/keepalive_pi
 import { DATA_V2_OVERHEAD } from "../../src/data/data_header.ts";
 import { OPEN_OK } from "../../src/data/verdicts.ts";
 import type { ControlSession, SessionKey } from "../../src/control/session.ts";
+import { until } from "../../src/testing/wait.ts";
 
 export function openvpnPath(): string | null {
   for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin").split(":").concat(["/usr/sbin"])) {
@@ -59,17 +60,14 @@ export function spawnOpenvpn(args: string[], logPath: string): OpenvpnProcess {
     logPath,
     log,
     exited,
-    async waitFor(re, timeoutMs) {
-      const end = Date.now() + timeoutMs;
-      while (Date.now() < end) {
+    waitFor(re, timeoutMs) {
+      const tail = () => log().split("\n").slice(-25).join("\n");
+      return until(() => {
         const m = log().match(re);
         if (m) return m[0];
-        if (done) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(
-        `openvpn log never matched ${re} within ${timeoutMs} ms:\n${log().split("\n").slice(-25).join("\n")}`,
-      );
+        if (done) throw new Error(`openvpn exited before its log matched ${re}:\n${tail()}`);
+        return null;
+      }, { what: `openvpn log to match ${re}`, timeoutMs, intervalMs: 50, detail: tail });
     },
     async stop() {
       if (done) return;
@@ -166,14 +164,6 @@ export class PingPeer {
 
   stop(): void {
     clearInterval(this.#timer);
-  }
-}
-
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -12,7 +12,8 @@ import { ControlSession } from "../../src/control/session.ts";
 import { createTestPki } from "../../src/control/testing_pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import { generateStaticKey } from "../../src/pki/static_key.ts";
-import { PingPeer, spawnOpenvpn, waitUntil, writeStaticKey } from "./openvpn_harness.ts";
+import { PingPeer, spawnOpenvpn, writeStaticKey } from "./openvpn_harness.ts";
+import { holds, until } from "../../src/testing/wait.ts";
 
 export interface ServerCase {
   proto: "udp" | "tcp";
@@ -21,8 +22,10 @@ export interface ServerCase {
   clientCert?: "good" | "revoked";
   serverCert?: "good" | "foreign";
   renegSec?: number;
-  /** How long to keep the tunnel up after the first key (ms). */
+  /** How long to keep the tunnel up after the first key (ms); openvpn must not time out meanwhile. */
   holdMs?: number;
+  /** Decrypted pings per key-id to wait for before closing. @default { "0": 3 } */
+  minPings?: Record<string, number>;
 }
 
 export interface ServerCaseResult {
@@ -143,13 +146,27 @@ async function runOne(
     s.start();
     const failing = c.clientCert === "revoked" || foreign;
     if (failing) {
-      await waitUntil(() => res.errors.length > 0 || s.closed, 15000, "refusal");
-      await new Promise((r) => setTimeout(r, 500));
+      await until(() => res.errors.length > 0 || s.closed, { what: "refusal", timeoutMs: 15000 });
+      // openvpn's side of the refusal, which the test reads from its log.
+      await ovpn.waitFor(foreign ? /TLS Error/ : /VERIFY ERROR/, 10000);
     } else {
-      await waitUntil(() => res.keys.length > 0, 15000, "first key");
-      await new Promise((r) => setTimeout(r, c.holdMs ?? 5000));
+      await until(() => res.keys.length > 0, { what: "first key", timeoutMs: 15000 });
+      const p = peer;
+      // Real time is the scenario here: openvpn (keepalive 1 2) ends a tunnel whose pings do not decrypt.
+      await holds(
+        () => !/Inactivity timeout/.test(ovpn.log()),
+        c.holdMs ?? 5000,
+        "openvpn keeps the tunnel",
+        100,
+      );
+      const want = Object.entries(c.minPings ?? { "0": 3 });
+      await until(() => want.every(([id, n]) => (p.pingsByKeyId.get(Number(id)) ?? 0) >= n), {
+        what: `pings per key-id ${JSON.stringify(c.minPings ?? { "0": 3 })}`,
+        timeoutMs: 10000,
+      });
       s.close("test done");
-      await waitUntil(() => s.closed, 5000, "close");
+      await until(() => s.closed, { what: "close", timeoutMs: 5000 });
+      if (c.proto === "udp") await ovpn.waitFor(/CC-EEN exit message received by peer/, 5000);
     }
   } catch (e) {
     res.errors.push(`runner: ${(e as Error).message}`);

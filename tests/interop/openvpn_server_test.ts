@@ -11,7 +11,7 @@ import type { ServerCase, ServerCaseResult } from "./openvpn_server_runner.ts";
 
 const canRun = OPENVPN !== null && Deno.uid() === 0;
 const why = SKIP_REASON || (Deno.uid() !== 0 ? "needs root for unshare -n and a tun device" : "");
-const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !canRun };
+const opts = { ignore: !canRun };
 
 async function runInNamespace(cases: ServerCase[]): Promise<ServerCaseResult[]> {
   const runner = new URL("./openvpn_server_runner.ts", import.meta.url).pathname;
@@ -135,6 +135,7 @@ Deno.test({
       cipher: "AES-128-GCM",
       renegSec: 3,
       holdMs: 8000,
+      minPings: { "1": 1, "2": 1 },
     }]);
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.keys.slice(0, 3).map((k) => k.keyId), [0, 1, 2]);

@@ -3,6 +3,7 @@
 // trips Deno's test sanitizers, even when a readBatch was never awaited.
 import assert from "node:assert/strict";
 import { openTun } from "../../ffi/tun.ts";
+import { pause } from "../../src/testing/wait.ts";
 
 Deno.test("TunDevice.close() with an un-awaited pending readBatch leaves nothing pending", () => {
   const dev = openTun({ kind: "tun" });
@@ -13,7 +14,7 @@ Deno.test("TunDevice.close() with an un-awaited pending readBatch leaves nothing
 Deno.test("TunDevice.close() resolves a pending readBatch with 0", async () => {
   const dev = openTun({ kind: "tap" });
   const pending = dev.readBatch([new Uint8Array(2048)], new Int32Array(1), 0);
-  await new Promise((r) => setTimeout(r, 20));
+  await pause(20); // part of the scenario: the read is blocked in poll(2) when close() comes
   dev.close();
   assert.equal(await pending, 0);
   assert.equal(await dev.readBatch([new Uint8Array(2048)], new Int32Array(1), 0), 0);

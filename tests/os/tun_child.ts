@@ -15,6 +15,7 @@ import {
   isEchoReply,
   writeEchoRequest4,
 } from "../harness/echo.ts";
+import { pause } from "../../src/testing/wait.ts";
 
 const decoder = new TextDecoder();
 
@@ -108,7 +109,7 @@ const scenarios: Record<string, (args: string[]) => Promise<unknown>> = {
     // A readBatch pending on an idle (down) device must end when the device closes.
     const idle = openTun({ kind: "tun", name: "tsvidle0" });
     const pending = idle.readBatch([new Uint8Array(2048)], new Int32Array(1), 0);
-    await new Promise((r) => setTimeout(r, 50));
+    await pause(50); // part of the scenario: the read is blocked in poll(2) when close() comes
     const t0 = performance.now();
     idle.close();
     const pendingResult = await pending;
@@ -213,7 +214,7 @@ const scenarios: Record<string, (args: string[]) => Promise<unknown>> = {
     const doomed = openTun({ kind: "tun", name: "tsvdel0" });
     const waiting = doomed.readBatch([new Uint8Array(2048)], new Int32Array(1), 0)
       .then((n) => `resolved ${n}`, (e) => errorText(e));
-    await new Promise((r) => setTimeout(r, 50));
+    await pause(50); // part of the scenario: the read is blocked in poll(2) when the link goes
     await run("ip", ["link", "del", "tsvdel0"]);
     const deletedRead = await waiting;
     attempt("deletedWrite", () => doomed.write(pkt, 0, len));
@@ -307,7 +308,7 @@ const scenarios: Record<string, (args: string[]) => Promise<unknown>> = {
     };
     for (let i = 0; i < 300; i++) await roundTrip();
     writeOnly(20_000);
-    await new Promise((r) => setTimeout(r, 100));
+    await pause(100); // measurement hygiene: let the kernel answer the burst, then drain it
     while (dev.tryReadBatch(bufs, sizes, OFF) > 0) {
       // Drain the replies to the write-only burst.
     }
@@ -315,7 +316,7 @@ const scenarios: Record<string, (args: string[]) => Promise<unknown>> = {
     let h0 = Deno.memoryUsage().heapUsed;
     writeOnly(WRITES);
     const writeBytesPerPacket = (Deno.memoryUsage().heapUsed - h0) / WRITES;
-    await new Promise((r) => setTimeout(r, 100));
+    await pause(100); // measurement hygiene: let the kernel answer the burst, then drain it
     while (dev.tryReadBatch(bufs, sizes, OFF) > 0) {
       // Drain the replies to the write-only burst.
     }
@@ -334,7 +335,7 @@ const scenarios: Record<string, (args: string[]) => Promise<unknown>> = {
     h0 = Deno.memoryUsage().heapUsed;
     for (let r = 0; r < SYNC_ROUNDS; r++) syncReplies += syncRound();
     const syncBytes = Deno.memoryUsage().heapUsed - h0;
-    await new Promise((r) => setTimeout(r, 50));
+    await pause(50); // measurement hygiene: let late replies arrive, then drain them
     while (dev.tryReadBatch(bufs, sizes, OFF) > 0) {
       // Drain stragglers.
     }

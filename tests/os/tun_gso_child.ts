@@ -9,6 +9,7 @@
 import { openTun } from "../../ffi/tun.ts";
 import { ipv4HeaderChecksum, transportChecksum } from "../../src/packet/checksum.ts";
 import { GRO_AREA_BYTES, TcpCoalescer } from "../../src/datapath/gro.ts";
+import { settledWithin } from "../../src/testing/wait.ts";
 
 const OFF = 24;
 const SLOT = 2048;
@@ -69,10 +70,7 @@ async function main(): Promise<unknown> {
   });
   const readOne = async (want: (b: Uint8Array) => boolean): Promise<Uint8Array> => {
     for (let tries = 0; tries < 50; tries++) {
-      const n = await Promise.race([
-        dev.readBatch(slots, sizes, OFF),
-        new Promise<number>((r) => setTimeout(() => r(-1), 2000)),
-      ]);
+      const n = await settledWithin(dev.readBatch(slots, sizes, OFF), 2000, -1);
       if (n < 0) break;
       for (let i = 0; i < n; i++) {
         const p = slots[i].slice(OFF, OFF + sizes[i]);

@@ -3,6 +3,7 @@
 // datagrams need IP fragmentation) is resent one by one.
 import assert from "node:assert/strict";
 import { NetnsLab, parseLastJson, requireRoot } from "../harness/netns.ts";
+import { until } from "../../src/testing/wait.ts";
 
 const CHILD = new URL("./udp_gso_child.ts", import.meta.url).pathname;
 const { ignore } = requireRoot();
@@ -21,15 +22,21 @@ Deno.test({
       address: "10.212.0.2/24",
     });
     const rx = lab.spawn(b, [Deno.execPath(), "run", "-A", CHILD, "rx"]);
-    await new Promise((r) => setTimeout(r, 1000));
+    await until(async () => (await lab.exec(b, ["ss", "-Hnul", "sport = :7000"])).stdout.trim() !== "", {
+      what: "the receiver bound to 10.212.0.2:7000",
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
     const tx = await lab.runDeno(a, CHILD, ["tx"], { check: false });
     const sent = parseLastJson<
       { big: number; small: number; limitAfterBig: number; gso: boolean; errors: number }
     >(
       tx.stdout,
     );
-    const got = parseLastJson<{ lens: Record<string, number>; bad: number }>((await rx.output()).stdout);
+    const got = parseLastJson<{ lens: Record<string, number>; bad: number; ended: boolean }>(
+      (await rx.output()).stdout,
+    );
     assert.deepEqual(sent, { big: 20, small: 20, limitAfterBig: 1600, gso: true, errors: 0 });
-    assert.deepEqual(got, { lens: { "1000": 20, "1600": 20 }, bad: 0 });
+    assert.deepEqual(got, { lens: { "1000": 20, "1600": 20 }, bad: 0, ended: true });
   },
 });

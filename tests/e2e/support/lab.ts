@@ -13,6 +13,7 @@
 
 import { type LabProcess, NetnsLab, requireRoot } from "../../harness/netns.ts";
 import { OPENVPN } from "../../interop/openvpn_harness.ts";
+import { until } from "../../../src/testing/wait.ts";
 
 export const ROOT = new URL("../../../", import.meta.url).pathname;
 /** The real entry point: e2e tests run the server exactly as a user would. */
@@ -40,20 +41,20 @@ export class LoggedProcess {
     }
   }
 
-  /** Polls the log until `re` matches; throws with the log tail after `timeoutMs`. */
-  async waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.log().match(re);
-      if (m) return m;
-      if (!this.proc.running || Date.now() > end) {
-        const why = this.proc.running ? `within ${timeoutMs} ms` : "(process exited)";
-        throw new Error(
-          `${this.logPath} never matched ${re} ${why}:\n${this.log().split("\n").slice(-30).join("\n")}`,
-        );
-      }
-      await sleep(50);
-    }
+  /** Polls the log until `re` matches; throws with the log tail after `timeoutMs` or when the process exits. */
+  waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    return this.waitForLog(() => this.log().match(re), `${this.logPath} to match ${re}`, timeoutMs);
+  }
+
+  /** Polls the log until `probe` returns a value; fails like waitFor(). */
+  waitForLog<T>(probe: () => T | null | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+    const tail = () => this.log().split("\n").slice(-30).join("\n");
+    return until(() => {
+      const v = probe();
+      if (v) return v;
+      if (!this.proc.running) throw new Error(`${what}: the process exited first:\n${tail()}`);
+      return null;
+    }, { what, timeoutMs, intervalMs: 50, detail: tail }) as Promise<T>;
   }
 
   /** SIGTERM and wait (SIGKILL after graceMs); returns the exit code. */
@@ -61,10 +62,6 @@ export class LoggedProcess {
     await this.proc.stop(graceMs);
     return (await this.proc.status).code;
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 export class E2eLab implements AsyncDisposable {
@@ -141,14 +138,24 @@ export class E2eLab implements AsyncDisposable {
     return p;
   }
 
-  /** Pings `target` from `ns` until one reply comes back or `timeoutMs` passes. */
-  async pingUntil(ns: string, target: string, timeoutMs = 10_000): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const r = await this.exec(ns, ["ping", "-c", "1", "-W", "1", target], false);
-      if (r.code === 0) return true;
-    }
-    return false;
+  /** Pings `target` from `ns` until one reply comes back (true) or `timeoutMs` passes (false). */
+  pingUntil(ns: string, target: string, timeoutMs = 10_000): Promise<boolean> {
+    const answered = async () =>
+      (await this.exec(ns, ["ping", "-c", "1", "-W", "1", target], false)).code === 0;
+    return until(answered, { what: `a ping reply from ${target}`, timeoutMs, intervalMs: 0 }).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Waits until `dev` in `ns` has its IPv6 link-local address (the kernel adds it a moment after link-up). */
+  async linkLocalReady(ns: string, dev = "eth0"): Promise<void> {
+    const argv = ["ip", "-6", "addr", "show", "dev", dev, "scope", "link"];
+    await until(async () => (await this.exec(ns, argv)).stdout.includes("fe80::"), {
+      what: `${dev}'s IPv6 link-local address in ${ns}`,
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
   }
 
   /** True when `count` pings all fail (each with a 1 s wait). */
