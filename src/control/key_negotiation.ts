@@ -6,6 +6,7 @@
  *   messages 1..     TLS records; the server starts TLS with the first of them
  *   TLS secure       the peer's certificate is verified (verifyPeer); a refusal sends a fatal alert
  *   key-method 2     client first (pre-master, randoms, options, peer-info), the server answers (randoms)
+ *   key ready        the key block is derived (prf.ts) and the key becomes the primary one
  *   then             NUL-terminated control messages (control_message.ts)
  *
  * Plaintext that arrives while the certificate is being verified is held (bounded) and read after.
@@ -15,6 +16,7 @@ import { decodeKeyMethod2, encodeKeyMethod2, type KeyMethod2Message } from "./ke
 import type { KeyState, Phase } from "./key_state.ts";
 import { normalizeCipher } from "./ncp.ts";
 import { P_CONTROL_SOFT_RESET_V1, P_CONTROL_V1 } from "./opcode.ts";
+import { deriveKey2 } from "./prf.ts";
 import { buildClientPeerInfo, IV_PROTO_CC_EXIT_NOTIFY, parsePeerInfo, peerIvProto } from "./peer_info.ts";
 import type { RoleSteps, SessionCore } from "./session_core.ts";
 import type { PeerVerifyResult } from "./session_types.ts";
@@ -45,8 +47,8 @@ function alertFor(reason: string): number {
 
 /** Where a key's negotiation hands over to the session. */
 export interface NegotiationEvents {
-  /** The peer's key-method 2 arrived (ks.remote); a rejection fails the key. */
-  keyMethod2Received(ks: KeyState): Promise<void>;
+  /** Key `ks` became the primary key (its deadlines moved). */
+  keyActivated(ks: KeyState): void;
   /** A complete control message arrived on key `ks`. */
   controlMessage(ks: KeyState, text: string): void;
 }
@@ -223,14 +225,46 @@ export class KeyNegotiation {
     }
     ks.km2Buf = new Uint8Array(0);
     ks.remote = r.message;
-    this.#events.keyMethod2Received(ks).catch((e) =>
+    this.#keyMethod2Received(ks).catch((e) =>
       core.failKey(ks, "internal", `internal error: ${(e as Error)?.message ?? e}`)
     );
     return buf.subarray(r.consumed);
   }
 
+  /** The peer's key-method 2 arrived: the role's step, then the key becomes active. */
+  async #keyMethod2Received(ks: KeyState): Promise<void> {
+    const initial = !this.#core.agreed.established;
+    if (initial) this.#learnPeerInfo(ks.remote!);
+    await this.#steps.keyMethod2Received(ks, initial, () => this.#keyReady(ks, initial));
+  }
+
+  /** Derives the key block from both key-method 2 messages; `ks` becomes the primary key. */
+  #keyReady(ks: KeyState, initial: boolean): void {
+    const core = this.#core;
+    const { localSessionId, remoteSessionId } = core.wire;
+    const remote = ks.remote!;
+    const key2 = core.role === "client"
+      ? deriveKey2(ks.local, remote.keySource, localSessionId, remoteSessionId)
+      : deriveKey2(remote.keySource, ks.local, remoteSessionId, localSessionId);
+    core.keys.activate(ks);
+    const agreed = core.agreed;
+    if (initial) {
+      agreed.established = true;
+      core.emit("established", {
+        keyId: ks.keyId,
+        peer: agreed.peer!,
+        cipher: agreed.cipher,
+        tlsProtocol: ks.tlsProtocol,
+      });
+      this.#steps.firstKeyReady(ks, key2);
+    } else if (agreed.cipher) {
+      core.emit("key", { keyId: ks.keyId, key2, cipher: agreed.cipher, role: core.role, initial: false });
+    }
+    this.#events.keyActivated(ks);
+  }
+
   /** The first key-method 2 tells who the peer is beyond its certificate. */
-  learnPeerInfo(remote: KeyMethod2Message): void {
+  #learnPeerInfo(remote: KeyMethod2Message): void {
     const agreed = this.#core.agreed;
     const peer = agreed.peer;
     if (!peer) return;

@@ -10,16 +10,33 @@
  * - the handshake window a negotiation must finish in (OpenVPN --hand-window);
  * - the key lifetime after which a soft reset starts (--reneg-sec), one key negotiating at a time;
  * - the transition window a replaced key still serves (--tran-window), then it retires;
- * - the rate of renegotiations the peer may start (soft_reset_limit.ts).
+ * - the rate of renegotiations the peer may start (soft_reset_limit.ts);
+ * and decides which key a packet belongs to, or whether the peer's reset may open a new one.
  */
 
 import type { Clock } from "./clock.ts";
+import type { ControlPacket } from "./control_packet.ts";
 import { ControlMessageReader } from "./control_message.ts";
+import {
+  DROP_BAD_KEY_ID,
+  DROP_OUT_OF_WINDOW,
+  DROP_SOFT_RESET_LIMITED,
+  DROP_UNEXPECTED,
+  VERDICT_OK,
+} from "./drop_counters.ts";
 import { type KeyMethod2Message, randomKeySource } from "./key_method2.ts";
-import { nextKeyId } from "./opcode.ts";
+import {
+  nextKeyId,
+  P_ACK_V1,
+  P_CONTROL_HARD_RESET_CLIENT_V2,
+  P_CONTROL_HARD_RESET_SERVER_V2,
+  P_CONTROL_SOFT_RESET_V1,
+  P_CONTROL_V1,
+} from "./opcode.ts";
 import type { KeySource } from "./prf.ts";
 import { ReliableChannel } from "./reliable.ts";
 import type { Role } from "./session_types.ts";
+import { acksInclude } from "./session_wire.ts";
 import { SoftResetLimit } from "./soft_reset_limit.ts";
 import type { TlsChannel } from "./tls_channel.ts";
 import type { Logger } from "../log/log.ts";
@@ -213,22 +230,65 @@ export class KeySlots {
     return active.activatedAt + reneg;
   }
 
+  /** A packet for live key `ks`: VERDICT_OK or why it is dropped. Changes nothing. */
+  checkPacket(ks: KeyState, pkt: ControlPacket): number {
+    const op = pkt.opcode;
+    if (op === P_CONTROL_SOFT_RESET_V1 && pkt.messageId !== 0) return DROP_UNEXPECTED;
+    if (op !== P_ACK_V1 && !ks.fitsReceiveWindow(pkt.messageId)) return DROP_OUT_OF_WINDOW;
+    // Server, first key: TLS input only from a peer that acknowledged our reset, i.e. that receives at the
+    // address it sends from (OpenVPN 2.6 demands the same). A spoofed source gets no TLS work done for it.
+    if (
+      this.#o.role === "server" && ks.keyId === 0 && op === P_CONTROL_V1 &&
+      !ks.reliable.acknowledged(0) && !acksInclude(pkt, 0)
+    ) {
+      return DROP_UNEXPECTED;
+    }
+    return VERDICT_OK;
+  }
+
+  /**
+   * A packet for a key-id without a live key: only the peer's reset opening the next key may create one
+   * (answerOpener). `commonName` names the peer in the log. Changes nothing but the rate limit's warning.
+   */
+  checkOpener(pkt: ControlPacket, commonName: string | undefined): number {
+    const op = pkt.opcode;
+    if (op === P_CONTROL_HARD_RESET_CLIENT_V2 && this.#keys.length === 0 && pkt.keyId === 0) {
+      // The client's first reset (the server's session was created for it).
+    } else if (
+      op === P_CONTROL_SOFT_RESET_V1 && pkt.keyId === this.#nextKeyId && pkt.messageId === 0 &&
+      this.active !== null && !this.negotiating
+    ) {
+      if (!this.#peerMayRenegotiate(commonName)) return DROP_SOFT_RESET_LIMITED;
+    } else {
+      return DROP_BAD_KEY_ID;
+    }
+    // Pre-check the window so that creating state cannot be triggered by a packet we then drop.
+    return pkt.messageId === 0 ? VERDICT_OK : DROP_OUT_OF_WINDOW;
+  }
+
+  /** The peer's reset that checkOpener() let through opens its key: answer it with ours. */
+  answerOpener(pkt: ControlPacket): KeyState {
+    const hard = pkt.opcode === P_CONTROL_HARD_RESET_CLIENT_V2;
+    const ks = this.open(pkt.keyId);
+    ks.reliable.sendMessage(hard ? P_CONTROL_HARD_RESET_SERVER_V2 : P_CONTROL_SOFT_RESET_V1);
+    if (!hard) {
+      this.#peerResets.take(this.#o.clock.now());
+      this.#peerResetsLimited = false;
+    }
+    this.#o.log?.debug("key negotiation started by peer", { keyId: pkt.keyId });
+    return ks;
+  }
+
   /**
    * May the peer start a renegotiation now? When not, its soft reset is dropped unacknowledged, and a
-   * genuine peer retransmits it later. Warns once per episode; `commonName` names the peer in the log.
+   * genuine peer retransmits it later. Warns once per episode.
    */
-  peerMayRenegotiate(commonName: string | undefined): boolean {
+  #peerMayRenegotiate(commonName: string | undefined): boolean {
     if (this.#peerResets.allows(this.#o.clock.now())) return true;
     if (!this.#peerResetsLimited) {
       this.#peerResetsLimited = true;
       this.#o.log?.warn("peer starts renegotiations too often; ignoring them for now", { cn: commonName });
     }
     return false;
-  }
-
-  /** The peer's soft reset was accepted. */
-  peerRenegotiationStarted(): void {
-    this.#peerResets.take(this.#o.clock.now());
-    this.#peerResetsLimited = false;
   }
 }

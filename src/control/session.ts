@@ -6,24 +6,31 @@
  * callback (the transport adds TCP framing). Time, randomness and peer-certificate verification are
  * injected.
  *
- * The protocol, per key-id, in the order it happens (right: where each step lives):
+ * The protocol, per key-id, in the order it happens:
  *
  *   client                                   server
- *   HARD_RESET_CLIENT_V2 (or SOFT_RESET) ->                           reset: session_wire.ts (ids, replay),
- *                                       <-   HARD_RESET_SERVER_V2     key_state.ts (key-ids), reliable.ts
- *                                            (or SOFT_RESET), ack
- *   P_CONTROL_V1 TLS handshake records  <->  (both ways, acked)       tls: key_negotiation.ts, tls_channel.ts
- *   verify server certificate                verify client certificate  verify: key_negotiation.ts
- *   key-method 2 (pre-master, randoms)  ->                            km2: key_negotiation.ts
- *                                            authorize, pick cipher   (key-id 0: session_server.ts)
+ *   HARD_RESET_CLIENT_V2 (or SOFT_RESET) ->
+ *                                       <-   HARD_RESET_SERVER_V2 (or SOFT_RESET), ack
+ *   P_CONTROL_V1 TLS handshake records  <->  (both ways, acked)
+ *   verify server certificate                verify client certificate
+ *   key-method 2 (pre-master, randoms)  ->
+ *                                            key-id 0: authorize, choose the data cipher
  *                                       <-   key-method 2 (randoms)   server: key ready
- *   PUSH_REQUEST (repeated)             ->                            key-id 0 only: push_exchange.ts,
- *                                       <-   PUSH_REPLY,...,cipher X  session_client.ts: client: key ready
- *   control messages                    <->  (INFO, EXIT, RESTART...)  #onControlMessage → `message`
+ *   PUSH_REQUEST (repeated)             ->                            (key-id 0 only)
+ *                                       <-   PUSH_REPLY,...,cipher X  client: key ready
+ *   control messages (INFO, EXIT, RESTART...) both ways
+ *
+ * Where each step lives: receive() checks a packet (session_wire.ts: wrapping, session ids, replay;
+ * key_state.ts: its key-id, or whether it may open one) and hands its in-order messages to
+ * key_negotiation.ts (reset, TLS, certificate, key-method 2, key ready). What one role alone does is in
+ * session_server.ts (authorize, cookie-started sessions, the PUSH_REPLY) and session_client.ts (the hard
+ * reset, PUSH_REQUEST, screening the reply and its cipher); push_exchange.ts keeps the exchange's
+ * bookkeeping. Control messages arrive at #onControlMessage: the role's steps take theirs, the rest
+ * reach the `message` event.
  *
  * A key lives until its lifetime ends (or its data key wears out) and a soft reset negotiates the next
- * key-id; the replaced key serves through its transition window, then retires (key_state.ts). Every
- * deadline is in session_timers.ts. A failure in any step ends the whole session.
+ * key-id; the replaced key serves through its transition window, then retires (key_state.ts). Deadlines
+ * and deferred sends: session_timers.ts. Any failure ends the whole session: session_close.ts.
  *
  * Events: established, key, keyRetired, pushReply, message, error, closed.
  * `error` and `closed` carry a SessionEnd: a `kind` to decide on (session_end.ts lists them) and a
@@ -31,15 +38,12 @@
  */
 
 import { type Clock, systemClock, systemRandom } from "./clock.ts";
-import { controlHeaderSize, type ControlPacket } from "./control_packet.ts";
-import { type ControlMessageKind, controlMessageKind, encodeControlMessage } from "./control_message.ts";
+import { controlHeaderSize } from "./control_packet.ts";
+import { controlMessageKind, encodeControlMessage } from "./control_message.ts";
 import { NoWrap } from "./control_wrap.ts";
 import {
-  DROP_BAD_KEY_ID,
   DROP_BAD_OPCODE,
   DROP_MALFORMED,
-  DROP_OUT_OF_WINDOW,
-  DROP_SOFT_RESET_LIMITED,
   DROP_UNEXPECTED,
   DropCounters,
   VERDICT_OK,
@@ -48,24 +52,14 @@ import { Emitter } from "./emitter.ts";
 import { KeyNegotiation } from "./key_negotiation.ts";
 import { KeySlots, type KeyState, type RekeyReason } from "./key_state.ts";
 import { type DataCipher, normalizeCipher, SUPPORTED_CIPHERS } from "./ncp.ts";
-import {
-  isDataOpcode,
-  opcodeOf,
-  P_ACK_V1,
-  P_CONTROL_HARD_RESET_CLIENT_V2,
-  P_CONTROL_HARD_RESET_SERVER_V2,
-  P_CONTROL_SOFT_RESET_V1,
-  P_CONTROL_V1,
-  SESSION_ID_SIZE,
-} from "./opcode.ts";
-import { deriveKey2 } from "./prf.ts";
+import { isDataOpcode, opcodeOf, P_ACK_V1, P_CONTROL_SOFT_RESET_V1, SESSION_ID_SIZE } from "./opcode.ts";
 import { ClientSteps } from "./session_client.ts";
-import { type RoleSteps, SessionAgreement, type SessionCore } from "./session_core.ts";
-import type { SessionEnd, SessionEndKind } from "./session_end.ts";
+import { ROLE_MESSAGES, type RoleSteps, SessionAgreement, type SessionCore } from "./session_core.ts";
 import { ServerSteps } from "./session_server.ts";
-import { type PendingClose, SessionTimers, type TimerHooks } from "./session_timers.ts";
+import { SessionClosing } from "./session_close.ts";
+import { SessionTimers, type TimerHooks } from "./session_timers.ts";
 import type { ControlSessionEvents, ControlSessionOptions, PeerIdentity, Role } from "./session_types.ts";
-import { acksInclude, ControlWire } from "./session_wire.ts";
+import { ControlWire } from "./session_wire.ts";
 import type { Logger } from "../log/log.ts";
 
 export type { SessionEnd, SessionEndKind } from "./session_end.ts";
@@ -82,20 +76,8 @@ export type {
   SessionKey,
 } from "./session_types.ts";
 
-/** How long an exit notification (EXIT, RESTART) may wait for its acknowledgement. */
-const EXIT_GRACE_MS = 2000;
 /** Most control bytes queued behind a full send window: past it the peer is not acknowledging what we send. */
 const MAX_SEND_BACKLOG = 512 * 1024;
-
-/** Control messages one role acts on (RoleSteps.controlMessage) and the other ignores. */
-const ROLE_MESSAGES: ReadonlySet<ControlMessageKind> = new Set<ControlMessageKind>([
-  "PUSH_REQUEST",
-  "PUSH_REPLY",
-  "AUTH_FAILED",
-  "EXIT",
-  "RESTART",
-  "HALT",
-]);
 
 export class ControlSession extends Emitter<ControlSessionEvents> {
   readonly role: Role;
@@ -112,10 +94,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
   readonly #client: ClientSteps | null = null;
   readonly #steps: RoleSteps;
   readonly #timers: SessionTimers;
-
-  #flushQueued = false;
-  #closing: PendingClose | null = null;
-  #closed = false;
+  readonly #closing: SessionClosing;
 
   constructor(options: ControlSessionOptions) {
     super();
@@ -148,11 +127,15 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       onRetired: (keyId) => this.emit("keyRetired", { keyId }),
     });
     const core = this.#core(ciphers);
+    this.#closing = new SessionClosing(core, {
+      flushNow: () => this.#guardedFlush(),
+      stopTimers: () => this.#timers.stop(),
+    });
     const server = this.role === "server" ? new ServerSteps(core) : null;
     if (!server) this.#client = new ClientSteps(core);
     this.#steps = server ?? this.#client!;
     this.#negotiation = new KeyNegotiation(core, this.#steps, {
-      keyMethod2Received: (ks) => this.#keyMethod2Received(ks),
+      keyActivated: () => this.#timers.arm(),
       controlMessage: (ks, text) => this.#onControlMessage(ks, text),
     });
     this.#timers = new SessionTimers(this.#clock, this.#keys, this.#timerHooks());
@@ -180,7 +163,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing.closed;
   }
 
   /**
@@ -218,7 +201,10 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     } catch (e) {
       // A bug reached from peer input must not escape into the transport loop; the session's state is
       // no longer trustworthy, so it ends.
-      this.#fatal("internal", `internal error while processing a packet: ${(e as Error)?.message ?? e}`);
+      this.#closing.fatal(
+        "internal",
+        `internal error while processing a packet: ${(e as Error)?.message ?? e}`,
+      );
       v = DROP_MALFORMED;
     }
     if (v !== VERDICT_OK) this.#drops.count(v);
@@ -227,17 +213,19 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
 
   /** Checks first (wire, then key), changes state only for an accepted packet. */
   #receive(wire: Uint8Array, off: number, len: number): number {
-    if (this.#closed || len < 1) return DROP_UNEXPECTED;
+    if (this.#closing.closed || len < 1) return DROP_UNEXPECTED;
     if (isDataOpcode(opcodeOf(wire[off]))) return DROP_BAD_OPCODE;
     let v = this.#wire.check(wire, off, len);
     if (v !== VERDICT_OK) return v;
     const pkt = this.#wire.packet;
     const known = this.#keys.find(pkt.keyId);
-    v = known ? this.#checkForKey(known, pkt) : this.#checkOpensKey(pkt);
+    v = known
+      ? this.#keys.checkPacket(known, pkt)
+      : this.#keys.checkOpener(pkt, this.#agreed.peer?.commonName);
     if (v !== VERDICT_OK) return v;
     // Accepted: from here on state changes.
     this.#wire.accept();
-    const ks = known ?? this.#answerPeerReset(pkt);
+    const ks = known ?? this.#keys.answerOpener(pkt);
     ks.reliable.receiveAcks(pkt.acks, pkt.ackCount);
     if (pkt.opcode !== P_ACK_V1) {
       ks.reliable.receive(pkt.opcode, pkt.messageId, pkt.payload());
@@ -245,83 +233,8 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         this.#negotiation.receive(ks, m.opcode, m.messageId, m.payload);
       }
     }
-    this.#scheduleFlush();
+    this.#timers.scheduleFlush();
     return VERDICT_OK;
-  }
-
-  /** A packet for key `ks`, which exists. */
-  #checkForKey(ks: KeyState, pkt: ControlPacket): number {
-    const op = pkt.opcode;
-    if (op === P_CONTROL_SOFT_RESET_V1 && pkt.messageId !== 0) return DROP_UNEXPECTED;
-    if (op !== P_ACK_V1 && !ks.fitsReceiveWindow(pkt.messageId)) return DROP_OUT_OF_WINDOW;
-    // Server, first key: TLS input only from a peer that acknowledged our reset, i.e. that receives at the
-    // address it sends from (OpenVPN 2.6 demands the same). A spoofed source gets no TLS work done for it.
-    if (
-      this.role === "server" && ks.keyId === 0 && op === P_CONTROL_V1 &&
-      !ks.reliable.acknowledged(0) && !acksInclude(pkt, 0)
-    ) {
-      return DROP_UNEXPECTED;
-    }
-    return VERDICT_OK;
-  }
-
-  /** A packet for a key-id we have no key for: only the peer's reset opening the next one may create it. */
-  #checkOpensKey(pkt: ControlPacket): number {
-    const keys = this.#keys;
-    const op = pkt.opcode;
-    if (op === P_CONTROL_HARD_RESET_CLIENT_V2 && keys.all.length === 0 && pkt.keyId === 0) {
-      // The client's first reset (the server's session was created for it).
-    } else if (
-      op === P_CONTROL_SOFT_RESET_V1 && pkt.keyId === keys.nextKeyId && pkt.messageId === 0 &&
-      keys.active !== null && !keys.negotiating
-    ) {
-      if (!keys.peerMayRenegotiate(this.#agreed.peer?.commonName)) return DROP_SOFT_RESET_LIMITED;
-    } else {
-      return DROP_BAD_KEY_ID;
-    }
-    // Pre-check the window so that creating state cannot be triggered by a packet we then drop.
-    return pkt.messageId === 0 ? VERDICT_OK : DROP_OUT_OF_WINDOW;
-  }
-
-  /** The peer's reset opens a key: answer it with ours. */
-  #answerPeerReset(pkt: ControlPacket): KeyState {
-    const hard = pkt.opcode === P_CONTROL_HARD_RESET_CLIENT_V2;
-    const ks = this.#keys.open(pkt.keyId);
-    ks.reliable.sendMessage(hard ? P_CONTROL_HARD_RESET_SERVER_V2 : P_CONTROL_SOFT_RESET_V1);
-    if (!hard) this.#keys.peerRenegotiationStarted();
-    this.#log?.debug("key negotiation started by peer", { keyId: pkt.keyId });
-    return ks;
-  }
-
-  /** The peer's key-method 2 arrived: the role's step, then the key becomes active. */
-  async #keyMethod2Received(ks: KeyState): Promise<void> {
-    const initial = !this.#agreed.established;
-    if (initial) this.#negotiation.learnPeerInfo(ks.remote!);
-    await this.#steps.keyMethod2Received(ks, initial, () => this.#keyReady(ks, initial));
-  }
-
-  /** Derives the key block from both key-method 2 messages; `ks` becomes the primary key. */
-  #keyReady(ks: KeyState, initial: boolean): void {
-    const { localSessionId, remoteSessionId } = this.#wire;
-    const remote = ks.remote!;
-    const key2 = this.role === "client"
-      ? deriveKey2(ks.local, remote.keySource, localSessionId, remoteSessionId)
-      : deriveKey2(remote.keySource, ks.local, remoteSessionId, localSessionId);
-    this.#keys.activate(ks);
-    const agreed = this.#agreed;
-    if (initial) {
-      agreed.established = true;
-      this.emit("established", {
-        keyId: ks.keyId,
-        peer: agreed.peer!,
-        cipher: agreed.cipher,
-        tlsProtocol: ks.tlsProtocol,
-      });
-      this.#steps.firstKeyReady(ks, key2);
-    } else if (agreed.cipher) {
-      this.emit("key", { keyId: ks.keyId, key2, cipher: agreed.cipher, role: this.role, initial: false });
-    }
-    this.#timers.arm();
   }
 
   /**
@@ -354,11 +267,11 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
    */
   renegotiate(reason: RekeyReason = "requested"): boolean {
     const keys = this.#keys;
-    if (this.#closed || !this.#agreed.established || !keys.active || keys.negotiating) return false;
+    if (this.#closing.closed || !this.#agreed.established || !keys.active || keys.negotiating) return false;
     const ks = keys.open(keys.nextKeyId);
     ks.reliable.sendMessage(P_CONTROL_SOFT_RESET_V1);
     this.#log?.info("renegotiating", { keyId: ks.keyId, reason, cn: this.#agreed.peer?.commonName });
-    this.#scheduleFlush();
+    this.#timers.scheduleFlush();
     return true;
   }
 
@@ -367,99 +280,31 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
    * first (client: EXIT, server: RESTART) when it supports exit notification.
    */
   close(reason = "closed", notify = true): void {
-    this.#close("local", reason, notify);
+    this.#closing.close("local", reason, notify);
   }
 
-  #close(kind: SessionEndKind, reason: string, notify: boolean): void {
-    if (this.#closed || this.#closing) return;
-    const ks = this.#keys.active;
-    const end = { kind, reason };
-    if (notify && this.#agreed.established && ks && this.#agreed.peerCcExit) {
-      this.#sendMessage(ks, this.role === "client" ? "EXIT" : "RESTART");
-      this.#closing = { end, deadline: this.#clock.now() + EXIT_GRACE_MS, sent: false, untilAcked: true };
-      this.#flushSoon();
-      return;
-    }
-    this.#finish(end);
-  }
-
-  /**
-   * The peer said it is going away. Its goodbye is acknowledged before the session ends (the message
-   * may have arrived inside the packet being processed, whose ack would otherwise never go out), so the
-   * peer finishes at once instead of waiting out its exit grace period.
-   */
-  #closeOnGoodbye(kind: SessionEndKind, reason: string): void {
-    this.#guarded(() => this.#flush());
-    this.#close(kind, reason, false);
-  }
-
-  #failKey(ks: KeyState, kind: SessionEndKind, reason: string, graceMs = 0): void {
-    if (ks.phase === "failed" || this.#closed) return;
-    // A failed renegotiation ends the whole session, like an OpenVPN TLS error does.
-    ks.phase = "failed";
-    if (graceMs > 0) {
-      const end = { kind, reason };
-      this.#closing = { end, deadline: this.#clock.now() + graceMs, sent: false, untilAcked: false };
-      this.emit("error", end);
-      this.#flushSoon();
-      return;
-    }
-    this.#fatal(kind, reason);
-  }
-
-  #fatal(kind: SessionEndKind, reason: string): void {
-    if (this.#closed) return;
-    this.#log?.error(reason);
-    const end = { kind, reason };
-    this.emit("error", end);
-    this.#finish(end);
-  }
-
-  #finish(end: SessionEnd): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#timers.stop();
-    this.#keys.clear();
-    this.emit("closed", end);
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushQueued || this.#closed) return;
-    this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      this.#guarded(() => this.#flush());
-    });
-  }
-
-  /** Lets TLS emit pending records (a macrotask later) before flushing. */
-  #flushSoon(): void {
-    this.#scheduleFlush();
-    this.#clock.setTimer(() => this.#guarded(() => this.#scheduleFlush()), 0);
-  }
-
-  /** Runs deferred work (microtask, timer): a throw there would be uncaught and end the process. */
-  #guarded(fn: () => void): void {
+  /** Flushes from deferred work (microtask, timer), where a throw would be uncaught and end the process. */
+  #guardedFlush(): void {
     try {
-      fn();
+      this.#flush();
     } catch (e) {
-      this.#fatal("internal", `internal error: ${(e as Error)?.message ?? e}`);
+      this.#closing.fatal("internal", `internal error: ${(e as Error)?.message ?? e}`);
     }
   }
 
   /** Sends what every key's reliability layer has due, then re-arms the timers. */
   #flush(): void {
-    if (this.#closed) return;
+    if (this.#closing.closed) return;
     const now = this.#clock.now();
     for (const ks of this.#keys.all) {
       if (ks.reliable.backlogBytes > MAX_SEND_BACKLOG && ks.phase !== "failed") {
-        this.#failKey(ks, "timeout", "peer stopped acknowledging control packets");
+        this.#closing.failKey(ks, "timeout", "peer stopped acknowledging control packets");
         return;
       }
     }
     for (const ks of this.#keys.all) {
       for (const o of ks.reliable.poll(now)) {
-        if (this.#wire.send(ks.keyId, o) && this.#closing && o.messageId >= 0) this.#closing.sent = true;
+        if (this.#wire.send(ks.keyId, o) && o.messageId >= 0) this.#closing.messageSent();
       }
     }
     this.#timers.arm();
@@ -467,7 +312,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
 
   /** What the parts (key negotiation, role steps) share with the session. */
   #core(ciphers: readonly string[]): SessionCore {
-    const session = this;
+    const closing = () => this.#closing;
     return {
       role: this.role,
       options: this.#o,
@@ -478,38 +323,29 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       wire: this.#wire,
       agreed: this.#agreed,
       get closed() {
-        return session.#closed;
+        return closing().closed;
       },
-      emit(event, arg) {
-        session.emit(event, arg);
-      },
+      emit: (event, arg) => this.emit(event, arg),
       sendMessage: (ks, text) => this.#sendMessage(ks, text),
       sendKeyMethod2: (ks) => this.#negotiation.sendKeyMethod2(ks),
-      failKey: (ks, kind, reason, graceMs) => this.#failKey(ks, kind, reason, graceMs),
-      fatal: (kind, reason) => this.#fatal(kind, reason),
-      closeOnGoodbye: (kind, reason) => this.#closeOnGoodbye(kind, reason),
-      scheduleFlush: () => this.#scheduleFlush(),
-      flushSoon: () => this.#flushSoon(),
+      failKey: (ks, kind, reason, graceMs) => this.#closing.failKey(ks, kind, reason, graceMs),
+      fatal: (kind, reason) => this.#closing.fatal(kind, reason),
+      closeOnGoodbye: (kind, reason) => this.#closing.closeOnGoodbye(kind, reason),
+      scheduleFlush: () => this.#timers.scheduleFlush(),
+      flushSoon: () => this.#timers.flushSoon(),
     };
   }
 
   /** The deadlines' view of the session and what happens when each passes (session_timers.ts). */
   #timerHooks(): TimerHooks {
-    const session = this;
     return {
-      get closed() {
-        return session.#closed;
-      },
-      get closing() {
-        return session.#closing;
-      },
-      get pushRequestAt() {
-        return session.#steps.pushRequestAt;
-      },
-      expiredClosingGrace: () => this.#finish(this.#closing!.end),
+      isClosed: () => this.#closing.closed,
+      pendingClose: () => this.#closing.pending,
+      pushRequestAt: () => this.#steps.pushRequestAt,
+      expiredClosingGrace: () => this.#closing.finish(this.#closing.pending!.end),
       expiredHandshakeWindow: (ks) => {
         const seconds = this.#keys.handshakeWindowMs / 1000;
-        this.#failKey(
+        this.#closing.failKey(
           ks,
           "timeout",
           `TLS key negotiation for key ${ks.keyId} did not complete within ${seconds} s`,
@@ -518,7 +354,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       expiredTransitionWindow: (ks) => this.#keys.retire(ks),
       expiredKeyLifetime: () => this.renegotiate("reneg_seconds"),
       expiredPushRequest: () => this.#steps.expiredPushRequest(),
-      timerFired: () => this.#guarded(() => this.#flush()),
+      flush: () => this.#guardedFlush(),
     };
   }
 }

@@ -54,6 +54,16 @@ export interface SessionCore {
   flushSoon(): void;
 }
 
+/** Control messages one role acts on (RoleSteps.controlMessage) and the other ignores. */
+export const ROLE_MESSAGES: ReadonlySet<ControlMessageKind> = new Set<ControlMessageKind>([
+  "PUSH_REQUEST",
+  "PUSH_REPLY",
+  "AUTH_FAILED",
+  "EXIT",
+  "RESTART",
+  "HALT",
+]);
+
 /**
  * The steps only one role takes, in the order the protocol reaches them. ControlSession calls them; a
  * control message layered on the session (ControlMessageKind) is consumed here or reaches `message`.

@@ -1,8 +1,8 @@
 /**
  * Every deadline of one control session, behind one clock timer (the shape of wireguard-go's timers.go).
  * The session calls arm() whenever a deadline may have moved (packets went out, a key became active);
- * when one has passed, the matching `expired…` hook runs. Apart from the zero-delay flush that lets TLS
- * emit its records first, nothing else in the session sets timers.
+ * when one has passed, the matching `expired…` hook runs. The deferred sends (scheduleFlush, flushSoon)
+ * are here too: nothing else in the session sets timers or queues work.
  *
  * | deadline          | starts when                                   | when it passes                    |
  * | ----------------- | --------------------------------------------- | --------------------------------- |
@@ -19,22 +19,14 @@
 
 import type { Clock } from "./clock.ts";
 import type { KeySlots, KeyState } from "./key_state.ts";
-import type { SessionEnd } from "./session_end.ts";
-
-/** A close in progress: it finishes at `deadline`, or (`untilAcked`) once what was `sent` is acknowledged. */
-export interface PendingClose {
-  end: SessionEnd;
-  deadline: number;
-  sent: boolean;
-  untilAcked: boolean;
-}
+import type { PendingClose } from "./session_close.ts";
 
 /** What the timers read from the session, and the hooks they call when a deadline passes. */
 export interface TimerHooks {
-  readonly closed: boolean;
-  readonly closing: PendingClose | null;
+  isClosed(): boolean;
+  pendingClose(): PendingClose | null;
   /** Client: when PUSH_REQUEST is repeated; Infinity when nothing is due. */
-  readonly pushRequestAt: number;
+  pushRequestAt(): number;
   /** The closing grace ended, or everything the exit notification needed was acknowledged. */
   expiredClosingGrace(): void;
   /** Key `ks` did not finish negotiating within the handshake window. */
@@ -45,8 +37,8 @@ export interface TimerHooks {
   expiredKeyLifetime(): void;
   /** No PUSH_REPLY within the repeat interval. */
   expiredPushRequest(): void;
-  /** The timer went off: retransmissions and acks go out, which arms it again. */
-  timerFired(): void;
+  /** Sends what is due (retransmissions, acks), which arms the timer again; never throws. */
+  flush(): void;
 }
 
 export class SessionTimers {
@@ -54,6 +46,7 @@ export class SessionTimers {
   readonly #keys: KeySlots;
   readonly #hooks: TimerHooks;
   #timer: number | null = null;
+  #flushQueued = false;
 
   constructor(clock: Clock, keys: KeySlots, hooks: TimerHooks) {
     this.#clock = clock;
@@ -64,9 +57,9 @@ export class SessionTimers {
   /** Handles the deadlines that passed and sets the timer to the earliest one left. */
   arm(): void {
     const hooks = this.#hooks;
-    if (hooks.closed) return;
+    if (hooks.isClosed()) return;
     const now = this.#clock.now();
-    const closing = hooks.closing;
+    const closing = hooks.pendingClose();
     if (closing) {
       const acked = closing.untilAcked && closing.sent && this.#keys.allAcknowledged();
       if (now >= closing.deadline || acked) {
@@ -101,11 +94,27 @@ export class SessionTimers {
       }
       next = Math.min(next, lifetimeEnd);
     }
-    if (hooks.pushRequestAt !== Infinity) {
-      if (now >= hooks.pushRequestAt) hooks.expiredPushRequest();
-      next = Math.min(next, hooks.pushRequestAt);
+    if (hooks.pushRequestAt() !== Infinity) {
+      if (now >= hooks.pushRequestAt()) hooks.expiredPushRequest();
+      next = Math.min(next, hooks.pushRequestAt());
     }
     this.#set(next, now);
+  }
+
+  /** Sends what the reliability layers hold in a microtask (once, however often asked before it runs). */
+  scheduleFlush(): void {
+    if (this.#flushQueued || this.#hooks.isClosed()) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.#hooks.flush();
+    });
+  }
+
+  /** Like scheduleFlush, and again a macrotask later: TLS emits its records from its own callbacks. */
+  flushSoon(): void {
+    this.scheduleFlush();
+    this.#clock.setTimer(() => this.scheduleFlush(), 0);
   }
 
   /** The session ended. */
@@ -119,7 +128,7 @@ export class SessionTimers {
     if (next === Infinity) return;
     this.#timer = this.#clock.setTimer(() => {
       this.#timer = null;
-      this.#hooks.timerFired();
+      this.#hooks.flush();
     }, Math.max(0, next - now));
   }
 }
