@@ -41,6 +41,7 @@ import {
   P_DATA_V2,
   SESSION_ID_SIZE,
 } from "./opcode.ts";
+import { type Peer, type PeerContext, PeerTable, type ReplyFn } from "./peer_table.ts";
 import type { PushOptions } from "./push_options.ts";
 import { COOKIE_REPLY_PACKET_ID } from "./reset_cookie.ts";
 import {
@@ -62,18 +63,7 @@ import type { TlsCredentials } from "./tls_channel.ts";
 import type { Logger } from "../log/log.ts";
 
 export type { TransportKind } from "./stranger_gate.ts";
-
-/** What the server logic learns about a peer besides its certificate. */
-export interface PeerContext {
-  /** 24-bit id for P_DATA_V2, pushed as peer-id. */
-  peerId: number;
-  /** "address:port" of the peer (UDP: current endpoint; TCP: the connection's remote). */
-  remote: string;
-  transport: TransportKind;
-}
-
-/** Sends one wire packet to the peer (the TCP transport adds the length prefix). */
-export type ReplyFn = (packet: Uint8Array) => void;
+export type { PeerContext, ReplyFn } from "./peer_table.ts";
 
 /** Stranger limits (stranger_gate.ts, reset_cookie.ts): UDP reset cookies, reset and answer rates. */
 type StrangerOptions = Pick<
@@ -121,32 +111,13 @@ export interface ControlListenerOptions extends StrangerOptions {
   logger?: Logger;
 }
 
-interface Peer {
-  session: ControlSession;
-  ctx: PeerContext;
-  linkKey: string;
-  reply: ReplyFn;
-  clientSid: Uint8Array;
-}
-
-function sidKey(b: Uint8Array, off: number): string {
-  let s = "";
-  for (let i = 0; i < SESSION_ID_SIZE; i++) s += b[off + i].toString(16).padStart(2, "0");
-  return s;
-}
-
 export class ControlListener {
   readonly drops = new DropCounters();
   readonly #o: ControlListenerOptions;
   readonly #clock: Clock;
   readonly #wrap: ControlWrap;
   readonly #gate: StrangerGate;
-  /** linkKey + "/" + client session id → peer. */
-  readonly #byLinkSid = new Map<string, Peer>();
-  /** linkKey → peers on that link (usually one). */
-  readonly #byLink = new Map<string, Peer[]>();
-  readonly #byPeerId = new Map<number, Peer>();
-  #nextPeerId = 0;
+  readonly #peers = new PeerTable();
   readonly #newSessions: TokenBucket;
   #closed = false;
   #counted = false;
@@ -181,21 +152,21 @@ export class ControlListener {
 
   /** Live sessions. */
   get sessionCount(): number {
-    return this.#byLinkSid.size;
+    return this.#peers.size;
   }
 
   sessions(): ControlSession[] {
-    return [...this.#byLinkSid.values()].map((p) => p.session);
+    return [...this.#peers.peers()].map((p) => p.session);
   }
 
   /** Sessions on one link (a TCP connection id or a UDP endpoint). */
   sessionsOnLink(linkKey: string): number {
-    return this.#byLink.get(linkKey)?.length ?? 0;
+    return this.#peers.onLink(linkKey)?.length ?? 0;
   }
 
   /** The session that owns a peer-id, if any. */
   sessionByPeerId(peerId: number): ControlSession | null {
-    return this.#byPeerId.get(peerId)?.session ?? null;
+    return this.#peers.byPeerId(peerId)?.session ?? null;
   }
 
   /**
@@ -238,8 +209,7 @@ export class ControlListener {
     const op = opcodeOf(buf[off]);
     if (isDataOpcode(op)) return this.#data(op, linkKey, buf, off, len);
     if (len < 1 + SESSION_ID_SIZE) return DROP_MALFORMED;
-    const key = linkKey + "/" + sidKey(buf, off + 1);
-    const peer = this.#byLinkSid.get(key);
+    const peer = this.#peers.find(linkKey, buf, off + 1);
     if (peer) {
       // Sessions count their own drops into our counters.
       this.#counted = true;
@@ -268,12 +238,12 @@ export class ControlListener {
     len: number,
     answered: AnsweredReset | null,
   ): number {
-    if (this.#byLinkSid.size >= (this.#o.maxSessions ?? 4096) && !this.#evictUnproven()) return DROP_CAPACITY;
+    if (this.#peers.size >= (this.#o.maxSessions ?? 4096) && !this.#evictUnproven()) return DROP_CAPACITY;
     if (!this.#newSessions.take(this.#clock.now())) return DROP_RATE_LIMITED;
     // At most one session per endpoint still negotiating, as OpenVPN keeps one TM_INITIAL slot per client:
     // a newer verified reset replaces it. An established session stays until the new one is established
     // (see #create), so a reset from a spoofed address cannot end a working session.
-    for (const other of [...(this.#byLink.get(linkKey) ?? [])]) {
+    for (const other of [...(this.#peers.onLink(linkKey) ?? [])]) {
       if (!other.session.established) {
         other.session.close("replaced by a newer reset from the same endpoint", false);
       }
@@ -297,11 +267,11 @@ export class ControlListener {
     if (op === P_DATA_V2) {
       if (len < 4) return DROP_MALFORMED;
       const pid = (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
-      peer = this.#byPeerId.get(pid);
+      peer = this.#peers.byPeerId(pid);
       // A peer-id only counts from the link it belongs to until the data layer authenticates a float.
       if (peer && peer.linkKey !== linkKey && peer.ctx.transport === "tcp") peer = undefined;
     } else if (op === P_DATA_V1) {
-      const list = this.#byLink.get(linkKey);
+      const list = this.#peers.onLink(linkKey);
       peer = list?.find((p) => p.session.established) ?? list?.[0];
     }
     if (!this.#o.onData) return peer ? VERDICT_OK : DROP_UNKNOWN_SESSION;
@@ -314,20 +284,18 @@ export class ControlListener {
    * authenticated a packet from `linkKey` for this peer (OpenVPN's float).
    */
   float(peerId: number, linkKey: string, remote: string, reply: ReplyFn): boolean {
-    const peer = this.#byPeerId.get(peerId);
+    const peer = this.#peers.byPeerId(peerId);
     if (!peer || peer.ctx.transport !== "udp" || peer.linkKey === linkKey) return false;
-    this.#unlink(peer);
-    peer.linkKey = linkKey;
     peer.ctx.remote = remote;
     peer.reply = reply;
-    this.#link(peer);
+    this.#peers.move(peer, linkKey);
     this.#o.logger?.info("peer floated", { peerId, remote });
     return true;
   }
 
   /** Sends to a peer through its current link (for the data layer). */
   sendTo(peerId: number, packet: Uint8Array): boolean {
-    const peer = this.#byPeerId.get(peerId);
+    const peer = this.#peers.byPeerId(peerId);
     if (!peer) return false;
     peer.reply(packet);
     return true;
@@ -335,13 +303,13 @@ export class ControlListener {
 
   /** A TCP connection ended: its sessions end too. */
   linkClosed(linkKey: string, reason = "connection closed"): void {
-    for (const p of [...(this.#byLink.get(linkKey) ?? [])]) p.session.close(reason, false);
+    for (const p of [...(this.#peers.onLink(linkKey) ?? [])]) p.session.close(reason, false);
   }
 
   /** Closes every session (with exit notification) and refuses new ones. */
   close(reason = "server shutting down"): void {
     this.#closed = true;
-    for (const p of [...this.#byLinkSid.values()]) p.session.close(reason, true);
+    for (const p of [...this.#peers.peers()]) p.session.close(reason, true);
   }
 
   /**
@@ -349,41 +317,13 @@ export class ControlListener {
    * flood of resets from spoofed addresses cannot lock out clients that do answer.
    */
   #evictUnproven(): boolean {
-    for (const p of this.#byLinkSid.values()) {
+    for (const p of this.#peers.peers()) {
       if (!p.session.resetAcknowledged) {
         p.session.close("evicted: session table full and the peer never answered", false);
         return true;
       }
     }
     return false;
-  }
-
-  #allocPeerId(): number {
-    for (let i = 0; i < 0xffffff; i++) {
-      const id = (this.#nextPeerId + i) % 0xffffff;
-      if (!this.#byPeerId.has(id)) {
-        this.#nextPeerId = (id + 1) % 0xffffff;
-        return id;
-      }
-    }
-    throw new Error("No free peer-id");
-  }
-
-  #link(peer: Peer): void {
-    this.#byLinkSid.set(peer.linkKey + "/" + sidKey(peer.clientSid, 0), peer);
-    const list = this.#byLink.get(peer.linkKey);
-    if (list) list.push(peer);
-    else this.#byLink.set(peer.linkKey, [peer]);
-  }
-
-  #unlink(peer: Peer): void {
-    this.#byLinkSid.delete(peer.linkKey + "/" + sidKey(peer.clientSid, 0));
-    const list = this.#byLink.get(peer.linkKey);
-    if (list) {
-      const i = list.indexOf(peer);
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.#byLink.delete(peer.linkKey);
-    }
   }
 
   #create(
@@ -394,7 +334,7 @@ export class ControlListener {
     clientSid: Uint8Array,
     answered: AnsweredReset | null,
   ): Peer {
-    const peerId = this.#allocPeerId();
+    const peerId = this.#peers.allocPeerId();
     const ctx: PeerContext = { peerId, remote, transport };
     const o = this.#o;
     // deno-lint-ignore prefer-const
@@ -421,15 +361,11 @@ export class ControlListener {
         : {}),
     });
     peer = { session, ctx, linkKey, reply, clientSid: clientSid.slice() };
-    this.#link(peer);
-    this.#byPeerId.set(peerId, peer);
-    session.on("closed", () => {
-      this.#unlink(peer);
-      if (this.#byPeerId.get(peerId) === peer) this.#byPeerId.delete(peerId);
-    });
+    this.#peers.add(peer);
+    session.on("closed", () => this.#peers.remove(peer));
     session.on("established", () => {
       // A client that restarted from the same endpoint replaces its old session.
-      for (const other of [...(this.#byLink.get(peer.linkKey) ?? [])]) {
+      for (const other of [...(this.#peers.onLink(peer.linkKey) ?? [])]) {
         if (other !== peer) other.session.close("replaced by a new session from the same endpoint", false);
       }
     });

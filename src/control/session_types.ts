@@ -1,0 +1,133 @@
+/**
+ * The public face of a control session (session.ts): its options, the events it emits and what they
+ * carry. session.ts re-exports all of them, so callers import from there.
+ */
+
+import type { Clock } from "./clock.ts";
+import type { ControlMessageKind } from "./control_message.ts";
+import type { ControlWrap } from "./control_wrap.ts";
+import type { DropCounters } from "./drop_counters.ts";
+import type { DataCipher } from "./ncp.ts";
+import type { ClientPeerInfoOptions } from "./peer_info.ts";
+import type { PushOptions } from "./push_options.ts";
+import type { SessionEnd } from "./session_end.ts";
+import type { TlsCredentials } from "./tls_channel.ts";
+import type { Logger } from "../log/log.ts";
+
+export type Role = "client" | "server";
+
+/** Result of checking the peer's certificate (same shape as pki/verify.ts). */
+export type PeerVerifyResult = { ok: true; commonName: string; serial: string } | {
+  ok: false;
+  reason: string;
+};
+
+/** Checks the peer's leaf certificate (DER) and the untrusted certificates it sent after it. */
+export type PeerVerifier = (der: Uint8Array, chain: Uint8Array[]) => Promise<PeerVerifyResult>;
+
+export interface PeerIdentity {
+  commonName: string;
+  /** Serial, certificate (DER) and the chain sent after it, from the latest handshake or renegotiation. */
+  serial: string;
+  certificate: Uint8Array;
+  chain: Uint8Array[];
+  /** Peer-info variables (empty for most servers). */
+  peerInfo: Map<string, string>;
+  ivProto: number;
+  /** The peer's options compatibility string. */
+  remoteOptions: string;
+  username: string;
+  /** IV_TSVPN of a tsvpn peer, null for stock OpenVPN. */
+  tsvpn: string | null;
+}
+
+export type AuthDecision = { ok: true } | { ok: false; reason: string };
+
+/** New data-channel keys for one key-id: hand key2 + cipher + role to data/key_material.ts. */
+export interface SessionKey {
+  keyId: number;
+  /** 256-byte key2 block from the PRF. */
+  key2: Uint8Array;
+  cipher: DataCipher;
+  role: Role;
+  /** False for keys from renegotiation. */
+  initial: boolean;
+}
+
+export interface EstablishedEvent {
+  keyId: number;
+  peer: PeerIdentity;
+  /** Server: the negotiated cipher. Client: null until the PUSH_REPLY names it. */
+  cipher: DataCipher | null;
+  tlsProtocol: string | null;
+}
+
+export type ControlSessionEvents = {
+  established: (e: EstablishedEvent) => void;
+  key: (k: SessionKey) => void;
+  keyRetired: (e: { keyId: number }) => void;
+  pushReply: (e: { options: PushOptions; raw: string[] }) => void;
+  /**
+   * A control message no protocol step consumes: INFO, INFO_PRE, AUTH_PENDING, CR_RESPONSE, keywords this
+   * version does not know, and (client) the server's RESTART or HALT just before the session closes. Messages
+   * layered on the control channel are read here and sent with sendControlMessage().
+   */
+  message: (e: { kind: ControlMessageKind; text: string }) => void;
+  /** A fatal problem; `closed` follows (at once, or after a grace period that carries a refusal to the peer). */
+  error: (e: SessionEnd) => void;
+  closed: (e: SessionEnd) => void;
+};
+
+export interface ControlSessionOptions {
+  role: Role;
+  credentials: TlsCredentials;
+  verifyPeer: PeerVerifier;
+  /** Wire packet out; the session does not reuse the buffer. */
+  send: (packet: Uint8Array) => void;
+  /** tls-auth / tls-crypt / none, built by createControlWrap() for this role. */
+  wrap?: ControlWrap;
+  clock?: Clock;
+  random?: (n: number) => Uint8Array;
+  /** data-ciphers, in preference order. */
+  ciphers?: readonly string[];
+  proto?: "udp" | "tcp";
+  /** Largest control packet on the wire (OpenVPN --tls-mtu). @default 1250 */
+  tlsMtu?: number;
+  /** First retransmission timeout (OpenVPN --tls-timeout). @default 2000 */
+  tlsTimeoutMs?: number;
+  /** A key negotiation must finish within this (OpenVPN --hand-window). @default 60000 */
+  handshakeWindowMs?: number;
+  /** Start a soft reset this long after a key became active; 0 disables (OpenVPN --reneg-sec). @default 3600000 */
+  renegotiateMs?: number;
+  /**
+   * How long a replaced key stays usable for receiving (OpenVPN --tran-window, whose own
+   * default is 3600 s; see DEFAULT_TRANSITION_WINDOW_MS in data/data_channel.ts). @default 60000
+   */
+  transitionWindowMs?: number;
+  logger?: Logger;
+  drops?: DropCounters;
+  localSessionId?: Uint8Array;
+  /** Client: extra peer-info settings. */
+  peerInfo?: Omit<ClientPeerInfoOptions, "ciphers">;
+  /**
+   * Client: sees a complete PUSH_REPLY's option lines before they are parsed and returns those to
+   * apply, or `{ reject }` to fail the push (the session ends with kind "protocol").
+   */
+  screenPush?: (options: string[]) => string[] | { reject: string };
+  /** Client: PUSH_REQUEST repeat interval until a reply arrives. @default 2000 */
+  pushRequestIntervalMs?: number;
+  /** Server: peer-id pushed to the client for P_DATA_V2. */
+  peerId?: number;
+  /** Server: decides whether a verified client may connect. */
+  authorize?: (peer: PeerIdentity) => AuthDecision | Promise<AuthDecision>;
+  /** Server: options for the PUSH_REPLY (cipher, peer-id and protocol-flags are added). */
+  pushOptions?: (peer: PeerIdentity) => PushOptions | Promise<PushOptions>;
+  /** Server: largest PUSH_REPLY part before push-continuation. @default 1024 */
+  pushChunk?: number;
+  /**
+   * Server: the peer's reset was answered statelessly (reset_cookie.ts; `localSessionId` is the cookie) and
+   * the peer proved it received the answer, which used tls-auth/tls-crypt packet id `packetId`. The session
+   * starts after that exchange: message 0 done in both directions.
+   */
+  answeredReset?: { remoteSessionId: Uint8Array; packetId: number };
+}
