@@ -20,7 +20,8 @@
 
 import type { Logger } from "../log/log.ts";
 import type { NetConfig, RouteInfo } from "../device/net_config.ts";
-import { parseCidr, parseIp, prefixContains } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import { parseCidr, prefixContains } from "../addr/prefix.ts";
 import { type DnsSettings, type HostLookups, type HostPlan, itemKey, type PlanItem } from "./host_plan.ts";
 
 const EEXIST = 17;

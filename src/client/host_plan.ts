@@ -25,7 +25,8 @@
  */
 
 import type { PushOptions } from "../control/push_options.ts";
-import { type IpPrefix, ipPrefix, netmaskToLength, parseIp } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import { type IpPrefix, ipPrefix, netmaskToLength } from "../addr/prefix.ts";
 import type { PullConfig, RedirectFlag, Topology } from "../config/schema.ts";
 import type { AddressSpec, RouteInfo, RouteSpec } from "../device/net_config.ts";
 import { dnsServerAddress } from "./push_vet.ts";

@@ -8,7 +8,8 @@
 import { dirname } from "node:path";
 import { defaultPull } from "./client_config.ts";
 import { ConfigError } from "./config_error.ts";
-import { type IpPrefix, parseIp } from "./ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import type { IpPrefix } from "../addr/prefix.ts";
 import { type IgnoredOption, lexOvpn, type OvpnDirective } from "./ovpn_lexer.ts";
 import {
   ALWAYS_ON,

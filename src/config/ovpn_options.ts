@@ -9,15 +9,8 @@
 import { isAbsolute, join, normalize } from "node:path";
 import type { LogLevel } from "../log/log.ts";
 import { ConfigError } from "./config_error.ts";
-import {
-  type IpAddress,
-  type IpPrefix,
-  ipPrefix,
-  netmaskToLength,
-  parseCidr,
-  parseIp,
-  parseIpv4,
-} from "./ip.ts";
+import { type IpAddress, isLoopback, parseIp } from "../addr/ip.ts";
+import { type IpPrefix, ipPrefix, netmaskToLength, parseCidr } from "../addr/prefix.ts";
 import type { IgnoredOption, OvpnDirective } from "./ovpn_lexer.ts";
 import { optionText } from "./ovpn_lexer.ts";
 import {
@@ -159,11 +152,11 @@ export function ovpnDev(
 export function ovpnRoute(ctx: OvpnContext, d: OvpnDirective, args = d.args): IpPrefix {
   const net = args[0];
   const mask = args[1] && args[1] !== "default" ? args[1] : "255.255.255.255";
-  const bytes = net === undefined ? null : parseIpv4(net);
-  if (!bytes) ctx.fail(d, `expected an IPv4 network, got ${JSON.stringify(net ?? "")}`);
+  const ip = net === undefined ? null : parseIp(net);
+  if (ip?.family !== 4) ctx.fail(d, `expected an IPv4 network, got ${JSON.stringify(net ?? "")}`);
   const len = netmaskToLength(mask);
   if (len === null) ctx.fail(d, `expected a netmask such as 255.255.255.0, got ${JSON.stringify(mask)}`);
-  const p = ipPrefix(bytes, len);
+  const p = ipPrefix(ip.bytes, len);
   if (p.address !== net) {
     ctx.fail(d, `expected a network with host bits zero, got ${net} ${mask} (did you mean ${p.address}?)`);
   }
@@ -257,8 +250,7 @@ export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementCo
   }
   const port = ctx.int(d, 1, 1, 65535, "a port from 1 to 65535");
   const ip = where === "localhost" ? null : parseIp(where);
-  const loopback = where === "localhost" ||
-    (ip !== null && (ip.family === 4 ? ip.bytes[0] === 127 : ip.text === "::1"));
+  const loopback = where === "localhost" || (ip !== null && isLoopback(ip));
   if (!loopback) {
     ctx.fail(d, `expected a loopback address (127.0.0.0/8, ::1 or localhost), got ${JSON.stringify(where)}`);
   }

@@ -7,7 +7,7 @@
 
 import { basename, dirname } from "node:path";
 import { ConfigError } from "./config_error.ts";
-import { netmaskToLength, parseCidr } from "./ip.ts";
+import { netmaskToLength, parseCidr } from "../addr/prefix.ts";
 import { type CcdFile, type ImportedOption, translateCcd, translatePush } from "./ovpn_ccd.ts";
 import { lexOvpn, optionText, type OvpnDirective } from "./ovpn_lexer.ts";
 import {

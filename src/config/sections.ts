@@ -4,7 +4,7 @@
  */
 
 import { LOG_LEVELS } from "../log/log.ts";
-import { parseIp } from "./ip.ts";
+import { isLoopback, parseIp } from "../addr/ip.ts";
 import {
   type CipherName,
   CIPHERS,
@@ -156,11 +156,10 @@ export function readLog(parent: MapView): LogConfig {
 
 const LISTEN_WHAT = "HOST:PORT on a loopback address or a unix socket path starting with / or ./";
 
-function isLoopback(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   if (host === "localhost") return true;
   const ip = parseIp(host);
-  if (!ip) return false;
-  return ip.family === 4 ? ip.bytes[0] === 127 : ip.text === "::1";
+  return ip !== null && isLoopback(ip);
 }
 
 export function readManagement(parent: MapView): ManagementConfig | null {
@@ -187,7 +186,7 @@ function parseManagementListen(f: Field): ManagementListen {
   if (port < 1 || port > 65535) {
     f.fail(`expected a port from 1 to 65535 in ${LISTEN_WHAT}, got ${JSON.stringify(v)}`);
   }
-  if (!isLoopback(host)) {
+  if (!isLoopbackHost(host)) {
     f.fail(`expected a loopback address (127.0.0.0/8, ::1 or localhost), got ${JSON.stringify(v)}`);
   }
   const ip = parseIp(host);

@@ -4,7 +4,8 @@
  * network and topology, bridge vs addresses).
  */
 
-import { addressAt, hostOffset, type IpAddress, type IpPrefix, prefixContains } from "./ip.ts";
+import type { IpAddress } from "../addr/ip.ts";
+import { addressAt, hostOffset, type IpPrefix, prefixContains } from "../addr/prefix.ts";
 import {
   type ClientOverride,
   DEFAULTS,
