@@ -6,6 +6,16 @@
 import { LOG_LEVELS } from "../log/log.ts";
 import { isLoopback, parseIp } from "../addr/ip.ts";
 import {
+  DATA_KEYS,
+  DEV_KEYS,
+  KEEPALIVE_KEYS,
+  LOG_KEYS,
+  MANAGEMENT_KEYS,
+  PKI_KEYS,
+  PUSH_KEYS,
+  TLS_AUTH_KEYS,
+} from "./keys.ts";
+import {
   type CipherName,
   CIPHERS,
   type DataConfig,
@@ -32,7 +42,7 @@ export function readDev(parent: MapView): DevConfig {
   const f = parent.opt("dev");
   const dev: DevConfig = { type: DEFAULTS.devType, name: DEFAULTS.devName, mtu: DEFAULTS.mtu };
   if (!f) return dev;
-  const m = f.map(["type", "name", "mtu"]);
+  const m = f.map(DEV_KEYS);
   const type = m.opt("type");
   if (type) dev.type = type.oneOf(DEV_TYPES);
   const name = m.opt("name");
@@ -68,10 +78,8 @@ function requirePem(m: MapView, key: string): PemSource {
   return src;
 }
 
-const PEM_KEYS = ["ca", "cert", "key", "crl", "tls_crypt"].flatMap((k) => [k, `${k}_pem`]);
-
 export function readPki(parent: MapView): PkiConfig {
-  const m = parent.req("pki").map([...PEM_KEYS, "tls_auth"]);
+  const m = parent.req("pki").map(PKI_KEYS);
   const pki: PkiConfig = {
     ca: requirePem(m, "ca"),
     cert: requirePem(m, "cert"),
@@ -89,7 +97,7 @@ export function readPki(parent: MapView): PkiConfig {
 }
 
 function readTlsAuth(f: Field): TlsAuthConfig {
-  const m = f.map(["key", "key_pem", "direction", "digest"]);
+  const m = f.map(TLS_AUTH_KEYS);
   const dir = m.opt("direction");
   const digest = m.opt("digest");
   return {
@@ -109,7 +117,7 @@ export function readData(parent: MapView): DataConfig {
   };
   const f = parent.opt("data");
   if (!f) return data;
-  const m = f.map(["ciphers", "reneg_seconds", "reneg_bytes", "transition_window", "replay_window"]);
+  const m = f.map(DATA_KEYS);
   const ciphers = m.opt("ciphers");
   if (ciphers) {
     const list: CipherName[] = readEnumList(ciphers, CIPHERS);
@@ -133,7 +141,7 @@ export function readKeepalive(parent: MapView, required: boolean): KeepaliveConf
   if (!f && !required) return null;
   const ka: KeepaliveConfig = { interval: DEFAULTS.keepaliveInterval, timeout: DEFAULTS.keepaliveTimeout };
   if (!f) return ka;
-  const m = f.map(["interval", "timeout"]);
+  const m = f.map(KEEPALIVE_KEYS);
   const interval = m.opt("interval");
   if (interval) ka.interval = readSeconds(interval);
   const timeout = m.opt("timeout");
@@ -150,7 +158,7 @@ export function readKeepalive(parent: MapView, required: boolean): KeepaliveConf
 export function readLog(parent: MapView): LogConfig {
   const f = parent.opt("log");
   if (!f) return { level: DEFAULTS.logLevel };
-  const level = f.map(["level"]).opt("level");
+  const level = f.map(LOG_KEYS).opt("level");
   return { level: level ? level.oneOf(LOG_LEVELS) : DEFAULTS.logLevel };
 }
 
@@ -165,7 +173,7 @@ function isLoopbackHost(host: string): boolean {
 export function readManagement(parent: MapView): ManagementConfig | null {
   const f = parent.opt("management");
   if (!f) return null;
-  const m = f.map(["listen", "password_file"]);
+  const m = f.map(MANAGEMENT_KEYS);
   const passwordFile = m.opt("password_file");
   return {
     listen: parseManagementListen(m.req("listen")),
@@ -200,7 +208,7 @@ export function emptyPush(): PushConfig {
 export function readPush(parent: MapView): PushConfig {
   const f = parent.opt("push");
   if (!f) return emptyPush();
-  const m = f.map(["routes", "routes6", "redirect_gateway", "dns", "domain"]);
+  const m = f.map(PUSH_KEYS);
   const redirect = m.opt("redirect_gateway");
   const dns = m.opt("dns");
   const domain = m.opt("domain");

@@ -27,6 +27,7 @@ import {
   readPki,
   readPush,
 } from "./sections.ts";
+import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -35,39 +36,6 @@ const MAX_MACS = 65536;
 
 /** Largest default inner packet for MSS clamping (see the mssfix default). */
 const DEFAULT_MSSFIX = 1448;
-
-export const SERVER_KEYS = [
-  "mode",
-  "listen",
-  "dev",
-  "pki",
-  "data",
-  "keepalive",
-  "log",
-  "management",
-  "server",
-] as const;
-
-const SECTION_KEYS = [
-  "network",
-  "network6",
-  "topology",
-  "client_to_client",
-  "duplicate_cn",
-  "max_clients",
-  "max_macs_per_client",
-  "pool_persist",
-  "status_file",
-  "status_interval",
-  "mssfix",
-  "bridge",
-  "routes",
-  "routes6",
-  "push",
-  "clients",
-] as const;
-
-const CLIENT_KEYS = ["disabled", "address", "address6", "iroutes", "iroutes6", "push"] as const;
 
 /** Smallest IPv4 pool OpenVPN accepts for `server` (/29), and its IPv6 range. */
 const MAX_NETWORK_LENGTH = 29;
@@ -91,7 +59,7 @@ function readListen(root: MapView): ListenConfig {
   const listen: ListenConfig = { host: DEFAULTS.listenHost, port: DEFAULTS.port, proto: DEFAULTS.proto };
   const f = root.opt("listen");
   if (!f) return listen;
-  const m = f.map(["host", "port", "proto"]);
+  const m = f.map(LISTEN_KEYS);
   const host = m.opt("host");
   if (host) listen.host = readAddress(host).text;
   const port = m.opt("port");
@@ -107,7 +75,7 @@ function readBool(m: MapView, key: string, fallback: boolean): boolean {
 }
 
 function readServerSection(f: Field, dev: DevConfig): ServerSection {
-  const m = f.map(SECTION_KEYS);
+  const m = f.map(SERVER_SECTION_KEYS);
 
   const bridgeField = m.opt("bridge");
   const bridge = bridgeField ? bridgeField.bool() : false;
@@ -216,7 +184,7 @@ function readClients(f: Field, section: ServerSection): Map<string, ClientOverri
     };
     out.set(name, override);
     if (cf.isNull) continue;
-    const cm = cf.map(CLIENT_KEYS);
+    const cm = cf.map(CLIENT_OVERRIDE_KEYS);
     override.disabled = readBool(cm, "disabled", false);
     const a4 = cm.opt("address");
     if (a4) override.address = checkStaticAddress(a4, section, 4);
