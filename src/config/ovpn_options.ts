@@ -94,7 +94,8 @@ export class OvpnContext {
     this.ignored.push({
       line: d.line,
       option: optionText(d),
-      reason: reason ?? IGNORE_REASONS[d.name] ?? "not supported by tsvpn",
+      reason: reason ??
+        (Object.hasOwn(IGNORE_REASONS, d.name) ? IGNORE_REASONS[d.name] : "not supported by tsvpn"),
     });
   }
 

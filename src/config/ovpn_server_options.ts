@@ -64,7 +64,7 @@ export function translateServerOption(t: ServerTranslation, d: OvpnDirective): v
 }
 
 function translatePem(t: ServerTranslation, d: OvpnDirective): boolean {
-  if (!(d.name in PEM_KEYS)) return false;
+  if (!Object.hasOwn(PEM_KEYS, d.name)) return false;
   const key = `pki.${PEM_KEYS[d.name]}`;
   if (d.inline !== null) t.yaml.set(`${key}_pem`, { kind: "block", text: d.inline }, t.from(d));
   else if (d.name === "crl-verify" && d.args[1] === "dir") {
