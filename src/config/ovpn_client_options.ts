@@ -11,16 +11,19 @@ import { defaultPull } from "./client_config.ts";
 import type { OvpnDirective } from "./ovpn_lexer.ts";
 import {
   ALWAYS_ON,
+  type DevDirectives,
   ovpnCipher,
   ovpnCiphers,
   type OvpnContext,
   ovpnDigest,
   ovpnManagement,
+  ovpnMtu,
   ovpnProto,
   ovpnRedirectFlags,
   ovpnRoute,
   ovpnRoute6,
   PemCollector,
+  takeDevDirective,
   verbToLevel,
 } from "./ovpn_options.ts";
 import {
@@ -39,13 +42,11 @@ import {
 } from "./schema.ts";
 
 /** What a profile says so far; directives that depend on others are kept to be settled at the end. */
-export interface ClientProfile {
+export interface ClientProfile extends DevDirectives {
   readonly remotes: OvpnDirective[];
   defaultPort: number;
   proto: Proto;
   remoteRandom: boolean;
-  dev: OvpnDirective | null;
-  devType: string | null;
   mtu: number;
   readonly pems: PemCollector;
   crl: PemSource | null;
@@ -152,17 +153,11 @@ function readTransport(p: ClientProfile, ctx: OvpnContext, d: OvpnDirective): bo
     case "remote-random":
       p.remoteRandom = true;
       return true;
-    case "dev":
-      p.dev = d;
-      return true;
-    case "dev-type":
-      p.devType = ctx.arg(d, 0, "tun or tap");
-      return true;
     case "tun-mtu":
-      p.mtu = ctx.int(d, 0, 576, 65535, "an MTU from 576 to 65535");
+      p.mtu = ovpnMtu(ctx, d);
       return true;
   }
-  return false;
+  return takeDevDirective(p, ctx, d);
 }
 
 /** The server certificate's checks, the CRL, tls-auth and the data channel. */

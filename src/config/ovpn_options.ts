@@ -132,6 +132,25 @@ export function ovpnProto(ctx: OvpnContext, d: OvpnDirective, value: string, ser
   ctx.fail(d, `expected udp or tcp, got ${JSON.stringify(value)}`);
 }
 
+/** `dev` and `dev-type` as read, settled by `ovpnDev` once every line is read. */
+export interface DevDirectives {
+  dev: OvpnDirective | null;
+  devType: string | null;
+}
+
+/** Records `dev` or `dev-type` in `into`; false for any other option. */
+export function takeDevDirective(into: DevDirectives, ctx: OvpnContext, d: OvpnDirective): boolean {
+  if (d.name === "dev") into.dev = d;
+  else if (d.name === "dev-type") into.devType = ctx.arg(d, 0, "tun or tap");
+  else return false;
+  return true;
+}
+
+/** `tun-mtu N`. */
+export function ovpnMtu(ctx: OvpnContext, d: OvpnDirective): number {
+  return ctx.int(d, 0, 576, 65535, "an MTU from 576 to 65535");
+}
+
 /** `dev tun|tap|tunN|NAME` with an optional `dev-type`: the device type and the tsvpn name. */
 export function ovpnDev(
   ctx: OvpnContext,

@@ -13,26 +13,27 @@ import { translatePush } from "./ovpn_ccd.ts";
 import type { OvpnDirective } from "./ovpn_lexer.ts";
 import {
   ALWAYS_ON,
+  type DevDirectives,
   ovpnCipher,
   ovpnCiphers,
   type OvpnContext,
   ovpnDigest,
   ovpnManagement,
+  ovpnMtu,
   ovpnProto,
   ovpnRoute,
   ovpnRoute6,
+  takeDevDirective,
   verbToLevel,
 } from "./ovpn_options.ts";
 import type { YamlWriter } from "./yaml_emit.ts";
 
 /** A translation in progress: the YAML written so far and the directives settled at the end. */
-export interface ServerTranslation {
+export interface ServerTranslation extends DevDirectives {
   readonly ctx: OvpnContext;
   readonly yaml: YamlWriter;
   /** The note naming the line a value came from ("server.conf:12 port 1194"). */
   readonly from: (d: OvpnDirective) => string;
-  dev: OvpnDirective | null;
-  devType: string | null;
   topology: OvpnDirective | null;
   ccd: OvpnDirective | null;
   keyDirection: 0 | 1 | null;
@@ -110,21 +111,11 @@ function translateTransport(t: ServerTranslation, d: OvpnDirective): boolean {
       t.proto6 = /6/.test(v);
       return true;
     }
-    case "dev":
-      t.dev = d;
-      return true;
-    case "dev-type":
-      t.devType = ctx.arg(d, 0, "tun or tap");
-      return true;
     case "tun-mtu":
-      yaml.set(
-        "dev.mtu",
-        { kind: "scalar", value: ctx.int(d, 0, 576, 65535, "an MTU from 576 to 65535") },
-        t.from(d),
-      );
+      yaml.set("dev.mtu", { kind: "scalar", value: ovpnMtu(ctx, d) }, t.from(d));
       return true;
   }
-  return false;
+  return takeDevDirective(t, ctx, d);
 }
 
 /** tls-auth and the data channel: ciphers, renegotiation, replay window. */
