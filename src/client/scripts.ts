@@ -9,6 +9,8 @@
  * A script gets SCRIPT_TIMEOUT_MS; its output goes to the log line by line.
  */
 
+import { formatIpv4 } from "../addr/ip.ts";
+import { ipv4Netmask } from "../addr/prefix.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { Logger } from "../log/log.ts";
 import type { HostPlan } from "./host_plan.ts";
@@ -74,7 +76,7 @@ function buildEnv(plan: HostPlan, type: ScriptType, push: PushOptions): Record<s
     if (!s.dst.includes(":")) {
       n4++;
       env[`route_network_${n4}`] = net;
-      env[`route_netmask_${n4}`] = lengthToNetmask(Number(bits));
+      env[`route_netmask_${n4}`] = formatIpv4(ipv4Netmask(Number(bits)));
       env[`route_gateway_${n4}`] = s.gateway ?? "";
       if (s.metric !== undefined) env[`route_metric_${n4}`] = String(s.metric);
     } else {
@@ -102,11 +104,6 @@ export function scriptArgs(plan: HostPlan): string[] {
     plan.local4?.netmask ?? plan.local4?.peer ?? "",
     "init",
   ];
-}
-
-export function lengthToNetmask(len: number): string {
-  const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join(".");
 }
 
 export type ScriptResult = { ok: true } | { ok: false; reason: string };
