@@ -8,7 +8,8 @@
  * @peculiar/x509 for the PKI commands) of the others in memory. The
  * specifiers are literals, so `deno compile` still embeds every module.
  */
-import { parseCommandLine, USAGE, UsageError } from "./src/cli/args.ts";
+import { parseCommandLine, USAGE } from "./src/cli/args.ts";
+import { UsageError } from "./src/cli/command_io.ts";
 import { VERSION } from "./src/version.ts";
 
 async function main(argv: string[]): Promise<number> {

@@ -1,13 +1,16 @@
 /**
- * IPv4 and IPv6 addresses as numbers, for config edges and logs.
+ * IPv4 and IPv6 addresses, for config edges and logs, in two forms:
+ * - numbers, as the router and the pool keep them: IPv4 an unsigned 32-bit
+ *   number (`0x0a080001` is 10.8.0.1), always `>>> 0`; IPv6 a `Uint32Array(4)`
+ *   of big-endian words (`words[0]` holds the first 32 bits on the wire);
+ * - `IpAddress` values, as the configuration carries them: the family, the
+ *   network-order bytes and the canonical text.
  *
- * Representations used everywhere above this module:
- * - IPv4: an unsigned 32-bit number (`0x0a080001` is 10.8.0.1), always `>>> 0`.
- * - IPv6: a `Uint32Array(4)` of big-endian words (`words[0]` holds the first
- *   32 bits on the wire).
- *
- * Parsers throw `SyntaxError` naming the offending text; they are meant for
- * configuration and control messages, never for per-packet work.
+ * Parsing is strict (dotted quads without leading zeros, no IPv6 zone ids) so
+ * that a typo in a config file is an error rather than a surprising address.
+ * `parseIpv4`/`parseIpv6` throw `SyntaxError` naming the offending text,
+ * `tryParse…` return -1 or null, `parseIp` returns null; none is meant for
+ * per-packet work. `formatIpv6` is the one text form of IPv6 addresses.
  */
 
 /** Parses dotted-quad text ("10.8.0.1") into a u32; rejects leading zeros and out-of-range octets. */
@@ -96,22 +99,15 @@ export function isIpv6(text: string): boolean {
 /**
  * Formats 4 words (from `off`) as RFC 5952 text: lowercase, the longest run of
  * two or more zero groups (the first on ties) shortened to "::", IPv4-mapped
- * addresses as ::ffff:a.b.c.d. With `mappedAsIpv4` false, IPv4-mapped
- * addresses are written in hex groups like any other ("::ffff:a08:1"), the
- * canonical text of `config/ip.ts`.
+ * addresses as ::ffff:a.b.c.d (RFC 5952 section 5, and what inet_ntop and
+ * Deno write for a dual-stack socket's IPv4 peers).
  */
-export function formatIpv6(words: ArrayLike<number>, off = 0, mappedAsIpv4 = true): string {
+export function formatIpv6(words: ArrayLike<number>, off = 0): string {
+  if (isIpv4Mapped(words, off)) return `::ffff:${formatIpv4(words[off + 3])}`;
   const groups: number[] = [];
   for (let i = 0; i < 4; i++) {
     const w = words[off + i] >>> 0;
     groups.push(w >>> 16, w & 0xffff);
-  }
-  if (
-    mappedAsIpv4 && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 &&
-    groups[4] === 0 &&
-    groups[5] === 0xffff
-  ) {
-    return `::ffff:${formatIpv4(words[off + 3])}`;
   }
   let bestStart = -1;
   let bestLen = 1;
@@ -133,6 +129,11 @@ export function formatIpv6(words: ArrayLike<number>, off = 0, mappedAsIpv4 = tru
   const left = hex.slice(0, bestStart).join(":");
   const right = hex.slice(bestStart + bestLen).join(":");
   return `${left}::${right}`;
+}
+
+/** True for an IPv4-mapped IPv6 address (::ffff:a.b.c.d), 4 words from `off`. */
+export function isIpv4Mapped(words: ArrayLike<number>, off = 0): boolean {
+  return (words[off] | words[off + 1]) === 0 && words[off + 2] >>> 0 === 0xffff;
 }
 
 /** Reads 16 network-order bytes at `off` into 4 words (into `out` when given). */
@@ -185,22 +186,51 @@ export function ipv6Add(words: ArrayLike<number>, n: number): Uint32Array {
   return out;
 }
 
-/** A parsed address of either family, for config values that may be either. */
-export type IpAddress = { readonly family: 4; readonly v4: number } | {
-  readonly family: 6;
-  readonly v6: Uint32Array;
-};
-
-/** Parses IPv4 or IPv6 text. */
-export function parseIp(text: string): IpAddress {
-  const v4 = tryParseIpv4(text);
-  if (v4 >= 0) return { family: 4, v4 };
-  const v6 = tryParseIpv6(text);
-  if (v6 !== null) return { family: 6, v6 };
-  throw new SyntaxError(`Invalid IP address "${text}"`);
+/** IPv4 bytes as an unsigned 32-bit number. */
+export function ipv4FromBytes(bytes: Uint8Array): number {
+  return ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0;
 }
 
-/** Formats an address of either family. */
-export function formatIp(addr: IpAddress): string {
-  return addr.family === 4 ? formatIpv4(addr.v4) : formatIpv6(addr.v6);
+/** An unsigned 32-bit number as 4 network-order bytes. */
+export function ipv4ToBytes(addr: number): Uint8Array {
+  return Uint8Array.of(addr >>> 24, (addr >>> 16) & 0xff, (addr >>> 8) & 0xff, addr & 0xff);
+}
+
+export type IpFamily = 4 | 6;
+
+/** An address as the configuration carries it. */
+export interface IpAddress {
+  readonly family: IpFamily;
+  /** 4 or 16 bytes, network order. */
+  readonly bytes: Uint8Array;
+  /** Canonical text, e.g. "10.8.0.1" or "fd00:8::1". */
+  readonly text: string;
+}
+
+/** Parses an IPv4 or IPv6 address; null when `text` is neither. */
+export function parseIp(text: string): IpAddress | null {
+  if (text.includes(":")) {
+    const words = tryParseIpv6(text);
+    return words === null ? null : ipAddress(ipv6ToBytes(words));
+  }
+  const v4 = tryParseIpv4(text);
+  return v4 < 0 ? null : ipAddress(ipv4ToBytes(v4));
+}
+
+/** Wraps 4 or 16 bytes (copied) as an IpAddress with canonical text. */
+export function ipAddress(bytes: Uint8Array): IpAddress {
+  const copy = Uint8Array.from(bytes);
+  return { family: copy.length === 4 ? 4 : 6, bytes: copy, text: formatIp(copy) };
+}
+
+/** Canonical text of 4 or 16 network-order address bytes (`formatIpv4`, `formatIpv6`). */
+export function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return formatIpv4(ipv4FromBytes(bytes));
+  if (bytes.length !== 16) throw new RangeError(`Address must have 4 or 16 bytes, got ${bytes.length}`);
+  return formatIpv6(ipv6FromBytes(bytes));
+}
+
+/** True for 127.0.0.0/8 and ::1. */
+export function isLoopback(ip: IpAddress): boolean {
+  return ip.family === 4 ? ip.bytes[0] === 127 : ip.text === "::1";
 }

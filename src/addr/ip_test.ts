@@ -3,12 +3,17 @@ import {
   formatIp,
   formatIpv4,
   formatIpv6,
+  ipAddress,
+  ipv4FromBytes,
+  ipv4ToBytes,
   ipv6Add,
   ipv6Equal,
   ipv6FromBytes,
   ipv6ToBytes,
   isIpv4,
+  isIpv4Mapped,
   isIpv6,
+  isLoopback,
   parseIp,
   parseIpv4,
   parseIpv6,
@@ -94,11 +99,18 @@ Deno.test("formatIpv6() follows RFC 5952", () => {
   assert.equal(formatIpv6(new Uint32Array([9, 9, 0x20010db8, 0, 0, 1]), 2), "2001:db8::1");
 });
 
-Deno.test("formatIpv6() writes IPv4-mapped addresses in hex groups when mappedAsIpv4 is false", () => {
-  const mapped = parseIpv6("::ffff:192.0.2.1");
-  assert.equal(formatIpv6(mapped, 0, false), "::ffff:c000:201");
-  assert.equal(formatIpv6(mapped, 0, true), "::ffff:192.0.2.1");
-  assert.equal(formatIpv6(parseIpv6("2001:db8:0:0:1:0:0:1"), 0, false), "2001:db8::1:0:0:1");
+Deno.test("IPv4-mapped addresses have one text form, ::ffff:a.b.c.d, from words, bytes and text", () => {
+  const mapped = parseIpv6("::ffff:c000:201");
+  assert.equal(isIpv4Mapped(mapped), true);
+  assert.equal(formatIpv6(mapped), "::ffff:192.0.2.1");
+  assert.equal(formatIp(ipv6ToBytes(mapped)), "::ffff:192.0.2.1");
+  assert.equal(parseIp("::ffff:c000:201")!.text, "::ffff:192.0.2.1");
+  assert.equal(parseIp("::FFFF:192.0.2.1")!.text, "::ffff:192.0.2.1");
+  // Near misses stay in hex groups.
+  assert.equal(isIpv4Mapped(parseIpv6("::fffe:c000:201")), false);
+  assert.equal(formatIpv6(parseIpv6("::fffe:c000:201")), "::fffe:c000:201");
+  assert.equal(formatIpv6(parseIpv6("1::ffff:c000:201")), "1::ffff:c000:201");
+  assert.equal(formatIpv6(parseIpv6("::ffff:0:c000:201")), "::ffff:0:c000:201");
 });
 
 Deno.test("ipv6FromBytes() and ipv6ToBytes() convert network byte order", () => {
@@ -120,10 +132,72 @@ Deno.test("ipv6Add() carries across words and ipv6Equal() compares", () => {
   assert.throws(() => ipv6Add(parseIpv6("::"), -1), RangeError);
 });
 
-Deno.test("parseIp() accepts either family and formatIp() round-trips", () => {
-  assert.deepEqual(parseIp("10.8.0.1"), { family: 4, v4: 0x0a080001 });
-  const v6 = parseIp("fd00::1");
+Deno.test("parseIp() picks the family from the text and keeps bytes and canonical text", () => {
+  const v4 = parseIp("10.8.0.1")!;
+  assert.equal(v4.family, 4);
+  assert.deepEqual(v4.bytes, Uint8Array.of(10, 8, 0, 1));
+  assert.equal(v4.text, "10.8.0.1");
+  const v6 = parseIp("2001:DB8:0:0:0:0:0:1")!;
   assert.equal(v6.family, 6);
-  assert.equal(formatIp(v6), "fd00::1");
-  assert.throws(() => parseIp("nope"), { message: 'Invalid IP address "nope"' });
+  assert.equal(v6.bytes.length, 16);
+  assert.equal(v6.text, "2001:db8::1");
+  assert.equal(parseIp("vpn.example.com"), null);
+});
+
+Deno.test("parseIp() is as strict as parseIpv4() and parseIpv6(): null for what they reject", () => {
+  for (
+    const bad of [
+      "10.8.0",
+      "10.8.0.256",
+      "10.08.0.1",
+      "10.8.0.1.",
+      "a.b.c.d",
+      "",
+      "1.2.3.-4",
+      " 1.2.3.4",
+      "1:2:3:4:5:6:7",
+      "1:2:3:4:5:6:7:8:9",
+      "1::2::3",
+      ":1::",
+      "1:::2",
+      "12345::",
+      "g::1",
+      "1.2.3.4::",
+      "fe80::1%eth0",
+    ]
+  ) {
+    assert.equal(parseIp(bad), null, bad);
+  }
+});
+
+Deno.test("formatIp() writes 4 or 16 bytes as RFC 5952 text and refuses other lengths", () => {
+  const text = (s: string) => formatIp(parseIp(s)!.bytes);
+  assert.equal(text("1:0:0:2:0:0:0:3"), "1:0:0:2::3");
+  assert.equal(text("1:0:0:2:0:0:3:4"), "1::2:0:0:3:4");
+  assert.equal(text("1:0:2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
+  assert.equal(text("::"), "::");
+  assert.equal(text("1::"), "1::");
+  assert.equal(formatIp(Uint8Array.of(192, 0, 2, 1)), "192.0.2.1");
+  assert.throws(() => formatIp(new Uint8Array(5)), RangeError);
+});
+
+Deno.test("ipAddress() copies the bytes it wraps", () => {
+  const bytes = Uint8Array.of(10, 8, 0, 1);
+  const ip = ipAddress(bytes);
+  bytes[3] = 9;
+  assert.equal(ip.text, "10.8.0.1");
+  assert.deepEqual(ip.bytes, Uint8Array.of(10, 8, 0, 1));
+});
+
+Deno.test("ipv4FromBytes() and ipv4ToBytes() round-trip unsigned values", () => {
+  assert.equal(ipv4FromBytes(Uint8Array.of(255, 255, 255, 255)), 0xffffffff);
+  assert.deepEqual(ipv4ToBytes(0xc0a80a01), Uint8Array.of(192, 168, 10, 1));
+  assert.equal(ipv4FromBytes(ipv4ToBytes(0x80000001)), 0x80000001);
+});
+
+Deno.test("isLoopback() accepts 127.0.0.0/8 and ::1 only", () => {
+  for (const yes of ["127.0.0.1", "127.255.0.9", "::1"]) assert.equal(isLoopback(parseIp(yes)!), true, yes);
+  for (const no of ["128.0.0.1", "10.0.0.1", "::2", "::ffff:127.0.0.1", "::"]) {
+    assert.equal(isLoopback(parseIp(no)!), false, no);
+  }
 });

@@ -1,9 +1,26 @@
 /**
- * CIDR prefixes and IPv4 netmasks, for config edges and status output.
- * A prefix's `addr` always has its host bits cleared.
+ * CIDR prefixes and IPv4 netmasks, for config edges and status output, in the
+ * two forms of `ip.ts`:
+ * - numeric prefixes (`Ipv4Prefix`, `Ipv6Prefix`, either one a `NumericPrefix`),
+ *   as the router and the pool key on them; `addr` always has its host bits
+ *   cleared;
+ * - `IpPrefix` values, as the configuration carries them: network bytes, length
+ *   and canonical text.
  */
 
-import { formatIpv4, formatIpv6, parseIpv4, tryParseIpv4, tryParseIpv6 } from "./ip.ts";
+import {
+  formatIp,
+  formatIpv4,
+  formatIpv6,
+  type IpAddress,
+  ipAddress,
+  type IpFamily,
+  ipv4FromBytes,
+  parseIp,
+  parseIpv4,
+  tryParseIpv4,
+  tryParseIpv6,
+} from "./ip.ts";
 
 export interface Ipv4Prefix {
   readonly family: 4;
@@ -21,7 +38,7 @@ export interface Ipv6Prefix {
   readonly bits: number;
 }
 
-export type IpPrefix = Ipv4Prefix | Ipv6Prefix;
+export type NumericPrefix = Ipv4Prefix | Ipv6Prefix;
 
 export interface ParsePrefixOptions {
   /**
@@ -143,7 +160,7 @@ export function parseIpv6Prefix(text: string, opts: ParsePrefixOptions = {}): Ip
 }
 
 /** Parses a prefix of either family. */
-export function parsePrefix(text: string, opts: ParsePrefixOptions = {}): IpPrefix {
+export function parsePrefix(text: string, opts: ParsePrefixOptions = {}): NumericPrefix {
   return text.includes(":") ? parseIpv6Prefix(text, opts) : parseIpv4Prefix(text, opts);
 }
 
@@ -157,8 +174,98 @@ export function ipv4PrefixFromNetmask(
 }
 
 /** Formats a prefix as "addr/bits". */
-export function formatPrefix(prefix: IpPrefix): string {
+export function formatPrefix(prefix: NumericPrefix): string {
   return prefix.family === 4
     ? `${formatIpv4(prefix.addr)}/${prefix.bits}`
     : `${formatIpv6(prefix.addr)}/${prefix.bits}`;
+}
+
+/** A prefix as the configuration carries it. */
+export interface IpPrefix {
+  readonly family: IpFamily;
+  /** Network address bytes (host bits zero), network order. */
+  readonly bytes: Uint8Array;
+  /** Prefix length in bits. */
+  readonly length: number;
+  /** Canonical network address text, e.g. "10.8.0.0". */
+  readonly address: string;
+  /** Canonical CIDR text, e.g. "10.8.0.0/24". */
+  readonly text: string;
+}
+
+/** Result of reading "ADDRESS/LENGTH" text, before deciding whether host bits matter. */
+export interface ParsedCidr {
+  address: IpAddress;
+  length: number;
+  /** The same prefix with host bits cleared. */
+  prefix: IpPrefix;
+  /** True when `address` has bits set past `length`. */
+  hostBitsSet: boolean;
+}
+
+/** Parses "ADDRESS/LENGTH"; null when the text is not of that form or the length is out of range. */
+export function parseCidr(text: string): ParsedCidr | null {
+  const slash = text.indexOf("/");
+  if (slash < 0) return null;
+  const address = parseIp(text.slice(0, slash));
+  if (!address) return null;
+  const length = tryParsePrefixLength(text.slice(slash + 1), address.bytes.length * 8);
+  if (length < 0) return null;
+  const prefix = ipPrefix(address.bytes, length);
+  const hostBitsSet = prefix.bytes.some((b, i) => b !== address.bytes[i]);
+  return { address, length, prefix, hostBitsSet };
+}
+
+/** Builds the prefix of `length` bits containing `bytes` (host bits are cleared). */
+export function ipPrefix(bytes: Uint8Array, length: number): IpPrefix {
+  const masked = Uint8Array.from(bytes);
+  for (let i = 0; i < masked.length; i++) {
+    const bitsHere = Math.max(0, Math.min(8, length - i * 8));
+    masked[i] &= bitsHere === 0 ? 0 : (0xff << (8 - bitsHere)) & 0xff;
+  }
+  const address = formatIp(masked);
+  return {
+    family: masked.length === 4 ? 4 : 6,
+    bytes: masked,
+    length,
+    address,
+    text: `${address}/${length}`,
+  };
+}
+
+/** True when `addr` (4 or 16 bytes) lies inside `prefix`. */
+export function prefixContains(prefix: IpPrefix, addr: Uint8Array): boolean {
+  if (addr.length !== prefix.bytes.length) return false;
+  return ipPrefix(addr, prefix.length).address === prefix.address;
+}
+
+/** True when prefix `inner` lies entirely inside `outer`. */
+export function prefixCovers(outer: IpPrefix, inner: IpPrefix): boolean {
+  return inner.length >= outer.length && prefixContains(outer, inner.bytes);
+}
+
+/** The address `offset` (≥ 0, < 2^32) past the network address of `prefix`. */
+export function addressAt(prefix: IpPrefix, offset: number): IpAddress {
+  const out = Uint8Array.from(prefix.bytes);
+  let carry = offset;
+  for (let i = out.length - 1; i >= 0 && carry > 0; i--) {
+    const sum = out[i] + (carry % 256);
+    out[i] = sum & 0xff;
+    carry = Math.floor(carry / 256) + (sum >> 8);
+  }
+  return ipAddress(out);
+}
+
+/** Offset of `addr` from the network address of `prefix`, for the low 32 bits of the host part. */
+export function hostOffset(prefix: IpPrefix, addr: Uint8Array): number {
+  const n = addr.length;
+  return (ipv4FromBytes(addr.subarray(n - 4)) - ipv4FromBytes(prefix.bytes.subarray(n - 4))) >>> 0;
+}
+
+/** Dotted-quad netmask → prefix length; null when the text is no address or the mask is not contiguous. */
+export function netmaskToLength(mask: string): number | null {
+  const n = tryParseIpv4(mask);
+  if (n < 0) return null;
+  const bits = tryIpv4MaskBits(n);
+  return bits < 0 ? null : bits;
 }

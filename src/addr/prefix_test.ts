@@ -1,17 +1,24 @@
 import assert from "node:assert/strict";
-import { parseIpv4, parseIpv6 } from "./ip.ts";
+import { parseIp, parseIpv4, parseIpv6 } from "./ip.ts";
 import {
+  addressAt,
   formatPrefix,
+  hostOffset,
+  ipPrefix,
   ipv4MaskBits,
   ipv4Netmask,
   ipv4PrefixContains,
   ipv4PrefixFromNetmask,
   ipv6PrefixContains,
   maskIpv6,
+  netmaskToLength,
+  parseCidr,
   parseIpv4Netmask,
   parseIpv4Prefix,
   parseIpv6Prefix,
   parsePrefix,
+  prefixContains,
+  prefixCovers,
   tryIpv4MaskBits,
   tryParsePrefixLength,
 } from "./prefix.ts";
@@ -113,4 +120,46 @@ Deno.test("ipv4PrefixContains() and ipv6PrefixContains() test membership", () =>
   const p6 = parseIpv6Prefix("fd00:8::/64");
   assert.equal(ipv6PrefixContains(p6, parseIpv6("fd00:8::1000")), true);
   assert.equal(ipv6PrefixContains(p6, parseIpv6("fd00:9::1000")), false);
+});
+
+Deno.test("parseCidr() reports host bits and the masked prefix", () => {
+  const a = parseCidr("10.8.0.5/24")!;
+  assert.equal(a.hostBitsSet, true);
+  assert.equal(a.address.text, "10.8.0.5");
+  assert.equal(a.prefix.text, "10.8.0.0/24");
+  const b = parseCidr("fd00:8::/64")!;
+  assert.equal(b.hostBitsSet, false);
+  assert.equal(b.prefix.address, "fd00:8::");
+  assert.equal(parseCidr("0.0.0.0/0")!.prefix.text, "0.0.0.0/0");
+  assert.equal(parseCidr("::ffff:c000:201/128")!.prefix.text, "::ffff:192.0.2.1/128");
+  for (const bad of ["10.8.0.0", "10.8.0.0/33", "10.8.0.0/024", "fd00::/129", "x/8", "10.8.0.0/"]) {
+    assert.equal(parseCidr(bad), null, bad);
+  }
+});
+
+Deno.test("prefixContains() and prefixCovers() compare within one family", () => {
+  const net = ipPrefix(parseIp("10.8.0.0")!.bytes, 24);
+  assert.equal(prefixContains(net, parseIp("10.8.0.200")!.bytes), true);
+  assert.equal(prefixContains(net, parseIp("10.8.1.1")!.bytes), false);
+  assert.equal(prefixContains(net, parseIp("::1")!.bytes), false);
+  assert.equal(prefixCovers(net, ipPrefix(parseIp("10.8.0.128")!.bytes, 25)), true);
+  assert.equal(prefixCovers(net, ipPrefix(parseIp("10.8.0.0")!.bytes, 23)), false);
+});
+
+Deno.test("addressAt() and hostOffset() walk a prefix, carrying across bytes", () => {
+  const net = parseCidr("10.8.0.0/16")!.prefix;
+  assert.equal(addressAt(net, 258).text, "10.8.1.2");
+  assert.equal(hostOffset(net, parseIp("10.8.1.2")!.bytes), 258);
+  const net6 = parseCidr("fd00:8::/64")!.prefix;
+  assert.equal(addressAt(net6, 0x10001).text, "fd00:8::1:1");
+  assert.equal(hostOffset(net6, parseIp("fd00:8::1:1")!.bytes), 0x10001);
+});
+
+Deno.test("netmaskToLength() accepts contiguous masks only", () => {
+  assert.equal(netmaskToLength("255.255.255.0"), 24);
+  assert.equal(netmaskToLength("255.255.255.252"), 30);
+  assert.equal(netmaskToLength("0.0.0.0"), 0);
+  assert.equal(netmaskToLength("255.255.255.255"), 32);
+  assert.equal(netmaskToLength("255.0.255.0"), null);
+  assert.equal(netmaskToLength("255.255.255"), null);
 });

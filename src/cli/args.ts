@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import type { LogLevel } from "../log/log.ts";
+import { UsageError } from "./command_io.ts";
 
 export type Command =
   | { kind: "help" }
@@ -12,10 +13,6 @@ export type Command =
   | { kind: "server"; config?: string; stateDir: string; logLevel?: LogLevel }
   | { kind: "client"; config: string; logLevel?: LogLevel }
   | { kind: "sub"; name: "pki" | "import" | "client" | "status"; args: string[] };
-
-export class UsageError extends Error {
-  override name = "UsageError";
-}
 
 export const DEFAULT_STATE_DIR = "/var/lib/tsvpn";
 

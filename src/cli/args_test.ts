@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { DEFAULT_STATE_DIR, parseCommandLine, UsageError } from "./args.ts";
+import { DEFAULT_STATE_DIR, parseCommandLine } from "./args.ts";
+import { UsageError } from "./command_io.ts";
 
 Deno.test("parseCommandLine() reads --server with optional config and state dir", () => {
   assert.deepEqual(parseCommandLine(["--server"]), {

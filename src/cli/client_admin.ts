@@ -25,6 +25,7 @@ import { revokeCertificate } from "../pki/revoke.ts";
 import { SubjectAlternativeNameExtension, X509Certificate } from "../pki/x509.ts";
 import { SERVER_CONFIG_FILE } from "../server/zero_config.ts";
 import { DEFAULT_STATE_DIR } from "./args.ts";
+import { firstLine, oneOf, reportCommandError, UsageError, writeStderr, writeStdout } from "./command_io.ts";
 
 export interface ClientAdminIo {
   /** Receives the profile (add) and results (revoke). Default: stdout. */
@@ -40,23 +41,6 @@ export const CLIENT_USAGE = `Usage:
   tsvpn client add NAME [--remote HOST:PORT] [--format ovpn|yaml] [--proto udp|tcp] [--state-dir DIR]
   tsvpn client revoke NAME [--state-dir DIR]
   (DIR defaults to ${DEFAULT_STATE_DIR}, the zero-config server's state directory)`;
-
-class UsageError extends Error {}
-
-const encoder = new TextEncoder();
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
-
-function oneOf<T extends string>(value: unknown, flag: string, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) {
-    throw new UsageError(`Invalid ${flag} "${value}": expected ${allowed.join(" or ")}`);
-  }
-  return value as T;
-}
 
 interface ServerState {
   config: ServerConfig;
@@ -178,7 +162,7 @@ function parse(
     const parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
     return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0].replace(/\.$/, ""));
+    throw new UsageError(firstLine(e).replace(/\.$/, ""));
   }
 }
 
@@ -196,8 +180,8 @@ function requireName(positionals: string[], command: string): string {
 /** Runs `tsvpn client ARGS` (without the leading "client"); resolves to the exit code. */
 export async function runClientAdmin(args: string[], io: ClientAdminIo = {}): Promise<number> {
   const full: Required<ClientAdminIo> = {
-    out: io.out ?? ((t: string) => writeAll(Deno.stdout, t)),
-    err: io.err ?? ((t: string) => writeAll(Deno.stderr, t)),
+    out: io.out ?? writeStdout,
+    err: io.err ?? writeStderr,
     now: io.now ?? (() => new Date()),
     timeoutMs: io.timeoutMs ?? 3000,
   };
@@ -219,11 +203,6 @@ export async function runClientAdmin(args: string[], io: ClientAdminIo = {}): Pr
         throw new UsageError(`Unknown client command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      full.err(`tsvpn client: ${e.message} (see tsvpn client help)\n`);
-      return 2;
-    }
-    full.err(`tsvpn client: ${(e as Error).message.split("\n")[0]}\n`);
-    return 1;
+    return reportCommandError("client", e, full.err);
   }
 }

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config_error.ts";
 import { parseConfig } from "../config/load.ts";
 import { type CcdFile, readCcdDir, translateOvpnServer } from "../config/ovpn_server.ts";
+import { firstLine, writeStderr, writeStdout } from "./command_io.ts";
 
 export interface ImportIo {
   /** Receives the YAML (newline-terminated). Default: stdout. */
@@ -21,29 +22,22 @@ export interface ImportIo {
 
 export const IMPORT_USAGE = "Usage: tsvpn import openvpn SERVER.CONF [--ccd DIR]";
 
-const encoder = new TextEncoder();
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
-
 function why(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "no such file or directory";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory";
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  return firstLine(e);
 }
 
 /** Runs `tsvpn import ARGS` (ARGS without the leading "import"); resolves to the exit code. */
 export async function runImport(args: string[], io: ImportIo = {}): Promise<number> {
-  const out = io.out ?? ((t: string) => writeAll(Deno.stdout, t));
-  const err = io.err ?? ((t: string) => writeAll(Deno.stderr, t));
+  const out = io.out ?? writeStdout;
+  const err = io.err ?? writeStderr;
   let parsed;
   try {
     parsed = parseArgs({ args, options: { ccd: { type: "string" } }, strict: true, allowPositionals: true });
   } catch (e) {
-    err(`tsvpn import: ${(e as Error).message.split("\n")[0]}; ${IMPORT_USAGE}\n`);
+    err(`tsvpn import: ${firstLine(e)}; ${IMPORT_USAGE}\n`);
     return 2;
   }
   const [kind, file, ...extra] = parsed.positionals;

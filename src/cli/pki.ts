@@ -22,6 +22,7 @@ import { refreshCrl, revokeCertificate } from "../pki/revoke.ts";
 import { writeNewSecretFile } from "../pki/secret_file.ts";
 import { writeTlsCryptKey } from "../pki/tls_crypt_key.ts";
 import { formatUtc } from "../pki/verify.ts";
+import { firstLine, oneOf, reportCommandError, UsageError, writeStderr, writeStdout } from "./command_io.ts";
 
 export interface PkiIo {
   /** Receives normal output (already newline-terminated). Default: stdout. */
@@ -42,15 +43,6 @@ export const PKI_USAGE = `Usage:
   tsvpn pki crl --dir DIR
   tsvpn pki tls-crypt-key FILE`;
 
-class UsageError extends Error {}
-
-const encoder = new TextEncoder();
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
-
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 function parse(
@@ -62,7 +54,7 @@ function parse(
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: positionals > 0 });
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0]);
+    throw new UsageError(firstLine(e));
   }
   if (parsed.positionals.length > positionals) {
     throw new UsageError(`Unexpected argument "${parsed.positionals[positionals]}"`);
@@ -90,14 +82,6 @@ function parseDays(values: Values): number | undefined {
   return n;
 }
 
-function oneOf<T extends string>(value: unknown, flag: string, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) {
-    throw new UsageError(`Invalid ${flag} "${value}": expected ${allowed.join(" or ")}`);
-  }
-  return value as T;
-}
-
 function formatList(records: CertRecord[], now: Date): string {
   const rows = [["SERIAL", "NAME", "TYPE", "EXPIRES", "STATUS"]];
   for (const r of records) {
@@ -114,133 +98,143 @@ function formatList(records: CertRecord[], now: Date): string {
   ) + "\n";
 }
 
+/** A pki command's streams and clock, defaults filled in. */
+type PkiContext = Required<PkiIo>;
+
+async function init(args: string[], io: PkiContext): Promise<void> {
+  const { values } = parse(args, {
+    dir: { type: "string" },
+    cn: { type: "string" },
+    curve: { type: "string" },
+  }, 0);
+  const dir = requireDir(values);
+  const curve = oneOf<EcCurve>(values.curve, "--curve", ["P-256", "P-384"]);
+  const cert = await initCa(dir, { commonName: values.cn as string | undefined, curve, now: io.now() });
+  io.out(`Created CA "${cert.subject}" (ECDSA ${curve ?? "P-256"}) in ${dir}: ca.crt, ca.key, crl.pem\n`);
+}
+
+async function issue(args: string[], io: PkiContext): Promise<void> {
+  const { values } = parse(args, {
+    dir: { type: "string" },
+    server: { type: "string" },
+    client: { type: "string" },
+    san: { type: "string", multiple: true },
+    days: { type: "string" },
+  }, 0);
+  const dir = requireDir(values);
+  const server = values.server as string | undefined;
+  const client = values.client as string | undefined;
+  if ((server === undefined) === (client === undefined)) {
+    throw new UsageError("Give exactly one of --server NAME or --client NAME");
+  }
+  const sans = (values.san as string[] | undefined) ?? [];
+  if (client !== undefined && sans.length > 0) {
+    throw new UsageError("--san is only for --server certificates");
+  }
+  const type = server !== undefined ? "server" : "client";
+  const name = (server ?? client)!;
+  const issued = await issueCertificate(dir, { name, type, sans, days: parseDays(values), now: io.now() });
+  io.out(
+    `Issued ${type} certificate "${name}" (serial ${issued.record.serial}): ${issued.certPath}, ${issued.keyPath}\n`,
+  );
+}
+
+async function revoke(args: string[], io: PkiContext): Promise<void> {
+  const { values, positionals } = parse(args, { dir: { type: "string" } }, 1);
+  const dir = requireDir(values);
+  const name = requireOne(positionals, "NAME to revoke");
+  const record = await revokeCertificate(dir, name, { now: io.now() });
+  io.out(`Revoked "${name}" (serial ${record.serial}); CRL updated: ${dir}/crl.pem\n`);
+}
+
+async function list(args: string[], io: PkiContext): Promise<void> {
+  const { values } = parse(args, { dir: { type: "string" }, json: { type: "boolean" } }, 0);
+  const records = await listCertificates(requireDir(values));
+  io.out(values.json ? JSON.stringify(records, null, 2) + "\n" : formatList(records, io.now()));
+}
+
+async function bundleProfile(args: string[], io: PkiContext): Promise<void> {
+  const { values, positionals } = parse(args, {
+    dir: { type: "string" },
+    remote: { type: "string" },
+    format: { type: "string" },
+    proto: { type: "string" },
+    "tls-crypt": { type: "string" },
+    out: { type: "string" },
+  }, 1);
+  const dir = requireDir(values);
+  const name = requireOne(positionals, "NAME to bundle");
+  if (typeof values.remote !== "string") throw new UsageError("Missing --remote HOST:PORT");
+  const outFile = values.out as string | undefined;
+  const format = oneOf<BundleFormat>(values.format, "--format", ["yaml", "ovpn"]) ??
+    (outFile?.endsWith(".ovpn") ? "ovpn" : "yaml");
+  const proto = oneOf<BundleProto>(values.proto, "--proto", ["udp", "tcp"]);
+  let text: string;
+  try {
+    text = await bundle(dir, name, {
+      remote: values.remote,
+      format,
+      proto,
+      tlsCryptKey: values["tls-crypt"] as string | undefined,
+    });
+  } catch (e) {
+    if (e instanceof RangeError && /^Invalid remote/.test(e.message)) throw new UsageError(e.message);
+    throw e;
+  }
+  if (outFile === undefined) {
+    io.out(text);
+  } else {
+    // The bundle holds the client's private key: 0600, never over an existing file or symlink.
+    await writeNewSecretFile(outFile, text);
+    io.err(`Wrote ${format} bundle for "${name}" to ${outFile}\n`);
+  }
+}
+
+async function crl(args: string[], io: PkiContext): Promise<void> {
+  const { values } = parse(args, { dir: { type: "string" } }, 0);
+  const dir = requireDir(values);
+  await refreshCrl(dir, { now: io.now() });
+  io.out(`Re-signed ${dir}/crl.pem\n`);
+}
+
+async function tlsCryptKey(args: string[], io: PkiContext): Promise<void> {
+  const { positionals } = parse(args, {}, 1);
+  const file = requireOne(positionals, "FILE for the tls-crypt key");
+  await writeTlsCryptKey(file);
+  io.out(`Wrote tls-crypt key ${file}\n`);
+}
+
+const COMMANDS = new Map<string, (args: string[], io: PkiContext) => Promise<void>>([
+  ["init", init],
+  ["issue", issue],
+  ["revoke", revoke],
+  ["list", list],
+  ["bundle", bundleProfile],
+  ["crl", crl],
+  ["tls-crypt-key", tlsCryptKey],
+]);
+
 /** Runs `tsvpn pki ARGS` (ARGS without the leading "pki"); resolves to the exit code. */
 export async function runPki(args: string[], io: PkiIo = {}): Promise<number> {
-  const out = io.out ?? ((t: string) => writeAll(Deno.stdout, t));
-  const err = io.err ?? ((t: string) => writeAll(Deno.stderr, t));
-  const now = io.now ?? (() => new Date());
+  const context: PkiContext = {
+    out: io.out ?? writeStdout,
+    err: io.err ?? writeStderr,
+    now: io.now ?? (() => new Date()),
+  };
   const [command, ...rest] = args;
   try {
-    switch (command) {
-      case "init": {
-        const { values } = parse(rest, {
-          dir: { type: "string" },
-          cn: { type: "string" },
-          curve: { type: "string" },
-        }, 0);
-        const dir = requireDir(values);
-        const curve = oneOf<EcCurve>(values.curve, "--curve", ["P-256", "P-384"]);
-        const cert = await initCa(dir, { commonName: values.cn as string | undefined, curve, now: now() });
-        out(`Created CA "${cert.subject}" (ECDSA ${curve ?? "P-256"}) in ${dir}: ca.crt, ca.key, crl.pem\n`);
-        return 0;
-      }
-      case "issue": {
-        const { values } = parse(rest, {
-          dir: { type: "string" },
-          server: { type: "string" },
-          client: { type: "string" },
-          san: { type: "string", multiple: true },
-          days: { type: "string" },
-        }, 0);
-        const dir = requireDir(values);
-        const server = values.server as string | undefined;
-        const client = values.client as string | undefined;
-        if ((server === undefined) === (client === undefined)) {
-          throw new UsageError("Give exactly one of --server NAME or --client NAME");
-        }
-        const sans = (values.san as string[] | undefined) ?? [];
-        if (client !== undefined && sans.length > 0) {
-          throw new UsageError("--san is only for --server certificates");
-        }
-        const type = server !== undefined ? "server" : "client";
-        const name = (server ?? client)!;
-        const issued = await issueCertificate(dir, { name, type, sans, days: parseDays(values), now: now() });
-        out(
-          `Issued ${type} certificate "${name}" (serial ${issued.record.serial}): ${issued.certPath}, ${issued.keyPath}\n`,
-        );
-        return 0;
-      }
-      case "revoke": {
-        const { values, positionals } = parse(rest, { dir: { type: "string" } }, 1);
-        const dir = requireDir(values);
-        const name = requireOne(positionals, "NAME to revoke");
-        const record = await revokeCertificate(dir, name, { now: now() });
-        out(`Revoked "${name}" (serial ${record.serial}); CRL updated: ${dir}/crl.pem\n`);
-        return 0;
-      }
-      case "list": {
-        const { values } = parse(rest, { dir: { type: "string" }, json: { type: "boolean" } }, 0);
-        const records = await listCertificates(requireDir(values));
-        out(values.json ? JSON.stringify(records, null, 2) + "\n" : formatList(records, now()));
-        return 0;
-      }
-      case "bundle": {
-        const { values, positionals } = parse(rest, {
-          dir: { type: "string" },
-          remote: { type: "string" },
-          format: { type: "string" },
-          proto: { type: "string" },
-          "tls-crypt": { type: "string" },
-          out: { type: "string" },
-        }, 1);
-        const dir = requireDir(values);
-        const name = requireOne(positionals, "NAME to bundle");
-        if (typeof values.remote !== "string") throw new UsageError("Missing --remote HOST:PORT");
-        const outFile = values.out as string | undefined;
-        const format = oneOf<BundleFormat>(values.format, "--format", ["yaml", "ovpn"]) ??
-          (outFile?.endsWith(".ovpn") ? "ovpn" : "yaml");
-        const proto = oneOf<BundleProto>(values.proto, "--proto", ["udp", "tcp"]);
-        let text: string;
-        try {
-          text = await bundle(dir, name, {
-            remote: values.remote,
-            format,
-            proto,
-            tlsCryptKey: values["tls-crypt"] as string | undefined,
-          });
-        } catch (e) {
-          if (e instanceof RangeError && /^Invalid remote/.test(e.message)) throw new UsageError(e.message);
-          throw e;
-        }
-        if (outFile === undefined) {
-          out(text);
-        } else {
-          // The bundle holds the client's private key: 0600, never over an existing file or symlink.
-          await writeNewSecretFile(outFile, text);
-          err(`Wrote ${format} bundle for "${name}" to ${outFile}\n`);
-        }
-        return 0;
-      }
-      case "crl": {
-        const { values } = parse(rest, { dir: { type: "string" } }, 0);
-        const dir = requireDir(values);
-        await refreshCrl(dir, { now: now() });
-        out(`Re-signed ${dir}/crl.pem\n`);
-        return 0;
-      }
-      case "tls-crypt-key": {
-        const { positionals } = parse(rest, {}, 1);
-        const file = requireOne(positionals, "FILE for the tls-crypt key");
-        await writeTlsCryptKey(file);
-        out(`Wrote tls-crypt key ${file}\n`);
-        return 0;
-      }
-      case "help":
-      case "--help":
-      case "-h":
-        out(PKI_USAGE + "\n");
-        return 0;
-      case undefined:
-        throw new UsageError("Missing pki command (init, issue, revoke, list, bundle, crl, tls-crypt-key)");
-      default:
-        throw new UsageError(`Unknown pki command "${command}"`);
+    if (command === "help" || command === "--help" || command === "-h") {
+      context.out(PKI_USAGE + "\n");
+      return 0;
     }
+    if (command === undefined) {
+      throw new UsageError("Missing pki command (init, issue, revoke, list, bundle, crl, tls-crypt-key)");
+    }
+    const run = COMMANDS.get(command);
+    if (!run) throw new UsageError(`Unknown pki command "${command}"`);
+    await run(rest, context);
+    return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(`tsvpn pki: ${e.message} (see tsvpn pki help)\n`);
-      return 2;
-    }
-    err(`tsvpn pki: ${(e as Error).message.split("\n")[0]}\n`);
-    return 1;
+    return reportCommandError("pki", e, context.err);
   }
 }

@@ -140,6 +140,7 @@ Deno.test("runPki() returns 1 with one line when the operation is refused", asyn
 Deno.test("runPki() returns 2 with a one-line message on usage errors", async () => {
   assertUsage(await pki(), /Missing pki command/);
   assertUsage(await pki("frobnicate"), /Unknown pki command "frobnicate"/);
+  assertUsage(await pki("constructor"), /Unknown pki command "constructor"/);
   assertUsage(await pki("init"), /Missing --dir DIR/);
   assertUsage(await pki("init", "--dir", "x", "--bogus"), /bogus/);
   assertUsage(await pki("init", "--dir", "x", "--curve", "P-521"), /Invalid --curve "P-521"/);

@@ -18,6 +18,7 @@ import { readPasswordFile } from "../ops/management_guard.ts";
 import type { ServerSnapshot } from "../ops/server_control.ts";
 import { formatStatusTable } from "../ops/status_table.ts";
 import { DEFAULT_STATE_DIR } from "./args.ts";
+import { firstLine, UsageError, writeStderr, writeStdout } from "./command_io.ts";
 
 export interface StatusIo {
   /** Receives normal output (newline-terminated). Default: stdout. */
@@ -37,8 +38,6 @@ export const STATUS_USAGE =
   --password-file FILE  the interface's password (the file's first line), when it asks for one
   --json                print the status document as JSON`;
 
-class UsageError extends Error {}
-
 interface Target {
   address: string;
   passwordFile: string | null;
@@ -50,7 +49,7 @@ async function fileExists(path: string): Promise<boolean> {
     return true;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
-    throw new Error(`Cannot read ${path}: ${(e as Error).message.split("\n")[0]}`);
+    throw new Error(`Cannot read ${path}: ${firstLine(e)}`);
   }
 }
 
@@ -86,13 +85,6 @@ async function findTarget(values: Record<string, string | boolean | undefined>):
   };
 }
 
-const encoder = new TextEncoder();
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
-
 function isSnapshot(v: unknown): v is ServerSnapshot {
   if (typeof v !== "object" || v === null) return false;
   const s = v as Record<string, unknown>;
@@ -102,8 +94,8 @@ function isSnapshot(v: unknown): v is ServerSnapshot {
 
 /** Runs `tsvpn status ARGS` (without the leading "status"); resolves to the exit code. */
 export async function runStatus(args: string[], io: StatusIo = {}): Promise<number> {
-  const out = io.out ?? ((t: string) => writeAll(Deno.stdout, t));
-  const err = io.err ?? ((t: string) => writeAll(Deno.stderr, t));
+  const out = io.out ?? writeStdout;
+  const err = io.err ?? writeStderr;
   let values;
   try {
     values = parseArgs({
@@ -121,7 +113,7 @@ export async function runStatus(args: string[], io: StatusIo = {}): Promise<numb
     }).values;
   } catch (e) {
     err(
-      `tsvpn status: ${(e as Error).message.split("\n")[0].replace(/\.$/, "")} (see tsvpn status --help)\n`,
+      `tsvpn status: ${firstLine(e).replace(/\.$/, "")} (see tsvpn status --help)\n`,
     );
     return 2;
   }
@@ -135,7 +127,7 @@ export async function runStatus(args: string[], io: StatusIo = {}): Promise<numb
     target = await findTarget(values);
     if (target.passwordFile !== null) password = (await readPasswordFile(target.passwordFile)).password;
   } catch (e) {
-    err(`tsvpn status: ${(e as Error).message.split("\n")[0]}\n`);
+    err(`tsvpn status: ${firstLine(e)}\n`);
     return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
   }
   const address = target.address;
@@ -143,7 +135,7 @@ export async function runStatus(args: string[], io: StatusIo = {}): Promise<numb
   try {
     lines = await managementRequest(address, "status json", { timeoutMs: io.timeoutMs, password });
   } catch (e) {
-    const msg = e instanceof ManagementUnreachableError ? e.message : (e as Error).message.split("\n")[0];
+    const msg = e instanceof ManagementUnreachableError ? e.message : firstLine(e);
     err(`tsvpn status: ${msg}\n`);
     return 1;
   }

@@ -6,7 +6,7 @@
  * (`SERVER_ADDRESS=A`). Unknown → null, and bypass-dhcp adds nothing.
  */
 
-import { parseIp } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
 
 export const LEASE_DIRS = [
   "/var/lib/dhcp",

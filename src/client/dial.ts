@@ -7,8 +7,7 @@
 
 import { lookup } from "node:dns/promises";
 import { openUdp } from "../../ffi/udp.ts";
-import { parseIpv4 } from "../addr/ip.ts";
-import { parseIp } from "../config/ip.ts";
+import { parseIp, parseIpv4 } from "../addr/ip.ts";
 import type { Remote } from "../config/schema.ts";
 import { type DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import { TcpPacketSocket } from "./tcp_packet_socket.ts";

@@ -20,7 +20,8 @@
 
 import type { Logger } from "../log/log.ts";
 import type { NetConfig, RouteInfo } from "../device/net_config.ts";
-import { parseCidr, parseIp, prefixContains } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import { parseCidr, prefixContains } from "../addr/prefix.ts";
 import { itemKey } from "./host_plan.ts";
 import type { DnsSettings, HostLookups, HostPlan, PlanItem } from "./host_plan_types.ts";
 

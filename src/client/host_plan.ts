@@ -17,7 +17,7 @@
  * then routes through the tunnel.
  */
 
-import { parseIp } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { DnsSettings, HostLookups, HostPlan, PlanItem, PlanPolicy } from "./host_plan_types.ts";
 import { addressItems, pickTopology, planTunnelAddresses } from "./plan_addresses.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCidr } from "../config/ip.ts";
+import { parseCidr } from "../addr/prefix.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { RouteInfo } from "../device/net_config.ts";
 import { itemKey, planHost, pushedDns } from "./host_plan.ts";

@@ -7,7 +7,7 @@
  * the planner.
  */
 
-import type { IpPrefix } from "../config/ip.ts";
+import type { IpPrefix } from "../addr/prefix.ts";
 import type { PullConfig, RedirectFlag, Topology } from "../config/schema.ts";
 import type { AddressSpec, RouteInfo, RouteSpec } from "../device/net_config.ts";
 

@@ -8,7 +8,8 @@
  *   IPv6         `ifconfig-ipv6 fd00::1000/64 fd00::1` → fd00::1000/64, routes via fd00::1
  */
 
-import { netmaskToLength, parseIp } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import { netmaskToLength } from "../addr/prefix.ts";
 import type { Topology } from "../config/schema.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { AddressSpec } from "../device/net_config.ts";

@@ -9,7 +9,7 @@
  * host used.
  */
 
-import { type IpAddress, parseIp } from "../config/ip.ts";
+import { type IpAddress, parseIp } from "../addr/ip.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { RouteInfo, RouteSpec } from "../device/net_config.ts";
 import type { HostLookups, PlanItem, PlanPolicy, RedirectPlan } from "./host_plan_types.ts";

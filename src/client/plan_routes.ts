@@ -6,7 +6,8 @@
  * redirect-gateway (plan_redirect.ts) adds to the same lists.
  */
 
-import { type IpPrefix, ipPrefix, netmaskToLength, parseIp } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import { type IpPrefix, ipPrefix, netmaskToLength } from "../addr/prefix.ts";
 import type { PushOptions, PushRoute, PushRoute6 } from "../control/push_options.ts";
 import type { RouteSpec } from "../device/net_config.ts";
 import type { HostLookups, PlanItem, PlanPolicy } from "./host_plan_types.ts";

@@ -21,7 +21,8 @@
  * as received (push_screen.ts); the checks here hold on their own as well.
  */
 
-import { netmaskToLength, parseIp } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import { netmaskToLength } from "../addr/prefix.ts";
 import type { PullConfig } from "../config/schema.ts";
 import { isHostName } from "../config/values.ts";
 import type { DhcpOption, PushOptions, PushRoute, PushRoute6 } from "../control/push_options.ts";

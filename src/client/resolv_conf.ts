@@ -13,7 +13,7 @@
  * killed before it could restore.
  */
 
-import { parseIp } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
 import { isHostName } from "../config/values.ts";
 import type { DnsTarget } from "./host_changes.ts";
 import type { DnsSettings } from "./host_plan_types.ts";

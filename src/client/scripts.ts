@@ -9,6 +9,8 @@
  * A script gets SCRIPT_TIMEOUT_MS; its output goes to the log line by line.
  */
 
+import { formatIpv4 } from "../addr/ip.ts";
+import { ipv4Netmask } from "../addr/prefix.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { Logger } from "../log/log.ts";
 import type { HostPlan } from "./host_plan_types.ts";
@@ -74,7 +76,7 @@ function buildEnv(plan: HostPlan, type: ScriptType, push: PushOptions): Record<s
     if (!spec.dst.includes(":")) {
       routes4++;
       env[`route_network_${routes4}`] = network;
-      env[`route_netmask_${routes4}`] = lengthToNetmask(Number(bits));
+      env[`route_netmask_${routes4}`] = formatIpv4(ipv4Netmask(Number(bits)));
       env[`route_gateway_${routes4}`] = spec.gateway ?? "";
       if (spec.metric !== undefined) env[`route_metric_${routes4}`] = String(spec.metric);
     } else {
@@ -104,11 +106,6 @@ export function scriptArgs(plan: HostPlan): string[] {
     plan.local4?.netmask ?? plan.local4?.peer ?? "",
     "init",
   ];
-}
-
-export function lengthToNetmask(len: number): string {
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return [mask >>> 24, (mask >>> 16) & 255, (mask >>> 8) & 255, mask & 255].join(".");
 }
 
 export type ScriptResult = { ok: true } | { ok: false; reason: string };

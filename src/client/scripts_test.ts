@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log/log.ts";
 import type { HostPlan } from "./host_plan_types.ts";
-import { lengthToNetmask, runScript, scriptArgs, scriptEnv } from "./scripts.ts";
+import { runScript, scriptArgs, scriptEnv } from "./scripts.ts";
 
 const plan: HostPlan = {
   dev: "tun0",
@@ -102,13 +102,6 @@ Deno.test("scriptArgs() passes OpenVPN's argument list and net30 uses ifconfig_r
   };
   assert.equal(scriptEnv(p2p, "down", {}).ifconfig_remote, "10.8.0.5");
   assert.equal(scriptEnv(p2p, "down", {}).ifconfig_netmask, undefined);
-});
-
-Deno.test("lengthToNetmask() converts prefix lengths to dotted masks", () => {
-  assert.equal(lengthToNetmask(0), "0.0.0.0");
-  assert.equal(lengthToNetmask(1), "128.0.0.0");
-  assert.equal(lengthToNetmask(24), "255.255.255.0");
-  assert.equal(lengthToNetmask(32), "255.255.255.255");
 });
 
 Deno.test("runScript() reports success, the exit code of a failure and a missing script", async () => {

@@ -11,7 +11,8 @@
  */
 
 import type { AddressSpec, LinkInfo, NetConfig, RouteInfo, RouteSpec } from "../device/net_config.ts";
-import { ipPrefix, parseCidr, parseIp, prefixContains } from "../config/ip.ts";
+import { parseIp } from "../addr/ip.ts";
+import { ipPrefix, parseCidr, prefixContains } from "../addr/prefix.ts";
 
 const EEXIST = 17;
 const ESRCH = 3;

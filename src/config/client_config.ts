@@ -18,29 +18,10 @@ import {
   type Remote,
   type ScriptsConfig,
 } from "./schema.ts";
+import { CLIENT_KEYS, PULL_KEYS, RECONNECT_KEYS, REMOTE_KEYS, SCRIPTS_KEYS } from "./keys.ts";
 import { readData, readDev, readKeepalive, readLog, readManagement, readPki } from "./sections.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
-
-export const CLIENT_KEYS = [
-  "mode",
-  "remotes",
-  "remote_random",
-  "proto",
-  "dev",
-  "pki",
-  "server_name",
-  "data",
-  "keepalive",
-  "log",
-  "pull",
-  "routes",
-  "routes6",
-  "redirect_gateway",
-  "scripts",
-  "reconnect",
-  "management",
-] as const;
 
 export function readClientConfig(root: MapView): ClientConfig {
   root.checkKeys(CLIENT_KEYS);
@@ -90,7 +71,7 @@ function readRemotes(root: MapView, proto: Proto): Remote[] {
   const items = f.list();
   if (f.isNull || items.length === 0) f.expected("a non-empty list of remotes ({ host, port })");
   return items.map((item) => {
-    const m = item.map(["host", "port", "proto"]);
+    const m = item.map(REMOTE_KEYS);
     const port = m.opt("port");
     const p = m.opt("proto");
     return {
@@ -110,7 +91,7 @@ function readPull(root: MapView): PullConfig {
   const pull = defaultPull();
   const f = root.opt("pull");
   if (!f) return pull;
-  const m = f.map(["routes", "redirect_gateway", "net_gateway_routes", "dns", "filter"]);
+  const m = f.map(PULL_KEYS);
   const routes = m.opt("routes");
   if (routes) pull.routes = routes.bool();
   const redirect = m.opt("redirect_gateway");
@@ -147,7 +128,7 @@ function readScripts(root: MapView): ScriptsConfig {
   const scripts: ScriptsConfig = { up: null, down: null };
   const f = root.opt("scripts");
   if (!f) return scripts;
-  const m = f.map(["up", "down"]);
+  const m = f.map(SCRIPTS_KEYS);
   const up = m.opt("up");
   if (up) scripts.up = up.filePath();
   const down = m.opt("down");
@@ -162,7 +143,7 @@ function readReconnect(root: MapView): ReconnectConfig {
   };
   const f = root.opt("reconnect");
   if (!f) return r;
-  const m = f.map(["initial_delay", "max_delay"]);
+  const m = f.map(RECONNECT_KEYS);
   const initial = m.opt("initial_delay");
   if (initial) r.initialDelay = readSeconds(initial);
   const max = m.opt("max_delay");

@@ -23,17 +23,3 @@ export {
 } from "./ovpn_server.ts";
 export { readPemSource } from "./pem_source.ts";
 export * from "./schema.ts";
-export {
-  addressAt,
-  formatIp,
-  hostOffset,
-  type IpAddress,
-  ipAddress,
-  type IpFamily,
-  type IpPrefix,
-  ipPrefix,
-  parseCidr,
-  parseIp,
-  prefixContains,
-  prefixCovers,
-} from "./ip.ts";

@@ -4,7 +4,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import { type IpPrefix, parseCidr } from "./ip.ts";
+import { type IpPrefix, parseCidr } from "../addr/prefix.ts";
 import { type IgnoredOption, lexOvpn, optionText, type OvpnDirective } from "./ovpn_lexer.ts";
 import { ovpnAddress, OvpnContext, ovpnRedirectFlags, ovpnRoute, ovpnRoute6 } from "./ovpn_options.ts";
 import type { YamlWriter } from "./yaml_emit.ts";

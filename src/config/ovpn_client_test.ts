@@ -228,6 +228,14 @@ Deno.test("parseOvpnClient() takes the CN from a subject-type verify-x509-name a
   assert.deepEqual(ignored, [{ line: 7, option: "frobnicate 3", reason: "not supported by tsvpn" }]);
 });
 
+Deno.test("parseOvpnClient() lists options named like Object's own properties as not supported", () => {
+  const { ignored } = parseOvpnClient(MINIMAL + "constructor 1\ntoString 2\n", "c.ovpn");
+  assert.deepEqual(ignored, [
+    { line: 6, option: "constructor 1", reason: "not supported by tsvpn" },
+    { line: 7, option: "tostring 2", reason: "not supported by tsvpn" },
+  ]);
+});
+
 Deno.test("parseOvpnClient() translates pull-filter lines into pull.filter rules in file order, text exactly as quoted", () => {
   const { config, ignored } = parseOvpnClient(
     MINIMAL +

@@ -9,15 +9,8 @@
 import { isAbsolute, join, normalize } from "node:path";
 import type { LogLevel } from "../log/log.ts";
 import { ConfigError } from "./config_error.ts";
-import {
-  type IpAddress,
-  type IpPrefix,
-  ipPrefix,
-  netmaskToLength,
-  parseCidr,
-  parseIp,
-  parseIpv4,
-} from "./ip.ts";
+import { type IpAddress, isLoopback, parseIp } from "../addr/ip.ts";
+import { type IpPrefix, ipPrefix, netmaskToLength, parseCidr } from "../addr/prefix.ts";
 import type { IgnoredOption, OvpnDirective } from "./ovpn_lexer.ts";
 import { optionText } from "./ovpn_lexer.ts";
 import {
@@ -101,7 +94,8 @@ export class OvpnContext {
     this.ignored.push({
       line: d.line,
       option: optionText(d),
-      reason: reason ?? IGNORE_REASONS[d.name] ?? "not supported by tsvpn",
+      reason: reason ??
+        (Object.hasOwn(IGNORE_REASONS, d.name) ? IGNORE_REASONS[d.name] : "not supported by tsvpn"),
     });
   }
 
@@ -138,6 +132,25 @@ export function ovpnProto(ctx: OvpnContext, d: OvpnDirective, value: string, ser
   ctx.fail(d, `expected udp or tcp, got ${JSON.stringify(value)}`);
 }
 
+/** `dev` and `dev-type` as read, settled by `ovpnDev` once every line is read. */
+export interface DevDirectives {
+  dev: OvpnDirective | null;
+  devType: string | null;
+}
+
+/** Records `dev` or `dev-type` in `into`; false for any other option. */
+export function takeDevDirective(into: DevDirectives, ctx: OvpnContext, d: OvpnDirective): boolean {
+  if (d.name === "dev") into.dev = d;
+  else if (d.name === "dev-type") into.devType = ctx.arg(d, 0, "tun or tap");
+  else return false;
+  return true;
+}
+
+/** `tun-mtu N`. */
+export function ovpnMtu(ctx: OvpnContext, d: OvpnDirective): number {
+  return ctx.int(d, 0, 576, 65535, "an MTU from 576 to 65535");
+}
+
 /** `dev tun|tap|tunN|NAME` with an optional `dev-type`: the device type and the tsvpn name. */
 export function ovpnDev(
   ctx: OvpnContext,
@@ -159,11 +172,11 @@ export function ovpnDev(
 export function ovpnRoute(ctx: OvpnContext, d: OvpnDirective, args = d.args): IpPrefix {
   const net = args[0];
   const mask = args[1] && args[1] !== "default" ? args[1] : "255.255.255.255";
-  const bytes = net === undefined ? null : parseIpv4(net);
-  if (!bytes) ctx.fail(d, `expected an IPv4 network, got ${JSON.stringify(net ?? "")}`);
+  const ip = net === undefined ? null : parseIp(net);
+  if (ip?.family !== 4) ctx.fail(d, `expected an IPv4 network, got ${JSON.stringify(net ?? "")}`);
   const len = netmaskToLength(mask);
   if (len === null) ctx.fail(d, `expected a netmask such as 255.255.255.0, got ${JSON.stringify(mask)}`);
-  const p = ipPrefix(bytes, len);
+  const p = ipPrefix(ip.bytes, len);
   if (p.address !== net) {
     ctx.fail(d, `expected a network with host bits zero, got ${net} ${mask} (did you mean ${p.address}?)`);
   }
@@ -257,8 +270,7 @@ export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementCo
   }
   const port = ctx.int(d, 1, 1, 65535, "a port from 1 to 65535");
   const ip = where === "localhost" ? null : parseIp(where);
-  const loopback = where === "localhost" ||
-    (ip !== null && (ip.family === 4 ? ip.bytes[0] === 127 : ip.text === "::1"));
+  const loopback = where === "localhost" || (ip !== null && isLoopback(ip));
   if (!loopback) {
     ctx.fail(d, `expected a loopback address (127.0.0.0/8, ::1 or localhost), got ${JSON.stringify(where)}`);
   }

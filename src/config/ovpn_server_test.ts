@@ -217,6 +217,20 @@ Deno.test("translateOvpnServer() reports an unused auth digest and an unread cli
   ]);
 });
 
+Deno.test("translateOvpnServer() reports options named like Object's own properties as not supported", () => {
+  const { yaml, ignored } = translateOvpnServer(
+    "server 10.8.0.0 255.255.255.0\nconstructor ca.crt\n__proto__ x\nhasOwnProperty y\n",
+    "s.conf",
+  );
+  assert.doesNotMatch(yaml, /function|native code/);
+  assert.deepEqual(ignored.map((i) => [i.line, i.option, i.reason]), [
+    [2, "constructor ca.crt", "not supported by tsvpn"],
+    [3, "__proto__ x", "not supported by tsvpn"],
+    [4, "hasownproperty y", "not supported by tsvpn"],
+  ]);
+  load(yaml.replace("mode: server", "mode: server\npki: { ca: a, cert: b, key: c }"));
+});
+
 const IMPORT_ERRORS: [string, string, string][] = [
   [
     "a bad netmask",

@@ -7,7 +7,8 @@
  */
 
 import type { LogLevel } from "../log/log.ts";
-import type { IpAddress, IpPrefix } from "./ip.ts";
+import type { IpAddress } from "../addr/ip.ts";
+import type { IpPrefix } from "../addr/prefix.ts";
 
 export type Mode = "server" | "client";
 export type Proto = "udp" | "tcp";

@@ -4,7 +4,17 @@
  */
 
 import { LOG_LEVELS } from "../log/log.ts";
-import { parseIp } from "./ip.ts";
+import { isLoopback, parseIp } from "../addr/ip.ts";
+import {
+  DATA_KEYS,
+  DEV_KEYS,
+  KEEPALIVE_KEYS,
+  LOG_KEYS,
+  MANAGEMENT_KEYS,
+  PKI_KEYS,
+  PUSH_KEYS,
+  TLS_AUTH_KEYS,
+} from "./keys.ts";
 import {
   type CipherName,
   CIPHERS,
@@ -32,7 +42,7 @@ export function readDev(parent: MapView): DevConfig {
   const f = parent.opt("dev");
   const dev: DevConfig = { type: DEFAULTS.devType, name: DEFAULTS.devName, mtu: DEFAULTS.mtu };
   if (!f) return dev;
-  const m = f.map(["type", "name", "mtu"]);
+  const m = f.map(DEV_KEYS);
   const type = m.opt("type");
   if (type) dev.type = type.oneOf(DEV_TYPES);
   const name = m.opt("name");
@@ -68,10 +78,8 @@ function requirePem(m: MapView, key: string): PemSource {
   return src;
 }
 
-const PEM_KEYS = ["ca", "cert", "key", "crl", "tls_crypt"].flatMap((k) => [k, `${k}_pem`]);
-
 export function readPki(parent: MapView): PkiConfig {
-  const m = parent.req("pki").map([...PEM_KEYS, "tls_auth"]);
+  const m = parent.req("pki").map(PKI_KEYS);
   const pki: PkiConfig = {
     ca: requirePem(m, "ca"),
     cert: requirePem(m, "cert"),
@@ -89,7 +97,7 @@ export function readPki(parent: MapView): PkiConfig {
 }
 
 function readTlsAuth(f: Field): TlsAuthConfig {
-  const m = f.map(["key", "key_pem", "direction", "digest"]);
+  const m = f.map(TLS_AUTH_KEYS);
   const dir = m.opt("direction");
   const digest = m.opt("digest");
   return {
@@ -109,7 +117,7 @@ export function readData(parent: MapView): DataConfig {
   };
   const f = parent.opt("data");
   if (!f) return data;
-  const m = f.map(["ciphers", "reneg_seconds", "reneg_bytes", "transition_window", "replay_window"]);
+  const m = f.map(DATA_KEYS);
   const ciphers = m.opt("ciphers");
   if (ciphers) {
     const list: CipherName[] = readEnumList(ciphers, CIPHERS);
@@ -133,7 +141,7 @@ export function readKeepalive(parent: MapView, required: boolean): KeepaliveConf
   if (!f && !required) return null;
   const ka: KeepaliveConfig = { interval: DEFAULTS.keepaliveInterval, timeout: DEFAULTS.keepaliveTimeout };
   if (!f) return ka;
-  const m = f.map(["interval", "timeout"]);
+  const m = f.map(KEEPALIVE_KEYS);
   const interval = m.opt("interval");
   if (interval) ka.interval = readSeconds(interval);
   const timeout = m.opt("timeout");
@@ -150,23 +158,22 @@ export function readKeepalive(parent: MapView, required: boolean): KeepaliveConf
 export function readLog(parent: MapView): LogConfig {
   const f = parent.opt("log");
   if (!f) return { level: DEFAULTS.logLevel };
-  const level = f.map(["level"]).opt("level");
+  const level = f.map(LOG_KEYS).opt("level");
   return { level: level ? level.oneOf(LOG_LEVELS) : DEFAULTS.logLevel };
 }
 
 const LISTEN_WHAT = "HOST:PORT on a loopback address or a unix socket path starting with / or ./";
 
-function isLoopback(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   if (host === "localhost") return true;
   const ip = parseIp(host);
-  if (!ip) return false;
-  return ip.family === 4 ? ip.bytes[0] === 127 : ip.text === "::1";
+  return ip !== null && isLoopback(ip);
 }
 
 export function readManagement(parent: MapView): ManagementConfig | null {
   const f = parent.opt("management");
   if (!f) return null;
-  const m = f.map(["listen", "password_file"]);
+  const m = f.map(MANAGEMENT_KEYS);
   const passwordFile = m.opt("password_file");
   return {
     listen: parseManagementListen(m.req("listen")),
@@ -187,7 +194,7 @@ function parseManagementListen(f: Field): ManagementListen {
   if (port < 1 || port > 65535) {
     f.fail(`expected a port from 1 to 65535 in ${LISTEN_WHAT}, got ${JSON.stringify(v)}`);
   }
-  if (!isLoopback(host)) {
+  if (!isLoopbackHost(host)) {
     f.fail(`expected a loopback address (127.0.0.0/8, ::1 or localhost), got ${JSON.stringify(v)}`);
   }
   const ip = parseIp(host);
@@ -201,7 +208,7 @@ export function emptyPush(): PushConfig {
 export function readPush(parent: MapView): PushConfig {
   const f = parent.opt("push");
   if (!f) return emptyPush();
-  const m = f.map(["routes", "routes6", "redirect_gateway", "dns", "domain"]);
+  const m = f.map(PUSH_KEYS);
   const redirect = m.opt("redirect_gateway");
   const dns = m.opt("dns");
   const domain = m.opt("domain");

@@ -4,7 +4,8 @@
  * network and topology, bridge vs addresses).
  */
 
-import { addressAt, hostOffset, type IpAddress, type IpPrefix, prefixContains } from "./ip.ts";
+import type { IpAddress } from "../addr/ip.ts";
+import { addressAt, hostOffset, type IpPrefix, prefixContains } from "../addr/prefix.ts";
 import {
   type ClientOverride,
   DEFAULTS,
@@ -26,6 +27,7 @@ import {
   readPki,
   readPush,
 } from "./sections.ts";
+import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -34,39 +36,6 @@ const MAX_MACS = 65536;
 
 /** Largest default inner packet for MSS clamping (see the mssfix default). */
 const DEFAULT_MSSFIX = 1448;
-
-export const SERVER_KEYS = [
-  "mode",
-  "listen",
-  "dev",
-  "pki",
-  "data",
-  "keepalive",
-  "log",
-  "management",
-  "server",
-] as const;
-
-const SECTION_KEYS = [
-  "network",
-  "network6",
-  "topology",
-  "client_to_client",
-  "duplicate_cn",
-  "max_clients",
-  "max_macs_per_client",
-  "pool_persist",
-  "status_file",
-  "status_interval",
-  "mssfix",
-  "bridge",
-  "routes",
-  "routes6",
-  "push",
-  "clients",
-] as const;
-
-const CLIENT_KEYS = ["disabled", "address", "address6", "iroutes", "iroutes6", "push"] as const;
 
 /** Smallest IPv4 pool OpenVPN accepts for `server` (/29), and its IPv6 range. */
 const MAX_NETWORK_LENGTH = 29;
@@ -90,7 +59,7 @@ function readListen(root: MapView): ListenConfig {
   const listen: ListenConfig = { host: DEFAULTS.listenHost, port: DEFAULTS.port, proto: DEFAULTS.proto };
   const f = root.opt("listen");
   if (!f) return listen;
-  const m = f.map(["host", "port", "proto"]);
+  const m = f.map(LISTEN_KEYS);
   const host = m.opt("host");
   if (host) listen.host = readAddress(host).text;
   const port = m.opt("port");
@@ -106,7 +75,7 @@ function readBool(m: MapView, key: string, fallback: boolean): boolean {
 }
 
 function readServerSection(f: Field, dev: DevConfig): ServerSection {
-  const m = f.map(SECTION_KEYS);
+  const m = f.map(SERVER_SECTION_KEYS);
 
   const bridgeField = m.opt("bridge");
   const bridge = bridgeField ? bridgeField.bool() : false;
@@ -128,17 +97,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
   const statusInterval = m.opt("status_interval");
   const poolPersist = m.opt("pool_persist");
   const statusFile = m.opt("status_file");
-  const mssfixField = m.opt("mssfix");
-  // Default: inner packets of at most 1448 bytes, which with IPv4 + UDP + the
-  // 24-byte P_DATA_V2 AEAD overhead make 1500-byte datagrams, the usual path MTU
-  // (OpenVPN 2.6's `mssfix 1492 mtu` default aims at the same: no fragmentation).
-  let mssfix = Math.min(dev.mtu, DEFAULT_MSSFIX);
-  if (mssfixField) {
-    const v = mssfixField.scalar();
-    if (v !== 0) {
-      mssfix = mssfixField.int(576, dev.mtu, `0 (off) or an integer from 576 to ${dev.mtu} (dev.mtu)`);
-    } else mssfix = 0;
-  }
+  const mssfix = readMssfix(m, dev);
 
   const section: ServerSection = {
     network,
@@ -165,6 +124,16 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);
   return section;
+}
+
+function readMssfix(m: MapView, dev: DevConfig): number {
+  const f = m.opt("mssfix");
+  // Default: inner packets of at most 1448 bytes, which with IPv4 + UDP + the
+  // 24-byte P_DATA_V2 AEAD overhead make 1500-byte datagrams, the usual path MTU
+  // (OpenVPN 2.6's `mssfix 1492 mtu` default aims at the same: no fragmentation).
+  if (!f) return Math.min(dev.mtu, DEFAULT_MSSFIX);
+  if (f.scalar() === 0) return 0;
+  return f.int(576, dev.mtu, `0 (off) or an integer from 576 to ${dev.mtu} (dev.mtu)`);
 }
 
 function readNetwork(m: MapView, key: "network" | "network6", bridge: boolean): IpPrefix | null {
@@ -203,7 +172,7 @@ function readClients(f: Field, section: ServerSection): Map<string, ClientOverri
   const out = new Map<string, ClientOverride>();
   const owners = new Map<string, string>();
   for (const name of m.keys()) {
-    const cf = m.get(name)!;
+    const clientField = m.get(name)!;
     const override: ClientOverride = {
       name,
       disabled: false,
@@ -214,12 +183,12 @@ function readClients(f: Field, section: ServerSection): Map<string, ClientOverri
       push: emptyPush(),
     };
     out.set(name, override);
-    if (cf.isNull) continue;
-    const cm = cf.map(CLIENT_KEYS);
-    override.disabled = readBool(cm, "disabled", false);
-    const a4 = cm.opt("address");
+    if (clientField.isNull) continue;
+    const clientMap = clientField.map(CLIENT_OVERRIDE_KEYS);
+    override.disabled = readBool(clientMap, "disabled", false);
+    const a4 = clientMap.opt("address");
     if (a4) override.address = checkStaticAddress(a4, section, 4);
-    const a6 = cm.opt("address6");
+    const a6 = clientMap.opt("address6");
     if (a6) override.address6 = checkStaticAddress(a6, section, 6);
     for (const a of [override.address, override.address6]) {
       if (!a) continue;
@@ -232,21 +201,23 @@ function readClients(f: Field, section: ServerSection): Map<string, ClientOverri
       }
       owners.set(a.text, name);
     }
-    override.iroutes = readPrefixList(cm, "iroutes", 4);
-    override.iroutes6 = readPrefixList(cm, "iroutes6", 6);
-    override.push = readPush(cm);
+    override.iroutes = readPrefixList(clientMap, "iroutes", 4);
+    override.iroutes6 = readPrefixList(clientMap, "iroutes6", 6);
+    override.push = readPush(clientMap);
   }
   return out;
 }
 
-function checkStaticAddress(f: Field, s: ServerSection, family: 4 | 6): IpAddress {
+function checkStaticAddress(f: Field, section: ServerSection, family: 4 | 6): IpAddress {
   const hint = family === 4 ? " (put IPv6 addresses in address6)" : " (put IPv4 addresses in address)";
   const addr = readAddress(f, family, hint);
   const netKey = family === 4 ? "server.network" : "server.network6";
-  const net = family === 4 ? s.network : s.network6;
-  const own = family === 4 ? s.address : s.address6;
+  const net = family === 4 ? section.network : section.network6;
+  const own = family === 4 ? section.address : section.address6;
   const got = JSON.stringify(addr.text);
-  if (s.bridge) f.fail("expected no static address with bridge: true (bridged clients get no addresses)");
+  if (section.bridge) {
+    f.fail("expected no static address with bridge: true (bridged clients get no addresses)");
+  }
   if (!net) f.fail(`expected no address6 without ${netKey}, got ${got}`);
   if (!prefixContains(net, addr.bytes)) {
     f.fail(`expected an address inside ${netKey} ${net.text}, got ${got}`);
@@ -257,7 +228,7 @@ function checkStaticAddress(f: Field, s: ServerSection, family: 4 | 6): IpAddres
   const offset = hostOffset(net, addr.bytes);
   const size = hostCount(net);
   if (offset === size - 1) f.fail(`expected a client address, got the broadcast address ${got}`);
-  if (s.topology === "net30") {
+  if (section.topology === "net30") {
     // Each client owns a /30: network, server endpoint (+1), client endpoint (+2), broadcast.
     // The first /30 is the server's own.
     if (offset % 4 !== 2 || offset < 4) {
@@ -265,7 +236,7 @@ function checkStaticAddress(f: Field, s: ServerSection, family: 4 | 6): IpAddres
       const example = addressAt(net, block * 4 + 2).text;
       f.fail(`expected the client endpoint of a /30 in net30 topology (such as ${example}), got ${got}`);
     }
-  } else if (s.topology === "p2p" && offset === 2) {
+  } else if (section.topology === "p2p" && offset === 2) {
     f.fail(
       `expected a client address, got ${got} (the server's point-to-point peer address in p2p topology)`,
     );

@@ -4,7 +4,8 @@
  * what was expected.
  */
 
-import { type IpAddress, type IpFamily, type IpPrefix, parseCidr, parseIp } from "./ip.ts";
+import { type IpAddress, type IpFamily, parseIp } from "../addr/ip.ts";
+import { type IpPrefix, parseCidr } from "../addr/prefix.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
 const MAX_SECONDS = 2 ** 31 - 1;

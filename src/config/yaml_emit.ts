@@ -41,7 +41,7 @@ export function yamlScalar(v: string | number | boolean): string {
 
 export class YamlWriter {
   #root: Branch = { children: new Map() };
-  #order: Map<string, readonly string[]>;
+  #order: ReadonlyMap<string, readonly string[]>;
   #sectionComments: Record<string, string>;
   #header: string[];
 
@@ -51,7 +51,7 @@ export class YamlWriter {
    */
   constructor(
     header: string[],
-    order: Map<string, readonly string[]>,
+    order: ReadonlyMap<string, readonly string[]>,
     sectionComments: Record<string, string>,
   ) {
     this.#header = header;

@@ -9,6 +9,7 @@
  * Extension readers throw the same for a malformed extension value.
  */
 
+import { formatIp } from "../addr/ip.ts";
 import {
   childrenOf,
   contentsOf,
@@ -250,25 +251,9 @@ export interface AltName {
   value: string;
 }
 
-function formatIp(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join(".");
-  if (b.length !== 16) return `#${toHex(b)}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i] << 8) | b[i + 1]).toString(16));
-  // The first longest run of two or more zero groups becomes "::".
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== "0") {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  if (bestLen < 2) return groups.join(":");
-  return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`;
+/** An iPAddress SAN as text; contents that are no address (not 4 or 16 bytes) as "#" and hex. */
+function altNameIp(b: Uint8Array): string {
+  return b.length === 4 || b.length === 16 ? formatIp(b) : `#${toHex(b)}`;
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -280,7 +265,7 @@ export function subjectAltNames(cert: Certificate): AltName[] | null {
   const v = ext.value;
   return childrenOf(v, expectTlv(v, 0, v.length, TAG_SEQUENCE, "SubjectAltName")).map((t): AltName => {
     if (t.tag === 0x82) return { type: "dns", value: latin1.decode(contentsOf(v, t)) };
-    if (t.tag === 0x87) return { type: "ip", value: formatIp(contentsOf(v, t)) };
+    if (t.tag === 0x87) return { type: "ip", value: altNameIp(contentsOf(v, t)) };
     return { type: "other", value: "" };
   });
 }

@@ -18,10 +18,10 @@
 import { formatIpv4, formatIpv6, ipv6Add, parseIpv4, parseIpv6 } from "../addr/ip.ts";
 import {
   formatPrefix,
-  type IpPrefix,
   ipv4Netmask,
   ipv4PrefixContains,
   ipv6PrefixContains,
+  type NumericPrefix,
 } from "../addr/prefix.ts";
 import type { ServerLayout } from "./topology.ts";
 
@@ -186,8 +186,8 @@ export class AddressPool {
   }
 
   /** The prefixes to route to a lease's session (/32 and /128 host routes). */
-  routesFor(lease: Lease): IpPrefix[] {
-    const out: IpPrefix[] = [];
+  routesFor(lease: Lease): NumericPrefix[] {
+    const out: NumericPrefix[] = [];
     if (lease.ipv4 !== null) out.push({ family: 4, addr: lease.ipv4, bits: 32 });
     if (lease.ipv6 !== null) out.push({ family: 6, addr: lease.ipv6, bits: 128 });
     return out;

@@ -17,13 +17,13 @@
  * (an IPv4 u32 ≥ 2^31 passed as a number may be boxed by V8).
  */
 
-import { formatPrefix, type IpPrefix } from "../addr/prefix.ts";
+import { formatPrefix, type NumericPrefix } from "../addr/prefix.ts";
 import { PrefixTrie, type TrieEntry } from "./prefix_trie.ts";
 
 export const NO_OWNER = -1;
 
 export interface RouteEntry {
-  readonly prefix: IpPrefix;
+  readonly prefix: NumericPrefix;
   readonly owner: number;
 }
 
@@ -89,7 +89,7 @@ export class RouteTable {
   // -- Control plane --
 
   /** Routes `prefix` to `owner`; returns the owner it took the prefix from, or NO_OWNER. */
-  add(prefix: IpPrefix, owner: number): number {
+  add(prefix: NumericPrefix, owner: number): number {
     return prefix.family === 4
       ? this.#v4.insert(prefix.addr, prefix.bits, owner)
       : this.#v6.insert(prefix.addr, prefix.bits, owner);
@@ -109,7 +109,7 @@ export class RouteTable {
    * Removes `prefix`. With `owner` ≥ 0 it is removed only if that owner still
    * holds it (a late cleanup must not drop a route another session took over).
    */
-  remove(prefix: IpPrefix, owner = NO_OWNER): boolean {
+  remove(prefix: NumericPrefix, owner = NO_OWNER): boolean {
     const trie = prefix.family === 4 ? this.#v4 : this.#v6;
     const current = trie.get(prefix.addr, prefix.bits);
     if (current === NO_OWNER || (owner >= 0 && current !== owner)) return false;
@@ -123,7 +123,7 @@ export class RouteTable {
   }
 
   /** The owner of exactly `prefix`, or NO_OWNER. */
-  ownerOf(prefix: IpPrefix): number {
+  ownerOf(prefix: NumericPrefix): number {
     return prefix.family === 4
       ? this.#v4.get(prefix.addr, prefix.bits)
       : this.#v6.get(prefix.addr, prefix.bits);
@@ -135,7 +135,7 @@ export class RouteTable {
   }
 
   /** The prefixes `owner` holds. */
-  prefixesOf(owner: number): IpPrefix[] {
+  prefixesOf(owner: number): NumericPrefix[] {
     return [...this.#v4.entriesOf(owner).map(toEntry4), ...this.#v6.entriesOf(owner).map(toEntry6)].map((e) =>
       e.prefix
     );

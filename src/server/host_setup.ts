@@ -6,17 +6,17 @@
  * configured routes (server.routes / routes6) into the device.
  */
 
+import type { IpPrefix } from "../addr/prefix.ts";
 import type { AddressSpec, NetConfig, RouteSpec } from "../device/net_config.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerLayout } from "../pool/topology.ts";
 import { serverTunAddresses, serverTunRoutes } from "../pool/topology.ts";
-import type { IpPrefix as ConfigPrefix } from "../config/ip.ts";
 
 export interface HostPlan {
   dev: string;
   mtu: number;
   layout: ServerLayout | null;
-  routes: ConfigPrefix[];
+  routes: IpPrefix[];
 }
 
 export class HostSetup {

@@ -19,9 +19,7 @@
  */
 
 import { formatIpv4 } from "../addr/ip.ts";
-import { ipv4Netmask } from "../addr/prefix.ts";
-import type { IpPrefix as ConfigPrefix } from "../config/ip.ts";
-import { prefixCovers } from "../config/ip.ts";
+import { type IpPrefix, ipv4Netmask, prefixCovers } from "../addr/prefix.ts";
 import type { ClientOverride, KeepaliveConfig, PushConfig } from "../config/schema.ts";
 import { parsePushOptions, type PushOptions } from "../control/push_options.ts";
 import type { AddressPool, Lease } from "../pool/address_pool.ts";
@@ -55,7 +53,7 @@ export function buildClientPush(input: ClientPushInput): PushOptions {
   }
   const own = input.override;
   const iroutes = own ? [...own.iroutes, ...own.iroutes6] : [];
-  const notOwn = (p: ConfigPrefix) => !iroutes.some((r) => prefixCovers(r, p));
+  const notOwn = (p: IpPrefix) => !iroutes.some((r) => prefixCovers(r, p));
   const pushes = own ? [input.push, own.push] : [input.push];
   const routes = [...(o.routes ?? [])];
   const routes6 = [...(o.routesIpv6 ?? [])];

@@ -1,0 +1,110 @@
+/**
+ * The YAML keys of every map in both schemas, defined once: the readers
+ * (server_config.ts, client_config.ts, sections.ts) accept exactly these, an
+ * unknown key being an error with a "did you mean", and `tsvpn import openvpn`
+ * writes a server config's keys in this order. A new key is added here and
+ * then read where its section is read.
+ */
+
+export const LISTEN_KEYS = ["host", "port", "proto"] as const;
+export const DEV_KEYS = ["type", "name", "mtu"] as const;
+/** PEM material: a file (`ca`) or inline text (`ca_pem`). */
+export const PEM_NAMES = ["ca", "cert", "key", "crl", "tls_crypt"] as const;
+export const PKI_KEYS = [...PEM_NAMES.flatMap((k) => [k, `${k}_pem`]), "tls_auth"] as const;
+export const TLS_AUTH_KEYS = ["key", "key_pem", "direction", "digest"] as const;
+export const DATA_KEYS = [
+  "ciphers",
+  "reneg_seconds",
+  "reneg_bytes",
+  "transition_window",
+  "replay_window",
+] as const;
+export const KEEPALIVE_KEYS = ["interval", "timeout"] as const;
+export const LOG_KEYS = ["level"] as const;
+export const MANAGEMENT_KEYS = ["listen", "password_file"] as const;
+export const PUSH_KEYS = ["routes", "routes6", "redirect_gateway", "dns", "domain"] as const;
+
+export const SERVER_KEYS = [
+  "mode",
+  "listen",
+  "dev",
+  "pki",
+  "data",
+  "keepalive",
+  "log",
+  "management",
+  "server",
+] as const;
+
+/** The `server:` section of a server config. */
+export const SERVER_SECTION_KEYS = [
+  "network",
+  "network6",
+  "topology",
+  "bridge",
+  "client_to_client",
+  "duplicate_cn",
+  "max_clients",
+  "max_macs_per_client",
+  "pool_persist",
+  "status_file",
+  "status_interval",
+  "mssfix",
+  "routes",
+  "routes6",
+  "push",
+  "clients",
+] as const;
+
+/** One entry of `server.clients` (keyed by certificate name). */
+export const CLIENT_OVERRIDE_KEYS = [
+  "disabled",
+  "address",
+  "address6",
+  "iroutes",
+  "iroutes6",
+  "push",
+] as const;
+
+/** Keys per map of a server config by path ("" the top level, "*" any client name), in writing order. */
+export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
+  ["", SERVER_KEYS],
+  ["listen", LISTEN_KEYS],
+  ["dev", DEV_KEYS],
+  ["pki", PKI_KEYS],
+  ["pki.tls_auth", TLS_AUTH_KEYS],
+  ["data", DATA_KEYS],
+  ["keepalive", KEEPALIVE_KEYS],
+  ["log", LOG_KEYS],
+  ["management", MANAGEMENT_KEYS],
+  ["server", SERVER_SECTION_KEYS],
+  ["server.push", PUSH_KEYS],
+  ["server.clients.*", CLIENT_OVERRIDE_KEYS],
+  ["server.clients.*.push", PUSH_KEYS],
+]);
+
+export const CLIENT_KEYS = [
+  "mode",
+  "remotes",
+  "remote_random",
+  "proto",
+  "dev",
+  "pki",
+  "server_name",
+  "data",
+  "keepalive",
+  "log",
+  "pull",
+  "routes",
+  "routes6",
+  "redirect_gateway",
+  "scripts",
+  "reconnect",
+  "management",
+] as const;
+
+/** One entry of a client config's `remotes` list. */
+export const REMOTE_KEYS = ["host", "port", "proto"] as const;
+export const PULL_KEYS = ["routes", "redirect_gateway", "net_gateway_routes", "dns", "filter"] as const;
+export const SCRIPTS_KEYS = ["up", "down"] as const;
+export const RECONNECT_KEYS = ["initial_delay", "max_delay"] as const;
