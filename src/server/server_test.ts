@@ -8,9 +8,13 @@
  */
 
 import assert from "node:assert/strict";
+import { parseIpv4 } from "../addr/ip.ts";
 import { buildIcmpEcho } from "../packet/test_builders.ts";
-import { type LabClient, Lab, SERVER_ADDRESS, until } from "./testing_lab.ts";
+import { Lab, type LabClient, SERVER_ADDRESS, until } from "./testing_lab.ts";
 import type { FakeDevice } from "../datapath/testing/fake_device.ts";
+import { startManagement } from "../ops/management.ts";
+import { managementRequest } from "../ops/management_client.ts";
+import { revokeCertificate } from "../pki/revoke.ts";
 
 function ping(src: string, dst: string, seq = 1): Uint8Array {
   return buildIcmpEcho({ src, dst, seq, payloadLen: 32 });
@@ -73,7 +77,277 @@ Deno.test("startServer() pushes a pool address to a tsvpn client, carries packet
     assert.deepEqual(server.handle.control.snapshot().clients, []);
     await server.handle.stop("test over");
     await server.log.waitFor(/server stopped/);
-    assert.deepEqual(server.net.snapshot(), server.netBefore, "every address and route the server added is gone");
+    assert.deepEqual(
+      server.net.snapshot(),
+      server.netBefore,
+      "every address and route the server added is gone",
+    );
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() refuses revoked, foreign-CA and disabled clients with the reason logged, leasing them nothing", async () => {
+  const lab = await Lab.create(["client2"]);
+  try {
+    const server = await lab.startServer({
+      server: ["  network: 10.8.0.0/24", "  clients:", "    client2: { disabled: true }"],
+    });
+    const revoked = lab.startClient("revoked1");
+    const foreign = lab.startClient("intruder");
+    const disabled = lab.startClient("client2");
+    await server.log.waitFor(/client refused cn=revoked1 reason="certificate revoked/);
+    await server.log.waitFor(/client refused cn=intruder reason=/);
+    await server.log.waitFor(
+      /client refused cn=client2 remote=192\.168\.1\.12:\d+ reason="client is disabled in the server configuration"/,
+    );
+    const end = await until(() => disabled.ends[0], "the disabled client's end");
+    assert.equal(end.kind, "auth-failed");
+    assert.match(end.reason, /client is disabled/);
+    for (const refused of [revoked, foreign, disabled]) {
+      refused.handle.stop();
+      await refused.handle.done;
+      assert.equal(refused.handle.status.connects, 0, `${refused.name} never connected`);
+    }
+    assert.ok(!server.log.has(/address assigned/), server.log.lines.join("\n"));
+    assert.deepEqual(server.handle.control.snapshot().clients, []);
+    // Nothing was leased to them: the first good client gets the first address.
+    const good = lab.startClient("client1");
+    await connected(good);
+    await server.log.waitFor(/address assigned cn=client1 peerId=\d+ ifconfig="10\.8\.0\.2 /);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() with max_clients: 1 refuses a second client and keeps serving the first", async () => {
+  const lab = await Lab.create(["client2"]);
+  try {
+    const server = await lab.startServer({ server: ["  network: 10.8.0.0/24", "  max_clients: 1"] });
+    const first = lab.startClient("client1");
+    await connected(first);
+    const second = lab.startClient("client2");
+    await server.log.waitFor(/client refused cn=client2 .*reason="server is full \(max_clients 1\)"/);
+    assert.equal((await until(() => second.ends[0], "the refusal")).kind, "auth-failed");
+    assert.deepEqual(server.handle.control.snapshot().clients.map((c) => c.name), ["client1"]);
+    const packet = ping("10.8.0.2", "10.8.0.1");
+    first.device.inject(packet);
+    await arrives(server.device, packet, "the first client still served");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() with client_to_client relays between two clients inside the process, routes an iroute to its owner and drops a spoofed source", async () => {
+  const lab = await Lab.create(["client2"]);
+  try {
+    const server = await lab.startServer({
+      server: [
+        "  network: 10.8.0.0/24",
+        "  client_to_client: true",
+        "  clients:",
+        "    client1: { iroutes: [192.168.50.0/24] }",
+      ],
+    });
+    const one = lab.startClient("client1");
+    await connected(one);
+    const two = lab.startClient("client2");
+    await connected(two);
+    await server.log.waitFor(/route added prefix=192\.168\.50\.0\/24 via=client1/);
+
+    const across = ping("10.8.0.2", "10.8.0.3", 1);
+    one.device.inject(across);
+    await arrives(two.device, across, "client1 → client2 through the server's router");
+    const back = ping("10.8.0.3", "10.8.0.2", 2);
+    two.device.inject(back);
+    await arrives(one.device, back, "client2 → client1");
+    const behind = ping("10.8.0.3", "192.168.50.7", 3);
+    two.device.inject(behind);
+    await arrives(one.device, behind, "client2 → the subnet behind client1");
+    const fromHost = ping("10.8.0.1", "192.168.50.8", 4);
+    server.device.inject(fromHost);
+    await arrives(one.device, fromHost, "server host → the subnet behind client1");
+
+    // client2 claims an address behind client1: dropped and counted, delivered nowhere.
+    const spoofed = ping("192.168.50.9", "10.8.0.1", 5);
+    two.device.inject(spoofed);
+    await until(
+      () => server.handle.control.snapshot().drops.spoofed === 1 ? true : undefined,
+      "the spoof drop",
+    );
+    assert.deepEqual(server.device.take(), [], "relayed and spoofed packets never reach the server's device");
+    assert.equal(server.handle.datapath.counters.stat("client_to_client"), 3);
+
+    const routes = server.handle.control.snapshot().routes.map((r) => `${r.virtualAddress} ${r.name}`).sort();
+    assert.deepEqual(routes, ["10.8.0.2 client1", "10.8.0.3 client2", "192.168.50.0/24 client1"]);
+    one.handle.stop();
+    await server.log.waitFor(/route removed prefix=192\.168\.50\.0\/24/);
+    await until(
+      () => server.handle.control.snapshot().routes.length === 1 ? true : undefined,
+      "routes released",
+    );
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() without client_to_client hands client-to-client packets to its device", async () => {
+  const lab = await Lab.create(["client2"]);
+  try {
+    const server = await lab.startServer();
+    const one = lab.startClient("client1");
+    await connected(one);
+    const two = lab.startClient("client2");
+    await connected(two);
+    const across = ping("10.8.0.2", "10.8.0.3");
+    one.device.inject(across);
+    await arrives(server.device, across, "client1 → the server's device");
+    assert.equal(server.handle.datapath.counters.stat("client_to_client"), 0, "the server relays nothing");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() under the management interface: status 2 lists the client, kill NAME disconnects it and it comes back as a new session", async () => {
+  const lab = await Lab.create();
+  const socketPath = `${lab.pki.dir}/management.sock`;
+  let management: { close(): Promise<void> } | null = null;
+  try {
+    const server = await lab.startServer();
+    management = await startManagement(socketPath, server.handle.control, { log: server.log.logger("mgmt") });
+    const client = lab.startClient("client1");
+    await connected(client);
+
+    const status = await managementRequest(socketPath, "status 2");
+    assert.ok(
+      status.some((l) => /^CLIENT_LIST,client1,192\.168\.1\.10:40000,10\.8\.0\.2,/.test(l)),
+      status.join("\n"),
+    );
+    assert.ok(
+      status.some((l) => /^ROUTING_TABLE,10\.8\.0\.2,client1,192\.168\.1\.10:40000,/.test(l)),
+      status.join("\n"),
+    );
+    const before = server.handle.control.snapshot().clients[0];
+
+    const again = client.handle.waitConnected(15_000);
+    assert.deepEqual(await managementRequest(socketPath, "kill client1"), [
+      "SUCCESS: common name 'client1' found, 1 client(s) killed",
+    ]);
+    await server.log.waitFor(/killing client cn=client1 reason="killed by the management interface"/);
+    await server.log.waitFor(/client disconnected cn=client1 .*reason="killed by the management interface"/);
+    assert.deepEqual(await managementRequest(socketPath, "kill nobody"), [
+      "ERROR: common name 'nobody' not found",
+    ]);
+    await again;
+    assert.equal(client.ends[0].kind, "server-restart", JSON.stringify(client.ends));
+    const after = await until(() => server.handle.control.snapshot().clients[0], "the client back");
+    assert.notEqual(after.clientId, before.clientId, "a new session");
+    assert.equal(after.virtualAddress, "10.8.0.2", "the same address again");
+  } finally {
+    await management?.close();
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() drops a client whose certificate is revoked while connected (CRL file checked every second) and refuses it from then on", async () => {
+  const lab = await Lab.create();
+  try {
+    const server = await lab.startServer();
+    const client = lab.startClient("client1");
+    await connected(client);
+    await revokeCertificate(`${lab.pki.dir}/ca`, "client1");
+    await server.log.waitFor(/disconnecting client cn=client1 reason="certificate revoked/);
+    await server.log.waitFor(/client disconnected cn=client1 /);
+    await server.log.waitFor(/client refused cn=client1 reason="certificate revoked/);
+    assert.deepEqual(server.handle.control.snapshot().clients, []);
+    assert.equal(await server.handle.control.reloadCrl(), 1, "reload-crl reports the one disconnect");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() reaps a client that went silent after twice the keepalive timeout and hands its address out again", async () => {
+  const lab = await Lab.create(["client2"]);
+  let skewMs = 0;
+  try {
+    const server = await lab.startServer({
+      keepalive: "{ interval: 1, timeout: 2 }",
+      // A /29 whose other client addresses are reserved: 10.8.0.2 is the only dynamic one.
+      server: [
+        "  network: 10.8.0.0/29",
+        "  clients:",
+        ...[3, 4, 5, 6].map((n) => `    r${n}: { address: 10.8.0.${n} }`),
+      ],
+      options: { now: () => Date.now() + skewMs },
+    });
+    const gone = lab.startClient("client1");
+    await connected(gone);
+    // Killed with -9: nothing leaves or reaches it any more, and it never dials again.
+    for (const socket of gone.sockets) socket.muted = true;
+    gone.handle.stop();
+    assert.equal(
+      server.handle.control.snapshot().clients.length,
+      1,
+      "a silent client stays until the timeout",
+    );
+    // The datapath's clock jumps past 2 × timeout; its next tick (at most 1 s away) reaps the client.
+    skewMs = 5000;
+    await server.log.waitFor(
+      /client disconnected cn=client1 .*reason="no packet from the client for 4 s \(ping-restart\)"/,
+    );
+    assert.deepEqual(server.handle.control.snapshot().clients, []);
+    assert.deepEqual(server.handle.control.snapshot().routes, []);
+    const next = lab.startClient("client2");
+    await connected(next);
+    await server.log.waitFor(/address assigned cn=client2 peerId=\d+ ifconfig="10\.8\.0\.2 /);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() over TCP (loopback) serves a tsvpn client: address pushed, packets both ways, listed with its TCP remote", async () => {
+  const lab = await Lab.create();
+  try {
+    const server = await lab.startServer({ proto: "tcp" });
+    const client = lab.startClient("client1", { tcpPort: server.handle.localPort });
+    await connected(client);
+    const up = ping("10.8.0.2", "10.8.0.1", 1);
+    client.device.inject(up);
+    await arrives(server.device, up, "client → server device over TCP");
+    const down = ping("10.8.0.1", "10.8.0.2", 2);
+    server.device.inject(down);
+    await arrives(client.device, down, "server device → client over TCP");
+    const snap = server.handle.control.snapshot();
+    assert.equal(snap.listen, `tcp:127.0.0.1:${server.handle.localPort}`);
+    assert.match(snap.clients[0]?.realAddress ?? "", /^127\.0\.0\.1:\d+$/);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("startServer() follows a client whose address changed (NAT rebinding): data and control move to the new endpoint", async () => {
+  const lab = await Lab.create();
+  try {
+    const server = await lab.startServer({ extra: ["data: { reneg_seconds: 2 }"] });
+    const client = lab.startClient("client1");
+    await connected(client);
+    client.sockets[0].rebind(parseIpv4("192.168.1.99"));
+    const up = ping("10.8.0.2", "10.8.0.1", 1);
+    client.device.inject(up);
+    await arrives(server.device, up, "a packet from the new address");
+    const row = await until(() => {
+      const c = server.handle.control.snapshot().clients[0];
+      return c?.realAddress === "192.168.1.99:40000" ? c : undefined;
+    }, "the snapshot naming the new address");
+    assert.equal(row.virtualAddress, "10.8.0.2");
+    const down = ping("10.8.0.1", "10.8.0.2", 2);
+    server.device.inject(down);
+    await arrives(client.device, down, "a packet to the new address");
+    // The control channel followed too: the server's soft reset (reneg_seconds 2) reaches the new address.
+    await server.log.waitFor(/data keys renewed cn=client1 keyId=1/);
+    const again = ping("10.8.0.1", "10.8.0.2", 3);
+    server.device.inject(again);
+    await arrives(client.device, again, "a packet under the new key");
   } finally {
     await lab.close();
   }

@@ -15,6 +15,7 @@
 import { parseIpv4 } from "../addr/ip.ts";
 import { type ClientHandle, startClient } from "../client/client.ts";
 import type { ConnectionEnd } from "../client/connection.ts";
+import { openTransport } from "../client/dial.ts";
 import { FakeNetConfig } from "../client/testing_net_config.ts";
 import { parseConfig } from "../config/load.ts";
 import type { ClientConfig, ServerConfig } from "../config/schema.ts";
@@ -45,7 +46,9 @@ export class LogWatch {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${this.lines.join("\n")}`));
+        reject(
+          new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${this.lines.join("\n")}`),
+        );
       }, timeoutMs);
       const waiter = {
         pattern,
@@ -94,6 +97,11 @@ export class MutableSocket implements DatagramSocket {
 
   get localPort(): number {
     return this.#inner.localPort;
+  }
+
+  /** Moves the socket to another source address, as a NAT rebinding does. */
+  rebind(address: number): void {
+    this.#inner.address = address;
   }
 
   async receiveBatch(bufs: Uint8Array[], sizes: Int32Array, from: EndpointSlots, offset: number) {
@@ -148,6 +156,8 @@ export interface ServerSetup {
   /** More top-level YAML lines. */
   extra?: string[];
   dev?: "tun" | "tap";
+  /** tcp listens on 127.0.0.1 at a free port (real loopback sockets); udp on the fake network. @default udp */
+  proto?: "udp" | "tcp";
   keepalive?: string;
   /** Port options beyond the fakes (now, clock...). */
   options?: Partial<ServerOptions>;
@@ -202,9 +212,10 @@ export class Lab {
 
   async startServer(setup: ServerSetup = {}): Promise<LabServer> {
     const dev = setup.dev ?? "tun";
+    const tcp = setup.proto === "tcp";
     const yaml = [
       "mode: server",
-      `listen: { host: ${SERVER_ADDRESS}, port: 1194, proto: udp }`,
+      `listen: { host: ${tcp ? "127.0.0.1" : SERVER_ADDRESS}, port: 1194, proto: ${tcp ? "tcp" : "udp"} }`,
       `dev: { type: ${dev}, name: tsvpn0 }`,
       "pki:",
       `  ca: ${this.pki.paths.ca}`,
@@ -219,6 +230,7 @@ export class Lab {
       "",
     ].join("\n");
     const config = parseConfig(yaml, `${this.pki.dir}/server.yaml`) as ServerConfig;
+    if (tcp) config.listen.port = 0;
     const device = new FakeDevice(dev, 1500, "tsvpn0");
     const net = new FakeNetConfig();
     net.addLink("tsvpn0", 1500, false);
@@ -235,10 +247,16 @@ export class Lab {
     return this.#server;
   }
 
-  /** Starts a tsvpn client with `name`'s certificate from its own address on the fake network. */
-  startClient(name: string, o: { certificateOf?: string; remotePort?: number } = {}): LabClient {
+  /**
+   * Starts a tsvpn client with `name`'s certificate from its own address on
+   * the fake network, or over TCP to 127.0.0.1:`tcpPort` (real loopback).
+   */
+  startClient(name: string, o: { tcpPort?: number } = {}): LabClient {
     const address = `192.168.1.${this.#nextHost++}`;
-    const config = this.#clientConfig(this.credentials(o.certificateOf ?? name), o.remotePort ?? 1194);
+    const remote = o.tcpPort === undefined
+      ? `{ host: ${SERVER_ADDRESS}, port: 1194 }`
+      : `{ host: 127.0.0.1, port: ${o.tcpPort}, proto: tcp }`;
+    const config = this.#clientConfig(this.credentials(name), remote);
     const device = new FakeDevice("tun", 1500, "tun0");
     const net = new FakeNetConfig();
     net.addLink("eth0");
@@ -252,7 +270,8 @@ export class Lab {
       log: log.logger(name),
       net,
       openDevice: () => device,
-      openTransport: () => {
+      openTransport: (remoteOf, ...rest) => {
+        if (remoteOf.proto === "tcp") return openTransport(remoteOf, ...rest);
         const socket = new MutableSocket(this.network.socket(parseIpv4(address), port++));
         sockets.push(socket);
         return Promise.resolve(socket);
@@ -268,11 +287,11 @@ export class Lab {
     return client;
   }
 
-  #clientConfig(credentials: { cert: string; key: string }, port: number): ClientConfig {
+  #clientConfig(credentials: { cert: string; key: string }, remote: string): ClientConfig {
     const yaml = [
       "mode: client",
       "remotes:",
-      `  - { host: ${SERVER_ADDRESS}, port: ${port} }`,
+      `  - ${remote}`,
       "pki:",
       `  ca: ${this.pki.paths.ca}`,
       `  cert: ${credentials.cert}`,
