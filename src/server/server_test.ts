@@ -20,6 +20,12 @@ function ping(src: string, dst: string, seq = 1): Uint8Array {
   return buildIcmpEcho({ src, dst, seq, payloadLen: 32 });
 }
 
+/** Injects `packet` into `from` and waits until `to` wrote it; returns everything `to` wrote by then. */
+function carry(from: FakeDevice, to: FakeDevice, packet: Uint8Array, what: string): Promise<Uint8Array[]> {
+  from.inject(packet);
+  return arrives(to, packet, what);
+}
+
 /** Waits until `device` wrote exactly `packet`, and returns everything it wrote by then. */
 function arrives(device: FakeDevice, packet: Uint8Array, what: string): Promise<Uint8Array[]> {
   return until(
@@ -32,13 +38,22 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** Runs `fn` with a fresh lab (PKI with `extraClients`, fake network), closed afterwards. */
+async function withLab(extraClients: string[], fn: (lab: Lab) => Promise<void>): Promise<void> {
+  const lab = await Lab.create(extraClients);
+  try {
+    await fn(lab);
+  } finally {
+    await lab.close();
+  }
+}
+
 async function connected(client: LabClient): Promise<void> {
   await client.handle.waitConnected(15_000);
 }
 
 Deno.test("startServer() pushes a pool address to a tsvpn client, carries packets both ways, reports it in the snapshot and undoes the host at stop", async () => {
-  const lab = await Lab.create();
-  try {
+  await withLab([], async (lab) => {
     const server = await lab.startServer();
     assert.ok(server.net.snapshot().includes("addr tsvpn0 10.8.0.1/24 "), server.net.snapshot().join("\n"));
     const client = lab.startClient("client1");
@@ -48,11 +63,9 @@ Deno.test("startServer() pushes a pool address to a tsvpn client, carries packet
     await server.log.waitFor(/client connected cn=client1 remote=192\.168\.1\.10:40000 peerId=0/);
 
     const up = ping("10.8.0.2", "10.8.0.1", 1);
-    client.device.inject(up);
-    assert.equal((await arrives(server.device, up, "client → server device")).length, 1);
+    assert.equal((await carry(client.device, server.device, up, "client → server device")).length, 1);
     const down = ping("10.8.0.1", "10.8.0.2", 2);
-    server.device.inject(down);
-    assert.equal((await arrives(client.device, down, "server device → client")).length, 1);
+    assert.equal((await carry(server.device, client.device, down, "server device → client")).length, 1);
 
     const snap = server.handle.control.snapshot();
     assert.equal(snap.mode, "tun");
@@ -82,14 +95,11 @@ Deno.test("startServer() pushes a pool address to a tsvpn client, carries packet
       server.netBefore,
       "every address and route the server added is gone",
     );
-  } finally {
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() refuses revoked, foreign-CA and disabled clients with the reason logged, leasing them nothing", async () => {
-  const lab = await Lab.create(["client2"]);
-  try {
+  await withLab(["client2"], async (lab) => {
     const server = await lab.startServer({
       server: ["  network: 10.8.0.0/24", "  clients:", "    client2: { disabled: true }"],
     });
@@ -115,14 +125,11 @@ Deno.test("startServer() refuses revoked, foreign-CA and disabled clients with t
     const good = lab.startClient("client1");
     await connected(good);
     await server.log.waitFor(/address assigned cn=client1 peerId=\d+ ifconfig="10\.8\.0\.2 /);
-  } finally {
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() with max_clients: 1 refuses a second client and keeps serving the first", async () => {
-  const lab = await Lab.create(["client2"]);
-  try {
+  await withLab(["client2"], async (lab) => {
     const server = await lab.startServer({ server: ["  network: 10.8.0.0/24", "  max_clients: 1"] });
     const first = lab.startClient("client1");
     await connected(first);
@@ -130,17 +137,12 @@ Deno.test("startServer() with max_clients: 1 refuses a second client and keeps s
     await server.log.waitFor(/client refused cn=client2 .*reason="server is full \(max_clients 1\)"/);
     assert.equal((await until(() => second.ends[0], "the refusal")).kind, "auth-failed");
     assert.deepEqual(server.handle.control.snapshot().clients.map((c) => c.name), ["client1"]);
-    const packet = ping("10.8.0.2", "10.8.0.1");
-    first.device.inject(packet);
-    await arrives(server.device, packet, "the first client still served");
-  } finally {
-    await lab.close();
-  }
+    await carry(first.device, server.device, ping("10.8.0.2", "10.8.0.1"), "the first client still served");
+  });
 });
 
 Deno.test("startServer() with client_to_client relays between two clients inside the process, routes an iroute to its owner and drops a spoofed source", async () => {
-  const lab = await Lab.create(["client2"]);
-  try {
+  await withLab(["client2"], async (lab) => {
     const server = await lab.startServer({
       server: [
         "  network: 10.8.0.0/24",
@@ -155,18 +157,21 @@ Deno.test("startServer() with client_to_client relays between two clients inside
     await connected(two);
     await server.log.waitFor(/route added prefix=192\.168\.50\.0\/24 via=client1/);
 
-    const across = ping("10.8.0.2", "10.8.0.3", 1);
-    one.device.inject(across);
-    await arrives(two.device, across, "client1 → client2 through the server's router");
-    const back = ping("10.8.0.3", "10.8.0.2", 2);
-    two.device.inject(back);
-    await arrives(one.device, back, "client2 → client1");
+    await carry(
+      one.device,
+      two.device,
+      ping("10.8.0.2", "10.8.0.3", 1),
+      "client1 → client2 through the server's router",
+    );
+    await carry(two.device, one.device, ping("10.8.0.3", "10.8.0.2", 2), "client2 → client1");
     const behind = ping("10.8.0.3", "192.168.50.7", 3);
-    two.device.inject(behind);
-    await arrives(one.device, behind, "client2 → the subnet behind client1");
-    const fromHost = ping("10.8.0.1", "192.168.50.8", 4);
-    server.device.inject(fromHost);
-    await arrives(one.device, fromHost, "server host → the subnet behind client1");
+    await carry(two.device, one.device, behind, "client2 → the subnet behind client1");
+    await carry(
+      server.device,
+      one.device,
+      ping("10.8.0.1", "192.168.50.8", 4),
+      "server host → the subnet behind client1",
+    );
 
     // client2 claims an address behind client1: dropped and counted, delivered nowhere.
     const spoofed = ping("192.168.50.9", "10.8.0.1", 5);
@@ -186,35 +191,29 @@ Deno.test("startServer() with client_to_client relays between two clients inside
       () => server.handle.control.snapshot().routes.length === 1 ? true : undefined,
       "routes released",
     );
-  } finally {
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() without client_to_client hands client-to-client packets to its device", async () => {
-  const lab = await Lab.create(["client2"]);
-  try {
+  await withLab(["client2"], async (lab) => {
     const server = await lab.startServer();
     const one = lab.startClient("client1");
     await connected(one);
     const two = lab.startClient("client2");
     await connected(two);
-    const across = ping("10.8.0.2", "10.8.0.3");
-    one.device.inject(across);
-    await arrives(server.device, across, "client1 → the server's device");
+    await carry(one.device, server.device, ping("10.8.0.2", "10.8.0.3"), "client1 → the server's device");
     assert.equal(server.handle.datapath.counters.stat("client_to_client"), 0, "the server relays nothing");
-  } finally {
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() under the management interface: status 2 lists the client, kill NAME disconnects it and it comes back as a new session", async () => {
-  const lab = await Lab.create();
-  const socketPath = `${lab.pki.dir}/management.sock`;
-  let management: { close(): Promise<void> } | null = null;
-  try {
+  await withLab([], async (lab) => {
+    const socketPath = `${lab.pki.dir}/management.sock`;
     const server = await lab.startServer();
-    management = await startManagement(socketPath, server.handle.control, { log: server.log.logger("mgmt") });
+    const management = await startManagement(socketPath, server.handle.control, {
+      log: server.log.logger("mgmt"),
+    });
+    lab.onClose(() => management.close());
     const client = lab.startClient("client1");
     await connected(client);
 
@@ -243,15 +242,11 @@ Deno.test("startServer() under the management interface: status 2 lists the clie
     const after = await until(() => server.handle.control.snapshot().clients[0], "the client back");
     assert.notEqual(after.clientId, before.clientId, "a new session");
     assert.equal(after.virtualAddress, "10.8.0.2", "the same address again");
-  } finally {
-    await management?.close();
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() drops a client whose certificate is revoked while connected (CRL file checked every second) and refuses it from then on", async () => {
-  const lab = await Lab.create();
-  try {
+  await withLab([], async (lab) => {
     const server = await lab.startServer();
     const client = lab.startClient("client1");
     await connected(client);
@@ -261,15 +256,12 @@ Deno.test("startServer() drops a client whose certificate is revoked while conne
     await server.log.waitFor(/client refused cn=client1 reason="certificate revoked/);
     assert.deepEqual(server.handle.control.snapshot().clients, []);
     assert.equal(await server.handle.control.reloadCrl(), 1, "reload-crl reports the one disconnect");
-  } finally {
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() reaps a client that went silent after twice the keepalive timeout and hands its address out again", async () => {
-  const lab = await Lab.create(["client2"]);
-  let skewMs = 0;
-  try {
+  await withLab(["client2"], async (lab) => {
+    let skewMs = 0;
     const server = await lab.startServer({
       keepalive: "{ interval: 1, timeout: 2 }",
       // A /29 whose other client addresses are reserved: 10.8.0.2 is the only dynamic one.
@@ -300,55 +292,52 @@ Deno.test("startServer() reaps a client that went silent after twice the keepali
     const next = lab.startClient("client2");
     await connected(next);
     await server.log.waitFor(/address assigned cn=client2 peerId=\d+ ifconfig="10\.8\.0\.2 /);
-  } finally {
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() over TCP (loopback) serves a tsvpn client: address pushed, packets both ways, listed with its TCP remote", async () => {
-  const lab = await Lab.create();
-  try {
+  await withLab([], async (lab) => {
     const server = await lab.startServer({ proto: "tcp" });
     const client = lab.startClient("client1", { tcpPort: server.handle.localPort });
     await connected(client);
-    const up = ping("10.8.0.2", "10.8.0.1", 1);
-    client.device.inject(up);
-    await arrives(server.device, up, "client → server device over TCP");
-    const down = ping("10.8.0.1", "10.8.0.2", 2);
-    server.device.inject(down);
-    await arrives(client.device, down, "server device → client over TCP");
+    await carry(
+      client.device,
+      server.device,
+      ping("10.8.0.2", "10.8.0.1", 1),
+      "client → server device over TCP",
+    );
+    await carry(
+      server.device,
+      client.device,
+      ping("10.8.0.1", "10.8.0.2", 2),
+      "server device → client over TCP",
+    );
     const snap = server.handle.control.snapshot();
     assert.equal(snap.listen, `tcp:127.0.0.1:${server.handle.localPort}`);
     assert.match(snap.clients[0]?.realAddress ?? "", /^127\.0\.0\.1:\d+$/);
-  } finally {
-    await lab.close();
-  }
+  });
 });
 
 Deno.test("startServer() follows a client whose address changed (NAT rebinding): data and control move to the new endpoint", async () => {
-  const lab = await Lab.create();
-  try {
+  await withLab([], async (lab) => {
     const server = await lab.startServer({ extra: ["data: { reneg_seconds: 2 }"] });
     const client = lab.startClient("client1");
     await connected(client);
     client.sockets[0].rebind(parseIpv4("192.168.1.99"));
-    const up = ping("10.8.0.2", "10.8.0.1", 1);
-    client.device.inject(up);
-    await arrives(server.device, up, "a packet from the new address");
+    await carry(
+      client.device,
+      server.device,
+      ping("10.8.0.2", "10.8.0.1", 1),
+      "a packet from the new address",
+    );
     const row = await until(() => {
       const c = server.handle.control.snapshot().clients[0];
       return c?.realAddress === "192.168.1.99:40000" ? c : undefined;
     }, "the snapshot naming the new address");
     assert.equal(row.virtualAddress, "10.8.0.2");
-    const down = ping("10.8.0.1", "10.8.0.2", 2);
-    server.device.inject(down);
-    await arrives(client.device, down, "a packet to the new address");
+    await carry(server.device, client.device, ping("10.8.0.1", "10.8.0.2", 2), "a packet to the new address");
     // The control channel followed too: the server's soft reset (reneg_seconds 2) reaches the new address.
     await server.log.waitFor(/data keys renewed cn=client1 keyId=1/);
-    const again = ping("10.8.0.1", "10.8.0.2", 3);
-    server.device.inject(again);
-    await arrives(client.device, again, "a packet under the new key");
-  } finally {
-    await lab.close();
-  }
+    await carry(server.device, client.device, ping("10.8.0.1", "10.8.0.2", 3), "a packet under the new key");
+  });
 });

@@ -171,6 +171,7 @@ export class Lab {
   /** Certificate and key paths by client name. */
   readonly #credentials: Map<string, { cert: string; key: string }>;
   readonly #clients: LabClient[] = [];
+  readonly #atClose: (() => Promise<void>)[] = [];
   #server: LabServer | null = null;
   #nextHost = 10;
 
@@ -305,9 +306,15 @@ export class Lab {
     return config;
   }
 
-  /** Stops every client, then the server, then removes the PKI; safe after a failure. */
+  /** Runs `fn` first when the lab closes (a management interface, say). */
+  onClose(fn: () => Promise<void>): void {
+    this.#atClose.push(fn);
+  }
+
+  /** Stops what onClose registered, every client, then the server, then removes the PKI; safe after a failure. */
   async close(): Promise<void> {
     try {
+      for (const fn of this.#atClose) await fn();
       for (const client of this.#clients) client.handle.stop();
       await Promise.all(this.#clients.map((c) => c.handle.done));
       await this.#server?.handle.stop("test over");
