@@ -89,7 +89,7 @@ class Server implements ServerControl {
   readonly #options: ServerOptions;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #pool: PoolKeeper;
+  readonly #poolKeeper: PoolKeeper;
   readonly #host: HostSetup;
   readonly net: NetConfig;
   #crl: CrlWatch | null = null;
@@ -110,7 +110,7 @@ class Server implements ServerControl {
     this.#options = options;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
-    this.#pool = new PoolKeeper(config, { now: this.#now, log: this.#log });
+    this.#poolKeeper = new PoolKeeper(config, { now: this.#now, log: this.#log });
     this.net = options.net ?? openNetlink();
     this.#host = new HostSetup(this.net, this.#log.child("host"));
     this.done = new Promise((r) => this.#doneResolve = r);
@@ -132,7 +132,7 @@ class Server implements ServerControl {
       });
     }
     const wrap = await readControlWrap(pki);
-    await this.#pool.restore();
+    await this.#poolKeeper.restore();
     this.#listener = this.#createListener(credentials, wrap);
     await this.#openDevice();
     await this.#openTransport();
@@ -140,7 +140,7 @@ class Server implements ServerControl {
     this.#registry = new ClientRegistry({
       config: this.#config,
       datapath: this.datapath,
-      pool: this.#pool.pool,
+      pool: this.#poolKeeper.pool,
       float: (controlPeerId, endpoints, row) => this.#transport.float(controlPeerId, endpoints, row),
       log: this.#log,
       now: this.#now,
@@ -191,7 +191,7 @@ class Server implements ServerControl {
       await this.#host.apply({
         dev: this.device.name,
         mtu: dev.mtu,
-        layout: this.#pool.pool?.layout ?? null,
+        layout: this.#poolKeeper.pool?.layout ?? null,
         routes: [...server.routes, ...server.routes6],
       });
     } catch (e) {
@@ -245,7 +245,7 @@ class Server implements ServerControl {
     const crlEvery = this.#options.crlCheckSeconds ?? 1;
     this.#timer = setInterval(() => {
       this.datapath.tick();
-      this.#pool.saveInBackground();
+      this.#poolKeeper.saveInBackground();
       if (++sinceCrlCheck >= crlEvery) {
         sinceCrlCheck = 0;
         if (!this.#stopping) void this.#crl?.poll();
@@ -255,7 +255,7 @@ class Server implements ServerControl {
 
   #logStarted(): void {
     const { dev, server } = this.#config;
-    const layout = this.#pool.pool?.layout;
+    const layout = this.#poolKeeper.pool?.layout;
     this.#log.info("server started", {
       listen: this.#transport.describe(),
       dev: this.device.name,
@@ -313,7 +313,7 @@ class Server implements ServerControl {
     await this.#host.undo();
     this.device.close();
     await settleWithin(Promise.all(this.#loops), LOOPS_END_MS);
-    await this.#pool.saveNow();
+    await this.#poolKeeper.saveNow();
     this.net.close();
     this.#log.info("server stopped");
     this.#doneResolve();

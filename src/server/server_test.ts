@@ -341,3 +341,28 @@ Deno.test("startServer() follows a client whose address changed (NAT rebinding):
     await carry(server.device, client.device, ping("10.8.0.1", "10.8.0.2", 3), "a packet under the new key");
   });
 });
+
+Deno.test("startServer() with pool_persist saves the leases at stop and gives a client its remembered address after a restart", async () => {
+  await withLab(["client2"], async (lab) => {
+    const setup = { server: ["  network: 10.8.0.0/24", `  pool_persist: ${lab.pki.dir}/pool.json`] };
+    const first = await lab.startServer(setup);
+    const two = lab.startClient("client2");
+    await connected(two);
+    const one = lab.startClient("client1");
+    await connected(one);
+    await first.log.waitFor(/address assigned cn=client1 peerId=\d+ ifconfig="10\.8\.0\.3 /);
+    for (const client of [one, two]) client.handle.stop();
+    await Promise.all([one.handle.done, two.handle.done]);
+    await first.handle.stop("restart");
+    const saved = JSON.parse(await Deno.readTextFile(`${lab.pki.dir}/pool.json`));
+    assert.deepEqual(
+      saved.leases.map((l: { name: string; ipv4: string }) => `${l.name} ${l.ipv4}`).sort(),
+      ["client1 10.8.0.3", "client2 10.8.0.2"],
+    );
+
+    const second = await lab.startServer(setup);
+    await second.log.waitFor(/address pool restored .*applied=2 skipped=0/);
+    await connected(lab.startClient("client1"));
+    await second.log.waitFor(/address assigned cn=client1 peerId=\d+ ifconfig="10\.8\.0\.3 /);
+  });
+});
