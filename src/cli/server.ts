@@ -9,7 +9,7 @@ import type { LogLevel } from "../log/log.ts";
 import { releaseStartupPages } from "./startup_pages.ts";
 import { Logger } from "../log/log.ts";
 import { resolve } from "node:path";
-import { runServer } from "../server/server.ts";
+import { runServer } from "../server/run_server.ts";
 import { keepCrlCurrent } from "../server/crl_refresh.ts";
 import { PKI_SUBDIR, prepareZeroConfig } from "../server/zero_config.ts";
 

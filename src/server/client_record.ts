@@ -1,0 +1,57 @@
+/** The server's record of one client session (client_registry.ts owns them). */
+
+import type { ClientOverride } from "../config/schema.ts";
+import type { PeerContext } from "../control/listener.ts";
+import type { ControlSession } from "../control/session.ts";
+import type { DataChannel } from "../data/data_channel.ts";
+import type { EndpointSlots } from "../device/datagram_socket.ts";
+import type { Lease } from "../pool/address_pool.ts";
+
+export interface ClientRecord {
+  readonly session: ControlSession;
+  readonly ctx: PeerContext;
+  /** Current link endpoint (UDP address or TCP connection row). */
+  readonly endpoint: EndpointSlots;
+  /** Common name, once authorized. */
+  name: string | null;
+  /** The datapath's peer id, -1 until authorized. */
+  peerId: number;
+  lease: Lease | null;
+  override: ClientOverride | null;
+  channel: DataChannel | null;
+  /** True from the first data key on: the datapath carries its packets. */
+  attached: boolean;
+  released: boolean;
+  /** Milliseconds since the epoch when it attached. */
+  connectedSince: number;
+  cipher: string;
+  serial: string;
+}
+
+/** A session's record before it is authorized. */
+export function newClientRecord(
+  session: ControlSession,
+  ctx: PeerContext,
+  endpoint: EndpointSlots,
+): ClientRecord {
+  return {
+    session,
+    ctx,
+    endpoint,
+    name: null,
+    peerId: -1,
+    lease: null,
+    override: null,
+    channel: null,
+    attached: false,
+    released: false,
+    connectedSince: 0,
+    cipher: "",
+    serial: "",
+  };
+}
+
+/** The subnets behind the client (client-config iroutes, IPv4 then IPv6). */
+export function iroutesOf(rec: ClientRecord): { text: string }[] {
+  return [...(rec.override?.iroutes ?? []), ...(rec.override?.iroutes6 ?? [])];
+}

@@ -1,0 +1,97 @@
+/**
+ * `runServer`: the server as a process. Starts it, adds the management
+ * interface and the status file (src/ops) on top of its ServerControl, and
+ * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the CRL, SIGUSR2 logs
+ * the status and drop counters.
+ */
+
+import type { ServerConfig } from "../config/schema.ts";
+import type { Logger } from "../log/log.ts";
+import { startManagement } from "../ops/management.ts";
+import type { ServerControl } from "../ops/server_control.ts";
+import { startStatusFile } from "../ops/status_file.ts";
+import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * Runs a server until SIGINT/SIGTERM and returns the exit code: 0 after a
+ * clean stop, 1 when it could not start.
+ */
+export async function runServer(config: ServerConfig, options: ServerOptions): Promise<number> {
+  let handle: ServerHandle;
+  try {
+    handle = await startServer(config, options);
+  } catch (e) {
+    options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
+    return 1;
+  }
+  const extras: Closable[] = [];
+  try {
+    await startExtras(config, handle.control, options.log, extras);
+  } catch (e) {
+    options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
+    await closeAll(extras);
+    await handle.stop("startup failed");
+    return 1;
+  }
+  const removeSignals = listenForSignals(handle);
+  try {
+    await handle.done;
+    await closeAll(extras);
+  } finally {
+    removeSignals();
+  }
+  return 0;
+}
+
+/** The management interface and the status file, as configured; each is pushed to `extras` once open. */
+async function startExtras(
+  config: ServerConfig,
+  control: ServerControl,
+  log: Logger,
+  extras: Closable[],
+): Promise<void> {
+  const listen = config.management?.listen;
+  if (listen) {
+    const address = listen.kind === "unix"
+      ? listen.path
+      : listen.host.includes(":")
+      ? `[${listen.host}]:${listen.port}`
+      : `${listen.host}:${listen.port}`;
+    const management = await startManagement(address, control, {
+      log,
+      passwordFile: config.management!.passwordFile,
+    });
+    log.info("management interface listening", { address: management.address });
+    extras.push(management);
+  }
+  const server = config.server;
+  if (server.statusFile) {
+    extras.push(await startStatusFile(server.statusFile, server.statusInterval, control, { log }));
+  }
+}
+
+function closeAll(extras: Closable[]): Promise<unknown> {
+  return Promise.all(extras.map((x) => x.close().catch(() => {})));
+}
+
+/** Installs the signal handlers; returns their removal. */
+function listenForSignals(handle: ServerHandle): () => void {
+  const onStop = () => void handle.stop("received a signal to stop");
+  // A bad CRL is logged by the watcher and leaves the last good one in force.
+  const onHup = () => void handle.control.reloadCrl().catch(() => {});
+  const onUsr2 = () => handle.logStatus();
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGINT", onStop],
+    ["SIGTERM", onStop],
+    ["SIGHUP", onHup],
+    ["SIGUSR2", onUsr2],
+  ];
+  for (const [signal, fn] of handlers) Deno.addSignalListener(signal, fn);
+  return () => {
+    for (const [signal, fn] of handlers) Deno.removeSignalListener(signal, fn);
+  };
+}

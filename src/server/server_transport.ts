@@ -1,0 +1,154 @@
+/**
+ * The server's underlay: the listening socket (UDP through an injected
+ * opener, by default ffi/udp.ts; or framed TCP, tcp_socket.ts) and the links
+ * the control listener sees on it. A link is a UDP endpoint ("addr:port") or
+ * a TCP connection ("tcp#ID"); a link that carries a session keeps one reply
+ * function that sends to it, so control packets need no per-packet closure.
+ */
+
+import { openUdp } from "../../ffi/udp.ts";
+import type { ListenConfig } from "../config/schema.ts";
+import type { ControlListener, ReplyFn, TransportKind } from "../control/listener.ts";
+import { type DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+import { TcpServerSocket } from "./tcp_socket.ts";
+
+/**
+ * Kernel UDP buffers of the listening socket. The default (~208 KiB, about 90
+ * full-size datagrams) overflowed under a single TCP stream whenever the
+ * process was descheduled for a few milliseconds (UdpRcvbufErrors, then TCP
+ * backing off); 4 MiB rides out such gaps. Privileged: SO_RCVBUFFORCE.
+ */
+const UDP_BUFFER_BYTES = 4 << 20;
+
+/** Reply functions kept at most; past it the table starts over (sessions keep theirs). */
+const MAX_REPLY_LINKS = 8192;
+
+/** Opens the UDP listening socket on `listen.host`:`listen.port` (0: any free port). */
+export type OpenUdpSocket = (listen: { host: string; port: number }) => DatagramSocket;
+
+/** The real UDP socket: batched recvmmsg/sendmmsg, UDP_SEGMENT, 4 MiB kernel buffers. */
+export const openUdpListener: OpenUdpSocket = (listen) =>
+  openUdp({
+    host: listen.host,
+    port: listen.port,
+    recvBufferBytes: UDP_BUFFER_BYTES,
+    sendBufferBytes: UDP_BUFFER_BYTES,
+    gso: true,
+  });
+
+export interface ServerTransportOptions {
+  listen: ListenConfig;
+  /** Receives the control packets and learns when TCP links close. */
+  listener: ControlListener;
+  /** TCP connections allowed at once. */
+  maxConnections: number;
+  /** @default openUdpListener */
+  openUdp?: OpenUdpSocket;
+}
+
+export class ServerTransport {
+  readonly socket: DatagramSocket;
+  readonly #tcp: TcpServerSocket | null;
+  readonly #listen: ListenConfig;
+  readonly #listener: ControlListener;
+  readonly #replies = new Map<string, ReplyFn>();
+  /** The endpoint of the control packet being handled, while it is handled. */
+  #source: { from: EndpointSlots; row: number } | null = null;
+  #closed = false;
+
+  constructor(o: ServerTransportOptions) {
+    this.#listen = o.listen;
+    this.#listener = o.listener;
+    if (o.listen.proto === "tcp") {
+      this.#tcp = new TcpServerSocket({
+        hostname: o.listen.host,
+        port: o.listen.port,
+        onClose: (id) => o.listener.linkClosed(`tcp#${id}`, "connection closed"),
+        // Idle means "carries no session", not "quiet": keepalive may be off.
+        hasSession: (id) => o.listener.sessionsOnLink(`tcp#${id}`) > 0,
+        maxConnections: o.maxConnections,
+      });
+      this.socket = this.#tcp;
+    } else {
+      this.#tcp = null;
+      this.socket = (o.openUdp ?? openUdpListener)(o.listen);
+    }
+  }
+
+  /** "udp:0.0.0.0:1194", with the bound port. */
+  describe(): string {
+    const { proto, host } = this.#listen;
+    const port = this.socket.localPort;
+    return `${proto}:${host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`}`;
+  }
+
+  /** Hands one control packet the datapath received (`from` row `row`) to the listener. */
+  handleControl(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): void {
+    let linkKey: string;
+    let remote: string;
+    let transport: TransportKind;
+    if (this.#tcp) {
+      const id = TcpServerSocket.connectionOf(from, row);
+      linkKey = `tcp#${id}`;
+      remote = this.#tcp.remoteOf(id);
+      transport = "tcp";
+    } else {
+      linkKey = from.format(row);
+      remote = linkKey;
+      transport = "udp";
+    }
+    const known = this.#replies.has(linkKey);
+    const reply = this.#replyFor(linkKey, from, row);
+    this.#source = { from, row };
+    try {
+      this.#listener.handlePacket(transport, linkKey, remote, reply, buf, off, len);
+    } finally {
+      this.#source = null;
+      // A source that got only a stateless answer (or nothing) leaves nothing behind.
+      if (!known && this.#listener.sessionsOnLink(linkKey) === 0) this.#replies.delete(linkKey);
+    }
+  }
+
+  /** The endpoint of the control packet being handled, copied (all zero outside handleControl). */
+  sourceEndpoint(): EndpointSlots {
+    const endpoint = new EndpointSlots(1);
+    if (this.#source) endpoint.copyRow(0, this.#source.from, this.#source.row);
+    return endpoint;
+  }
+
+  /**
+   * Moves control session `controlPeerId` to the endpoint its data channel
+   * floated to (`endpoints` row `row`); returns that endpoint as text.
+   */
+  float(controlPeerId: number, endpoints: EndpointSlots, row: number): string {
+    const linkKey = endpoints.format(row);
+    const reply = this.#replyFor(linkKey, endpoints, row);
+    this.#listener.float(controlPeerId, linkKey, linkKey, reply);
+    return linkKey;
+  }
+
+  /** TCP connection counters (none over UDP). */
+  statRecord(): Record<string, number> {
+    return this.#tcp?.statRecord() ?? {};
+  }
+
+  /** Closes the socket; replies still queued by sessions are dropped from now on. */
+  close(): void {
+    this.#closed = true;
+    this.socket.close();
+  }
+
+  #replyFor(linkKey: string, from: EndpointSlots, row: number): ReplyFn {
+    let reply = this.#replies.get(linkKey);
+    if (!reply) {
+      if (this.#replies.size > MAX_REPLY_LINKS) this.#replies.clear();
+      const slots = new EndpointSlots(1);
+      slots.copyRow(0, from, row);
+      reply = (p) => {
+        if (!this.#closed) this.socket.send(p, 0, p.length, slots, 0);
+      };
+      this.#replies.set(linkKey, reply);
+    }
+    return reply;
+  }
+}
