@@ -29,14 +29,22 @@ function tempPath(path: string): string {
   return `${path}.tmp-${Deno.pid}`;
 }
 
-/** Opens a new file at `tmp` with exactly `mode`; the umask is lifted only around the synchronous open. */
+/**
+ * Opens a new file at `tmp` with exactly `mode`. The umask is never changed: it is process-wide, and
+ * Deno's async file operations run on other threads, so a lifted umask would leave their files
+ * world-writable. The open applies the umask (it can only remove bits); chmod then sets the mode.
+ * The name was just created by this O_EXCL open in the caller's directory, so only someone who can
+ * already write that directory could swap it before the chmod.
+ */
 function createExclusive(tmp: string, mode: number): Deno.FsFile {
-  const old = Deno.umask(0);
+  const file = Deno.openSync(tmp, { write: true, createNew: true, mode });
   try {
-    return Deno.openSync(tmp, { write: true, createNew: true, mode });
-  } finally {
-    Deno.umask(old);
+    Deno.chmodSync(tmp, mode);
+  } catch (e) {
+    file.close();
+    throw e;
   }
+  return file;
 }
 
 async function createTemp(tmp: string, mode: number): Promise<Deno.FsFile> {

@@ -37,7 +37,8 @@ interface Harness {
   lines: string[];
   connected: CrlClient[];
   disconnected: string[];
-  clock: { now: Date };
+  /** Real time unless a test moves it (openssl dates the CRLs a test makes later by the real clock). */
+  clock: { now: Date | null };
 }
 
 const SOURCE: PemSource = { kind: "file", path: "/etc/tsvpn/crl.pem" };
@@ -46,7 +47,8 @@ async function harness(ca: string, crl: string, clients: Omit<CrlClient, "discon
   const file = new FakeCrlFile();
   file.write(crl);
   const lines: string[] = [];
-  const clock = { now: new Date() };
+  const clock: { now: Date | null } = { now: null };
+  const now = () => clock.now ?? new Date();
   const disconnected: string[] = [];
   const connected: CrlClient[] = clients.map((c) => ({
     ...c,
@@ -57,17 +59,17 @@ async function harness(ca: string, crl: string, clients: Omit<CrlClient, "discon
   }));
   const watch = await CrlWatch.open({
     source: SOURCE,
-    log: new Logger({ sink: (l) => lines.push(l), now: () => clock.now }),
+    log: new Logger({ sink: (l) => lines.push(l), now }),
     verify: (certificate, chain, text) =>
       verifyPeerCertificate(certificate, {
         ca,
         crl: text,
         usage: "clientAuth",
         intermediates: chain,
-        now: clock.now,
+        now: now(),
       }),
     clients: () => [...connected],
-    now: () => clock.now,
+    now,
     readText: file.read,
     version: () => Promise.resolve(String(file.version)),
   });
