@@ -64,9 +64,10 @@ Deno.test("PairChannel.open() refuses a replay, a flipped bit, its own direction
   assert.equal(bob.open(forged, 0, forged.length), OPEN_BAD_TAG);
   assert.deepEqual(forged, before, "a refused datagram is left untouched");
 
-  const reflected = sealed(bob, "to alice");
+  const fresh = pairOfChannels();
+  const reflected = sealed(fresh.bob, "to alice");
   assert.equal(
-    bob.open(reflected, 0, reflected.length),
+    fresh.bob.open(reflected, 0, reflected.length),
     OPEN_BAD_TAG,
     "a side cannot open its own direction",
   );
