@@ -35,7 +35,7 @@
  * allocates nothing and never throws.
  */
 
-import { ENDPOINT_ROW_BYTES, EndpointSlots } from "../device/datagram_socket.ts";
+import { ENDPOINT_ROW_BYTES, type EndpointSlots } from "../device/datagram_socket.ts";
 import { DATA_V2_OVERHEAD, OPCODE_SHIFT, readU32, writeU32 } from "../data/data_header.ts";
 
 export const P_MESH = 31;
