@@ -74,6 +74,22 @@ export function sharedSecret(own: MeshKeyPair, peerPublicKey: Uint8Array): Uint8
   return shared;
 }
 
+/** A fixed scalar for `isUsablePublicKey` (any valid scalar works; the result is thrown away). */
+const PROBE_SCALAR = new Uint8Array(32).fill(0x55);
+
+/**
+ * False for a public key no pair could use: wrong length or a low-order point
+ * (the server checks a client's KEY before introducing anyone to it).
+ */
+export function isUsablePublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== X25519_KEY_LEN) return false;
+  try {
+    return !x25519.getSharedSecret(PROBE_SCALAR, publicKey).every((b) => b === 0);
+  } catch {
+    return false;
+  }
+}
+
 /** Directional keys for one pair, seen from our side (encrypt = what we send with). */
 export function derivePairKeys(input: PairKeyInput): DataKeyMaterial {
   if (!isMeshName(input.ownName) || !isMeshName(input.peerName)) {
