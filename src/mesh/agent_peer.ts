@@ -7,7 +7,7 @@
 
 import type { CipherName } from "../data/aead.ts";
 import type { AeadBackendChoice } from "../data/aead_select.ts";
-import { type Endpoint, endpointEquals } from "./endpoint.ts";
+import type { Endpoint } from "./endpoint.ts";
 import type { MeshIntro } from "./messages.ts";
 import { PairChannel } from "./pair_channel.ts";
 import { type PathHooks, PathMachine, type PathTimings } from "./path.ts";
@@ -32,6 +32,10 @@ export class AgentPeer {
   /** The STATE text last sent to the server, null before the first. */
   lastReport: string | null = null;
   nextReportAt = 0;
+  /** Liveness check of a direct path: the table's sent/heard counts at the last check, and the next one. */
+  sentAtCheck = 0;
+  heardAtCheck = 0;
+  nextLivenessAt = Infinity;
 
   constructor(intro: MeshIntro, options: AgentPeerOptions) {
     this.pairId = intro.pairId;
@@ -52,15 +56,11 @@ export class AgentPeer {
     });
   }
 
-  /** Takes a re-introduction's epochs and candidates; true when the candidates changed. */
-  update(intro: MeshIntro): boolean {
+  /** Takes a re-introduction's epochs and candidates. */
+  update(intro: MeshIntro): void {
     this.ownEpoch = intro.epoch;
     this.peerEpoch = intro.peerEpoch;
-    const next = candidatesOf(intro);
-    const same = next.length === this.candidates.length &&
-      next.every((e, i) => endpointEquals(e, this.candidates[i]));
-    this.candidates = next;
-    return !same;
+    this.candidates = candidatesOf(intro);
   }
 }
 

@@ -146,6 +146,7 @@ export class DirectPath<P extends DirectPeer> {
     const v = ch.open(buf, off, len);
     if (v !== OPEN_OK) return this.#drop(openDropReason(v));
     const slot = this.#table.slotOf(peer);
+    this.#table.heard[slot]++;
     const p = ch.plainOff, n = ch.plainLen;
     const kind = classifyPlaintext(buf, p, n);
     if (kind === PLAIN_IPV4 || kind === PLAIN_IPV6) {
@@ -215,6 +216,7 @@ export class DirectPath<P extends DirectPeer> {
       this.stats[MS_SEND_FAILED]++;
       return false;
     }
+    this.#table.sent[slot]++;
     this.stats[MS_PACKETS_OUT]++;
     this.stats[MS_BYTES_OUT] += payloadLen;
     return true;

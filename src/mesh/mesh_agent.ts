@@ -238,9 +238,9 @@ export class MeshAgent {
         this.#o.log?.info(`mesh: new pair key with ${peer.name}`, { keyId });
       }
     }
-    const candidatesChanged = peer.update(m);
+    peer.update(m);
     this.#setRoutes(peer, m);
-    if (candidatesChanged) peer.path.updateCandidates(peer.candidates, now);
+    peer.path.reprobe(peer.candidates, now); // something changed for the server to re-introduce: check the path
   }
 
   #setRoutes(peer: AgentPeer, m: MeshIntro): void {
@@ -275,6 +275,8 @@ export class MeshAgent {
 
   #pathChanged(peer: AgentPeer, c: PathChange): void {
     this.table.setDirect(peer, c.path === "direct" ? c.endpoint : null);
+    if (c.path === "direct") this.#startLivenessWindow(peer, this.#clock.now());
+    else peer.nextLivenessAt = Infinity;
     const where = c.path === "direct"
       ? `direct via ${formatEndpoint(c.endpoint!)}`
       : "relayed through the server";
@@ -321,11 +323,34 @@ export class MeshAgent {
     if (this.#ended) return;
     const now = this.#clock.now();
     for (const peer of this.table.all()) {
+      this.#checkLiveness(peer, now);
       peer.path.tick(now);
       peer.channel.expire(now);
       this.#report(peer, false);
     }
     this.#schedule();
+  }
+
+  /**
+   * While direct, every punch timeout: if data went out on the path but
+   * nothing authenticated came back, the path is suspect (a rebinding, a
+   * flushed NAT): probe it now instead of at the next keepalive.
+   */
+  #checkLiveness(peer: AgentPeer, now: number): void {
+    if (peer.path.state !== "direct" || now < peer.nextLivenessAt) return;
+    const slot = this.table.slotOf(peer);
+    if (this.table.sent[slot] > peer.sentAtCheck && this.table.heard[slot] === peer.heardAtCheck) {
+      this.#o.log?.debug(`mesh: nothing heard from ${peer.name} on the direct path, probing it now`);
+      peer.path.suspect(now);
+    }
+    this.#startLivenessWindow(peer, now);
+  }
+
+  #startLivenessWindow(peer: AgentPeer, now: number): void {
+    const slot = this.table.slotOf(peer);
+    peer.sentAtCheck = this.table.sent[slot];
+    peer.heardAtCheck = this.table.heard[slot];
+    peer.nextLivenessAt = now + this.#hello!.punchTimeoutS * 1000;
   }
 
   /** Arms one timer for the earliest thing any pair has to do. */
@@ -334,6 +359,7 @@ export class MeshAgent {
     let at = Infinity;
     for (const peer of this.table.all()) {
       at = Math.min(at, peer.path.nextDeadline());
+      if (peer.path.state === "direct") at = Math.min(at, peer.nextLivenessAt);
       if (stateText(peer) !== peer.lastReport) at = Math.min(at, peer.nextReportAt);
     }
     if (at === this.#timerAt) return;

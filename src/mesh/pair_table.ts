@@ -177,7 +177,11 @@ export class MeshIntroducer {
     if (c?.offered) c.keysAllowed = 1;
   }
 
-  /** Policy, routes or endpoint changed (reload, float): pairs are re-introduced or closed to match. */
+  /**
+   * Policy, routes or endpoint changed (reload, float): pairs are closed or
+   * re-introduced to match, to both members (each re-probes: after a NAT
+   * rebinding the moved side must punch too, and only the server saw it move).
+   */
   update(
     session: number,
     changes: Partial<Pick<MeshClientInfo, "meshAllowed" | "publicEndpoint" | "addresses" | "iroutes">>,
@@ -187,7 +191,10 @@ export class MeshIntroducer {
     Object.assign(c, changes);
     this.#refresh(c);
     if (this.#ready[session] !== 1) return;
-    for (const pair of c.pairs) this.#sendIntro(other(pair, c), c, pair);
+    for (const pair of c.pairs) {
+      this.#sendIntro(other(pair, c), c, pair);
+      this.#sendIntro(c, other(pair, c), pair);
+    }
   }
 
   /** The session is gone (killed, revoked, lost, exited): its pairs close and every peer is told at once. */

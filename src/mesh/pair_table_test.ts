@@ -173,7 +173,7 @@ Deno.test("MeshIntroducer re-introduces both sides when a client announces a new
   assert.equal(r.mesh.counters[MC_MESSAGE_ERRORS], 2, "an epoch that does not increase is refused");
 });
 
-Deno.test("MeshIntroducer tells a client's peers its new endpoint (float)", () => {
+Deno.test("MeshIntroducer re-introduces both members when one's endpoint moves (float), with the new endpoint", () => {
   const r = rig();
   r.joinReady(client(0, "alice"));
   r.joinReady(client(1, "bob"));
@@ -181,9 +181,9 @@ Deno.test("MeshIntroducer tells a client's peers its new endpoint (float)", () =
   r.take();
   r.mesh.update(0, { publicEndpoint: parseEndpoint("203.0.113.50:6000") });
   const out = r.take();
-  assert.equal(out.length, 1);
-  assert.equal(out[0].session, 1);
-  assert.equal((out[0].m as MeshIntro).publicEndpoint.port, 6000);
+  assert.deepEqual(out.map((o) => [o.session, o.m.kind]).sort(), [[0, "intro"], [1, "intro"]]);
+  assert.equal((out.find((o) => o.session === 1)!.m as MeshIntro).publicEndpoint.port, 6000);
+  assert.equal((out.find((o) => o.session === 0)!.m as MeshIntro).peerName, "bob");
 });
 
 Deno.test("MeshIntroducer refuses hostile client messages without changing state", () => {

@@ -16,10 +16,11 @@
  *   local endpoints, and peer-reflexive ones (sources of authenticated packets).
  * - While direct, a keepalive round probes the selected endpoint every
  *   `keepaliveMs` (keeping NAT mappings alive and measuring the RTT). An
- *   authenticated packet from another endpoint (NAT rebinding, roaming) or new
- *   candidates from the server start a re-probe round over the new endpoints
- *   and the current one; data keeps flowing on the current one until a REPLY
+ *   authenticated packet from another endpoint (NAT rebinding, roaming) or a
+ *   re-introduction by the server start a re-probe round over the new
+ *   endpoints and the current one; data keeps flowing on the current one until a REPLY
  *   picks. A direct-state round without any REPLY means the path is lost.
+ *   `suspect` (data sent, nothing heard) runs the keepalive round early.
  * - Relayed: retry after `retryMs`, doubling up to `retryMaxMs`; any
  *   authenticated packet from the peer (it is probing us) starts a round at once.
  * Only a REPLY echoing a probe id still outstanding moves the path; the
@@ -141,14 +142,16 @@ export class PathMachine {
     this.#beginRound(this.#allTargets(), now, "punching");
   }
 
-  /** New candidates from the server (the peer's endpoint changed): re-probe when the set differs. */
-  updateCandidates(candidates: readonly Endpoint[], now: number): void {
+  /**
+   * The server re-introduced the pair (new keys, or a member's endpoint or
+   * routes changed): take its candidates and probe them all, and the current
+   * endpoint, at once. A direct path keeps carrying data until an answer picks.
+   */
+  reprobe(candidates: readonly Endpoint[], now: number): void {
     if (this.#state === "closed") return;
-    const next = usable(candidates);
-    const same = next.length === this.#candidates.length &&
-      next.every((e, i) => endpointEquals(e, this.#candidates[i]));
-    this.#candidates = next;
-    if (!same) this.#beginRound(this.#allTargets(), now, this.#state === "direct" ? "direct" : "punching");
+    this.#candidates = usable(candidates);
+    const direct = this.#state === "direct";
+    this.#beginRound(this.#allTargets(direct ? this.#endpoint : null), now, direct ? "direct" : "punching");
   }
 
   /**
@@ -201,6 +204,16 @@ export class PathMachine {
       });
     }
     return true;
+  }
+
+  /**
+   * Data went out on the direct path and nothing authenticated came back for
+   * a while (the owner's liveness check): probe the selected endpoint now,
+   * rather than at the next keepalive, so a dead path is noticed within
+   * seconds and the pair falls back to the relay.
+   */
+  suspect(now: number): void {
+    if (this.#state === "direct" && this.#round === null) this.#beginRound([this.#endpoint!], now, "direct");
   }
 
   /** Runs whatever is due: probe resends, round timeouts, keepalives, retries. */

@@ -149,17 +149,22 @@ Deno.test("PathMachine re-probes when a valid packet arrives from a new endpoint
   assert.deepEqual(r.changes.at(-1)!.previous, PUBLIC);
 });
 
-Deno.test("PathMachine re-probes when the server reports new candidates, not when they are unchanged", () => {
+Deno.test("PathMachine.reprobe() probes the server's new candidates, and the current endpoint while direct", () => {
   const r = rig();
   r.path.start([PUBLIC], 0);
   r.runTo(6000);
   assert.equal(r.path.state, "relayed");
-  const n = r.probes.length;
-  r.path.updateCandidates([PUBLIC], 6000);
-  assert.equal(r.probes.length, n);
-  r.path.updateCandidates([ROAMED], 6001);
+  r.path.reprobe([ROAMED], 6000);
   assert.equal(r.path.state, "punching");
-  assert.equal(r.probes.at(-1)!.to, formatEndpoint(ROAMED));
+  assert.deepEqual(r.probes.filter((p) => p.at === 6000).map((p) => p.to), [formatEndpoint(ROAMED)]);
+  r.path.onReply(r.lastProbeTo(ROAMED).id, ROAMED, null, 6010);
+  r.runTo(7000);
+  r.path.reprobe([LAN], 7000);
+  assert.deepEqual(r.probes.filter((p) => p.at === 7000).map((p) => p.to), [
+    formatEndpoint(LAN),
+    formatEndpoint(ROAMED),
+  ]);
+  assert.deepEqual(r.path.endpoint, ROAMED, "data stays on the current endpoint while re-probing");
 });
 
 Deno.test("PathMachine: a packet from the peer while relayed starts a round at once", () => {

@@ -39,6 +39,9 @@ export class MeshPeerTable<P extends TablePeer = TablePeer> {
   readonly sendTo: EndpointSlots;
   /** Row = slot: the last source seen that was not the selected endpoint (reported once, not per packet). */
   readonly lastOther: EndpointSlots;
+  /** Per slot: data packets sent on the direct path, and authenticated packets received on it (liveness). */
+  readonly sent: Float64Array;
+  readonly heard: Float64Array;
   readonly peers: (P | null)[];
   readonly #byPair = new Map<number, P>();
   readonly #byName = new Map<string, P>();
@@ -53,6 +56,8 @@ export class MeshPeerTable<P extends TablePeer = TablePeer> {
     this.direct = new Uint8Array(capacity);
     this.sendTo = new EndpointSlots(capacity);
     this.lastOther = new EndpointSlots(capacity);
+    this.sent = new Float64Array(capacity);
+    this.heard = new Float64Array(capacity);
     this.peers = new Array(capacity).fill(null);
     for (let i = capacity - 1; i >= 0; i--) this.#free.push(i);
   }
@@ -158,6 +163,8 @@ export class MeshPeerTable<P extends TablePeer = TablePeer> {
 
   #clearSlot(slot: number): void {
     this.direct[slot] = 0;
+    this.sent[slot] = 0;
+    this.heard[slot] = 0;
     const row = slot * ENDPOINT_ROW_BYTES;
     this.sendTo.bytes.fill(0, row, row + ENDPOINT_ROW_BYTES);
     this.lastOther.bytes.fill(0, row, row + ENDPOINT_ROW_BYTES);

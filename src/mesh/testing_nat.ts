@@ -12,7 +12,9 @@
  *   `"full-cone"`: endpoint-independent mapping and filtering;
  *   `"symmetric"`: a new public port per destination (endpoint-dependent
  *     mapping), same filtering as "cone": carrier-grade and some firewalls.
- *   Mappings expire `mappingTimeoutMs` after their last outgoing datagram.
+ *   Each flow (LAN socket ↔ remote endpoint) expires `mappingTimeoutMs` after
+ *   its last datagram either way, as Linux conntrack does; a public port is
+ *   kept while any of its flows lives.
  *   `rebind()` forgets every mapping (router restart, or a mapping timed out
  *   under a long silence): the next datagram leaves from a new public port.
  *   Sockets on the same LAN reach each other directly by private address;
@@ -22,15 +24,16 @@
  *   handlers send) in order, up to a bound, so tests never recurse.
  */
 
+import { formatIpv4 } from "../addr/ip.ts";
 import { type DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 
 export type NatBehaviour = "cone" | "full-cone" | "symmetric";
 
+/** One public port; `remotes` holds each flow's last activity (a flow expires on its own, like conntrack). */
 interface Mapping {
   publicPort: number;
   inside: SimSocket;
-  remotes: Set<string>;
-  lastOut: number;
+  remotes: Map<string, number>;
 }
 
 interface Queued {
@@ -80,12 +83,11 @@ export class SimNat {
       m = undefined;
     }
     if (m === undefined) {
-      m = { publicPort: this.#nextPort++, inside, remotes: new Set(), lastOut: 0 };
+      m = { publicPort: this.#nextPort++, inside, remotes: new Map() };
       this.#mappings.set(m.publicPort, m);
       this.#byInside.set(insideKey, m);
     }
-    m.remotes.add(remote);
-    m.lastOut = this.#now();
+    m.remotes.set(remote, this.#now());
     return m.publicPort;
   }
 
@@ -96,15 +98,23 @@ export class SimNat {
       this.filtered++;
       return null;
     }
-    if (this.behaviour !== "full-cone" && !m.remotes.has(key(fromAddr, fromPort))) {
+    const remote = key(fromAddr, fromPort);
+    const seen = m.remotes.get(remote);
+    if (
+      this.behaviour !== "full-cone" && (seen === undefined || this.#now() - seen > this.mappingTimeoutMs)
+    ) {
       this.filtered++;
       return null;
     }
+    m.remotes.set(remote, this.#now());
     return m.inside;
   }
 
+  /** True once every flow of the mapping timed out. */
   #expired(m: Mapping): boolean {
-    return this.#now() - m.lastOut > this.mappingTimeoutMs;
+    const now = this.#now();
+    for (const at of m.remotes.values()) if (now - at <= this.mappingTimeoutMs) return false;
+    return true;
   }
 
   #drop(insideKey: string, m: Mapping): void {
@@ -162,6 +172,11 @@ export class SimNet {
     this.#now = now;
   }
 
+  /** Datagrams queued and not yet delivered. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
   nat(publicAddress: number, behaviour: NatBehaviour, mappingTimeoutMs?: number): SimNat {
     const n = new SimNat(publicAddress, behaviour, this.#now, mappingTimeoutMs);
     this.#nats.set(n.publicAddress, n);
@@ -210,7 +225,9 @@ export class SimNet {
   }
 
   #deliver(d: Queued): void {
-    const label = `${key(d.fromAddr, d.fromPort)} > ${key(d.toAddr, d.toPort)} (${d.bytes.length})`;
+    const label = `${formatIpv4(d.fromAddr)}:${d.fromPort} > ${
+      formatIpv4(d.toAddr)
+    }:${d.toPort} (${d.bytes.length})`;
     if (this.lose?.(d)) return void this.trace.push(`${label} lost`);
     const target = this.#target(d);
     if (target === null || target.onReceive === null) return void this.trace.push(`${label} dropped`);
