@@ -93,7 +93,10 @@ export class RigClient {
   readonly tun: Delivery[] = [];
   /** The agent's log lines. */
   readonly log: string[];
+  /** The client's session runs (its agent is live). */
   alive = true;
+  /** The server holds the session (relays to it). */
+  joined = true;
 
   constructor(spec: RigClientSpec, session: number, socket: SimSocket, agent: MeshAgent, log: string[]) {
     this.spec = spec;
@@ -158,7 +161,7 @@ export class MeshRig {
     this.#ping(c);
     this.pump();
     const ping = () => {
-      if (!c.alive) return;
+      if (!c.joined) return;
       this.#ping(c);
       this.clock.setTimer(ping, SERVER_PING_MS);
     };
@@ -205,7 +208,7 @@ export class MeshRig {
       return "direct";
     }
     const owner = this.#ownerOf(dst);
-    if (owner === undefined || !from.alive) return "no-route";
+    if (owner === undefined || !from.joined) return "no-route";
     this.server.onRelayed(from.session, owner.session, pkt.length);
     owner.tun.push({ src, dst, via: "relayed" });
     this.pump();
@@ -221,6 +224,7 @@ export class MeshRig {
 
   /** The server drops the session (kill, revoke, timeout); the client does not know yet. */
   serverDrops(c: RigClient, reason: CloseReason): void {
+    c.joined = false;
     this.server.leave(c.session, reason);
     this.pump();
   }
@@ -229,6 +233,7 @@ export class MeshRig {
   endSession(c: RigClient, reason: CloseReason = "left"): void {
     c.agent.sessionEnded();
     c.alive = false;
+    c.joined = false;
     this.server.leave(c.session, reason);
     this.pump();
   }
@@ -236,7 +241,7 @@ export class MeshRig {
   #ownerOf(dst: string): RigClient | undefined {
     const d = parseIpv4(dst);
     return this.clients.find((c) =>
-      c.alive &&
+      c.joined &&
       (parseIpv4(c.spec.vpn) === d ||
         (c.spec.iroutes ?? []).some((p) => {
           const prefix = parsePrefix(p);
@@ -253,7 +258,7 @@ export class MeshRig {
   #serverReceive(buf: Uint8Array, len: number, from: EndpointSlots, row: number): void {
     if (len !== 2 || buf[0] !== 0xee) return;
     const c = this.clients[buf[1]];
-    if (c === undefined || !c.alive) return;
+    if (c === undefined || !c.joined) return;
     const seen = from.format(row);
     const before = this.#observed.get(c.session);
     this.#observed.set(c.session, seen);

@@ -172,6 +172,16 @@ export class SimNet {
     this.#now = now;
   }
 
+  /** Sees a copy of every datagram as it is delivered (an on-path observer). */
+  tap:
+    | ((d: { bytes: Uint8Array; fromAddr: number; fromPort: number; toAddr: number; toPort: number }) => void)
+    | null = null;
+
+  /** Queues a datagram with any source (an attacker who can spoof addresses). */
+  inject(bytes: Uint8Array, fromAddr: number, fromPort: number, toAddr: number, toPort: number): void {
+    this.#queue.push({ bytes: bytes.slice(), fromAddr, fromPort, toAddr: toAddr >>> 0, toPort, lan: null });
+  }
+
   /** Datagrams queued and not yet delivered. */
   get pending(): number {
     return this.#queue.length;
@@ -229,6 +239,7 @@ export class SimNet {
       formatIpv4(d.toAddr)
     }:${d.toPort} (${d.bytes.length})`;
     if (this.lose?.(d)) return void this.trace.push(`${label} lost`);
+    this.tap?.({ ...d, bytes: d.bytes.slice() });
     const target = this.#target(d);
     if (target === null || target.onReceive === null) return void this.trace.push(`${label} dropped`);
     this.trace.push(label);
