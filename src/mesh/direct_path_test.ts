@@ -3,7 +3,6 @@ import { libcryptoStatus } from "../../ffi/libcrypto.ts";
 import type { AeadBackendChoice } from "../data/aead_select.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { parseIpv4 } from "../addr/ip.ts";
-import { parsePrefix } from "../addr/prefix.ts";
 import { buildUdp } from "../packet/test_builders.ts";
 import {
   DirectPath,
@@ -18,10 +17,9 @@ import {
   RX_NOT_MESH,
 } from "./direct_path.ts";
 import { parseEndpoint, writeEndpointRow } from "./endpoint.ts";
-import { PairChannel } from "./pair_channel.ts";
-import { derivePairKeys, generateMeshKeyPair } from "./pair_keys.ts";
-import { MeshPeerTable } from "./peer_table.ts";
-import { seededBytes } from "./testing_random.ts";
+import type { MeshPeerTable } from "./peer_table.ts";
+import { directTable, testPairKeys } from "./testing_keys.ts";
+import type { DataKeyMaterial } from "../data/key_material.ts";
 import {
   MESH_DROP_MALFORMED,
   MESH_DROP_NOT_INTRODUCED,
@@ -45,35 +43,10 @@ interface Side {
 /** alice (10.8.0.2) and bob (10.8.0.3, iroute 172.16.3.0/24) sharing pair 5, each with its own DirectPath. */
 function pair(backend: AeadBackendChoice = "noble") {
   let now = 0;
-  const ka = generateMeshKeyPair(1, seededBytes(21));
-  const kb = generateMeshKeyPair(1, seededBytes(22));
-  const side = (
-    own: typeof ka,
-    peerKey: typeof ka,
-    ownName: string,
-    peerName: string,
-    routes: string[],
-  ): Side => {
-    const channel = new PairChannel(5, { backend });
-    const cipher = "AES-256-GCM" as const;
-    channel.install(
-      2,
-      derivePairKeys({ own, ownName, peerPublicKey: peerKey.publicKey, peerName, cipher }),
-      0,
-    );
-    const peer: DirectPeer = { pairId: 5, name: peerName, channel };
-    const table = new MeshPeerTable<DirectPeer>(4);
-    table.add(peer);
-    table.setRoutes(peer, [], routes.map((r) => parsePrefix(r)));
-    table.setDirect(peer, parseEndpoint("198.51.100.9:1194"));
-    const s: Side = {
-      table,
-      peer,
-      out: [],
-      other: [],
-      replies: [],
-      path: undefined as unknown as Side["path"],
-    };
+  const keys = testPairKeys("AES-256-GCM", 21, 22);
+  const side = (own: DataKeyMaterial, peerName: string, routes: string[]): Side => {
+    const { table, peer } = directTable(own, peerName, routes, backend);
+    const s = { table, peer, out: [], other: [], replies: [] } as unknown as Side;
     s.path = new DirectPath(table, {
       send: (buf, off, len, to, row) =>
         s.out.push({ bytes: buf.slice(off, off + len), to: to.format(row) }) > 0,
@@ -83,8 +56,8 @@ function pair(backend: AeadBackendChoice = "noble") {
     }, () => now);
     return s;
   };
-  const alice = side(ka, kb, "alice", "bob", ["10.8.0.3/32", "172.16.3.0/24"]);
-  const bob = side(kb, ka, "bob", "alice", ["10.8.0.2/32"]);
+  const alice = side(keys.aliceKeys, "bob", ["10.8.0.3/32", "172.16.3.0/24"]);
+  const bob = side(keys.bobKeys, "alice", ["10.8.0.2/32"]);
   return { alice, bob, setNow: (t: number) => now = t };
 }
 

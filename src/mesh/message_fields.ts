@@ -100,12 +100,7 @@ function parseList<T>(
 }
 
 export function parseEndpointValue(key: string, text: string): Endpoint {
-  let e: Endpoint;
-  try {
-    e = parseEndpoint(text);
-  } catch (err) {
-    throw new MeshMessageError(`${key}: ${(err as Error).message}`);
-  }
+  const e = asMeshError(key, parseEndpoint)(text);
   if (!isUsableCandidate(e)) {
     throw new MeshMessageError(`${key}: endpoint ${formatEndpoint(e)} cannot be probed`);
   }
@@ -116,26 +111,23 @@ export function parseEndpointList(key: string, text: string, max: number): Endpo
   return parseList(key, text, max, (t) => parseEndpointValue(key, t), formatEndpoint);
 }
 
-export function parseAddressList(key: string, text: string, max: number): IpAddress[] {
-  const item = (t: string): IpAddress => {
+/** `parse` with its SyntaxError turned into a MeshMessageError naming the field. */
+function asMeshError<T>(key: string, parse: (t: string) => T): (t: string) => T {
+  return (t) => {
     try {
-      return parseIp(t);
+      return parse(t);
     } catch (err) {
       throw new MeshMessageError(`${key}: ${(err as Error).message}`);
     }
   };
-  return parseList(key, text, max, item, formatIp);
+}
+
+export function parseAddressList(key: string, text: string, max: number): IpAddress[] {
+  return parseList(key, text, max, asMeshError(key, parseIp), formatIp);
 }
 
 export function parsePrefixList(key: string, text: string, max: number): IpPrefix[] {
-  const item = (t: string): IpPrefix => {
-    try {
-      return parsePrefix(t);
-    } catch (err) {
-      throw new MeshMessageError(`${key}: ${(err as Error).message}`);
-    }
-  };
-  return parseList(key, text, max, item, formatPrefix);
+  return parseList(key, text, max, asMeshError(key, (t) => parsePrefix(t)), formatPrefix);
 }
 
 /** Splits "k=v,k=v" into ordered pairs; rejects empty keys, missing '=', duplicate keys. */

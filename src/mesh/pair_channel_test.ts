@@ -3,28 +3,11 @@ import { P_DATA_V2 } from "../data/data_header.ts";
 import { dataKeysFromParts } from "../data/key_material.ts";
 import { OPEN_BAD_TAG, OPEN_NOT_DATA, OPEN_OK, OPEN_REPLAY, OPEN_UNKNOWN_KEY_ID } from "../data/verdicts.ts";
 import { PairChannel } from "./pair_channel.ts";
-import { derivePairKeys, generateMeshKeyPair } from "./pair_keys.ts";
-import { seededBytes } from "./testing_random.ts";
+import { testPairKeys } from "./testing_keys.ts";
 import { MESH_OVERHEAD, P_MESH, peekPairId } from "./wire.ts";
 
 function pairOfChannels(pairId = 0x123456) {
-  const a = generateMeshKeyPair(1, seededBytes(11));
-  const b = generateMeshKeyPair(1, seededBytes(12));
-  const cipher = "CHACHA20-POLY1305" as const;
-  const ka = derivePairKeys({
-    own: a,
-    ownName: "alice",
-    peerPublicKey: b.publicKey,
-    peerName: "bob",
-    cipher,
-  });
-  const kb = derivePairKeys({
-    own: b,
-    ownName: "bob",
-    peerPublicKey: a.publicKey,
-    peerName: "alice",
-    cipher,
-  });
+  const { aliceKeys: ka, bobKeys: kb } = testPairKeys("CHACHA20-POLY1305", 11, 12);
   const alice = new PairChannel(pairId, { backend: "noble" });
   const bob = new PairChannel(pairId, { backend: "noble" });
   alice.install(2, ka, 0);

@@ -13,6 +13,7 @@ import {
   sharedSecret,
 } from "./pair_keys.ts";
 import { seededBytes } from "./testing_random.ts";
+import { testPairKeys } from "./testing_keys.ts";
 
 function fixedPair(hex: string, epoch = 1): MeshKeyPair {
   return generateMeshKeyPair(epoch, () => fromHex(hex));
@@ -33,23 +34,8 @@ Deno.test("generateMeshKeyPair() and sharedSecret() reproduce RFC 7748's X25519 
 });
 
 Deno.test("derivePairKeys() gives each side the other's send key as its receive key, for every cipher", () => {
-  const a = generateMeshKeyPair(1, seededBytes(1));
-  const b = generateMeshKeyPair(7, seededBytes(2));
   for (const cipher of CIPHER_NAMES) {
-    const ka = derivePairKeys({
-      own: a,
-      ownName: "alice",
-      peerPublicKey: b.publicKey,
-      peerName: "bob",
-      cipher,
-    });
-    const kb = derivePairKeys({
-      own: b,
-      ownName: "bob",
-      peerPublicKey: a.publicKey,
-      peerName: "alice",
-      cipher,
-    });
+    const { aliceKeys: ka, bobKeys: kb } = testPairKeys(cipher, 1, 2, 7);
     const len = cipher === "AES-128-GCM" ? 16 : 32;
     assert.equal(ka.encrypt.key.length, len);
     assert.equal(ka.encrypt.implicitIv.length, 8);

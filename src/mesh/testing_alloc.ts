@@ -6,33 +6,15 @@
  */
 
 import { parseIpv4 } from "../addr/ip.ts";
-import { parsePrefix } from "../addr/prefix.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { buildUdp } from "../packet/test_builders.ts";
-import { DirectPath, type DirectPeer, RX_DELIVER } from "./direct_path.ts";
-import { parseEndpoint } from "./endpoint.ts";
-import { PairChannel } from "./pair_channel.ts";
-import { derivePairKeys, generateMeshKeyPair, type MeshKeyPair } from "./pair_keys.ts";
-import { MeshPeerTable } from "./peer_table.ts";
-import { seededBytes } from "./testing_random.ts";
+import { DirectPath, RX_DELIVER } from "./direct_path.ts";
+import { directTable, testPairKeys } from "./testing_keys.ts";
 import { MESH_OVERHEAD } from "./wire.ts";
-
-function side(own: MeshKeyPair, peer: MeshKeyPair, ownName: string, peerName: string, routes: string[]) {
-  const channel = new PairChannel(5, { backend: "openssl" });
-  const cipher = "AES-256-GCM" as const;
-  channel.install(1, derivePairKeys({ own, ownName, peerPublicKey: peer.publicKey, peerName, cipher }), 0);
-  const p: DirectPeer = { pairId: 5, name: peerName, channel };
-  const table = new MeshPeerTable<DirectPeer>(4);
-  table.add(p);
-  table.setRoutes(p, [], routes.map((r) => parsePrefix(r)));
-  table.setDirect(p, parseEndpoint("198.51.100.9:1194"));
-  return table;
-}
 
 /** Bytes of heap growth per packet over `n` packets after a warm-up. */
 export function directPathBytesPerPacket(n: number): number {
-  const a = generateMeshKeyPair(1, seededBytes(1));
-  const b = generateMeshKeyPair(1, seededBytes(2));
+  const keys = testPairKeys("AES-256-GCM", 1, 2);
   const rx = new Uint8Array(2048);
   let rxLen = 0;
   const socket = {
@@ -43,8 +25,18 @@ export function directPathBytesPerPacket(n: number): number {
     },
   };
   const events = { otherSource: () => {}, reply: () => false };
-  const alice = new DirectPath(side(a, b, "alice", "bob", ["10.8.0.3/32"]), socket, events, () => 0);
-  const bob = new DirectPath(side(b, a, "bob", "alice", ["10.8.0.2/32"]), socket, events, () => 0);
+  const alice = new DirectPath(
+    directTable(keys.aliceKeys, "bob", ["10.8.0.3/32"], "openssl").table,
+    socket,
+    events,
+    () => 0,
+  );
+  const bob = new DirectPath(
+    directTable(keys.bobKeys, "alice", ["10.8.0.2/32"], "openssl").table,
+    socket,
+    events,
+    () => 0,
+  );
   const pkt = buildUdp({
     src: "10.8.0.2",
     dst: "10.8.0.3",
