@@ -13,7 +13,7 @@ import {
 } from "./messages.ts";
 import { generateMeshKeyPair } from "./pair_keys.ts";
 import { StepClock } from "./testing_mesh.ts";
-import { seededBytes } from "./testing_random.ts";
+import { seededBytes, seededRandom } from "./testing_random.ts";
 
 const HELLO = encodeMeshMessage({ kind: "hello", keepaliveS: 25, punchTimeoutS: 5, retryS: 30 });
 
@@ -157,4 +157,28 @@ Deno.test("MeshAgent reports an unchanged path at most once per report interval"
   // relayed at the introduction; failed punches and retries for an hour change nothing worth reporting
   assert.equal(states.length, 1);
   assert.equal(states[0].kind === "state" && states[0].path, "relayed");
+});
+
+Deno.test("MeshAgent survives 3000 mutated server messages without throwing", () => {
+  const r = agentRig();
+  r.agent.onControlMessage(HELLO);
+  const next = seededRandom(99);
+  const seeds = [
+    r.intro(),
+    r.intro({ pairId: 8, peerName: "carol", epoch: 1, addresses: [parseIp("10.8.0.3")] }),
+    encodeMeshMessage({ kind: "close", pairId: 7, reason: "revoked" }),
+    HELLO,
+  ];
+  const alphabet = "0123456789,= :./[]abcfz";
+  for (let i = 0; i < 3000; i++) {
+    let text = seeds[next(seeds.length)];
+    for (let e = 0; e < 1 + next(3); e++) {
+      const at = next(text.length);
+      text = text.slice(0, at) + alphabet[next(alphabet.length)] + text.slice(at + (next(2) ? 1 : 0));
+    }
+    assert.equal(r.agent.onControlMessage(text), text.startsWith("TSVPN_MESH_"));
+    if (i % 100 === 0) r.clock.runTo(r.clock.t + 1000, () => {});
+  }
+  assert.ok(r.agent.messageErrors > 1000);
+  assert.ok(r.agent.table.size <= 256);
 });
