@@ -171,10 +171,13 @@ export class MeshIntroducer {
     this.#refreshName(c.name);
   }
 
-  /** The session renegotiated its control channel: it may announce one new key. */
+  /**
+   * The session renegotiated its control channel: it may announce one more
+   * key (at most two may be pending, for renegotiations in quick succession).
+   */
   renegotiated(session: number): void {
     const c = this.#clients[session];
-    if (c?.offered) c.keysAllowed = 1;
+    if (c?.offered) c.keysAllowed = Math.min(c.keysAllowed + 1, 2);
   }
 
   /**

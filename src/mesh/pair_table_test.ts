@@ -171,6 +171,11 @@ Deno.test("MeshIntroducer re-introduces both sides when a client announces a new
   r.mesh.renegotiated(0);
   r.key(0, 2);
   assert.equal(r.mesh.counters[MC_MESSAGE_ERRORS], 2, "an epoch that does not increase is refused");
+  for (let i = 0; i < 5; i++) r.mesh.renegotiated(0);
+  r.key(0, 3);
+  r.key(0, 4);
+  r.key(0, 5);
+  assert.equal(r.mesh.counters[MC_MESSAGE_ERRORS], 3, "renegotiations bank at most two keys");
 });
 
 Deno.test("MeshIntroducer re-introduces both members when one's endpoint moves (float), with the new endpoint", () => {
