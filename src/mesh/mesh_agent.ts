@@ -20,6 +20,7 @@ import { formatPrefix } from "../addr/prefix.ts";
 import type { Clock } from "../control/clock.ts";
 import type { CipherName } from "../data/aead.ts";
 import type { AeadBackendChoice } from "../data/aead_select.ts";
+import type { DataKeyMaterial } from "../data/key_material.ts";
 import { type DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
 import { DirectPath } from "./direct_path.ts";
@@ -32,6 +33,7 @@ import {
 } from "./endpoint.ts";
 import {
   encodeMeshMessage,
+  isMeshMessage,
   MAX_LOCAL_ENDPOINTS,
   type MeshClose,
   type MeshHello,
@@ -117,7 +119,7 @@ export class MeshAgent {
    * caller's usual handling applies), true when it was one (used or refused).
    */
   onControlMessage(text: string): boolean {
-    if (!text.startsWith("TSVPN_MESH_")) return false;
+    if (!isMeshMessage(text)) return false;
     if (this.#ended) return true;
     const parsed = tryParseMeshMessage(text);
     if (!parsed.ok) return this.#refuse(`bad mesh message: ${parsed.error}`);
@@ -204,7 +206,7 @@ export class MeshAgent {
     else this.#updatePeer(existing, m, keyId, material);
   }
 
-  #addPeer(m: MeshIntro, keyId: number, material: ReturnType<typeof derivePairKeys>): void {
+  #addPeer(m: MeshIntro, keyId: number, material: DataKeyMaterial): void {
     const now = this.#clock.now();
     const peer = new AgentPeer(m, {
       backend: this.#o.backend,
@@ -230,7 +232,7 @@ export class MeshAgent {
     peer: AgentPeer,
     m: MeshIntro,
     keyId: number,
-    material: ReturnType<typeof derivePairKeys>,
+    material: DataKeyMaterial,
   ): void {
     const now = this.#clock.now();
     if (m.epoch !== peer.ownEpoch || m.peerEpoch !== peer.peerEpoch) {

@@ -29,6 +29,7 @@ import { isMeshName } from "./message_fields.ts";
 import {
   type CloseReason,
   encodeMeshMessage,
+  isMeshMessage,
   MAX_PAIR_ID,
   MAX_PEER_ADDRESSES,
   MAX_PEER_IROUTES,
@@ -216,7 +217,7 @@ export class MeshIntroducer {
 
   /** A control message from `session`; false when it is not a mesh message. */
   onControlMessage(session: number, text: string): boolean {
-    if (!text.startsWith("TSVPN_MESH_")) return false;
+    if (!isMeshMessage(text)) return false;
     const c = this.#clients[session];
     if (c === null || c === undefined || !c.offered) {
       return this.#refuse(session, "mesh message from a session not offered the mesh");
