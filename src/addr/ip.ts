@@ -234,3 +234,23 @@ export function formatIp(bytes: Uint8Array): string {
 export function isLoopback(ip: IpAddress): boolean {
   return ip.family === 4 ? ip.bytes[0] === 127 : ip.text === "::1";
 }
+
+/** An address of either family in the numeric form the route tables use (beside NumericPrefix). */
+export type NumericIp = { readonly family: 4; readonly v4: number } | {
+  readonly family: 6;
+  readonly v6: Uint32Array;
+};
+
+/** Parses IPv4 or IPv6 text into the numeric form; throws SyntaxError naming the text. */
+export function parseNumericIp(text: string): NumericIp {
+  const v4 = tryParseIpv4(text);
+  if (v4 >= 0) return { family: 4, v4 };
+  const v6 = tryParseIpv6(text);
+  if (v6 !== null) return { family: 6, v6 };
+  throw new SyntaxError(`Invalid IP address "${text}"`);
+}
+
+/** Formats a numeric address of either family. */
+export function formatNumericIp(addr: NumericIp): string {
+  return addr.family === 4 ? formatIpv4(addr.v4) : formatIpv6(addr.v6);
+}

@@ -3,6 +3,7 @@ import {
   formatIp,
   formatIpv4,
   formatIpv6,
+  formatNumericIp,
   ipAddress,
   ipv4FromBytes,
   ipv4ToBytes,
@@ -17,6 +18,7 @@ import {
   parseIp,
   parseIpv4,
   parseIpv6,
+  parseNumericIp,
   tryParseIpv4,
 } from "./ip.ts";
 
@@ -200,4 +202,14 @@ Deno.test("isLoopback() accepts 127.0.0.0/8 and ::1 only", () => {
   for (const no of ["128.0.0.1", "10.0.0.1", "::2", "::ffff:127.0.0.1", "::"]) {
     assert.equal(isLoopback(parseIp(no)!), false, no);
   }
+});
+
+Deno.test("parseNumericIp() and formatNumericIp() round-trip both families and refuse anything else", () => {
+  assert.deepEqual(parseNumericIp("192.0.2.1"), { family: 4, v4: 0xc0000201 });
+  const v6 = parseNumericIp("2001:db8::1");
+  assert.equal(v6.family, 6);
+  assert.equal(formatNumericIp(v6), "2001:db8::1");
+  assert.equal(formatNumericIp(parseNumericIp("10.8.0.1")), "10.8.0.1");
+  assert.throws(() => parseNumericIp("10.8.0"), /Invalid IP address "10.8.0"/);
+  assert.throws(() => parseNumericIp("host.example"), SyntaxError);
 });

@@ -9,11 +9,18 @@
  * unspecified, loopback, multicast or broadcast address, never port 0.
  */
 
-import { formatIp, formatIpv6, type IpAddress, ipv6FromBytes, ipv6ToBytes, parseIp } from "../addr/ip.ts";
+import {
+  formatIpv6,
+  formatNumericIp,
+  ipv6FromBytes,
+  ipv6ToBytes,
+  type NumericIp,
+  parseNumericIp,
+} from "../addr/ip.ts";
 import { ENDPOINT_ROW_BYTES, EndpointSlots, FAMILY_INET, FAMILY_INET6 } from "../device/datagram_socket.ts";
 
 export interface Endpoint {
-  readonly ip: IpAddress;
+  readonly ip: NumericIp;
   readonly port: number;
 }
 
@@ -44,9 +51,9 @@ export function parseEndpoint(text: string): Endpoint {
   if (!/^[1-9][0-9]{0,4}$/.test(portText) || Number(portText) > 65535) {
     throw new SyntaxError(`Invalid endpoint "${text}": port must be 1..65535`);
   }
-  let ip: IpAddress;
+  let ip: NumericIp;
   try {
-    ip = parseIp(host);
+    ip = parseNumericIp(host);
   } catch {
     throw new SyntaxError(`Invalid endpoint "${text}": bad address`);
   }
@@ -57,7 +64,7 @@ export function parseEndpoint(text: string): Endpoint {
 }
 
 export function formatEndpoint(e: Endpoint): string {
-  return e.ip.family === 4 ? `${formatIp(e.ip)}:${e.port}` : `[${formatIpv6(e.ip.v6)}]:${e.port}`;
+  return e.ip.family === 4 ? `${formatNumericIp(e.ip)}:${e.port}` : `[${formatIpv6(e.ip.v6)}]:${e.port}`;
 }
 
 export function endpointEquals(a: Endpoint, b: Endpoint): boolean {

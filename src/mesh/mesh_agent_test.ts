@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseIp } from "../addr/ip.ts";
+import { parseNumericIp } from "../addr/ip.ts";
 import { parsePrefix } from "../addr/prefix.ts";
 import { Logger } from "../log/log.ts";
 import { parseEndpoint } from "./endpoint.ts";
@@ -45,7 +45,7 @@ function agentRig() {
       peerPublicKey: peerKey.publicKey,
       publicEndpoint: parseEndpoint("203.0.113.9:40000"),
       localEndpoints: [],
-      addresses: [parseIp("10.8.0.3")],
+      addresses: [parseNumericIp("10.8.0.3")],
       iroutes: [parsePrefix("172.16.3.0/24")],
       ...over,
     });
@@ -165,7 +165,7 @@ Deno.test("MeshAgent survives 3000 mutated server messages without throwing", ()
   const next = seededRandom(99);
   const seeds = [
     r.intro(),
-    r.intro({ pairId: 8, peerName: "carol", epoch: 1, addresses: [parseIp("10.8.0.3")] }),
+    r.intro({ pairId: 8, peerName: "carol", epoch: 1, addresses: [parseNumericIp("10.8.0.3")] }),
     encodeMeshMessage({ kind: "close", pairId: 7, reason: "revoked" }),
     HELLO,
   ];

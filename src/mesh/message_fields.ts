@@ -5,8 +5,8 @@
  * that quotes at most a short, sanitized piece of the hostile text.
  */
 
-import { formatIp, type IpAddress, parseIp } from "../addr/ip.ts";
-import { formatPrefix, type IpPrefix, parsePrefix } from "../addr/prefix.ts";
+import { formatNumericIp, type NumericIp, parseNumericIp } from "../addr/ip.ts";
+import { formatPrefix, type NumericPrefix, parsePrefix } from "../addr/prefix.ts";
 import { CIPHER_NAMES, type CipherName } from "../data/aead.ts";
 import { type Endpoint, formatEndpoint, isUsableCandidate, parseEndpoint } from "./endpoint.ts";
 
@@ -122,11 +122,11 @@ function asMeshError<T>(key: string, parse: (t: string) => T): (t: string) => T 
   };
 }
 
-export function parseAddressList(key: string, text: string, max: number): IpAddress[] {
-  return parseList(key, text, max, asMeshError(key, parseIp), formatIp);
+export function parseAddressList(key: string, text: string, max: number): NumericIp[] {
+  return parseList(key, text, max, asMeshError(key, parseNumericIp), formatNumericIp);
 }
 
-export function parsePrefixList(key: string, text: string, max: number): IpPrefix[] {
+export function parsePrefixList(key: string, text: string, max: number): NumericPrefix[] {
   return parseList(key, text, max, asMeshError(key, (t) => parsePrefix(t)), formatPrefix);
 }
 

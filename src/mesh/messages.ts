@@ -20,8 +20,8 @@
  * Encoders validate too (RangeError: a programming error on our side).
  */
 
-import { formatIp, type IpAddress } from "../addr/ip.ts";
-import { formatPrefix, type IpPrefix } from "../addr/prefix.ts";
+import { formatNumericIp, type NumericIp } from "../addr/ip.ts";
+import { formatPrefix, type NumericPrefix } from "../addr/prefix.ts";
 import type { CipherName } from "../data/aead.ts";
 import { type Endpoint, formatEndpoint } from "./endpoint.ts";
 import {
@@ -85,8 +85,8 @@ export interface MeshIntro {
   peerPublicKey: Uint8Array;
   publicEndpoint: Endpoint;
   localEndpoints: Endpoint[];
-  addresses: IpAddress[];
-  iroutes: IpPrefix[];
+  addresses: NumericIp[];
+  iroutes: NumericPrefix[];
 }
 
 export interface MeshClose {
@@ -300,7 +300,7 @@ function encodeIntro(m: MeshIntro): string {
     ["pub", formatKey(m.peerPublicKey)],
     ["public", formatEndpoint(m.publicEndpoint)],
     ["local", list(m.localEndpoints, MAX_LOCAL_ENDPOINTS, formatEndpoint, "local endpoints")],
-    ["addr", list(m.addresses, MAX_PEER_ADDRESSES, formatIp, "addresses")],
+    ["addr", list(m.addresses, MAX_PEER_ADDRESSES, formatNumericIp, "addresses")],
     ["iroute", list(m.iroutes, MAX_PEER_IROUTES, formatPrefix, "iroutes")],
   ]);
 }

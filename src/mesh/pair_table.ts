@@ -19,8 +19,8 @@
  * the session and tells each peer at once.
  */
 
-import type { IpAddress } from "../addr/ip.ts";
-import type { IpPrefix } from "../addr/prefix.ts";
+import type { NumericIp } from "../addr/ip.ts";
+import type { NumericPrefix } from "../addr/prefix.ts";
 import type { CipherName } from "../data/aead.ts";
 import type { Logger } from "../log/log.ts";
 import { announcedCiphers, announcesMesh } from "./capability.ts";
@@ -55,8 +55,8 @@ export interface MeshClientInfo {
   cipher: CipherName;
   /** The client's UDP endpoint as the server sees it; null over TCP (never meshed). */
   publicEndpoint: Endpoint | null;
-  addresses: IpAddress[];
-  iroutes: IpPrefix[];
+  addresses: NumericIp[];
+  iroutes: NumericPrefix[];
 }
 
 /** One pair as status shows it, from one member's view (its latest STATE). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseIp } from "../addr/ip.ts";
+import { parseNumericIp } from "../addr/ip.ts";
 import { parsePrefix } from "../addr/prefix.ts";
 import { parsePeerInfo } from "../control/peer_info.ts";
 import { parseEndpoint } from "./endpoint.ts";
@@ -33,7 +33,7 @@ function client(session: number, name: string, extra: Partial<MeshClientInfo> = 
     meshAllowed: true,
     cipher: "AES-256-GCM",
     publicEndpoint: parseEndpoint(`198.51.100.${session + 1}:${40000 + session}`),
-    addresses: [parseIp(`10.8.0.${session + 2}`)],
+    addresses: [parseNumericIp(`10.8.0.${session + 2}`)],
     iroutes: session === 1 ? [parsePrefix("192.168.50.0/24")] : [],
     ...extra,
   };

@@ -16,8 +16,8 @@
  * Lookups allocate nothing and never throw; mutations are control plane.
  */
 
-import type { IpAddress } from "../addr/ip.ts";
-import type { IpPrefix } from "../addr/prefix.ts";
+import type { NumericIp } from "../addr/ip.ts";
+import type { NumericPrefix } from "../addr/prefix.ts";
 import { ENDPOINT_ROW_BYTES, EndpointSlots } from "../device/datagram_socket.ts";
 import { NO_OWNER, RouteTable } from "../router/route_table.ts";
 import { type Endpoint, writeEndpointRow } from "./endpoint.ts";
@@ -114,11 +114,11 @@ export class MeshPeerTable<P extends TablePeer = TablePeer> {
    * Replaces the peer's routes with its addresses (as host prefixes) and
    * iroutes. Returns the prefixes left out because another peer holds them.
    */
-  setRoutes(peer: P, addresses: readonly IpAddress[], iroutes: readonly IpPrefix[]): IpPrefix[] {
+  setRoutes(peer: P, addresses: readonly NumericIp[], iroutes: readonly NumericPrefix[]): NumericPrefix[] {
     const slot = this.#slotOf.get(peer);
     if (slot === undefined) return [];
     this.routes.removeOwner(slot);
-    const conflicts: IpPrefix[] = [];
+    const conflicts: NumericPrefix[] = [];
     for (const prefix of [...addresses.map(hostPrefix), ...iroutes]) {
       const owner = this.routes.ownerOf(prefix);
       if (owner !== NO_OWNER && owner !== slot) conflicts.push(prefix);
@@ -171,6 +171,6 @@ export class MeshPeerTable<P extends TablePeer = TablePeer> {
   }
 }
 
-function hostPrefix(a: IpAddress): IpPrefix {
+function hostPrefix(a: NumericIp): NumericPrefix {
   return a.family === 4 ? { family: 4, addr: a.v4, bits: 32 } : { family: 6, addr: a.v6, bits: 128 };
 }

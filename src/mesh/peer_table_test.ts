@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseIp } from "../addr/ip.ts";
+import { parseNumericIp } from "../addr/ip.ts";
 import { parsePrefix } from "../addr/prefix.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { MeshPeerTable, NO_SLOT, type TablePeer } from "./peer_table.ts";
@@ -14,7 +14,7 @@ Deno.test("MeshPeerTable routes a direct peer's addresses and iroutes to its slo
   const t = new MeshPeerTable<TablePeer>(4);
   const bob = { pairId: 1, name: "bob" };
   const slot = t.add(bob) as number;
-  t.setRoutes(bob, [parseIp("10.8.0.3"), parseIp("fd00::3")], [parsePrefix("172.16.3.0/24")]);
+  t.setRoutes(bob, [parseNumericIp("10.8.0.3"), parseNumericIp("fd00::3")], [parsePrefix("172.16.3.0/24")]);
   assert.equal(t.directSlot4At(v4("10.8.0.3"), 0), NO_SLOT, "relayed until the path is direct");
   t.setDirect(bob, parseEndpoint("198.51.100.9:1194"));
   assert.equal(t.directSlot4At(v4("10.8.0.3"), 0), slot);
@@ -32,8 +32,8 @@ Deno.test("MeshPeerTable.allowedSource4At() admits only the peer's own addresses
   const t = new MeshPeerTable<TablePeer>(4);
   const bob = { pairId: 1, name: "bob" }, carol = { pairId: 2, name: "carol" };
   const sb = t.add(bob) as number, sc = t.add(carol) as number;
-  t.setRoutes(bob, [parseIp("10.8.0.3")], [parsePrefix("172.16.0.0/16")]);
-  t.setRoutes(carol, [parseIp("10.8.0.4")], [parsePrefix("172.16.9.0/24")]);
+  t.setRoutes(bob, [parseNumericIp("10.8.0.3")], [parsePrefix("172.16.0.0/16")]);
+  t.setRoutes(carol, [parseNumericIp("10.8.0.4")], [parsePrefix("172.16.9.0/24")]);
   assert.ok(t.allowedSource4At(sb, v4("10.8.0.3"), 0));
   assert.ok(t.allowedSource4At(sb, v4("172.16.1.1"), 0));
   assert.ok(!t.allowedSource4At(sb, v4("172.16.9.1"), 0), "a more specific prefix of another peer");
@@ -47,8 +47,8 @@ Deno.test("MeshPeerTable keeps a prefix with its first holder and reports the co
   const bob = { pairId: 1, name: "bob" }, eve = { pairId: 2, name: "eve" };
   const sb = t.add(bob) as number;
   t.add(eve);
-  t.setRoutes(bob, [parseIp("10.8.0.3")], [parsePrefix("192.168.7.0/24")]);
-  const conflicts = t.setRoutes(eve, [parseIp("10.8.0.3")], [parsePrefix("192.168.7.0/24")]);
+  t.setRoutes(bob, [parseNumericIp("10.8.0.3")], [parsePrefix("192.168.7.0/24")]);
+  const conflicts = t.setRoutes(eve, [parseNumericIp("10.8.0.3")], [parsePrefix("192.168.7.0/24")]);
   assert.equal(conflicts.length, 2);
   assert.equal(t.routes.route4(0xc0a80701), sb);
   t.remove(bob);

@@ -1,6 +1,6 @@
 /** Sample mesh messages for this folder's tests. */
 
-import { parseIp } from "../addr/ip.ts";
+import { parseNumericIp } from "../addr/ip.ts";
 import { parsePrefix } from "../addr/prefix.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import type { MeshIntro } from "./messages.ts";
@@ -19,7 +19,7 @@ export function sampleIntro(): MeshIntro {
     peerPublicKey: KEY,
     publicEndpoint: parseEndpoint("198.51.100.7:40001"),
     localEndpoints: [parseEndpoint("192.168.1.20:1194"), parseEndpoint("[fd00::20]:1194")],
-    addresses: [parseIp("10.8.0.7"), parseIp("fd00:8::7")],
+    addresses: [parseNumericIp("10.8.0.7"), parseNumericIp("fd00:8::7")],
     iroutes: [parsePrefix("192.168.50.0/24"), parsePrefix("fd00:50::/64")],
   };
 }
