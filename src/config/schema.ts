@@ -49,7 +49,7 @@ export const DEFAULTS = {
   ciphers: ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"] as readonly CipherName[],
   renegSeconds: 3600,
   renegBytes: 0,
-  /** Shorter than OpenVPN's 3600 s: see DEFAULT_TRANSITION_WINDOW_MS in data/data_channel.ts. */
+  /** Shorter than OpenVPN's 3600 s: see DEFAULT_TRANSITION_WINDOW_MS in data/key_lifetime.ts. */
   transitionWindow: 60,
   replayWindow: 1024,
   keepaliveInterval: 10,

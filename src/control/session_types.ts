@@ -101,7 +101,7 @@ export interface ControlSessionOptions {
   renegotiateMs?: number;
   /**
    * How long a replaced key stays usable for receiving (OpenVPN --tran-window, whose own
-   * default is 3600 s; see DEFAULT_TRANSITION_WINDOW_MS in data/data_channel.ts). @default 60000
+   * default is 3600 s; see DEFAULT_TRANSITION_WINDOW_MS in data/key_lifetime.ts). @default 60000
    */
   transitionWindowMs?: number;
   logger?: Logger;

@@ -43,6 +43,17 @@ import {
 } from "./data_header.ts";
 import type { DataKeyMaterial } from "./key_material.ts";
 import {
+  DEFAULT_TRANSITION_WINDOW_MS,
+  KEY_BYTES_IN,
+  KEY_BYTES_OUT,
+  KEY_PACKETS_IN,
+  KEY_PACKETS_OUT,
+  keyBytes,
+  PACKET_ID_MAX,
+  PACKET_ID_REKEY_THRESHOLD,
+  type RekeyReason,
+} from "./key_lifetime.ts";
+import {
   DEFAULT_REPLAY_WINDOW,
   REPLAY_DUPLICATE,
   REPLAY_OK,
@@ -65,31 +76,6 @@ import {
   SEAL_PACKET_ID_EXHAUSTED,
 } from "./verdicts.ts";
 
-/** OpenVPN's PACKET_ID_WRAP_TRIGGER: renegotiate once a send counter gets here. */
-export const PACKET_ID_REKEY_THRESHOLD = 0xff000000;
-export const PACKET_ID_MAX = 0xffffffff;
-/**
- * How long a replaced key keeps opening packets. OpenVPN's --tran-window
- * default is 3600 s, which in practice keeps the old key until the next hourly
- * renegotiation. The old key is only needed for packets in flight and for a
- * peer that completes the exchange after us, which it does within the
- * handshake window (--hand-window, 60 s) or the session ends; so 60 s.
- */
-export const DEFAULT_TRANSITION_WINDOW_MS = 60_000;
-
-/**
- * Bytes counted per data packet beyond the plaintext towards renegBytes, as
- * OpenVPN does for --reneg-bytes: it counts a received packet from its
- * packet-id on, i.e. the packet-id (4) and tag (16) too.
- */
-export const RENEG_BYTES_PACKET_OVERHEAD = 20;
-
-/** Per-key counters, indexes into the Float64Array from DataChannel.keyCounters(). */
-export const KEY_PACKETS_OUT = 0;
-export const KEY_BYTES_OUT = 1;
-export const KEY_PACKETS_IN = 2;
-export const KEY_BYTES_IN = 3;
-
 export interface DataChannelOptions {
   /** 24-bit peer-id written into every sealed header. @default PEER_ID_UNDEF */
   peerId?: number;
@@ -107,9 +93,6 @@ export interface DataChannelOptions {
    */
   renegBytes?: number;
 }
-
-/** Why the send key should be replaced (DataChannel.rekeyReason). */
-export type RekeyReason = "packet-id" | "bytes";
 
 class KeySlot {
   readonly keyId: number;
@@ -132,12 +115,6 @@ class KeySlot {
     this.decNonce.set(material.decrypt.implicitIv, 4);
     this.replay = new ReplayWindow(replayWindow);
   }
-}
-
-/** Plaintext both ways plus OpenVPN's per-packet share (packet-id and tag). */
-function keyBytes(c: Float64Array): number {
-  return c[KEY_BYTES_OUT] + c[KEY_BYTES_IN] +
-    (c[KEY_PACKETS_OUT] + c[KEY_PACKETS_IN]) * RENEG_BYTES_PACKET_OVERHEAD;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import type { CipherName } from "./aead.ts";
 import { NobleAead } from "./aead_noble.ts";
+import { DataChannel } from "./data_channel.ts";
 import {
-  DataChannel,
   KEY_BYTES_IN,
   KEY_PACKETS_IN,
   KEY_PACKETS_OUT,
   PACKET_ID_MAX,
   PACKET_ID_REKEY_THRESHOLD,
-} from "./data_channel.ts";
+} from "./key_lifetime.ts";
 import { DATA_V2_OVERHEAD, peekPeerId, readU32 } from "./data_header.ts";
 import { isPing, writePing } from "./keepalive_ping.ts";
 import { type DataKeyMaterial, dataKeysFromKey2, dataKeysFromParts } from "./key_material.ts";

@@ -6,11 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  DataChannel,
-  DEFAULT_TRANSITION_WINDOW_MS,
-  PACKET_ID_REKEY_THRESHOLD,
-} from "../data/data_channel.ts";
+import { DataChannel } from "../data/data_channel.ts";
+import { DEFAULT_TRANSITION_WINDOW_MS, PACKET_ID_REKEY_THRESHOLD } from "../data/key_lifetime.ts";
 import { dataKeysFromParts } from "../data/key_material.ts";
 import { buildIcmpEcho } from "../packet/test_builders.ts";
 import { KEY_CHECK_MS } from "./datapath.ts";
