@@ -53,7 +53,7 @@ import {
   SOCK_NONBLOCK,
   SOL_SOCKET,
 } from "./libc.ts";
-import { ipToBytes } from "./netlink_codec.ts";
+import { ipToBytes } from "./ip_bytes.ts";
 import { Readiness } from "./readiness.ts";
 import { SOCKADDR_IN6_BYTES, SOCKADDR_IN_BYTES, SOCKADDR_SLOT_BYTES } from "./sockaddr.ts";
 import { UdpSocket } from "./udp_socket.ts";
