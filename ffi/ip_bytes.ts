@@ -4,7 +4,14 @@
  * the rtnetlink codecs and by `openUdp` for the bind address.
  */
 
-import { formatIpv4, formatIpv6, ipv6FromBytes, tryParseIpv4, tryParseIpv6 } from "../src/addr/ip.ts";
+import {
+  formatIpv4,
+  formatIpv6,
+  ipv6FromBytes,
+  ipv6ToBytes,
+  tryParseIpv4,
+  tryParseIpv6,
+} from "../src/addr/ip.ts";
 import { AF_INET, AF_INET6 } from "./libc.ts";
 
 /** An address family and its network-order bytes (4 or 16). */
@@ -24,14 +31,7 @@ export function ipToBytes(text: string): IpBytes | null {
   }
   const v6 = tryParseIpv6(text);
   if (v6 === null) return null;
-  const bytes = new Uint8Array(16);
-  for (let i = 0; i < 4; i++) {
-    bytes[4 * i] = v6[i] >>> 24;
-    bytes[4 * i + 1] = (v6[i] >>> 16) & 255;
-    bytes[4 * i + 2] = (v6[i] >>> 8) & 255;
-    bytes[4 * i + 3] = v6[i] & 255;
-  }
-  return { family: AF_INET6, bytes };
+  return { family: AF_INET6, bytes: ipv6ToBytes(v6) };
 }
 
 /** Formats 4 or 16 address bytes at `off` as text; null for any other length. */
