@@ -36,6 +36,7 @@ export class GsoGroups {
   /** "host:port" of the socket, for error messages. */
   readonly #label: string;
   readonly #family: number;
+  readonly #onUnsendable: () => void;
   #table: MessageTable | null = null;
   // Per grouped message: datagrams it carries, the caller's index of its
   // first, and unsendable rows skipped before it.
@@ -48,10 +49,14 @@ export class GsoGroups {
   // group (EINVAL: they need IP fragmentation, which UDP_SEGMENT cannot do).
   #limit = Infinity;
 
-  /** `family` is the socket's (AF_INET or AF_INET6). */
-  constructor(family: number, label: string) {
+  /**
+   * `family` is the socket's (AF_INET or AF_INET6); `onUnsendable` counts a
+   * row `plan` leaves out, when it meets it.
+   */
+  constructor(family: number, label: string, onUnsendable: () => void) {
     this.#family = family;
     this.#label = label;
+    this.#onUnsendable = onUnsendable;
   }
 
   /** False once the kernel refused grouping outright (no UDP_SEGMENT, or even small groups fail). */
@@ -108,7 +113,8 @@ export class GsoGroups {
 
   /**
    * Fills the table with datagrams 0..count-1 as grouped messages and returns
-   * how many messages; unsendable rows are left out and counted in `skipped`.
+   * how many messages; unsendable rows are left out, reported to
+   * `onUnsendable` and counted in `skipped`.
    * Throws RangeError for a datagram outside its buffer.
    */
   plan(
@@ -153,6 +159,7 @@ export class GsoGroups {
       }
       const nameLen = encodeSockaddr(names, m * SOCKADDR_SLOT_BYTES, to, row, this.#family);
       if (nameLen === 0) {
+        this.#onUnsendable();
         skipped++;
         closed = true;
         continue;

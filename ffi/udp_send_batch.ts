@@ -33,7 +33,7 @@ export class SendBatch {
     this.#lib = lib;
     this.#family = family;
     this.#label = label;
-    this.#groups = gso ? new GsoGroups(family, label) : null;
+    this.#groups = gso ? new GsoGroups(family, label, () => this.#refused(-1)) : null;
   }
 
   /** Datagrams dropped because the kernel send buffer was full (EAGAIN, ENOBUFS). */
@@ -165,10 +165,6 @@ export class SendBatch {
   ): number {
     const m = groups.plan(bufs, offsets, sizes, count, to, rows);
     const skipped = groups.skipped;
-    if (skipped > 0) {
-      this.#errors += skipped;
-      this.#lastErrno = -1;
-    }
     const msgFrom = groups.table.msgFrom;
     let sent = 0;
     let at = 0;
