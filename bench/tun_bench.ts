@@ -19,7 +19,8 @@ import { openNetlink } from "../ffi/netlink.ts";
 import { openTun } from "../ffi/tun.ts";
 import { ViewCache } from "../ffi/view_cache.ts";
 import { cString, libc, O_CLOEXEC, O_RDWR } from "../ffi/libc.ts";
-import { encodeRoute, ipToBytes, parsePrefixText } from "../ffi/netlink_codec.ts";
+import { ipToBytes, parsePrefixText } from "../ffi/ip_bytes.ts";
+import { encodeRoute } from "../ffi/netlink_route.ts";
 import { echoReplyInPlace, ipv4, isEchoReply, writeEchoRequest4 } from "../tests/harness/echo.ts";
 import { NetnsLab, parseLastJson, requireRoot } from "../tests/harness/netns.ts";
 

@@ -21,7 +21,8 @@
 
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
-import { decodeSockaddr, encodeSockaddr, openUdp, SOCKADDR_SLOT_BYTES } from "../ffi/udp.ts";
+import { decodeSockaddr, encodeSockaddr, SOCKADDR_SLOT_BYTES } from "../ffi/sockaddr.ts";
+import { openUdp } from "../ffi/udp.ts";
 import { EndpointSlots } from "../src/device/datagram_socket.ts";
 
 const SECONDS = 0.5;

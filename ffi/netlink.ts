@@ -9,12 +9,16 @@
  * SO_RCVTIMEO; methods are async only to fit the interface. Kernel errors
  * become `OsError`s: "<operation>: <errno text>[ (<kernel extended-ack text>)]",
  * e.g. "add route 10.9.0.0/24 via 10.1.1.1: Network is unreachable (Nexthop has invalid gateway)".
- * Message layouts live in `netlink_codec.ts`.
+ * Message layouts live in `netlink_message.ts` (nlmsghdr, errors, dumps),
+ * `netlink_attr.ts` and `netlink_link.ts` / `netlink_addr.ts` / `netlink_route.ts`.
  */
 
 import type { AddressSpec, LinkInfo, NetConfig, RouteInfo, RouteSpec } from "../src/device/net_config.ts";
 import {
+  AF_INET,
+  AF_INET6,
   AF_NETLINK,
+  AF_UNSPEC,
   EACCES,
   EADDRNOTAVAIL,
   EAGAIN,
@@ -34,31 +38,17 @@ import {
   SOL_SOCKET,
 } from "./libc.ts";
 import { validateIfName } from "./if_name.ts";
+import { type IpBytes, ipToBytes, parsePrefixText } from "./ip_bytes.ts";
+import { decodeAddr, encodeAddr } from "./netlink_addr.ts";
+import { decodeLink, encodeGetLink, encodeSetLink, IFF_UP } from "./netlink_link.ts";
 import {
-  AF_INET,
-  AF_INET6,
-  AF_UNSPEC,
-  decodeAddr,
   decodeDone,
   decodeError,
-  decodeLink,
-  decodeRoute,
-  encodeAddr,
   encodeDump,
-  encodeGetLink,
-  encodeRoute,
-  encodeRouteGet,
-  encodeSetLink,
-  IFF_UP,
-  type IpBytes,
-  ipToBytes,
   type NlMessage,
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSG_NOOP,
-  parsePrefixText,
-  routeDstText,
-  type RouteMessage,
   RTM_GETADDR,
   RTM_GETLINK,
   RTM_GETROUTE,
@@ -66,7 +56,14 @@ import {
   RTM_NEWLINK,
   RTM_NEWROUTE,
   splitMessages,
-} from "./netlink_codec.ts";
+} from "./netlink_message.ts";
+import {
+  decodeRoute,
+  encodeRoute,
+  encodeRouteGet,
+  routeDstText,
+  type RouteMessage,
+} from "./netlink_route.ts";
 
 const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;

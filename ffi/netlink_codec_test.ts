@@ -1,29 +1,14 @@
 import assert from "node:assert/strict";
+import { bytesToIp, ipToBytes, parsePrefixText } from "./ip_bytes.ts";
+import { AF_INET, AF_INET6 } from "./libc.ts";
+import { decodeAddr, encodeAddr, IFA_ADDRESS, IFA_LOCAL } from "./netlink_addr.ts";
+import { attrString, attrU32, forEachAttr } from "./netlink_attr.ts";
+import { decodeLink, encodeGetLink, encodeSetLink, IFF_UP, IFLA_IFNAME, IFLA_MTU } from "./netlink_link.ts";
 import {
-  AF_INET,
-  AF_INET6,
-  attrString,
-  attrU32,
-  bytesToIp,
-  decodeAddr,
   decodeDone,
   decodeError,
-  decodeLink,
-  decodeRoute,
-  encodeAddr,
   encodeDump,
-  encodeGetLink,
   encodeMessage,
-  encodeRoute,
-  encodeRouteGet,
-  encodeSetLink,
-  forEachAttr,
-  IFA_ADDRESS,
-  IFA_LOCAL,
-  IFF_UP,
-  IFLA_IFNAME,
-  IFLA_MTU,
-  ipToBytes,
   NLM_F_ACK,
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
@@ -33,7 +18,20 @@ import {
   NLM_F_REQUEST,
   NLMSG_DONE,
   NLMSG_ERROR,
-  parsePrefixText,
+  RTM_DELADDR,
+  RTM_DELROUTE,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  RTM_GETROUTE,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_NEWROUTE,
+  splitMessages,
+} from "./netlink_message.ts";
+import {
+  decodeRoute,
+  encodeRoute,
+  encodeRouteGet,
   routeDstText,
   RT_SCOPE_LINK,
   RT_SCOPE_NOWHERE,
@@ -45,18 +43,9 @@ import {
   RTA_PREFSRC,
   RTA_PRIORITY,
   RTA_TABLE,
-  RTM_DELADDR,
-  RTM_DELROUTE,
-  RTM_GETADDR,
-  RTM_GETLINK,
-  RTM_GETROUTE,
-  RTM_NEWADDR,
-  RTM_NEWLINK,
-  RTM_NEWROUTE,
   RTN_UNICAST,
   RTPROT_BOOT,
-  splitMessages,
-} from "./netlink_codec.ts";
+} from "./netlink_route.ts";
 
 function attrsOf(msg: Uint8Array, fixedLen: number): Map<number, Uint8Array> {
   const out = new Map<number, Uint8Array>();

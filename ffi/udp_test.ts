@@ -3,7 +3,8 @@
 // generation, so heapUsed growth in the measured window is the allocation.
 import assert from "node:assert/strict";
 import { EADDRINUSE, OsError } from "./libc.ts";
-import { decodeSockaddr, encodeSockaddr, openUdp, SOCKADDR_SLOT_BYTES, type UdpSocket } from "./udp.ts";
+import { decodeSockaddr, encodeSockaddr, SOCKADDR_SLOT_BYTES } from "./sockaddr.ts";
+import { openUdp, type UdpSocket } from "./udp.ts";
 import { EndpointSlots, FAMILY_INET, FAMILY_INET6 } from "../src/device/datagram_socket.ts";
 import { pause, settledWithin, until } from "../src/testing/wait.ts";
 

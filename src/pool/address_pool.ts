@@ -13,17 +13,18 @@
  *   never handed out dynamically;
  * - a refusal is a result, not an exception: pool exhausted, name already
  *   connected (unless `duplicateNames`), static address in use.
+ *
+ * Slot ↔ address arithmetic: `slot_addresses.ts`; the checks on static
+ * reservations: `static_reservations.ts`; the pool file: `pool_store.ts`.
  */
 
-import { formatIpv4, formatIpv6, ipv6Add, parseIpv4, parseIpv6 } from "../addr/ip.ts";
-import {
-  formatPrefix,
-  ipv4Netmask,
-  ipv4PrefixContains,
-  ipv6PrefixContains,
-  type NumericPrefix,
-} from "../addr/prefix.ts";
+import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
+import { ipv4Netmask, type NumericPrefix } from "../addr/prefix.ts";
+import { remoteIpv4, slotIpv4, slotIpv6, slotOfText } from "./slot_addresses.ts";
+import { planStatics, type StaticAddress, type StaticReservation } from "./static_reservations.ts";
 import type { ServerLayout } from "./topology.ts";
+
+export type { StaticAddress };
 
 export interface Lease {
   readonly name: string;
@@ -48,11 +49,6 @@ export type AllocateResult =
     readonly reused: boolean;
   }
   | { readonly ok: false; readonly reason: AllocateRefusal; readonly message: string };
-
-export interface StaticAddress {
-  ipv4?: string;
-  ipv6?: string;
-}
 
 export interface AddressPoolOptions {
   /** Static reservations by client name. */
@@ -113,8 +109,7 @@ export class AddressPool {
     this.#released = new Float64Array(size);
     this.#duplicateNames = opts.duplicateNames ?? false;
     this.#clock = opts.clock ?? Date.now;
-    const taken = new Map<string, string>();
-    for (const [name, spec] of Object.entries(opts.statics ?? {})) this.#addStatic(name, spec, taken);
+    for (const reservation of planStatics(layout, opts.statics ?? {})) this.#reserve(reservation);
   }
 
   /** Slots in the pool. */
@@ -227,8 +222,8 @@ export class AddressPool {
       const name = this.#names[slot];
       if (name === null || this.#fixed[slot]) continue;
       const entry: PoolSnapshotEntry = { name };
-      const v4 = this.#slotIpv4(slot);
-      const v6 = this.#slotIpv6(slot);
+      const v4 = slotIpv4(this.layout, slot);
+      const v6 = slotIpv6(this.layout, slot);
       if (v4 !== null) entry.ipv4 = formatIpv4(v4);
       if (v6 !== null) entry.ipv6 = formatIpv6(v6);
       leases.push(entry);
@@ -247,7 +242,7 @@ export class AddressPool {
     const now = this.#clock();
     const seen = new Set<string>();
     for (const entry of snapshot.leases) {
-      const slot = this.#slotOfEntry(entry);
+      const slot = slotOfText(this.layout, entry.ipv4, entry.ipv6);
       if (
         slot < 0 || this.#fixed[slot] || this.#inUse[slot] || seen.has(entry.name) ||
         this.#statics.has(entry.name)
@@ -284,8 +279,8 @@ export class AddressPool {
     for (let slot = 0; slot < this.capacity; slot++) {
       const name = this.#names[slot];
       if (name === null || this.#fixed[slot]) continue;
-      const v4 = this.#slotIpv4(slot);
-      const v6 = this.#slotIpv6(slot);
+      const v4 = slotIpv4(this.layout, slot);
+      const v6 = slotIpv6(this.layout, slot);
       out.push({
         name,
         ipv4: v4 === null ? null : formatIpv4(v4),
@@ -327,156 +322,27 @@ export class AddressPool {
     this.#inUseCount--;
   }
 
-  #slotIpv4(slot: number): number | null {
-    const l = this.layout;
-    if (l.network4 === null || slot < 0 || slot >= l.pool4Size) return null;
-    return l.pool4Kind === "net30" ? l.pool4Base + 4 * slot + 2 : l.pool4Base + slot;
-  }
-
-  #slotIpv6(slot: number): Uint32Array | null {
-    const l = this.layout;
-    if (l.pool6Base === null || slot < 0 || slot >= l.pool6Size) return null;
-    return ipv6Add(l.pool6Base, slot);
-  }
-
-  /** The slot whose client address is `addr`, or -1. */
-  #slotOfIpv4(addr: number): number {
-    const l = this.layout;
-    if (l.network4 === null) return -1;
-    const d = addr - l.pool4Base;
-    if (l.pool4Kind === "net30") {
-      if (d < 0 || (d & 3) !== 2) return -1;
-      const slot = (d - 2) / 4;
-      return slot < this.capacity ? slot : -1;
-    }
-    return d >= 0 && d < this.capacity ? d : -1;
-  }
-
-  #slotOfIpv6(words: Uint32Array): number {
-    const base = this.layout.pool6Base;
-    if (base === null) return -1;
-    if (words[0] !== base[0] || words[1] !== base[1]) return -1;
-    const hi = (words[2] - base[2]) * 0x1_0000_0000 + (words[3] - base[3]);
-    return hi >= 0 && hi < this.capacity ? hi : -1;
-  }
-
-  #slotOfEntry(entry: PoolSnapshotEntry): number {
-    try {
-      if (this.layout.network4 !== null) {
-        return entry.ipv4 === undefined ? -1 : this.#slotOfIpv4(parseIpv4(entry.ipv4));
+  /** Takes a static reservation's slots out of dynamic use. */
+  #reserve(reservation: StaticReservation): void {
+    const { name, slot4, slot6 } = reservation;
+    for (const slot of [slot4, slot6]) {
+      if (slot >= 0) {
+        this.#fixed[slot] = 1;
+        this.#names[slot] = name;
       }
-      return entry.ipv6 === undefined ? -1 : this.#slotOfIpv6(parseIpv6(entry.ipv6));
-    } catch {
-      return -1;
     }
+    const slot = slot4 >= 0 ? slot4 : slot6;
+    this.#statics.set(name, { ipv4: reservation.ipv4, ipv6: reservation.ipv6, slot, inUse: 0 });
   }
 
   #slotLease(name: string, slot: number): Lease {
-    const l = this.layout;
-    const ipv4 = this.#slotIpv4(slot);
-    let ipv4Remote: number | null = null;
-    if (ipv4 !== null) {
-      if (l.topology === "net30") ipv4Remote = ipv4 - 1;
-      else if (l.topology === "p2p") ipv4Remote = l.server4;
-    }
-    return { name, slot, fixed: false, ipv4, ipv4Remote, ipv6: this.#slotIpv6(slot) };
+    const ipv4 = slotIpv4(this.layout, slot);
+    const ipv4Remote = remoteIpv4(this.layout, ipv4);
+    return { name, slot, fixed: false, ipv4, ipv4Remote, ipv6: slotIpv6(this.layout, slot) };
   }
 
   #staticLease(name: string, st: StaticEntry): Lease {
-    const l = this.layout;
-    let ipv4Remote: number | null = null;
-    if (st.ipv4 !== null) {
-      if (l.topology === "net30") ipv4Remote = st.ipv4 - 1;
-      else if (l.topology === "p2p") ipv4Remote = l.server4;
-    }
+    const ipv4Remote = remoteIpv4(this.layout, st.ipv4);
     return { name, slot: st.slot, fixed: true, ipv4: st.ipv4, ipv4Remote, ipv6: st.ipv6 };
   }
-
-  #addStatic(name: string, spec: StaticAddress, taken: Map<string, string>): void {
-    const l = this.layout;
-    const where = `Static address for "${name}"`;
-    if (spec.ipv4 === undefined && spec.ipv6 === undefined) throw new RangeError(`${where} names no address`);
-    let ipv4: number | null = null;
-    let ipv6: Uint32Array | null = null;
-    let slot4 = -1;
-    let slot6 = -1;
-    if (spec.ipv4 !== undefined) {
-      const n4 = l.network4;
-      if (n4 === null) throw new RangeError(`${where}: no IPv4 network is configured`);
-      ipv4 = parseStatic(() => parseIpv4(spec.ipv4!), where);
-      const text = spec.ipv4;
-      if (!ipv4PrefixContains(n4, ipv4)) {
-        throw new RangeError(`${where}: ${text} is outside ${formatPrefix(n4)}`);
-      }
-      const broadcast = (n4.addr | ~ipv4Netmask(n4.bits)) >>> 0;
-      if (ipv4 === n4.addr || ipv4 === broadcast) {
-        throw new RangeError(`${where}: ${text} is the network or broadcast address`);
-      }
-      if (ipv4 === l.server4 || ipv4 === l.server4Peer) {
-        throw new RangeError(`${where}: ${text} is the server's own address`);
-      }
-      if (l.topology === "net30") {
-        if ((ipv4 & 3) !== 2) {
-          throw new RangeError(
-            `${where}: ${text} is not the client end of a /30 (net30 clients use .2 of their /30, like 10.8.0.6)`,
-          );
-        }
-        if (((ipv4 & ~3) >>> 0) === n4.addr) {
-          throw new RangeError(`${where}: ${text} is in the server's own /30`);
-        }
-      }
-      slot4 = this.#slotOfIpv4(ipv4);
-      claim(taken, formatIpv4(ipv4), name, where);
-    }
-    if (spec.ipv6 !== undefined) {
-      const n6 = l.network6;
-      if (n6 === null) throw new RangeError(`${where}: no IPv6 network is configured`);
-      ipv6 = parseStatic(() => parseIpv6(spec.ipv6!), where);
-      const text = spec.ipv6;
-      if (!ipv6PrefixContains(n6, ipv6)) {
-        throw new RangeError(`${where}: ${text} is outside ${formatPrefix(n6)}`);
-      }
-      const s6 = l.server6!;
-      if (ipv6.every((w, i) => w === n6.addr[i])) {
-        throw new RangeError(`${where}: ${text} is the network address`);
-      }
-      if (ipv6.every((w, i) => w === s6[i])) {
-        throw new RangeError(`${where}: ${text} is the server's own address`);
-      }
-      slot6 = this.#slotOfIpv6(ipv6);
-      claim(taken, formatIpv6(ipv6), name, where);
-    }
-    // A family left out follows the slot of the family given, when it is inside the pool.
-    if (ipv4 === null && slot6 >= 0) {
-      ipv4 = this.#slotIpv4(slot6);
-      if (ipv4 !== null) claim(taken, formatIpv4(ipv4), name, where);
-    }
-    if (ipv6 === null && slot4 >= 0) {
-      ipv6 = this.#slotIpv6(slot4);
-      if (ipv6 !== null) claim(taken, formatIpv6(ipv6), name, where);
-    }
-    for (const s of [slot4, slot6]) {
-      if (s >= 0) {
-        this.#fixed[s] = 1;
-        this.#names[s] = name;
-      }
-    }
-    this.#statics.set(name, { ipv4, ipv6, slot: slot4 >= 0 ? slot4 : slot6, inUse: 0 });
-  }
-}
-
-function parseStatic<T>(fn: () => T, where: string): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw new RangeError(`${where}: ${(e as Error).message}`);
-  }
-}
-
-function claim(taken: Map<string, string>, addr: string, name: string, where: string): void {
-  const other = taken.get(addr);
-  if (other !== undefined && other !== name) {
-    throw new RangeError(`${where}: ${addr} is already reserved for "${other}"`);
-  }
-  taken.set(addr, name);
 }

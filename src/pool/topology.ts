@@ -85,13 +85,55 @@ function parseNetwork4(text: string): Ipv4Prefix {
   }
 }
 
+/** The IPv4 part of a layout; without an IPv4 network, all empty. */
+type Ipv4Layout = Pick<
+  ServerLayout,
+  "network4" | "server4" | "server4Peer" | "pool4Kind" | "pool4Base" | "pool4Size"
+>;
+
+/** The IPv6 part of a layout; without an IPv6 network, all empty. */
+type Ipv6Layout = Pick<ServerLayout, "network6" | "server6" | "pool6Base" | "pool6Size">;
+
+const NO_IPV4: Ipv4Layout = {
+  network4: null,
+  server4: null,
+  server4Peer: null,
+  pool4Kind: "indiv",
+  pool4Base: 0,
+  pool4Size: 0,
+};
+
+const NO_IPV6: Ipv6Layout = { network6: null, server6: null, pool6Base: null, pool6Size: 0 };
+
 /** Derives the server layout; throws RangeError naming the problem for a config OpenVPN would refuse. */
 export function planLayout(cfg: LayoutConfig): ServerLayout {
+  const { device, topology } = checkDeviceAndTopology(cfg);
+  const v4 = cfg.network4 === undefined ? NO_IPV4 : planIpv4(cfg.network4, device, topology);
+  const v6 = cfg.network6 === undefined ? NO_IPV6 : planIpv6(cfg.network6);
+  const poolSize = Math.min(v4.pool4Size || Infinity, v6.pool6Size || Infinity, POOL_MAX);
+  return {
+    topology,
+    device,
+    network4: v4.network4,
+    network6: v6.network6,
+    server4: v4.server4,
+    server4Peer: v4.server4Peer,
+    server6: v6.server6,
+    pool4Kind: v4.pool4Kind,
+    pool4Base: v4.pool4Base,
+    pool4Size: v4.pool4Size,
+    pool6Base: v6.pool6Base,
+    pool6Size: v6.pool6Size,
+    poolSize,
+  };
+}
+
+function checkDeviceAndTopology(cfg: LayoutConfig): { device: DeviceKind; topology: Topology } {
   const device = cfg.device ?? "tun";
   if (device !== "tun" && device !== "tap") {
     throw new RangeError(`Device must be "tun" or "tap", got "${device}"`);
   }
-  let topology = cfg.topology ?? "subnet";
+  const topology = cfg.topology ?? "subnet";
   if (!TOPOLOGIES.includes(topology)) {
     throw new RangeError(`Topology must be one of ${TOPOLOGIES.join(", ")}, got "${topology}"`);
   }
@@ -101,85 +143,55 @@ export function planLayout(cfg: LayoutConfig): ServerLayout {
   if (cfg.network4 === undefined && cfg.network6 === undefined) {
     throw new RangeError("An address pool needs an IPv4 or an IPv6 network");
   }
-  if (device === "tap") topology = "subnet";
+  return { device, topology };
+}
 
-  let network4: Ipv4Prefix | null = null;
-  let server4: number | null = null;
-  let server4Peer: number | null = null;
-  let pool4Kind: "net30" | "indiv" = "indiv";
-  let pool4Base = 0;
-  let pool4Size = 0;
-  if (cfg.network4 !== undefined) {
-    network4 = parseNetwork4(cfg.network4);
-    const { addr: net, bits } = network4;
-    const text = formatPrefix(network4);
-    if (bits < 16) throw new RangeError(`IPv4 server network ${text} is too large (at most /16)`);
-    const maxBits = device === "tun" ? 29 : 30;
-    if (bits > maxBits) {
-      throw new RangeError(`IPv4 server network ${text} is too small for ${device} (at least /${maxBits})`);
-    }
-    const broadcast = (net | ~ipv4Netmask(bits)) >>> 0;
-    server4 = net + 1;
-    let start: number;
-    let end: number;
-    if (topology === "subnet") {
-      start = net + 2;
-      end = broadcast - 1;
-    } else {
-      server4Peer = net + 2;
-      start = net + 4;
-      end = broadcast - (bits === 29 ? 0 : 4);
-    }
-    if (topology === "net30") {
-      pool4Kind = "net30";
-      pool4Base = (start & ~3) >>> 0;
-      pool4Size = (((end | 3) >>> 0) + 1 - pool4Base) / 4;
-    } else {
-      pool4Base = start;
-      pool4Size = end - start + 1;
-    }
-    if (pool4Size < 2) {
-      throw new RangeError(
-        `IPv4 server network ${text} with topology ${topology} leaves ${pool4Size} client address(es); at least 2 are needed`,
-      );
-    }
+/** OpenVPN's `--server` expansion: server .1, the pool after it (net30/p2p: after the peer, in /30s or one each). */
+function planIpv4(text: string, device: DeviceKind, topology: Topology): Ipv4Layout {
+  const network4 = parseNetwork4(text);
+  const { addr: net, bits } = network4;
+  const prefixText = formatPrefix(network4);
+  if (bits < 16) throw new RangeError(`IPv4 server network ${prefixText} is too large (at most /16)`);
+  const maxBits = device === "tun" ? 29 : 30;
+  if (bits > maxBits) {
+    throw new RangeError(
+      `IPv4 server network ${prefixText} is too small for ${device} (at least /${maxBits})`,
+    );
   }
-
-  let network6: Ipv6Prefix | null = null;
-  let server6: Uint32Array | null = null;
-  let pool6Base: Uint32Array | null = null;
-  let pool6Size = 0;
-  if (cfg.network6 !== undefined) {
-    try {
-      network6 = parseIpv6Prefix(cfg.network6.trim());
-    } catch (e) {
-      throw new RangeError(`Invalid IPv6 server network "${cfg.network6}": ${(e as Error).message}`);
-    }
-    const { addr, bits } = network6;
-    if (bits < 64 || bits > 124) {
-      throw new RangeError(`IPv6 server network ${formatPrefix(network6)} must be /64 to /124`);
-    }
-    server6 = ipv6Add(addr, 1);
-    const offset = bits < 112 ? 0x1000 : 2;
-    pool6Base = ipv6Add(addr, offset);
-    pool6Size = bits >= 112 ? 2 ** (128 - bits) - offset : POOL_MAX;
+  const broadcast = (net | ~ipv4Netmask(bits)) >>> 0;
+  const server4 = net + 1;
+  const server4Peer = topology === "subnet" ? null : net + 2;
+  const start = topology === "subnet" ? net + 2 : net + 4;
+  const end = topology === "subnet" ? broadcast - 1 : broadcast - (bits === 29 ? 0 : 4);
+  const pool4Kind = topology === "net30" ? "net30" : "indiv";
+  const pool4Base = pool4Kind === "net30" ? (start & ~3) >>> 0 : start;
+  const pool4Size = pool4Kind === "net30" ? (((end | 3) >>> 0) + 1 - pool4Base) / 4 : end - start + 1;
+  if (pool4Size < 2) {
+    throw new RangeError(
+      `IPv4 server network ${prefixText} with topology ${topology} leaves ${pool4Size} client address(es); at least 2 are needed`,
+    );
   }
+  return { network4, server4, server4Peer, pool4Kind, pool4Base, pool4Size };
+}
 
-  const poolSize = Math.min(pool4Size || Infinity, pool6Size || Infinity, POOL_MAX);
+/** OpenVPN's `--server-ipv6` expansion: server ::1, the pool from ::1000 (::2 for /112 and longer). */
+function planIpv6(text: string): Ipv6Layout {
+  let network6: Ipv6Prefix;
+  try {
+    network6 = parseIpv6Prefix(text.trim());
+  } catch (e) {
+    throw new RangeError(`Invalid IPv6 server network "${text}": ${(e as Error).message}`);
+  }
+  const { addr, bits } = network6;
+  if (bits < 64 || bits > 124) {
+    throw new RangeError(`IPv6 server network ${formatPrefix(network6)} must be /64 to /124`);
+  }
+  const offset = bits < 112 ? 0x1000 : 2;
   return {
-    topology,
-    device,
-    network4,
     network6,
-    server4,
-    server4Peer,
-    server6,
-    pool4Kind,
-    pool4Base,
-    pool4Size,
-    pool6Base,
-    pool6Size,
-    poolSize,
+    server6: ipv6Add(addr, 1),
+    pool6Base: ipv6Add(addr, offset),
+    pool6Size: bits >= 112 ? 2 ** (128 - bits) - offset : POOL_MAX,
   };
 }
 

@@ -15,6 +15,10 @@
  * `HostTable` instead: one hashed probe answers most datapath lookups, and the
  * trie walk (for iroutes and misses) covers only shorter prefixes.
  *
+ * Files: node storage `trie_nodes.ts` (the record layout), insert/remove
+ * `trie_edit.ts`, the IPv4 jump table `trie_jump.ts`; this file holds the
+ * lookups (the datapath's hot path) and the public API.
+ *
  * Contract: `lookup4`/`lookup6`/`lookup6At` allocate nothing and never throw;
  * they return the value of the longest matching prefix or -1 (NO_MATCH).
  * `insert`/`remove` may allocate (array growth) and throw RangeError on bad
@@ -22,49 +26,25 @@
  */
 
 import { HostTable } from "./host_table.ts";
+import { TrieEditor } from "./trie_edit.ts";
+import { JumpTable } from "./trie_jump.ts";
+import { NO_MATCH, type TrieEntry, TrieNodes, wordMask } from "./trie_nodes.ts";
 
-export const NO_MATCH = -1;
-
-/** One stored prefix, as returned by `entries()`. */
-export interface TrieEntry {
-  /** Network address words (1 for IPv4, 4 for IPv6), host bits zero. */
-  readonly words: Uint32Array;
-  readonly bits: number;
-  readonly value: number;
-}
-
-const INITIAL_NODES = 64;
-const JUMP_SIZE = 1 << 16;
+export { NO_MATCH, type TrieEntry };
 
 export class PrefixTrie {
   readonly family: 4 | 6;
   readonly #w: number;
   readonly #maxBits: number;
-  /** Record layout: key words, mask words, then these fields. */
-  readonly #fCidr: number;
-  readonly #fValue: number;
-  readonly #fLeft: number;
-  readonly #fParent: number;
-  readonly #shift: number;
-  #capacity = 0;
-  /** Node records; a node is addressed by its record offset (`index << #shift`). */
-  #node = new Int32Array(0);
-  #free: number[] = [];
-  #used = 0;
-  #root = -1;
-  #size = 0;
-  readonly #byValue = new Map<number, Set<number>>();
+  readonly #nodes: TrieNodes;
+  readonly #edit: TrieEditor;
+  readonly #jump: JumpTable;
+  /** The jump table's arrays (fixed for the trie's life), read directly by `lookup4`. */
+  readonly #jumpStart: Int32Array;
+  readonly #jumpBest: Int32Array;
   readonly #scratch: Uint32Array;
   /** Full-length prefixes live here, not in the trie: they always win, so a hit ends the lookup. */
   readonly #hosts: HostTable;
-  /**
-   * IPv4 only: for each value of an address's top 16 bits, the first node of
-   * its walk with prefix length ≥ 16 and the best value found above it, so a
-   * lookup skips the first levels. Refreshed for the affected range on every
-   * change; empty for IPv6.
-   */
-  readonly #jumpStart: Int32Array;
-  readonly #jumpBest: Int32Array;
 
   constructor(family: 4 | 6) {
     if (family !== 4 && family !== 6) throw new RangeError(`Address family must be 4 or 6, got ${family}`);
@@ -72,27 +52,23 @@ export class PrefixTrie {
     const w = family === 4 ? 1 : 4;
     this.#w = w;
     this.#maxBits = w * 32;
-    this.#fCidr = 2 * w;
-    this.#fValue = 2 * w + 1;
-    this.#fLeft = 2 * w + 2;
-    this.#fParent = 2 * w + 4;
-    // 8 ints (32 bytes) per IPv4 node, 16 ints (one 64-byte line) per IPv6 node.
-    this.#shift = w === 1 ? 3 : 4;
     this.#scratch = new Uint32Array(w);
     this.#hosts = new HostTable(family);
-    this.#jumpStart = new Int32Array(w === 1 ? JUMP_SIZE : 0).fill(-1);
-    this.#jumpBest = new Int32Array(w === 1 ? JUMP_SIZE : 0).fill(NO_MATCH);
-    this.#grow(INITIAL_NODES);
+    this.#nodes = new TrieNodes(w);
+    this.#jump = new JumpTable(this.#nodes);
+    this.#jumpStart = this.#jump.start;
+    this.#jumpBest = this.#jump.best;
+    this.#edit = new TrieEditor(this.#nodes, this.#jump);
   }
 
   /** Number of stored prefixes (nodes with a value). */
   get size(): number {
-    return this.#size + this.#hosts.size;
+    return this.#nodes.size + this.#hosts.size;
   }
 
   /** Number of live trie nodes including branch nodes; host prefixes are not nodes (for diagnostics). */
   get nodeCount(): number {
-    return this.#used - this.#free.length;
+    return this.#nodes.count;
   }
 
   // -- Lookups (hot path) --
@@ -107,7 +83,7 @@ export class PrefixTrie {
     // IPv4 record: [key, mask, cidr, value, left, right, parent, -]
     const host = this.#hosts.get4(addr);
     if (host >= 0) return host;
-    const node = this.#node;
+    const node = this.#nodes.node;
     const a = addr | 0;
     const top = a >>> 16;
     let found = this.#jumpBest[top];
@@ -147,9 +123,10 @@ export class PrefixTrie {
     // IPv6 record: [k0..k3, m0..m3, cidr, value, left, right, parent, -, -, -]
     const host = this.#hosts.get6(a0, a1, a2, a3);
     if (host >= 0) return host;
-    const node = this.#node;
+    const nodes = this.#nodes;
+    const node = nodes.node;
     let found = NO_MATCH;
-    let n = this.#root;
+    let n = nodes.root;
     while (n >= 0) {
       if (
         (((a0 ^ node[n]) & node[n + 4]) | ((a1 ^ node[n + 1]) & node[n + 5]) |
@@ -179,146 +156,60 @@ export class PrefixTrie {
     }
     const k = this.#loadKey(addr, bits);
     if (bits === this.#maxBits) return this.#hosts.set(k, value);
-    if (this.#root < 0) {
-      this.#root = this.#newNode(k, bits, value, -1);
-      this.#refreshJump(this.#root);
-      return NO_MATCH;
-    }
-    let n = this.#root;
-    let parent = -1;
-    while (n >= 0) {
-      const nc = this.#cidrOf(n);
-      if (nc > bits || this.#commonBits(n, k) < nc) break;
-      if (nc === bits) {
-        const old = this.#node[n + this.#fValue];
-        if (old >= 0) this.#unindex(old, n);
-        else this.#size++;
-        this.#node[n + this.#fValue] = value;
-        this.#index(value, n);
-        this.#refreshJump(n);
-        return old;
-      }
-      parent = n;
-      n = this.#childOf(n, this.#bitOf(k, nc));
-    }
-    if (n < 0) {
-      const m = this.#newNode(k, bits, value, parent);
-      this.#setChild(parent, this.#bitOf(k, this.#cidrOf(parent)), m);
-      this.#refreshJump(m);
-      return NO_MATCH;
-    }
-    const common = Math.min(this.#commonBits(n, k), bits);
-    if (common === bits) {
-      // The new prefix contains node n: it becomes n's parent.
-      const m = this.#newNode(k, bits, value, parent);
-      this.#replaceChild(parent, n, m);
-      this.#setChild(m, this.#nodeBit(n, bits), n);
-      this.#node[n + this.#fParent] = m;
-      this.#refreshJump(m);
-      return NO_MATCH;
-    }
-    // They diverge at bit `common`: a branch node takes n's place.
-    const branch = this.#newNode(k, common, NO_MATCH, parent);
-    this.#replaceChild(parent, n, branch);
-    const m = this.#newNode(k, bits, value, branch);
-    const side = this.#bitOf(k, common);
-    this.#setChild(branch, side, m);
-    this.#setChild(branch, side ^ 1, n);
-    this.#node[n + this.#fParent] = branch;
-    this.#refreshJump(branch);
-    return NO_MATCH;
+    return this.#edit.insert(k, bits, value);
   }
 
   /** The value stored for exactly `addr/bits`, or -1. */
   get(addr: number | ArrayLike<number>, bits: number): number {
     const k = this.#loadKey(addr, bits);
     if (bits === this.#maxBits) return this.#hosts.get(k);
-    const n = this.#find(k, bits);
-    return n < 0 ? NO_MATCH : this.#node[n + this.#fValue];
+    const n = this.#edit.find(k, bits);
+    return n < 0 ? NO_MATCH : this.#nodes.valueOf(n);
   }
 
   /** Removes exactly `addr/bits`; returns the value it had, or -1 if absent. */
   remove(addr: number | ArrayLike<number>, bits: number): number {
     const k = this.#loadKey(addr, bits);
     if (bits === this.#maxBits) return this.#hosts.delete(k);
-    const n = this.#find(k, bits);
-    if (n < 0) return NO_MATCH;
-    const old = this.#node[n + this.#fValue];
-    this.#unindex(old, n);
-    this.#node[n + this.#fValue] = NO_MATCH;
-    this.#size--;
-    this.#refreshJump(this.#compact(n));
-    return old;
+    return this.#edit.remove(k, bits);
   }
 
   /** Removes every prefix holding `value`, without scanning the table; returns how many. */
   removeByValue(value: number): number {
-    const hosts = this.#hosts.deleteByValue(value);
-    const nodes = this.#byValue.get(value);
-    if (nodes === undefined) return hosts;
-    this.#byValue.delete(value);
-    let removed = hosts;
-    for (const n of nodes) {
-      this.#node[n + this.#fValue] = NO_MATCH;
-      this.#size--;
-      removed++;
-      this.#refreshJump(this.#compact(n));
-    }
-    return removed;
+    return this.#hosts.deleteByValue(value) + this.#edit.removeByValue(value);
   }
 
   /** Removes everything. */
   clear(): void {
-    this.#free = [];
-    this.#used = 0;
-    this.#root = -1;
-    this.#size = 0;
-    this.#byValue.clear();
+    this.#nodes.clear();
     this.#hosts.clear();
-    this.#jumpStart.fill(-1);
-    this.#jumpBest.fill(NO_MATCH);
+    this.#jump.clear();
   }
 
   /** All stored prefixes in address order (a prefix before the prefixes it contains). */
   entries(): TrieEntry[] {
+    const nodes = this.#nodes;
     const out: TrieEntry[] = [];
     const visit = (n: number): void => {
       if (n < 0) return;
-      if (this.#node[n + this.#fValue] >= 0) out.push(this.#entryOf(n));
-      visit(this.#childOf(n, 0));
-      visit(this.#childOf(n, 1));
+      if (nodes.valueOf(n) >= 0) out.push(nodes.entryOf(n));
+      visit(nodes.childOf(n, 0));
+      visit(nodes.childOf(n, 1));
     };
-    visit(this.#root);
+    visit(nodes.root);
     this.#hosts.forEach((words, value) => out.push({ words, bits: this.#maxBits, value }));
     return out.sort(compareEntries);
   }
 
   /** The prefixes holding `value`, in address order. */
   entriesOf(value: number): TrieEntry[] {
-    const nodes = this.#byValue.get(value) ?? [];
+    const nodes = this.#nodes;
+    const held = nodes.nodesOf(value) ?? [];
     const hosts = this.#hosts.keysOf(value).map((words) => ({ words, bits: this.#maxBits, value }));
-    return [...[...nodes].map((n) => this.#entryOf(n)), ...hosts].sort(compareEntries);
+    return [...[...held].map((n) => nodes.entryOf(n)), ...hosts].sort(compareEntries);
   }
 
   // -- Internals --
-
-  #entryOf(n: number): TrieEntry {
-    const words = new Uint32Array(this.#w);
-    for (let i = 0; i < this.#w; i++) words[i] = this.#node[n + i];
-    return { words, bits: this.#cidrOf(n), value: this.#node[n + this.#fValue] };
-  }
-
-  #cidrOf(n: number): number {
-    return this.#node[n + this.#fCidr];
-  }
-
-  #childOf(n: number, side: number): number {
-    return this.#node[n + this.#fLeft + side];
-  }
-
-  #setChild(n: number, side: number, child: number): void {
-    this.#node[n + this.#fLeft + side] = child;
-  }
 
   #loadKey(addr: number | ArrayLike<number>, bits: number): Uint32Array {
     if (!Number.isInteger(bits) || bits < 0 || bits > this.#maxBits) {
@@ -337,138 +228,6 @@ export class PrefixTrie {
     for (let i = 0; i < this.#w; i++) k[i] = (k[i] & wordMask(bits, i)) >>> 0;
     return k;
   }
-
-  #find(k: Uint32Array, bits: number): number {
-    let n = this.#root;
-    while (n >= 0) {
-      const nc = this.#cidrOf(n);
-      if (nc > bits || this.#commonBits(n, k) < nc) return -1;
-      if (nc === bits) return this.#node[n + this.#fValue] >= 0 ? n : -1;
-      n = this.#childOf(n, this.#bitOf(k, nc));
-    }
-    return -1;
-  }
-
-  /**
-   * Removes node n (which has no value) if it has fewer than two children,
-   * then its parent likewise. Returns the topmost node it changed; that node's
-   * record stays readable until the next insert reuses it.
-   */
-  #compact(n: number): number {
-    const l = this.#childOf(n, 0);
-    const r = this.#childOf(n, 1);
-    if (l >= 0 && r >= 0) return n;
-    const p = this.#node[n + this.#fParent];
-    const only = l >= 0 ? l : r;
-    this.#replaceChild(p, n, only);
-    if (only >= 0) this.#node[only + this.#fParent] = p;
-    this.#free.push(n);
-    if (p >= 0 && this.#node[p + this.#fValue] < 0) return this.#compact(p);
-    return n;
-  }
-
-  /** Recomputes the jump entries covered by node n's prefix (IPv4 only). */
-  #refreshJump(n: number): void {
-    if (this.#w !== 1) return;
-    const node = this.#node;
-    const c = this.#cidrOf(n);
-    const first = node[n] >>> 16;
-    const count = c >= 16 ? 1 : 1 << (16 - c);
-    for (let top = first; top < first + count; top++) {
-      const a = top << 16;
-      let found = NO_MATCH;
-      let m = this.#root;
-      while (m >= 0) {
-        const mc = node[m + 2];
-        if (mc >= 16) break;
-        if (((a ^ node[m]) & node[m + 1]) !== 0) {
-          m = -1;
-          break;
-        }
-        if (node[m + 3] >= 0) found = node[m + 3];
-        m = node[m + 4 + ((a >>> (31 - mc)) & 1)];
-      }
-      this.#jumpStart[top] = m;
-      this.#jumpBest[top] = found;
-    }
-  }
-
-  #replaceChild(parent: number, old: number, next: number): void {
-    if (parent < 0) this.#root = next;
-    else this.#setChild(parent, this.#childOf(parent, 0) === old ? 0 : 1, next);
-  }
-
-  #commonBits(n: number, k: Uint32Array): number {
-    for (let i = 0; i < this.#w; i++) {
-      const x = (this.#node[n + i] ^ k[i]) >>> 0;
-      if (x !== 0) return i * 32 + Math.clz32(x);
-    }
-    return this.#maxBits;
-  }
-
-  #bitOf(k: Uint32Array, pos: number): number {
-    return (k[pos >>> 5] >>> (31 - (pos & 31))) & 1;
-  }
-
-  #nodeBit(n: number, pos: number): number {
-    return (this.#node[n + (pos >>> 5)] >>> (31 - (pos & 31))) & 1;
-  }
-
-  #index(value: number, n: number): void {
-    let set = this.#byValue.get(value);
-    if (set === undefined) {
-      set = new Set();
-      this.#byValue.set(value, set);
-    }
-    set.add(n);
-  }
-
-  #unindex(value: number, n: number): void {
-    const set = this.#byValue.get(value);
-    if (set === undefined) return;
-    set.delete(n);
-    if (set.size === 0) this.#byValue.delete(value);
-  }
-
-  #newNode(k: Uint32Array, bits: number, value: number, parent: number): number {
-    let n = this.#free.pop();
-    if (n === undefined) {
-      if (this.#used === this.#capacity) this.#grow(this.#capacity * 2);
-      n = (this.#used++) << this.#shift;
-    }
-    const w = this.#w;
-    const node = this.#node;
-    for (let i = 0; i < w; i++) {
-      const m = wordMask(bits, i);
-      node[n + i] = k[i] & m;
-      node[n + w + i] = m;
-    }
-    node[n + this.#fCidr] = bits;
-    node[n + this.#fValue] = value;
-    node[n + this.#fLeft] = -1;
-    node[n + this.#fLeft + 1] = -1;
-    node[n + this.#fParent] = parent;
-    if (value >= 0) {
-      this.#size++;
-      this.#index(value, n);
-    }
-    return n;
-  }
-
-  #grow(capacity: number): void {
-    const node = new Int32Array(capacity << this.#shift);
-    node.set(this.#node);
-    this.#node = node;
-    this.#capacity = capacity;
-  }
-}
-
-/** The mask for word `i` of a prefix of length `bits`. */
-function wordMask(bits: number, i: number): number {
-  const keep = bits - 32 * i;
-  if (keep <= 0) return 0;
-  if (keep >= 32) return 0xffffffff;
-  return (0xffffffff << (32 - keep)) >>> 0;
 }
 
 function compareEntries(a: TrieEntry, b: TrieEntry): number {
