@@ -10,9 +10,9 @@ import { clampMss, MSS_CLAMPED } from "../packet/mss.ts";
 import { floodEgress, TAP_PORT } from "../switch/flood.ts";
 import { LEARN_OWNED, LEARN_PORT_FULL } from "../switch/mac_table.ts";
 import {
-  DROP_DEVICE_FULL,
-  DROP_MAC_LIMIT,
-  DROP_MAC_TAKEOVER,
+  DATAPATH_DROP_DEVICE_FULL,
+  DATAPATH_DROP_MAC_LIMIT,
+  DATAPATH_DROP_MAC_TAKEOVER,
   STAT_FLOODED,
   STAT_MSS_CLAMPED,
   STAT_TO_DEVICE,
@@ -44,11 +44,11 @@ export function clampFrame(dp: Datapath, buf: Uint8Array, off: number, len: numb
 export function learnSource(dp: Datapath, buf: Uint8Array, off: number, port: number, now: number): boolean {
   const verdict = dp.macs.learnAt(buf, off + 6, port, now);
   if (verdict === LEARN_PORT_FULL) {
-    dp.counters.drops[DROP_MAC_LIMIT]++;
+    dp.counters.drops[DATAPATH_DROP_MAC_LIMIT]++;
     return false;
   }
   if (verdict === LEARN_OWNED) {
-    dp.counters.drops[DROP_MAC_TAKEOVER]++;
+    dp.counters.drops[DATAPATH_DROP_MAC_TAKEOVER]++;
     return false;
   }
   return true;
@@ -57,7 +57,7 @@ export function learnSource(dp: Datapath, buf: Uint8Array, off: number, port: nu
 /** Writes a plaintext packet to the device, counting a full queue as a drop. */
 export function toDevice(dp: Datapath, buf: Uint8Array, off: number, len: number): void {
   if (dp.device.write(buf, off, len)) dp.counters.stats[STAT_TO_DEVICE]++;
-  else dp.counters.drops[DROP_DEVICE_FULL]++;
+  else dp.counters.drops[DATAPATH_DROP_DEVICE_FULL]++;
 }
 
 /**
