@@ -16,21 +16,24 @@
  */
 
 import { ETH_HEADER_LEN } from "../packet/ethernet.ts";
-import { IPV4_DST_OFFSET } from "../packet/ipv4.ts";
-import { checkIpv4 } from "../packet/ipv4.ts";
-import { checkIpv6, IPV6_DST_OFFSET } from "../packet/ipv6.ts";
-import { PACKET_OK } from "../packet/verdict.ts";
 import { NO_OWNER } from "../router/route_table.ts";
 import { EGRESS_DROP, EGRESS_FLOOD, frameEgress, TAP_PORT } from "../switch/flood.ts";
 import {
   DATAPATH_DROP_MALFORMED,
-  DATAPATH_DROP_MULTICAST_IN_TUN,
   DATAPATH_DROP_NO_ROUTE,
   DATAPATH_DROP_SAME_PORT,
   STAT_FROM_DEVICE,
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SWITCH } from "./datapath.ts";
-import { clampFrame, clampIp, flood, learnSource } from "./forward.ts";
+import {
+  clampFrame,
+  clampIp,
+  destinationOwner,
+  flood,
+  learnSource,
+  ROUTABLE,
+  routeCheck,
+} from "./forward.ts";
 import { SendQueue } from "./send_queue.ts";
 
 export class InsidePipeline {
@@ -68,33 +71,12 @@ export class InsidePipeline {
   #route(buf: Uint8Array, off: number, len: number): void {
     const dp = this.dp;
     const drops = dp.counters.drops;
-    let owner: number;
-    const v = len > 0 ? buf[off] >> 4 : 0;
-    if (v === 4) {
-      if (checkIpv4(buf, off, len) !== PACKET_OK) {
-        drops[DATAPATH_DROP_MALFORMED]++;
-        return;
-      }
-      const p = off + IPV4_DST_OFFSET;
-      if (buf[p] >= 224) {
-        drops[DATAPATH_DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      owner = dp.routes.route4(((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0);
-    } else if (v === 6) {
-      if (checkIpv6(buf, off, len) !== PACKET_OK) {
-        drops[DATAPATH_DROP_MALFORMED]++;
-        return;
-      }
-      if (buf[off + IPV6_DST_OFFSET] === 0xff) {
-        drops[DATAPATH_DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      owner = dp.routes.route6At(buf, off + IPV6_DST_OFFSET);
-    } else {
-      drops[DATAPATH_DROP_MALFORMED]++;
+    const drop = routeCheck(buf, off, len);
+    if (drop !== ROUTABLE) {
+      drops[drop]++;
       return;
     }
+    const owner = destinationOwner(dp, buf, off);
     if (owner === NO_OWNER || dp.peers.active[owner] !== 1) {
       drops[DATAPATH_DROP_NO_ROUTE]++;
       return;

@@ -27,14 +27,13 @@ import { isOcc, isOccExit } from "../data/occ.ts";
 import { OPEN_OK } from "../data/verdicts.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { ETH_HEADER_LEN } from "../packet/ethernet.ts";
-import { checkIpv4, IPV4_DST_OFFSET, IPV4_SRC_OFFSET } from "../packet/ipv4.ts";
-import { checkIpv6, IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from "../packet/ipv6.ts";
+import { checkIpv4, IPV4_SRC_OFFSET } from "../packet/ipv4.ts";
+import { checkIpv6, IPV6_SRC_OFFSET } from "../packet/ipv6.ts";
 import { PACKET_OK } from "../packet/verdict.ts";
 import { EGRESS_DROP, EGRESS_FLOOD, frameEgress, TAP_PORT } from "../switch/flood.ts";
 import {
   DATAPATH_DROP_DEVICE_FULL,
   DATAPATH_DROP_MALFORMED,
-  DATAPATH_DROP_MULTICAST_IN_TUN,
   DATAPATH_DROP_OVERSIZE,
   DATAPATH_DROP_SAME_PORT,
   DATAPATH_DROP_SPOOFED,
@@ -48,7 +47,16 @@ import {
   STAT_TO_DEVICE,
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SINGLE, MODE_SWITCH } from "./datapath.ts";
-import { clampFrame, clampIp, flood, learnSource, toDevice } from "./forward.ts";
+import {
+  clampFrame,
+  clampIp,
+  destinationOwner,
+  flood,
+  learnSource,
+  ROUTABLE,
+  routeCheck,
+  toDevice,
+} from "./forward.ts";
 import { GRO_AREA_BYTES, gsoCapable, TcpCoalescer } from "./gro.ts";
 import { PC_BYTES_IN, PC_PACKETS_IN, PEER_COUNTER_STRIDE } from "./peer_table.ts";
 import { SendQueue } from "./send_queue.ts";
@@ -186,51 +194,33 @@ export class OutsidePipeline {
   #route(peer: number, buf: Uint8Array, off: number, len: number): void {
     const dp = this.dp;
     const drops = dp.counters.drops;
-    const routes = dp.routes;
-    let owner: number;
-    const v = buf[off] >> 4;
-    if (v === 4) {
-      if (checkIpv4(buf, off, len) !== PACKET_OK) {
-        drops[DATAPATH_DROP_MALFORMED]++;
-        return;
-      }
-      const d = off + IPV4_DST_OFFSET;
-      if (buf[d] >= 224) {
-        drops[DATAPATH_DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      const s = off + IPV4_SRC_OFFSET;
-      const src = ((buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3]) >>> 0;
-      if (!routes.allowedSource4(peer, src)) {
-        drops[DATAPATH_DROP_SPOOFED]++;
-        if (dp.debug) dp.log!.debug("spoofed source dropped", { peerId: peer, src });
-        return;
-      }
-      owner = routes.route4(((buf[d] << 24) | (buf[d + 1] << 16) | (buf[d + 2] << 8) | buf[d + 3]) >>> 0);
-    } else if (v === 6) {
-      if (checkIpv6(buf, off, len) !== PACKET_OK) {
-        drops[DATAPATH_DROP_MALFORMED]++;
-        return;
-      }
-      if (buf[off + IPV6_DST_OFFSET] === 0xff) {
-        drops[DATAPATH_DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      if (!routes.allowedSource6At(peer, buf, off + IPV6_SRC_OFFSET)) {
-        drops[DATAPATH_DROP_SPOOFED]++;
-        return;
-      }
-      owner = routes.route6At(buf, off + IPV6_DST_OFFSET);
-    } else {
-      drops[DATAPATH_DROP_MALFORMED]++;
+    const drop = routeCheck(buf, off, len);
+    if (drop !== ROUTABLE) {
+      drops[drop]++;
       return;
     }
+    if (!this.#allowedSource(peer, buf, off)) {
+      drops[DATAPATH_DROP_SPOOFED]++;
+      return;
+    }
+    const owner = destinationOwner(dp, buf, off);
     clampIp(dp, buf, off, len);
     if (owner >= 0 && owner !== peer && dp.clientToClient && dp.peers.active[owner] === 1) {
       if (this.queue.seal(owner, buf, off, len)) dp.counters.stats[STAT_C2C]++;
       return;
     }
     this.#toDevice(buf, off, len);
+  }
+
+  /** Anti-spoofing: whether the routable packet's source address is one `peer` may use. */
+  #allowedSource(peer: number, buf: Uint8Array, off: number): boolean {
+    const dp = this.dp;
+    if (buf[off] >> 4 === 6) return dp.routes.allowedSource6At(peer, buf, off + IPV6_SRC_OFFSET);
+    const s = off + IPV4_SRC_OFFSET;
+    const src = ((buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3]) >>> 0;
+    if (dp.routes.allowedSource4(peer, src)) return true;
+    if (dp.debug) dp.log!.debug("spoofed source dropped", { peerId: peer, src });
+    return false;
   }
 
   #switch(peer: number, buf: Uint8Array, off: number, len: number, now: number): void {
