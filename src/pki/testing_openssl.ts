@@ -19,3 +19,10 @@ export async function openssl(args: string[], cwd: string): Promise<{ ok: boolea
   const r = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
   return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
 }
+
+/** Runs `openssl ARGS` in `cwd` and returns its output; throws with the command and output when it fails. */
+export async function runOpenssl(args: string[], cwd: string): Promise<string> {
+  const r = await openssl(args, cwd);
+  if (!r.ok) throw new Error(`openssl ${args.join(" ")} failed: ${r.out}`);
+  return r.out;
+}
