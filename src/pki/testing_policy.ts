@@ -86,16 +86,6 @@ export function extensionDer(oidDer: number[], critical: boolean, value: Uint8Ar
 
 export const SUB_CA = ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"];
 
-/** Runs `fn` with a fresh temporary directory, removed afterwards. */
-export async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_policy_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 /** verifyPeerCertificate()'s refusal reason for a client certificate, or "ok". */
 export async function verdict(der: Uint8Array, o: Omit<VerifyPeerOptions, "usage">): Promise<string> {
   const r = await verifyPeerCertificate(der, { usage: "clientAuth", ...o });
