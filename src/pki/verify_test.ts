@@ -166,21 +166,29 @@ class OpensslCa {
   }
 }
 
+/** A test with a throwaway OpensslCa made from `create`'s arguments, removed afterwards. */
+function opensslCaTest(name: string, create: [string, string[]], fn: (ca: OpensslCa) => Promise<void>): void {
+  Deno.test(name, { ignore: noOpenssl }, async () => {
+    const ca = await OpensslCa.create(...create);
+    try {
+      await fn(ca);
+    } finally {
+      await ca.remove();
+    }
+  });
+}
+
 const RSA = ["-newkey", "rsa:2048"];
 const P384 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"];
 const P256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 
-Deno.test("verifyPeerCertificate() accepts a client certificate from an openssl RSA CA", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test RSA CA", RSA);
-  try {
-    const der = await ca.issue("alice", "client");
-    const r = await verifyPeerCertificate(der, { ca: await ca.caPem(), usage: "clientAuth" });
-    assert.deepEqual(r, { ok: true, commonName: "alice", serial: await ca.serialOf("alice") });
-  } finally {
-    await ca.remove();
-  }
+opensslCaTest("verifyPeerCertificate() accepts a client certificate from an openssl RSA CA", [
+  "Test RSA CA",
+  RSA,
+], async (ca) => {
+  const der = await ca.issue("alice", "client");
+  const r = await verifyPeerCertificate(der, { ca: await ca.caPem(), usage: "clientAuth" });
+  assert.deepEqual(r, { ok: true, commonName: "alice", serial: await ca.serialOf("alice") });
 });
 
 Deno.test("verifyPeerCertificate() accepts ECDSA P-384 and P-256 chains made by openssl", {
@@ -225,11 +233,10 @@ Deno.test("verifyPeerCertificate() refuses a certificate from a foreign CA, even
   }
 });
 
-Deno.test("verifyPeerCertificate() refuses an expired and a not-yet-valid certificate", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test CA", P256);
-  try {
+opensslCaTest(
+  "verifyPeerCertificate() refuses an expired and a not-yet-valid certificate",
+  ["Test CA", P256],
+  async (ca) => {
     const caPem = await ca.caPem();
     const old = await ca.issue("old", "client", ["-startdate", "200101000000Z", "-enddate", "210101000000Z"]);
     assert.deepEqual(await verifyPeerCertificate(old, { ca: caPem, usage: "clientAuth" }), {
@@ -264,16 +271,13 @@ Deno.test("verifyPeerCertificate() refuses an expired and a not-yet-valid certif
       now: new Date(Date.now() - 86400_000),
     });
     assert.match((early as { reason: string }).reason, /^CA certificate Test CA not valid before /);
-  } finally {
-    await ca.remove();
-  }
-});
+  },
+);
 
-Deno.test("verifyPeerCertificate() checks the extended key usage like remote-cert-tls", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test CA", RSA);
-  try {
+opensslCaTest(
+  "verifyPeerCertificate() checks the extended key usage like remote-cert-tls",
+  ["Test CA", RSA],
+  async (ca) => {
     const caPem = await ca.caPem();
     const client = await ca.issue("client1", "client");
     const server = await ca.issue("server1", "server");
@@ -291,16 +295,13 @@ Deno.test("verifyPeerCertificate() checks the extended key usage like remote-cer
       reason: "certificate lacks extended key usage TLS Web Client Authentication",
     });
     assert.equal((await verifyPeerCertificate(server, { ca: caPem, usage: "serverAuth" })).ok, true);
-  } finally {
-    await ca.remove();
-  }
-});
+  },
+);
 
-Deno.test("verifyPeerCertificate() matches expectedName against the CN and the SANs", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test CA", P256);
-  try {
+opensslCaTest(
+  "verifyPeerCertificate() matches expectedName against the CN and the SANs",
+  ["Test CA", P256],
+  async (ca) => {
     const caPem = await ca.caPem();
     const server = await ca.issue("server1", "server");
     for (const name of ["server1", "vpn.example.com", "VPN.Example.com", "192.0.2.1"]) {
@@ -315,10 +316,8 @@ Deno.test("verifyPeerCertificate() matches expectedName against the CN and the S
       }),
       { ok: false, reason: "certificate name server1 does not match expected name evil.example.com" },
     );
-  } finally {
-    await ca.remove();
-  }
-});
+  },
+);
 
 Deno.test("verifyPeerCertificate() refuses a certificate revoked in an openssl CRL", {
   ignore: noOpenssl,
