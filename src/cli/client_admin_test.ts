@@ -7,6 +7,7 @@ import { FakeServerControl } from "../ops/testing_control.ts";
 import { listCertificates } from "../pki/ca.ts";
 import { X509Crl } from "../pki/x509.ts";
 import { prepareZeroConfig } from "../server/zero_config.ts";
+import { noOpenvpn } from "../testing/openvpn.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
 import { runClientAdmin } from "./client_admin.ts";
 import { captureCommand, freeLoopbackPort } from "./testing_io.ts";
@@ -181,18 +182,9 @@ Deno.test("runClientAdmin() revoke still revokes when the server is down or has 
   });
 });
 
-const openvpn = (() => {
-  try {
-    return new Deno.Command("openvpn", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .code <= 1;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: "runClientAdmin() add writes an .ovpn profile that openvpn 2.6 accepts without a config error",
-  ignore: !openvpn,
+  ignore: noOpenvpn,
   async fn() {
     await withServerState(["192.0.2.10"], async (dir) => {
       // Loopback only: the profile's remote and the extra --remote both point at 127.0.0.1:9 (discard).

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { noOpenvpn } from "../testing/openvpn.ts";
 import { parse } from "yaml";
 import { parseConfig } from "../config/load.ts";
 import { bundle, parseRemote } from "./bundle.ts";
@@ -9,16 +10,6 @@ import { parseStaticKey } from "./static_key.ts";
 import { createTlsCryptKey } from "./tls_crypt_key.ts";
 
 const dec = new TextDecoder();
-
-function hasOpenvpn(): boolean {
-  try {
-    return new Deno.Command("openvpn", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .code <= 1;
-  } catch {
-    return false;
-  }
-}
-const noOpenvpn = !hasOpenvpn();
 
 /** Runs `fn` with a new CA in a temporary directory. */
 function withCa(fn: (dir: string) => Promise<void>): Promise<void> {
