@@ -7,6 +7,8 @@
 import { createPrivateKey, sign } from "node:crypto";
 import { childrenOf, encodingOf, expectTlv, TAG_SEQUENCE } from "./der.ts";
 import { encodePem } from "./pem.ts";
+import { derTlv } from "./testing_der.ts";
+import { concatBytes } from "../testing/bytes.ts";
 import { type CrlOptions, crlWith, requestAndSign, type TestCert } from "./testing_certs.ts";
 import { openssl } from "./testing_openssl.ts";
 import { verifyPeerCertificate, type VerifyPeerOptions } from "./verify.ts";
@@ -34,26 +36,6 @@ export async function selfSigned(
 /** The CRL maker lives with the other openssl makers (testing_certs.ts); the policy tests take it from here. */
 export { type CrlOptions, crlWith };
 
-function tlv(tag: number, content: Uint8Array): Uint8Array {
-  const n = content.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  const out = new Uint8Array(1 + len.length + n);
-  out[0] = tag;
-  out.set(len, 1);
-  out.set(content, 1 + len.length);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /**
  * `cert` (ECDSA-SHA256 signed) with `extra` extension encodings appended to
  * its extensions and signed again with the P-256 key in `caKeyPem`.
@@ -65,22 +47,25 @@ export function withExtraExtensions(cert: Uint8Array, extra: Uint8Array[], caKey
     if (f.tag !== 0xa3) return encodingOf(cert, f);
     const list = childrenOf(cert, f)[0];
     const exts = childrenOf(cert, list).map((e) => encodingOf(cert, e));
-    return tlv(0xa3, tlv(TAG_SEQUENCE, concat([...exts, ...extra])));
+    return derTlv(0xa3, derTlv(TAG_SEQUENCE, concatBytes(...exts, ...extra)));
   });
-  const tbs = tlv(TAG_SEQUENCE, concat(fields));
+  const tbs = derTlv(TAG_SEQUENCE, concatBytes(...fields));
   const sig = sign("sha256", tbs, createPrivateKey(caKeyPem));
-  return tlv(TAG_SEQUENCE, concat([tbs, encodingOf(cert, alg), tlv(0x03, concat([Uint8Array.of(0), sig]))]));
+  return derTlv(
+    TAG_SEQUENCE,
+    concatBytes(tbs, encodingOf(cert, alg), derTlv(0x03, concatBytes(Uint8Array.of(0), sig))),
+  );
 }
 
 /** An Extension encoding: OID (DER bytes of the OBJECT IDENTIFIER), criticality, value. */
 export function extensionDer(oidDer: number[], critical: boolean, value: Uint8Array): Uint8Array {
-  return tlv(
+  return derTlv(
     TAG_SEQUENCE,
-    concat([
+    concatBytes(
       Uint8Array.from(oidDer),
       ...(critical ? [Uint8Array.of(0x01, 0x01, 0xff)] : []),
-      tlv(0x04, value),
-    ]),
+      derTlv(0x04, value),
+    ),
   );
 }
 
