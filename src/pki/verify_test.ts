@@ -94,6 +94,12 @@ class OpensslCa {
       "-subj",
       `/CN=${cn}`,
     ], this.dir);
+    await this.#sign(`${sub.dir}/ca.csr`, `${sub.dir}/ca.crt`, "v3_ca");
+    return sub;
+  }
+
+  /** Signs the request CSR into the certificate CRT with an extension section of the config. */
+  async #sign(csr: string, crt: string, extensions: string, dates: string[] = []): Promise<void> {
     await runOpenssl([
       "ca",
       "-config",
@@ -101,13 +107,13 @@ class OpensslCa {
       "-batch",
       "-notext",
       "-extensions",
-      "v3_ca",
+      extensions,
       "-in",
-      `${sub.dir}/ca.csr`,
+      csr,
       "-out",
-      `${sub.dir}/ca.crt`,
+      crt,
+      ...dates,
     ], this.dir);
-    return sub;
   }
 
   async caPem(): Promise<string> {
@@ -130,20 +136,7 @@ class OpensslCa {
       "-subj",
       `/CN=${name}`,
     ], this.dir);
-    await runOpenssl([
-      "ca",
-      "-config",
-      "openssl.cnf",
-      "-batch",
-      "-notext",
-      "-extensions",
-      ext,
-      "-in",
-      `${name}.csr`,
-      "-out",
-      `${name}.crt`,
-      ...dates,
-    ], this.dir);
+    await this.#sign(`${name}.csr`, `${name}.crt`, ext, dates);
     return decodePem(await Deno.readTextFile(`${this.dir}/${name}.crt`), "CERTIFICATE")[0];
   }
 
