@@ -13,6 +13,7 @@
  * formatting.
  */
 import type { Logger } from "../log/log.ts";
+import { firstLine } from "../log/first_line.ts";
 import { formatManagementAddress, type ManagementAddress, parseManagementAddress } from "./listen_address.ts";
 import { readPasswordFile } from "./management_guard.ts";
 import { runSession, type SessionContext } from "./management_session.ts";
@@ -70,7 +71,9 @@ async function listen(addr: ManagementAddress): Promise<Deno.Listener> {
     try {
       return Deno.listen({ transport: "tcp", hostname: addr.host, port: addr.port });
     } catch (e) {
-      throw new Error(`Cannot listen on management address ${formatManagementAddress(addr)}: ${oneLine(e)}`);
+      throw new Error(
+        `Cannot listen on management address ${formatManagementAddress(addr)}: ${firstLine(e)}`,
+      );
     }
   }
   await removeStaleSocket(addr.path);
@@ -81,14 +84,10 @@ async function listen(addr: ManagementAddress): Promise<Deno.Listener> {
     await Deno.chmod(addr.path, 0o600);
     return listener;
   } catch (e) {
-    throw new Error(`Cannot listen on management socket ${addr.path}: ${oneLine(e)}`);
+    throw new Error(`Cannot listen on management socket ${addr.path}: ${firstLine(e)}`);
   } finally {
     Deno.umask(old);
   }
-}
-
-function oneLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
 
 function listenerAddress(listener: Deno.Listener, addr: ManagementAddress): string {
@@ -221,7 +220,7 @@ export class ManagementInterface implements ManagementHandle {
         this.#admit(conn);
       }
     } catch (e) {
-      if (!this.#closing) this.#log.error("management listener failed", { error: oneLine(e) });
+      if (!this.#closing) this.#log.error("management listener failed", { error: firstLine(e) });
     }
     if (!this.#closing) {
       this.#closing = true;
@@ -239,7 +238,7 @@ export class ManagementInterface implements ManagementHandle {
     }
     this.#sessions.add(conn);
     const running = this.#session(conn).catch((e) =>
-      this.#log.warn("management session failed", { error: oneLine(e) })
+      this.#log.warn("management session failed", { error: firstLine(e) })
     );
     this.#running.add(running);
     running.finally(() => this.#running.delete(running));
