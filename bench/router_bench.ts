@@ -7,21 +7,11 @@
 
 import { PrefixTrie } from "../src/router/prefix_trie.ts";
 import { RouteTable } from "../src/router/route_table.ts";
+import { mulberry32 } from "../src/testing/seeded_random.ts";
 
 const BATCH = 1000;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-const r = rng(2024);
+const r = mulberry32(2024);
 
 // 100k IPv4 routes: 80% host routes (client addresses), 20% iroutes /16../30.
 const trie4 = new PrefixTrie(4);

@@ -29,7 +29,7 @@ export const QUIET_IDLE = 0.85;
 const QUICK_ROUNDS = 1;
 const QUICK_DURATION = 3;
 
-export const USAGE = `Usage: deno task bench:tunnel [options]   (as root)
+export const BENCH_USAGE = `Usage: deno task bench:tunnel [options]   (as root)
 
 Side-by-side tunnel benchmark: plain veth, OpenVPN 2.6, wireguard-go and tsvpn
 between two network namespaces. Prints a table of medians and writes JSON.

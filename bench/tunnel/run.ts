@@ -23,7 +23,7 @@ import {
 } from "./contender.ts";
 import { CONTENDERS, OPENVPN_REFERENCE, WIREGUARD_REFERENCE } from "./contenders/registry.ts";
 import { failedSample, measure, PING_COUNT, PING_INTERVAL, UDP_PAYLOAD, waitForQuiet } from "./measure.ts";
-import { type BenchOptions, parseBenchArgs, QUIET_IDLE, USAGE, UsageError } from "./options.ts";
+import { BENCH_USAGE, type BenchOptions, parseBenchArgs, QUIET_IDLE, UsageError } from "./options.ts";
 import { BASE_PROGRAMS, ensurePrograms } from "./packages.ts";
 import { type BenchPki, makeBenchPki } from "./pki.ts";
 import { type ContenderResult, summarize } from "./summary.ts";
@@ -178,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   if (options.help) {
-    console.log(USAGE);
+    console.log(BENCH_USAGE);
     return 0;
   }
   if (Deno.uid() !== 0) {

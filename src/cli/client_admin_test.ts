@@ -7,32 +7,21 @@ import { FakeServerControl } from "../ops/testing_control.ts";
 import { listCertificates } from "../pki/ca.ts";
 import { X509Crl } from "../pki/x509.ts";
 import { prepareZeroConfig } from "../server/zero_config.ts";
+import { noOpenvpn } from "../testing/openvpn.ts";
+import { inTempDir } from "../testing/temp_dir.ts";
 import { runClientAdmin } from "./client_admin.ts";
+import { captureCommand, freeLoopbackPort } from "./testing_io.ts";
 
 const log = new Logger({ sink: () => {} });
 
-async function withServerState(sans: string[], fn: (dir: string) => Promise<void>): Promise<void> {
-  const parent = await Deno.makeTempDir();
-  try {
+function withServerState(sans: string[], fn: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDir(async (parent) => {
     await prepareZeroConfig(`${parent}/state`, { log, sans });
     await fn(`${parent}/state`);
-  } finally {
-    await Deno.remove(parent, { recursive: true });
-  }
+  });
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const code = await runClientAdmin(args, { out: (t) => out += t, err: (t) => err += t, timeoutMs: 2000 });
-  return { code, out, err };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+const run = (args: string[]) => captureCommand(runClientAdmin, args, { timeoutMs: 2000 });
 
 async function setManagement(dir: string, listen: string | null, passwordFile?: string): Promise<void> {
   const path = `${dir}/server.yaml`;
@@ -169,7 +158,7 @@ Deno.test("runClientAdmin() revoke still revokes when the server is down or has 
   await withServerState(["192.0.2.10"], async (dir) => {
     assert.equal((await run(["add", "alice", "--state-dir", dir])).code, 0);
     assert.equal((await run(["add", "bob", "--state-dir", dir])).code, 0);
-    const port = freePort();
+    const port = freeLoopbackPort();
     await setManagement(dir, `127.0.0.1:${port}`);
     const down = await run(["revoke", "alice", "--state-dir", dir]);
     assert.equal(down.code, 0, down.err);
@@ -193,18 +182,9 @@ Deno.test("runClientAdmin() revoke still revokes when the server is down or has 
   });
 });
 
-const openvpn = (() => {
-  try {
-    return new Deno.Command("openvpn", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .code <= 1;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: "runClientAdmin() add writes an .ovpn profile that openvpn 2.6 accepts without a config error",
-  ignore: !openvpn,
+  ignore: noOpenvpn,
   async fn() {
     await withServerState(["192.0.2.10"], async (dir) => {
       // Loopback only: the profile's remote and the extra --remote both point at 127.0.0.1:9 (discard).

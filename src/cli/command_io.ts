@@ -4,6 +4,8 @@
  * `tsvpn client`.
  */
 
+import { firstLine } from "../log/first_line.ts";
+
 /** A command line the command cannot run: exit code 2 and a pointer to its help. */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -28,10 +30,8 @@ export function writeStderr(text: string): void {
   writeAll(Deno.stderr, text);
 }
 
-/** The first line of an error's message (messages of libraries and the OS may run on). */
-export function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
-}
+/** The first line of an error's message (the commands' one-line errors). */
+export { firstLine };
 
 /** A flag's value from `allowed`, undefined when absent; a UsageError names the flag otherwise. */
 export function oneOf<T extends string>(value: unknown, flag: string, allowed: readonly T[]): T | undefined {

@@ -3,21 +3,12 @@ import { join } from "node:path";
 import { parseConfig } from "../config/load.ts";
 import type { ServerConfig } from "../config/schema.ts";
 import { runImport } from "./import.ts";
+import { captureCommand } from "./testing_io.ts";
+import { inTempDir } from "../testing/temp_dir.ts";
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const code = await runImport(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const run = (args: string[]) => captureCommand(runImport, args, {});
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn-import-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => inTempDir(fn, "tsvpn-import-");
 
 const SAMPLES = "/usr/share/doc/openvpn/examples/sample-config-files";
 const haveSamples = (() => {

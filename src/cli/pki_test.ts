@@ -2,34 +2,15 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { parseStaticKey } from "../pki/static_key.ts";
 import { runPki } from "./pki.ts";
+import { captureCommand, type CommandRun } from "./testing_io.ts";
+import { inTempDir } from "../testing/temp_dir.ts";
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
+const pki = (...args: string[]) =>
+  captureCommand(runPki, args, { now: () => new Date("2026-05-01T12:00:00Z") });
 
-async function pki(...args: string[]): Promise<Run> {
-  let out = "";
-  let err = "";
-  const code = await runPki(args, {
-    out: (t) => out += t,
-    err: (t) => err += t,
-    now: () => new Date("2026-05-01T12:00:00Z"),
-  });
-  return { code, out, err };
-}
+const withTmp = (fn: (tmp: string) => Promise<void>) => inTempDir(fn, "tsvpn_cli_pki_");
 
-async function withTmp(fn: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = await Deno.makeTempDir({ prefix: "tsvpn_cli_pki_" });
-  try {
-    await fn(tmp);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-}
-
-function assertUsage(r: Run, message: RegExp): void {
+function assertUsage(r: CommandRun, message: RegExp): void {
   assert.equal(r.code, 2, r.err);
   assert.equal(r.out, "");
   assert.match(r.err, /^tsvpn pki: .+\n$/);

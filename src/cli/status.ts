@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config_error.ts";
 import { loadConfig } from "../config/load.ts";
+import { pathExists } from "../fs/path_exists.ts";
 import { formatManagementAddress, parseManagementAddress } from "../ops/listen_address.ts";
 import { managementRequest, ManagementUnreachableError } from "../ops/management_client.ts";
 import { readPasswordFile } from "../ops/management_guard.ts";
@@ -45,10 +46,8 @@ interface Target {
 
 async function fileExists(path: string): Promise<boolean> {
   try {
-    await Deno.lstat(path);
-    return true;
+    return await pathExists(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
     throw new Error(`Cannot read ${path}: ${firstLine(e)}`);
   }
 }

@@ -7,21 +7,11 @@ import { formatStatusTable } from "../ops/status_table.ts";
 import { FakeServerControl } from "../ops/testing_control.ts";
 import { prepareZeroConfig } from "../server/zero_config.ts";
 import { runStatus } from "./status.ts";
+import { captureCommand, freeLoopbackPort } from "./testing_io.ts";
 
 const log = new Logger({ sink: () => {} });
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const code = await runStatus(args, { out: (t) => out += t, err: (t) => err += t, timeoutMs: 2000 });
-  return { code, out, err };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+const run = (args: string[]) => captureCommand(runStatus, args, { timeoutMs: 2000 });
 
 Deno.test("runStatus() prints the status table from a live management interface", async () => {
   const control = new FakeServerControl();
@@ -52,7 +42,7 @@ Deno.test("runStatus() --json prints the snapshot as JSON, also over a unix sock
 });
 
 Deno.test("runStatus() exits 1 with one clear line when the server is not reachable", async () => {
-  const port = freePort();
+  const port = freeLoopbackPort();
   const r = await run(["--management", `127.0.0.1:${port}`]);
   assert.equal(r.code, 1);
   assert.equal(r.out, "");

@@ -14,6 +14,7 @@ import { ipv4Netmask } from "../addr/prefix.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import type { Logger } from "../log/log.ts";
 import type { HostPlan } from "./host_plan_types.ts";
+import { outputWithin } from "./output_within.ts";
 import { hasControlChar } from "./push_screen.ts";
 
 export const SCRIPT_TIMEOUT_MS = 30_000;
@@ -124,17 +125,7 @@ export async function runScript(
   } catch (e) {
     return { ok: false, reason: `could not start ${path}: ${(e as Error).message.split("\n")[0]}` };
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  }, timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
+  const { output: out, timedOut } = await outputWithin(child, timeoutMs);
   const dec = new TextDecoder();
   for (const line of (dec.decode(out.stdout) + dec.decode(out.stderr)).split("\n")) {
     if (line.trim()) log.info(line, { script: path });

@@ -18,17 +18,11 @@ import { ControlSession } from "./session.ts";
 import { FrameReassembler } from "./tcp_framing.ts";
 import { sharedTestPki } from "./testing_pki.ts";
 import { until, within } from "../testing/wait.ts";
+import { fractions, xorshift32 } from "../testing/seeded_random.ts";
 import { pkiVerifier } from "./verifier.ts";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+/** Fractions in [0, 1) from a seed, so a failing run reproduces. */
+const rng = (seed: number) => fractions(xorshift32(seed));
 
 function randomBytes(r: () => number, max: number): Uint8Array {
   const b = new Uint8Array(Math.floor(r() * max));

@@ -38,6 +38,7 @@ import { sharedTestPki } from "./testing_pki.ts";
 import { serveUdp } from "./udp_transport.ts";
 import { pkiVerifier } from "./verifier.ts";
 import { holds, pause, until, within } from "../testing/wait.ts";
+import { fractions, xorshift32 } from "../testing/seeded_random.ts";
 
 const SEED = 0x5eed2024;
 const UDP_DATAGRAMS = 6000;
@@ -52,15 +53,8 @@ const HANDSHAKE_WINDOW_MS = 1500;
 
 const pki = await sharedTestPki();
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+/** Fractions in [0, 1) from a seed, so a failing run reproduces. */
+const rng = (seed: number) => fractions(xorshift32(seed));
 
 const r = rng(SEED);
 const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];

@@ -6,24 +6,27 @@
  *   +-+-+-+-+-+-+-+-+
  *   | opcode  |keyid|
  *   +-+-+-+-+-+-+-+-+
+ *
+ * The data opcodes (P_DATA_V1 = 6, P_DATA_V2 = 9) and the byte's layout
+ * (OPCODE_SHIFT, KEY_ID_MASK) are the data channel's (data/data_header.ts),
+ * re-exported here with the rest.
  */
+
+import { KEY_ID_MASK, OPCODE_SHIFT, P_DATA_V1, P_DATA_V2 } from "../data/data_header.ts";
+
+export { KEY_ID_MASK, OPCODE_SHIFT, P_DATA_V1, P_DATA_V2 };
 
 export const P_CONTROL_HARD_RESET_CLIENT_V1 = 1;
 export const P_CONTROL_HARD_RESET_SERVER_V1 = 2;
 export const P_CONTROL_SOFT_RESET_V1 = 3;
 export const P_CONTROL_V1 = 4;
 export const P_ACK_V1 = 5;
-export const P_DATA_V1 = 6;
 export const P_CONTROL_HARD_RESET_CLIENT_V2 = 7;
 export const P_CONTROL_HARD_RESET_SERVER_V2 = 8;
-export const P_DATA_V2 = 9;
 /** tls-crypt-v2 client reset: recognised, not supported (dropped). */
 export const P_CONTROL_HARD_RESET_CLIENT_V3 = 10;
 /** tls-crypt-v2 control packet with wrapped client key: recognised, not supported. */
 export const P_CONTROL_WKC_V1 = 11;
-
-export const KEY_ID_MASK = 0x07;
-export const OPCODE_SHIFT = 3;
 
 /** Size of an OpenVPN session id on the wire. */
 export const SESSION_ID_SIZE = 8;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
 import { framedWriter, FrameWriteQueue } from "./tcp_framing_io.ts";
 import { pause } from "../testing/wait.ts";
+import { concatBytes } from "../testing/bytes.ts";
 
 /**
  * One macrotask turn. The connections below are in-memory fakes whose writes
@@ -16,23 +17,13 @@ function collect(r: FrameReassembler, chunks: Uint8Array[]): number[][] {
   return got;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 Deno.test("frame() prefixes a 16-bit big-endian length", () => {
   assert.deepEqual([...frame(Uint8Array.from([7, 8, 9]))], [0, 3, 7, 8, 9]);
 });
 
 Deno.test("FrameReassembler.feed() rebuilds packets from every possible split of the stream", () => {
   const pkts = [Uint8Array.from([1]), new Uint8Array(300).fill(2), Uint8Array.from([3, 3, 3])];
-  const stream = concat(pkts.map(frame));
+  const stream = concatBytes(...pkts.map(frame));
   const want = pkts.map((p) => [...p]);
   for (let a = 0; a <= stream.length; a++) {
     for (const b of [a, Math.min(stream.length, a + 1), Math.min(stream.length, a + 150)]) {
@@ -45,7 +36,7 @@ Deno.test("FrameReassembler.feed() rebuilds packets from every possible split of
 });
 
 Deno.test("FrameReassembler.feed() delivers a byte-at-a-time stream", () => {
-  const stream = concat([frame(Uint8Array.from([5, 6])), frame(Uint8Array.from([7]))]);
+  const stream = concatBytes(frame(Uint8Array.from([5, 6])), frame(Uint8Array.from([7])));
   const r = new FrameReassembler();
   const got = collect(r, [...stream].map((b) => Uint8Array.of(b)));
   assert.deepEqual(got, [[5, 6], [7]]);
@@ -56,7 +47,7 @@ Deno.test("FrameReassembler.feed() skips zero-length and oversize frames and sta
   const big = new Uint8Array(2 + 200);
   big[0] = 0;
   big[1] = 200;
-  const stream = concat([Uint8Array.from([0, 0]), big, frame(Uint8Array.from([42]))]);
+  const stream = concatBytes(Uint8Array.from([0, 0]), big, frame(Uint8Array.from([42])));
   for (let split = 0; split < stream.length; split++) {
     const rr = new FrameReassembler(100);
     assert.deepEqual(

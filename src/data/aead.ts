@@ -95,3 +95,32 @@ export function assertAeadRanges(
     throw new RangeError("AEAD tag overlaps the data");
   }
 }
+
+/**
+ * noble and WebCrypto give and take `ciphertext || tag` in one piece, while
+ * the wire keeps the tag apart (in front of the ciphertext). Writes a sealed
+ * `ciphertext || tag` of `len` data bytes into the detached layout.
+ */
+export function storeJoinedSealed(
+  sealed: Uint8Array,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  tagOff: number,
+): void {
+  buf.set(sealed.subarray(len, len + AEAD_TAG_LEN), tagOff);
+  buf.set(sealed.subarray(0, len), off);
+}
+
+/** The detached ciphertext and tag copied into `into` as `ciphertext || tag`; returns that view of `into`. */
+export function joinSealed<B extends ArrayBufferLike>(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  tagOff: number,
+  into: Uint8Array<B>,
+): Uint8Array<B> {
+  into.set(buf.subarray(off, off + len), 0);
+  into.set(buf.subarray(tagOff, tagOff + AEAD_TAG_LEN), len);
+  return into.subarray(0, len + AEAD_TAG_LEN);
+}

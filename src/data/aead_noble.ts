@@ -13,7 +13,15 @@
 
 import { gcm } from "@noble/ciphers/aes.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { type Aead, AEAD_TAG_LEN, assertAeadRanges, assertKeyLength, type CipherName } from "./aead.ts";
+import {
+  type Aead,
+  AEAD_TAG_LEN,
+  assertAeadRanges,
+  assertKeyLength,
+  type CipherName,
+  joinSealed,
+  storeJoinedSealed,
+} from "./aead.ts";
 
 const INITIAL_SCRATCH = 2048;
 
@@ -59,8 +67,7 @@ export class NobleAead implements Aead {
     } else {
       sealed = gcm(this.#key, nonce, aad).encrypt(input);
     }
-    buf.set(sealed.subarray(len, len + AEAD_TAG_LEN), tagOff);
-    buf.set(sealed.subarray(0, len), off);
+    storeJoinedSealed(sealed, buf, off, len, tagOff);
   }
 
   open(
@@ -74,9 +81,7 @@ export class NobleAead implements Aead {
   ): boolean {
     assertAeadRanges(nonce, buf, aadOff, aadLen, off, len, tagOff);
     const scratch = this.#scratchFor(len + AEAD_TAG_LEN);
-    scratch.set(buf.subarray(off, off + len), 0);
-    scratch.set(buf.subarray(tagOff, tagOff + AEAD_TAG_LEN), len);
-    const sealed = scratch.subarray(0, len + AEAD_TAG_LEN);
+    const sealed = joinSealed(buf, off, len, tagOff, scratch);
     const aad = buf.subarray(aadOff, aadOff + aadLen);
     try {
       if (this.#chacha) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runHeapProbe } from "../testing/heap_probe.ts";
 import type { CipherName } from "./aead.ts";
 import { NobleAead } from "./aead_noble.ts";
 import { OpenSslAead } from "./aead_openssl.ts";
@@ -120,18 +121,7 @@ Deno.test("OpenSslAead seal and open allocate nothing per packet after warm-up",
     }
     console.log(JSON.stringify(out));
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const perPacket = JSON.parse(new TextDecoder().decode(stdout)) as Record<string, number>;
+  const perPacket = await runHeapProbe(script, ["-A"]);
   for (const cipher of CIPHERS) {
     assert.ok(perPacket[cipher] < 1, `${cipher}: ${perPacket[cipher]} bytes per seal+open`);
   }

@@ -9,7 +9,14 @@
  * `buf` untouched when `open` resolves false.
  */
 
-import { AEAD_TAG_LEN, assertAeadRanges, assertKeyLength, type CipherName } from "./aead.ts";
+import {
+  AEAD_TAG_LEN,
+  assertAeadRanges,
+  assertKeyLength,
+  type CipherName,
+  joinSealed,
+  storeJoinedSealed,
+} from "./aead.ts";
 
 export class WebCryptoAead {
   readonly cipher: CipherName;
@@ -51,8 +58,7 @@ export class WebCryptoAead {
         buf.slice(off, off + len),
       ),
     );
-    buf.set(out.subarray(len, len + AEAD_TAG_LEN), tagOff);
-    buf.set(out.subarray(0, len), off);
+    storeJoinedSealed(out, buf, off, len, tagOff);
   }
 
   async open(
@@ -65,9 +71,7 @@ export class WebCryptoAead {
     tagOff: number,
   ): Promise<boolean> {
     assertAeadRanges(nonce, buf, aadOff, aadLen, off, len, tagOff);
-    const sealed = new Uint8Array(len + AEAD_TAG_LEN);
-    sealed.set(buf.subarray(off, off + len), 0);
-    sealed.set(buf.subarray(tagOff, tagOff + AEAD_TAG_LEN), len);
+    const sealed = joinSealed(buf, off, len, tagOff, new Uint8Array(len + AEAD_TAG_LEN));
     let plain: ArrayBuffer;
     try {
       plain = await crypto.subtle.decrypt(

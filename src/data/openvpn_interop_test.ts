@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { noOpenvpn } from "../testing/openvpn.ts";
 import type { CipherName } from "./aead.ts";
 import { NobleAead } from "./aead_noble.ts";
 import { NodeAead } from "./aead_node.ts";
@@ -14,15 +15,6 @@ import { DataChannel } from "./data_channel.ts";
 import { dataKeysFromParts } from "./key_material.ts";
 import { fromHex, toHex } from "./testing_hex.ts";
 import { OPEN_OK } from "./verdicts.ts";
-
-function hasOpenvpn(): boolean {
-  try {
-    return new Deno.Command("openvpn", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .code <= 1;
-  } catch {
-    return false;
-  }
-}
 
 interface Sample {
   iv: string;
@@ -49,12 +41,10 @@ function parse(log: string): Sample[] {
   return out;
 }
 
-const available = hasOpenvpn();
-
 for (const cipher of ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"] as CipherName[]) {
   Deno.test({
     name: `openvpn --test-crypto ${cipher} packets match NodeAead, NobleAead and DataChannel.open()`,
-    ignore: !available,
+    ignore: noOpenvpn,
     async fn() {
       const dir = await Deno.makeTempDir({ prefix: "tsvpn_data_interop_" });
       try {

@@ -1,7 +1,9 @@
 /**
  * Datapath counters: drops by reason and events (pings, floats, forwards), in
  * Float64Arrays indexed by the constants below so the hot path only does
- * `drops[DROP_X]++`. Names are the keys of ServerSnapshot.drops.
+ * `drops[DATAPATH_DROP_X]++`. Names are the keys of ServerSnapshot.drops.
+ * The DATAPATH_ prefix keeps these apart from the control channel's DROP_*
+ * reasons (control/drop_counters.ts), which number a different list.
  */
 
 import {
@@ -15,46 +17,46 @@ import {
 } from "../data/verdicts.ts";
 
 /** Authentication failed (forged, corrupted, or sealed under another key). */
-export const DROP_BAD_TAG = 0;
+export const DATAPATH_DROP_BAD_TAG = 0;
 /** Packet-id already seen within the replay window. */
-export const DROP_REPLAY = 1;
+export const DATAPATH_DROP_REPLAY = 1;
 /** Packet-id behind the replay window. */
-export const DROP_TOO_OLD = 2;
+export const DATAPATH_DROP_TOO_OLD = 2;
 /** No key installed for the header's key-id. */
-export const DROP_UNKNOWN_KEY = 3;
+export const DATAPATH_DROP_UNKNOWN_KEY = 3;
 /** Packet-id 0. */
-export const DROP_BAD_PACKET_ID = 4;
+export const DATAPATH_DROP_BAD_PACKET_ID = 4;
 /** Datagram too short for a data packet. */
-export const DROP_TOO_SHORT = 5;
+export const DATAPATH_DROP_TOO_SHORT = 5;
 /** P_DATA_V2 naming no live peer, or P_DATA_V1 where a peer-id is required. */
-export const DROP_UNKNOWN_PEER = 6;
+export const DATAPATH_DROP_UNKNOWN_PEER = 6;
 /** Inner source address outside what the sending peer may use. */
-export const DROP_SPOOFED = 7;
+export const DATAPATH_DROP_SPOOFED = 7;
 /** Destination owned by nobody (from the device), or unroutable. */
-export const DROP_NO_ROUTE = 8;
+export const DATAPATH_DROP_NO_ROUTE = 8;
 /** Inner packet or frame fails its header checks. */
-export const DROP_MALFORMED = 9;
+export const DATAPATH_DROP_MALFORMED = 9;
 /** Multicast destination in tun mode (layer 3 has no group delivery). */
-export const DROP_MULTICAST_IN_TUN = 10;
+export const DATAPATH_DROP_MULTICAST_IN_TUN = 10;
 /** The destination peer has no send key yet. */
-export const DROP_NO_KEY = 11;
+export const DATAPATH_DROP_NO_KEY = 11;
 /** Sealing failed otherwise (packet-id exhausted, payload too large for a slot). */
-export const DROP_SEAL_FAILED = 12;
+export const DATAPATH_DROP_SEAL_FAILED = 12;
 /** The tun/tap device queue was full. */
-export const DROP_DEVICE_FULL = 13;
+export const DATAPATH_DROP_DEVICE_FULL = 13;
 /** The socket's send buffer was full. */
-export const DROP_SOCKET_FULL = 14;
+export const DATAPATH_DROP_SOCKET_FULL = 14;
 /** Switch: the frame's destination is the port it came from. */
-export const DROP_SAME_PORT = 15;
+export const DATAPATH_DROP_SAME_PORT = 15;
 /** Datagram larger than a slot (truncated by the receive). */
-export const DROP_OVERSIZE = 16;
+export const DATAPATH_DROP_OVERSIZE = 16;
 /** Switch: the frame's source MAC would exceed the client's max_macs_per_client. */
-export const DROP_MAC_LIMIT = 17;
+export const DATAPATH_DROP_MAC_LIMIT = 17;
 /** Switch: the frame's source MAC belongs to another port seen within the MAC age. */
-export const DROP_MAC_TAKEOVER = 18;
-export const DROP_COUNT = 19;
+export const DATAPATH_DROP_MAC_TAKEOVER = 18;
+export const DATAPATH_DROP_COUNT = 19;
 
-export const DROP_NAMES: readonly string[] = [
+export const DATAPATH_DROP_NAMES: readonly string[] = [
   "bad_tag",
   "replay",
   "too_old",
@@ -104,26 +106,26 @@ export const STAT_NAMES: readonly string[] = [
 
 /** DataChannel.open() verdict → drop reason (OPEN_OK maps to -1). */
 export const OPEN_TO_DROP: Int8Array = (() => {
-  const t = new Int8Array(8).fill(DROP_MALFORMED);
+  const t = new Int8Array(8).fill(DATAPATH_DROP_MALFORMED);
   t[0] = -1;
-  t[OPEN_TOO_SHORT] = DROP_TOO_SHORT;
-  t[OPEN_NOT_DATA] = DROP_MALFORMED;
-  t[OPEN_UNKNOWN_KEY_ID] = DROP_UNKNOWN_KEY;
-  t[OPEN_BAD_PACKET_ID] = DROP_BAD_PACKET_ID;
-  t[OPEN_REPLAY] = DROP_REPLAY;
-  t[OPEN_TOO_OLD] = DROP_TOO_OLD;
-  t[OPEN_BAD_TAG] = DROP_BAD_TAG;
+  t[OPEN_TOO_SHORT] = DATAPATH_DROP_TOO_SHORT;
+  t[OPEN_NOT_DATA] = DATAPATH_DROP_MALFORMED;
+  t[OPEN_UNKNOWN_KEY_ID] = DATAPATH_DROP_UNKNOWN_KEY;
+  t[OPEN_BAD_PACKET_ID] = DATAPATH_DROP_BAD_PACKET_ID;
+  t[OPEN_REPLAY] = DATAPATH_DROP_REPLAY;
+  t[OPEN_TOO_OLD] = DATAPATH_DROP_TOO_OLD;
+  t[OPEN_BAD_TAG] = DATAPATH_DROP_BAD_TAG;
   return t;
 })();
 
 export class DatapathCounters {
-  readonly drops = new Float64Array(DROP_COUNT);
+  readonly drops = new Float64Array(DATAPATH_DROP_COUNT);
   readonly stats = new Float64Array(STAT_COUNT);
 
   /** Drops by name, every reason present (zeros included). */
   dropRecord(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (let i = 0; i < DROP_COUNT; i++) out[DROP_NAMES[i]] = this.drops[i];
+    for (let i = 0; i < DATAPATH_DROP_COUNT; i++) out[DATAPATH_DROP_NAMES[i]] = this.drops[i];
     return out;
   }
 
@@ -134,7 +136,7 @@ export class DatapathCounters {
   }
 
   drop(name: string): number {
-    const i = DROP_NAMES.indexOf(name);
+    const i = DATAPATH_DROP_NAMES.indexOf(name);
     if (i < 0) throw new RangeError(`Unknown drop reason ${name}`);
     return this.drops[i];
   }

@@ -41,7 +41,7 @@ import type { Logger } from "../log/log.ts";
 import { RouteTable } from "../router/route_table.ts";
 import { MacTable } from "../switch/mac_table.ts";
 import { PortSet } from "../switch/port_set.ts";
-import { DatapathCounters, DROP_SOCKET_FULL, STAT_PINGS_OUT } from "./counters.ts";
+import { DATAPATH_DROP_SOCKET_FULL, DatapathCounters, STAT_PINGS_OUT } from "./counters.ts";
 import { PC_BYTES_OUT, PC_PACKETS_OUT, PEER_COUNTER_STRIDE, PeerTable } from "./peer_table.ts";
 
 export type DatapathMode = "router" | "switch" | "single";
@@ -281,7 +281,7 @@ export class Datapath {
     p.counters[c + PC_PACKETS_OUT]++;
     p.counters[c + PC_BYTES_OUT] += len;
     if (!this.socket.send(this.#scratch, 0, n, p.endpoints, id)) {
-      this.counters.drops[DROP_SOCKET_FULL]++;
+      this.counters.drops[DATAPATH_DROP_SOCKET_FULL]++;
       return false;
     }
     return true;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runHeapProbe } from "../testing/heap_probe.ts";
 import {
   finishChecksum,
   ipv4HeaderChecksum,
@@ -315,18 +316,7 @@ Deno.test("TcpCoalescer.add() and flush() allocate nothing per packet after warm
     run(2000);
     console.log(JSON.stringify({ perPacket: (Deno.memoryUsage().heapUsed - h) / (2000 * 64), supers: gro.stats.superPackets }));
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const r = JSON.parse(new TextDecoder().decode(stdout));
+  const r = await runHeapProbe(script);
   assert.ok(r.supers > 2000, `super-packets: ${r.supers}`);
   // One allocation per packet is ≥ 12 bytes (V8's smallest heap object); less is the runtime's own noise.
   assert.ok(r.perPacket < 4, `${r.perPacket} bytes per packet`);

@@ -16,21 +16,24 @@
  */
 
 import { ETH_HEADER_LEN } from "../packet/ethernet.ts";
-import { IPV4_DST_OFFSET } from "../packet/ipv4.ts";
-import { checkIpv4 } from "../packet/ipv4.ts";
-import { checkIpv6, IPV6_DST_OFFSET } from "../packet/ipv6.ts";
-import { PACKET_OK } from "../packet/verdict.ts";
 import { NO_OWNER } from "../router/route_table.ts";
 import { EGRESS_DROP, EGRESS_FLOOD, frameEgress, TAP_PORT } from "../switch/flood.ts";
 import {
-  DROP_MALFORMED,
-  DROP_MULTICAST_IN_TUN,
-  DROP_NO_ROUTE,
-  DROP_SAME_PORT,
+  DATAPATH_DROP_MALFORMED,
+  DATAPATH_DROP_NO_ROUTE,
+  DATAPATH_DROP_SAME_PORT,
   STAT_FROM_DEVICE,
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SWITCH } from "./datapath.ts";
-import { clampFrame, clampIp, flood, learnSource } from "./forward.ts";
+import {
+  clampFrame,
+  clampIp,
+  destinationOwner,
+  flood,
+  learnSource,
+  ROUTABLE,
+  routeCheck,
+} from "./forward.ts";
 import { SendQueue } from "./send_queue.ts";
 
 export class InsidePipeline {
@@ -68,35 +71,14 @@ export class InsidePipeline {
   #route(buf: Uint8Array, off: number, len: number): void {
     const dp = this.dp;
     const drops = dp.counters.drops;
-    let owner: number;
-    const v = len > 0 ? buf[off] >> 4 : 0;
-    if (v === 4) {
-      if (checkIpv4(buf, off, len) !== PACKET_OK) {
-        drops[DROP_MALFORMED]++;
-        return;
-      }
-      const p = off + IPV4_DST_OFFSET;
-      if (buf[p] >= 224) {
-        drops[DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      owner = dp.routes.route4(((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0);
-    } else if (v === 6) {
-      if (checkIpv6(buf, off, len) !== PACKET_OK) {
-        drops[DROP_MALFORMED]++;
-        return;
-      }
-      if (buf[off + IPV6_DST_OFFSET] === 0xff) {
-        drops[DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      owner = dp.routes.route6At(buf, off + IPV6_DST_OFFSET);
-    } else {
-      drops[DROP_MALFORMED]++;
+    const drop = routeCheck(buf, off, len);
+    if (drop !== ROUTABLE) {
+      drops[drop]++;
       return;
     }
+    const owner = destinationOwner(dp, buf, off);
     if (owner === NO_OWNER || dp.peers.active[owner] !== 1) {
-      drops[DROP_NO_ROUTE]++;
+      drops[DATAPATH_DROP_NO_ROUTE]++;
       return;
     }
     clampIp(dp, buf, off, len);
@@ -106,16 +88,16 @@ export class InsidePipeline {
   #switch(buf: Uint8Array, off: number, len: number, now: number): void {
     const dp = this.dp;
     if (len < ETH_HEADER_LEN || (buf[off + 6] & 1) === 1) {
-      dp.counters.drops[DROP_MALFORMED]++;
+      dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
       return;
     }
     if (!learnSource(dp, buf, off, TAP_PORT, now)) return;
     clampFrame(dp, buf, off, len);
     const egress = frameEgress(dp.macs, buf, off, TAP_PORT, dp.clientToClient);
     if (egress === EGRESS_FLOOD) flood(dp, this.queue, buf, off, len, TAP_PORT, this.#floodOut);
-    else if (egress === EGRESS_DROP || egress === TAP_PORT) dp.counters.drops[DROP_SAME_PORT]++;
+    else if (egress === EGRESS_DROP || egress === TAP_PORT) dp.counters.drops[DATAPATH_DROP_SAME_PORT]++;
     else if (dp.peers.active[egress - 1] === 1) this.queue.seal(egress - 1, buf, off, len);
-    else dp.counters.drops[DROP_NO_ROUTE]++;
+    else dp.counters.drops[DATAPATH_DROP_NO_ROUTE]++;
   }
 
   #single(buf: Uint8Array, off: number, len: number): void {
@@ -123,19 +105,19 @@ export class InsidePipeline {
     if (dp.device.kind === "tun") {
       const v = len > 0 ? buf[off] >> 4 : 0;
       if (v !== 4 && v !== 6) {
-        dp.counters.drops[DROP_MALFORMED]++;
+        dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
         return;
       }
       clampIp(dp, buf, off, len);
     } else {
       if (len < ETH_HEADER_LEN) {
-        dp.counters.drops[DROP_MALFORMED]++;
+        dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
         return;
       }
       clampFrame(dp, buf, off, len);
     }
     if (dp.peers.active[0] !== 1) {
-      dp.counters.drops[DROP_NO_ROUTE]++;
+      dp.counters.drops[DATAPATH_DROP_NO_ROUTE]++;
       return;
     }
     this.queue.seal(0, buf, off, len);

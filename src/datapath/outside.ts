@@ -27,18 +27,17 @@ import { isOcc, isOccExit } from "../data/occ.ts";
 import { OPEN_OK } from "../data/verdicts.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { ETH_HEADER_LEN } from "../packet/ethernet.ts";
-import { checkIpv4, IPV4_DST_OFFSET, IPV4_SRC_OFFSET } from "../packet/ipv4.ts";
-import { checkIpv6, IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from "../packet/ipv6.ts";
+import { checkIpv4, IPV4_SRC_OFFSET } from "../packet/ipv4.ts";
+import { checkIpv6, IPV6_SRC_OFFSET } from "../packet/ipv6.ts";
 import { PACKET_OK } from "../packet/verdict.ts";
 import { EGRESS_DROP, EGRESS_FLOOD, frameEgress, TAP_PORT } from "../switch/flood.ts";
 import {
-  DROP_DEVICE_FULL,
-  DROP_MALFORMED,
-  DROP_MULTICAST_IN_TUN,
-  DROP_OVERSIZE,
-  DROP_SAME_PORT,
-  DROP_SPOOFED,
-  DROP_UNKNOWN_PEER,
+  DATAPATH_DROP_DEVICE_FULL,
+  DATAPATH_DROP_MALFORMED,
+  DATAPATH_DROP_OVERSIZE,
+  DATAPATH_DROP_SAME_PORT,
+  DATAPATH_DROP_SPOOFED,
+  DATAPATH_DROP_UNKNOWN_PEER,
   OPEN_TO_DROP,
   STAT_C2C,
   STAT_CONTROL,
@@ -48,7 +47,16 @@ import {
   STAT_TO_DEVICE,
 } from "./counters.ts";
 import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SINGLE, MODE_SWITCH } from "./datapath.ts";
-import { clampFrame, clampIp, flood, learnSource, toDevice } from "./forward.ts";
+import {
+  clampFrame,
+  clampIp,
+  destinationOwner,
+  flood,
+  learnSource,
+  ROUTABLE,
+  routeCheck,
+  toDevice,
+} from "./forward.ts";
 import { GRO_AREA_BYTES, gsoCapable, TcpCoalescer } from "./gro.ts";
 import { PC_BYTES_IN, PC_PACKETS_IN, PEER_COUNTER_STRIDE } from "./peer_table.ts";
 import { SendQueue } from "./send_queue.ts";
@@ -77,7 +85,7 @@ export class OutsidePipeline {
       const counters = dp.counters;
       this.gro = new TcpCoalescer(dp.device, arena, (n, ok) => {
         if (ok) counters.stats[STAT_TO_DEVICE] += n;
-        else counters.drops[DROP_DEVICE_FULL] += n;
+        else counters.drops[DATAPATH_DROP_DEVICE_FULL] += n;
       });
     } else {
       this.bufs = Array.from({ length: batch }, () => new Uint8Array(dp.slotSize));
@@ -104,7 +112,7 @@ export class OutsidePipeline {
       const len = this.sizes[i];
       const buf = this.bufs[i];
       if (len >= buf.length) {
-        dp.counters.drops[DROP_OVERSIZE]++;
+        dp.counters.drops[DATAPATH_DROP_OVERSIZE]++;
         continue;
       }
       this.#datagram(buf, len, i, now);
@@ -127,7 +135,7 @@ export class OutsidePipeline {
       peer = 0;
     } else {
       if (op !== P_DATA_V2) {
-        if (op === P_DATA_V1) drops[DROP_UNKNOWN_PEER]++;
+        if (op === P_DATA_V1) drops[DATAPATH_DROP_UNKNOWN_PEER]++;
         else this.#control(buf, len, row);
         return;
       }
@@ -135,7 +143,7 @@ export class OutsidePipeline {
     }
     const peers = dp.peers;
     if (peer < 0 || peer >= peers.capacity || peers.active[peer] !== 1) {
-      drops[DROP_UNKNOWN_PEER]++;
+      drops[DATAPATH_DROP_UNKNOWN_PEER]++;
       return;
     }
     const dc = peers.channels[peer]!;
@@ -177,7 +185,7 @@ export class OutsidePipeline {
     const dp = this.dp;
     dp.counters.stats[STAT_CONTROL]++;
     if (len < 1) {
-      dp.counters.drops[DROP_MALFORMED]++;
+      dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
       return;
     }
     dp.onControl?.(buf, 0, len, this.from, row);
@@ -186,45 +194,16 @@ export class OutsidePipeline {
   #route(peer: number, buf: Uint8Array, off: number, len: number): void {
     const dp = this.dp;
     const drops = dp.counters.drops;
-    const routes = dp.routes;
-    let owner: number;
-    const v = buf[off] >> 4;
-    if (v === 4) {
-      if (checkIpv4(buf, off, len) !== PACKET_OK) {
-        drops[DROP_MALFORMED]++;
-        return;
-      }
-      const d = off + IPV4_DST_OFFSET;
-      if (buf[d] >= 224) {
-        drops[DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      const s = off + IPV4_SRC_OFFSET;
-      const src = ((buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3]) >>> 0;
-      if (!routes.allowedSource4(peer, src)) {
-        drops[DROP_SPOOFED]++;
-        if (dp.debug) dp.log!.debug("spoofed source dropped", { peerId: peer, src });
-        return;
-      }
-      owner = routes.route4(((buf[d] << 24) | (buf[d + 1] << 16) | (buf[d + 2] << 8) | buf[d + 3]) >>> 0);
-    } else if (v === 6) {
-      if (checkIpv6(buf, off, len) !== PACKET_OK) {
-        drops[DROP_MALFORMED]++;
-        return;
-      }
-      if (buf[off + IPV6_DST_OFFSET] === 0xff) {
-        drops[DROP_MULTICAST_IN_TUN]++;
-        return;
-      }
-      if (!routes.allowedSource6At(peer, buf, off + IPV6_SRC_OFFSET)) {
-        drops[DROP_SPOOFED]++;
-        return;
-      }
-      owner = routes.route6At(buf, off + IPV6_DST_OFFSET);
-    } else {
-      drops[DROP_MALFORMED]++;
+    const drop = routeCheck(buf, off, len);
+    if (drop !== ROUTABLE) {
+      drops[drop]++;
       return;
     }
+    if (!this.#allowedSource(peer, buf, off)) {
+      drops[DATAPATH_DROP_SPOOFED]++;
+      return;
+    }
+    const owner = destinationOwner(dp, buf, off);
     clampIp(dp, buf, off, len);
     if (owner >= 0 && owner !== peer && dp.clientToClient && dp.peers.active[owner] === 1) {
       if (this.queue.seal(owner, buf, off, len)) dp.counters.stats[STAT_C2C]++;
@@ -233,10 +212,21 @@ export class OutsidePipeline {
     this.#toDevice(buf, off, len);
   }
 
+  /** Anti-spoofing: whether the routable packet's source address is one `peer` may use. */
+  #allowedSource(peer: number, buf: Uint8Array, off: number): boolean {
+    const dp = this.dp;
+    if (buf[off] >> 4 === 6) return dp.routes.allowedSource6At(peer, buf, off + IPV6_SRC_OFFSET);
+    const s = off + IPV4_SRC_OFFSET;
+    const src = ((buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3]) >>> 0;
+    if (dp.routes.allowedSource4(peer, src)) return true;
+    if (dp.debug) dp.log!.debug("spoofed source dropped", { peerId: peer, src });
+    return false;
+  }
+
   #switch(peer: number, buf: Uint8Array, off: number, len: number, now: number): void {
     const dp = this.dp;
     if (len < ETH_HEADER_LEN || (buf[off + 6] & 1) === 1) {
-      dp.counters.drops[DROP_MALFORMED]++;
+      dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
       return;
     }
     const port = peer + 1;
@@ -244,7 +234,7 @@ export class OutsidePipeline {
     clampFrame(dp, buf, off, len);
     const egress = frameEgress(dp.macs, buf, off, port, dp.clientToClient);
     if (egress === EGRESS_FLOOD) flood(dp, this.queue, buf, off, len, port, this.#floodOut);
-    else if (egress === EGRESS_DROP) dp.counters.drops[DROP_SAME_PORT]++;
+    else if (egress === EGRESS_DROP) dp.counters.drops[DATAPATH_DROP_SAME_PORT]++;
     else if (egress === TAP_PORT) toDevice(dp, buf, off, len);
     else if (dp.peers.active[egress - 1] === 1) {
       if (this.queue.seal(egress - 1, buf, off, len)) dp.counters.stats[STAT_C2C]++;
@@ -260,7 +250,7 @@ export class OutsidePipeline {
         (v === 6 && checkIpv6(buf, off, len) !== PACKET_OK) ||
         (v !== 4 && v !== 6)
       ) {
-        dp.counters.drops[DROP_MALFORMED]++;
+        dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
         return;
       }
       clampIp(dp, buf, off, len);
@@ -268,7 +258,7 @@ export class OutsidePipeline {
       return;
     }
     if (len < ETH_HEADER_LEN) {
-      dp.counters.drops[DROP_MALFORMED]++;
+      dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
       return;
     }
     clampFrame(dp, buf, off, len);

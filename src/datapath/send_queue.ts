@@ -14,7 +14,12 @@
 
 import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
 import type { DatagramSocket } from "../device/datagram_socket.ts";
-import { type DatapathCounters, DROP_NO_KEY, DROP_SEAL_FAILED, DROP_SOCKET_FULL } from "./counters.ts";
+import {
+  DATAPATH_DROP_NO_KEY,
+  DATAPATH_DROP_SEAL_FAILED,
+  DATAPATH_DROP_SOCKET_FULL,
+  type DatapathCounters,
+} from "./counters.ts";
 import { PC_BYTES_OUT, PC_PACKETS_OUT, PEER_COUNTER_STRIDE, type PeerTable } from "./peer_table.ts";
 import { SEAL_NO_KEY } from "../data/verdicts.ts";
 
@@ -67,7 +72,7 @@ export class SendQueue {
   sealCopy(peer: number, buf: Uint8Array, off: number, len: number): boolean {
     const slot = this.copySlot();
     if (DATA_V2_OVERHEAD + len > slot.length) {
-      this.#counters.drops[DROP_SEAL_FAILED]++;
+      this.#counters.drops[DATAPATH_DROP_SEAL_FAILED]++;
       return false;
     }
     slot.set(buf.subarray(off, off + len), DATA_V2_OVERHEAD);
@@ -78,13 +83,13 @@ export class SendQueue {
   seal(peer: number, buf: Uint8Array, off: number, len: number): boolean {
     const dc = this.#peers.channels[peer];
     if (dc === null) {
-      this.#counters.drops[DROP_NO_KEY]++;
+      this.#counters.drops[DATAPATH_DROP_NO_KEY]++;
       return false;
     }
     if (off < DATA_V2_OVERHEAD) return this.sealCopy(peer, buf, off, len);
     const n = dc.seal(buf, off, len);
     if (n < 0) {
-      this.#counters.drops[n === SEAL_NO_KEY ? DROP_NO_KEY : DROP_SEAL_FAILED]++;
+      this.#counters.drops[n === SEAL_NO_KEY ? DATAPATH_DROP_NO_KEY : DATAPATH_DROP_SEAL_FAILED]++;
       return false;
     }
     if (this.#count === this.#bufs.length) this.flush();
@@ -115,7 +120,7 @@ export class SendQueue {
       this.#peers.endpoints,
       this.#rows,
     );
-    if (sent < n) this.#counters.drops[DROP_SOCKET_FULL] += n - sent;
+    if (sent < n) this.#counters.drops[DATAPATH_DROP_SOCKET_FULL] += n - sent;
     return sent;
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runHeapProbe } from "../testing/heap_probe.ts";
 import { buildEthernet } from "../packet/test_builders.ts";
 import { Rig } from "./testing/rig.ts";
 
@@ -134,18 +135,7 @@ Deno.test("switch datapath refuses MAC floods and takeovers without allocating p
       forwarded: rig.server.dev.take().length,
     }));
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const r = JSON.parse(new TextDecoder().decode(stdout));
+  const r = await runHeapProbe(script, ["-A"]);
   assert.equal(r.takeover, 60_000, "every frame claiming the owner's MAC was refused");
   assert.equal(r.limit, 60_000 - 4, "every fresh source beyond the cap of 4 was refused");
   assert.equal(r.forwarded, 0);

@@ -13,6 +13,7 @@
  * formatting.
  */
 import type { Logger } from "../log/log.ts";
+import { firstLine } from "../log/first_line.ts";
 import { formatManagementAddress, type ManagementAddress, parseManagementAddress } from "./listen_address.ts";
 import { readPasswordFile } from "./management_guard.ts";
 import { runSession, type SessionContext } from "./management_session.ts";
@@ -70,7 +71,9 @@ async function listen(addr: ManagementAddress): Promise<Deno.Listener> {
     try {
       return Deno.listen({ transport: "tcp", hostname: addr.host, port: addr.port });
     } catch (e) {
-      throw new Error(`Cannot listen on management address ${formatManagementAddress(addr)}: ${oneLine(e)}`);
+      throw new Error(
+        `Cannot listen on management address ${formatManagementAddress(addr)}: ${firstLine(e)}`,
+      );
     }
   }
   await removeStaleSocket(addr.path);
@@ -81,14 +84,10 @@ async function listen(addr: ManagementAddress): Promise<Deno.Listener> {
     await Deno.chmod(addr.path, 0o600);
     return listener;
   } catch (e) {
-    throw new Error(`Cannot listen on management socket ${addr.path}: ${oneLine(e)}`);
+    throw new Error(`Cannot listen on management socket ${addr.path}: ${firstLine(e)}`);
   } finally {
     Deno.umask(old);
   }
-}
-
-function oneLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
 
 function listenerAddress(listener: Deno.Listener, addr: ManagementAddress): string {
@@ -120,109 +119,160 @@ async function loadPassword(options: ManagementOptions, log: Logger): Promise<st
   return file.password;
 }
 
-/** Starts the management interface on `listen` ("HOST:PORT" on loopback, or a socket path). */
-export async function startManagement(
-  listenText: string,
-  control: ServerControl,
-  options: ManagementOptions,
-): Promise<ManagementHandle> {
-  const addr = parseManagementAddress(listenText, { listening: true });
-  const log = options.log.child("management");
-  const maxSessions = options.maxSessions ?? 16;
-  const password = await loadPassword(options, log);
-  const listener = await listen(addr);
-  const address = listenerAddress(listener, addr);
-  if (addr.kind === "tcp" && password === null) {
-    log.warn(
-      "management interface on TCP without a password: every local user can run its commands; " +
-        "set management.password_file or listen on a unix socket",
-      { address },
-    );
+/** A TCP port is open to every local user: say so when nothing guards it. */
+function warnIfUnguarded(
+  addr: ManagementAddress,
+  password: string | null,
+  address: string,
+  log: Logger,
+): void {
+  if (addr.kind !== "tcp" || password !== null) return;
+  log.warn(
+    "management interface on TCP without a password: every local user can run its commands; " +
+      "set management.password_file or listen on a unix socket",
+    { address },
+  );
+}
+
+/**
+ * The running interface: accepts sessions until close() or until the
+ * listener fails, then ends every session, removes a unix socket, and calls
+ * options.onClose once.
+ */
+export class ManagementInterface implements ManagementHandle {
+  readonly address: string;
+  readonly #addr: ManagementAddress;
+  readonly #listener: Deno.Listener;
+  readonly #log: Logger;
+  readonly #maxSessions: number;
+  readonly #onClose: (() => void) | undefined;
+  readonly #context: SessionContext;
+  readonly #sessions = new Set<Deno.Conn>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #accepting: Promise<void>;
+  #closing = false;
+  #closedNotified = false;
+
+  /** Starts the management interface on `listenText` ("HOST:PORT" on loopback, or a socket path). */
+  static async start(
+    listenText: string,
+    control: ServerControl,
+    options: ManagementOptions,
+  ): Promise<ManagementInterface> {
+    const addr = parseManagementAddress(listenText, { listening: true });
+    const log = options.log.child("management");
+    const password = await loadPassword(options, log);
+    const listener = await listen(addr);
+    return new ManagementInterface(addr, listener, log, { control, password, options });
   }
-  const sessions = new Set<Deno.Conn>();
-  const running = new Set<Promise<void>>();
-  let closing = false;
-  let closedNotified = false;
-  const ctx: SessionContext = {
-    control,
-    log,
-    maxLineBytes: options.maxLineBytes ?? 1024,
-    writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
-    commandsPerSecond: options.commandsPerSecond ?? 50,
-    password,
-    badPasswordDelayMs: options.badPasswordDelayMs ?? 1000,
-    closing: () => closing,
-  };
 
-  const notifyClosed = () => {
-    if (closedNotified) return;
-    closedNotified = true;
-    options.onClose?.();
-  };
+  private constructor(
+    addr: ManagementAddress,
+    listener: Deno.Listener,
+    log: Logger,
+    setup: { control: ServerControl; password: string | null; options: ManagementOptions },
+  ) {
+    const { control, password, options } = setup;
+    this.#addr = addr;
+    this.#listener = listener;
+    this.#log = log;
+    this.#maxSessions = options.maxSessions ?? 16;
+    this.#onClose = options.onClose;
+    this.address = listenerAddress(listener, addr);
+    warnIfUnguarded(addr, password, this.address, log);
+    this.#context = {
+      control,
+      log,
+      maxLineBytes: options.maxLineBytes ?? 1024,
+      writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
+      commandsPerSecond: options.commandsPerSecond ?? 50,
+      password,
+      badPasswordDelayMs: options.badPasswordDelayMs ?? 1000,
+      closing: () => this.#closing,
+    };
+    this.#accepting = this.#acceptLoop();
+    log.info("management interface listening", { address: this.address, password: password !== null });
+  }
 
-  async function session(conn: Deno.Conn): Promise<void> {
+  async close(): Promise<void> {
+    if (this.#closing) {
+      await this.#accepting;
+      return;
+    }
+    this.#closing = true;
     try {
-      await runSession(conn, ctx);
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#accepting;
+    await this.#endSessions();
+    this.#notifyClosed();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        if (this.#closing) {
+          conn.close();
+          break;
+        }
+        this.#admit(conn);
+      }
+    } catch (e) {
+      if (!this.#closing) this.#log.error("management listener failed", { error: firstLine(e) });
+    }
+    if (!this.#closing) {
+      this.#closing = true;
+      await this.#endSessions();
+      this.#notifyClosed();
+    }
+  }
+
+  /** Runs a session for `conn`, or refuses it when maxSessions are running. */
+  #admit(conn: Deno.Conn): void {
+    if (this.#sessions.size >= this.#maxSessions) {
+      this.#log.warn("management session refused: too many sessions", { max: this.#maxSessions });
+      refuseSession(conn);
+      return;
+    }
+    this.#sessions.add(conn);
+    const running = this.#session(conn).catch((e) =>
+      this.#log.warn("management session failed", { error: firstLine(e) })
+    );
+    this.#running.add(running);
+    running.finally(() => this.#running.delete(running));
+  }
+
+  async #session(conn: Deno.Conn): Promise<void> {
+    try {
+      await runSession(conn, this.#context);
     } finally {
-      sessions.delete(conn);
+      this.#sessions.delete(conn);
       closeQuietly(conn);
     }
   }
 
-  async function acceptLoop(): Promise<void> {
-    try {
-      for await (const conn of listener) {
-        if (closing) {
-          conn.close();
-          break;
-        }
-        if (sessions.size >= maxSessions) {
-          log.warn("management session refused: too many sessions", { max: maxSessions });
-          refuseSession(conn);
-          continue;
-        }
-        sessions.add(conn);
-        const p = session(conn).catch((e) => log.warn("management session failed", { error: oneLine(e) }));
-        running.add(p);
-        p.finally(() => running.delete(p));
-      }
-    } catch (e) {
-      if (!closing) log.error("management listener failed", { error: oneLine(e) });
-    }
-    if (!closing) {
-      closing = true;
-      await endSessions();
-      notifyClosed();
+  async #endSessions(): Promise<void> {
+    for (const conn of this.#sessions) closeQuietly(conn);
+    await Promise.allSettled([...this.#running]);
+    if (this.#addr.kind === "unix") {
+      await Deno.remove(this.#addr.path).catch(() => {});
     }
   }
 
-  async function endSessions(): Promise<void> {
-    for (const conn of sessions) closeQuietly(conn);
-    await Promise.allSettled([...running]);
-    if (addr.kind === "unix") {
-      await Deno.remove(addr.path).catch(() => {});
-    }
+  #notifyClosed(): void {
+    if (this.#closedNotified) return;
+    this.#closedNotified = true;
+    this.#onClose?.();
   }
+}
 
-  const accepting = acceptLoop();
-  log.info("management interface listening", { address, password: password !== null });
-
-  return {
-    address,
-    async close(): Promise<void> {
-      if (closing) {
-        await accepting;
-        return;
-      }
-      closing = true;
-      try {
-        listener.close();
-      } catch {
-        // Already closed.
-      }
-      await accepting;
-      await endSessions();
-      notifyClosed();
-    },
-  };
+/** Starts the management interface on `listenText` ("HOST:PORT" on loopback, or a socket path). */
+export function startManagement(
+  listenText: string,
+  control: ServerControl,
+  options: ManagementOptions,
+): Promise<ManagementHandle> {
+  return ManagementInterface.start(listenText, control, options);
 }

@@ -7,6 +7,7 @@
 import { formatManagementAddress, type ManagementAddress, parseManagementAddress } from "./listen_address.ts";
 import { type ByteSource, LineReader } from "./line_reader.ts";
 import { PASSWORD_OK, PASSWORD_PROMPT } from "./management_guard.ts";
+import { firstLine } from "../log/first_line.ts";
 
 export interface ManagementRequestOptions {
   /** Whole request, connect to last line. @default 5000 */
@@ -30,7 +31,7 @@ function describe(err: unknown): string {
   if (err instanceof Deno.errors.NotFound) return "no such socket (is the server running?)";
   if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (err instanceof Deno.errors.TimedOut) return "timed out";
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  return firstLine(err);
 }
 
 /** Replays bytes already read before reading on. */

@@ -6,6 +6,7 @@
 import type { ServerControl } from "./server_control.ts";
 import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
+import { firstLine } from "../log/first_line.ts";
 
 /** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
 export const MANAGEMENT_VERSION = 5;
@@ -45,10 +46,6 @@ const UNKNOWN = "ERROR: unknown command, enter 'help' for more options";
 
 function one(line: string, close = false): CommandReply {
   return { lines: [line], close };
-}
-
-function reason(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
 }
 
 /** Runs one command line; never throws (failures of the server become "ERROR: …" replies). */
@@ -100,7 +97,7 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
             : `ERROR: common name '${name}' not found`,
         );
       } catch (err) {
-        return one(`ERROR: kill failed: ${reason(err)}`);
+        return one(`ERROR: kill failed: ${firstLine(err)}`);
       }
     }
     case "reload-crl": {
@@ -108,7 +105,7 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
         const n = await ctx.control.reloadCrl();
         return one(`SUCCESS: CRL reloaded, ${n} client(s) disconnected`);
       } catch (err) {
-        return one(`ERROR: reload-crl failed: ${reason(err)}`);
+        return one(`ERROR: reload-crl failed: ${firstLine(err)}`);
       }
     }
     case "quit":

@@ -14,6 +14,7 @@
  *   anything runs, whatever came before it.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { firstLine } from "../log/first_line.ts";
 
 export const PASSWORD_PROMPT = "ENTER PASSWORD:";
 export const PASSWORD_OK = "SUCCESS: password is correct";
@@ -49,8 +50,7 @@ export async function readPasswordFile(path: string): Promise<PasswordFile> {
     text = await Deno.readTextFile(path);
     mode = (await Deno.stat(path)).mode;
   } catch (e) {
-    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
-    throw new Error(`Cannot read management password file ${path}: ${why}`);
+    throw new Error(`Cannot read management password file ${path}: ${firstLine(e)}`);
   }
   const password = text.split("\n")[0].replace(/\r$/, "");
   if (password === "") throw new Error(`Management password file ${path} has an empty first line`);

@@ -9,6 +9,7 @@ import { type Clock, systemClock } from "../control/clock.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl } from "./server_control.ts";
 import { formatStatus, type StatusVersion } from "./status_format.ts";
+import { firstLine } from "../log/first_line.ts";
 
 export interface StatusFileOptions {
   log: Logger;
@@ -52,7 +53,7 @@ export async function startStatusFile(
     try {
       await writeFileAtomic(path, text, { mode });
     } catch (e) {
-      throw new Error(`Cannot write status file ${path}: ${(e as Error).message.split("\n")[0]}`);
+      throw new Error(`Cannot write status file ${path}: ${firstLine(e)}`);
     }
   }
 

@@ -79,19 +79,23 @@ export async function bundle(dir: string, name: string, options: BundleOptions):
   }
   if (tlsCrypt !== undefined) parseStaticKey(tlsCrypt);
 
-  if (options.format === "ovpn") return ovpnProfile(remote, proto, ca, cert, key, tlsCrypt);
-  if (options.format === "yaml") return yamlConfig(remote, proto, ca, cert, key, tlsCrypt);
+  const parts = { remote, proto, ca, cert, key, tlsCrypt };
+  if (options.format === "ovpn") return ovpnProfile(parts);
+  if (options.format === "yaml") return yamlConfig(parts);
   throw new RangeError(`Invalid format "${options.format}": expected yaml or ovpn`);
 }
 
-function ovpnProfile(
-  remote: Remote,
-  proto: BundleProto,
-  ca: string,
-  cert: string,
-  key: string,
-  tlsCrypt: string | undefined,
-): string {
+/** What both formats carry: PEM texts as read. */
+interface BundleParts {
+  remote: Remote;
+  proto: BundleProto;
+  ca: string;
+  cert: string;
+  key: string;
+  tlsCrypt: string | undefined;
+}
+
+function ovpnProfile({ remote, proto, ca, cert, key, tlsCrypt }: BundleParts): string {
   const lines = [
     "client",
     "dev tun",
@@ -111,14 +115,7 @@ function ovpnProfile(
   return text;
 }
 
-function yamlConfig(
-  remote: Remote,
-  proto: BundleProto,
-  ca: string,
-  cert: string,
-  key: string,
-  tlsCrypt: string | undefined,
-): string {
+function yamlConfig({ remote, proto, ca, cert, key, tlsCrypt }: BundleParts): string {
   const pki: Record<string, string> = {
     ca_pem: ensureNewline(ca.trim()),
     cert_pem: ensureNewline(cert.trim()),

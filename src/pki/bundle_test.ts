@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { noOpenvpn } from "../testing/openvpn.ts";
 import { parse } from "yaml";
 import { parseConfig } from "../config/load.ts";
 import { bundle, parseRemote } from "./bundle.ts";
+import { inTempDir } from "../testing/temp_dir.ts";
 import { initCa, issueCertificate } from "./ca.ts";
 import { revokeCertificate } from "./revoke.ts";
 import { parseStaticKey } from "./static_key.ts";
@@ -9,24 +11,12 @@ import { createTlsCryptKey } from "./tls_crypt_key.ts";
 
 const dec = new TextDecoder();
 
-function hasOpenvpn(): boolean {
-  try {
-    return new Deno.Command("openvpn", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .code <= 1;
-  } catch {
-    return false;
-  }
-}
-const noOpenvpn = !hasOpenvpn();
-
-async function withCa(fn: (dir: string) => Promise<void>): Promise<void> {
-  const tmp = await Deno.makeTempDir({ prefix: "tsvpn_bundle_" });
-  try {
+/** Runs `fn` with a new CA in a temporary directory. */
+function withCa(fn: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDir(async (tmp) => {
     await initCa(`${tmp}/pki`);
     await fn(`${tmp}/pki`);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  }, "tsvpn_bundle_");
 }
 
 /** Runs openvpn until `until` appears in its output or `ms` pass, then stops it. Returns the output. */

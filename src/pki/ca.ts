@@ -24,6 +24,7 @@ import {
   importEcPrivateKeyPem,
   privateKeyToPem,
 } from "./pem.ts";
+import { pathExists } from "../fs/path_exists.ts";
 import { writeFileAtomic } from "../fs/safe_file.ts";
 import { writeNewSecretFile, writeSecretFile } from "./secret_file.ts";
 export { writeSecretFile };
@@ -95,23 +96,13 @@ export function validateName(name: string): void {
   if (RESERVED_NAMES.has(name)) throw new RangeError(`Invalid name "${name}": reserved for CA files`);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /** Creates DIR (if needed), ca.crt, ca.key, index.json and an empty crl.pem. Refuses to overwrite a CA. */
 export async function initCa(dir: string, options: InitCaOptions = {}): Promise<X509Certificate> {
   const curve = options.curve ?? "P-256";
   const now = options.now ?? new Date();
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   for (const f of ["ca.crt", "ca.key", "index.json"]) {
-    if (await exists(`${dir}/${f}`)) {
+    if (await pathExists(`${dir}/${f}`)) {
       throw new Error(`CA already exists in ${dir} (${f}); refusing to overwrite`);
     }
   }

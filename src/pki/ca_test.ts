@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
 import { noOpenssl, openssl } from "./testing_openssl.ts";
+import { inTempDir } from "../testing/temp_dir.ts";
 import { initCa, issueCertificate, listCertificates, loadCa, parseSan, validateName } from "./ca.ts";
 import { verifyPeerCertificate } from "./verify.ts";
 import { decodePem } from "./pem.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_ca_" });
-  try {
-    await fn(`${dir}/pki`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDir((dir) => fn(`${dir}/pki`), "tsvpn_ca_");
 }
 
 async function mode(path: string): Promise<number> {

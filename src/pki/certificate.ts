@@ -19,27 +19,23 @@ import {
   readBitString,
   readBoolean,
   readIntegerBytes,
-  readOctetBitString,
   readOid,
   readSmallInteger,
   readTime,
-  sameBytes,
   TAG_BOOLEAN,
   TAG_OCTET_STRING,
   TAG_SEQUENCE,
   type Tlv,
   toHex,
 } from "./der.ts";
-import { assertCanonical, assertCanonicalElement } from "./canonical_der.ts";
+import { assertCanonicalElement } from "./canonical_der.ts";
+import {
+  type AlgorithmIdentifier,
+  openSignedEnvelope,
+  readAlgorithm,
+  readEnvelopeSignature,
+} from "./signed_envelope.ts";
 import { CN_OID, type DistinguishedName, nameField, readName } from "./distinguished_name.ts";
-
-export interface AlgorithmIdentifier {
-  oid: string;
-  /** The whole AlgorithmIdentifier encoding, to compare two of them exactly. */
-  encoding: Uint8Array;
-  /** The parameters element's encoding, or null when absent. */
-  params: Uint8Array | null;
-}
 
 export interface CertExtension {
   oid: string;
@@ -82,17 +78,6 @@ export const OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 export const KEY_USAGE_DIGITAL_SIGNATURE = 0;
 export const KEY_USAGE_KEY_CERT_SIGN = 5;
 export const KEY_USAGE_CRL_SIGN = 6;
-
-export function readAlgorithm(buf: Uint8Array, t: Tlv): AlgorithmIdentifier {
-  if (t.tag !== TAG_SEQUENCE) throw new DerError("AlgorithmIdentifier: expected a SEQUENCE");
-  const f = childrenOf(buf, t);
-  if (f.length < 1 || f.length > 2) throw new DerError("malformed AlgorithmIdentifier");
-  return {
-    oid: readOid(buf, f[0]),
-    encoding: encodingOf(buf, t),
-    params: f.length === 2 ? encodingOf(buf, f[1]) : null,
-  };
-}
 
 /**
  * Reads `Extensions` (SEQUENCE OF Extension): at least one, no OID twice
@@ -161,16 +146,12 @@ function readTrailingFields(
   return { extensions, hasUniqueIdentifiers };
 }
 
+const CERTIFICATE_NAMES = { outer: "Certificate", prose: "certificate", signed: "TBSCertificate" };
+
 /** Parses a DER certificate; keeps views into `der` (do not modify it afterwards). */
 export function parseCertificate(der: Uint8Array): Certificate {
-  const outer = expectTlv(der, 0, der.length, TAG_SEQUENCE, "Certificate");
-  if (outer.end !== der.length) throw new DerError("trailing bytes after the certificate");
-  assertCanonical(der, outer);
-  const top = childrenOf(der, outer);
-  if (top.length !== 3) throw new DerError("malformed Certificate");
-  const [tbsTlv, algTlv, sigTlv] = top;
-  if (tbsTlv.tag !== TAG_SEQUENCE) throw new DerError("TBSCertificate: expected a SEQUENCE");
-  const f = childrenOf(der, tbsTlv);
+  const envelope = openSignedEnvelope(der, CERTIFICATE_NAMES);
+  const f = envelope.fields;
   const version = readVersion(der, f);
   let i = f[0]?.tag === 0xa0 ? 1 : 0;
   if (f.length < i + 6) throw new DerError("malformed TBSCertificate");
@@ -185,18 +166,15 @@ export function parseCertificate(der: Uint8Array): Certificate {
   const spki = f[i++];
   if (spki.tag !== TAG_SEQUENCE) throw new DerError("SubjectPublicKeyInfo: expected a SEQUENCE");
   const { extensions, hasUniqueIdentifiers } = readTrailingFields(der, f.slice(i), version);
-  const signatureAlgorithm = readAlgorithm(der, algTlv);
-  if (!sameBytes(signatureAlgorithm.encoding, tbsSignatureAlgorithm.encoding)) {
-    throw new DerError("signatureAlgorithm differs from the algorithm inside the signed part");
-  }
+  const { tbs, signatureAlgorithm, signature } = readEnvelopeSignature(der, envelope, tbsSignatureAlgorithm);
   return {
     der,
     version,
     hasUniqueIdentifiers,
-    tbs: encodingOf(der, tbsTlv),
+    tbs,
     tbsSignatureAlgorithm,
     signatureAlgorithm,
-    signature: readOctetBitString(der, sigTlv),
+    signature,
     serialNumber: toHex(serial),
     issuer,
     subject,

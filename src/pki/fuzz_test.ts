@@ -19,21 +19,10 @@ import { parseRevocationList } from "./revocation_list.ts";
 import { decodePem } from "./pem.ts";
 import { pemOf, pemOfCrl } from "./testing_policy.ts";
 import { verifyPeerCertificate, type VerifyPeerOptions } from "./verify.ts";
+import { fractions, mulberry32 } from "../testing/seeded_random.ts";
 
 const SEED = 0x7575_0011;
 const COUNTS = { leaf: 40_000, intermediate: 30_000, crl: 30_000 };
-
-/** mulberry32: a small, seedable PRNG (reproducible mutants). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Offsets of every TLV header, descending into constructed elements and into OCTET/BIT STRINGs that hold DER. */
 function headerOffsets(der: Uint8Array): number[] {
@@ -248,7 +237,7 @@ Deno.test("fuzz: 10^5 mutated certificates and CRLs never throw, and none with a
   assert.equal((await verifyPeerCertificate(f.leaf, optionsFor(f, f.subCrl))).ok, true);
   assert.equal((await verifyPeerCertificate(f.leaf, optionsFor(f, f.subCrl, f.sub))).ok, true);
   assert.equal((await verifyPeerCertificate(f.revoked, optionsFor(f, f.subCrl))).ok, false);
-  const rnd = prng(SEED);
+  const rnd = fractions(mulberry32(SEED));
   const started = performance.now();
   const tallies: Record<string, Tally> = {};
   for (const [target, n] of Object.entries(COUNTS)) {

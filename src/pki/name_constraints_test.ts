@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DerError } from "./der.ts";
 import { type GeneralName, nameViolation, readNameConstraints } from "./name_constraints.ts";
 import { issue, selfSignedCa } from "./testing_certs.ts";
-import { noOpenssl, openssl } from "./testing_openssl.ts";
+import { openssl, opensslTest } from "./testing_openssl.ts";
 import { pemOf, selfSigned } from "./testing_policy.ts";
 import { verifyPeerCertificate } from "./verify.ts";
 
@@ -156,11 +156,9 @@ function derOfPem(bytes: Uint8Array): Uint8Array {
 
 const BY_EXAMPLE = "of CA certificate Example CA";
 
-Deno.test("verifyPeerCertificate() enforces permitted subtrees of an intermediate CA for every name form", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_nc_" });
-  try {
+opensslTest(
+  "verifyPeerCertificate() enforces permitted subtrees of an intermediate CA for every name form",
+  async (dir) => {
     await selfSignedCa(dir, "Root", "p256");
     await issue(dir, "Root", "Example CA", {
       subject: "/CN=Example CA",
@@ -238,16 +236,12 @@ Deno.test("verifyPeerCertificate() enforces permitted subtrees of an intermediat
         expected: notPermitted("email:erin@evil.com"),
       },
     ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test("verifyPeerCertificate() enforces excluded subtrees, on an intermediate or on the trust anchor", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_nc_" });
-  try {
+opensslTest(
+  "verifyPeerCertificate() enforces excluded subtrees, on an intermediate or on the trust anchor",
+  async (dir) => {
     const exclusions = [
       "nameConstraints=critical,excluded;DNS:bad.example.com,excluded;IP:10.0.0.0/255.0.0.0," +
       "excluded;email:.bad.example.com,excluded;dirName:dir_sect",
@@ -307,16 +301,12 @@ Deno.test("verifyPeerCertificate() enforces excluded subtrees, on an intermediat
       expected:
         "CA certificate Bad Sub: its subject DN is excluded by nameConstraints of CA certificate Excl Root",
     }]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test("verifyPeerCertificate() refuses a CA whose nameConstraints use a form tsvpn does not enforce", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_nc_" });
-  try {
+opensslTest(
+  "verifyPeerCertificate() refuses a CA whose nameConstraints use a form tsvpn does not enforce",
+  async (dir) => {
     await selfSignedCa(dir, "Root", "p256");
     await issue(dir, "Root", "URI CA", {
       ext: [...SUB_CA, "nameConstraints=critical,permitted;URI:.example.com"],
@@ -330,7 +320,5 @@ Deno.test("verifyPeerCertificate() refuses a CA whose nameConstraints use a form
         opensslOk: true,
       },
     ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);

@@ -11,13 +11,9 @@
 import {
   childrenOf,
   DerError,
-  encodingOf,
-  expectTlv,
   readIntegerBytes,
-  readOctetBitString,
   readSmallInteger,
   readTime,
-  sameBytes,
   TAG_GENERALIZED_TIME,
   TAG_INTEGER,
   TAG_SEQUENCE,
@@ -25,8 +21,13 @@ import {
   type Tlv,
   toHex,
 } from "./der.ts";
-import { type AlgorithmIdentifier, readAlgorithm, readExtensions } from "./certificate.ts";
-import { assertCanonical } from "./canonical_der.ts";
+import { readExtensions } from "./certificate.ts";
+import {
+  type AlgorithmIdentifier,
+  openSignedEnvelope,
+  readAlgorithm,
+  readEnvelopeSignature,
+} from "./signed_envelope.ts";
 import { type DistinguishedName, readName } from "./distinguished_name.ts";
 
 export interface RevocationList {
@@ -61,16 +62,12 @@ function readRevoked(der: Uint8Array, list: Tlv, version: number): string[] {
   });
 }
 
+const CRL_NAMES = { outer: "CertificateList", prose: "CRL", signed: "TBSCertList" };
+
 /** Parses a DER CRL; keeps views into `der` (do not modify it afterwards). */
 export function parseRevocationList(der: Uint8Array): RevocationList {
-  const outer = expectTlv(der, 0, der.length, TAG_SEQUENCE, "CertificateList");
-  if (outer.end !== der.length) throw new DerError("trailing bytes after the CRL");
-  assertCanonical(der, outer);
-  const top = childrenOf(der, outer);
-  if (top.length !== 3) throw new DerError("malformed CertificateList");
-  const [tbsTlv, algTlv, sigTlv] = top;
-  if (tbsTlv.tag !== TAG_SEQUENCE) throw new DerError("TBSCertList: expected a SEQUENCE");
-  const f = childrenOf(der, tbsTlv);
+  const envelope = openSignedEnvelope(der, CRL_NAMES);
+  const f = envelope.fields;
   let i = 0;
   let version = 0;
   if (f[i]?.tag === TAG_INTEGER) {
@@ -91,16 +88,13 @@ export function parseRevocationList(der: Uint8Array): RevocationList {
     readExtensions(der, inner[0]);
   }
   if (i !== f.length) throw new DerError("unexpected field in TBSCertList");
-  const signatureAlgorithm = readAlgorithm(der, algTlv);
-  if (!sameBytes(signatureAlgorithm.encoding, tbsSignatureAlgorithm.encoding)) {
-    throw new DerError("signatureAlgorithm differs from the algorithm inside the signed part");
-  }
+  const { tbs, signatureAlgorithm, signature } = readEnvelopeSignature(der, envelope, tbsSignatureAlgorithm);
   return {
     der,
-    tbs: encodingOf(der, tbsTlv),
+    tbs,
     tbsSignatureAlgorithm,
     signatureAlgorithm,
-    signature: readOctetBitString(der, sigTlv),
+    signature,
     issuer,
     thisUpdate,
     nextUpdate,

@@ -5,14 +5,12 @@ import { parseRevocationList } from "./revocation_list.ts";
 import { normalizeSerial } from "./serial.ts";
 import { verifySignature } from "./signature.ts";
 import { crlOf, issue, selfSignedCa } from "./testing_certs.ts";
-import { noOpenssl } from "./testing_openssl.ts";
+import { opensslTest } from "./testing_openssl.ts";
 import { X509Crl } from "./x509.ts";
 
-Deno.test("parseRevocationList() reads what @peculiar/x509 reads from openssl CRLs, empty or not", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_crl_" });
-  try {
+opensslTest(
+  "parseRevocationList() reads what @peculiar/x509 reads from openssl CRLs, empty or not",
+  async (dir) => {
     const ca = await selfSignedCa(dir, "ca", "p256");
     const rsa = await selfSignedCa(dir, "rsaca", "rsa");
     await issue(dir, "ca", "a");
@@ -44,33 +42,24 @@ Deno.test("parseRevocationList() reads what @peculiar/x509 reads from openssl CR
     assert.equal(verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, key), true);
     const other = parseCertificate(rsa.der).publicKey;
     assert.equal(verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, other), false);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test("parseRevocationList() throws a DerError for truncated input and a certificate", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_crl_" });
-  try {
-    const ca = await selfSignedCa(dir, "ca", "p256");
-    await issue(dir, "ca", "a");
-    const der = await crlOf(dir, "ca", ["a"]);
-    for (const cut of [1, 20, der.length - 1]) {
-      assert.throws(() => parseRevocationList(der.subarray(0, cut)), DerError, `cut at ${cut}`);
+opensslTest("parseRevocationList() throws a DerError for truncated input and a certificate", async (dir) => {
+  const ca = await selfSignedCa(dir, "ca", "p256");
+  await issue(dir, "ca", "a");
+  const der = await crlOf(dir, "ca", ["a"]);
+  for (const cut of [1, 20, der.length - 1]) {
+    assert.throws(() => parseRevocationList(der.subarray(0, cut)), DerError, `cut at ${cut}`);
+  }
+  assert.throws(() => parseRevocationList(ca.der), DerError);
+  for (let i = 0; i < der.length; i += 3) {
+    const bad = der.slice();
+    bad[i] ^= 0xff;
+    try {
+      parseRevocationList(bad);
+    } catch (e) {
+      assert.ok(e instanceof DerError, `byte ${i}: ${e}`);
     }
-    assert.throws(() => parseRevocationList(ca.der), DerError);
-    for (let i = 0; i < der.length; i += 3) {
-      const bad = der.slice();
-      bad[i] ^= 0xff;
-      try {
-        parseRevocationList(bad);
-      } catch (e) {
-        assert.ok(e instanceof DerError, `byte ${i}: ${e}`);
-      }
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 });

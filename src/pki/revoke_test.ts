@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { noOpenssl, openssl } from "./testing_openssl.ts";
+import { inTempDir } from "../testing/temp_dir.ts";
 import { initCa, issueCertificate, listCertificates } from "./ca.ts";
 import { readIndex } from "./ca_index.ts";
 import { decodePem } from "./pem.ts";
@@ -7,14 +8,12 @@ import { refreshCrl, revokeCertificate } from "./revoke.ts";
 import { verifyPeerCertificate } from "./verify.ts";
 import { X509Crl } from "./x509.ts";
 
-async function withCa(fn: (dir: string) => Promise<void>): Promise<void> {
-  const tmp = await Deno.makeTempDir({ prefix: "tsvpn_revoke_" });
-  try {
+/** Runs `fn` with a new CA in a temporary directory. */
+function withCa(fn: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDir(async (tmp) => {
     await initCa(`${tmp}/pki`);
     await fn(`${tmp}/pki`);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  }, "tsvpn_revoke_");
 }
 
 async function readCrl(dir: string): Promise<X509Crl> {

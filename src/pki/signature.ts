@@ -19,7 +19,7 @@ import {
   TAG_NULL,
   TAG_SEQUENCE,
 } from "./der.ts";
-import type { AlgorithmIdentifier } from "./certificate.ts";
+import type { AlgorithmIdentifier } from "./signed_envelope.ts";
 
 const HASH_BY_OID: Record<string, string> = {
   "1.3.14.3.2.26": "sha1",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AlgorithmIdentifier, parseCertificate } from "./certificate.ts";
+import { parseCertificate } from "./certificate.ts";
+import type { AlgorithmIdentifier } from "./signed_envelope.ts";
 import { verifySignature } from "./signature.ts";
 import { certificateZoo } from "./testing_certs.ts";
 import { noOpenssl } from "./testing_openssl.ts";

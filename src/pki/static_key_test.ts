@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
+import { noOpenvpn } from "../testing/openvpn.ts";
 import { formatStaticKey, generateStaticKey, parseStaticKey, STATIC_KEY_BYTES } from "./static_key.ts";
-
-function hasOpenvpn(): boolean {
-  try {
-    return new Deno.Command("openvpn", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().code <= 1;
-  } catch {
-    return false;
-  }
-}
-const noOpenvpn = !hasOpenvpn();
 
 async function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();

@@ -6,7 +6,7 @@
  */
 
 import { decodePem } from "./pem.ts";
-import { openssl } from "./testing_openssl.ts";
+import { runOpenssl } from "./testing_openssl.ts";
 
 export interface TestCert {
   name: string;
@@ -22,10 +22,59 @@ export const KEY_ARGS: Record<string, string[]> = {
   ed25519: ["-newkey", "ed25519"],
 };
 
-async function run(args: string[], cwd: string): Promise<string> {
-  const r = await openssl(args, cwd);
-  if (!r.ok) throw new Error(`openssl ${args.join(" ")} failed: ${r.out}`);
-  return r.out;
+/** The certificate DIR/NAME.crt as made. */
+export async function readTestCert(dir: string, name: string): Promise<TestCert> {
+  return { name, dir, der: decodePem(await Deno.readTextFile(`${dir}/${name}.crt`), "CERTIFICATE")[0] };
+}
+
+/** A key, a request, and the certificate signed from it (`openssl req`, then `openssl x509 -req`). */
+export interface CertRequest {
+  name: string;
+  /** A KEY_ARGS key. */
+  kind: string;
+  subject: string;
+  /** Exactly the extension lines of the certificate. */
+  ext: string[];
+  days: number;
+  /** Who signs: `-CA`/`-CAkey` files, or `-signkey` for a self-signed certificate. */
+  signer: string[];
+  /** Extra `openssl req` arguments (e.g. how the subject is read). */
+  requestArgs?: string[];
+  /** Extra `openssl x509 -req` arguments (serial, -sigopt). */
+  signArgs?: string[];
+}
+
+/** Makes DIR/NAME.key, .csr, .ext and .crt as `r` says. */
+export async function requestAndSign(dir: string, r: CertRequest): Promise<TestCert> {
+  await runOpenssl([
+    "req",
+    "-new",
+    "-nodes",
+    ...(r.requestArgs ?? []),
+    ...KEY_ARGS[r.kind],
+    "-keyout",
+    `${r.name}.key`,
+    "-out",
+    `${r.name}.csr`,
+    "-subj",
+    r.subject,
+  ], dir);
+  await Deno.writeTextFile(`${dir}/${r.name}.ext`, r.ext.join("\n") + "\n");
+  await runOpenssl([
+    "x509",
+    "-req",
+    "-in",
+    `${r.name}.csr`,
+    ...r.signer,
+    "-out",
+    `${r.name}.crt`,
+    "-days",
+    String(r.days),
+    "-extfile",
+    `${r.name}.ext`,
+    ...(r.signArgs ?? []),
+  ], dir);
+  return await readTestCert(dir, r.name);
 }
 
 /** A self-signed CA of `kind` in DIR/NAME.crt, DIR/NAME.key. */
@@ -35,7 +84,7 @@ export async function selfSignedCa(
   kind: string,
   extra: string[] = [],
 ): Promise<TestCert> {
-  await run([
+  await runOpenssl([
     "req",
     "-x509",
     "-nodes",
@@ -54,7 +103,7 @@ export async function selfSignedCa(
     "keyUsage=critical,keyCertSign,cRLSign",
     ...extra,
   ], dir);
-  return { name, dir, der: decodePem(await Deno.readTextFile(`${dir}/${name}.crt`), "CERTIFICATE")[0] };
+  return await readTestCert(dir, name);
 }
 
 export interface IssueOptions {
@@ -70,42 +119,19 @@ export interface IssueOptions {
 
 /** Issues DIR/NAME.crt signed by `ca` (its key in DIR/CA.key). */
 export async function issue(dir: string, ca: string, name: string, o: IssueOptions = {}): Promise<TestCert> {
-  await run([
-    "req",
-    "-new",
-    "-nodes",
-    "-utf8",
-    "-multivalue-rdn",
-    ...KEY_ARGS[o.kind ?? "p256"],
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    o.subject ?? `/CN=${name}`,
-  ], dir);
-  const ext = o.ext ??
-    ["basicConstraints=CA:FALSE", "keyUsage=digitalSignature", "extendedKeyUsage=clientAuth"];
-  await Deno.writeTextFile(`${dir}/${name}.ext`, ext.join("\n") + "\n");
-  await run([
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.crt`,
-    "-CAkey",
-    `${ca}.key`,
-    "-out",
-    `${name}.crt`,
-    "-days",
-    String(o.days ?? 30),
-    "-extfile",
-    `${name}.ext`,
-    ...(o.serial !== undefined ? ["-set_serial", o.serial] : ["-CAcreateserial"]),
-    ...(o.sign ?? []),
-  ], dir);
-  return { name, dir, der: decodePem(await Deno.readTextFile(`${dir}/${name}.crt`), "CERTIFICATE")[0] };
+  return await requestAndSign(dir, {
+    name,
+    kind: o.kind ?? "p256",
+    subject: o.subject ?? `/CN=${name}`,
+    ext: o.ext ?? ["basicConstraints=CA:FALSE", "keyUsage=digitalSignature", "extendedKeyUsage=clientAuth"],
+    days: o.days ?? 30,
+    signer: ["-CA", `${ca}.crt`, "-CAkey", `${ca}.key`],
+    requestArgs: ["-utf8", "-multivalue-rdn"],
+    signArgs: [
+      ...(o.serial !== undefined ? ["-set_serial", o.serial] : ["-CAcreateserial"]),
+      ...(o.sign ?? []),
+    ],
+  });
 }
 
 /** A CRL from `ca` listing `revoked` (certificate files in DIR), made with `openssl ca -gencrl`. */
@@ -115,27 +141,48 @@ export async function crlOf(
   revoked: string[],
   reason?: string,
 ): Promise<Uint8Array> {
-  const db = `${dir}/${ca}-db`;
-  await Deno.mkdir(db, { recursive: true });
+  return await crlWith(dir, ca, { revoked, reason });
+}
+
+export interface CrlOptions {
+  /** Certificate files DIR/NAME.crt to list. */
+  revoked?: string[];
+  /** The revocation reason given for each (openssl -crl_reason). */
+  reason?: string;
+  /** openssl times, YYYYMMDDHHMMSSZ. */
+  lastUpdate?: string;
+  nextUpdate?: string;
+  /** Lines of a crl_extensions section. */
+  ext?: string[];
+}
+
+/** A CRL signed by `ca` (DIR/CA.crt, DIR/CA.key), made with `openssl ca -gencrl`. */
+export async function crlWith(dir: string, ca: string, o: CrlOptions = {}): Promise<Uint8Array> {
+  const db = await Deno.makeTempDir({ dir, prefix: `${ca}-crl-` });
   await Deno.writeTextFile(`${db}/index.txt`, "");
   await Deno.writeTextFile(`${db}/crlnumber`, "01\n");
+  const ext = o.ext ?? [];
   await Deno.writeTextFile(
     `${db}/openssl.cnf`,
     `[ ca ]\ndefault_ca = d\n[ d ]\ndatabase = ${db}/index.txt\ncrlnumber = ${db}/crlnumber\n` +
       `certificate = ${dir}/${ca}.crt\nprivate_key = ${dir}/${ca}.key\ndefault_md = sha256\n` +
-      `default_crl_days = 30\n`,
+      `default_crl_days = 30\n${ext.length > 0 ? "crl_extensions = crl_ext\n" : ""}` +
+      `[ crl_ext ]\n${ext.join("\n")}\n`,
   );
-  for (const name of revoked) {
-    await run([
-      "ca",
-      "-config",
-      `${db}/openssl.cnf`,
-      "-revoke",
-      `${dir}/${name}.crt`,
-      ...(reason ? ["-crl_reason", reason] : []),
-    ], dir);
+  for (const name of o.revoked ?? []) {
+    const reason = o.reason ? ["-crl_reason", o.reason] : [];
+    await runOpenssl(["ca", "-config", `${db}/openssl.cnf`, "-revoke", `${dir}/${name}.crt`, ...reason], dir);
   }
-  await run(["ca", "-config", `${db}/openssl.cnf`, "-gencrl", "-out", `${db}/crl.pem`], dir);
+  await runOpenssl([
+    "ca",
+    "-config",
+    `${db}/openssl.cnf`,
+    "-gencrl",
+    "-out",
+    `${db}/crl.pem`,
+    ...(o.lastUpdate ? ["-crl_lastupdate", o.lastUpdate] : []),
+    ...(o.nextUpdate ? ["-crl_nextupdate", o.nextUpdate] : []),
+  ], dir);
   return decodePem(await Deno.readTextFile(`${db}/crl.pem`), "X509 CRL")[0];
 }
 

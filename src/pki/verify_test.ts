@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
 import { parseCertificate } from "./certificate.ts";
-import { decodePem, encodePem } from "./pem.ts";
+import { decodePem } from "./pem.ts";
 import { crlOf, issue, selfSignedCa } from "./testing_certs.ts";
-import { noOpenssl } from "./testing_openssl.ts";
+import { noOpenssl, opensslTest, runOpenssl } from "./testing_openssl.ts";
+import { pemOf, pemOfCrl } from "./testing_policy.ts";
 import { commonNameOfDer, formatUtc, verifyPeerCertificate } from "./verify.ts";
-
-const pemOf = (der: Uint8Array) => encodePem(der, "CERTIFICATE");
-const pemOfCrl = (der: Uint8Array) => encodePem(der, "X509 CRL");
-
-const dec = new TextDecoder();
-
-async function openssl(args: string[], cwd: string): Promise<string> {
-  const r = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
-  if (!r.success) throw new Error(`openssl ${args.join(" ")} failed: ${dec.decode(r.stderr)}`);
-  return dec.decode(r.stdout);
-}
-
-function pemToDer(pem: string): Uint8Array {
-  const b64 = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
 
 const CNF = `
 [ ca ]
@@ -73,7 +58,7 @@ class OpensslCa {
     await Deno.writeTextFile(`${dir}/serial`, "1000\n");
     await Deno.writeTextFile(`${dir}/crlnumber`, "01\n");
     await Deno.mkdir(`${dir}/newcerts`);
-    await openssl([
+    await runOpenssl([
       "req",
       "-config",
       "openssl.cnf",
@@ -97,7 +82,7 @@ class OpensslCa {
   /** A subordinate CA whose ca.crt this CA signs. */
   async subordinate(cn: string): Promise<OpensslCa> {
     const sub = await OpensslCa.create(cn, this.keyArgs);
-    await openssl([
+    await runOpenssl([
       "req",
       "-config",
       "openssl.cnf",
@@ -109,20 +94,26 @@ class OpensslCa {
       "-subj",
       `/CN=${cn}`,
     ], this.dir);
-    await openssl([
+    await this.#sign(`${sub.dir}/ca.csr`, `${sub.dir}/ca.crt`, "v3_ca");
+    return sub;
+  }
+
+  /** Signs the request CSR into the certificate CRT with an extension section of the config. */
+  async #sign(csr: string, crt: string, extensions: string, dates: string[] = []): Promise<void> {
+    await runOpenssl([
       "ca",
       "-config",
       "openssl.cnf",
       "-batch",
       "-notext",
       "-extensions",
-      "v3_ca",
+      extensions,
       "-in",
-      `${sub.dir}/ca.csr`,
+      csr,
       "-out",
-      `${sub.dir}/ca.crt`,
+      crt,
+      ...dates,
     ], this.dir);
-    return sub;
   }
 
   async caPem(): Promise<string> {
@@ -131,7 +122,7 @@ class OpensslCa {
 
   /** Issues NAME with an extension section; dates are openssl's YYMMDDHHMMSSZ. */
   async issue(name: string, ext: string, dates: string[] = []): Promise<Uint8Array> {
-    await openssl([
+    await runOpenssl([
       "req",
       "-config",
       "openssl.cnf",
@@ -145,34 +136,21 @@ class OpensslCa {
       "-subj",
       `/CN=${name}`,
     ], this.dir);
-    await openssl([
-      "ca",
-      "-config",
-      "openssl.cnf",
-      "-batch",
-      "-notext",
-      "-extensions",
-      ext,
-      "-in",
-      `${name}.csr`,
-      "-out",
-      `${name}.crt`,
-      ...dates,
-    ], this.dir);
-    return pemToDer(await Deno.readTextFile(`${this.dir}/${name}.crt`));
+    await this.#sign(`${name}.csr`, `${name}.crt`, ext, dates);
+    return decodePem(await Deno.readTextFile(`${this.dir}/${name}.crt`), "CERTIFICATE")[0];
   }
 
   async serialOf(name: string): Promise<string> {
-    const out = await openssl(["x509", "-in", `${name}.crt`, "-noout", "-serial"], this.dir);
+    const out = await runOpenssl(["x509", "-in", `${name}.crt`, "-noout", "-serial"], this.dir);
     return out.trim().replace(/^serial=/, "");
   }
 
   async revoke(name: string): Promise<void> {
-    await openssl(["ca", "-config", "openssl.cnf", "-batch", "-revoke", `${name}.crt`], this.dir);
+    await runOpenssl(["ca", "-config", "openssl.cnf", "-batch", "-revoke", `${name}.crt`], this.dir);
   }
 
   async crlPem(): Promise<string> {
-    await openssl(["ca", "-config", "openssl.cnf", "-batch", "-gencrl", "-out", "crl.pem"], this.dir);
+    await runOpenssl(["ca", "-config", "openssl.cnf", "-batch", "-gencrl", "-out", "crl.pem"], this.dir);
     return await Deno.readTextFile(`${this.dir}/crl.pem`);
   }
 
@@ -181,21 +159,29 @@ class OpensslCa {
   }
 }
 
+/** A test with a throwaway OpensslCa made from `create`'s arguments, removed afterwards. */
+function opensslCaTest(name: string, create: [string, string[]], fn: (ca: OpensslCa) => Promise<void>): void {
+  Deno.test(name, { ignore: noOpenssl }, async () => {
+    const ca = await OpensslCa.create(...create);
+    try {
+      await fn(ca);
+    } finally {
+      await ca.remove();
+    }
+  });
+}
+
 const RSA = ["-newkey", "rsa:2048"];
 const P384 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"];
 const P256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 
-Deno.test("verifyPeerCertificate() accepts a client certificate from an openssl RSA CA", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test RSA CA", RSA);
-  try {
-    const der = await ca.issue("alice", "client");
-    const r = await verifyPeerCertificate(der, { ca: await ca.caPem(), usage: "clientAuth" });
-    assert.deepEqual(r, { ok: true, commonName: "alice", serial: await ca.serialOf("alice") });
-  } finally {
-    await ca.remove();
-  }
+opensslCaTest("verifyPeerCertificate() accepts a client certificate from an openssl RSA CA", [
+  "Test RSA CA",
+  RSA,
+], async (ca) => {
+  const der = await ca.issue("alice", "client");
+  const r = await verifyPeerCertificate(der, { ca: await ca.caPem(), usage: "clientAuth" });
+  assert.deepEqual(r, { ok: true, commonName: "alice", serial: await ca.serialOf("alice") });
 });
 
 Deno.test("verifyPeerCertificate() accepts ECDSA P-384 and P-256 chains made by openssl", {
@@ -240,11 +226,10 @@ Deno.test("verifyPeerCertificate() refuses a certificate from a foreign CA, even
   }
 });
 
-Deno.test("verifyPeerCertificate() refuses an expired and a not-yet-valid certificate", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test CA", P256);
-  try {
+opensslCaTest(
+  "verifyPeerCertificate() refuses an expired and a not-yet-valid certificate",
+  ["Test CA", P256],
+  async (ca) => {
     const caPem = await ca.caPem();
     const old = await ca.issue("old", "client", ["-startdate", "200101000000Z", "-enddate", "210101000000Z"]);
     assert.deepEqual(await verifyPeerCertificate(old, { ca: caPem, usage: "clientAuth" }), {
@@ -279,16 +264,13 @@ Deno.test("verifyPeerCertificate() refuses an expired and a not-yet-valid certif
       now: new Date(Date.now() - 86400_000),
     });
     assert.match((early as { reason: string }).reason, /^CA certificate Test CA not valid before /);
-  } finally {
-    await ca.remove();
-  }
-});
+  },
+);
 
-Deno.test("verifyPeerCertificate() checks the extended key usage like remote-cert-tls", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test CA", RSA);
-  try {
+opensslCaTest(
+  "verifyPeerCertificate() checks the extended key usage like remote-cert-tls",
+  ["Test CA", RSA],
+  async (ca) => {
     const caPem = await ca.caPem();
     const client = await ca.issue("client1", "client");
     const server = await ca.issue("server1", "server");
@@ -306,16 +288,13 @@ Deno.test("verifyPeerCertificate() checks the extended key usage like remote-cer
       reason: "certificate lacks extended key usage TLS Web Client Authentication",
     });
     assert.equal((await verifyPeerCertificate(server, { ca: caPem, usage: "serverAuth" })).ok, true);
-  } finally {
-    await ca.remove();
-  }
-});
+  },
+);
 
-Deno.test("verifyPeerCertificate() matches expectedName against the CN and the SANs", {
-  ignore: noOpenssl,
-}, async () => {
-  const ca = await OpensslCa.create("Test CA", P256);
-  try {
+opensslCaTest(
+  "verifyPeerCertificate() matches expectedName against the CN and the SANs",
+  ["Test CA", P256],
+  async (ca) => {
     const caPem = await ca.caPem();
     const server = await ca.issue("server1", "server");
     for (const name of ["server1", "vpn.example.com", "VPN.Example.com", "192.0.2.1"]) {
@@ -330,10 +309,8 @@ Deno.test("verifyPeerCertificate() matches expectedName against the CN and the S
       }),
       { ok: false, reason: "certificate name server1 does not match expected name evil.example.com" },
     );
-  } finally {
-    await ca.remove();
-  }
-});
+  },
+);
 
 Deno.test("verifyPeerCertificate() refuses a certificate revoked in an openssl CRL", {
   ignore: noOpenssl,
@@ -399,7 +376,7 @@ Deno.test(
       const sent = await verifyPeerCertificate(der, {
         ca: rootPem,
         usage: "clientAuth",
-        intermediates: [pemToDer(subPem)],
+        intermediates: [decodePem(subPem, "CERTIFICATE")[0]],
       });
       assert.equal(sent.ok, true, JSON.stringify(sent));
       assert.deepEqual(await verifyPeerCertificate(der, { ca: rootPem, usage: "clientAuth" }), {
@@ -419,7 +396,7 @@ Deno.test(
           await verifyPeerCertificate(evil, {
             ca: rootPem,
             usage: "clientAuth",
-            intermediates: [pemToDer(await other.caPem())],
+            intermediates: [decodePem(await other.caPem(), "CERTIFICATE")[0]],
           }),
           { ok: false, reason: "certificate not signed by the configured CA" },
         );
@@ -433,34 +410,25 @@ Deno.test(
   },
 );
 
-Deno.test("verifyPeerCertificate() accepts RSA-PSS and Ed25519 chains made by openssl", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
-  try {
-    for (const kind of ["pss", "ed25519"]) {
-      const ca = await selfSignedCa(dir, `ca-${kind}`, kind);
-      const leaf = await issue(dir, `ca-${kind}`, `leaf-${kind}`, { kind });
-      const r = await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), usage: "clientAuth" });
-      assert.equal(r.ok, true, `${kind}: ${JSON.stringify(r)}`);
-    }
-    // An RSA CA signing with RSASSA-PSS (SHA-384, salt 32).
-    const rsa = await selfSignedCa(dir, "ca-rsa", "rsa");
-    const pssSigned = await issue(dir, "ca-rsa", "pss-signed", {
-      sign: ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-sha384"],
-    });
-    const r = await verifyPeerCertificate(pssSigned.der, { ca: pemOf(rsa.der), usage: "clientAuth" });
-    assert.equal(r.ok, true, JSON.stringify(r));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+opensslTest("verifyPeerCertificate() accepts RSA-PSS and Ed25519 chains made by openssl", async (dir) => {
+  for (const kind of ["pss", "ed25519"]) {
+    const ca = await selfSignedCa(dir, `ca-${kind}`, kind);
+    const leaf = await issue(dir, `ca-${kind}`, `leaf-${kind}`, { kind });
+    const r = await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), usage: "clientAuth" });
+    assert.equal(r.ok, true, `${kind}: ${JSON.stringify(r)}`);
   }
+  // An RSA CA signing with RSASSA-PSS (SHA-384, salt 32).
+  const rsa = await selfSignedCa(dir, "ca-rsa", "rsa");
+  const pssSigned = await issue(dir, "ca-rsa", "pss-signed", {
+    sign: ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-sha384"],
+  });
+  const r = await verifyPeerCertificate(pssSigned.der, { ca: pemOf(rsa.der), usage: "clientAuth" });
+  assert.equal(r.ok, true, JSON.stringify(r));
 });
 
-Deno.test("verifyPeerCertificate() refuses a certificate whose signature or signed part was altered", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
-  try {
+opensslTest(
+  "verifyPeerCertificate() refuses a certificate whose signature or signed part was altered",
+  async (dir) => {
     const ca = await selfSignedCa(dir, "ca", "p256");
     const leaf = await issue(dir, "ca", "alice");
     const options = { ca: pemOf(ca.der), usage: "clientAuth" as const };
@@ -474,16 +442,12 @@ Deno.test("verifyPeerCertificate() refuses a certificate whose signature or sign
       const r = await verifyPeerCertificate(bad, options);
       assert.equal(r.ok, false, `byte ${at}`);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test("verifyPeerCertificate() refuses chains through a CA without CA:TRUE or without keyCertSign", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
-  try {
+opensslTest(
+  "verifyPeerCertificate() refuses chains through a CA without CA:TRUE or without keyCertSign",
+  async (dir) => {
     const root = await selfSignedCa(dir, "root", "p256");
     const notCa = await issue(dir, "root", "not-ca", {
       ext: ["basicConstraints=CA:FALSE", "keyUsage=critical,keyCertSign,cRLSign"],
@@ -512,92 +476,61 @@ Deno.test("verifyPeerCertificate() refuses chains through a CA without CA:TRUE o
         assert.deepEqual(sent, refused, sub.name);
       }
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("verifyPeerCertificate() refuses a certificate without the key usage extension", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
-  try {
-    const ca = await selfSignedCa(dir, "ca", "p256");
-    const leaf = await issue(dir, "ca", "bob", {
-      ext: ["basicConstraints=CA:FALSE", "extendedKeyUsage=clientAuth"],
-    });
-    assert.deepEqual(await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), usage: "clientAuth" }), {
-      ok: false,
-      reason: "certificate lacks the key usage extension",
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("verifyPeerCertificate() refuses every certificate once its CA has expired", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
-  try {
-    const ca = await selfSignedCa(dir, "Old CA", "p256");
-    const leaf = await issue(dir, "Old CA", "carol", { days: 7300 });
-    const caEnd = parseCertificate(ca.der).notAfter;
-    const r = await verifyPeerCertificate(leaf.der, {
-      ca: pemOf(ca.der),
-      usage: "clientAuth",
-      now: new Date(caEnd.getTime() + 1000),
-    });
-    assert.deepEqual(r, { ok: false, reason: `CA certificate Old CA expired on ${formatUtc(caEnd)}` });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test(
-  "verifyPeerCertificate() with a CRL configured refuses a certificate whose issuer has no CRL there",
-  {
-    ignore: noOpenssl,
-  },
-  async () => {
-    const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
-    try {
-      const ca = await selfSignedCa(dir, "Issuing CA", "p256");
-      await selfSignedCa(dir, "Other CA", "p256");
-      const leaf = await issue(dir, "Issuing CA", "dave");
-      await issue(dir, "Issuing CA", "erin");
-      const otherCrl = pemOfCrl(await crlOf(dir, "Other CA", []));
-      assert.deepEqual(
-        await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), crl: otherCrl, usage: "clientAuth" }),
-        { ok: false, reason: "no CRL from the certificate's issuer Issuing CA" },
-      );
-      // Both CRLs in one file: the issuer's own applies (it revokes erin, not dave).
-      const ownCrl = pemOfCrl(await crlOf(dir, "Issuing CA", ["erin"]));
-      const both = otherCrl + ownCrl;
-      assert.equal(
-        (await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), crl: both, usage: "clientAuth" })).ok,
-        true,
-      );
-      const erin = decodePem(await Deno.readTextFile(`${dir}/erin.crt`), "CERTIFICATE")[0];
-      const r = await verifyPeerCertificate(erin, { ca: pemOf(ca.der), crl: both, usage: "clientAuth" });
-      assert.equal(r.ok, false);
-      assert.match((r as { reason: string }).reason, /^certificate revoked \(serial [0-9A-F]+\)$/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
   },
 );
 
-Deno.test("commonNameOfDer() reads the first CN and returns undefined for garbage", {
-  ignore: noOpenssl,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tsvpn_verify_" });
-  try {
-    await selfSignedCa(dir, "ca", "p256");
-    const leaf = await issue(dir, "ca", "frank", { subject: "/O=Example/CN=frank/CN=second" });
-    assert.equal(commonNameOfDer(leaf.der), "frank");
-    assert.equal(commonNameOfDer(new Uint8Array([0x30, 0x01, 0x00])), undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+opensslTest("verifyPeerCertificate() refuses a certificate without the key usage extension", async (dir) => {
+  const ca = await selfSignedCa(dir, "ca", "p256");
+  const leaf = await issue(dir, "ca", "bob", {
+    ext: ["basicConstraints=CA:FALSE", "extendedKeyUsage=clientAuth"],
+  });
+  assert.deepEqual(await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), usage: "clientAuth" }), {
+    ok: false,
+    reason: "certificate lacks the key usage extension",
+  });
+});
+
+opensslTest("verifyPeerCertificate() refuses every certificate once its CA has expired", async (dir) => {
+  const ca = await selfSignedCa(dir, "Old CA", "p256");
+  const leaf = await issue(dir, "Old CA", "carol", { days: 7300 });
+  const caEnd = parseCertificate(ca.der).notAfter;
+  const r = await verifyPeerCertificate(leaf.der, {
+    ca: pemOf(ca.der),
+    usage: "clientAuth",
+    now: new Date(caEnd.getTime() + 1000),
+  });
+  assert.deepEqual(r, { ok: false, reason: `CA certificate Old CA expired on ${formatUtc(caEnd)}` });
+});
+
+opensslTest(
+  "verifyPeerCertificate() with a CRL configured refuses a certificate whose issuer has no CRL there",
+  async (dir) => {
+    const ca = await selfSignedCa(dir, "Issuing CA", "p256");
+    await selfSignedCa(dir, "Other CA", "p256");
+    const leaf = await issue(dir, "Issuing CA", "dave");
+    await issue(dir, "Issuing CA", "erin");
+    const otherCrl = pemOfCrl(await crlOf(dir, "Other CA", []));
+    assert.deepEqual(
+      await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), crl: otherCrl, usage: "clientAuth" }),
+      { ok: false, reason: "no CRL from the certificate's issuer Issuing CA" },
+    );
+    // Both CRLs in one file: the issuer's own applies (it revokes erin, not dave).
+    const ownCrl = pemOfCrl(await crlOf(dir, "Issuing CA", ["erin"]));
+    const both = otherCrl + ownCrl;
+    assert.equal(
+      (await verifyPeerCertificate(leaf.der, { ca: pemOf(ca.der), crl: both, usage: "clientAuth" })).ok,
+      true,
+    );
+    const erin = decodePem(await Deno.readTextFile(`${dir}/erin.crt`), "CERTIFICATE")[0];
+    const r = await verifyPeerCertificate(erin, { ca: pemOf(ca.der), crl: both, usage: "clientAuth" });
+    assert.equal(r.ok, false);
+    assert.match((r as { reason: string }).reason, /^certificate revoked \(serial [0-9A-F]+\)$/);
+  },
+);
+
+opensslTest("commonNameOfDer() reads the first CN and returns undefined for garbage", async (dir) => {
+  await selfSignedCa(dir, "ca", "p256");
+  const leaf = await issue(dir, "ca", "frank", { subject: "/O=Example/CN=frank/CN=second" });
+  assert.equal(commonNameOfDer(leaf.der), "frank");
+  assert.equal(commonNameOfDer(new Uint8Array([0x30, 0x01, 0x00])), undefined);
 });

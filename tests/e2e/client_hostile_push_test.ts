@@ -1,5 +1,6 @@
 /**
- * The tsvpn client against a hostile stock `openvpn` 2.6 server, in namespaces:
+ * The tsvpn client against a hostile stock `openvpn` 2.6 server, in the client
+ * lab without its "internet" host (tests/e2e/support/client_lab.ts):
  *
  *   +-------- cli ---------+          +------------ srv -------------+
  *   | tsvpn client         |          | openvpn --server 10.8.0.0/24 |
@@ -18,12 +19,30 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, E2eLab, type LoggedProcess, ROOT } from "./support/lab.ts";
-import { createE2ePki, type E2ePki } from "./support/pki.ts";
+import { e2eIgnore, type LoggedProcess } from "./support/lab.ts";
+import type { E2ePki } from "./support/pki.ts";
+import {
+  type ClientNet,
+  clientYaml,
+  hostSnapshot,
+  namespaceResolvConf,
+  routes,
+  startClient,
+  withClientLab,
+} from "./support/client_lab.ts";
 import { OPENVPN } from "../interop/openvpn_harness.ts";
 
-const LAUNCH = `${ROOT}src/client/testing_launch.ts`;
 const ORIGINAL_RESOLV = "nameserver 192.0.2.53\noptions edns0\n";
+
+/** The client's own settings: it refuses redirect-gateway and filters out one route. */
+const HOSTILE_CLIENT = [
+  "remotes: [{ host: 10.77.0.1, port: 1194 }]",
+  "pull:",
+  "  redirect_gateway: false",
+  "  dns: resolv.conf",
+  "  filter:",
+  '    - ignore: "route 10.30."',
+];
 
 const HOSTILE_PUSH = [
   "dhcp-option DNS 10.8.0.1",
@@ -37,26 +56,8 @@ const HOSTILE_PUSH = [
   "route 10.20.0.0 255.255.0.0",
 ];
 
-interface JRoute {
-  dst: string;
-  gateway?: string;
-  dev: string;
-}
-
-async function twoHosts(e: E2eLab): Promise<{ srv: string; cli: string }> {
-  const srv = await e.lab.addNamespace("srv");
-  const cli = await e.lab.addNamespace("cli");
-  await e.lab.veth({ ns: srv, name: "eth0", address: "10.77.0.1/24" }, {
-    ns: cli,
-    name: "eth0",
-    address: "10.77.0.2/24",
-  });
-  await e.exec(cli, ["ip", "route", "add", "default", "via", "10.77.0.1"]);
-  return { srv, cli };
-}
-
-function startHostileServer(e: E2eLab, ns: string, pki: E2ePki): LoggedProcess {
-  return e.spawnLogged(ns, "openvpn", [
+function startHostileServer(n: ClientNet, pki: E2ePki): LoggedProcess {
+  return n.e.spawnLogged(n.srv, "openvpn", [
     OPENVPN!,
     ...["--dev", "tun", "--ca", pki.ca, "--cert", pki.cert, "--key", pki.key, "--dh", "none"],
     ...["--tls-crypt", pki.tlsCrypt, "--verb", "3", "--local", "10.77.0.1", "--proto", "udp"],
@@ -65,58 +66,21 @@ function startHostileServer(e: E2eLab, ns: string, pki: E2ePki): LoggedProcess {
   ]);
 }
 
-function clientYaml(pki: E2ePki): string {
-  return [
-    "mode: client",
-    "remotes: [{ host: 10.77.0.1, port: 1194 }]",
-    "pki:",
-    `  ca: ${pki.ca}`,
-    `  cert: ${pki.caDir}/alice.crt`,
-    `  key: ${pki.caDir}/alice.key`,
-    `  tls_crypt: ${pki.tlsCrypt}`,
-    "server_name: server",
-    "dev: { type: tun, name: tsvpn0 }",
-    "pull:",
-    "  redirect_gateway: false",
-    "  dns: resolv.conf",
-    "  filter:",
-    '    - ignore: "route 10.30."',
-    "",
-  ].join("\n");
-}
-
-async function routes(e: E2eLab, ns: string): Promise<JRoute[]> {
-  return JSON.parse((await e.exec(ns, ["ip", "-j", "route", "show"])).stdout) as JRoute[];
-}
-
-async function snapshot(e: E2eLab, ns: string): Promise<string> {
-  const r = await e.exec(ns, ["ip", "-j", "-4", "route", "show", "table", "all"]);
-  const a = await e.exec(ns, ["ip", "-j", "-4", "addr"]);
-  return JSON.stringify({ r: JSON.parse(r.stdout), a: JSON.parse(a.stdout) });
-}
-
 Deno.test({
   name:
     "runClient() against a hostile openvpn server applies none of a newline domain, a /1 pair, redirect-gateway, a net_gateway route or a filtered route, and the tunnel works",
   ignore: e2eIgnore(),
   async fn() {
-    const pki = await createE2ePki(["alice"]);
-    const e = new E2eLab(pki.dir);
-    let nsDir: string | null = null;
-    try {
-      const { srv, cli } = await twoHosts(e);
-      nsDir = `/etc/netns/${cli}`;
-      await Deno.mkdir(nsDir, { recursive: true });
-      await Deno.writeTextFile(`${nsDir}/resolv.conf`, ORIGINAL_RESOLV);
-      const before = await snapshot(e, cli);
-      const server = startHostileServer(e, srv, pki);
+    await withClientLab(false, async (n, pki) => {
+      const { e, cli } = n;
+      const resolvConfPath = await namespaceResolvConf(cli, ORIGINAL_RESOLV);
+      const before = await hostSnapshot(n);
+      const server = startHostileServer(n, pki);
       await server.waitFor(/Initialization Sequence Completed/, 15_000);
-      const yamlPath = `${e.dir}/client.yaml`;
-      await Deno.writeTextFile(yamlPath, clientYaml(pki));
-      const client = e.spawnLogged(cli, "client", [
-        ...[Deno.execPath(), "run", "-A", "--unstable-net", LAUNCH, yamlPath],
-        JSON.stringify({ resolvConfPath: `${nsDir}/resolv.conf`, level: "debug" }),
-      ]);
+      const client = await startClient(n, "client", clientYaml(pki, HOSTILE_CLIENT), {
+        resolvConfPath,
+        level: "debug",
+      });
       try {
         await client.waitFor(/tunnel up/, 20_000);
         // The server really sent the hostile set, newline included.
@@ -147,7 +111,7 @@ Deno.test({
         ]);
 
         // Routes: the honest route through the tunnel, nothing else the server asked for.
-        const r4 = await routes(e, cli);
+        const r4 = await routes(n);
         const dsts = r4.map((r) => r.dst);
         assert.ok(r4.some((r) => r.dst === "10.20.0.0/16" && r.dev === "tsvpn0"), JSON.stringify(r4));
         for (const refused of ["0.0.0.0/1", "128.0.0.0/1", "10.99.0.0/16", "10.30.0.0/16", "10.77.0.1"]) {
@@ -163,12 +127,8 @@ Deno.test({
         assert.equal(await client.stop(10_000), 0, client.log());
         await server.stop();
       }
-      assert.equal(await snapshot(e, cli), before);
-      assert.equal(await Deno.readTextFile(`${nsDir}/resolv.conf`), ORIGINAL_RESOLV);
-    } finally {
-      await e.close();
-      if (nsDir) await Deno.remove(nsDir, { recursive: true }).catch(() => {});
-      await pki.cleanup();
-    }
+      assert.equal(await hostSnapshot(n), before);
+      assert.equal(await Deno.readTextFile(resolvConfPath), ORIGINAL_RESOLV);
+    });
   },
 });

@@ -1,68 +1,32 @@
 /**
- * The tsvpn client against a stock `openvpn` 2.6 server, in namespaces:
- *
- *   +------- cli -------+          +----------- srv -----------+          +------- net -------+
- *   | tsvpn client      |          | openvpn --server 10.8.0.0 |          | "internet"        |
- *   | eth0 10.77.0.2/24 |==========| eth0 10.77.0.1/24         |          |                   |
- *   | default via .1    |          | eth1 10.78.0.1/24 ========|==========| eth0 10.78.0.2/24 |
- *   +-------------------+          | ip_forward on             |          | 10.8.0.0/24 via   |
- *                                  +---------------------------+          |   10.78.0.1 only  |
- *                                                                         +-------------------+
- *
- * "net" routes only the tunnel network back, so the client reaches it only
- * through the tunnel. The client runs as a Deno script inside "cli"
- * (src/client/testing_launch.ts); the test process stays in the root
- * namespace and checks with ip -j, ping and the files the client writes.
+ * The tsvpn client against a stock `openvpn` 2.6 server, in the client lab
+ * (tests/e2e/support/client_lab.ts: cli ── srv, and with the "internet" host
+ * net behind srv, which routes only the tunnel network back). The client runs
+ * as a Deno script inside "cli" (src/client/testing_launch.ts); the test
+ * process stays in the root namespace and checks with ip -j, ping and the
+ * files the client writes.
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, E2eLab, type LoggedProcess, ROOT } from "./support/lab.ts";
+import { e2eIgnore, type LoggedProcess } from "./support/lab.ts";
 import { holds } from "../../src/testing/wait.ts";
-import { createE2ePki, type E2ePki } from "./support/pki.ts";
+import type { E2ePki } from "./support/pki.ts";
+import {
+  type ClientNet,
+  clientYaml,
+  hasRoute,
+  hostSnapshot,
+  namespaceResolvConf,
+  routes,
+  startClient,
+  withClientLab,
+} from "./support/client_lab.ts";
 import { OPENVPN } from "../interop/openvpn_harness.ts";
 
-const LAUNCH = `${ROOT}src/client/testing_launch.ts`;
 const ignore = e2eIgnore();
 
-interface Net {
-  e: E2eLab;
-  srv: string;
-  cli: string;
-  net: string | null;
-}
-
-async function topology(e: E2eLab, internet: boolean): Promise<Net> {
-  const lab = e.lab;
-  const srv = await lab.addNamespace("srv");
-  const cli = await lab.addNamespace("cli");
-  // No duplicate address detection: a link-local address leaving "tentative" would change the snapshots.
-  for (const k of ["all", "default"]) {
-    await e.exec(cli, ["sysctl", "-q", "-w", `net.ipv6.conf.${k}.accept_dad=0`]);
-  }
-  await lab.veth({ ns: srv, name: "eth0", address: "10.77.0.1/24" }, {
-    ns: cli,
-    name: "eth0",
-    address: "10.77.0.2/24",
-  });
-  await e.exec(cli, ["ip", "route", "add", "default", "via", "10.77.0.1"]);
-  let net: string | null = null;
-  if (internet) {
-    net = await lab.addNamespace("net");
-    await lab.veth({ ns: srv, name: "eth1", address: "10.78.0.1/24" }, {
-      ns: net,
-      name: "eth0",
-      address: "10.78.0.2/24",
-    });
-    await e.exec(net, ["ip", "route", "add", "10.8.0.0/24", "via", "10.78.0.1"]);
-    await e.exec(srv, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
-  }
-  // The kernel adds eth0's IPv6 link-local address and routes a moment after link-up: let it settle.
-  await e.linkLocalReady(cli);
-  return { e, srv, cli, net };
-}
-
 function startOpenvpn(
-  n: Net,
+  n: ClientNet,
   pki: E2ePki,
   name: string,
   extra: string[],
@@ -87,88 +51,10 @@ function startOpenvpn(
   ]);
 }
 
-async function openvpnUp(n: Net, pki: E2ePki, name: string, extra: string[]): Promise<LoggedProcess> {
+async function openvpnUp(n: ClientNet, pki: E2ePki, name: string, extra: string[]): Promise<LoggedProcess> {
   const p = startOpenvpn(n, pki, name, extra);
   await p.waitFor(/Initialization Sequence Completed/, 15_000);
   return p;
-}
-
-function clientYaml(pki: E2ePki, body: string[]): string {
-  return [
-    "mode: client",
-    "pki:",
-    `  ca: ${pki.ca}`,
-    `  cert: ${pki.caDir}/alice.crt`,
-    `  key: ${pki.caDir}/alice.key`,
-    `  tls_crypt: ${pki.tlsCrypt}`,
-    "server_name: server",
-    "dev: { type: tun, name: tsvpn0 }",
-    "reconnect: { initial_delay: 1, max_delay: 2 }",
-    ...body,
-    "",
-  ].join("\n");
-}
-
-async function startClient(
-  n: Net,
-  name: string,
-  yaml: string,
-  options: Record<string, unknown> = {},
-): Promise<LoggedProcess> {
-  const path = `${n.e.dir}/${name}.yaml`;
-  await Deno.writeTextFile(path, yaml);
-  return n.e.spawnLogged(n.cli, name, [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--unstable-net",
-    LAUNCH,
-    path,
-    JSON.stringify({ firstResponseTimeoutMs: 3000, handshakeTimeoutMs: 10_000, ...options }),
-  ]);
-}
-
-/** What must be identical before the client starts and after it exits. */
-async function snapshot(n: Net): Promise<string> {
-  const r4 = await n.e.exec(n.cli, ["ip", "-j", "route", "show", "table", "all"]);
-  const r6 = await n.e.exec(n.cli, ["ip", "-j", "-6", "route", "show", "table", "main"]);
-  const a = await n.e.exec(n.cli, ["ip", "-j", "addr"]);
-  return JSON.stringify(
-    { r4: JSON.parse(r4.stdout), r6: JSON.parse(r6.stdout), a: JSON.parse(a.stdout) },
-    null,
-    1,
-  );
-}
-
-interface JRoute {
-  dst: string;
-  gateway?: string;
-  dev: string;
-}
-
-async function routes(n: Net, v6 = false): Promise<JRoute[]> {
-  const r = await n.e.exec(n.cli, ["ip", "-j", ...(v6 ? ["-6"] : []), "route", "show"]);
-  return JSON.parse(r.stdout) as JRoute[];
-}
-
-function hasRoute(rs: JRoute[], dst: string, dev: string, gateway?: string): boolean {
-  return rs.some((r) => r.dst === dst && r.dev === dev && (gateway === undefined || r.gateway === gateway));
-}
-
-async function withLab(internet: boolean, fn: (n: Net, pki: E2ePki) => Promise<void>): Promise<void> {
-  const pki = await createE2ePki(["alice"]);
-  const e = new E2eLab(pki.dir);
-  try {
-    const n = await topology(e, internet);
-    await fn(n, pki);
-  } finally {
-    await e.close();
-    await Deno.remove(`/etc/netns/${e.lab.id}`, { recursive: true }).catch(() => {});
-    for (const ns of e.lab.namespaces) {
-      await Deno.remove(`/etc/netns/${ns}`, { recursive: true }).catch(() => {});
-    }
-    await pki.cleanup();
-  }
 }
 
 const ENV_DUMP =
@@ -179,16 +65,14 @@ Deno.test({
     "runClient() applies openvpn's subnet push with redirect-gateway def1, IPv6, DNS and scripts, survives a server kill -9, and leaves the host as it found it",
   ignore,
   async fn() {
-    await withLab(true, async (n, pki) => {
+    await withClientLab(true, async (n, pki) => {
       const { e, cli, srv } = n;
       // Before the tunnel the "internet" host cannot answer (it has no route back to 10.77.0.0/24).
       assert.equal(await e.pingFails(cli, "10.78.0.2", 1), true);
-      const nsDir = `/etc/netns/${cli}`;
-      await Deno.mkdir(nsDir, { recursive: true });
-      await Deno.writeTextFile(`${nsDir}/resolv.conf`, "nameserver 192.0.2.53\noptions edns0\n");
+      const resolvPath = await namespaceResolvConf(cli, "nameserver 192.0.2.53\noptions edns0\n");
       const script = `${e.dir}/updown.sh`;
       await Deno.writeTextFile(script, ENV_DUMP, { mode: 0o755 });
-      const before = await snapshot(n);
+      const before = await hostSnapshot(n);
       const serverArgs = [
         "--server",
         "10.8.0.0",
@@ -222,7 +106,7 @@ Deno.test({
           "pull: { dns: resolv.conf }",
           `scripts: { up: ${script}, down: ${script} }`,
         ]),
-        { resolvConfPath: `${nsDir}/resolv.conf` },
+        { resolvConfPath: resolvPath },
       );
       try {
         await client.waitFor(/tunnel up/, 20_000);
@@ -287,8 +171,8 @@ Deno.test({
       }
       assert.match(client.log(), /received SIGTERM/);
       // Everything undone: routes, addresses, the device, resolv.conf; the down script ran.
-      assert.equal(await snapshot(n), before);
-      assert.equal(await Deno.readTextFile(`${nsDir}/resolv.conf`), "nameserver 192.0.2.53\noptions edns0\n");
+      assert.equal(await hostSnapshot(n), before);
+      assert.equal(await Deno.readTextFile(resolvPath), "nameserver 192.0.2.53\noptions edns0\n");
       const downEnv = await Deno.readTextFile(`${script}.down.env`);
       assert.ok(downEnv.includes("script_type=down") && downEnv.includes("dev=tsvpn0"), downEnv);
       void srv;
@@ -328,9 +212,9 @@ Deno.test({
     "runClient() gives net30 and p2p addresses as pushed, replaces and restores the default route, stops on a failing up script and on SIGINT, and backs off after AUTH_FAILED",
   ignore,
   async fn() {
-    await withLab(false, async (n, pki) => {
+    await withClientLab(false, async (n, pki) => {
       const { e, cli } = n;
-      const before = await snapshot(n);
+      const before = await hostSnapshot(n);
       const failing = `${e.dir}/fail.sh`;
       await Deno.writeTextFile(failing, "#!/bin/sh\necho refusing >&2\nexit 3\n", { mode: 0o755 });
       const remote = (port: number) => `remotes: [{ host: 10.77.0.1, port: ${port} }]`;
@@ -350,7 +234,7 @@ Deno.test({
       assert.equal(await exitCode(bad, 20_000), 1);
       assert.match(bad.log(), /up script failed: .*fail\.sh exited with code 3/);
       assert.match(bad.log(), /tearing the tunnel down/);
-      assert.equal(await snapshot(n), before);
+      assert.equal(await hostSnapshot(n), before);
 
       let client = await startClient(n, "net30c", clientYaml(pki, [remote(1194)]));
       await client.waitFor(/tunnel up/, 20_000);
@@ -366,7 +250,7 @@ Deno.test({
       client.proc.kill("SIGINT");
       assert.equal(await exitCode(client, 10_000), 0, client.log());
       assert.match(client.log(), /received SIGINT/);
-      assert.equal(await snapshot(n), before);
+      assert.equal(await hostSnapshot(n), before);
       await server.stop();
 
       // p2p with a plain redirect-gateway: the default route goes through the tunnel and comes back after.
@@ -382,7 +266,7 @@ Deno.test({
       assert.ok(hasRoute(rp, "10.77.0.1", "eth0"), "the server stays reachable outside the tunnel");
       assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
       assert.equal(await client.stop(10_000), 0, client.log());
-      assert.equal(await snapshot(n), before);
+      assert.equal(await hostSnapshot(n), before);
       await server.stop();
 
       // A server that refuses the client: a clear reason, and no tight retry loop.
@@ -406,7 +290,7 @@ Deno.test({
       assert.ok(Number(/reconnecting to=\S+ in=(\d+)/.exec(log)![1]) >= 30);
       assert.equal(await client.stop(10_000), 0, log);
       await server.stop();
-      assert.equal(await snapshot(n), before);
+      assert.equal(await hostSnapshot(n), before);
     });
   },
 });
@@ -416,9 +300,9 @@ Deno.test({
     "runClient() fails over past a silent and a refusing remote, re-dials a server that announces its restart, runs over TCP, and after kill -9 leaves only what docs/client.md lists",
   ignore,
   async fn() {
-    await withLab(false, async (n, pki) => {
+    await withClientLab(false, async (n, pki) => {
       const { e, cli } = n;
-      const before = await snapshot(n);
+      const before = await hostSnapshot(n);
       const udpArgs = serverArgs("subnet", 1194, ["--explicit-exit-notify", "1"]);
       let server = await openvpnUp(n, pki, "udp1", udpArgs);
       const t0 = Date.now();
@@ -446,13 +330,10 @@ Deno.test({
       assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
       assert.equal(await client.stop(10_000), 0, client.log());
       await server.stop();
-      assert.equal(await snapshot(n), before);
+      assert.equal(await hostSnapshot(n), before);
 
       // proto tcp, then kill -9.
-      const nsDir = `/etc/netns/${cli}`;
-      await Deno.mkdir(nsDir, { recursive: true });
-      const resolvPath = `${nsDir}/resolv.conf`;
-      await Deno.writeTextFile(resolvPath, "nameserver 192.0.2.53\n");
+      const resolvPath = await namespaceResolvConf(cli, "nameserver 192.0.2.53\n");
       server = await openvpnUp(n, pki, "tcp", [
         ...serverArgs("subnet", 1197).filter((a) => a !== "udp" && a !== "--proto"),
         "--proto",
@@ -487,7 +368,7 @@ Deno.test({
       assert.equal(await Deno.readTextFile(resolvPath), "nameserver 192.0.2.53\n");
       await server.stop();
       await e.exec(cli, ["ip", "route", "del", "10.77.0.1/32", "dev", "eth0"], false);
-      assert.equal(await snapshot(n), before);
+      assert.equal(await hostSnapshot(n), before);
     });
   },
 });

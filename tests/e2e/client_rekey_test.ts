@@ -15,40 +15,15 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, E2eLab, type LoggedProcess, serverYaml } from "./support/lab.ts";
-import { createE2ePki, type E2ePki } from "./support/pki.ts";
-import { startTsvpnClient, tsvpnClientConfig } from "./support/tsvpn_client.ts";
+import { e2eIgnore, type LoggedProcess, serverYaml } from "./support/lab.ts";
+import { type PairRig, tsvpnClientUp, withPair } from "./support/pair.ts";
 import { OPENVPN } from "../interop/openvpn_harness.ts";
 
 const PINGS = 60;
 const MAX_LOST = 2;
 
-/** The server host and the client host on the lab's switch. */
-async function hosts(lab: E2eLab, pki: E2ePki) {
-  await lab.init();
-  return {
-    lab,
-    pki,
-    srv: await lab.host("srv", "172.31.0.1/24"),
-    cli: await lab.host("cli", "172.31.0.11/24"),
-  };
-}
-
-type Rig = Awaited<ReturnType<typeof hosts>>;
-
-async function withRig(fn: (r: Rig) => Promise<void>): Promise<void> {
-  const pki = await createE2ePki(["alice"]);
-  const lab = new E2eLab(pki.dir);
-  try {
-    await fn(await hosts(lab, pki));
-  } finally {
-    await lab.close();
-    await pki.cleanup();
-  }
-}
-
 /** A stock openvpn 2.6 server on 172.31.0.1:1194/udp, tun, subnet 10.8.0.0/24, tls-crypt. */
-async function openvpnServer(r: Rig, extra: string[]): Promise<LoggedProcess> {
+async function openvpnServer(r: PairRig, extra: string[]): Promise<LoggedProcess> {
   const p = r.lab.spawnLogged(r.srv, "openvpn", [
     OPENVPN!,
     ..."--server 10.8.0.0 255.255.255.0 --topology subnet --dev tun --proto udp --dh none".split(" "),
@@ -60,16 +35,8 @@ async function openvpnServer(r: Rig, extra: string[]): Promise<LoggedProcess> {
   return p;
 }
 
-/** `tsvpn --client` in "cli" (a bundle config plus `extra` YAML lines); resolves once the tunnel is up. */
-async function tsvpnClient(r: Rig, extra: string[]): Promise<LoggedProcess> {
-  const config = await tsvpnClientConfig(r.pki, "alice", "172.31.0.1:1194", { tlsCrypt: true, extra });
-  const p = startTsvpnClient(r.lab, r.cli, "client", config);
-  await p.waitFor(/tunnel up/, 20_000);
-  return p;
-}
-
 /** Pings the server's tunnel address PINGS times, 0.2 s apart: how many got no answer, and when it ran. */
-async function pingRun(r: Rig): Promise<{ lost: number; output: string; from: number; to: number }> {
+async function pingRun(r: PairRig): Promise<{ lost: number; output: string; from: number; to: number }> {
   assert.ok(await r.lab.pingUntil(r.cli, "10.8.0.1", 5000), "the tunnel carries traffic before the test");
   const from = Date.now();
   const argv = ["ping", "-n", "-c", String(PINGS), "-i", "0.2", "-W", "1", "10.8.0.1"];
@@ -90,14 +57,14 @@ function clientKeys(log: string): { keyId: number; at: number }[] {
 interface Case {
   name: string;
   /** Starts the server in r.srv; resolves once it serves. */
-  server: (r: Rig) => Promise<LoggedProcess>;
+  server: (r: PairRig) => Promise<LoggedProcess>;
   /** Extra client YAML lines. */
   client: string[];
   /** How the server's log shows each new data key (one match per key, the first one included). */
   serverKeys: RegExp;
 }
 
-const tsvpnServer = (extra: string[]) => (r: Rig) =>
+const tsvpnServer = (extra: string[]) => (r: PairRig) =>
   r.lab.startServer(
     r.srv,
     "server",
@@ -146,11 +113,11 @@ for (const c of cases) {
     name: c.name,
     ignore: e2eIgnore(),
     fn: () =>
-      withRig(async (r) => {
+      withPair(async (r) => {
         const server = await c.server(r);
         let client: LoggedProcess | null = null;
         try {
-          client = await tsvpnClient(r, c.client);
+          client = await tsvpnClientUp(r, c.client);
           const run = await pingRun(r);
           const log = client.log();
           const keys = clientKeys(log);

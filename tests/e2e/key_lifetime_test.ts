@@ -15,35 +15,13 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, E2eLab, type LoggedProcess, serverYaml } from "./support/lab.ts";
-import { createE2ePki, type E2ePki } from "./support/pki.ts";
-import { startTsvpnClient, tsvpnClientConfig } from "./support/tsvpn_client.ts";
+import { e2eIgnore, type LoggedProcess, serverYaml } from "./support/lab.ts";
+import { type PairRig, tsvpnClientUp, withPair } from "./support/pair.ts";
 
 const RENEG_BYTES = 200_000;
 const TRAFFIC = ["-n", "4M", "-b", "8M"];
 
-interface Rig {
-  lab: E2eLab;
-  pki: E2ePki;
-  srv: string;
-  cli: string;
-}
-
-async function withRig(fn: (r: Rig) => Promise<void>): Promise<void> {
-  const pki = await createE2ePki(["alice"]);
-  const lab = new E2eLab(pki.dir);
-  try {
-    await lab.init();
-    const srv = await lab.host("srv", "172.31.0.1/24");
-    const cli = await lab.host("cli", "172.31.0.11/24");
-    await fn({ lab, pki, srv, cli });
-  } finally {
-    await lab.close();
-    await pki.cleanup();
-  }
-}
-
-function tsvpnServer(r: Rig, extra: string[]): Promise<LoggedProcess> {
+function tsvpnServer(r: PairRig, extra: string[]): Promise<LoggedProcess> {
   return r.lab.startServer(
     r.srv,
     "server",
@@ -55,22 +33,15 @@ function tsvpnServer(r: Rig, extra: string[]): Promise<LoggedProcess> {
   );
 }
 
-async function openvpnClient(r: Rig, extra: string[]): Promise<LoggedProcess> {
+async function openvpnClient(r: PairRig, extra: string[]): Promise<LoggedProcess> {
   const profile = await r.pki.profile("alice", "172.31.0.1:1194", { tlsCrypt: true });
   const p = r.lab.startClient(r.cli, "alice", profile, extra);
   await p.waitFor(/Initialization Sequence Completed/, 20_000);
   return p;
 }
 
-async function tsvpnClient(r: Rig, extra: string[]): Promise<LoggedProcess> {
-  const config = await tsvpnClientConfig(r.pki, "alice", "172.31.0.1:1194", { tlsCrypt: true, extra });
-  const p = startTsvpnClient(r.lab, r.cli, "client", config);
-  await p.waitFor(/tunnel up/, 20_000);
-  return p;
-}
-
 /** iperf3 from the client host to the server's tunnel address; returns the bytes it sent. */
-async function traffic(r: Rig): Promise<number> {
+async function traffic(r: PairRig): Promise<number> {
   assert.ok(await r.lab.pingUntil(r.cli, "10.8.0.1", 5000), "the tunnel carries traffic before the test");
   const server = r.lab.spawnLogged(r.srv, "iperf3-server", [
     "iperf3",
@@ -102,7 +73,7 @@ Deno.test({
   name: "runServer() follows a stock openvpn client's --reneg-bytes 200000 through several soft resets",
   ignore: e2eIgnore(),
   fn: () =>
-    withRig(async (r) => {
+    withPair(async (r) => {
       const server = await tsvpnServer(r, []);
       const client = await openvpnClient(r, ["--reneg-bytes", String(RENEG_BYTES)]);
       try {
@@ -136,7 +107,7 @@ Deno.test({
   name: "runServer() with data.reneg_bytes 200000 starts the soft resets with a stock openvpn client",
   ignore: e2eIgnore(),
   fn: () =>
-    withRig(async (r) => {
+    withPair(async (r) => {
       const server = await tsvpnServer(r, [`data: { reneg_bytes: ${RENEG_BYTES} }`]);
       const client = await openvpnClient(r, []);
       try {
@@ -161,11 +132,11 @@ Deno.test({
   name: "runClient() with data.reneg_bytes 200000 renegotiates with runServer under traffic",
   ignore: e2eIgnore(),
   fn: () =>
-    withRig(async (r) => {
+    withPair(async (r) => {
       const server = await tsvpnServer(r, []);
       let client: LoggedProcess | null = null;
       try {
-        client = await tsvpnClient(r, [`data: { reneg_bytes: ${RENEG_BYTES} }`]);
+        client = await tsvpnClientUp(r, [`data: { reneg_bytes: ${RENEG_BYTES} }`]);
         const bytes = await traffic(r);
         assert.ok(await r.lab.pingUntil(r.cli, "10.8.0.1", 5000), "pings after the renegotiations");
         const log = client.log();

@@ -4,19 +4,14 @@
  */
 
 import assert from "node:assert/strict";
-import { createE2ePki } from "./support/pki.ts";
-import { e2eIgnore, E2eLab, serverYaml } from "./support/lab.ts";
+import { e2eIgnore, serverYaml } from "./support/lab.ts";
+import { withPair } from "./support/pair.ts";
 
 Deno.test({
   name: "runServer() serves a stock openvpn client over UDP in tun/subnet: address pushed, pings both ways",
   ignore: e2eIgnore(),
   fn: async () => {
-    const pki = await createE2ePki(["alice"]);
-    const lab = new E2eLab(pki.dir);
-    try {
-      await lab.init();
-      const srv = await lab.host("srv", "172.31.0.1/24");
-      const c1 = await lab.host("c1", "172.31.0.11/24");
+    await withPair(async ({ lab, pki, srv, cli: c1 }) => {
       const server = await lab.startServer(
         srv,
         "server",
@@ -46,9 +41,6 @@ Deno.test({
       assert.match(server.log(), /server stopped/);
       const links = await lab.exec(srv, ["ip", "-j", "link"]);
       assert.ok(!links.stdout.includes("tsvpn0"), "device removed");
-    } finally {
-      await lab.close();
-      await pki.cleanup();
-    }
+    });
   },
 });

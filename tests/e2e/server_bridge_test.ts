@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, serverYaml } from "./support/lab.ts";
+import { e2eIgnore } from "./support/lab.ts";
 import { statusJson } from "./support/management.ts";
 import { inet, runScenario } from "./support/scenario.ts";
 
@@ -27,14 +27,8 @@ Deno.test({
     runScenario({
       clients: [{ name: "alice" }, { name: "bob" }],
       dev: "tap",
-      server: "",
-      yaml: (pki) =>
-        serverYaml({
-          pki: { ca: pki.ca, cert: pki.cert, key: pki.key, crl: pki.crl },
-          dev: "tap",
-          server: "  bridge: true\n  client_to_client: true\n",
-          extra: [`management: { listen: "${MGMT}" }`],
-        }),
+      server: "  bridge: true\n  client_to_client: true\n",
+      extra: [`management: { listen: "${MGMT}" }`],
       before: async ({ lab, srv, ns }) => {
         const lan = await lab.lab.addNamespace("lan");
         await lab.lab.veth({ ns: srv, name: "lan0" }, { ns: lan, name: "eth0", address: `${LAN_HOST}/24` });

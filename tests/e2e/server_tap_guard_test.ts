@@ -18,7 +18,7 @@
 
 import assert from "node:assert/strict";
 import { until } from "../../src/testing/wait.ts";
-import { e2eIgnore, type E2eLab, serverYaml } from "./support/lab.ts";
+import { e2eIgnore, type E2eLab } from "./support/lab.ts";
 import { statusJson } from "./support/management.ts";
 import { inet, runScenario, type Scenario } from "./support/scenario.ts";
 
@@ -140,14 +140,8 @@ Deno.test({
     runScenario({
       clients: [{ name: "alice" }, { name: "bob" }],
       dev: "tap",
-      server: "",
-      yaml: (pki) =>
-        serverYaml({
-          pki: { ca: pki.ca, cert: pki.cert, key: pki.key, crl: pki.crl },
-          dev: "tap",
-          server: "  network: 10.8.0.0/24\n  client_to_client: true\n  max_macs_per_client: 2\n",
-          extra: [`management: { listen: "${MGMT}" }`],
-        }),
+      server: "  network: 10.8.0.0/24\n  client_to_client: true\n  max_macs_per_client: 2\n",
+      extra: [`management: { listen: "${MGMT}" }`],
     }, async (s) => {
       const { lab, ns } = s;
       const [alice, bob] = await Promise.all([tapAddress(s, "alice"), tapAddress(s, "bob")]);

@@ -44,6 +44,7 @@
  */
 
 import { settledWithin } from "../../src/testing/wait.ts";
+import { outputWithin } from "../../src/client/output_within.ts";
 
 const decoder = new TextDecoder();
 
@@ -302,17 +303,7 @@ async function runHost(argv: string[], options: ExecOptions = {}): Promise<ExecR
     await w.write(new TextEncoder().encode(options.stdin));
     await w.close();
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  }, timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
+  const { output: out, timedOut } = await outputWithin(child, timeoutMs);
   const result = { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
   if (timedOut) throw new Error(`Command timed out after ${timeoutMs} ms: ${argv.join(" ")}`);
   if ((options.check ?? true) && result.code !== 0) {

@@ -1,10 +1,15 @@
 import { type KeyObject, sign } from "node:crypto";
+import { concatBytes as cat } from "../../src/testing/bytes.ts";
+import { derTlv as tlv } from "../../src/pki/testing_der.ts";
+
+export { cat, tlv };
 
 /**
  * Test support: re-encodings of a real certificate that leave its signed part
  * (TBSCertificate) byte for byte as issued — the parts an attacker can change
  * without the CA's key — plus two that do touch it, for contrast. Written with
- * its own tiny TLV reader so it does not share the reader under test.
+ * its own tiny TLV reader so it does not share the reader under test (the TLV
+ * writer is test support, src/pki/testing_der.ts).
  */
 
 interface Part {
@@ -35,28 +40,6 @@ function children(p: Part): Part[] {
     off += c.all.length;
   }
   return out;
-}
-
-export function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/** A TLV; `lengthBytes` > 0 forces the long length form with that many bytes (zero-padded). */
-export function tlv(tag: number, contents: Uint8Array, lengthBytes = 0): Uint8Array {
-  const len = contents.length;
-  if (lengthBytes === 0) {
-    if (len < 0x80) return cat(Uint8Array.of(tag, len), contents);
-    lengthBytes = len < 0x100 ? 1 : len < 0x10000 ? 2 : 3;
-  }
-  const head = [tag, 0x80 | lengthBytes];
-  for (let i = lengthBytes - 1; i >= 0; i--) head.push(Math.floor(len / 256 ** i) & 0xff);
-  return cat(Uint8Array.from(head), contents);
 }
 
 /** The three parts of a certificate (or CRL): signed part, signatureAlgorithm, signature BIT STRING. */

@@ -7,6 +7,9 @@
  */
 
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
+import { concatBytes as concat } from "../../src/testing/bytes.ts";
+
+export { concat };
 
 export const TLS_AES_128_GCM_SHA256 = 0x1301;
 export const GROUP_X25519 = 0x001d;
@@ -34,16 +37,6 @@ const HASH_LEN = 32;
 const KEY_LEN = 16;
 const IV_LEN = 12;
 const TAG_LEN = 16;
-
-export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 export function u8(n: number): Uint8Array {
   return Uint8Array.of(n & 0xff);

@@ -40,6 +40,8 @@ export interface ScenarioOptions {
   ipForward?: 0 | 1;
   /** Runs before the server starts (e.g. to add a LAN namespace). */
   before?: (s: Omit<Scenario, "server" | "connect">) => Promise<void>;
+  /** Extra top-level lines of the generated server YAML (e.g. the management listener). */
+  extra?: string[];
   /** Overrides the generated server YAML. */
   yaml?: (pki: E2ePki) => string;
 }
@@ -75,6 +77,7 @@ export async function runScenario(o: ScenarioOptions, body: (s: Scenario) => Pro
       proto: o.proto,
       dev: o.dev,
       server: o.server,
+      extra: o.extra,
     });
     const server = await lab.startServer(srv, "server", yaml);
     const connect = async (specs: ClientSpec[]) => {
