@@ -17,6 +17,7 @@
 import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { ensurePrivateDir, writeFileExclusive } from "../fs/safe_file.ts";
+import { pathExists } from "../fs/path_exists.ts";
 import type { Logger } from "../log/log.ts";
 import { activeRecord, readIndex } from "../pki/ca_index.ts";
 import { createTlsCryptKey, TLS_CRYPT_FILE } from "../pki/tls_crypt_key.ts";
@@ -66,16 +67,6 @@ export function hostAddresses(interfaces: InterfaceInfo[] = Deno.networkInterfac
   return [...v4, ...v6];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /** The server.yaml a first start writes. */
 export function zeroConfigYaml(now: Date, stateDir: string): string {
   return `# tsvpn server, created by the zero-config start on ${now.toISOString()}.
@@ -123,7 +114,7 @@ export async function prepareZeroConfig(
   const configPath = `${dir}/${SERVER_CONFIG_FILE}`;
   // Every start, not only the first: a state directory opened up by hand is closed again.
   await ensurePrivateDir(dir);
-  if (await exists(configPath)) {
+  if (await pathExists(configPath)) {
     log.info("zero-config: using the existing server state", { config: configPath });
     return { configPath, created: false };
   }
@@ -134,7 +125,7 @@ export async function prepareZeroConfig(
   // The CA code (and @peculiar/x509 with it) loads only on a first start:
   // later starts of a running server never pay its memory.
   const { initCa, issueCertificate } = await import("../pki/ca.ts");
-  if (!await exists(`${pki}/ca.crt`)) {
+  if (!await pathExists(`${pki}/ca.crt`)) {
     await initCa(pki, { commonName: "tsvpn CA", now });
     made.push("CA");
   }
@@ -148,7 +139,7 @@ export async function prepareZeroConfig(
     await issueCertificate(pki, { name: SERVER_CERT_NAME, type: "server", sans, now });
     made.push(`server certificate (${sans.length > 0 ? sans.join(", ") : "no SANs"})`);
   }
-  if (!await exists(`${pki}/${TLS_CRYPT_FILE}`)) {
+  if (!await pathExists(`${pki}/${TLS_CRYPT_FILE}`)) {
     await createTlsCryptKey(pki);
     made.push("tls-crypt key");
   }
