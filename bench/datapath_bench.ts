@@ -14,7 +14,7 @@ import { OutsidePipeline } from "../src/datapath/outside.ts";
 import type { DatagramSocket, EndpointSlots } from "../src/device/datagram_socket.ts";
 import { EndpointSlots as Slots } from "../src/device/datagram_socket.ts";
 import type { PacketDevice } from "../src/device/packet_device.ts";
-import { buildUdp } from "../src/packet/test_builders.ts";
+import { buildUdp } from "../src/testing/packet/builders.ts";
 import { parsePrefix } from "../src/addr/prefix.ts";
 
 const BATCH = 64;

@@ -8,7 +8,7 @@
 import { createControlWrap } from "../src/control/control_wrap.ts";
 import { ControlListener } from "../src/control/listener.ts";
 import { ControlSession } from "../src/control/session.ts";
-import { createTestPki } from "../src/control/testing_pki.ts";
+import { createTestPki } from "../src/testing/control/pki.ts";
 import { pkiVerifier } from "../src/control/verifier.ts";
 
 const pki = await createTestPki();

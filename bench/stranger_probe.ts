@@ -21,8 +21,8 @@ import { encodeControlPacket } from "../src/control/control_packet.ts";
 import { type ControlWrapConfig, createControlWrap } from "../src/control/control_wrap.ts";
 import { ControlListener } from "../src/control/listener.ts";
 import { P_CONTROL_HARD_RESET_CLIENT_V2 } from "../src/control/opcode.ts";
-import { ManualClock } from "../src/control/testing_clock.ts";
-import { createTestPki } from "../src/control/testing_pki.ts";
+import { ManualClock } from "../src/testing/control/clock.ts";
+import { createTestPki } from "../src/testing/control/pki.ts";
 import { pkiVerifier } from "../src/control/verifier.ts";
 import { TcpServerSocket } from "../src/server/tcp_socket.ts";
 

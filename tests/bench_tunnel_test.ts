@@ -30,7 +30,7 @@ import {
 } from "../bench/tunnel/contenders/openvpn.ts";
 import { wgInterfaceNames } from "../bench/tunnel/contenders/wireguard_go.ts";
 import type { BenchPki } from "../bench/tunnel/pki.ts";
-import { parseConfig } from "../src/config/mod.ts";
+import { parseConfig } from "../src/config/load.ts";
 
 Deno.test("median() takes the middle value, averages the middle pair and skips missing samples", () => {
   assert.equal(median([3, 1, 2]), 2);

@@ -3,14 +3,14 @@ import { parseConfig } from "../config/load.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
-import { FakeServerControl } from "../ops/testing_control.ts";
+import { FakeServerControl } from "../testing/ops/control.ts";
 import { listCertificates } from "../pki/ca.ts";
 import { X509Crl } from "../pki/x509.ts";
 import { prepareZeroConfig } from "../server/zero_config.ts";
 import { noOpenvpn } from "../testing/openvpn.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
 import { runClientAdmin } from "./client_admin.ts";
-import { captureCommand, freeLoopbackPort } from "./testing_io.ts";
+import { captureCommand, freeLoopbackPort } from "../testing/cli/io.ts";
 
 const log = new Logger({ sink: () => {} });
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parseConfig } from "../config/load.ts";
 import type { ServerConfig } from "../config/schema.ts";
 import { runImport } from "./import.ts";
-import { captureCommand } from "./testing_io.ts";
+import { captureCommand } from "../testing/cli/io.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
 
 const run = (args: string[]) => captureCommand(runImport, args, {});

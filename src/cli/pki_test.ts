@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { parseStaticKey } from "../pki/static_key.ts";
 import { runPki } from "./pki.ts";
-import { captureCommand, type CommandRun } from "./testing_io.ts";
+import { captureCommand, type CommandRun } from "../testing/cli/io.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
 
 const pki = (...args: string[]) =>

@@ -4,10 +4,10 @@ import type { ServerConfig } from "../config/schema.ts";
 import { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import { formatStatusTable } from "../ops/status_table.ts";
-import { FakeServerControl } from "../ops/testing_control.ts";
+import { FakeServerControl } from "../testing/ops/control.ts";
 import { prepareZeroConfig } from "../server/zero_config.ts";
 import { runStatus } from "./status.ts";
-import { captureCommand, freeLoopbackPort } from "./testing_io.ts";
+import { captureCommand, freeLoopbackPort } from "../testing/cli/io.ts";
 
 const log = new Logger({ sink: () => {} });
 

@@ -4,7 +4,7 @@ import { Logger } from "../log/log.ts";
 import { type DnsTarget, HostChanges } from "./host_changes.ts";
 import { planHost } from "./host_plan.ts";
 import type { DnsSettings, PlanPolicy } from "./host_plan_types.ts";
-import { FakeNetConfig } from "./testing_net_config.ts";
+import { FakeNetConfig } from "../testing/client/net_config.ts";
 
 const logLines: string[] = [];
 const log = new Logger({ level: "debug", sink: (l) => logLines.push(l) });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeNetwork } from "../datapath/testing/fake_network.ts";
+import { FakeNetwork } from "../testing/datapath/fake_network.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
 

@@ -16,7 +16,7 @@ import { parsePeerInfo } from "./peer_info.ts";
 import { parsePushOptions, PushReplyAssembler, pushReplyOptions } from "./push_options.ts";
 import { ControlSession } from "./session.ts";
 import { FrameReassembler } from "./tcp_framing.ts";
-import { sharedTestPki } from "./testing_pki.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
 import { until, within } from "../testing/wait.ts";
 import { fractions, xorshift32 } from "../testing/seeded_random.ts";
 import { pkiVerifier } from "./verifier.ts";

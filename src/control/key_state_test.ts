@@ -16,7 +16,7 @@ import {
   P_CONTROL_V1,
 } from "./opcode.ts";
 import { SOFT_RESET_BURST } from "./soft_reset_limit.ts";
-import { ManualClock } from "./testing_clock.ts";
+import { ManualClock } from "../testing/control/clock.ts";
 
 function slots(o: Partial<KeySlotsOptions> = {}): { keys: KeySlots; clock: ManualClock; retired: number[] } {
   const clock = new ManualClock(0);

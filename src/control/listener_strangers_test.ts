@@ -24,8 +24,8 @@ import {
   SESSION_ID_SIZE,
 } from "./opcode.ts";
 import { ControlSession } from "./session.ts";
-import { ManualClock } from "./testing_clock.ts";
-import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { ManualClock } from "../testing/control/clock.ts";
+import { createTestPki, type TestPki } from "../testing/control/pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 
 let pki: TestPki;

@@ -14,7 +14,7 @@ import { ControlListener, type ControlListenerOptions } from "./listener.ts";
 import { headerByte, P_CONTROL_HARD_RESET_CLIENT_V3, P_CONTROL_V1, P_DATA_V2 } from "./opcode.ts";
 import { ControlSession } from "./session.ts";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
-import { createTestPki, type TestPki } from "./testing_pki.ts";
+import { createTestPki, type TestPki } from "../testing/control/pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 
 let pki: TestPki;

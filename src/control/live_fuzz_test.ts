@@ -18,7 +18,7 @@
  */
 
 import assert from "node:assert/strict";
-import { connectClientTransport } from "./client_transport.ts";
+import { connectClientTransport } from "../testing/control/client_transport.ts";
 import { ControlPacket, decodeControlPacket, encodeControlPacket } from "./control_packet.ts";
 import { type ControlWrapConfig, createControlWrap } from "./control_wrap.ts";
 import { DROP_REASON_NAMES, DropCounters, VERDICT_OK } from "./drop_counters.ts";
@@ -33,9 +33,9 @@ import {
 } from "./opcode.ts";
 import { ControlSession } from "./session.ts";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
-import { serveTcp } from "./tcp_transport.ts";
-import { sharedTestPki } from "./testing_pki.ts";
-import { serveUdp } from "./udp_transport.ts";
+import { serveTcp } from "../testing/control/tcp_transport.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
+import { serveUdp } from "../testing/control/udp_transport.ts";
 import { pkiVerifier } from "./verifier.ts";
 import { holds, pause, until, within } from "../testing/wait.ts";
 import { fractions, xorshift32 } from "../testing/seeded_random.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
 import { P_CONTROL_HARD_RESET_CLIENT_V2 } from "./opcode.ts";
 import { ControlSession } from "./session.ts";
-import { ManualClock } from "./testing_clock.ts";
+import { ManualClock } from "../testing/control/clock.ts";
 
 const creds = { ca: "", cert: "", key: "" };
 

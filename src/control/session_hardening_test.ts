@@ -15,8 +15,8 @@ import {
   P_CONTROL_V1,
 } from "./opcode.ts";
 import { ControlSession, type ControlSessionOptions } from "./session.ts";
-import { ManualClock } from "./testing_clock.ts";
-import { sharedTestPki } from "./testing_pki.ts";
+import { ManualClock } from "../testing/control/clock.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 import { holds, until, untilAdvanced, within } from "../testing/wait.ts";
 

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { DROP_SOFT_RESET_LIMITED } from "./drop_counters.ts";
 import { ControlSession, type ControlSessionOptions } from "./session.ts";
 import { SOFT_RESET_BURST, SOFT_RESET_REFILL_MS } from "./soft_reset_limit.ts";
-import { ManualClock } from "./testing_clock.ts";
-import { sharedTestPki } from "./testing_pki.ts";
+import { ManualClock } from "../testing/control/clock.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 import { untilAdvanced } from "../testing/wait.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { decodePem } from "../pki/pem.ts";
-import { noOpenssl, openssl } from "../pki/testing_openssl.ts";
+import { noOpenssl, openssl } from "../testing/pki/openssl.ts";
 import { ControlSession } from "./session.ts";
-import { createTestPki } from "./testing_pki.ts";
+import { createTestPki } from "../testing/control/pki.ts";
 import type { TlsCredentials } from "./tls_channel.ts";
 import { pkiVerifier } from "./verifier.ts";
 

@@ -3,7 +3,7 @@ import { createControlWrap } from "./control_wrap.ts";
 import { DROP_AUTH_FAILED, DROP_REPLAY, VERDICT_OK } from "./drop_counters.ts";
 import { ControlSession, type ControlSessionOptions, type SessionEnd, type SessionKey } from "./session.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { sharedTestPki } from "./testing_pki.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
 import { pkiVerifier } from "./verifier.ts";
 import type { TlsCredentials } from "./tls_channel.ts";
 import { until, within } from "../testing/wait.ts";

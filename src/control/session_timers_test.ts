@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { KeySlots } from "./key_state.ts";
 import type { PendingClose } from "./session_close.ts";
 import { SessionTimers } from "./session_timers.ts";
-import { ManualClock } from "./testing_clock.ts";
+import { ManualClock } from "../testing/control/clock.ts";
 
 /** Timers over real key slots; each hook records what passed and when, and reacts as the session would. */
 function rig() {

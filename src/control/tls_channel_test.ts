@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TlsChannel, type TlsChannelHandlers } from "./tls_channel.ts";
-import { sharedTestPki } from "./testing_pki.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
 import { holds, until } from "../testing/wait.ts";
 
 const pki = await sharedTestPki();

@@ -3,7 +3,7 @@ import { runHeapProbe } from "../testing/heap_probe.ts";
 import type { CipherName } from "./aead.ts";
 import { NobleAead } from "./aead_noble.ts";
 import { OpenSslAead } from "./aead_openssl.ts";
-import { toHex } from "./testing_hex.ts";
+import { toHex } from "../testing/data/hex.ts";
 
 const CIPHERS: CipherName[] = ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"];
 

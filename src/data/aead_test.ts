@@ -5,7 +5,7 @@ import { NodeAead } from "./aead_node.ts";
 import { OpenSslAead } from "./aead_openssl.ts";
 import { createAead, defaultAeadBackend } from "./aead_select.ts";
 import { WebCryptoAead } from "./aead_webcrypto.ts";
-import { fromHex, toHex } from "./testing_hex.ts";
+import { fromHex, toHex } from "../testing/data/hex.ts";
 
 interface Vector {
   name: string;

@@ -12,7 +12,7 @@ import {
 import { DATA_V2_OVERHEAD, peekPeerId, readU32 } from "./data_header.ts";
 import { isPing, writePing } from "./keepalive_ping.ts";
 import { type DataKeyMaterial, dataKeysFromKey2, dataKeysFromParts } from "./key_material.ts";
-import { fromHex } from "./testing_hex.ts";
+import { fromHex } from "../testing/data/hex.ts";
 import {
   OPEN_BAD_PACKET_ID,
   OPEN_BAD_TAG,

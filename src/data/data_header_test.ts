@@ -10,7 +10,7 @@ import {
   writeDataV2Header,
   writeU32,
 } from "./data_header.ts";
-import { toHex } from "./testing_hex.ts";
+import { toHex } from "../testing/data/hex.ts";
 
 Deno.test("writeDataV2Header() lays out opcode/key-id, peer-id and packet-id big-endian", () => {
   const buf = new Uint8Array(10);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isPing, PING_PAYLOAD, PING_PAYLOAD_LEN, writePing } from "./keepalive_ping.ts";
-import { toHex } from "./testing_hex.ts";
+import { toHex } from "../testing/data/hex.ts";
 
 Deno.test("PING_PAYLOAD holds the 16 bytes of OpenVPN's ping.c ping_string", () => {
   assert.equal(toHex(PING_PAYLOAD), "2a187bf3641eb4cb07ed2d0a981fc748");

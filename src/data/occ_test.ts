@@ -9,7 +9,7 @@ import {
   occOpcode,
   writeOccExit,
 } from "./occ.ts";
-import { toHex } from "./testing_hex.ts";
+import { toHex } from "../testing/data/hex.ts";
 
 Deno.test("OCC_MAGIC holds OpenVPN's occ.c occ_magic and OCC_EXIT is opcode 6", () => {
   assert.equal(toHex(OCC_MAGIC), "287f346bd4ef7a812d56b8d3afc5459c");

@@ -13,7 +13,7 @@ import { NobleAead } from "./aead_noble.ts";
 import { NodeAead } from "./aead_node.ts";
 import { DataChannel } from "./data_channel.ts";
 import { dataKeysFromParts } from "./key_material.ts";
-import { fromHex, toHex } from "./testing_hex.ts";
+import { fromHex, toHex } from "../testing/data/hex.ts";
 import { OPEN_OK } from "./verdicts.ts";
 
 interface Sample {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { buildIcmpEcho } from "../packet/test_builders.ts";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { runInsideLoop, runOutsideLoop } from "./loops.ts";
-import { Rig } from "./testing/rig.ts";
+import { Rig } from "../testing/datapath/rig.ts";
 import { until } from "../testing/wait.ts";
 
 Deno.test("Datapath.tick() pings a peer after the idle interval and not before", () => {
@@ -47,7 +47,7 @@ Deno.test("Datapath.releasePeer() removes the peer's routes, and its packets bec
 Deno.test("Datapath.releasePeer() removes a tap peer's port and learned MACs", async () => {
   const rig = new Rig({ mode: "switch" });
   rig.addClient();
-  const { buildEthernet } = await import("../packet/test_builders.ts");
+  const { buildEthernet } = await import("../testing/packet/builders.ts");
   await rig.clientSend(0, buildEthernet({ dst: "ff:ff:ff:ff:ff:ff", src: "02:00:00:00:00:01", type: 0x806 }));
   assert.equal(rig.server.dp.macs.size, 1);
   rig.server.dp.releasePeer(0);

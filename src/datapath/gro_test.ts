@@ -6,7 +6,7 @@ import {
   onesComplementSum,
   transportChecksum,
 } from "../packet/checksum.ts";
-import { buildUdp, transportChecksumOk } from "../packet/test_builders.ts";
+import { buildUdp, transportChecksumOk } from "../testing/packet/builders.ts";
 import { GRO_AREA_BYTES, GRO_MAX_BYTES, gsoCapable, type GsoDevice, TcpCoalescer } from "./gro.ts";
 
 const SLOT = 2048;

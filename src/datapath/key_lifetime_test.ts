@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { DataChannel } from "../data/data_channel.ts";
 import { DEFAULT_TRANSITION_WINDOW_MS, PACKET_ID_REKEY_THRESHOLD } from "../data/key_lifetime.ts";
 import { dataKeysFromParts } from "../data/key_material.ts";
-import { buildIcmpEcho } from "../packet/test_builders.ts";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { KEY_CHECK_MS } from "./datapath.ts";
-import { Rig, type RigClient } from "./testing/rig.ts";
+import { Rig, type RigClient } from "../testing/datapath/rig.ts";
 
 /** 100 + 28 bytes of IPv4/ICMP: each packet counts 148 bytes towards reneg_bytes (20 per packet on top). */
 const up = (seq: number) => buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1", seq, payloadLen: 100 });

@@ -9,10 +9,10 @@ import { TunDevice } from "../../ffi/tun.ts";
 import { openUdp } from "../../ffi/udp.ts";
 import { OPEN_OK } from "../data/verdicts.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
-import { buildIcmpEcho } from "../packet/test_builders.ts";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { Datapath } from "./datapath.ts";
 import { pollLoopCapable, pollLoopFor, runInsideLoop, runOutsideLoop } from "./loops.ts";
-import { keys, setup, until } from "./testing/poll_setup.ts";
+import { keys, setup, until } from "../testing/datapath/poll_setup.ts";
 import { warmedUp } from "./warm_up.ts";
 
 Deno.test("runInsideLoop() on a device that opens no loopback rig runs the poll loop without a warm-up", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { buildEthernet, buildIcmpEcho, buildTcpSyn } from "../packet/test_builders.ts";
+import { buildEthernet, buildIcmpEcho, buildTcpSyn } from "../testing/packet/builders.ts";
 import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
-import { Rig } from "./testing/rig.ts";
+import { Rig } from "../testing/datapath/rig.ts";
 import { parseIpv4 } from "../addr/ip.ts";
 
 function ping(src: string, dst: string, seq = 1): Uint8Array {

@@ -4,16 +4,16 @@ import { openUdp } from "../../ffi/udp.ts";
 import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
 import { OPEN_OK } from "../data/verdicts.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
-import { buildIcmpEcho } from "../packet/test_builders.ts";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { Datapath } from "./datapath.ts";
 import { pollLoopCapable, pollLoopFor, runInsideLoop, runOutsideLoop } from "./loops.ts";
 import { PollLoop, QUIET_MS, QUIET_SLICE_MS } from "./poll_loop.ts";
 import { InsidePipeline } from "./inside.ts";
 import { OutsidePipeline } from "./outside.ts";
 import type { DatagramSocketHolder } from "../device/pollable.ts";
-import { FakeDevice } from "./testing/fake_device.ts";
-import { FakeNetwork } from "./testing/fake_network.ts";
-import { EventfdDevice, keys, sendData, setup, until } from "./testing/poll_setup.ts";
+import { FakeDevice } from "../testing/datapath/fake_device.ts";
+import { FakeNetwork } from "../testing/datapath/fake_network.ts";
+import { EventfdDevice, keys, sendData, setup, until } from "../testing/datapath/poll_setup.ts";
 import type { DatagramSocket } from "../device/datagram_socket.ts";
 
 Deno.test("pollLoopCapable() holds for an fd-backed device and socket, not for in-memory fakes", () => {

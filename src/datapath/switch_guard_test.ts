@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runHeapProbe } from "../testing/heap_probe.ts";
-import { buildEthernet } from "../packet/test_builders.ts";
-import { Rig } from "./testing/rig.ts";
+import { buildEthernet } from "../testing/packet/builders.ts";
+import { Rig } from "../testing/datapath/rig.ts";
 
 const BCAST = "ff:ff:ff:ff:ff:ff";
 const GATEWAY = "02:00:00:00:00:01";
@@ -90,7 +90,7 @@ Deno.test("switch datapath: a client that reconnects gets its MAC back once its 
 
 Deno.test("switch datapath refuses MAC floods and takeovers without allocating per frame", async () => {
   // A child with a fixed young generation, so heapUsed growth is the allocation (see ffi/README.md).
-  const rigUrl = new URL("./testing/rig.ts", import.meta.url).href;
+  const rigUrl = new URL("../testing/datapath/rig.ts", import.meta.url).href;
   const headroom = new URL("./datapath.ts", import.meta.url).href;
   const script = `
     import { Rig } from ${JSON.stringify(rigUrl)};

@@ -3,7 +3,7 @@ import { libcryptoStatus } from "../../ffi/libcrypto.ts";
 import type { AeadBackendChoice } from "../data/aead_select.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { parseIpv4 } from "../addr/ip.ts";
-import { buildUdp } from "../packet/test_builders.ts";
+import { buildUdp } from "../testing/packet/builders.ts";
 import {
   DirectPath,
   type DirectPeer,
@@ -18,7 +18,7 @@ import {
 } from "./direct_path.ts";
 import { parseEndpoint, writeEndpointRow } from "./endpoint.ts";
 import type { MeshPeerTable } from "./peer_table.ts";
-import { directTable, testPairKeys } from "./testing_keys.ts";
+import { directTable, testPairKeys } from "../testing/mesh/keys.ts";
 import type { DataKeyMaterial } from "../data/key_material.ts";
 import {
   MESH_DROP_MALFORMED,
@@ -168,7 +168,7 @@ Deno.test({
   async fn() {
     // A child with a fixed 64 MB young generation: no scavenge during the window, so heapUsed growth is the
     // allocation (the method of src/data/aead_openssl_test.ts).
-    const url = new URL("./testing_alloc.ts", import.meta.url).href;
+    const url = new URL("../testing/mesh/alloc.ts", import.meta.url).href;
     const script = `import { directPathBytesPerPacket } from ${JSON.stringify(url)};
       console.log(JSON.stringify(directPathBytesPerPacket(100_000)));`;
     const child = new Deno.Command(Deno.execPath(), {

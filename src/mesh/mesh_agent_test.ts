@@ -12,8 +12,8 @@ import {
   parseMeshMessage,
 } from "./messages.ts";
 import { generateMeshKeyPair } from "./pair_keys.ts";
-import { StepClock } from "./testing_mesh.ts";
-import { seededBytes, seededRandom } from "./testing_random.ts";
+import { StepClock } from "../testing/mesh/mesh.ts";
+import { seededBytes, seededRandom } from "../testing/mesh/random.ts";
 
 const HELLO = encodeMeshMessage({ kind: "hello", keepaliveS: 25, punchTimeoutS: 5, retryS: 30 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseIpv4 } from "../addr/ip.ts";
-import type { NatBehaviour } from "./testing_nat.ts";
-import { MeshRig } from "./testing_mesh.ts";
+import type { NatBehaviour } from "../testing/mesh/nat.ts";
+import { MeshRig } from "../testing/mesh/mesh.ts";
 
 /** alice and bob, each behind their own NAT of the given behaviour. */
 function twoHomes(a: NatBehaviour, b: NatBehaviour, settings = {}) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseIpv4 } from "../addr/ip.ts";
-import { MeshRig } from "./testing_mesh.ts";
+import { MeshRig } from "../testing/mesh/mesh.ts";
 import {
   MESH_DROP_BAD_TAG,
   MESH_DROP_NOT_INTRODUCED,

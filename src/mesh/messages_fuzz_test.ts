@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseEndpoint } from "./endpoint.ts";
 import { encodeMeshMessage, type MeshMessage, MeshMessageError, parseMeshMessage } from "./messages.ts";
-import { sampleIntro } from "./testing_messages.ts";
-import { seededRandom } from "./testing_random.ts";
+import { sampleIntro } from "../testing/mesh/messages.ts";
+import { seededRandom } from "../testing/mesh/random.ts";
 
 const SEEDS: MeshMessage[] = [
   { kind: "hello", keepaliveS: 25, punchTimeoutS: 5, retryS: 30 },

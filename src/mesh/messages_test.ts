@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parsePeerInfo } from "../control/peer_info.ts";
 import { announcedCiphers, announcedTsvpnVersion, announcesMesh, meshPeerInfoEntry } from "./capability.ts";
 import { parseEndpoint } from "./endpoint.ts";
-import { KEY, KEY_B64, sampleIntro } from "./testing_messages.ts";
+import { KEY, KEY_B64, sampleIntro } from "../testing/mesh/messages.ts";
 import {
   encodeMeshMessage,
   isMeshMessage,

@@ -3,7 +3,7 @@ import { P_DATA_V2 } from "../data/data_header.ts";
 import { dataKeysFromParts } from "../data/key_material.ts";
 import { OPEN_BAD_TAG, OPEN_NOT_DATA, OPEN_OK, OPEN_REPLAY, OPEN_UNKNOWN_KEY_ID } from "../data/verdicts.ts";
 import { PairChannel } from "./pair_channel.ts";
-import { testPairKeys } from "./testing_keys.ts";
+import { testPairKeys } from "../testing/mesh/keys.ts";
 import { MESH_OVERHEAD, P_MESH, peekPairId } from "./wire.ts";
 
 function pairOfChannels(pairId = 0x123456) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PairIndex } from "./pair_index.ts";
-import { seededRandom } from "./testing_random.ts";
+import { seededRandom } from "../testing/mesh/random.ts";
 
 Deno.test("PairIndex finds a pair in either order and forgets it on remove", () => {
   const ix = new PairIndex(4);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { CIPHER_NAMES, type CipherName } from "../data/aead.ts";
-import { fromHex, toHex } from "../data/testing_hex.ts";
+import { fromHex, toHex } from "../testing/data/hex.ts";
 import {
   derivePairKeys,
   generateMeshKeyPair,
@@ -12,8 +12,8 @@ import {
   pairKeyId,
   sharedSecret,
 } from "./pair_keys.ts";
-import { seededBytes } from "./testing_random.ts";
-import { testPairKeys } from "./testing_keys.ts";
+import { seededBytes } from "../testing/mesh/random.ts";
+import { testPairKeys } from "../testing/mesh/keys.ts";
 
 function fixedPair(hex: string, epoch = 1): MeshKeyPair {
   return generateMeshKeyPair(epoch, () => fromHex(hex));

@@ -18,7 +18,7 @@ import {
   RELAYED_PACKETS,
 } from "./pair_table.ts";
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from "./settings.ts";
-import { seededBytes } from "./testing_random.ts";
+import { seededBytes } from "../testing/mesh/random.ts";
 
 const TSVPN_PEER_INFO = parsePeerInfo(
   "IV_VER=2.6.14\nIV_TSVPN=1\nIV_CIPHERS=AES-256-GCM:CHACHA20-POLY1305\n",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Logger } from "../log/log.ts";
 import { startManagement } from "./management.ts";
 import { managementRequest, ManagementUnreachableError } from "./management_client.ts";
-import { FakeServerControl } from "./testing_control.ts";
+import { FakeServerControl } from "../testing/ops/control.ts";
 
 const log = new Logger({ sink: () => {} });
 

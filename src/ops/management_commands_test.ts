@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { executeCommand, MANAGEMENT_GREETING } from "./management_commands.ts";
-import { FakeServerControl } from "./testing_control.ts";
+import { FakeServerControl } from "../testing/ops/control.ts";
 
 const ctx = () => ({ control: new FakeServerControl(), version: "9.9.9", pid: 42 });
 

@@ -3,7 +3,7 @@ import { Logger } from "../log/log.ts";
 import { LineReader } from "./line_reader.ts";
 import { startManagement } from "./management.ts";
 import { managementRequest } from "./management_client.ts";
-import { FakeServerControl } from "./testing_control.ts";
+import { FakeServerControl } from "../testing/ops/control.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

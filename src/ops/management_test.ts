@@ -5,7 +5,7 @@ import { LineReader } from "./line_reader.ts";
 import { startManagement } from "./management.ts";
 import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
-import { FakeServerControl, sampleClient, sampleSnapshot } from "./testing_control.ts";
+import { FakeServerControl, sampleClient, sampleSnapshot } from "../testing/ops/control.ts";
 
 const GREETING = ">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info";
 const encoder = new TextEncoder();

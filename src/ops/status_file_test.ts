@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { Logger } from "../log/log.ts";
 import { startStatusFile } from "./status_file.ts";
 import { formatStatus } from "./status_format.ts";
-import { FakeServerControl, sampleSnapshot } from "./testing_control.ts";
-import { ManualClock } from "../control/testing_clock.ts";
+import { FakeServerControl, sampleSnapshot } from "../testing/ops/control.ts";
+import { ManualClock } from "../testing/control/clock.ts";
 import { until } from "../testing/wait.ts";
 
 const log = new Logger({ sink: () => {} });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatStatus, formatStatusTime } from "./status_format.ts";
-import { SAMPLE_TIME, sampleClient, sampleSnapshot } from "./testing_control.ts";
+import { SAMPLE_TIME, sampleClient, sampleSnapshot } from "../testing/ops/control.ts";
 
 const T = (s: number) => formatStatusTime(s);
 

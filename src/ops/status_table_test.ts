@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { formatStatusTime } from "./status_format.ts";
 import { formatBytes, formatColumns, formatDuration, formatStatusTable } from "./status_table.ts";
-import { SAMPLE_TIME, sampleSnapshot } from "./testing_control.ts";
+import { SAMPLE_TIME, sampleSnapshot } from "../testing/ops/control.ts";
 
 Deno.test("formatStatusTable() shows clients, routes and the drop reasons that happened in aligned columns", () => {
   const lines = formatStatusTable(sampleSnapshot());

@@ -6,7 +6,7 @@ import {
   onesComplementSum,
   transportChecksum,
 } from "./checksum.ts";
-import { buildUdp } from "./test_builders.ts";
+import { buildUdp } from "../testing/packet/builders.ts";
 
 Deno.test("onesComplementSum() and finishChecksum() match the RFC 1071 example", () => {
   const bytes = new Uint8Array([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);

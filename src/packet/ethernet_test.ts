@@ -14,7 +14,7 @@ import {
   macHi16At,
   macLo32At,
 } from "./ethernet.ts";
-import { buildEthernet, buildIcmpEcho } from "./test_builders.ts";
+import { buildEthernet, buildIcmpEcho } from "../testing/packet/builders.ts";
 
 Deno.test("ethDst(), ethSrc() and ethType() read the header as numbers", () => {
   const frame = buildEthernet({

@@ -11,7 +11,7 @@ import {
   ipv4Src,
   ipv4TotalLen,
 } from "./ipv4.ts";
-import { buildIcmpEcho, buildUdp } from "./test_builders.ts";
+import { buildIcmpEcho, buildUdp } from "../testing/packet/builders.ts";
 import {
   PACKET_BAD_HEADER_LEN,
   PACKET_BAD_TOTAL_LEN,

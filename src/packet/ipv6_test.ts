@@ -11,7 +11,7 @@ import {
   ipv6SrcEquals,
   ipv6SrcInto,
 } from "./ipv6.ts";
-import { buildIcmpEcho } from "./test_builders.ts";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { PACKET_BAD_TOTAL_LEN, PACKET_BAD_VERSION, PACKET_OK, PACKET_TOO_SHORT } from "./verdict.ts";
 
 Deno.test("checkIpv6() accepts a valid packet and the address readers fill caller words", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { clampMss, clampMss4, clampMss6, MSS_CLAMPED, MSS_UNCHANGED } from "./mss.ts";
-import { buildTcpSyn, buildUdp, transportChecksumOk } from "./test_builders.ts";
+import { buildTcpSyn, buildUdp, transportChecksumOk } from "../testing/packet/builders.ts";
 
 function mssOf(pkt: Uint8Array): number {
   const tcp = pkt[0] >> 4 === 6 ? 40 : 20;

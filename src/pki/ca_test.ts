@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { noOpenssl, openssl } from "./testing_openssl.ts";
+import { noOpenssl, openssl } from "../testing/pki/openssl.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
 import { initCa, issueCertificate, listCertificates, loadCa, parseSan, validateName } from "./ca.ts";
 import { verifyPeerCertificate } from "./verify.ts";

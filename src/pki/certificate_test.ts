@@ -12,8 +12,8 @@ import {
 } from "./certificate.ts";
 import { DerError } from "./der.ts";
 import { normalizeSerial } from "./serial.ts";
-import { certificateZoo } from "./testing_certs.ts";
-import { noOpenssl } from "./testing_openssl.ts";
+import { certificateZoo } from "../testing/pki/certs.ts";
+import { noOpenssl } from "../testing/pki/openssl.ts";
 import {
   BasicConstraintsExtension,
   ExtendedKeyUsageExtension,

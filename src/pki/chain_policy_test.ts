@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { issue, selfSignedCa } from "./testing_certs.ts";
-import { opensslTest } from "./testing_openssl.ts";
+import { issue, selfSignedCa } from "../testing/pki/certs.ts";
+import { opensslTest } from "../testing/pki/openssl.ts";
 import {
   extensionDer,
   opensslVerdict,
@@ -9,7 +9,7 @@ import {
   SUB_CA,
   verdict,
   withExtraExtensions,
-} from "./testing_policy.ts";
+} from "../testing/pki/policy.ts";
 import { verifyPeerCertificate } from "./verify.ts";
 
 const LEAF = ["basicConstraints=CA:FALSE", "keyUsage=digitalSignature", "extendedKeyUsage=clientAuth"];

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { issue, selfSignedCa } from "./testing_certs.ts";
-import { openssl, opensslTest } from "./testing_openssl.ts";
-import { crlWith, opensslVerdict, pemOf, pemOfCrl, selfSigned, SUB_CA, verdict } from "./testing_policy.ts";
+import { issue, selfSignedCa } from "../testing/pki/certs.ts";
+import { openssl, opensslTest } from "../testing/pki/openssl.ts";
+import {
+  crlWith,
+  opensslVerdict,
+  pemOf,
+  pemOfCrl,
+  selfSigned,
+  SUB_CA,
+  verdict,
+} from "../testing/pki/policy.ts";
 
 opensslTest(
   "verifyPeerCertificate() refuses a CRL past its nextUpdate or before its thisUpdate, naming the date",

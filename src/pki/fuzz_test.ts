@@ -17,7 +17,7 @@ import { extensionProblem } from "./extensions.ts";
 import { constrainedNames, nameConstraintsOf } from "./name_constraints.ts";
 import { parseRevocationList } from "./revocation_list.ts";
 import { decodePem } from "./pem.ts";
-import { pemOf, pemOfCrl } from "./testing_policy.ts";
+import { pemOf, pemOfCrl } from "../testing/pki/policy.ts";
 import { verifyPeerCertificate, type VerifyPeerOptions } from "./verify.ts";
 import { fractions, mulberry32 } from "../testing/seeded_random.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { DerError } from "./der.ts";
 import { type GeneralName, nameViolation, readNameConstraints } from "./name_constraints.ts";
-import { issue, selfSignedCa } from "./testing_certs.ts";
-import { openssl, opensslTest } from "./testing_openssl.ts";
-import { pemOf, selfSigned } from "./testing_policy.ts";
+import { issue, selfSignedCa } from "../testing/pki/certs.ts";
+import { openssl, opensslTest } from "../testing/pki/openssl.ts";
+import { pemOf, selfSigned } from "../testing/pki/policy.ts";
 import { verifyPeerCertificate } from "./verify.ts";
 
 // -- Matching rules, one form at a time --

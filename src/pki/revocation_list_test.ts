@@ -4,8 +4,8 @@ import { DerError } from "./der.ts";
 import { parseRevocationList } from "./revocation_list.ts";
 import { normalizeSerial } from "./serial.ts";
 import { verifySignature } from "./signature.ts";
-import { crlOf, issue, selfSignedCa } from "./testing_certs.ts";
-import { opensslTest } from "./testing_openssl.ts";
+import { crlOf, issue, selfSignedCa } from "../testing/pki/certs.ts";
+import { opensslTest } from "../testing/pki/openssl.ts";
 import { X509Crl } from "./x509.ts";
 
 opensslTest(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { noOpenssl, openssl } from "./testing_openssl.ts";
+import { noOpenssl, openssl } from "../testing/pki/openssl.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
 import { initCa, issueCertificate, listCertificates } from "./ca.ts";
 import { readIndex } from "./ca_index.ts";

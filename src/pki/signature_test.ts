@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { parseCertificate } from "./certificate.ts";
 import type { AlgorithmIdentifier } from "./signed_envelope.ts";
 import { verifySignature } from "./signature.ts";
-import { certificateZoo } from "./testing_certs.ts";
-import { noOpenssl } from "./testing_openssl.ts";
+import { certificateZoo } from "../testing/pki/certs.ts";
+import { noOpenssl } from "../testing/pki/openssl.ts";
 
 /** The issuer of each zoo certificate (self-signed CAs are their own). */
 const ISSUER: Record<string, string> = {

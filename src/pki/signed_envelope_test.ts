@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DerError } from "./der.ts";
 import { openSignedEnvelope, readAlgorithm, readEnvelopeSignature } from "./signed_envelope.ts";
-import { derTlv } from "./testing_der.ts";
+import { derTlv } from "../testing/pki/der.ts";
 import { concatBytes } from "../testing/bytes.ts";
 
 const NAMES = { outer: "Thing", prose: "thing", signed: "TBSThing" };

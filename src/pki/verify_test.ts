@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { parseCertificate } from "./certificate.ts";
 import { decodePem } from "./pem.ts";
-import { crlOf, issue, selfSignedCa } from "./testing_certs.ts";
-import { noOpenssl, opensslTest, runOpenssl } from "./testing_openssl.ts";
-import { pemOf, pemOfCrl } from "./testing_policy.ts";
+import { crlOf, issue, selfSignedCa } from "../testing/pki/certs.ts";
+import { noOpenssl, opensslTest, runOpenssl } from "../testing/pki/openssl.ts";
+import { pemOf, pemOfCrl } from "../testing/pki/policy.ts";
 import { commonNameOfDer, formatUtc, verifyPeerCertificate } from "./verify.ts";
 
 const CNF = `

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseIpv4, parseIpv6 } from "../addr/ip.ts";
 import { parsePrefix } from "../addr/prefix.ts";
 import { NO_MATCH, PrefixTrie } from "./prefix_trie.ts";
-import { SlowPrefixTable } from "./slow_prefix_table.ts";
+import { SlowPrefixTable } from "../testing/router/slow_prefix_table.ts";
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {

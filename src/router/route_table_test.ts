@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { parseIpv4, parseIpv6 } from "../addr/ip.ts";
 import { parsePrefix } from "../addr/prefix.ts";
-import { buildIcmpEcho } from "../packet/test_builders.ts";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { NO_OWNER, RouteTable } from "./route_table.ts";
-import { SlowPrefixTable } from "./slow_prefix_table.ts";
+import { SlowPrefixTable } from "../testing/router/slow_prefix_table.ts";
 
 const P = (text: string) => parsePrefix(text);
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import type { PemSource } from "../config/schema.ts";
 import { Logger } from "../log/log.ts";
-import { issue, selfSignedCa } from "../pki/testing_certs.ts";
-import { noOpenssl } from "../pki/testing_openssl.ts";
-import { crlWith, pemOf, pemOfCrl } from "../pki/testing_policy.ts";
+import { issue, selfSignedCa } from "../testing/pki/certs.ts";
+import { noOpenssl } from "../testing/pki/openssl.ts";
+import { crlWith, pemOf, pemOfCrl } from "../testing/pki/policy.ts";
 import { verifyPeerCertificate } from "../pki/verify.ts";
 import { type CrlClient, CrlWatch } from "./crl_watch.ts";
 

@@ -1,7 +1,7 @@
 /**
  * The server composition in one process: the real startServer over a fake
  * tun device, fake netlink and the in-memory network, with real tsvpn
- * clients (testing_lab.ts). These cover what otherwise only the root-only
+ * clients (src/testing/server/lab.ts). These cover what otherwise only the root-only
  * e2e tests reach (tests/e2e/server_*_test.ts): pushed addresses, packets
  * both ways, refusals, client-to-client relaying, iroutes and spoofing,
  * kill, CRL changes, reaping and the status snapshot.
@@ -9,9 +9,9 @@
 
 import assert from "node:assert/strict";
 import { parseIpv4 } from "../addr/ip.ts";
-import { buildIcmpEcho } from "../packet/test_builders.ts";
-import { Lab, type LabClient, SERVER_ADDRESS, until } from "./testing_lab.ts";
-import type { FakeDevice } from "../datapath/testing/fake_device.ts";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
+import { Lab, type LabClient, SERVER_ADDRESS, until } from "../testing/server/lab.ts";
+import type { FakeDevice } from "../testing/datapath/fake_device.ts";
 import { startManagement } from "../ops/management.ts";
 import { managementRequest } from "../ops/management_client.ts";
 import { revokeCertificate } from "../pki/revoke.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { EndpointSlots } from "../device/datagram_socket.ts";
-import { ManualClock } from "../control/testing_clock.ts";
+import { ManualClock } from "../testing/control/clock.ts";
 import { closeQuietly } from "../device/socket_helpers.ts";
 import { FAMILY_TCP, TcpServerSocket } from "./tcp_socket.ts";
-import { closedByServer } from "../control/testing_tcp.ts";
+import { closedByServer } from "../testing/control/tcp.ts";
 
 Deno.test("TcpServerSocket delivers length-framed packets with a connection row and answers on it", async () => {
   const closed: number[] = [];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildEthernet } from "../packet/test_builders.ts";
+import { buildEthernet } from "../testing/packet/builders.ts";
 import { EGRESS_DROP, EGRESS_FLOOD, floodEgress, frameEgress, TAP_PORT, unicastEgress } from "./flood.ts";
 import { MacTable, NO_PORT } from "./mac_table.ts";
 import { PortSet } from "./port_set.ts";

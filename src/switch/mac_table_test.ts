@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseMac } from "../addr/mac.ts";
-import { buildEthernet } from "../packet/test_builders.ts";
+import { buildEthernet } from "../testing/packet/builders.ts";
 import { macHash, macHashKey } from "./mac_hash.ts";
 import {
   LEARN_FULL,

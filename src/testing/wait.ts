@@ -60,7 +60,7 @@ export function settledWithin<T, F>(promise: Promise<T>, ms: number, fallback: F
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
 
-/** The part of an injected test clock `untilAdvanced` needs (ManualClock in src/control/testing_clock.ts). */
+/** The part of an injected test clock `untilAdvanced` needs (ManualClock in src/testing/control/clock.ts). */
 export interface SteppedClock {
   advance(ms: number): Promise<void>;
 }

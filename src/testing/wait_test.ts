@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../control/testing_clock.ts";
+import { ManualClock } from "./control/clock.ts";
 import { holds, settledWithin, until, untilAdvanced, within } from "./wait.ts";
 
 Deno.test("until() returns the first truthy probe value as soon as it appears", async () => {

@@ -2,7 +2,7 @@
  * The tsvpn client against a stock `openvpn` 2.6 server, in the client lab
  * (tests/e2e/support/client_lab.ts: cli ── srv, and with the "internet" host
  * net behind srv, which routes only the tunnel network back). The client runs
- * as a Deno script inside "cli" (src/client/testing_launch.ts); the test
+ * as a Deno script inside "cli" (src/testing/client/launch.ts); the test
  * process stays in the root namespace and checks with ip -j, ping and the
  * files the client writes.
  */

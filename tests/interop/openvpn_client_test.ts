@@ -7,9 +7,9 @@
 
 import assert from "node:assert/strict";
 import { ControlListener } from "../../src/control/listener.ts";
-import { serveTcp } from "../../src/control/tcp_transport.ts";
-import { serveUdp } from "../../src/control/udp_transport.ts";
-import { sharedTestPki, type TestPki } from "../../src/control/testing_pki.ts";
+import { serveTcp } from "../../src/testing/control/tcp_transport.ts";
+import { serveUdp } from "../../src/testing/control/udp_transport.ts";
+import { sharedTestPki, type TestPki } from "../../src/testing/control/pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import type { ControlSession } from "../../src/control/session.ts";
 import { generateStaticKey } from "../../src/pki/static_key.ts";

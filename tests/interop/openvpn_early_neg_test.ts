@@ -13,7 +13,7 @@ import { ControlPacket, decodeControlPacket } from "../../src/control/control_pa
 import { createControlWrap, WrapResult } from "../../src/control/control_wrap.ts";
 import { VERDICT_OK } from "../../src/control/drop_counters.ts";
 import { P_CONTROL_HARD_RESET_CLIENT_V2 } from "../../src/control/opcode.ts";
-import { createTestPki } from "../../src/control/testing_pki.ts";
+import { createTestPki } from "../../src/testing/control/pki.ts";
 import { generateStaticKey } from "../../src/pki/static_key.ts";
 import { OPENVPN, spawnOpenvpn, writeStaticKey } from "./openvpn_harness.ts";
 

@@ -6,10 +6,10 @@
  * Invoked by openvpn_server_test.ts; not a test itself.
  */
 
-import { connectClientTransport } from "../../src/control/client_transport.ts";
+import { connectClientTransport } from "../../src/testing/control/client_transport.ts";
 import { isDataOpcode, opcodeOf } from "../../src/control/opcode.ts";
 import { ControlSession } from "../../src/control/session.ts";
-import { createTestPki } from "../../src/control/testing_pki.ts";
+import { createTestPki } from "../../src/testing/control/pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import { generateStaticKey } from "../../src/pki/static_key.ts";
 import { PingPeer, spawnOpenvpn, writeStaticKey } from "./openvpn_harness.ts";

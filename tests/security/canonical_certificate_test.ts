@@ -8,13 +8,13 @@
 
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { createTestPki, type TestPki } from "../../src/control/testing_pki.ts";
+import { createTestPki, type TestPki } from "../../src/testing/control/pki.ts";
 import { parseCertificate } from "../../src/pki/certificate.ts";
 import { decodePem } from "../../src/pki/pem.ts";
 import { parsePeerCertificate } from "../../src/pki/peer_certificate.ts";
 import { parseRevocationList } from "../../src/pki/revocation_list.ts";
-import { certificateZoo, crlOf, issue, selfSignedCa } from "../../src/pki/testing_certs.ts";
-import { noOpenssl } from "../../src/pki/testing_openssl.ts";
+import { certificateZoo, crlOf, issue, selfSignedCa } from "../../src/testing/pki/certs.ts";
+import { noOpenssl } from "../../src/testing/pki/openssl.ts";
 import { cat, editSignedFields, elementsOf, MANGLINGS, splitCertificate, tlv } from "./cert_mangle.ts";
 
 let pki: TestPki;

@@ -1,6 +1,6 @@
 import { type KeyObject, sign } from "node:crypto";
 import { concatBytes as cat } from "../../src/testing/bytes.ts";
-import { derTlv as tlv } from "../../src/pki/testing_der.ts";
+import { derTlv as tlv } from "../../src/testing/pki/der.ts";
 
 export { cat, tlv };
 
@@ -9,7 +9,7 @@ export { cat, tlv };
  * (TBSCertificate) byte for byte as issued — the parts an attacker can change
  * without the CA's key — plus two that do touch it, for contrast. Written with
  * its own tiny TLV reader so it does not share the reader under test (the TLV
- * writer is test support, src/pki/testing_der.ts).
+ * writer is test support, src/testing/pki/der.ts).
  */
 
 interface Part {

@@ -5,7 +5,7 @@
  */
 
 import { createPrivateKey, type KeyObject } from "node:crypto";
-import { issue, selfSignedCa } from "../../src/pki/testing_certs.ts";
+import { issue, selfSignedCa } from "../../src/testing/pki/certs.ts";
 
 export interface ChainLeaf {
   der: Uint8Array;

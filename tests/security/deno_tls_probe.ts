@@ -13,10 +13,10 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:cryp
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { initCa, issueCertificate } from "../../src/pki/ca.ts";
-import { createTestPki } from "../../src/control/testing_pki.ts";
+import { createTestPki } from "../../src/testing/control/pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import { decodePem } from "../../src/pki/pem.ts";
-import { openssl } from "../../src/pki/testing_openssl.ts";
+import { openssl } from "../../src/testing/pki/openssl.ts";
 import { MANGLINGS } from "./cert_mangle.ts";
 import { type ForgeryOutcome, runForgery } from "./forgery_harness.ts";
 import { type ForgeryPlan, Tls13Forger } from "./tls13_forger.ts";

@@ -10,12 +10,12 @@
 
 import assert from "node:assert/strict";
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { createTestPki, type TestPki } from "../../src/control/testing_pki.ts";
+import { createTestPki, type TestPki } from "../../src/testing/control/pki.ts";
 import { pkiVerifier } from "../../src/control/verifier.ts";
 import type { TlsCredentials } from "../../src/control/tls_channel.ts";
 import { initCa, issueCertificate } from "../../src/pki/ca.ts";
 import { decodePem } from "../../src/pki/pem.ts";
-import { noOpenssl } from "../../src/pki/testing_openssl.ts";
+import { noOpenssl } from "../../src/testing/pki/openssl.ts";
 import { MANGLINGS, resign, tlv } from "./cert_mangle.ts";
 import { type ChainPki, createChainPki } from "./chain_pki.ts";
 import { type ForgeryOutcome, impersonationSucceeded, runForgery } from "./forgery_harness.ts";

@@ -14,8 +14,8 @@
  */
 
 import { encodePem } from "../pem.ts";
-import { issue } from "../testing_certs.ts";
-import { crlWith, selfSigned } from "../testing_policy.ts";
+import { issue } from "../../testing/pki/certs.ts";
+import { crlWith, selfSigned } from "../../testing/pki/policy.ts";
 
 const DAYS = 26_000;
 const NEXT_UPDATE = "20991231000000Z";

@@ -11,7 +11,7 @@
  *
  * "net" (only with `internet`) routes just the tunnel network back, so the
  * client reaches it only through the tunnel. The client runs as a Deno
- * script inside "cli" (src/client/testing_launch.ts); the test process stays
+ * script inside "cli" (src/testing/client/launch.ts); the test process stays
  * in the root namespace and checks with ip -j, ping and the files the client
  * writes. /etc/netns/<cli>/resolv.conf is what processes in "cli" read as
  * /etc/resolv.conf.
@@ -20,7 +20,7 @@
 import { E2eLab, type LoggedProcess, ROOT } from "./lab.ts";
 import { createE2ePki, type E2ePki } from "./pki.ts";
 
-const LAUNCH = `${ROOT}src/client/testing_launch.ts`;
+const LAUNCH = `${ROOT}src/testing/client/launch.ts`;
 
 export interface ClientNet {
   e: E2eLab;
@@ -111,7 +111,7 @@ export function clientYaml(pki: E2ePki, body: string[]): string {
 
 /**
  * Starts the client in "cli" from `yaml` (written to the lab directory as
- * NAME.yaml); `options` go to testing_launch.ts (resolvConfPath, level, …).
+ * NAME.yaml); `options` go to src/testing/client/launch.ts (resolvConfPath, level, …).
  */
 export async function startClient(
   n: ClientNet,
