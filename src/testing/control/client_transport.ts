@@ -1,5 +1,6 @@
 /**
- * Client-side sockets: a UDP "connected" datagram socket or a TCP connection
+ * Test support (tests/interop/, src/control/live_fuzz_test.ts; the product client
+ * dials through src/client/): client-side sockets: a UDP "connected" datagram socket or a TCP connection
  * with length framing. Every received packet (control or data) goes to
  * onPacket; the caller dispatches control packets to its ControlSession.
  */

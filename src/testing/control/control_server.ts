@@ -1,4 +1,7 @@
-/** The handle serveUdp and serveTcp return, and the close logic they share. */
+/**
+ * Test support: the handle serveUdp and serveTcp (udp_transport.ts, tcp_transport.ts) return, and the
+ * close logic they share.
+ */
 
 /** A control-channel socket and its receive loop. */
 export interface ControlServer {

@@ -1,4 +1,8 @@
-/** Real TCP sockets for the control channel: one length-framed packet stream per connection. */
+/**
+ * Test support: real TCP sockets in front of a bare ControlListener, one length-framed packet stream per
+ * connection (tests/interop/, src/control/live_fuzz_test.ts). The server's own TCP path is
+ * src/server/tcp_socket.ts.
+ */
 
 import { closeQuietly } from "../../device/socket_helpers.ts";
 import { type ControlServer, controlServer } from "./control_server.ts";

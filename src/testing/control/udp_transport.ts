@@ -1,7 +1,8 @@
 /**
- * Real UDP sockets for the control channel (Deno.listenDatagram, needs
- * --unstable-net). Kept small: everything protocol-related lives in the
- * listener and sessions.
+ * Test support: real UDP sockets (Deno.listenDatagram, needs --unstable-net) in front of a bare
+ * ControlListener, for tests/interop/ and src/control/live_fuzz_test.ts; the server's own UDP path is
+ * src/server/server_transport.ts. Kept small: everything protocol-related lives in the listener and
+ * sessions.
  */
 
 import { closeQuietly } from "../../device/socket_helpers.ts";

@@ -1,4 +1,7 @@
-/** IP version dispatch for packets of either family. */
+/**
+ * Test support: IP version dispatch for packets of either family. The datapath checks each family
+ * itself (src/packet/ipv4.ts, ipv6.ts); tests check packets of either family with this.
+ */
 
 import { checkIpv4 } from "../../packet/ipv4.ts";
 import { checkIpv6 } from "../../packet/ipv6.ts";
