@@ -3,6 +3,10 @@
  * for the given entry points and fails when local modules import each other in a circle (type-only
  * imports included: a cycle of types still ties two folders together).
  *
+ * It also fails when product code imports test support: every module under src/ or ffi/ (and main.ts)
+ * is product code unless it lies under src/testing/, is a `_test.ts` or lies in a `testdata/` folder
+ * (fixture generators), and product code must not import from src/testing/.
+ *
  * Usage: deno run --allow-run --allow-read tests/tools/import_cycles.ts ENTRY...
  */
 
@@ -82,6 +86,27 @@ export function findCycles(edges: Map<string, string[]>): string[][] {
   return cycles;
 }
 
+const TEST_SUPPORT = "src/testing/";
+
+/** Whether a repository-relative path is product code (shipped), as opposed to tests and their support. */
+export function isProductModule(path: string): boolean {
+  const underProductRoot = path === "main.ts" || path.startsWith("src/") || path.startsWith("ffi/");
+  return underProductRoot && !path.startsWith(TEST_SUPPORT) && !path.endsWith("_test.ts") &&
+    !path.includes("/testdata/");
+}
+
+/** Product modules importing test support, as `[importer, imported]` repository-relative paths, sorted. */
+export function testSupportImports(edges: Map<string, string[]>, root: string): [string, string][] {
+  const found: [string, string][] = [];
+  for (const [from, targets] of edges) {
+    if (!from.startsWith(root) || !isProductModule(from.slice(root.length))) continue;
+    for (const to of targets) {
+      if (to.startsWith(root + TEST_SUPPORT)) found.push([from.slice(root.length), to.slice(root.length)]);
+    }
+  }
+  return found.sort((a, b) => a.join(" ").localeCompare(b.join(" ")));
+}
+
 async function moduleGraph(entries: string[]): Promise<ModuleGraph> {
   const graph: ModuleGraph = { modules: [] };
   for (const entry of entries) {
@@ -121,8 +146,12 @@ if (import.meta.main) {
     for (const cycle of cycles) {
       console.error(`import cycle: ${cycle.map((s) => s.replace(cwd, "")).join(" <-> ")}`);
     }
-    if (cycles.length > 0) Deno.exit(1);
-    console.log(`import cycles: none among ${edges.size} local modules`);
+    const leaks = testSupportImports(edges, cwd);
+    for (const [from, to] of leaks) console.error(`test support imported by product code: ${from} -> ${to}`);
+    if (cycles.length > 0 || leaks.length > 0) Deno.exit(1);
+    console.log(
+      `import cycles: none among ${edges.size} local modules; no product module imports ${TEST_SUPPORT}`,
+    );
   } finally {
     await Deno.remove(root);
   }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { findCycles, localEdges, type ModuleGraph } from "./import_cycles.ts";
+import {
+  findCycles,
+  isProductModule,
+  localEdges,
+  type ModuleGraph,
+  testSupportImports,
+} from "./import_cycles.ts";
 
 function graph(edges: Record<string, string[]>): ModuleGraph {
   return {
@@ -31,4 +37,41 @@ Deno.test("findCycles() walks a 20,000-module chain without overflowing the stac
   const cycles = findCycles(edges);
   assert.equal(cycles.length, 1);
   assert.equal(cycles[0].length, 20_001);
+});
+
+Deno.test("testSupportImports() names each product module that imports src/testing/, and nothing else", () => {
+  const root = "file:///repo/";
+  const edges = new Map<string, string[]>([
+    [`${root}main.ts`, [`${root}src/testing/wait.ts`]],
+    [`${root}src/server/server.ts`, [`${root}src/testing/datapath/fake_network.ts`, `${root}src/log/log.ts`]],
+    [`${root}ffi/udp.ts`, [`${root}src/testing/bytes.ts`]],
+    [`${root}src/server/server_test.ts`, [`${root}src/testing/server/lab.ts`]],
+    [`${root}src/testing/server/lab.ts`, [
+      `${root}src/testing/datapath/rig.ts`,
+      `${root}src/server/server.ts`,
+    ]],
+    [`${root}src/pki/testdata/make_fuzz_chain.ts`, [`${root}src/testing/pki/certs.ts`]],
+    [`${root}tests/e2e/support/lab.ts`, [`${root}src/testing/wait.ts`]],
+    [`${root}bench/aead_bench.ts`, [`${root}src/testing/data/hex.ts`]],
+    [`${root}src/log/log.ts`, []],
+  ]);
+  assert.deepEqual(testSupportImports(edges, root), [
+    ["ffi/udp.ts", "src/testing/bytes.ts"],
+    ["main.ts", "src/testing/wait.ts"],
+    ["src/server/server.ts", "src/testing/datapath/fake_network.ts"],
+  ]);
+});
+
+Deno.test("isProductModule() counts src/, ffi/ and main.ts, minus tests, test support and testdata", () => {
+  for (const path of ["main.ts", "src/server/server.ts", "ffi/tun.ts", "src/testingx.ts"]) {
+    assert.equal(isProductModule(path), true, path);
+  }
+  const notProduct = [
+    "src/testing/wait.ts",
+    "src/server/server_test.ts",
+    "src/pki/testdata/make_fuzz_chain.ts",
+    "tests/harness/netns.ts",
+    "bench/aead_bench.ts",
+  ];
+  for (const path of notProduct) assert.equal(isProductModule(path), false, path);
 });
