@@ -12,7 +12,7 @@
  * (double-buffered), so neither direction allocates per packet. Frames above
  * `maxFrame` are skipped; a full ring pauses reading.
  *
- * Limits (src/testing/control/tcp_transport.ts serveTcp applies the first and third to
+ * Limits (control/tcp_transport.ts serveTcp applies the first and third to
  * the control listener too):
  * - at most `maxConnections` open at once; more are closed on accept (`refused`);
  * - at most `maxConnectionsPerSource` from one source address (IPv4, IPv6 /64);
