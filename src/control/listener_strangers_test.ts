@@ -23,7 +23,7 @@ import {
   P_CONTROL_V1,
   SESSION_ID_SIZE,
 } from "./opcode.ts";
-import { ControlSession } from "./session.ts";
+import type { ControlSession } from "./session.ts";
 import { ManualClock } from "./testing_clock.ts";
 import { sharedTestPki } from "./testing_pki.ts";
 import { pkiVerifier } from "./verifier.ts";
