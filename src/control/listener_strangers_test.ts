@@ -338,25 +338,20 @@ Deno.test({
     const clock = new ManualClock();
     const l = makeListener(clock);
     const cw = clientWrap(WRAPS.none);
-    const cookie = cookieFor(l, cw, "192.0.2.8:1", sid(5));
-    const first = clientPacket(cw, {
-      op: P_CONTROL_V1,
-      sid: sid(5),
-      acks: [0],
-      remoteSid: cookie,
-      messageId: 1,
-    });
+    // A P_CONTROL_V1 from endpoint `ep` acking our cookie reply (message id 0) to client session `n`.
+    const tlsAckingCookie = (ep: string, n: number, messageId: number) =>
+      clientPacket(cw, {
+        op: P_CONTROL_V1,
+        sid: sid(n),
+        acks: [0],
+        remoteSid: cookieFor(l, cw, ep, sid(n)),
+        messageId,
+      });
+    const first = tlsAckingCookie("192.0.2.8:1", 5, 1);
     assert.equal(l.handlePacket("udp", "192.0.2.8:1", "192.0.2.8:1", () => {}, first), VERDICT_OK);
     assert.equal(l.sessionCount, 1);
     // Message ids past 1 are not the next packet after a reset exchange.
-    const other = cookieFor(l, cw, "192.0.2.8:2", sid(6));
-    const late = clientPacket(cw, {
-      op: P_CONTROL_V1,
-      sid: sid(6),
-      acks: [0],
-      remoteSid: other,
-      messageId: 2,
-    });
+    const late = tlsAckingCookie("192.0.2.8:2", 6, 2);
     assert.equal(l.handlePacket("udp", "192.0.2.8:2", "192.0.2.8:2", () => {}, late), DROP_BAD_COOKIE);
     assert.equal(l.sessionCount, 1);
     l.close();
