@@ -304,13 +304,19 @@ export class TunDevice implements SyncPacketDevice {
   }
 
   write(buf: Uint8Array, offset: number, length: number): boolean {
-    if (this.vnetHeader) return this.#writeWithHeader(buf, offset, length, 0, 0, 0, 0, 0);
+    if (this.vnetHeader) return this.writeGso(buf, offset, length, 0, 0, 0, 0, 0);
+    const fd = this.#writableFd(buf, offset, length);
+    return this.#written(this.#lib.write(fd, this.#views.at(buf, offset), length), length);
+  }
+
+  /** The open fd, once `offset`/`length` are checked against `buf`; throws otherwise. */
+  #writableFd(buf: Uint8Array, offset: number, length: number): number {
     const fd = this.#fd;
     if (fd < 0) throw new Error(`write ${this.name}: device is closed`);
     if (offset < 0 || length <= 0 || offset + length > buf.length) {
       throw new RangeError(`write ${this.name}: ${offset}+${length} is outside a ${buf.length}-byte buffer`);
     }
-    return this.#written(this.#lib.write(fd, this.#views.at(buf, offset), length), length);
+    return fd;
   }
 
   /**
@@ -320,7 +326,8 @@ export class TunDevice implements SyncPacketDevice {
    * TCP checksum field must hold the folded pseudo-header sum (not
    * complemented); the kernel completes it from `csumStart` (the TCP header)
    * with the field `csumOffset` bytes in. `hdrLen` is IP + TCP header bytes.
-   * Return and throw behaviour as `write`.
+   * Return and throw behaviour as `write` (whose writes on a vnetHeader
+   * device come here with gsoType 0: a plain packet behind a zero header).
    */
   writeGso(
     buf: Uint8Array,
@@ -333,24 +340,7 @@ export class TunDevice implements SyncPacketDevice {
     csumOffset: number,
   ): boolean {
     if (!this.vnetHeader) throw new Error(`writeGso ${this.name}: the device was opened without vnetHeader`);
-    return this.#writeWithHeader(buf, offset, length, gsoType, gsoSize, hdrLen, csumStart, csumOffset);
-  }
-
-  #writeWithHeader(
-    buf: Uint8Array,
-    offset: number,
-    length: number,
-    gsoType: number,
-    gsoSize: number,
-    hdrLen: number,
-    csumStart: number,
-    csumOffset: number,
-  ): boolean {
-    const fd = this.#fd;
-    if (fd < 0) throw new Error(`write ${this.name}: device is closed`);
-    if (offset < 0 || length <= 0 || offset + length > buf.length) {
-      throw new RangeError(`write ${this.name}: ${offset}+${length} is outside a ${buf.length}-byte buffer`);
-    }
+    const fd = this.#writableFd(buf, offset, length);
     let b = buf;
     let at = offset - VNET_HDR_LEN;
     if (at < 0) {

@@ -7,11 +7,13 @@
  */
 
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+import { Wakeup } from "../device/queued_socket.ts";
 
 export class SwitchableSocket implements DatagramSocket {
   #current: DatagramSocket | null = null;
   #closed = false;
-  #wake: (() => void) | null = null;
+  /** Woken when a socket comes into use or this wrapper closes. */
+  readonly #switched = new Wakeup();
 
   get localPort(): number {
     return this.#current?.localPort ?? 0;
@@ -35,7 +37,7 @@ export class SwitchableSocket implements DatagramSocket {
     const old = this.#current;
     this.#current = socket;
     old?.close();
-    this.#signal();
+    this.#switched.wake();
   }
 
   /** Closes the socket in use, if it is still `socket` (or any, without argument). */
@@ -44,7 +46,7 @@ export class SwitchableSocket implements DatagramSocket {
     if (!cur || (socket && socket !== cur)) return;
     this.#current = null;
     cur.close();
-    this.#signal();
+    this.#switched.wake();
   }
 
   async receiveBatch(
@@ -57,7 +59,7 @@ export class SwitchableSocket implements DatagramSocket {
       if (this.#closed) return 0;
       const socket = this.#current;
       if (!socket) {
-        await new Promise<void>((resolve) => this.#wake = resolve);
+        await this.#switched.wait();
         continue;
       }
       let received = 0;
@@ -94,12 +96,6 @@ export class SwitchableSocket implements DatagramSocket {
     this.#closed = true;
     this.#current?.close();
     this.#current = null;
-    this.#signal();
-  }
-
-  #signal(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    this.#switched.wake();
   }
 }

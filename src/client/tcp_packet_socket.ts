@@ -9,12 +9,13 @@
 
 import { FrameWriteQueue, MAX_QUEUED_WRITE_BYTES } from "../control/tcp_framing_io.ts";
 import { FrameReassembler } from "../control/tcp_framing.ts";
-import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
-import { closeQuietly, sendEach } from "../device/socket_helpers.ts";
+import type { EndpointSlots } from "../device/datagram_socket.ts";
+import { QueuedDatagramSocket } from "../device/queued_socket.ts";
+import { closeQuietly } from "../device/socket_helpers.ts";
 
 const MAX_QUEUED = 1024;
 
-export class TcpPacketSocket implements DatagramSocket {
+export class TcpPacketSocket extends QueuedDatagramSocket {
   readonly localPort: number;
   /** Why the connection ended, null while it is up. */
   ended: string | null = null;
@@ -24,7 +25,6 @@ export class TcpPacketSocket implements DatagramSocket {
   readonly #server: EndpointSlots;
   readonly #serverRow: number;
   readonly #onEnd: (reason: string) => void;
-  #wake: (() => void) | null = null;
   #closed = false;
 
   /**
@@ -37,6 +37,7 @@ export class TcpPacketSocket implements DatagramSocket {
     serverRow: number,
     onEnd: (reason: string) => void = () => {},
   ) {
+    super();
     this.#conn = conn;
     this.#onEnd = onEnd;
     this.#server = server;
@@ -59,28 +60,29 @@ export class TcpPacketSocket implements DatagramSocket {
         reassembler.feed(buf.subarray(0, read), (data, off, len) => {
           if (this.#queue.length < MAX_QUEUED) this.#queue.push(data.slice(off, off + len));
         });
-        this.#signal();
+        this.arrival.wake();
       }
     } catch (e) {
       this.#end(`TCP connection failed: ${(e as Error).message.split("\n")[0]}`);
     }
   }
 
-  async receiveBatch(
-    bufs: Uint8Array[],
-    sizes: Int32Array,
-    from: EndpointSlots,
-    offset: number,
-  ): Promise<number> {
-    while (this.#queue.length === 0) {
-      if (this.#closed || this.ended !== null) return 0;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
+  /** Frames that arrived before the end are still delivered. */
+  protected receiveEnded(): boolean {
+    return this.#queue.length === 0 && (this.#closed || this.ended !== null);
+  }
+
+  protected hasQueued(): boolean {
+    return this.#queue.length > 0;
+  }
+
+  drainInto(bufs: Uint8Array[], sizes: Int32Array, from: EndpointSlots, offset: number): number {
     let n = 0;
     while (n < bufs.length && this.#queue.length > 0) {
       const frame = this.#queue.shift()!;
       const room = bufs[n].length - offset;
       bufs[n].set(frame.subarray(0, room), offset);
+      // An oversized frame reports room + 1 bytes, so the datapath drops it as too big.
       sizes[n] = Math.min(frame.length, room + 1);
       from.copyRow(n, this.#server, this.#serverRow);
       n++;
@@ -94,23 +96,12 @@ export class TcpPacketSocket implements DatagramSocket {
     return this.#writer.queue(buf, offset, length);
   }
 
-  sendBatch(
-    bufs: Uint8Array[],
-    offsets: Int32Array,
-    sizes: Int32Array,
-    count: number,
-    to: EndpointSlots,
-    rows: Int32Array,
-  ): number {
-    return sendEach(this, bufs, offsets, sizes, count, to, rows);
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#writer.stop();
     closeQuietly(this.#conn);
-    this.#signal();
+    this.arrival.wake();
   }
 
   #end(reason: string): void {
@@ -118,12 +109,6 @@ export class TcpPacketSocket implements DatagramSocket {
       this.ended = reason;
       this.#onEnd(reason);
     }
-    this.#signal();
-  }
-
-  #signal(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    this.arrival.wake();
   }
 }

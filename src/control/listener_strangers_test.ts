@@ -23,14 +23,15 @@ import {
   P_CONTROL_V1,
   SESSION_ID_SIZE,
 } from "./opcode.ts";
-import { ControlSession } from "./session.ts";
+import type { ControlSession } from "./session.ts";
 import { ManualClock } from "../testing/control/clock.ts";
-import { createTestPki, type TestPki } from "../testing/control/pki.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
 import { pkiVerifier } from "./verifier.ts";
+import { listenerUdpClient } from "../testing/control/listener_client.ts";
+import { within } from "../testing/wait.ts";
 
-let pki: TestPki;
+const pki = await sharedTestPki();
 const key = Uint8Array.from({ length: 256 }, (_, i) => (i * 31 + 7) & 0xff);
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 const WRAPS: Record<string, ControlWrapConfig> = {
   none: { mode: "none" },
@@ -94,11 +95,8 @@ function decodeReply(wrap: ControlWrap, wire: Uint8Array): ControlPacket {
   return pkt;
 }
 
-Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
-
 for (const [mode, config] of Object.entries(WRAPS)) {
   Deno.test({
-    ...opts,
     name:
       `ControlListener (${mode}) answers a reset from a source that never answers with one packet, no session, no timer, no retransmit`,
     fn: async () => {
@@ -134,7 +132,6 @@ for (const [mode, config] of Object.entries(WRAPS)) {
 }
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener with resetCookies off (the mutation): the same unanswered reset holds a session that retransmits",
   fn: async () => {
@@ -161,7 +158,6 @@ function cookieFor(l: ControlListener, cw: ControlWrap, ep: string, clientSid: U
 }
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener creates a session only for an ack of its cookie from the same endpoint and client session id, within 60-90 s",
   fn: async () => {
@@ -214,7 +210,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlListener limits resets per source address (IPv4, IPv6 /64) beside the global answer rate",
   fn: async () => {
     const clock = new ManualClock();
@@ -253,7 +248,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlListener over TCP opens a session at the reset (no cookie) within the per-source rate",
   fn: () => {
     const clock = new ManualClock();
@@ -277,7 +271,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlListener remembers at most sourceTableSize sources under a flood of spoofed resets",
   fn: () => {
     const clock = new ManualClock();
@@ -298,37 +291,11 @@ Deno.test({
 });
 
 /** A tsvpn client session wired to the listener over a fake UDP path that can drop client packets. */
-function udpClient(
-  l: ControlListener,
-  ep: string,
-  dropClientPacket: (p: Uint8Array) => boolean,
-): ControlSession {
-  // deno-lint-ignore prefer-const
-  let client: ControlSession;
-  const reply = (p: Uint8Array) => setTimeout(() => client.receive(p), 0);
-  client = new ControlSession({
-    role: "client",
-    credentials: pki.client,
-    verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
-    wrap: createControlWrap({ mode: "tls-crypt", key }, "client"),
-    tlsTimeoutMs: 200,
-    send: (p) => {
-      if (!dropClientPacket(p)) setTimeout(() => l.handlePacket("udp", ep, ep, reply, p), 0);
-    },
-  });
-  return client;
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => t = setTimeout(() => rej(new Error(`Timed out: ${what}`)), ms)),
-  ]);
+function udpClient(l: ControlListener, ep: string, drop: (p: Uint8Array) => boolean): ControlSession {
+  return listenerUdpClient(l, ep, pki, { wrapKey: key, drop, tlsTimeoutMs: 200 });
 }
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener: a tsvpn client completes the cookie exchange even when its first ack of the answer is lost (acks repeat on later packets)",
   fn: async () => {
@@ -366,35 +333,27 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlListener: a client's first TLS packet may itself complete the cookie exchange",
   fn: () => {
     const clock = new ManualClock();
     const l = makeListener(clock);
     const cw = clientWrap(WRAPS.none);
-    const cookie = cookieFor(l, cw, "192.0.2.8:1", sid(5));
-    const first = clientPacket(cw, {
-      op: P_CONTROL_V1,
-      sid: sid(5),
-      acks: [0],
-      remoteSid: cookie,
-      messageId: 1,
-    });
+    // A P_CONTROL_V1 from endpoint `ep` acking our cookie reply (message id 0) to client session `n`.
+    const tlsAckingCookie = (ep: string, n: number, messageId: number) =>
+      clientPacket(cw, {
+        op: P_CONTROL_V1,
+        sid: sid(n),
+        acks: [0],
+        remoteSid: cookieFor(l, cw, ep, sid(n)),
+        messageId,
+      });
+    const first = tlsAckingCookie("192.0.2.8:1", 5, 1);
     assert.equal(l.handlePacket("udp", "192.0.2.8:1", "192.0.2.8:1", () => {}, first), VERDICT_OK);
     assert.equal(l.sessionCount, 1);
     // Message ids past 1 are not the next packet after a reset exchange.
-    const other = cookieFor(l, cw, "192.0.2.8:2", sid(6));
-    const late = clientPacket(cw, {
-      op: P_CONTROL_V1,
-      sid: sid(6),
-      acks: [0],
-      remoteSid: other,
-      messageId: 2,
-    });
+    const late = tlsAckingCookie("192.0.2.8:2", 6, 2);
     assert.equal(l.handlePacket("udp", "192.0.2.8:2", "192.0.2.8:2", () => {}, late), DROP_BAD_COOKIE);
     assert.equal(l.sessionCount, 1);
     l.close();
   },
 });
-
-Deno.test({ ...opts, name: "cleanup", fn: () => pki.cleanup() });

@@ -14,12 +14,13 @@ import { ControlListener, type ControlListenerOptions } from "./listener.ts";
 import { headerByte, P_CONTROL_HARD_RESET_CLIENT_V3, P_CONTROL_V1, P_DATA_V2 } from "./opcode.ts";
 import { ControlSession } from "./session.ts";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
-import { createTestPki, type TestPki } from "../testing/control/pki.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
 import { pkiVerifier } from "./verifier.ts";
+import { listenerUdpClient } from "../testing/control/listener_client.ts";
+import { until, within } from "../testing/wait.ts";
 
-let pki: TestPki;
+const pki = await sharedTestPki();
 const key = Uint8Array.from({ length: 256 }, (_, i) => (i * 29 + 5) & 0xff);
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 function makeListener(extra: Partial<ControlListenerOptions> = {}): ControlListener {
   return new ControlListener({
@@ -34,32 +35,11 @@ function makeListener(extra: Partial<ControlListenerOptions> = {}): ControlListe
 }
 
 /** A client session joined to the listener as if over UDP from `endpoint`. */
-function udpClient(listener: ControlListener, endpoint: string, wrapKey = key): ControlSession {
-  // deno-lint-ignore prefer-const
-  let client: ControlSession;
-  const reply = (p: Uint8Array) => setTimeout(() => client.receive(p), 0);
-  client = new ControlSession({
-    role: "client",
-    credentials: pki.client,
-    verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
-    wrap: createControlWrap({ mode: "tls-crypt", key: wrapKey }, "client"),
-    send: (p) => setTimeout(() => listener.handlePacket("udp", endpoint, endpoint, reply, p), 0),
-  });
-  return client;
+function udpClient(listener: ControlListener, endpoint: string): ControlSession {
+  return listenerUdpClient(listener, endpoint, pki, { wrapKey: key });
 }
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => t = setTimeout(() => rej(new Error(`Timed out: ${what}`)), ms)),
-  ]);
-}
-
-Deno.test({ ...opts, name: "fixture", fn: async () => void (pki = await createTestPki()) });
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener.handlePacket() creates a session for a verified reset and dispatches data by peer-id",
   fn: async () => {
@@ -87,7 +67,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener.handlePacket() drops unverified, unknown and unsupported packets without creating state",
   fn: () => {
@@ -128,7 +107,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlListener rate-limits new sessions (resets creating sessions at once, as over TCP)",
   fn: () => {
     const clock = { t: 0, now: () => clock.t, setTimer: () => 0, clearTimer: () => {} };
@@ -150,7 +128,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlListener serves a client over length-framed TCP with arbitrary chunking",
   fn: async () => {
     const l = makeListener();
@@ -197,7 +174,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "ControlListener replaces an endpoint's old session when the client restarts",
   fn: async () => {
     const l = makeListener();
@@ -233,13 +209,12 @@ async function capturedReset(): Promise<Uint8Array> {
     send: (p) => void (first ??= p),
   });
   c.start();
-  await new Promise((r) => setTimeout(r, 0));
+  await until(() => first, { what: "the client's first packet" });
   c.close("captured", false);
   return first!;
 }
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener without reset cookies keeps an established session when resets from a spoofed copy of its endpoint arrive (one pending slot, expires)",
   fn: async () => {
@@ -264,9 +239,11 @@ Deno.test({
       const next = a.once("key");
       assert.equal(a.renegotiate(), true);
       assert.equal((await within(next, 10000, "rekey")).keyId, 1);
-      // The spoofed pending session ends with its handshake window.
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(l.sessionCount, 1);
+      // The spoofed pending session ends with its handshake window (300 ms).
+      await until(() => l.sessionCount === 1, {
+        what: "the spoofed pending session to expire",
+        timeoutMs: 2000,
+      });
       assert.equal(l.sessions()[0], established);
     } finally {
       a.close("done", false);
@@ -276,7 +253,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener without reset cookies, at capacity, evicts a session whose peer never answered, so a genuine client still gets in",
   fn: async () => {
@@ -307,7 +283,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "ControlListener.handlePacket() drops a reset with an all-zero session id and never throws from callbacks",
   fn: () => {
@@ -326,5 +301,3 @@ Deno.test({
     l.close();
   },
 });
-
-Deno.test({ ...opts, name: "cleanup", fn: () => pki.cleanup() });

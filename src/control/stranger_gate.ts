@@ -141,13 +141,12 @@ export class StrangerGate {
     this.opens = false;
     this.answered = null;
     const op = opcodeOf(buf[off]);
-    if (op === P_CONTROL_HARD_RESET_CLIENT_V2) {
-      return this.#reset(transport, linkKey, remote, reply, buf, off, len);
-    }
-    if (this.#cookies && transport === "udp" && (op === P_CONTROL_V1 || op === P_ACK_V1)) {
-      return this.#cookieAnswer(this.#cookies, linkKey, buf, off, len);
-    }
-    return DROP_UNKNOWN_SESSION;
+    const isReset = op === P_CONTROL_HARD_RESET_CLIENT_V2;
+    const cookies = transport === "udp" && (op === P_CONTROL_V1 || op === P_ACK_V1) ? this.#cookies : null;
+    if (!isReset && !cookies) return DROP_UNKNOWN_SESSION;
+    const v = this.#decode(buf, off, len);
+    if (v !== VERDICT_OK) return v;
+    return cookies ? this.#cookieAnswer(cookies, linkKey) : this.#reset(transport, linkKey, remote, reply);
   }
 
   /** Authenticates and decodes into #pkt, changing nothing else. */
@@ -159,17 +158,13 @@ export class StrangerGate {
     return decodeControlPacket(r.buffer, r.offset, r.length, this.#pkt);
   }
 
+  /** A decoded (in #pkt) client hard reset. */
   #reset(
     transport: TransportKind,
     linkKey: string,
     remote: string,
     reply: (packet: Uint8Array) => void,
-    buf: Uint8Array,
-    off: number,
-    len: number,
   ): number {
-    const v = this.#decode(buf, off, len);
-    if (v !== VERDICT_OK) return v;
     const pkt = this.#pkt;
     if (pkt.messageId !== 0 || pkt.ackCount !== 0) return DROP_MALFORMED;
     if (isAllZero(pkt.sessionId)) return DROP_MALFORMED; // OpenVPN: an undefined session id
@@ -190,9 +185,8 @@ export class StrangerGate {
     return VERDICT_OK;
   }
 
-  #cookieAnswer(cookies: ResetCookies, linkKey: string, buf: Uint8Array, off: number, len: number): number {
-    const v = this.#decode(buf, off, len);
-    if (v !== VERDICT_OK) return v;
+  /** A decoded (in #pkt) P_CONTROL_V1/P_ACK_V1 that may answer our cookie. */
+  #cookieAnswer(cookies: ResetCookies, linkKey: string): number {
     const pkt = this.#pkt;
     // Without acks it names no session of ours: a stray packet, e.g. from before a restart.
     if (pkt.ackCount === 0) return DROP_UNKNOWN_SESSION;

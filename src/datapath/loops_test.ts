@@ -12,7 +12,8 @@ import { EndpointSlots } from "../device/datagram_socket.ts";
 import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { Datapath } from "./datapath.ts";
 import { pollLoopCapable, pollLoopFor, runInsideLoop, runOutsideLoop } from "./loops.ts";
-import { keys, setup, until } from "../testing/datapath/poll_setup.ts";
+import { attachTestPeer, closeSetup, endLoops, setup } from "../testing/datapath/poll_setup.ts";
+import { until } from "../testing/wait.ts";
 import { warmedUp } from "./warm_up.ts";
 
 Deno.test("runInsideLoop() on a device that opens no loopback rig runs the poll loop without a warm-up", async () => {
@@ -22,20 +23,14 @@ Deno.test("runInsideLoop() on a device that opens no loopback rig runs the poll 
     const outside = runOutsideLoop(s.dp);
     s.dev.inject(buildIcmpEcho({ src: "10.8.0.1", dst: "10.8.0.2" }));
     const bufs = [new Uint8Array(2048)];
-    await until(
-      () => s.peer.tryReceiveBatch(bufs, new Int32Array(1), new EndpointSlots(1), 0) === 1,
-      "a datagram",
-    );
+    await until(() => s.peer.tryReceiveBatch(bufs, new Int32Array(1), new EndpointSlots(1), 0) === 1, {
+      what: "a datagram",
+    });
     assert.ok(pollLoopFor(s.dp).stats.slices > 0);
     assert.equal(warmedUp(), false);
-    s.dev.close();
-    s.sock.close();
-    await inside;
-    await outside;
+    await endLoops(s, inside, outside);
   } finally {
-    s.dev.close();
-    s.sock.close();
-    s.peer.close();
+    closeSetup(s);
   }
 });
 
@@ -52,21 +47,16 @@ Deno.test("runInsideLoop() on a TunDevice warms the path up over the device's ri
       slotSize: 2048,
     });
     assert.equal(pollLoopCapable(dp), true);
-    const { a, b } = keys();
-    const toPeer = new EndpointSlots(1);
-    toPeer.setIpv4(0, 0x7f000001, peer.localPort);
-    dp.reservePeer();
-    dp.attachPeer(0, a, toPeer, 0);
+    const b = attachTestPeer(dp, peer.localPort);
     const inside = runInsideLoop(dp);
     const outside = runOutsideLoop(dp);
     const packet = buildIcmpEcho({ src: "10.8.0.1", dst: "10.8.0.2" });
     assert.equal(rig.hostWrite(packet, packet.length), true);
     const bufs = [new Uint8Array(2048)];
     const sizes = new Int32Array(1);
-    await until(
-      () => peer.tryReceiveBatch(bufs, sizes, new EndpointSlots(1), 0) === 1,
-      "a datagram at the peer",
-    );
+    await until(() => peer.tryReceiveBatch(bufs, sizes, new EndpointSlots(1), 0) === 1, {
+      what: "a datagram at the peer",
+    });
     assert.equal(warmedUp(), true);
     assert.equal(b.open(bufs[0], 0, sizes[0]), OPEN_OK);
     assert.deepEqual(bufs[0].subarray(b.plainOff, b.plainOff + b.plainLen), packet);

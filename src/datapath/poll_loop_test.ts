@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { openUdp } from "../../ffi/udp.ts";
-import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
 import { OPEN_OK } from "../data/verdicts.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { buildIcmpEcho } from "../testing/packet/builders.ts";
@@ -13,7 +12,16 @@ import { OutsidePipeline } from "./outside.ts";
 import type { DatagramSocketHolder } from "../device/pollable.ts";
 import { FakeDevice } from "../testing/datapath/fake_device.ts";
 import { FakeNetwork } from "../testing/datapath/fake_network.ts";
-import { EventfdDevice, keys, sendData, setup, until } from "../testing/datapath/poll_setup.ts";
+import {
+  attachTestPeer,
+  closeSetup,
+  endLoops,
+  EventfdDevice,
+  sealData,
+  sendData,
+  setup,
+} from "../testing/datapath/poll_setup.ts";
+import { pause, until } from "../testing/wait.ts";
 import type { DatagramSocket } from "../device/datagram_socket.ts";
 
 Deno.test("pollLoopCapable() holds for an fd-backed device and socket, not for in-memory fakes", () => {
@@ -23,9 +31,7 @@ Deno.test("pollLoopCapable() holds for an fd-backed device and socket, not for i
     const fake = new Datapath({ mode: "single", device: new FakeDevice(), socket: s.sock });
     assert.equal(pollLoopCapable(fake), false);
   } finally {
-    s.dev.close();
-    s.sock.close();
-    s.peer.close();
+    closeSetup(s);
   }
 });
 
@@ -36,13 +42,8 @@ Deno.test("runInsideLoop() and runOutsideLoop() share one poll loop that carries
     const outside = runOutsideLoop(s.dp);
     // Outside → device: the peer seals and sends; the loop opens and writes to the device.
     const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
-    for (let i = 0; i < 3; i++) {
-      const slot = new Uint8Array(DATA_V2_OVERHEAD + up.length);
-      slot.set(up, DATA_V2_OVERHEAD);
-      const n = s.peerChannel.seal(slot, DATA_V2_OVERHEAD, up.length);
-      assert.ok(s.peer.send(slot, 0, n, s.toServer, 0));
-    }
-    await until(() => s.dev.written.length === 3, "three packets on the device");
+    for (let i = 0; i < 3; i++) sendData(s, up);
+    await until(() => s.dev.written.length === 3, { what: "three packets on the device" });
     for (const p of s.dev.take()) assert.deepEqual(p, up);
     // Device → outside: the host writes into the device; the peer receives a sealed datagram.
     const down = buildIcmpEcho({ src: "10.8.0.1", dst: "10.8.0.2", reply: true });
@@ -50,7 +51,7 @@ Deno.test("runInsideLoop() and runOutsideLoop() share one poll loop that carries
     const bufs = [new Uint8Array(2048)];
     const sizes = new Int32Array(1);
     const from = new EndpointSlots(1);
-    await until(() => s.peer.tryReceiveBatch(bufs, sizes, from, 0) === 1, "a datagram at the peer");
+    await until(() => s.peer.tryReceiveBatch(bufs, sizes, from, 0) === 1, { what: "a datagram at the peer" });
     assert.equal(s.peerChannel.open(bufs[0], 0, sizes[0]), OPEN_OK);
     assert.deepEqual(
       bufs[0].subarray(s.peerChannel.plainOff, s.peerChannel.plainOff + s.peerChannel.plainLen),
@@ -67,9 +68,7 @@ Deno.test("runInsideLoop() and runOutsideLoop() share one poll loop that carries
     s.sock.close();
     await outside;
   } finally {
-    s.dev.close();
-    s.sock.close();
-    s.peer.close();
+    closeSetup(s);
   }
 });
 
@@ -84,17 +83,12 @@ Deno.test("PollLoop runs the warm-up it is handed once, before its first slice",
     const inside = loop.runInside(new InsidePipeline(s.dp));
     const outside = loop.runOutside(new OutsidePipeline(s.dp));
     sendData(s, buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" }));
-    await until(() => s.dev.written.length === 1, "a packet on the device");
+    await until(() => s.dev.written.length === 1, { what: "a packet on the device" });
     assert.deepEqual(seen, [{ slices: 0, written: 0 }]);
-    s.dev.close();
-    s.sock.close();
-    await inside;
-    await outside;
+    await endLoops(s, inside, outside);
     assert.equal(seen.length, 1);
   } finally {
-    s.dev.close();
-    s.sock.close();
-    s.peer.close();
+    closeSetup(s);
   }
 });
 
@@ -107,17 +101,12 @@ Deno.test("PollLoop ends a direction when its AbortSignal aborts", async () => {
     ctl.abort();
     await inside;
     // The outside direction keeps working.
-    const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
-    const slot = new Uint8Array(DATA_V2_OVERHEAD + up.length);
-    slot.set(up, DATA_V2_OVERHEAD);
-    s.peer.send(slot, 0, s.peerChannel.seal(slot, DATA_V2_OVERHEAD, up.length), s.toServer, 0);
-    await until(() => s.dev.written.length === 1, "a packet on the device");
+    sendData(s, buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" }));
+    await until(() => s.dev.written.length === 1, { what: "a packet on the device" });
     s.sock.close();
     await outside;
   } finally {
-    s.dev.close();
-    s.sock.close();
-    s.peer.close();
+    closeSetup(s);
   }
 });
 
@@ -147,7 +136,7 @@ Deno.test("PollLoop lets Deno serve its own sockets while packets keep it pollin
     const inside = runInsideLoop(s.dp);
     const outside = runOutsideLoop(s.dp);
     const stats = pollLoopFor(s.dp).stats;
-    await until(() => s.dp.counters.stat("control_packets") > 20, "sprayed datagrams at the loop");
+    await until(() => s.dp.counters.stat("control_packets") > 20, { what: "sprayed datagrams at the loop" });
     const waitsBefore = stats.asyncWaits;
     // A TCP echo on Deno's own sockets, served by this process while the loop slices.
     const echo = (async () => {
@@ -166,10 +155,7 @@ Deno.test("PollLoop lets Deno serve its own sockets while packets keep it pollin
     assert.equal(new TextDecoder().decode(reply.subarray(0, n ?? 0)), "ping");
     assert.ok(stats.ioTurns > 0, JSON.stringify(stats));
     assert.equal(stats.asyncWaits, waitsBefore, "served while the loop stayed synchronous");
-    s.dev.close();
-    s.sock.close();
-    await inside;
-    await outside;
+    await endLoops(s, inside, outside);
   } finally {
     try {
       sprayer.kill();
@@ -184,8 +170,6 @@ Deno.test("PollLoop lets Deno serve its own sockets while packets keep it pollin
   }
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 Deno.test("PollLoop sleeps in long slices while no packets flow and goes back to short ones with traffic", async () => {
   const s = setup();
   const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
@@ -194,11 +178,13 @@ Deno.test("PollLoop sleeps in long slices while no packets flow and goes back to
     const outside = runOutsideLoop(s.dp);
     const stats = pollLoopFor(s.dp).stats;
     sendData(s, up);
-    await until(() => s.dev.written.length === 1, "a packet on the device");
+    await until(() => s.dev.written.length === 1, { what: "a packet on the device" });
     // Quiet: 400 ms (within IDLE_MS of that packet, so the loop still polls synchronously).
-    await sleep(QUIET_MS + 30);
+    // Real time is the scenario here: the loop picks its slice length from the wall clock
+    // since the last packet, and the test counts the slices it runs in a measured period.
+    await pause(QUIET_MS + 30);
     const quiet0 = { ...stats };
-    await sleep(400);
+    await pause(400);
     const quietSlices = stats.slices - quiet0.slices;
     assert.equal(stats.asyncWaits, quiet0.asyncWaits, "still synchronous");
     // 400 ms in QUIET_SLICE_MS slices is ~8; in SLICE_MS slices it would be ~100.
@@ -207,61 +193,42 @@ Deno.test("PollLoop sleeps in long slices while no packets flow and goes back to
     const busy0 = stats.slices;
     for (let i = 0; i < 100; i++) {
       sendData(s, up);
-      await sleep(2);
+      await pause(2); // Pacing: traffic spread over ~200 ms of slices, not one burst.
     }
     const busySlices = stats.slices - busy0;
     assert.ok(busySlices > quietSlices, `busy: ${busySlices} slices, quiet: ${quietSlices}`);
-    await until(() => s.dev.written.length === 101, "every packet on the device");
-    s.dev.close();
-    s.sock.close();
-    await inside;
-    await outside;
+    await until(() => s.dev.written.length === 101, { what: "every packet on the device" });
+    await endLoops(s, inside, outside);
   } finally {
-    s.dev.close();
-    s.sock.close();
-    s.peer.close();
+    closeSetup(s);
   }
 });
 
 Deno.test("PollLoop ends a quiet slice at once when a control packet hands work to the event loop", async () => {
-  const dev = new EventfdDevice("tun");
-  const sock = openUdp({ host: "127.0.0.1", port: 0 });
-  const peer = openUdp({ host: "127.0.0.1", port: 0 });
   const waits: number[] = [];
   let sentAt = 0;
-  const dp = new Datapath({
-    mode: "single",
-    device: dev,
-    socket: sock,
-    batchSize: 8,
+  const s = setup({
     // As the control plane does: the packet's work continues in the event loop.
     onControl: () => void setImmediate(() => waits.push(performance.now() - sentAt)),
   });
   try {
-    const inside = runInsideLoop(dp);
-    const outside = runOutsideLoop(dp);
-    const stats = pollLoopFor(dp).stats;
-    const to = new EndpointSlots(1);
-    to.setIpv4(0, 0x7f000001, sock.localPort);
+    const inside = runInsideLoop(s.dp);
+    const outside = runOutsideLoop(s.dp);
+    const stats = pollLoopFor(s.dp).stats;
     const control = new Uint8Array(40).fill(0x20); // opcode 4 (P_CONTROL_V1), key id 0
     for (let i = 0; i < 5; i++) {
-      await sleep(QUIET_MS + 30);
+      await pause(QUIET_MS + 30); // Scenario: the loop has gone quiet (long slices) when the packet comes.
       sentAt = performance.now();
-      peer.send(control, 0, control.length, to, 0);
-      await until(() => waits.length === i + 1, "the control packet's event loop work");
+      s.peer.send(control, 0, control.length, s.toServer, 0);
+      await until(() => waits.length === i + 1, { what: "the control packet's event loop work" });
     }
     assert.equal(stats.handoffs, 5, JSON.stringify(stats));
     // Without the hand-off the work would wait for the quiet slice's end (QUIET_SLICE_MS / 2 on average).
     const sorted = [...waits].sort((a, b) => a - b);
     assert.ok(sorted[2] < QUIET_SLICE_MS / 2, `median wait ${sorted[2].toFixed(1)} ms`);
-    dev.close();
-    sock.close();
-    await inside;
-    await outside;
+    await endLoops(s, inside, outside);
   } finally {
-    dev.close();
-    sock.close();
-    peer.close();
+    closeSetup(s);
   }
 });
 
@@ -303,38 +270,29 @@ Deno.test("PollLoop follows a socket holder: an fd socket read synchronously, th
   try {
     const dp = new Datapath({ mode: "single", device: dev, socket: holder, batchSize: 8 });
     assert.equal(pollLoopCapable(dp), true);
-    const { a, b } = keys();
-    const toPeer = new EndpointSlots(1);
-    toPeer.setIpv4(0, 0x7f000001, peer.localPort);
-    dp.reservePeer();
-    dp.attachPeer(0, a, toPeer, 0);
+    const peerChannel = attachTestPeer(dp, peer.localPort);
     const inside = runInsideLoop(dp);
     const outside = runOutsideLoop(dp);
     const up = buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" });
-    const sealed = () => {
-      const slot = new Uint8Array(DATA_V2_OVERHEAD + up.length);
-      slot.set(up, DATA_V2_OVERHEAD);
-      return slot.subarray(0, b.seal(slot, DATA_V2_OVERHEAD, up.length));
-    };
-    // Between sockets the loop serves the device alone.
-    await new Promise((r) => setTimeout(r, 20));
+    // Between sockets the loop serves the device alone: it keeps slicing.
+    await until(() => pollLoopFor(dp).stats.slices >= 2, { what: "poll loop slices with no socket" });
     // An fd-backed socket.
     holder.current = udp;
     const toUdp = new EndpointSlots(1);
     toUdp.setIpv4(0, 0x7f000001, udp.localPort);
-    const d1 = sealed();
+    const d1 = sealData(peerChannel, up);
     peer.send(d1, 0, d1.length, toUdp, 0);
-    await until(() => dev.written.length === 1, "a packet through the fd socket");
+    await until(() => dev.written.length === 1, { what: "a packet through the fd socket" });
     // A socket without an fd (as a TCP connection is): served by its own receiveBatch.
     const net = new FakeNetwork();
     const fake = net.socket(0x0a000001, 1194);
     const sender = net.socket(0x0a000002, 5000);
     holder.current = fake;
     udp.close();
-    const d2 = sealed();
+    const d2 = sealData(peerChannel, up);
     const to = fake.endpoint();
     sender.send(d2, 0, d2.length, to, 0);
-    await until(() => dev.written.length === 2, "a packet through the socket without an fd");
+    await until(() => dev.written.length === 2, { what: "a packet through the socket without an fd" });
     assert.ok(pollLoopFor(dp).stats.asyncTurns > 0);
     holder.close();
     await outside;

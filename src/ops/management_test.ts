@@ -6,6 +6,7 @@ import { startManagement } from "./management.ts";
 import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
 import { FakeServerControl, sampleClient, sampleSnapshot } from "../testing/ops/control.ts";
+import { until } from "../testing/wait.ts";
 
 const GREETING = ">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info";
 const encoder = new TextEncoder();
@@ -250,16 +251,13 @@ Deno.test("startManagement() refuses sessions beyond maxSessions and accepts aga
       c.close();
       await a.send("quit\n");
       assert.equal(await a.line(), null);
-      let d: Session | undefined;
-      for (let i = 0; i < 50 && d === undefined; i++) {
+      // The server frees the slot when it sees the quit; until then a new session is refused.
+      const d = await until(async () => {
         const s = await connect(address);
-        if (s.greeting === GREETING) d = s;
-        else {
-          s.close();
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      }
-      assert.ok(d, "a session slot was freed");
+        if (s.greeting === GREETING) return s;
+        s.close();
+        return undefined;
+      }, { what: "a session slot freed" });
       await d.send("pid\n");
       assert.match((await d.line())!, /^SUCCESS: pid=/);
       d.close();
@@ -304,10 +302,9 @@ Deno.test("startManagement() drops a session that does not read its replies and 
     await good.send("pid\n");
     assert.match((await good.line())!, /^SUCCESS: pid=/);
     good.close();
-    for (let i = 0; i < 100 && !logs.some((l) => l.includes("reply not read in time")); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.ok(logs.some((l) => l.includes("reply not read in time")), "the stalled session was closed");
+    await until(() => logs.some((l) => l.includes("reply not read in time")), {
+      what: "the stalled session closed (log line)",
+    });
   } finally {
     hog.close();
     await mgmt.close();

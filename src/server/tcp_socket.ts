@@ -12,7 +12,7 @@
  * (double-buffered), so neither direction allocates per packet. Frames above
  * `maxFrame` are skipped; a full ring pauses reading.
  *
- * Limits (control/tcp_transport.ts serveTcp applies the first and third to
+ * Limits (src/testing/control/tcp_transport.ts serveTcp applies the first and third to
  * the control listener too):
  * - at most `maxConnections` open at once; more are closed on accept (`refused`);
  * - at most `maxConnectionsPerSource` from one source address (IPv4, IPv6 /64);
@@ -28,7 +28,7 @@
  * (bench/stranger_probe.ts --tcp).
  */
 
-import { type DatagramSocket, ENDPOINT_ROW_BYTES, type EndpointSlots } from "../device/datagram_socket.ts";
+import { ENDPOINT_ROW_BYTES, type EndpointSlots } from "../device/datagram_socket.ts";
 import { type Clock, systemClock } from "../control/clock.ts";
 import { FrameReassembler } from "../control/tcp_framing.ts";
 import {
@@ -40,7 +40,8 @@ import {
   TCP_IDLE_MS,
 } from "../control/tcp_framing_io.ts";
 import { sourceKeyOf } from "../control/source_buckets.ts";
-import { closeQuietly, sendEach } from "../device/socket_helpers.ts";
+import { copyCut, QueuedDatagramSocket } from "../device/queued_socket.ts";
+import { closeQuietly } from "../device/socket_helpers.ts";
 
 export const FAMILY_TCP = 0x74;
 
@@ -128,7 +129,7 @@ export interface TcpServerSocketOptions {
   clock?: Clock;
 }
 
-export class TcpServerSocket implements DatagramSocket {
+export class TcpServerSocket extends QueuedDatagramSocket {
   readonly localPort: number;
   readonly #listener: Deno.TcpListener;
   readonly #conns = new Map<number, Connection>();
@@ -141,7 +142,6 @@ export class TcpServerSocket implements DatagramSocket {
   #head = 0;
   #count = 0;
   #nextId = 1;
-  #waiter: (() => void) | null = null;
   #spaceWaiters: (() => void)[] = [];
   #closed = false;
   readonly #clock: Clock;
@@ -161,6 +161,7 @@ export class TcpServerSocket implements DatagramSocket {
   writeDrops = 0;
 
   constructor(o: TcpServerSocketOptions) {
+    super();
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
     this.#idleMs = o.idleMs ?? TCP_IDLE_MS;
@@ -180,6 +181,18 @@ export class TcpServerSocket implements DatagramSocket {
     const o = row * ENDPOINT_ROW_BYTES;
     if (b[o] !== FAMILY_TCP) return -1;
     return ((b[o + 3] << 24) | (b[o + 4] << 16) | (b[o + 5] << 8) | b[o + 6]) >>> 0;
+  }
+
+  /** Writes connection `id` into endpoint row `row` (what connectionOf reads). */
+  static setConnection(slots: EndpointSlots, row: number, id: number): void {
+    const b = slots.bytes;
+    const o = row * ENDPOINT_ROW_BYTES;
+    b.fill(0, o, o + ENDPOINT_ROW_BYTES);
+    b[o] = FAMILY_TCP;
+    b[o + 3] = id >>> 24;
+    b[o + 4] = (id >>> 16) & 0xff;
+    b[o + 5] = (id >>> 8) & 0xff;
+    b[o + 6] = id & 0xff;
   }
 
   /** Open connections. */
@@ -337,34 +350,23 @@ export class TcpServerSocket implements DatagramSocket {
     this.#ringLen[i] = len;
     this.#ringConn[i] = id;
     this.#count++;
-    const w = this.#waiter;
-    this.#waiter = null;
-    w?.();
+    this.arrival.wake();
   }
 
-  async receiveBatch(
-    bufs: Uint8Array[],
-    sizes: Int32Array,
-    from: EndpointSlots,
-    offset: number,
-  ): Promise<number> {
-    while (this.#count === 0 && !this.#closed) await new Promise<void>((r) => this.#waiter = r);
-    if (this.#closed) return 0;
+  protected receiveEnded(): boolean {
+    return this.#closed;
+  }
+
+  protected hasQueued(): boolean {
+    return this.#count > 0;
+  }
+
+  drainInto(bufs: Uint8Array[], sizes: Int32Array, from: EndpointSlots, offset: number): number {
     let n = 0;
     while (n < bufs.length && this.#count > 0) {
       const i = this.#head;
-      const len = Math.min(this.#ringLen[i], bufs[n].length - offset);
-      bufs[n].set(this.#ring[i].subarray(0, len), offset);
-      sizes[n] = len;
-      const o = n * ENDPOINT_ROW_BYTES;
-      const fb = from.bytes;
-      fb.fill(0, o, o + ENDPOINT_ROW_BYTES);
-      fb[o] = FAMILY_TCP;
-      const id = this.#ringConn[i];
-      fb[o + 3] = id >>> 24;
-      fb[o + 4] = (id >>> 16) & 0xff;
-      fb[o + 5] = (id >>> 8) & 0xff;
-      fb[o + 6] = id & 0xff;
+      sizes[n] = copyCut(bufs[n], offset, this.#ring[i], this.#ringLen[i]);
+      TcpServerSocket.setConnection(from, n, this.#ringConn[i]);
       this.#head = (this.#head + 1) % RING_SLOTS;
       this.#count--;
       n++;
@@ -384,17 +386,6 @@ export class TcpServerSocket implements DatagramSocket {
     return false;
   }
 
-  sendBatch(
-    bufs: Uint8Array[],
-    offsets: Int32Array,
-    sizes: Int32Array,
-    count: number,
-    to: EndpointSlots,
-    rows: Int32Array,
-  ): number {
-    return sendEach(this, bufs, offsets, sizes, count, to, rows);
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -408,9 +399,7 @@ export class TcpServerSocket implements DatagramSocket {
     }
     this.#conns.clear();
     this.#perSource.clear();
-    const w = this.#waiter;
-    this.#waiter = null;
-    w?.();
+    this.arrival.wake();
     for (const s of this.#spaceWaiters.splice(0)) s();
   }
 }

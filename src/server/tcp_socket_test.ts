@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { EndpointSlots } from "../device/datagram_socket.ts";
 import { ManualClock } from "../testing/control/clock.ts";
 import { closeQuietly } from "../device/socket_helpers.ts";
-import { FAMILY_TCP, TcpServerSocket } from "./tcp_socket.ts";
+import { TcpServerSocket, type TcpServerSocketOptions } from "./tcp_socket.ts";
 import { closedByServer } from "../testing/control/tcp.ts";
+import { until } from "../testing/wait.ts";
 
 Deno.test("TcpServerSocket delivers length-framed packets with a connection row and answers on it", async () => {
   const closed: number[] = [];
@@ -30,7 +31,7 @@ Deno.test("TcpServerSocket delivers length-framed packets with a connection row 
     unknown.setIpv4(0, 0x7f000001, 1);
     assert.equal(sock.send(Uint8Array.of(1), 0, 1, unknown, 0), false, "a UDP row names no connection");
     conn.close();
-    for (let i = 0; i < 100 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => closed.length > 0, { what: "onClose after the peer closed" });
     assert.deepEqual(closed, [id]);
   } finally {
     sock.close();
@@ -59,12 +60,34 @@ function closeAll(conns: Deno.Conn[]): void {
   for (const c of conns) closeQuietly(c);
 }
 
+/** One more connection, added to `conns` (so `closeAll` closes it). */
+async function connectOneMore(sock: TcpServerSocket, conns: Deno.Conn[]): Promise<Deno.Conn> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
+  conns.push(c);
+  return c;
+}
+
+/** A socket on a ManualClock whose hasSession answers from `sessions`; `closed` collects onClose's ids. */
+function sessionTrackingSocket(options: Partial<TcpServerSocketOptions>) {
+  const clock = new ManualClock();
+  const sessions = new Set<number>();
+  const closed: number[] = [];
+  const sock = new TcpServerSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    clock,
+    hasSession: (id) => sessions.has(id),
+    onClose: (id) => closed.push(id),
+    ...options,
+  });
+  return { clock, sessions, closed, sock };
+}
+
 Deno.test("TcpServerSocket refuses and counts connections beyond maxConnections", async () => {
   const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0, maxConnections: 2 });
   const { conns } = await connectAll(sock, 2);
   try {
-    const third = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
-    conns.push(third);
+    const third = await connectOneMore(sock, conns);
     assert.equal(await closedByServer(third, 2000), true, "third connection closed on accept");
     assert.equal(sock.refused, 1);
     assert.equal(sock.connections, 2);
@@ -76,18 +99,7 @@ Deno.test("TcpServerSocket refuses and counts connections beyond maxConnections"
 });
 
 Deno.test("TcpServerSocket closes a connection that carried no session for idleMs and keeps one that does", async () => {
-  const clock = new ManualClock();
-  const sessions = new Set<number>();
-  const closed: number[] = [];
-  const sock = new TcpServerSocket({
-    hostname: "127.0.0.1",
-    port: 0,
-    clock,
-    idleMs: 60_000,
-    helloMs: Infinity,
-    hasSession: (id) => sessions.has(id),
-    onClose: (id) => closed.push(id),
-  });
+  const { clock, sessions, closed, sock } = sessionTrackingSocket({ idleMs: 60_000, helloMs: Infinity });
   const { conns, ids } = await connectAll(sock, 3);
   try {
     sessions.add(ids[0]);
@@ -137,7 +149,7 @@ Deno.test("TcpServerSocket drops and counts packets past 1 MiB queued for a peer
   const to = new EndpointSlots(1);
   const packet = new Uint8Array(60_000);
   try {
-    to.bytes.set(Uint8Array.of(FAMILY_TCP, 0, 0, ids[0] >>> 24, ids[0] >>> 16, ids[0] >>> 8, ids[0]));
+    TcpServerSocket.setConnection(to, 0, ids[0]);
     let accepted = 0;
     // One synchronous burst: the kernel takes at most the first packet before the queue is full.
     for (let i = 0; i < 30; i++) {
@@ -166,22 +178,11 @@ Deno.test("TcpServerSocket drops and counts packets past 1 MiB queued for a peer
 
 /** Waits (bounded) until the socket holds exactly `n` connections. */
 async function accepted(sock: TcpServerSocket, n: number): Promise<void> {
-  for (let i = 0; i < 200 && sock.connections !== n; i++) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(sock.connections, n);
+  await until(() => sock.connections === n, { what: `${n} connections accepted` });
 }
 
 Deno.test("TcpServerSocket closes a connection that carries no session helloMs after opening", async () => {
-  const clock = new ManualClock();
-  const sessions = new Set<number>();
-  const closed: number[] = [];
-  const sock = new TcpServerSocket({
-    hostname: "127.0.0.1",
-    port: 0,
-    clock,
-    helloMs: 5000,
-    hasSession: (id) => sessions.has(id),
-    onClose: (id) => closed.push(id),
-  });
+  const { clock, sessions, closed, sock } = sessionTrackingSocket({ helloMs: 5000 });
   const { conns, ids } = await connectAll(sock, 2);
   try {
     sessions.add(ids[0]); // its reset was accepted; ids[1] sent a frame the listener refused
@@ -205,8 +206,7 @@ Deno.test("TcpServerSocket without hasSession closes a connection that sent no w
   const clock = new ManualClock();
   const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0, clock, helloMs: 5000 });
   const { conns } = await connectAll(sock, 1);
-  const silent = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
-  conns.push(silent);
+  const silent = await connectOneMore(sock, conns);
   try {
     await silent.write(Uint8Array.of(0, 9, 1)); // a frame header and one byte of nine
     await accepted(sock, 2);
@@ -224,8 +224,7 @@ Deno.test("TcpServerSocket refuses connections beyond maxConnectionsPerSource an
   const sock = new TcpServerSocket({ hostname: "127.0.0.1", port: 0, maxConnectionsPerSource: 2 });
   const { conns } = await connectAll(sock, 2);
   try {
-    const third = await Deno.connect({ hostname: "127.0.0.1", port: sock.localPort });
-    conns.push(third);
+    const third = await connectOneMore(sock, conns);
     assert.equal(await closedByServer(third, 2000), true, "third from 127.0.0.1 closed on accept");
     assert.equal(sock.refusedPerSource, 1);
     assert.equal(sock.refused, 0, "the global cap was not the reason");

@@ -4,8 +4,8 @@
  * simulate a NAT rebinding (float). Every datagram is copied; tests only.
  */
 
-import { type DatagramSocket, EndpointSlots } from "../../device/datagram_socket.ts";
-import { sendEach } from "../../device/socket_helpers.ts";
+import { EndpointSlots } from "../../device/datagram_socket.ts";
+import { copyCut, QueuedDatagramSocket } from "../../device/queued_socket.ts";
 
 interface Datagram {
   bytes: Uint8Array;
@@ -45,16 +45,16 @@ function key(a: number, p: number): string {
   return `${a >>> 0}:${p}`;
 }
 
-export class FakeSocket implements DatagramSocket {
+export class FakeSocket extends QueuedDatagramSocket {
   readonly #net: FakeNetwork;
   #address: number;
   readonly localPort: number;
   #queue: Datagram[] = [];
-  #waiter: (() => void) | null = null;
   #closed = false;
   sent = 0;
 
   constructor(net: FakeNetwork, address: number, port: number) {
+    super();
     this.#net = net;
     this.#address = address >>> 0;
     this.localPort = port;
@@ -87,9 +87,7 @@ export class FakeSocket implements DatagramSocket {
   enqueue(d: Datagram): void {
     if (this.#closed) return;
     this.#queue.push(d);
-    const w = this.#waiter;
-    this.#waiter = null;
-    w?.();
+    this.arrival.wake();
   }
 
   /** Removes and returns pending datagrams without going through receiveBatch. */
@@ -97,27 +95,19 @@ export class FakeSocket implements DatagramSocket {
     return this.#queue.splice(0).map((d) => d.bytes);
   }
 
-  async receiveBatch(
-    bufs: Uint8Array[],
-    sizes: Int32Array,
-    from: EndpointSlots,
-    offset: number,
-  ): Promise<number> {
-    while (this.#queue.length === 0 && !this.#closed) {
-      await new Promise<void>((r) => this.#waiter = r);
-    }
-    if (this.#closed) return 0;
-    return this.drainInto(bufs, sizes, from, offset);
+  protected receiveEnded(): boolean {
+    return this.#closed;
   }
 
-  /** The synchronous part of receiveBatch (tests drive pipelines step by step). */
+  protected hasQueued(): boolean {
+    return this.#queue.length > 0;
+  }
+
   drainInto(bufs: Uint8Array[], sizes: Int32Array, from: EndpointSlots, offset: number): number {
     let n = 0;
     while (n < bufs.length && this.#queue.length > 0) {
       const d = this.#queue.shift()!;
-      const len = Math.min(d.bytes.length, bufs[n].length - offset);
-      bufs[n].set(d.bytes.subarray(0, len), offset);
-      sizes[n] = len;
+      sizes[n] = copyCut(bufs[n], offset, d.bytes, d.bytes.length);
       from.setIpv4(n, d.fromAddr, d.fromPort);
       n++;
     }
@@ -131,21 +121,8 @@ export class FakeSocket implements DatagramSocket {
     return true;
   }
 
-  sendBatch(
-    bufs: Uint8Array[],
-    offsets: Int32Array,
-    sizes: Int32Array,
-    count: number,
-    to: EndpointSlots,
-    rows: Int32Array,
-  ): number {
-    return sendEach(this, bufs, offsets, sizes, count, to, rows);
-  }
-
   close(): void {
     this.#closed = true;
-    const w = this.#waiter;
-    this.#waiter = null;
-    w?.();
+    this.arrival.wake();
   }
 }

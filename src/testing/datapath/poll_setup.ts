@@ -13,7 +13,7 @@ import { DATA_V2_OVERHEAD } from "../../data/data_header.ts";
 import { dataKeysFromParts } from "../../data/key_material.ts";
 import { EndpointSlots } from "../../device/datagram_socket.ts";
 import type { Poller, SyncPacketDevice } from "../../device/pollable.ts";
-import { Datapath } from "../../datapath/datapath.ts";
+import { Datapath, type DatapathOptions } from "../../datapath/datapath.ts";
 import { FakeDevice } from "./fake_device.ts";
 
 /** A fake tun whose readiness is an eventfd, so the poll loop can wait on it. */
@@ -78,13 +78,14 @@ export function keys(): { a: DataChannel; b: DataChannel } {
   return { a, b };
 }
 
-/** Polls `cond` (called once per try; it may consume) for up to 2 s. */
-export async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.fail(`timed out waiting for ${what}`);
+/** Attaches peer 0 of `dp` at 127.0.0.1:`peerPort` with fresh keys; returns the test peer's channel. */
+export function attachTestPeer(dp: Datapath, peerPort: number): DataChannel {
+  const { a, b } = keys();
+  const toPeer = new EndpointSlots(1);
+  toPeer.setIpv4(0, 0x7f000001, peerPort);
+  dp.reservePeer();
+  dp.attachPeer(0, a, toPeer, 0);
+  return b;
 }
 
 export interface Setup {
@@ -96,24 +97,42 @@ export interface Setup {
   toServer: EndpointSlots;
 }
 
-export function setup(): Setup {
+/** `extra`: further Datapath options (e.g. an onControl hook). */
+export function setup(extra: Partial<DatapathOptions> = {}): Setup {
   const dev = new EventfdDevice("tun");
   const sock = openUdp({ host: "127.0.0.1", port: 0 });
   const peer = openUdp({ host: "127.0.0.1", port: 0 });
-  const dp = new Datapath({ mode: "single", device: dev, socket: sock, batchSize: 8 });
-  const { a, b } = keys();
-  const toPeer = new EndpointSlots(1);
-  toPeer.setIpv4(0, 0x7f000001, peer.localPort);
-  dp.reservePeer();
-  dp.attachPeer(0, a, toPeer, 0);
+  const dp = new Datapath({ mode: "single", device: dev, socket: sock, batchSize: 8, ...extra });
+  const peerChannel = attachTestPeer(dp, peer.localPort);
   const toServer = new EndpointSlots(1);
   toServer.setIpv4(0, 0x7f000001, sock.localPort);
-  return { dp, dev, sock, peer, peerChannel: b, toServer };
+  return { dp, dev, sock, peer, peerChannel, toServer };
+}
+
+/** Ends both loops by closing what they read (device and socket) and waits for them. */
+export async function endLoops(s: Setup, inside: Promise<void>, outside: Promise<void>): Promise<void> {
+  s.dev.close();
+  s.sock.close();
+  await inside;
+  await outside;
+}
+
+/** Closes everything `setup()` opened (closing twice is harmless): for `finally`. */
+export function closeSetup(s: Setup): void {
+  s.dev.close();
+  s.sock.close();
+  s.peer.close();
+}
+
+/** `packet` sealed by `channel` as a data packet, in a fresh buffer. */
+export function sealData(channel: DataChannel, packet: Uint8Array): Uint8Array {
+  const slot = new Uint8Array(DATA_V2_OVERHEAD + packet.length);
+  slot.set(packet, DATA_V2_OVERHEAD);
+  return slot.subarray(0, channel.seal(slot, DATA_V2_OVERHEAD, packet.length));
 }
 
 /** Seals `packet` as the test peer and sends it to the loop's socket. */
 export function sendData(s: Setup, packet: Uint8Array): void {
-  const slot = new Uint8Array(DATA_V2_OVERHEAD + packet.length);
-  slot.set(packet, DATA_V2_OVERHEAD);
-  assert.ok(s.peer.send(slot, 0, s.peerChannel.seal(slot, DATA_V2_OVERHEAD, packet.length), s.toServer, 0));
+  const sealed = sealData(s.peerChannel, packet);
+  assert.ok(s.peer.send(sealed, 0, sealed.length, s.toServer, 0));
 }
