@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runHeapProbe } from "../src/testing/heap_probe.ts";
 import { EndpointSlots } from "../src/device/datagram_socket.ts";
 import { openUdp, type UdpSocket } from "./udp.ts";
 import { until } from "../src/testing/wait.ts";
@@ -107,18 +108,7 @@ Deno.test("UdpSocket.sendBatch() with gso allocates nothing per datagram after w
     tx.close();
     rx.close();
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const r = JSON.parse(new TextDecoder().decode(stdout));
+  const r = await runHeapProbe<{ perDatagram: number; got: number; gso: boolean }>(script, ["-A"]);
   assert.equal(r.gso, true);
   assert.ok(r.got > 3000 * 16, `received ${r.got}`);
   // One allocation per datagram is ≥ 12 bytes (V8's smallest heap object); less is the runtime's own noise.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runHeapProbe } from "../testing/heap_probe.ts";
 import { libcryptoStatus } from "../../ffi/libcrypto.ts";
 import type { AeadBackendChoice } from "../data/aead_select.ts";
 import { EndpointSlots } from "../device/datagram_socket.ts";
@@ -171,18 +172,7 @@ Deno.test({
     const url = new URL("../testing/mesh/alloc.ts", import.meta.url).href;
     const script = `import { directPathBytesPerPacket } from ${JSON.stringify(url)};
       console.log(JSON.stringify(directPathBytesPerPacket(100_000)));`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64", "-"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(script));
-    await w.close();
-    const { code, stdout, stderr } = await child.output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    const perPacket = JSON.parse(new TextDecoder().decode(stdout)) as number;
+    const perPacket = await runHeapProbe<number>(script, ["-A"]);
     assert.ok(perPacket < 1, `${perPacket} bytes allocated per packet (seal + send + receive)`);
   },
 });
