@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import type { MeshIntroducer } from "../mesh/pair_table.ts";
 import type { ClientSnapshot } from "../ops/server_control.ts";
+import { revokeCertificate } from "../pki/revoke.ts";
 import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { Lab, type LabClient, type LabServer, until } from "../testing/server/lab.ts";
 import type { FakeDevice } from "../testing/datapath/fake_device.ts";
@@ -127,5 +128,32 @@ Deno.test("mesh: a client with mesh: false is never introduced and stays relayed
     assert.equal(mesh.pairCount, 0);
     assert.equal(relayedPackets(server), 6, "every packet went through the server");
     assert.ok(!one.log.has(/mesh: introduced/) && !two.log.has(/mesh: introduced/));
+  });
+});
+
+Deno.test("mesh: revoking a client's certificate closes its direct pair on the peer at once, and traffic goes back through the server", async () => {
+  await withLab(async (lab) => {
+    const server = await lab.startServer({ server: MESH_SERVER });
+    const [one, two, p1, p2] = await twoClients(lab, server);
+    const mesh = introducer(server);
+    await until(() => mesh.isReady(p1) && mesh.isReady(p2) || undefined, "both clients' KEY");
+    await carry(two.device, one.device, ping("10.8.0.3", "10.8.0.2", 1), "the first ping, relayed 2→1");
+    await one.log.waitFor(/mesh: path to client2: direct/);
+
+    await revokeCertificate(`${lab.pki.dir}/ca`, "client2");
+    await one.log.waitFor(/mesh: pair with client2 closed \(revoked\)/);
+    assert.equal(mesh.pairCount, 0);
+    assert.deepEqual(clientNamed(server, "client1").meshPairs, []);
+    // client1's packets for 10.8.0.3 go to the server again (no route there now: counted, not lost silently).
+    const relayedBefore = relayedPackets(server);
+    const dropsBefore = server.handle.datapath.counters.dropRecord().no_route ?? 0;
+    one.device.inject(ping("10.8.0.2", "10.8.0.3", 2));
+    await until(
+      () =>
+        relayedPackets(server) > relayedBefore ||
+        (server.handle.datapath.counters.dropRecord().no_route ?? 0) > dropsBefore ||
+        server.device.take().length > 0 || undefined,
+      "client1's next packet for client2 reaching the server",
+    );
   });
 });
