@@ -61,6 +61,12 @@ export class ClientMesh implements DirectPaths {
     o.datapath.directPaths = this;
   }
 
+  /** The mesh `datapath` currently asks about direct paths, or null. */
+  static of(datapath: Datapath | null): ClientMesh | null {
+    const direct = datapath?.directPaths;
+    return direct instanceof ClientMesh ? direct : null;
+  }
+
   /** True for the mesh's control messages (the connection does not log them as unknown). */
   static isMeshMessage(text: string): boolean {
     return isMeshMessage(text);

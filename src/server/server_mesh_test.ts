@@ -8,7 +8,9 @@
  */
 
 import assert from "node:assert/strict";
+import { MS_PACKETS_OUT } from "../mesh/direct_path.ts";
 import type { MeshIntroducer } from "../mesh/pair_table.ts";
+import { MESH_DROP_SPOOFED } from "../mesh/wire.ts";
 import type { ClientSnapshot } from "../ops/server_control.ts";
 import { revokeCertificate } from "../pki/revoke.ts";
 import { buildIcmpEcho } from "../testing/packet/builders.ts";
@@ -69,7 +71,7 @@ async function twoClients(lab: Lab, server: LabServer): Promise<[LabClient, LabC
   return [one, two, clientNamed(server, "client1").peerId, clientNamed(server, "client2").peerId];
 }
 
-Deno.test("mesh: two tsvpn clients are introduced on the first relayed packet, go direct (the relay stops counting), and kill closes the pair on the peer", async () => {
+Deno.test("mesh: two tsvpn clients are introduced on the first relayed packet, go direct (the relay stops counting), the receiver source-checks direct packets, and kill closes the pair on the peer", async () => {
   await withLab(async (lab) => {
     const server = await lab.startServer({ server: MESH_SERVER });
     const [one, two, p1, p2] = await twoClients(lab, server);
@@ -103,6 +105,19 @@ Deno.test("mesh: two tsvpn clients are introduced on the first relayed packet, g
       await carry(two.device, one.device, ping("10.8.0.3", "10.8.0.2", seq), `direct ping ${seq} 2→1`);
     }
     assert.equal(relayedPackets(server), relayedBefore, "no client-to-client packet went through the server");
+    const sentDirect = one.handle.mesh!.agent.direct.stats[MS_PACKETS_OUT];
+    assert.ok(sentDirect >= 5, `client1 sent its pings on the direct path (${sentDirect})`);
+
+    // client2 sends client1 a packet with a source the server never introduced for it: it travels
+    // the direct path (routed by destination) and client1's source check drops it.
+    const spoofedBefore = one.handle.mesh!.agent.direct.drops[MESH_DROP_SPOOFED];
+    two.device.inject(ping("10.8.0.99", "10.8.0.2", 50));
+    await until(
+      () => one.handle.mesh!.agent.direct.drops[MESH_DROP_SPOOFED] === spoofedBefore + 1 || undefined,
+      "client1's spoofed drop",
+    );
+    assert.deepEqual(one.device.take(), [], "the spoofed packet never reached client1's device");
+    assert.equal(relayedPackets(server), relayedBefore);
 
     // kill client2: client1 hears CLOSE at once and its traffic goes back to the server.
     assert.equal(await server.handle.control.kill("client2", "test"), 1);
