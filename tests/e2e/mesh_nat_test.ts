@@ -9,7 +9,8 @@
  *
  * The first ping between the clients is relayed and introduces them; they
  * punch through both NATs and the pings go on directly: the server's relay
- * counter (status --json) stops while pings still succeed.
+ * counter (status --json) stops while pings still succeed. A stock openvpn
+ * client (carol) on the same server is never offered the mesh and stays relayed.
  */
 
 import assert from "node:assert/strict";
@@ -47,10 +48,10 @@ async function behindNat(e: E2eLab, label: string, publicAddress: string, lan: n
 
 Deno.test({
   name:
-    "mesh: two tsvpn clients behind masquerading NATs go direct after the first relayed ping; the relay stops counting",
+    "mesh: two tsvpn clients behind masquerading NATs go direct after the first relayed ping; the relay stops counting; a stock openvpn client stays relayed",
   ignore: e2eIgnore(),
   async fn() {
-    const pki = await createE2ePki(["alice", "bob"]);
+    const pki = await createE2ePki(["alice", "bob", "carol"]);
     const e = new E2eLab(pki.dir);
     try {
       await e.init();
@@ -91,6 +92,23 @@ Deno.test({
         assert.equal(pairs[0].peer, "bob");
         assert.equal(pairs[0].path, "direct");
         assert.match(pairs[0].endpoint!, /^172\.31\.0\.22:\d+$/, "bob's NAT's public endpoint");
+
+        // A stock openvpn client on the same server: never offered the mesh, relayed as before.
+        const carolHost = await e.host("carol", "172.31.0.31/24");
+        const carol = e.startClient(carolHost, "carol", await pki.profile("carol", "172.31.0.1:1194"));
+        try {
+          await carol.waitFor(/Initialization Sequence Completed/, 20_000);
+          assert.ok(
+            await e.pingUntil(carolHost, "10.8.0.2", 10_000),
+            "carol reaches alice through the relay",
+          );
+          const status = await statusJson(e, srv, MANAGEMENT);
+          assert.ok(status.mesh!.relayedPackets > after.mesh!.relayedPackets, "carol's pings were relayed");
+          assert.deepEqual(status.clients.find((c) => c.name === "carol")!.meshPairs, []);
+          assert.doesNotMatch(carol.log(), /TSVPN_MESH/, "no mesh message ever reached the stock client");
+        } finally {
+          await carol.stop();
+        }
       } catch (err) {
         for (const p of [alice, bob, server]) {
           console.error(p.log().split("\n").filter((l) => /mesh|error|warn/i.test(l)).join("\n"));
