@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { parseIpv4 } from "../addr/ip.ts";
 import { MS_PACKETS_OUT } from "../mesh/direct_path.ts";
 import type { MeshIntroducer } from "../mesh/pair_table.ts";
 import { MESH_DROP_SPOOFED } from "../mesh/wire.ts";
@@ -170,5 +171,35 @@ Deno.test("mesh: revoking a client's certificate closes its direct pair on the p
         server.device.take().length > 0 || undefined,
       "client1's next packet for client2 reaching the server",
     );
+  });
+});
+
+Deno.test("mesh: when a client's NAT rebinds, the server's float re-introduces the pair and the peer follows to the new endpoint", async () => {
+  await withLab(async (lab) => {
+    const server = await lab.startServer({ server: MESH_SERVER });
+    const [one, two, p1, p2] = await twoClients(lab, server);
+    const mesh = introducer(server);
+    await until(() => mesh.isReady(p1) && mesh.isReady(p2) || undefined, "both clients' KEY");
+    await carry(one.device, two.device, ping("10.8.0.2", "10.8.0.3", 1), "the first ping, relayed");
+    await until(
+      () => clientNamed(server, "client1").meshPairs?.[0]?.path === "direct" || undefined,
+      "client1 direct",
+    );
+    const oldEndpoint = clientNamed(server, "client1").meshPairs![0].endpoint;
+
+    // No client-to-client traffic from here on: only client2's keepalives to the server reveal the move.
+    two.sockets[0].rebind(parseIpv4("192.168.1.99"));
+    await until(
+      () => clientNamed(server, "client2").realAddress === "192.168.1.99:40000" || undefined,
+      "the server seeing client2's new address",
+    );
+    const moved = await until(() => {
+      const pair = clientNamed(server, "client1").meshPairs?.[0];
+      return pair?.path === "direct" && pair.endpoint === "192.168.1.99:40000" ? pair : undefined;
+    }, "client1's direct path at client2's new endpoint");
+    assert.notEqual(moved.endpoint, oldEndpoint);
+    const relayedBefore = relayedPackets(server);
+    await carry(one.device, two.device, ping("10.8.0.2", "10.8.0.3", 2), "a direct ping to the new endpoint");
+    assert.equal(relayedPackets(server), relayedBefore);
   });
 });
