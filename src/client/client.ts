@@ -27,6 +27,7 @@ import type { ClientConfig, Remote } from "../config/schema.ts";
 import { type Clock, systemClock } from "../control/clock.ts";
 import { Emitter } from "../control/emitter.ts";
 import { Datapath } from "../datapath/datapath.ts";
+import { ClientMesh } from "./client_mesh.ts";
 import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
 import type { NetConfig } from "../device/net_config.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
@@ -109,6 +110,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   #net: NetConfig | null = null;
   #host: HostChanges | null = null;
   #device: PacketDevice | null = null;
+  #datapath: Datapath | null = null;
   readonly #socket = new SwitchableSocket();
   #tick: ReturnType<typeof setInterval> | undefined;
   readonly #loops: Promise<void>[] = [];
@@ -128,6 +130,11 @@ export class ClientHandle extends Emitter<ClientEvents> {
 
   get status(): Readonly<ClientStatus> {
     return this.#status;
+  }
+
+  /** The mesh of the current UDP connection, or null. */
+  get mesh(): ClientMesh | null {
+    return ClientMesh.of(this.#datapath);
   }
 
   /** Disconnects (telling the server), undoes every host change and resolves `done` with 0. */
@@ -168,7 +175,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
       const pki = await loadClientPki(this.#config);
       const host = await this.#openHost();
       const device = this.#openDevice();
-      const datapath = this.#startDatapath(device);
+      const datapath = this.#datapath = this.#startDatapath(device);
       this.#pushes = new PushApplier({
         config: this.#config,
         log: this.#log,

@@ -14,6 +14,7 @@
 import type { ClientConfig, Remote } from "../config/schema.ts";
 import type { ControlWrap } from "../control/control_wrap.ts";
 import type { PushOptions } from "../control/push_options.ts";
+import { ClientMesh } from "./client_mesh.ts";
 import { ControlSession, type PeerVerifier, type SessionEnd, type SessionKey } from "../control/session.ts";
 import type { TlsCredentials } from "../control/tls_channel.ts";
 import { DataChannel } from "../data/data_channel.ts";
@@ -81,6 +82,7 @@ export class Connection {
   readonly #deps: ConnectionDeps;
   readonly #log: Logger;
   #session: ControlSession | null = null;
+  #mesh: ClientMesh | null = null;
   #socket: DatagramSocket | null = null;
   #endpoint: EndpointSlots | null = null;
   #dataChannel: DataChannel | null = null;
@@ -229,8 +231,19 @@ export class Connection {
     session.on("pushReply", (e) => this.#onPush(e.options, e.raw));
     session.on("key", (key) => this.#installKey(key, endpoint));
     session.on("keyRetired", (e) => this.#dataChannel?.removeKey(e.keyId));
+    if (this.remote.proto === "udp") {
+      const { credentials: { cert }, datapath } = this.#deps;
+      this.#mesh = new ClientMesh({
+        config,
+        certPem: cert,
+        session,
+        datapath,
+        socket,
+        log: log.child("mesh"),
+      });
+    }
     session.on("message", (e) => {
-      if (e.kind !== "RESTART" && e.kind !== "HALT") {
+      if (e.kind !== "RESTART" && e.kind !== "HALT" && !ClientMesh.isMeshMessage(e.text)) {
         log.info("control message from the server", { text: e.text });
       }
     });
@@ -359,6 +372,7 @@ export class Connection {
   #cleanup(): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
+    this.#mesh?.end();
     this.#deps.datapath.releasePeer(0);
     this.#dataChannel?.clear();
     if (this.#session && !this.#session.closed) this.#session.close("connection ended", false);

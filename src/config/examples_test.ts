@@ -64,6 +64,12 @@ Deno.test("deploy/examples/server.yaml loads with loadConfig and sets every serv
       "server.clients.alice.address6",
       "server.clients.alice.iroutes6",
       "server.clients.alice.push.routes",
+      "server.clients.alice.mesh",
+      "server.mesh.enabled",
+      "server.mesh.punch_timeout",
+      "server.mesh.keepalive",
+      "server.mesh.retry",
+      "server.mesh.max_pairs",
     ]
   ) assert.ok(keys.includes(k), k);
 });

@@ -54,7 +54,11 @@ export const SERVER_SECTION_KEYS = [
   "routes6",
   "push",
   "clients",
+  "mesh",
 ] as const;
+
+/** `server.mesh`: direct client-to-client paths (docs/mesh.md). */
+export const MESH_KEYS = ["enabled", "punch_timeout", "keepalive", "retry", "max_pairs"] as const;
 
 /** One entry of `server.clients` (keyed by certificate name). */
 export const CLIENT_OVERRIDE_KEYS = [
@@ -64,6 +68,7 @@ export const CLIENT_OVERRIDE_KEYS = [
   "iroutes",
   "iroutes6",
   "push",
+  "mesh",
 ] as const;
 
 /** Keys per map of a server config by path ("" the top level, "*" any client name), in writing order. */
@@ -79,6 +84,7 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["management", MANAGEMENT_KEYS],
   ["server", SERVER_SECTION_KEYS],
   ["server.push", PUSH_KEYS],
+  ["server.mesh", MESH_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
 ]);

@@ -9,6 +9,7 @@
 import type { LogLevel } from "../log/log.ts";
 import type { IpAddress } from "../addr/ip.ts";
 import type { IpPrefix } from "../addr/prefix.ts";
+import type { MeshSettings } from "../mesh/settings.ts";
 
 export type Mode = "server" | "client";
 export type Proto = "udp" | "tcp";
@@ -156,6 +157,8 @@ export interface ClientOverride {
   iroutes: IpPrefix[];
   iroutes6: IpPrefix[];
   push: PushConfig;
+  /** false keeps this client relayed even when `server.mesh.enabled` (default true). */
+  mesh: boolean;
 }
 
 export interface ServerSection {
@@ -188,6 +191,8 @@ export interface ServerSection {
   push: PushConfig;
   /** Keyed by certificate common name. */
   clients: Map<string, ClientOverride>;
+  /** `server.mesh`: direct paths between tsvpn clients (docs/mesh.md). */
+  mesh: MeshSettings;
 }
 
 export interface ServerConfig {

@@ -27,6 +27,7 @@ import {
   readPki,
   readPush,
 } from "./sections.ts";
+import { readMesh } from "./mesh_config.ts";
 import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -98,6 +99,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
   const poolPersist = m.opt("pool_persist");
   const statusFile = m.opt("status_file");
   const mssfix = readMssfix(m, dev);
+  const clientToClient = readBool(m, "client_to_client", false);
 
   const section: ServerSection = {
     network,
@@ -105,7 +107,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     address: network ? addressAt(network, 1) : null,
     address6: network6 ? addressAt(network6, 1) : null,
     topology,
-    clientToClient: readBool(m, "client_to_client", false),
+    clientToClient,
     duplicateCn: readBool(m, "duplicate_cn", false),
     maxClients: maxClients ? maxClients.int(1, 2 ** 31 - 1, "an integer of at least 1") : DEFAULTS.maxClients,
     maxMacsPerClient: maxMacs
@@ -120,6 +122,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     routes6: readPrefixList(m, "routes6", 6),
     push: readPush(m),
     clients: new Map(),
+    mesh: readMesh(m, dev, clientToClient),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);
@@ -181,6 +184,7 @@ function readClients(f: Field, section: ServerSection): Map<string, ClientOverri
       iroutes: [],
       iroutes6: [],
       push: emptyPush(),
+      mesh: true,
     };
     out.set(name, override);
     if (clientField.isNull) continue;
@@ -204,6 +208,7 @@ function readClients(f: Field, section: ServerSection): Map<string, ClientOverri
     override.iroutes = readPrefixList(clientMap, "iroutes", 4);
     override.iroutes6 = readPrefixList(clientMap, "iroutes6", 6);
     override.push = readPush(clientMap);
+    override.mesh = readBool(clientMap, "mesh", true);
   }
   return out;
 }

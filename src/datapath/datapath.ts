@@ -111,6 +111,25 @@ export interface DatapathOptions {
   onRekeyDue?: (id: number) => void;
 }
 
+/** Sees every packet the router relays client to client (the mesh's introducer). O(1), no allocation. */
+export interface RelayObserver {
+  onRelayed(from: number, to: number, bytes: number): void;
+}
+
+/**
+ * A client's direct paths to other clients (the mesh, src/client/client_mesh.ts):
+ * asked about every received datagram before the server's path, and about
+ * every device packet before it is sealed for the server. No allocation.
+ */
+export interface DirectPaths {
+  /** An RX_* verdict (src/mesh/direct_path.ts); after RX_DELIVER the packet is buf[plainOff, +plainLen). */
+  receive(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): number;
+  readonly plainOff: number;
+  readonly plainLen: number;
+  /** Takes the IP packet at buf[off, +len) (24 bytes of headroom) when its destination is on a direct path. */
+  sendDirect(buf: Uint8Array, off: number, len: number): boolean;
+}
+
 export class Datapath {
   readonly mode: number;
   readonly modeName: DatapathMode;
@@ -137,6 +156,10 @@ export class Datapath {
   readonly onExit: DatapathOptions["onExit"];
   readonly onTimeout: DatapathOptions["onTimeout"];
   readonly onRekeyDue: DatapathOptions["onRekeyDue"];
+  /** Router mode: told of each client-to-client packet after it is sealed (null: nobody listens). */
+  relayObserver: RelayObserver | null = null;
+  /** Single mode (client): direct paths to introduced peers (null: everything goes to the server). */
+  directPaths: DirectPaths | null = null;
   /** True when debug logging is on (checked before building log arguments). */
   readonly debug: boolean;
 

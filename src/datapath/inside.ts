@@ -116,6 +116,7 @@ export class InsidePipeline {
       }
       clampFrame(dp, buf, off, len);
     }
+    if (dp.directPaths !== null && dp.directPaths.sendDirect(buf, off, len)) return;
     if (dp.peers.active[0] !== 1) {
       dp.counters.drops[DATAPATH_DROP_NO_ROUTE]++;
       return;

@@ -46,7 +46,16 @@ import {
   STAT_PINGS_IN,
   STAT_TO_DEVICE,
 } from "./counters.ts";
-import { type Datapath, HEADROOM, MODE_ROUTER, MODE_SINGLE, MODE_SWITCH } from "./datapath.ts";
+import { RX_DELIVER, RX_NOT_MESH } from "../mesh/direct_path.ts";
+import { P_MESH } from "../mesh/wire.ts";
+import {
+  type Datapath,
+  type DirectPaths,
+  HEADROOM,
+  MODE_ROUTER,
+  MODE_SINGLE,
+  MODE_SWITCH,
+} from "./datapath.ts";
 import {
   clampFrame,
   clampIp,
@@ -128,6 +137,8 @@ export class OutsidePipeline {
     const op = len > 0 ? buf[0] >>> 3 : -1;
     let peer: number;
     if (dp.mode === MODE_SINGLE) {
+      // Direct-path datagrams come from any endpoint: sorted out before the server's path.
+      if (dp.directPaths !== null && op === P_MESH && this.#direct(dp.directPaths, buf, len, row)) return;
       if (op !== P_DATA_V2 && op !== P_DATA_V1) {
         this.#control(buf, len, row);
         return;
@@ -181,6 +192,17 @@ export class OutsidePipeline {
     else this.#single(buf, off, n);
   }
 
+  /** A mesh datagram: true when the direct path took it (delivered to the device, answered or dropped). */
+  #direct(direct: DirectPaths, buf: Uint8Array, len: number, row: number): boolean {
+    const v = direct.receive(buf, 0, len, this.from, row);
+    if (v === RX_NOT_MESH) return false;
+    if (v === RX_DELIVER) {
+      clampIp(this.dp, buf, direct.plainOff, direct.plainLen);
+      this.#toDevice(buf, direct.plainOff, direct.plainLen);
+    }
+    return true;
+  }
+
   #control(buf: Uint8Array, len: number, row: number): void {
     const dp = this.dp;
     dp.counters.stats[STAT_CONTROL]++;
@@ -206,7 +228,10 @@ export class OutsidePipeline {
     const owner = destinationOwner(dp, buf, off);
     clampIp(dp, buf, off, len);
     if (owner >= 0 && owner !== peer && dp.clientToClient && dp.peers.active[owner] === 1) {
-      if (this.queue.seal(owner, buf, off, len)) dp.counters.stats[STAT_C2C]++;
+      if (this.queue.seal(owner, buf, off, len)) {
+        dp.counters.stats[STAT_C2C]++;
+        dp.relayObserver?.onRelayed(peer, owner, len);
+      }
       return;
     }
     this.#toDevice(buf, off, len);

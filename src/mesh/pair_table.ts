@@ -141,6 +141,11 @@ export class MeshIntroducer {
     return this.#pairs.size;
   }
 
+  /** Whether `session` was offered the mesh and its KEY arrived (it can be introduced). */
+  isReady(session: number): boolean {
+    return this.#ready[session] === 1;
+  }
+
   // -- Hot path --
 
   /** The router relayed `bytes` from session `from` to session `to`. */

@@ -26,6 +26,18 @@ export interface ClientSnapshot {
   clientId?: number;
   /** auth-user-pass user name; the status formats print "UNDEF" when absent, as OpenVPN does. */
   username?: string;
+  /** With `server.mesh.enabled`: the client's introduced pairs, from its latest STATE reports. */
+  meshPairs?: MeshPairSnapshot[];
+}
+
+/** One mesh pair from one member's view (docs/mesh.md). */
+export interface MeshPairSnapshot {
+  peer: string;
+  pairId: number;
+  path: "direct" | "relayed";
+  /** The peer's endpoint on a direct path, else null. */
+  endpoint: string | null;
+  rttMs: number | null;
 }
 
 export interface RouteSnapshot {
@@ -59,6 +71,8 @@ export interface ServerSnapshot {
   drops: Record<string, number>;
   /** OpenVPN GLOBAL_STATS: "Max bcast/mcast queue length" and friends. */
   globalStats: Record<string, number>;
+  /** With `server.mesh.enabled`: client-to-client packets and bytes the server relayed, and mesh events. */
+  mesh?: { relayedPackets: number; relayedBytes: number; counters: Record<string, number> };
 }
 
 export interface ServerControl {

@@ -21,7 +21,9 @@ import type { Datapath } from "../datapath/datapath.ts";
 import type { EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
 import type { AddressPool, Lease } from "../pool/address_pool.ts";
+import type { CloseReason } from "../mesh/messages.ts";
 import { ClientDatapath } from "./client_datapath.ts";
+import { ClientMesh } from "./client_mesh.ts";
 import { type ClientRecord, newClientRecord } from "./client_record.ts";
 import type { CrlClient } from "./crl_watch.ts";
 import { buildClientPush } from "./push_reply.ts";
@@ -50,6 +52,8 @@ export class ClientRegistry {
   readonly #records = new Map<number, ClientRecord>();
   /** By the datapath's peer id, for authorized records. */
   readonly #byPeer: (ClientRecord | null)[];
+  /** Direct client-to-client paths; null unless `server.mesh.enabled`. */
+  readonly mesh: ClientMesh | null;
   #stopping = false;
 
   constructor(o: ClientRegistryOptions) {
@@ -60,13 +64,27 @@ export class ClientRegistry {
     this.#log = o.log;
     this.#byPeer = new Array(o.datapath.peers.capacity).fill(null);
     this.#attachments = new ClientDatapath({ ...o, nameOf: (peerId) => this.#byPeer[peerId]?.name ?? null });
+    this.mesh = o.config.server.mesh.enabled
+      ? new ClientMesh({
+        config: o.config,
+        capacity: o.datapath.peers.capacity,
+        recordOf: (peerId) => this.#byPeer[peerId] ?? null,
+        log: o.log.child("mesh"),
+      })
+      : null;
+    if (this.mesh) o.datapath.relayObserver = this.mesh.introducer;
   }
 
   /** Records a new session (before its first packet) that arrived from `endpoint`. */
   add(session: ControlSession, ctx: PeerContext, endpoint: EndpointSlots): void {
     const rec = newClientRecord(session, ctx, endpoint);
     this.#records.set(ctx.peerId, rec);
-    session.on("key", (k) => this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher));
+    session.on("key", (k) => {
+      const wasAttached = rec.attached;
+      this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher);
+      this.mesh?.keyInstalled(rec, wasAttached);
+    });
+    if (this.mesh) session.on("message", (m) => this.mesh!.message(rec, m.text));
     session.on("keyRetired", (e) => {
       if (rec.channel && rec.channel.sendKeyId !== e.keyId) rec.channel.removeKey(e.keyId);
     });
@@ -188,6 +206,7 @@ export class ClientRegistry {
     const endpoints = this.#dp.peers.endpoints;
     rec.endpoint.copyRow(0, endpoints, id);
     rec.ctx.remote = this.#o.float(rec.ctx.peerId, endpoints, id);
+    this.mesh?.floated(rec);
   }
 
   // -- Ends --
@@ -205,8 +224,9 @@ export class ClientRegistry {
       this.#dp.releasePeer(id);
       return;
     }
+    this.mesh?.left(rec, "lost");
     rec.session.close(reason, false);
-    this.#release(rec, reason);
+    this.#release(rec, reason, "lost");
   }
 
   /** Disconnects every session of common name `name`; returns how many. */
@@ -215,7 +235,7 @@ export class ClientRegistry {
     for (const rec of [...this.#records.values()]) {
       if (rec.name !== name || rec.released) continue;
       killed++;
-      this.#disconnect(rec, reason);
+      this.#disconnect(rec, reason, "killed");
     }
     return killed;
   }
@@ -225,7 +245,7 @@ export class ClientRegistry {
     return [...this.#records.values()].flatMap((rec) => {
       const peer = rec.session.peer;
       if (rec.released || peer === null) return [];
-      const disconnect = (reason: string) => this.#disconnect(rec, reason);
+      const disconnect = (reason: string) => this.#disconnect(rec, reason, "revoked");
       return [{ name: peer.commonName, certificate: peer.certificate, chain: peer.chain, disconnect }];
     });
   }
@@ -255,19 +275,22 @@ export class ClientRegistry {
     for (const rec of records) this.#release(rec, reason);
   }
 
-  #disconnect(rec: ClientRecord, reason: string): void {
+  #disconnect(rec: ClientRecord, reason: string, meshReason: CloseReason): void {
     if (rec.released) return;
     this.#log.info("killing client", { cn: rec.name ?? rec.session.peer?.commonName, reason });
+    // Peers hear CLOSE before the session's own close can release it with a vaguer reason.
+    this.mesh?.left(rec, meshReason);
     if (rec.peerId >= 0) this.#dp.sendExit(rec.peerId);
     rec.session.close(reason, true);
-    this.#release(rec, reason);
+    this.#release(rec, reason, meshReason);
   }
 
   /** Gives back everything the client held: peer id, routes, keys, lease. Idempotent. */
-  #release(rec: ClientRecord, reason: string): void {
+  #release(rec: ClientRecord, reason: string, meshReason: CloseReason = "left"): void {
     if (rec.released) return;
     rec.released = true;
     if (rec.peerId >= 0) {
+      this.mesh?.left(rec, meshReason);
       this.#attachments.detach(rec);
       this.#byPeer[rec.peerId] = null;
     }

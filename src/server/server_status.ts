@@ -40,6 +40,7 @@ export class ServerStatus {
     const now = this.#s.now();
     const connected = new Map<number, ClientRecord>();
     for (const rec of this.#s.registry.connected()) connected.set(rec.peerId, rec);
+    const mesh = this.#s.registry.mesh;
     return {
       version: VERSION,
       time: Math.floor(now / 1000),
@@ -52,6 +53,7 @@ export class ServerStatus {
       macs: datapath.modeName === "switch" ? this.#macs(connected, now) : [],
       drops: this.#drops(),
       globalStats: { "Max bcast/mcast queue length": 0 },
+      ...(mesh ? { mesh: mesh.status() } : {}),
     };
   }
 
@@ -86,7 +88,21 @@ export class ServerStatus {
       packetsIn: peers.counter(id, PC_PACKETS_IN),
       packetsOut: peers.counter(id, PC_PACKETS_OUT),
       lastActivity: Math.floor(peers.lastRx[id] / 1000),
+      ...this.#meshPairs(id),
     };
+  }
+
+  #meshPairs(peerId: number): Pick<ClientSnapshot, "meshPairs"> {
+    const mesh = this.#s.registry.mesh;
+    if (!mesh) return {};
+    const meshPairs = mesh.pairsOf(peerId).map((p) => ({
+      peer: p.peer,
+      pairId: p.pairId,
+      path: p.path,
+      endpoint: p.endpoint,
+      rttMs: p.rttMs,
+    }));
+    return { meshPairs };
   }
 
   #routes(connected: Map<number, ClientRecord>): RouteSnapshot[] {
