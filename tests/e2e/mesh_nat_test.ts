@@ -55,6 +55,18 @@ async function behindNat(
   return host;
 }
 
+/** 1000 pings from `ns` to `target` at 500/s (bounded by `timeout`); the replies counted. */
+async function floodPing(
+  e: E2eLab,
+  ns: string,
+  target: string,
+): Promise<{ received: number; output: string }> {
+  const cmd = ["timeout", "15", "ping", "-q", "-i", "0.002", "-c", "1000", "-W", "1", target];
+  const out = (await e.exec(ns, cmd, false)).stdout;
+  const received = Number(out.match(/(\d+) received/)?.[1] ?? 0);
+  return { received, output: out };
+}
+
 interface MeshNet {
   e: E2eLab;
   pki: E2ePki;
@@ -126,6 +138,14 @@ Deno.test({
       assert.equal(pairs[0].peer, "bob");
       assert.equal(pairs[0].path, "direct");
       assert.match(pairs[0].endpoint!, /^172\.31\.0\.22:\d+$/, "bob's NAT's public endpoint");
+
+      // A 1000-packet flood goes direct: (almost) nothing through the server.
+      const flood = await floodPing(e, cA, "10.8.0.3");
+      const afterFlood = (await statusJson(e, srv, MANAGEMENT)).mesh!;
+      const relayed = afterFlood.relayedPackets - after.mesh!.relayedPackets;
+      console.log(`flood: ${flood.received}/1000 replies, ${relayed} packets relayed by the server`);
+      assert.ok(flood.received >= 990, flood.output);
+      assert.ok(relayed < 20, `the server relayed ${relayed} packets of the flood`);
 
       // A stock openvpn client on the same server: never offered the mesh, relayed as before.
       const carolHost = await e.host("carol", "172.31.0.31/24");
