@@ -19,6 +19,7 @@ import { MeshAgent } from "../mesh/mesh_agent.ts";
 import { isMeshMessage } from "../mesh/messages.ts";
 import { commonNameOfDer } from "../pki/verify.ts";
 import { decodePem } from "../pki/pem.ts";
+import { MeshDropLog } from "./mesh_drop_log.ts";
 
 /** IPv4/IPv6 destination address offsets in the IP header. */
 const IPV4_DST = 16;
@@ -38,16 +39,19 @@ export interface ClientMeshOptions {
 
 export class ClientMesh implements DirectPaths {
   readonly agent: MeshAgent;
+  /** Mesh-port drops by reason, logged at debug when they move. */
+  readonly drops: MeshDropLog;
   readonly #dp: Datapath;
   #keys = 0;
 
   constructor(o: ClientMeshOptions) {
     this.#dp = o.datapath;
+    const clock = o.clock ?? systemClock;
     const der = decodePem(o.certPem, "CERTIFICATE")[0];
     this.agent = new MeshAgent({
       name: (der && commonNameOfDer(der)) ?? "",
       ciphers: o.config.data.ciphers as CipherName[],
-      clock: o.clock ?? systemClock,
+      clock,
       random: systemRandom,
       sendControl: (text) => o.session.sendControlMessage(text),
       socket: o.socket,
@@ -59,6 +63,8 @@ export class ClientMesh implements DirectPaths {
     });
     o.session.on("closed", () => this.end());
     o.datapath.directPaths = this;
+    this.drops = new MeshDropLog(this.agent.direct.drops, o.log, clock);
+    this.drops.start();
   }
 
   /** The mesh `datapath` currently asks about direct paths, or null. */
@@ -75,6 +81,7 @@ export class ClientMesh implements DirectPaths {
   /** The session or connection ended: pairs close, keys are wiped, the datapath stops asking. */
   end(): void {
     this.agent.sessionEnded();
+    this.drops.stop();
     if (this.#dp.directPaths === this) this.#dp.directPaths = null;
   }
 

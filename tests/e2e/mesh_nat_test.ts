@@ -30,7 +30,7 @@ async function behindNat(
   publicAddress: string,
   lan: number,
   symmetric: boolean,
-): Promise<string> {
+): Promise<{ host: string; nat: string }> {
   const nat = await e.host(`nat${label}`, `${publicAddress}/24`);
   const host = await e.lab.addNamespace(`c${label}`);
   await e.lab.veth({ ns: nat, name: "lan0", address: `10.${lan}.0.1/24` }, {
@@ -52,7 +52,7 @@ async function behindNat(
     "}",
   ].join("\n");
   await e.lab.exec(nat, ["nft", "-f", "-"], { stdin: rules });
-  return host;
+  return { host, nat };
 }
 
 /** 1000 pings from `ns` to `target` at 500/s (bounded by `timeout`); the replies counted. */
@@ -73,6 +73,8 @@ interface MeshNet {
   srv: string;
   cA: string;
   cB: string;
+  natA: string;
+  natB: string;
   server: LoggedProcess;
   alice: LoggedProcess;
   bob: LoggedProcess;
@@ -86,8 +88,8 @@ async function withMeshNet(symmetricB: boolean, fn: (n: MeshNet) => Promise<void
   try {
     await e.init();
     const srv = await e.host("srv", "172.31.0.1/24");
-    const cA = await behindNat(e, "a", "172.31.0.21", 101, false);
-    const cB = await behindNat(e, "b", "172.31.0.22", 102, symmetricB);
+    const { host: cA, nat: natA } = await behindNat(e, "a", "172.31.0.21", 101, false);
+    const { host: cB, nat: natB } = await behindNat(e, "b", "172.31.0.22", 102, symmetricB);
     const server = await e.startServer(
       srv,
       "server",
@@ -99,13 +101,19 @@ async function withMeshNet(symmetricB: boolean, fn: (n: MeshNet) => Promise<void
       }),
     );
     started.push(server);
-    const alice = startTsvpnClient(e, cA, "alice", await tsvpnClientConfig(pki, "alice", "172.31.0.1:1194"));
+    const debug = { extra: ["log: { level: debug }"] };
+    const alice = startTsvpnClient(
+      e,
+      cA,
+      "alice",
+      await tsvpnClientConfig(pki, "alice", "172.31.0.1:1194", debug),
+    );
     started.unshift(alice);
     await alice.waitFor(/tunnel up/, 20_000);
     const bob = startTsvpnClient(e, cB, "bob", await tsvpnClientConfig(pki, "bob", "172.31.0.1:1194"));
     started.unshift(bob);
     await bob.waitFor(/tunnel up/, 20_000);
-    await fn({ e, pki, srv, cA, cB, server, alice, bob });
+    await fn({ e, pki, srv, cA, cB, natA, natB, server, alice, bob });
   } catch (err) {
     for (const p of started) {
       console.error(p.log().split("\n").filter((l) => /mesh|error|warn/i.test(l)).join("\n"));
@@ -183,6 +191,102 @@ Deno.test({
       );
       assert.ok(!alice.log().includes("mesh: path to bob: direct"), "never direct");
       assert.equal(after.clients.find((c) => c.name === "alice")!.meshPairs![0].path, "relayed");
+    });
+  },
+});
+
+const SEND_UDP = new URL("./support/send_udp.ts", import.meta.url).pathname;
+
+/** A mesh datagram (opcode 31, key-id `keyId`) for `pairId` whose tag is garbage, as hex. */
+function forgedMeshDatagram(pairId: number, keyId: number): string {
+  const header = [
+    (31 << 3) | keyId,
+    pairId >> 16,
+    (pairId >> 8) & 0xff,
+    pairId & 0xff,
+    0x7f,
+    0xff,
+    0xff,
+    0x01,
+  ];
+  return [...header, ...new Array(32).fill(0x5a)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The UDP port the tsvpn client in `ns` listens on (its only UDP socket). */
+async function clientUdpPort(e: E2eLab, ns: string): Promise<number> {
+  const out = (await e.exec(ns, ["ss", "-uanH"])).stdout;
+  const port = Number(out.match(/\S+:(\d+)\s+\S+:\*/)?.[1]);
+  assert.ok(port > 0, `no UDP socket in ${ns}: ${out}`);
+  return port;
+}
+
+/** Milliseconds between the ISO timestamps that start two log lines. */
+function logGapMs(earlier: string, later: string): number {
+  return Date.parse(later.split(" ")[0]) - Date.parse(earlier.split(" ")[0]);
+}
+
+Deno.test({
+  name:
+    "mesh: datagrams from a stranger and forged ones are dropped and counted; a revoked peer's pair closes within a second of the server's CRL check",
+  ignore: e2eIgnore(),
+  async fn() {
+    await withMeshNet(false, async ({ e, pki, srv, cA, natA, server, alice }) => {
+      assert.ok(await e.pingUntil(cA, "10.8.0.3", 10_000), "alice reaches bob");
+      const intro = await alice.waitFor(/mesh: introduced to bob \(pair (\d+)\)/, 10_000);
+      await alice.waitFor(/mesh: path to bob: direct/, 15_000);
+      const pairId = Number(intro[1]);
+
+      // From alice's NAT router (a host never introduced): an unknown pair id, then the live pair id
+      // under every key-id with a garbage tag.
+      const port = await clientUdpPort(e, cA);
+      const forged = [
+        forgedMeshDatagram(0xabcdef, 0),
+        ...[0, 1, 2, 3, 4, 5, 6, 7].map((k) => forgedMeshDatagram(pairId, k)),
+      ];
+      await e.exec(natA, [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--unstable-net",
+        SEND_UDP,
+        "10.101.0.2",
+        String(port),
+        ...forged,
+      ]);
+      const drops = await alice.waitFor(/mesh: dropped on the mesh port.*/, 5_000);
+      assert.match(drops[0], /not_introduced=1\b/);
+      assert.match(drops[0], /bad_tag=[1-8]\b/);
+      assert.ok(await e.pingUntil(cA, "10.8.0.3", 5_000), "the pair still works");
+      assert.equal(
+        (await statusJson(e, srv, MANAGEMENT)).clients.find((c) => c.name === "alice")!.meshPairs![0].path,
+        "direct",
+      );
+
+      // Revoke bob: the server checks its CRL file every second and tells alice at once.
+      const written = Date.now();
+      await pki.revoke("bob");
+      const serverLine =
+        (await server.waitFor(/.*disconnecting client cn=bob reason="certificate revoked.*/, 5_000))[0];
+      const closedLine = (await alice.waitFor(/.*mesh: pair with bob closed \(revoked\).*/, 5_000))[0];
+      const fromCheck = logGapMs(serverLine, closedLine);
+      const fromWrite = Date.parse(closedLine.split(" ")[0]) - written;
+      console.log(
+        `revocation: alice closed the pair ${fromCheck} ms after the server's CRL check, ${fromWrite} ms after the CRL was written`,
+      );
+      assert.ok(fromCheck <= 1000, `${fromCheck} ms after the server's check`);
+      assert.ok(fromWrite <= 2500, `${fromWrite} ms after the CRL was written`);
+      // bob's old pair id is now a stranger's.
+      await e.exec(natA, [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--unstable-net",
+        SEND_UDP,
+        "10.101.0.2",
+        String(port),
+        forgedMeshDatagram(pairId, 0),
+      ]);
+      await alice.waitFor(/mesh: dropped on the mesh port.*not_introduced=2\b/, 5_000);
     });
   },
 });
