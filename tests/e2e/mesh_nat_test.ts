@@ -18,6 +18,7 @@
 import assert from "node:assert/strict";
 import { e2eIgnore, E2eLab, type LoggedProcess, serverYaml } from "./support/lab.ts";
 import { statusJson } from "./support/management.ts";
+import { until } from "../../src/testing/wait.ts";
 import { createE2ePki, type E2ePki } from "./support/pki.ts";
 import { startTsvpnClient, tsvpnClientConfig } from "./support/tsvpn_client.ts";
 
@@ -287,6 +288,55 @@ Deno.test({
         forgedMeshDatagram(pairId, 0),
       ]);
       await alice.waitFor(/mesh: dropped on the mesh port.*not_introduced=2\b/, 5_000);
+    });
+  },
+});
+
+/** `conntrack` (conntrack-tools) flushes a router's NAT table; the rebinding test needs it. */
+function hasConntrack(): boolean {
+  try {
+    return new Deno.Command("conntrack", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "mesh: alice's NAT rebinds (conntrack flushed, new port range) during a ping run; the pair follows her new endpoint and the pings go on",
+  ignore: e2eIgnore() || !hasConntrack(),
+  async fn() {
+    await withMeshNet(false, async ({ e, srv, cA, natA }) => {
+      assert.ok(await e.pingUntil(cA, "10.8.0.3", 10_000), "alice reaches bob");
+      const bobsView = async () =>
+        (await statusJson(e, srv, MANAGEMENT)).clients.find((c) => c.name === "bob")!.meshPairs![0];
+      await until(async () => (await bobsView())?.path === "direct", {
+        what: "the direct path",
+        timeoutMs: 15_000,
+      });
+
+      // 200 pings over 10 s; alice's router forgets every mapping and maps her to new ports meanwhile.
+      const pinging = e.exec(cA, ["ping", "-q", "-i", "0.05", "-c", "200", "-W", "1", "10.8.0.3"], false);
+      const rebound = Date.now();
+      const rules =
+        'flush chain ip nat post\nadd rule ip nat post oifname "eth0" meta l4proto udp masquerade to :50000-50100\n';
+      await e.lab.exec(natA, ["nft", "-f", "-"], { stdin: rules });
+      await e.exec(natA, ["conntrack", "-F"]);
+      await until(async () => {
+        const view = await bobsView();
+        return view?.path === "direct" && /^172\.31\.0\.21:50(0\d\d|100)$/.test(view.endpoint ?? "");
+      }, { what: "bob's direct path to alice's new endpoint", timeoutMs: 15_000 });
+      const recovered = Date.now() - rebound;
+      const out = (await pinging).stdout;
+      const received = Number(out.match(/(\d+) received/)?.[1] ?? 0);
+      console.log(
+        `rebinding: direct again to the new endpoint after ${recovered} ms; ${received}/200 replies`,
+      );
+      // Each lost ping is 50 ms without a path: the outage stays under 3 s.
+      assert.ok((200 - received) * 50 <= 3000, out);
+      const after = await e.exec(cA, ["ping", "-c", "5", "-i", "0.2", "-W", "1", "10.8.0.3"], false);
+      assert.equal(after.code, 0, after.stdout);
     });
   },
 });
