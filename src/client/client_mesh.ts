@@ -20,6 +20,7 @@ import { isMeshMessage } from "../mesh/messages.ts";
 import { commonNameOfDer } from "../pki/verify.ts";
 import { decodePem } from "../pki/pem.ts";
 import { MeshDropLog } from "./mesh_drop_log.ts";
+import { type HostInterface, localMeshEndpoints } from "./mesh_local_endpoints.ts";
 
 /** IPv4/IPv6 destination address offsets in the IP header. */
 const IPV4_DST = 16;
@@ -32,9 +33,11 @@ export interface ClientMeshOptions {
   session: ControlSession;
   datapath: Datapath;
   /** The socket shared with the server connection (unconnected: peers' datagrams reach it). */
-  socket: Pick<DatagramSocket, "send">;
+  socket: Pick<DatagramSocket, "send"> & { readonly localPort?: number };
   log: Logger;
   clock?: Clock;
+  /** The host's interface addresses, reported as local endpoints; default Deno.networkInterfaces. */
+  interfaces?: () => HostInterface[];
 }
 
 export class ClientMesh implements DirectPaths {
@@ -55,6 +58,12 @@ export class ClientMesh implements DirectPaths {
       random: systemRandom,
       sendControl: (text) => o.session.sendControlMessage(text),
       socket: o.socket,
+      localEndpoints: () =>
+        localMeshEndpoints(
+          (o.interfaces ?? Deno.networkInterfaces)(),
+          o.socket.localPort ?? 0,
+          o.config.dev.name,
+        ),
       log: o.log,
     });
     o.session.on("message", (e) => this.agent.onControlMessage(e.text));
