@@ -13,6 +13,10 @@
  * client (carol) on the same server is never offered the mesh and stays relayed.
  * With bob's NAT symmetric (`masquerade random`: a new port per destination)
  * the punch fails, the pair stays relayed, and pings go on through the server.
+ * Also: a 1000-ping flood on the direct path passes the server by; forged and
+ * strangers' mesh datagrams are dropped and counted; revoking bob closes the
+ * pair on alice within milliseconds of the server's CRL check; a NAT
+ * rebinding (conntrack flushed, new ports) is followed while pings go on.
  */
 
 import assert from "node:assert/strict";
