@@ -9,8 +9,9 @@
  *
  *   cli 172.31.0.11 ── sw ── wan 172.31.0.20:1194 (10% loss, 100±50 ms) ── sw ── srv 172.31.0.1:1194
  *
- * Junk flood: mallory sends random datagrams at the server's port while
- * iperf3 runs through alice's tunnel (support/stranger_flood.ts udp-junk).
+ * Junk flood: mallory (172.31.0.50) sends random datagrams at the server's
+ * port (support/stranger_flood.ts udp-junk) while alice's stock openvpn
+ * tunnel is up, and in the second flood test while iperf3 runs through it.
  */
 
 import assert from "node:assert/strict";
