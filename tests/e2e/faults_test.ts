@@ -144,8 +144,8 @@ const JUNK_COUNT = 500_000;
 const IPERF_SECONDS = 4;
 const RSS_GROWTH_LIMIT = 20 * 2 ** 20;
 /**
- * Known limit (docs/reliability.md, "Junk flood"): the server spends 5-7 µs of
- * CPU on each junk datagram, so 100 000/s take 50-70% of a core and a
+ * Known limit (docs/reliability.md, "Junk flood"): the server spends ≈ 7 µs of
+ * CPU on each junk datagram, so 100 000/s take ≈ 70% of a core and a
  * CPU-bound tunnel cannot keep 70% of its throughput. Set
  * TSVPN_FLOOD_THROUGHPUT=1 to run the throughput test anyway.
  */
@@ -240,7 +240,7 @@ Deno.test({
 
 Deno.test({
   name: "runServer() keeps ≥ 70% of a tunnel's TCP throughput while random datagrams flood its port",
-  // Fails: junk costs the server 5-7 µs of CPU per datagram (JUNK_COSTS_TOO_MUCH above).
+  // Fails: junk costs the server ≈ 7 µs of CPU per datagram (JUNK_COSTS_TOO_MUCH above).
   ignore: e2eIgnore() || JUNK_COSTS_TOO_MUCH,
   sanitizeResources: false,
   sanitizeOps: false,
