@@ -11,7 +11,14 @@
  *     opens COUNT TCP connections that send nothing, and notes when the
  *     server closes each (ms after opening), holding the rest HOLD_MS:
  *     {"opened":N,"closedAfterMs":[...],"open":N}
+ *
+ *   stranger_flood.ts udp-junk HOST PORT COUNT RATE
+ *     COUNT random datagrams (1-256 random bytes each) paced at up to RATE
+ *     per second, in 10 ms batches; prints "flooding" as it starts, then what it managed:
+ *     {"sent":N,"ms":N,"rate":N,"cpuMs":N} (cpuMs: the generator's own CPU time)
  */
+
+import process from "node:process";
 
 const RESET_BYTES = 14;
 
@@ -81,7 +88,39 @@ async function tcpHold(host: string, port: number, count: number, holdMs: number
   Deno.exit(0);
 }
 
+function junkPool(size: number): Uint8Array[] {
+  return Array.from({ length: size }, () => {
+    const len = 1 + Math.floor(Math.random() * 256);
+    return crypto.getRandomValues(new Uint8Array(len));
+  });
+}
+
+async function udpJunk(host: string, port: number, count: number, rate: number): Promise<void> {
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
+  const pool = junkPool(4096);
+  const to: Deno.NetAddr = { transport: "udp", hostname: host, port };
+  const perBatch = Math.max(1, Math.round(rate / 100));
+  console.log("flooding");
+  const start = performance.now();
+  let sent = 0;
+  for (let batch = 0; sent < count; batch++) {
+    const n = Math.min(perBatch, count - sent);
+    const sends: Promise<number>[] = [];
+    for (let i = 0; i < n; i++) sends.push(sock.send(pool[(sent + i) % pool.length], to).catch(() => 0));
+    await Promise.all(sends);
+    sent += n;
+    const ahead = start + (batch + 1) * 10 - performance.now();
+    if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+  }
+  const ms = performance.now() - start;
+  sock.close();
+  const { user, system } = process.cpuUsage();
+  const cpuMs = Math.round((user + system) / 1000);
+  console.log(JSON.stringify({ sent, ms: Math.round(ms), rate: Math.round(sent / ms * 1000), cpuMs }));
+}
+
 const [mode, host, port, count, extra] = Deno.args;
 if (mode === "udp-resets") await udpResets(host, Number(port), Number(count), extra.split(","));
+else if (mode === "udp-junk") await udpJunk(host, Number(port), Number(count), Number(extra));
 else if (mode === "tcp-hold") await tcpHold(host, Number(port), Number(count), Number(extra));
 else throw new Error(`Unknown mode ${mode}`);
