@@ -196,6 +196,23 @@ export class ControlListener {
     return v;
   }
 
+  /**
+   * Refuses, and counts as handlePacket would, what the opcode and size alone rule out, before a caller
+   * builds anything per source (address text, a reply function): a datagram of junk then costs a byte
+   * compare. VERDICT_OK means only that the packet needs handlePacket.
+   */
+  screen(buf: Uint8Array, off: number, len: number): number {
+    if (this.#closed || len < 1 || off < 0 || off + len > buf.length) return VERDICT_OK;
+    const op = opcodeOf(buf[off]);
+    if (isDataOpcode(op)) return VERDICT_OK;
+    let v = VERDICT_OK;
+    if (len < 1 + SESSION_ID_SIZE) v = DROP_MALFORMED;
+    else if (op === P_CONTROL_HARD_RESET_CLIENT_V3 || op === P_CONTROL_WKC_V1) v = DROP_UNSUPPORTED;
+    else if (!isSupportedControlOpcode(op)) v = DROP_BAD_OPCODE;
+    if (v !== VERDICT_OK) this.drops.count(v);
+    return v;
+  }
+
   #handle(
     transport: TransportKind,
     linkKey: string,

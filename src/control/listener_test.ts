@@ -11,7 +11,15 @@ import {
   VERDICT_OK,
 } from "./drop_counters.ts";
 import { ControlListener, type ControlListenerOptions } from "./listener.ts";
-import { headerByte, P_CONTROL_HARD_RESET_CLIENT_V3, P_CONTROL_V1, P_DATA_V2 } from "./opcode.ts";
+import {
+  headerByte,
+  P_ACK_V1,
+  P_CONTROL_HARD_RESET_CLIENT_V2,
+  P_CONTROL_HARD_RESET_CLIENT_V3,
+  P_CONTROL_SOFT_RESET_V1,
+  P_CONTROL_V1,
+  P_DATA_V2,
+} from "./opcode.ts";
 import { ControlSession } from "./session.ts";
 import { frame, FrameReassembler } from "./tcp_framing.ts";
 import { sharedTestPki } from "../testing/control/pki.ts";
@@ -300,4 +308,40 @@ Deno.test({
     assert.equal(l.drops.counts[DROP_MALFORMED], 2);
     l.close();
   },
+});
+
+Deno.test("ControlListener.screen() refuses and counts by opcode and size alone, and passes everything else on", () => {
+  const l = makeListener();
+  try {
+    const packet = (op: number, len: number) => {
+      const p = new Uint8Array(len);
+      p[0] = headerByte(op, 0);
+      return p;
+    };
+    assert.equal(l.screen(packet(0, 40), 0, 40), DROP_BAD_OPCODE, "opcode 0 does not exist");
+    assert.equal(l.screen(packet(31, 40), 0, 40), DROP_BAD_OPCODE, "nor does 31");
+    assert.equal(
+      l.screen(packet(P_CONTROL_HARD_RESET_CLIENT_V3, 40), 0, 40),
+      DROP_UNSUPPORTED,
+      "tls-crypt-v2",
+    );
+    assert.equal(l.screen(packet(P_CONTROL_V1, 5), 0, 5), DROP_MALFORMED, "shorter than opcode + session id");
+    assert.equal(l.drops.counts[DROP_BAD_OPCODE], 2);
+    assert.equal(l.drops.counts[DROP_UNSUPPORTED], 1);
+    assert.equal(l.drops.counts[DROP_MALFORMED], 1);
+    // What needs the full path is not counted here: resets, control, acks, data, and the listener's own checks.
+    for (
+      const op of [P_CONTROL_HARD_RESET_CLIENT_V2, P_CONTROL_V1, P_ACK_V1, P_CONTROL_SOFT_RESET_V1, P_DATA_V2]
+    ) {
+      assert.equal(l.screen(packet(op, 40), 0, 40), VERDICT_OK, `opcode ${op}`);
+    }
+    assert.equal(
+      l.screen(new Uint8Array(0), 0, 0),
+      VERDICT_OK,
+      "an empty datagram is handlePacket's to count",
+    );
+    assert.equal(l.drops.total, 4);
+  } finally {
+    l.close();
+  }
 });

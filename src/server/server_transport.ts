@@ -8,6 +8,7 @@
 
 import { openUdp } from "../../ffi/udp.ts";
 import type { ListenConfig } from "../config/schema.ts";
+import { VERDICT_OK } from "../control/drop_counters.ts";
 import type { ControlListener, ReplyFn, TransportKind } from "../control/listener.ts";
 import { type DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import { TcpServerSocket } from "./tcp_socket.ts";
@@ -84,6 +85,8 @@ export class ServerTransport {
 
   /** Hands one control packet the datapath received (`from` row `row`) to the listener. */
   handleControl(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): void {
+    // Junk (most random datagrams have no valid opcode) is refused before any per-source work below.
+    if (this.#listener.screen(buf, off, len) !== VERDICT_OK) return;
     let linkKey: string;
     let remote: string;
     let transport: TransportKind;
