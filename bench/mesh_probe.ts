@@ -102,6 +102,7 @@ interface Net {
   cA: string;
   cB: string;
   server: LoggedProcess;
+  clients: LoggedProcess[];
 }
 
 /** The server (mesh on or off) and alice and bob behind cone NATs, both tunnels up. */
@@ -123,14 +124,16 @@ async function buildNet(mode: Mode): Promise<Net> {
     }),
   );
   live.procs.unshift(server);
+  const clients: LoggedProcess[] = [];
   for (const [name, ns] of [["alice", cA], ["bob", cB]]) {
     const config = await tsvpnClientConfig(pki, name, `${SERVER_ADDRESS}:1194`);
     const client = startTsvpnClient(e, ns, name, config);
     live.procs.unshift(client);
+    clients.push(client);
     await client.waitFor(/tunnel up/, 20_000);
   }
   if (!await e.pingUntil(cA, BOB, 10_000)) throw new Error("alice never reached bob");
-  return { e, srv, cA, cB, server };
+  return { e, srv, cA, cB, server, clients };
 }
 
 /** Waits until the server reports alice's pair with bob as `direct` (mode direct) and returns the path seen. */
@@ -177,6 +180,8 @@ interface Transfer {
   mbitPerSecond: number;
   retransmits: number | null;
   serverCpuSeconds: number;
+  /** alice's plus bob's tsvpn processes. */
+  clientsCpuSeconds: number;
   relayedPackets: number | null;
 }
 
@@ -184,14 +189,21 @@ async function relayedPackets(net: Net): Promise<number | null> {
   return (await statusJson(net.e, net.srv, MANAGEMENT)).mesh?.relayedPackets ?? null;
 }
 
+/** CPU seconds used so far by alice's and bob's tsvpn processes together. */
+function clientsCpu(net: Net): number {
+  return net.clients.reduce((sum, c) => sum + (readCpuSeconds(c.proc.pid) ?? NaN), 0);
+}
+
 /** One iperf3 TCP run from alice to bob's iperf3 server (`reverse`: bob sends), with the server's CPU. */
 async function transfer(net: Net, reverse: boolean): Promise<Transfer> {
   const pid = net.server.proc.pid;
   const relayedBefore = await relayedPackets(net);
   const cpuBefore = readCpuSeconds(pid);
+  const clientsBefore = clientsCpu(net);
   const argv = ["iperf3", "-c", BOB, "-t", String(options.seconds), "-J", ...(reverse ? ["-R"] : [])];
   const r = await net.e.lab.exec(net.cA, argv, { check: false, timeoutMs: options.seconds * 1000 + 30_000 });
   const cpuAfter = readCpuSeconds(pid);
+  const clientsAfter = clientsCpu(net);
   const relayedAfter = await relayedPackets(net);
   if (cpuBefore === null || cpuAfter === null) throw new Error("the tsvpn server exited during iperf3");
   const tcp = parseIperfTcp(r.stdout);
@@ -200,6 +212,7 @@ async function transfer(net: Net, reverse: boolean): Promise<Transfer> {
     mbitPerSecond: tcp.bitsPerSecond / 1e6,
     retransmits: tcp.retransmits,
     serverCpuSeconds: cpuAfter - cpuBefore,
+    clientsCpuSeconds: clientsAfter - clientsBefore,
     relayedPackets: relayedBefore === null || relayedAfter === null ? null : relayedAfter - relayedBefore,
   };
 }
@@ -222,7 +235,9 @@ function printRows(mode: Mode, ping: PingFigures, transfers: Transfer[]): void {
         `${ping.received}/${ping.sent}`.padStart(7)
       }  ${t.direction.padEnd(10)} ${fixed(t.mbitPerSecond, 1, 7)} ${fixed(t.retransmits, 0, 7)} ${
         fixed(t.serverCpuSeconds, 2, 8)
-      } ${fixed((100 * t.serverCpuSeconds) / options.seconds, 0, 6)} ${fixed(t.relayedPackets, 0, 10)}`,
+      } ${fixed((100 * t.serverCpuSeconds) / options.seconds, 0, 6)} ${fixed(t.clientsCpuSeconds, 2, 9)} ${
+        fixed(t.relayedPackets, 0, 10)
+      }`,
     );
   }
 }
@@ -266,7 +281,7 @@ console.log(
   `host: ${Deno.readTextFileSync("/proc/loadavg").trim()} (loadavg), ${navigator.hardwareConcurrency} CPUs`,
 );
 console.log(
-  "mode     rtt-med ms  p90 ms  replies  iperf3     Mbit/s  retrans  srv-cpu s  cpu %  relayed pkts",
+  "mode     rtt-med ms  p90 ms  replies  iperf3     Mbit/s  retrans  srv-cpu s  cpu %  cli-cpu s  relayed pkts",
 );
 const summaries: string[] = [];
 try {
