@@ -85,15 +85,25 @@ const live: { procs: (LoggedProcess | LabProcess)[]; lab: E2eLab | null; pki: E2
   lab: null,
   pki: null,
 };
-async function cleanUp(): Promise<void> {
+async function undoLive(): Promise<void> {
   for (const p of live.procs.splice(0)) await p.stop().catch(() => {});
   await live.lab?.close().catch(() => {});
   live.lab = null;
   await live.pki?.cleanup().catch(() => {});
   live.pki = null;
 }
+/** The cleanup under way, if any: a signal arriving during one joins it rather than exiting mid-way. */
+let cleaning: Promise<void> | null = null;
+function cleanUp(): Promise<void> {
+  cleaning ??= undoLive().finally(() => cleaning = null);
+  return cleaning;
+}
+let stopping = false;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(sig, () => void cleanUp().finally(() => Deno.exit(130)));
+  Deno.addSignalListener(sig, () => {
+    stopping = true;
+    void cleanUp().finally(() => Deno.exit(130));
+  });
 }
 
 interface Net {
@@ -251,6 +261,7 @@ function summaryLine(mode: Mode, path: string, ping: PingFigures, transfers: Tra
 }
 
 async function measureMode(mode: Mode): Promise<string> {
+  if (stopping) throw new Error("interrupted");
   try {
     const net = await buildNet(mode);
     if (readComm(net.server.proc.pid) !== "deno") {
