@@ -24,41 +24,10 @@ import { e2eIgnore, E2eLab, type LoggedProcess, serverYaml } from "./support/lab
 import { statusJson } from "./support/management.ts";
 import { until } from "../../src/testing/wait.ts";
 import { createE2ePki, type E2ePki } from "./support/pki.ts";
+import { behindNat } from "./support/nat_router.ts";
 import { startTsvpnClient, tsvpnClientConfig } from "./support/tsvpn_client.ts";
 
 const MANAGEMENT = "127.0.0.1:7505";
-
-/** A client host `label` behind a NAT router on the switch at `publicAddress`; `symmetric`: a new port per flow. */
-async function behindNat(
-  e: E2eLab,
-  label: string,
-  publicAddress: string,
-  lan: number,
-  symmetric: boolean,
-): Promise<{ host: string; nat: string }> {
-  const nat = await e.host(`nat${label}`, `${publicAddress}/24`);
-  const host = await e.lab.addNamespace(`c${label}`);
-  await e.lab.veth({ ns: nat, name: "lan0", address: `10.${lan}.0.1/24` }, {
-    ns: host,
-    name: "eth0",
-    address: `10.${lan}.0.2/24`,
-  });
-  await e.exec(host, ["ip", "route", "add", "default", "via", `10.${lan}.0.1`]);
-  await e.exec(nat, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
-  const masquerade = symmetric ? "masquerade random" : "masquerade";
-  const rules = [
-    "table ip nat {",
-    `  chain post { type nat hook postrouting priority srcnat; oifname "eth0" ${masquerade}; }`,
-    "}",
-    // Unsolicited datagrams from outside are dropped before their conntrack entry is confirmed, as a
-    // home router's firewall does; else an early probe would hold the port and the reply mapping would move.
-    "table ip filter {",
-    '  chain pre { type filter hook prerouting priority filter; iifname "eth0" ct state new drop; }',
-    "}",
-  ].join("\n");
-  await e.lab.exec(nat, ["nft", "-f", "-"], { stdin: rules });
-  return { host, nat };
-}
 
 /** 1000 pings from `ns` to `target` at 500/s (bounded by `timeout`); the replies counted. */
 async function floodPing(
