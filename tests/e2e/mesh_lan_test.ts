@@ -13,9 +13,9 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, E2eLab, type LoggedProcess, serverYaml } from "./support/lab.ts";
+import { e2eIgnore, type E2eLab, serverYaml } from "./support/lab.ts";
 import { statusJson } from "./support/management.ts";
-import { createE2ePki } from "./support/pki.ts";
+import { withMeshLab } from "./support/nat_router.ts";
 import { startTsvpnClient, tsvpnClientConfig } from "./support/tsvpn_client.ts";
 
 const MANAGEMENT = "127.0.0.1:7505";
@@ -56,11 +56,7 @@ Deno.test({
     "mesh: two clients on one LAN behind one symmetric NAT go direct over the local endpoints they report",
   ignore: e2eIgnore(),
   async fn() {
-    const pki = await createE2ePki(["alice", "bob"]);
-    const e = new E2eLab(pki.dir);
-    const started: LoggedProcess[] = [];
-    try {
-      await e.init();
+    await withMeshLab(["alice", "bob"], async (e, pki, started) => {
       const srv = await e.host("srv", "172.31.0.1/24");
       const [cA, cB] = await lanBehindOneNat(e);
       started.push(
@@ -97,15 +93,6 @@ Deno.test({
       const pair = after.clients.find((c) => c.name === "alice")!.meshPairs![0];
       assert.equal(pair.path, "direct");
       assert.match(pair.endpoint!, /^10\.103\.0\.3:\d+$/, "bob's LAN address, not the NAT's");
-    } catch (err) {
-      for (const p of started) {
-        console.error(p.log().split("\n").filter((l) => /mesh|error|warn/i.test(l)).join("\n"));
-      }
-      throw err;
-    } finally {
-      for (const p of started) await p.stop();
-      await e.close();
-      await pki.cleanup();
-    }
+    });
   },
 });

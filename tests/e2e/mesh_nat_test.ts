@@ -20,11 +20,11 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eIgnore, E2eLab, type LoggedProcess, serverYaml } from "./support/lab.ts";
+import { e2eIgnore, type E2eLab, type LoggedProcess, serverYaml } from "./support/lab.ts";
 import { statusJson } from "./support/management.ts";
 import { until } from "../../src/testing/wait.ts";
-import { createE2ePki, type E2ePki } from "./support/pki.ts";
-import { behindNat } from "./support/nat_router.ts";
+import type { E2ePki } from "./support/pki.ts";
+import { behindNat, withMeshLab } from "./support/nat_router.ts";
 import { startTsvpnClient, tsvpnClientConfig } from "./support/tsvpn_client.ts";
 
 const MANAGEMENT = "127.0.0.1:7505";
@@ -56,11 +56,7 @@ interface MeshNet {
 
 /** The server, alice behind a cone NAT and bob behind a cone (or symmetric) NAT, all up; torn down after `fn`. */
 async function withMeshNet(symmetricB: boolean, fn: (n: MeshNet) => Promise<void>): Promise<void> {
-  const pki = await createE2ePki(["alice", "bob", "carol"]);
-  const e = new E2eLab(pki.dir);
-  const started: LoggedProcess[] = [];
-  try {
-    await e.init();
+  await withMeshLab(["alice", "bob", "carol"], async (e, pki, started) => {
     const srv = await e.host("srv", "172.31.0.1/24");
     const { host: cA, nat: natA } = await behindNat(e, "a", "172.31.0.21", 101, false);
     const { host: cB, nat: natB } = await behindNat(e, "b", "172.31.0.22", 102, symmetricB);
@@ -88,16 +84,7 @@ async function withMeshNet(symmetricB: boolean, fn: (n: MeshNet) => Promise<void
     started.unshift(bob);
     await bob.waitFor(/tunnel up/, 20_000);
     await fn({ e, pki, srv, cA, cB, natA, natB, server, alice, bob });
-  } catch (err) {
-    for (const p of started) {
-      console.error(p.log().split("\n").filter((l) => /mesh|error|warn/i.test(l)).join("\n"));
-    }
-    throw err;
-  } finally {
-    for (const p of started) await p.stop();
-    await e.close();
-    await pki.cleanup();
-  }
+  });
 }
 
 Deno.test({

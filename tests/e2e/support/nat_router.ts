@@ -6,7 +6,8 @@
  *   c<label> 10.<lan>.0.2 ── nat<label> (10.<lan>.0.1 | publicAddress, masquerade) ── sw
  */
 
-import type { E2eLab } from "./lab.ts";
+import { E2eLab, type LoggedProcess } from "./lab.ts";
+import { createE2ePki, type E2ePki } from "./pki.ts";
 
 /** A client host `label` behind a NAT router on the switch at `publicAddress`; `symmetric`: a new port per flow. */
 export async function behindNat(
@@ -38,4 +39,30 @@ export async function behindNat(
   ].join("\n");
   await e.lab.exec(nat, ["nft", "-f", "-"], { stdin: rules });
   return { host, nat };
+}
+
+/**
+ * Runs `body` in a fresh lab with a PKI for `names`; the processes `body` pushes onto `started` are
+ * stopped, and on failure their mesh, error and warning lines printed, before the lab goes.
+ */
+export async function withMeshLab(
+  names: string[],
+  body: (e: E2eLab, pki: E2ePki, started: LoggedProcess[]) => Promise<void>,
+): Promise<void> {
+  const pki = await createE2ePki(names);
+  const e = new E2eLab(pki.dir);
+  const started: LoggedProcess[] = [];
+  try {
+    await e.init();
+    await body(e, pki, started);
+  } catch (err) {
+    for (const p of started) {
+      console.error(p.log().split("\n").filter((l) => /mesh|error|warn/i.test(l)).join("\n"));
+    }
+    throw err;
+  } finally {
+    for (const p of started) await p.stop();
+    await e.close();
+    await pki.cleanup();
+  }
 }
