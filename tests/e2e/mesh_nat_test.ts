@@ -264,7 +264,8 @@ function hasConntrack(): boolean {
 
 Deno.test({
   name:
-    "mesh: alice's NAT rebinds (conntrack flushed, new port range) during a ping run; the pair follows her new endpoint and the pings go on",
+    "mesh: alice's NAT rebinds (conntrack flushed, new port range) during a ping run; the pair follows her new endpoint and the pings go on" +
+    (hasConntrack() ? "" : " (ignored: the conntrack tool is not installed)"),
   ignore: e2eIgnore() || !hasConntrack(),
   async fn() {
     await withMeshNet(false, async ({ e, srv, cA, natA }) => {
