@@ -28,7 +28,10 @@ const RENEG_SECONDS = 5;
 const BULK_TRANSFER = `${ROOT}tests/e2e/support/bulk_transfer.ts`;
 const TRANSFER_BYTES = 20 * 2 ** 20;
 const TRANSFER_CONNECTIONS = 8;
-const TRANSFER_DEADLINE_MS = 45_000;
+// Completion, not speed, is what the test asserts: the suite runs files in
+// parallel on 2 cores and a loaded CI host took over 45 s, so the deadline
+// only bounds a hang (the measured time is printed and in docs/reliability.md).
+const TRANSFER_DEADLINE_MS = 240_000;
 
 function tsvpnServer(r: PairRig, extra: string[]): Promise<LoggedProcess> {
   return r.lab.startServer(
@@ -89,6 +92,15 @@ async function bulkTransfer(r: PairRig): Promise<{ bytes: number; ms: number }> 
   return JSON.parse(received.stdout.trim());
 }
 
+/** BBR, as a sender on a lossy path would use (loss-based CUBIC backs off at every loss), when the kernel has it. */
+async function preferBbr(r: PairRig): Promise<string> {
+  const available = await Deno.readTextFile("/proc/sys/net/ipv4/tcp_available_congestion_control")
+    .catch(() => "");
+  if (!available.split(/\s+/).includes("bbr")) return "kernel default (no bbr)";
+  await r.lab.exec(r.cli, ["sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control=bbr"]);
+  return "bbr";
+}
+
 const count = (log: string, re: RegExp) => (log.match(re) ?? []).length;
 
 Deno.test({
@@ -108,8 +120,7 @@ Deno.test({
       const upMs = performance.now() - started;
       const renewedBefore = count(server.log(), /data keys renewed cn=alice/g);
       const transferStart = performance.now();
-      // BBR, as a sender on a lossy path would use: loss-based CUBIC backs off at every loss.
-      await r.lab.exec(r.cli, ["sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control=bbr"]);
+      const congestionControl = await preferBbr(r);
       const transfer = await bulkTransfer(r);
       const transferMs = performance.now() - transferStart;
       assert.ok(await r.lab.pingUntil(r.cli, "10.8.0.1", 10_000), "pings after the transfer");
@@ -122,6 +133,7 @@ Deno.test({
         tunnelUpMs: Math.round(upMs),
         transferMs: Math.round(transferMs),
         connections: TRANSFER_CONNECTIONS,
+        congestionControl,
         receivedBytes: transfer.bytes,
         mbitPerS: +(transfer.bytes * 8 / transfer.ms / 1e3).toFixed(2),
         renegotiationsDuringTransfer: renewedDuring,
