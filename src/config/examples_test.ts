@@ -84,6 +84,7 @@ Deno.test("deploy/examples/client.yaml loads with loadConfig and sets every clie
   assert.deepEqual(c.management, {
     listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` },
     passwordFile: null,
+    hold: false,
   });
   const example = parse(await Deno.readTextFile(path));
   // The example shows every key of the client schema and of its pull section, in schema order.

@@ -21,7 +21,7 @@ export const DATA_KEYS = [
 ] as const;
 export const KEEPALIVE_KEYS = ["interval", "timeout"] as const;
 export const LOG_KEYS = ["level"] as const;
-export const MANAGEMENT_KEYS = ["listen", "password_file"] as const;
+export const MANAGEMENT_KEYS = ["listen", "password_file", "hold"] as const;
 export const PUSH_KEYS = ["routes", "routes6", "redirect_gateway", "dns", "domain"] as const;
 
 export const SERVER_KEYS = [

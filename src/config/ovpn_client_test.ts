@@ -173,6 +173,7 @@ tran-window 30
   assert.deepEqual(config.management, {
     listen: { kind: "tcp", host: "127.0.0.1", port: 7505 },
     passwordFile: null,
+    hold: false,
   });
   assert.deepEqual(ignored, [
     {

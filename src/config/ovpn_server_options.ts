@@ -160,7 +160,7 @@ function translateCrypto(t: ServerTranslation, d: OvpnDirective): boolean {
   return false;
 }
 
-/** keepalive, verb and management. */
+/** keepalive, verb, management and management-hold. */
 function translateSession(t: ServerTranslation, d: OvpnDirective): boolean {
   const { ctx, yaml } = t;
   switch (d.name) {
@@ -182,6 +182,10 @@ function translateSession(t: ServerTranslation, d: OvpnDirective): boolean {
       return true;
     case "management":
       translateManagement(t, d);
+      return true;
+    case "management-hold":
+      // OpenVPN refuses it without --management; so does tsvpn (management.listen is required).
+      yaml.set("management.hold", { kind: "scalar", value: true }, t.from(d));
       return true;
   }
   return false;

@@ -132,6 +132,11 @@ export interface ManagementConfig {
   listen: ManagementListen;
   /** File whose first line is the password each session must send (OpenVPN's pw-file); resolved path. */
   passwordFile: string | null;
+  /**
+   * Start in hold (OpenVPN's --management-hold): the server starts nothing but
+   * the management interface until a session sends `hold release`. @default false
+   */
+  hold: boolean;
 }
 
 /** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */

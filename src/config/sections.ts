@@ -178,6 +178,7 @@ export function readManagement(parent: MapView): ManagementConfig | null {
   return {
     listen: parseManagementListen(m.req("listen")),
     passwordFile: passwordFile ? passwordFile.filePath() : null,
+    hold: m.opt("hold")?.bool() ?? false,
   };
 }
 

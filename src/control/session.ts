@@ -277,10 +277,12 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
 
   /**
    * Ends the session. With `notify` and an established channel the peer is told
-   * first (client: EXIT, server: RESTART) when it supports exit notification.
+   * first (client: EXIT, server: RESTART) when it supports exit notification;
+   * a `message` (server: OpenVPN's client-kill text, e.g. "HALT") replaces
+   * that word and is sent whatever the peer announced.
    */
-  close(reason = "closed", notify = true): void {
-    this.#closing.close("local", reason, notify);
+  close(reason = "closed", notify = true, message?: string): void {
+    this.#closing.close("local", reason, notify, message);
   }
 
   /** Flushes from deferred work (microtask, timer), where a throw would be uncaught and end the process. */

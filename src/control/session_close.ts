@@ -62,13 +62,13 @@ export class SessionClosing {
   }
 
   /** Ends the session, after an exit notification when `notify` and the peer takes them. */
-  close(kind: SessionEndKind, reason: string, notify: boolean): void {
+  close(kind: SessionEndKind, reason: string, notify: boolean, message?: string): void {
     if (this.#closed || this.#pending) return;
     const core = this.#core;
     const ks = core.keys.active;
     const end = { kind, reason };
-    if (notify && core.agreed.established && ks && core.agreed.peerCcExit) {
-      core.sendMessage(ks, core.role === "client" ? "EXIT" : "RESTART");
+    if (notify && core.agreed.established && ks && (core.agreed.peerCcExit || message !== undefined)) {
+      core.sendMessage(ks, message ?? (core.role === "client" ? "EXIT" : "RESTART"));
       this.#pending = { end, deadline: core.clock.now() + EXIT_GRACE_MS, sent: false, untilAcked: true };
       core.flushSoon();
       return;

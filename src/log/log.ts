@@ -12,6 +12,9 @@ export const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"
 /** Where formatted lines go; tests pass an array-backed sink. */
 export type LogSink = (line: string) => void;
 
+/** Sees every line written (after the level check), without time and level: the management `log` history. */
+export type LogTap = (level: LogLevel, line: string) => void;
+
 export interface LoggerOptions {
   /** @default "info" */
   level?: LogLevel;
@@ -21,6 +24,8 @@ export interface LoggerOptions {
   now?: () => Date;
   /** Prefix such as a component name, e.g. "server". */
   scope?: string;
+  /** Shared with children, so a tap added later sees theirs too. */
+  taps?: Set<LogTap>;
 }
 
 const encoder = new TextEncoder();
@@ -34,6 +39,7 @@ export class Logger {
   #sink: LogSink;
   #now: () => Date;
   #scope: string;
+  readonly #taps: Set<LogTap>;
   /** True when debug lines are written; check before building costly arguments. */
   debugEnabled: boolean;
 
@@ -42,6 +48,7 @@ export class Logger {
     this.#sink = options.sink ?? stderrSink;
     this.#now = options.now ?? (() => new Date());
     this.#scope = options.scope ?? "";
+    this.#taps = options.taps ?? new Set();
     this.debugEnabled = this.#rank >= RANK.debug;
   }
 
@@ -65,8 +72,15 @@ export class Logger {
       sink: this.#sink,
       now: this.#now,
       scope: this.#scope ? `${this.#scope}/${scope}` : scope,
+      taps: this.#taps,
     });
     return child;
+  }
+
+  /** Calls `tap` with every line this logger and its children write; returns its removal. */
+  addTap(tap: LogTap): () => void {
+    this.#taps.add(tap);
+    return () => this.#taps.delete(tap);
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {
@@ -87,13 +101,12 @@ export class Logger {
 
   #write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (RANK[level] > this.#rank) return;
-    let line = `${this.#now().toISOString()} ${level.toUpperCase().padEnd(5)} `;
-    if (this.#scope) line += `[${this.#scope}] `;
-    line += msg;
+    let body = this.#scope ? `[${this.#scope}] ${msg}` : msg;
     if (fields) {
-      for (const [k, v] of Object.entries(fields)) line += ` ${k}=${formatValue(v)}`;
+      for (const [k, v] of Object.entries(fields)) body += ` ${k}=${formatValue(v)}`;
     }
-    this.#sink(line);
+    this.#sink(`${this.#now().toISOString()} ${level.toUpperCase().padEnd(5)} ${body}`);
+    for (const tap of this.#taps) tap(level, body);
   }
 }
 

@@ -18,6 +18,8 @@ import { formatManagementAddress, type ManagementAddress, parseManagementAddress
 import { readPasswordFile } from "./management_guard.ts";
 import { runSession, type SessionContext } from "./management_session.ts";
 import type { ServerControl } from "./server_control.ts";
+import type { ManagementEvents } from "./management_events.ts";
+import type { ManagementSignal } from "./management_openvpn.ts";
 
 export interface ManagementOptions {
   log: Logger;
@@ -35,6 +37,10 @@ export interface ManagementOptions {
   passwordFile?: string | null;
   /** Delay before a bad password is answered (with the prompt again, or the close after the third). @default 1000 */
   badPasswordDelayMs?: number;
+  /** Log and state history and the hold gate behind `log`, `state`, `hold` (management_events.ts). */
+  events?: ManagementEvents;
+  /** What the `signal` command does (run_server.ts maps it to the process's signal handlers). */
+  signal?: (name: ManagementSignal) => void;
 }
 
 export interface ManagementHandle {
@@ -189,6 +195,8 @@ export class ManagementInterface implements ManagementHandle {
       password,
       badPasswordDelayMs: options.badPasswordDelayMs ?? 1000,
       closing: () => this.#closing,
+      events: options.events ?? null,
+      signal: options.signal ?? null,
     };
     this.#accepting = this.#acceptLoop();
     log.info("management interface listening", { address: this.address, password: password !== null });

@@ -7,6 +7,7 @@ import type { ServerControl } from "./server_control.ts";
 import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
 import { firstLine } from "../log/first_line.ts";
+import { executeOpenvpnCommand, type OpenvpnCommandContext } from "./management_openvpn.ts";
 
 /** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
 export const MANAGEMENT_VERSION = 5;
@@ -21,7 +22,7 @@ export interface CommandReply {
   close: boolean;
 }
 
-export interface CommandContext {
+export interface CommandContext extends Partial<Omit<OpenvpnCommandContext, "control">> {
   control: ServerControl;
   /** tsvpn release for `version` and `help`. */
   version: string;
@@ -30,15 +31,25 @@ export interface CommandContext {
 
 const HELP = [
   "Commands:",
+  "bytecount n            : Show bytes in/out, update every n secs (0=off).",
+  "client-kill CID [M]    : Kill client instance CID with message M (def=RESTART)",
   "exit|quit              : Close management session.",
   "help                   : Print this message.",
+  "hold [on|off|release]  : Set/show hold flag to on/off state, or",
+  "                         release current hold and start tunnel.",
   "kill cn                : Kill the client instance(s) having common name cn.",
+  "kill IP:port           : Kill the client instance connecting from IP:port.",
   "load-stats             : Show global server load stats.",
+  "log [on|off] [N|all]   : Turn on/off realtime log display",
+  "                         + show last N lines or 'all' for entire history.",
   "pid                    : Show process ID of the current tsvpn process.",
   "reload-crl             : Re-read the CRL and disconnect clients whose certificate is revoked.",
-  "status [n|json]        : Show current daemon status info; n = 1, 2 or 3 for OpenVPN",
-  "                         status-version n, json for one line of JSON.",
-  "version                : Show current version number.",
+  "signal s               : Send signal s to daemon,",
+  "                         s = SIGHUP|SIGTERM|SIGUSR1|SIGUSR2.",
+  "state [on|off] [N|all] : Like log, but show state history.",
+  "status [n|json|table]  : Show current daemon status info using format #n (1, 2 or 3;",
+  "                         default 1), json for one line of JSON, table for people.",
+  "version [n]            : Set client's version to n or show current version of daemon.",
   "END",
 ];
 
@@ -57,6 +68,7 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
     case "help":
       return { lines: [`Management Interface for tsvpn ${ctx.version}`, ...HELP], close: false };
     case "version":
+      if (params.length > 0) break;
       return {
         lines: [
           `OpenVPN Version: tsvpn ${ctx.version} [OpenVPN 2.6 compatible]`,
@@ -77,28 +89,15 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
       return one(`SUCCESS: nclients=${s.clients.length},bytesin=${bytesIn},bytesout=${bytesOut}`);
     }
     case "status": {
-      const format = params[0] ?? "";
+      // Bare `status` is OpenVPN's default, status-version 1, which its tools parse.
+      const format = params[0] ?? "1";
       const s = ctx.control.snapshot();
-      if (format === "") return { lines: [...formatStatusTable(s), "END"], close: false };
+      if (format === "table") return { lines: [...formatStatusTable(s), "END"], close: false };
       if (format === "json") return { lines: [JSON.stringify(s), "END"], close: false };
       if (format === "1" || format === "2" || format === "3") {
         return { lines: formatStatus(s, Number(format) as 1 | 2 | 3), close: false };
       }
       return one("ERROR: bad status format version number");
-    }
-    case "kill": {
-      if (params.length !== 1) return one("ERROR: the 'kill' command requires 1 parameter");
-      const name = params[0];
-      try {
-        const n = await ctx.control.kill(name, "killed by the management interface");
-        return one(
-          n > 0
-            ? `SUCCESS: common name '${name}' found, ${n} client(s) killed`
-            : `ERROR: common name '${name}' not found`,
-        );
-      } catch (err) {
-        return one(`ERROR: kill failed: ${firstLine(err)}`);
-      }
     }
     case "reload-crl": {
       try {
@@ -111,7 +110,12 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
     case "quit":
     case "exit":
       return { lines: [], close: true };
-    default:
-      return one(UNKNOWN);
   }
+  const reply = await executeOpenvpnCommand(command.toLowerCase(), params, {
+    control: ctx.control,
+    events: ctx.events ?? null,
+    notices: ctx.notices ?? null,
+    signal: ctx.signal ?? null,
+  });
+  return reply ? { lines: reply.lines, close: false } : one(UNKNOWN);
 }

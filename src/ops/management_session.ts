@@ -18,6 +18,9 @@ import {
   PASSWORD_TRIES,
   passwordMatches,
 } from "./management_guard.ts";
+import type { ManagementEvents } from "./management_events.ts";
+import { SessionNotices } from "./management_notices.ts";
+import type { ManagementSignal } from "./management_openvpn.ts";
 import type { ServerControl } from "./server_control.ts";
 
 export interface SessionContext {
@@ -32,7 +35,14 @@ export interface SessionContext {
   badPasswordDelayMs: number;
   /** True once the interface is closing: the session ends before its next command. */
   closing(): boolean;
+  /** Log and state history, hold gate (`log`, `state`, `hold`); null without them. */
+  events: ManagementEvents | null;
+  /** The `signal` command's action; null when nothing handles signals. */
+  signal: ((name: ManagementSignal) => void) | null;
 }
+
+/** Real-time lines a session may have waiting to be written before it is ended as not reading. */
+const MAX_PENDING_NOTICE_BYTES = 256 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -86,16 +96,40 @@ class Session {
   readonly #ctx: SessionContext;
   readonly #reader: LineReader;
   readonly peer: string;
+  /** Writes go out one after another, so a notification never lands inside a reply. */
+  #writing: Promise<boolean> = Promise.resolve(true);
+  #pendingNoticeBytes = 0;
+  readonly notices: SessionNotices;
 
   constructor(conn: Deno.Conn, ctx: SessionContext) {
     this.#conn = conn;
     this.#ctx = ctx;
     this.#reader = new LineReader(conn, { maxLineBytes: ctx.maxLineBytes });
     this.peer = peerName(conn);
+    this.notices = new SessionNotices({ write: (line) => this.#notify(line), control: ctx.control, events: ctx.events });
   }
 
   write(text: string): Promise<boolean> {
-    return writeText(this.#conn, text, this.#ctx.writeTimeoutMs);
+    this.#writing = this.#writing.then((ok) => ok && writeText(this.#conn, text, this.#ctx.writeTimeoutMs));
+    return this.#writing;
+  }
+
+  /** A real-time line; a peer that lets them pile up unread is disconnected. */
+  #notify(line: string): void {
+    const bytes = line.length + 2;
+    if (this.#pendingNoticeBytes + bytes > MAX_PENDING_NOTICE_BYTES) {
+      // Unsubscribe first: the warning is itself a log line this session would be sent.
+      this.notices.dispose();
+      this.#ctx.log.warn("session closed: real-time notifications not read", { peer: this.peer });
+      try {
+        this.#conn.close();
+      } catch {
+        // Closed already.
+      }
+      return;
+    }
+    this.#pendingNoticeBytes += bytes;
+    void this.write(line + "\r\n").finally(() => this.#pendingNoticeBytes -= bytes);
   }
 
   /** The next line; null when the peer closed, sent an over-long line, or spoke HTTP. */
@@ -147,7 +181,14 @@ class Session {
       if (line === null) return;
       await pace();
       if (ctx.closing()) return;
-      const reply = await executeCommand(line, { control: ctx.control, version: VERSION, pid: Deno.pid });
+      const reply = await executeCommand(line, {
+        control: ctx.control,
+        version: VERSION,
+        pid: Deno.pid,
+        events: ctx.events,
+        notices: this.notices,
+        signal: ctx.signal,
+      });
       if (reply === null) continue;
       if (reply.lines.length > 0 && !await this.write(reply.lines.join("\r\n") + "\r\n")) {
         ctx.log.warn("session closed: reply not read in time", {
@@ -168,8 +209,10 @@ export async function runSession(conn: Deno.Conn, ctx: SessionContext): Promise<
   try {
     if (ctx.password !== null && !await session.authenticate(ctx.password)) return;
     if (!await session.write(MANAGEMENT_GREETING + "\r\n")) return;
+    session.notices.start();
     await session.serveCommands();
   } finally {
+    session.notices.dispose();
     ctx.log.debug("session closed", { peer: session.peer });
   }
 }

@@ -126,12 +126,14 @@ Deno.test("startManagement() answers help, version, pid and load-stats", async (
   });
 });
 
-Deno.test("startManagement() status replies in the human, OpenVPN 1/2/3 and JSON formats", async () => {
+Deno.test("startManagement() status replies in OpenVPN 1 (bare status, as OpenVPN), 2, 3, the human table and JSON", async () => {
   await withServer(async (address, control) => {
     const s = await connect(address);
     try {
       const snap = control.snapshot();
       await s.send("status\n");
+      assert.deepEqual(await s.untilEnd(), formatStatus(snap, 1));
+      await s.send("status table\n");
       assert.deepEqual(await s.untilEnd(), [...formatStatusTable(snap), "END"]);
       for (const v of [1, 2, 3] as const) {
         await s.send(`status ${v}\n`);

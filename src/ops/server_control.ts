@@ -79,6 +79,14 @@ export interface ServerControl {
   snapshot(): ServerSnapshot;
   /** Disconnects every session of that common name; resolves with how many. */
   kill(name: string, reason: string): Promise<number>;
+  /** Disconnects the session whose real address is `address` ("1.2.3.4:5678", "[::1]:5678"); resolves with how many. */
+  killAddress(address: string, reason: string): Promise<number>;
+  /**
+   * Disconnects the session with OpenVPN Client ID `clientId`, telling it
+   * `message` (OpenVPN's client-kill: default RESTART, "HALT" makes the
+   * client exit); resolves false when there is no such client.
+   */
+  killClientId(clientId: number, message: string | null, reason: string): Promise<boolean>;
   /** Re-reads the CRL and disconnects sessions whose certificate is now revoked. */
   reloadCrl(): Promise<number>;
 }

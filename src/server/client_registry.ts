@@ -231,11 +231,19 @@ export class ClientRegistry {
 
   /** Disconnects every session of common name `name`; returns how many. */
   kill(name: string, reason: string): number {
+    return this.killWhere((rec) => rec.name === name, reason);
+  }
+
+  /**
+   * Disconnects every attached session `match` selects, telling each
+   * `message` (a control message such as "HALT"; default RESTART); returns how many.
+   */
+  killWhere(match: (rec: ClientRecord) => boolean, reason: string, message: string | null = null): number {
     let killed = 0;
     for (const rec of [...this.#records.values()]) {
-      if (rec.name !== name || rec.released) continue;
+      if (rec.released || rec.name === null || !match(rec)) continue;
       killed++;
-      this.#disconnect(rec, reason, "killed");
+      this.#disconnect(rec, reason, "killed", message);
     }
     return killed;
   }
@@ -275,13 +283,14 @@ export class ClientRegistry {
     for (const rec of records) this.#release(rec, reason);
   }
 
-  #disconnect(rec: ClientRecord, reason: string, meshReason: CloseReason): void {
+  #disconnect(rec: ClientRecord, reason: string, meshReason: CloseReason, message: string | null = null): void {
     if (rec.released) return;
     this.#log.info("killing client", { cn: rec.name ?? rec.session.peer?.commonName, reason });
     // Peers hear CLOSE before the session's own close can release it with a vaguer reason.
     this.mesh?.left(rec, meshReason);
-    if (rec.peerId >= 0) this.#dp.sendExit(rec.peerId);
-    rec.session.close(reason, true);
+    // A custom message (client-kill CID HALT) goes on the control channel only: the OCC exit would restart.
+    if (rec.peerId >= 0 && message === null) this.#dp.sendExit(rec.peerId);
+    rec.session.close(reason, true, message ?? undefined);
     this.#release(rec, reason, meshReason);
   }
 

@@ -1,15 +1,21 @@
 /**
- * `runServer`: the server as a process. Starts it, adds the management
- * interface and the status file (src/ops) on top of its ServerControl, and
- * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the CRL, SIGUSR2 logs
- * the status and drop counters.
+ * `runServer`: the server as a process. Starts the management interface
+ * (src/ops; its log and state history, and the hold of `management.hold`),
+ * then the server, then the status file on top of its ServerControl, and
+ * maps signals (OS or the management `signal` command): SIGINT/SIGTERM stop,
+ * SIGHUP reloads the CRL, SIGUSR1 restarts client sessions, SIGUSR2 logs the
+ * status and drop counters.
  */
 
 import type { ServerConfig } from "../config/schema.ts";
+import { firstLine } from "../log/first_line.ts";
 import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
+import { ManagementEvents } from "../ops/management_events.ts";
+import type { ManagementSignal } from "../ops/management_openvpn.ts";
 import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
+import { LateControl } from "./late_control.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 interface Closable {
@@ -18,59 +24,149 @@ interface Closable {
 
 /**
  * Runs a server until SIGINT/SIGTERM and returns the exit code: 0 after a
- * clean stop, 1 when it could not start.
+ * clean stop, 1 when it could not start. The management interface starts
+ * first, so `management.hold` can hold the server until `hold release`.
  */
 export async function runServer(config: ServerConfig, options: ServerOptions): Promise<number> {
-  let handle: ServerHandle;
+  const events = new ManagementEvents({ hold: config.management?.hold ?? false });
+  const removeTap = options.log.addTap((level, text) => events.recordLog(level, text));
+  const serverProcess = new ServerProcess(config, options, events);
   try {
-    handle = await startServer(config, options);
-  } catch (e) {
-    options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
-    return 1;
-  }
-  const extras: Closable[] = [];
-  try {
-    await startExtras(config, handle.control, options.log, extras);
-  } catch (e) {
-    options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
-    await closeAll(extras);
-    await handle.stop("startup failed");
-    return 1;
-  }
-  const removeSignals = listenForSignals(handle);
-  try {
-    await handle.done;
-    await closeAll(extras);
+    return await serverProcess.run();
   } finally {
-    removeSignals();
+    removeTap();
   }
-  return 0;
 }
 
-/** The management interface and the status file, as configured; each is pushed to `extras` once open. */
-async function startExtras(
-  config: ServerConfig,
-  control: ServerControl,
-  log: Logger,
-  extras: Closable[],
-): Promise<void> {
-  const listen = config.management?.listen;
-  if (listen) {
+/** One run of the server process: management, hold, server, status file, signals, stop. */
+class ServerProcess {
+  readonly #config: ServerConfig;
+  readonly #options: ServerOptions;
+  readonly #log: Logger;
+  readonly #events: ManagementEvents;
+  readonly #control: LateControl;
+  readonly #extras: Closable[] = [];
+  #handle: ServerHandle | null = null;
+  /** Set by SIGINT/SIGTERM during the hold: nothing starts. */
+  #stopBeforeStart = false;
+
+  constructor(config: ServerConfig, options: ServerOptions, events: ManagementEvents) {
+    this.#config = config;
+    this.#options = options;
+    this.#log = options.log;
+    this.#events = events;
+    this.#control = new LateControl(config, options.now);
+  }
+
+  async run(): Promise<number> {
+    const removeSignals = listenForSignals((name) => this.signal(name));
+    try {
+      return await this.#run();
+    } finally {
+      removeSignals();
+    }
+  }
+
+  async #run(): Promise<number> {
+    const events = this.#events;
+    events.recordState("CONNECTING");
+    if (!await this.#startOrFail(() => this.#startManagement())) return 1;
+    if (events.holdFlag) this.#log.info("holding until the management interface sends 'hold release'");
+    await events.waitForRelease();
+    if (this.#stopBeforeStart) return await this.#finish("received a signal to stop", 0);
+    let handle: ServerHandle;
+    try {
+      handle = await startServer(this.#config, this.#options);
+    } catch (e) {
+      this.#log.error(`server could not start: ${firstLine(e)}`);
+      return await this.#finish("server could not start", 1);
+    }
+    this.#handle = handle;
+    this.#control.bind(handle.control);
+    events.recordState("ASSIGN_IP", "", handle.tunAddress.ipv4, handle.tunAddress.ipv6);
+    if (!await this.#startOrFail(() => this.#startStatusFile(handle.control))) {
+      await handle.stop("startup failed");
+      return await this.#finish("startup failed", 1);
+    }
+    events.recordState("CONNECTED", "SUCCESS", handle.tunAddress.ipv4, handle.tunAddress.ipv6);
+    await handle.done;
+    return await this.#finish("server stopped", 0);
+  }
+
+  /** Runs `start`; on failure logs it, closes what is open and returns false. */
+  async #startOrFail(start: () => Promise<void>): Promise<boolean> {
+    try {
+      await start();
+      return true;
+    } catch (e) {
+      this.#log.error(`server could not start: ${firstLine(e)}`);
+      await closeAll(this.#extras);
+      return false;
+    }
+  }
+
+  async #finish(reason: string, code: number): Promise<number> {
+    this.#events.recordState("EXITING", reason);
+    await closeAll(this.#extras);
+    return code;
+  }
+
+  async #startManagement(): Promise<void> {
+    const management = this.#config.management;
+    if (!management) return;
+    const listen = management.listen;
     const address = listen.kind === "unix"
       ? listen.path
       : listen.host.includes(":")
       ? `[${listen.host}]:${listen.port}`
       : `${listen.host}:${listen.port}`;
-    const management = await startManagement(address, control, {
-      log,
-      passwordFile: config.management!.passwordFile,
+    const handle = await startManagement(address, this.#control, {
+      log: this.#log,
+      passwordFile: management.passwordFile,
+      events: this.#events,
+      signal: (name) => this.signal(name),
     });
-    log.info("management interface listening", { address: management.address });
-    extras.push(management);
+    this.#log.info("management interface listening", { address: handle.address });
+    this.#extras.push(handle);
   }
-  const server = config.server;
-  if (server.statusFile) {
-    extras.push(await startStatusFile(server.statusFile, server.statusInterval, control, { log }));
+
+  async #startStatusFile(control: ServerControl): Promise<void> {
+    const server = this.#config.server;
+    if (server.statusFile) {
+      this.#extras.push(await startStatusFile(server.statusFile, server.statusInterval, control, { log: this.#log }));
+    }
+  }
+
+  /**
+   * What a signal does, from the OS or the management `signal` command:
+   * SIGINT/SIGTERM stop, SIGHUP reloads the CRL, SIGUSR1 restarts every
+   * client session (OpenVPN's server restart, as its clients see it), SIGUSR2
+   * logs the status. Before the server started only a stop does anything.
+   */
+  signal(name: ProcessSignal): void {
+    const handle = this.#handle;
+    if (name === "SIGINT" || name === "SIGTERM") {
+      if (handle) void handle.stop("received a signal to stop");
+      else {
+        this.#stopBeforeStart = true;
+        this.#events.release();
+      }
+      return;
+    }
+    if (!handle) return;
+    // A bad CRL is logged by the watcher and leaves the last good one in force.
+    if (name === "SIGHUP") void handle.control.reloadCrl().catch(() => {});
+    if (name === "SIGUSR1") void restartClients(handle.control);
+    if (name === "SIGUSR2") handle.logStatus();
+  }
+}
+
+type ProcessSignal = ManagementSignal | "SIGINT";
+
+/** Every connected client is told RESTART and reconnects. */
+async function restartClients(control: ServerControl): Promise<void> {
+  for (const c of control.snapshot().clients) {
+    await control.killClientId(c.clientId ?? c.peerId, null, "SIGUSR1: restarting client sessions");
   }
 }
 
@@ -78,18 +174,10 @@ function closeAll(extras: Closable[]): Promise<unknown> {
   return Promise.all(extras.map((x) => x.close().catch(() => {})));
 }
 
-/** Installs the signal handlers; returns their removal. */
-function listenForSignals(handle: ServerHandle): () => void {
-  const onStop = () => void handle.stop("received a signal to stop");
-  // A bad CRL is logged by the watcher and leaves the last good one in force.
-  const onHup = () => void handle.control.reloadCrl().catch(() => {});
-  const onUsr2 = () => handle.logStatus();
-  const handlers: [Deno.Signal, () => void][] = [
-    ["SIGINT", onStop],
-    ["SIGTERM", onStop],
-    ["SIGHUP", onHup],
-    ["SIGUSR2", onUsr2],
-  ];
+/** Installs the OS signal handlers; returns their removal. */
+function listenForSignals(on: (name: ProcessSignal) => void): () => void {
+  const names: ProcessSignal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"];
+  const handlers = names.map((name) => [name, () => on(name)] as const);
   for (const [signal, fn] of handlers) Deno.addSignalListener(signal, fn);
   return () => {
     for (const [signal, fn] of handlers) Deno.removeSignalListener(signal, fn);

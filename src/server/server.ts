@@ -71,6 +71,8 @@ export interface ServerHandle {
   readonly device: PacketDevice;
   /** The bound UDP/TCP port. */
   readonly localPort: number;
+  /** The server's own tunnel addresses ("" when the family is not configured): management `state`. */
+  readonly tunAddress: { ipv4: string; ipv6: string };
   /** Resolves once the server stopped (by stop() or a fatal loop error). */
   readonly done: Promise<void>;
   /** Stops the server as on SIGTERM; resolves when everything is cleaned up. Safe to call twice. */
@@ -253,6 +255,14 @@ class Server implements ServerControl {
     }, TICK_MS);
   }
 
+  tunAddress(): { ipv4: string; ipv6: string } {
+    const layout = this.#poolKeeper.pool?.layout;
+    return {
+      ipv4: layout?.server4 != null ? formatIpv4(layout.server4) : "",
+      ipv6: layout?.server6 ? formatIpv6(layout.server6) : "",
+    };
+  }
+
   #logStarted(): void {
     const { dev, server } = this.#config;
     const layout = this.#poolKeeper.pool?.layout;
@@ -286,6 +296,15 @@ class Server implements ServerControl {
 
   kill(name: string, reason: string): Promise<number> {
     return Promise.resolve(this.#registry.kill(name, reason));
+  }
+
+  killAddress(address: string, reason: string): Promise<number> {
+    return Promise.resolve(this.#registry.killWhere((rec) => rec.ctx.remote === address, reason));
+  }
+
+  killClientId(clientId: number, message: string | null, reason: string): Promise<boolean> {
+    const n = this.#registry.killWhere((rec) => rec.ctx.peerId === clientId, reason, message);
+    return Promise.resolve(n > 0);
   }
 
   /** Re-reads the CRL and re-checks every client; rejects (keeping the last good CRL) when it is bad. */
@@ -346,6 +365,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions):
     datapath: server.datapath,
     device: server.device,
     localPort: server.localPort,
+    tunAddress: server.tunAddress(),
     done: server.done,
     stop: (reason) => server.stop(reason),
   };

@@ -79,6 +79,8 @@ export function sampleSnapshot(overrides: Partial<ServerSnapshot> = {}): ServerS
 export class FakeServerControl implements ServerControl {
   snapshotValue: ServerSnapshot;
   readonly kills: { name: string; reason: string }[] = [];
+  /** killAddress() and killClientId() calls, in order. */
+  readonly targetedKills: { address?: string; clientId?: number; message?: string | null; reason: string }[] = [];
   crlReloads = 0;
   /** What reloadCrl() resolves to. */
   crlDisconnects = 0;
@@ -102,6 +104,25 @@ export class FakeServerControl implements ServerControl {
       clients: this.snapshotValue.clients.filter((c) => c.name !== name),
     };
     return Promise.resolve(n);
+  }
+
+  /** Removes the clients `match` selects; returns how many. */
+  #remove(match: (c: ClientSnapshot) => boolean): number {
+    const n = this.snapshotValue.clients.filter(match).length;
+    this.snapshotValue = { ...this.snapshotValue, clients: this.snapshotValue.clients.filter((c) => !match(c)) };
+    return n;
+  }
+
+  killAddress(address: string, reason: string): Promise<number> {
+    if (this.failWith !== null) return Promise.reject(new Error(this.failWith));
+    this.targetedKills.push({ address, reason });
+    return Promise.resolve(this.#remove((c) => c.realAddress === address));
+  }
+
+  killClientId(clientId: number, message: string | null, reason: string): Promise<boolean> {
+    if (this.failWith !== null) return Promise.reject(new Error(this.failWith));
+    this.targetedKills.push({ clientId, message, reason });
+    return Promise.resolve(this.#remove((c) => (c.clientId ?? c.peerId) === clientId) > 0);
   }
 
   reloadCrl(): Promise<number> {
