@@ -266,7 +266,11 @@ export function verbToLevel(verb: number): LogLevel {
 export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementConfig {
   const where = ctx.arg(d, 0, "an address and port, or a socket path and unix");
   if (d.args[1] === "unix") {
-    return { listen: { kind: "unix", path: ctx.path(where) }, passwordFile: passwordFileArg(ctx, d, 2), hold: false };
+    return {
+      listen: { kind: "unix", path: ctx.path(where) },
+      passwordFile: passwordFileArg(ctx, d, 2),
+      hold: false,
+    };
   }
   const port = ctx.int(d, 1, 1, 65535, "a port from 1 to 65535");
   const ip = where === "localhost" ? null : parseIp(where);

@@ -18,7 +18,18 @@ Deno.test("executeCommand() ignores blank lines and closes on quit and exit", as
 });
 
 Deno.test("executeCommand() ends every multi-line reply with END and one-line replies with none", async () => {
-  for (const cmd of ["help", "version", "status", "status table", "status 1", "status 2", "status 3", "status json"]) {
+  for (
+    const cmd of [
+      "help",
+      "version",
+      "status",
+      "status table",
+      "status 1",
+      "status 2",
+      "status 3",
+      "status json",
+    ]
+  ) {
     const r = (await executeCommand(cmd, ctx()))!;
     assert.equal(r.lines.at(-1), "END", cmd);
     assert.equal(r.lines.filter((l) => l === "END").length, 1, cmd);
@@ -38,5 +49,7 @@ Deno.test("executeCommand() kill passes the name and a reason to ServerControl.k
   assert.deepEqual(c.control.kills, [{ name: "bob", reason: "killed by the management interface" }]);
   // OpenVPN 2.6 reads the first parameter and ignores the rest.
   assert.deepEqual((await executeCommand("kill a b", c))!.lines, ["ERROR: common name 'a' not found"]);
-  assert.deepEqual((await executeCommand("kill", c))!.lines, ["ERROR: the 'kill' command requires 1 parameter"]);
+  assert.deepEqual((await executeCommand("kill", c))!.lines, [
+    "ERROR: the 'kill' command requires 1 parameter",
+  ]);
 });

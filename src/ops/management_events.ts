@@ -100,7 +100,16 @@ export class ManagementEvents {
 
   /** A state transition: history and `>STATE:` notification. */
   recordState(state: ManagementState, description = "", localIp = "", localIp6 = ""): void {
-    const fields = [String(this.#seconds()), state, oneLine(description).replaceAll(",", " "), localIp, "", "", "", ""];
+    const fields = [
+      String(this.#seconds()),
+      state,
+      oneLine(description).replaceAll(",", " "),
+      localIp,
+      "",
+      "",
+      "",
+      "",
+    ];
     if (localIp6 !== "") fields.push(localIp6);
     const line = fields.join(",");
     this.state.push(line);

@@ -35,7 +35,9 @@ export class SessionNotices {
     const events = this.#o.events;
     if (!events || this.#unsubscribe) return;
     this.#unsubscribe = events.subscribe((kind, line) => {
-      if (kind === "hold" || (kind === "log" && this.logRealtime) || (kind === "state" && this.stateRealtime)) {
+      if (
+        kind === "hold" || (kind === "log" && this.logRealtime) || (kind === "state" && this.stateRealtime)
+      ) {
         this.#o.write(line);
       }
     });

@@ -60,7 +60,9 @@ async function kill(victim: string, control: ServerControl): Promise<OpenvpnRepl
   if (portText === undefined || host === "" || portText === "") {
     const n = await control.kill(victim, KILL_REASON);
     return one(
-      n > 0 ? `SUCCESS: common name '${victim}' found, ${n} client(s) killed` : `ERROR: common name '${victim}' not found`,
+      n > 0
+        ? `SUCCESS: common name '${victim}' found, ${n} client(s) killed`
+        : `ERROR: common name '${victim}' not found`,
     );
   }
   if (!v6 && !IPV4.test(host)) return one(`ERROR: error parsing IP address: ${host}`);
@@ -68,7 +70,11 @@ async function kill(victim: string, control: ServerControl): Promise<OpenvpnRepl
   if (port <= 0 || port > 65535) return one(`ERROR: port number is out of range: ${portText}`);
   const address = v6 ? `[${host}]:${port}` : `${host}:${port}`;
   const n = await control.killAddress(address, KILL_REASON);
-  return one(n > 0 ? `SUCCESS: ${n} client(s) at address ${address} killed` : `ERROR: client at address ${address} not found`);
+  return one(
+    n > 0
+      ? `SUCCESS: ${n} client(s) at address ${address} killed`
+      : `ERROR: client at address ${address} not found`,
+  );
 }
 
 /** `client-kill CID [MSG]`: MSG (default RESTART) is the control message the client gets. */

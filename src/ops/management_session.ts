@@ -106,7 +106,11 @@ class Session {
     this.#ctx = ctx;
     this.#reader = new LineReader(conn, { maxLineBytes: ctx.maxLineBytes });
     this.peer = peerName(conn);
-    this.notices = new SessionNotices({ write: (line) => this.#notify(line), control: ctx.control, events: ctx.events });
+    this.notices = new SessionNotices({
+      write: (line) => this.#notify(line),
+      control: ctx.control,
+      events: ctx.events,
+    });
   }
 
   write(text: string): Promise<boolean> {

@@ -283,7 +283,12 @@ export class ClientRegistry {
     for (const rec of records) this.#release(rec, reason);
   }
 
-  #disconnect(rec: ClientRecord, reason: string, meshReason: CloseReason, message: string | null = null): void {
+  #disconnect(
+    rec: ClientRecord,
+    reason: string,
+    meshReason: CloseReason,
+    message: string | null = null,
+  ): void {
     if (rec.released) return;
     this.#log.info("killing client", { cn: rec.name ?? rec.session.peer?.commonName, reason });
     // Peers hear CLOSE before the session's own close can release it with a vaguer reason.

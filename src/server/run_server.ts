@@ -133,7 +133,9 @@ class ServerProcess {
   async #startStatusFile(control: ServerControl): Promise<void> {
     const server = this.#config.server;
     if (server.statusFile) {
-      this.#extras.push(await startStatusFile(server.statusFile, server.statusInterval, control, { log: this.#log }));
+      this.#extras.push(
+        await startStatusFile(server.statusFile, server.statusInterval, control, { log: this.#log }),
+      );
     }
   }
 

@@ -245,6 +245,42 @@ Deno.test("startServer() under the management interface: status 2 lists the clie
   });
 });
 
+Deno.test("startServer() under the management interface: kill IP:PORT restarts the client at that address; client-kill CID HALT makes it stop for good", async () => {
+  await withLab([], async (lab) => {
+    const socketPath = `${lab.pki.dir}/management.sock`;
+    const server = await lab.startServer();
+    const management = await startManagement(socketPath, server.handle.control, {
+      log: server.log.logger("mgmt"),
+    });
+    lab.onClose(() => management.close());
+    const client = lab.startClient("client1");
+    await connected(client);
+    const first = server.handle.control.snapshot().clients[0];
+
+    const again = client.handle.waitConnected(15_000);
+    assert.deepEqual(await managementRequest(socketPath, "kill 192.168.1.99:40000"), [
+      "ERROR: client at address 192.168.1.99:40000 not found",
+    ]);
+    assert.deepEqual(await managementRequest(socketPath, `kill ${first.realAddress}`), [
+      `SUCCESS: 1 client(s) at address ${first.realAddress} killed`,
+    ]);
+    await again;
+    assert.equal(client.ends[0].kind, "server-restart", JSON.stringify(client.ends));
+    const second = await until(() => server.handle.control.snapshot().clients[0], "the client back");
+
+    assert.deepEqual(await managementRequest(socketPath, `client-kill ${second.clientId! + 1000}`), [
+      "ERROR: client-kill command failed",
+    ]);
+    assert.deepEqual(await managementRequest(socketPath, `client-kill ${second.clientId} HALT`), [
+      "SUCCESS: client-kill command succeeded",
+    ]);
+    await until(() => client.ends.length === 2, "the client's second end");
+    assert.equal(client.ends[1].kind, "halt", JSON.stringify(client.ends));
+    await until(() => server.handle.control.snapshot().clients.length === 0, "no client left");
+    assert.equal(client.ends.length, 2, "a halted client does not come back");
+  });
+});
+
 Deno.test("startServer() drops a client whose certificate is revoked while connected (CRL file checked every second) and refuses it from then on", async () => {
   await withLab([], async (lab) => {
     const server = await lab.startServer();

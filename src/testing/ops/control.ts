@@ -80,7 +80,8 @@ export class FakeServerControl implements ServerControl {
   snapshotValue: ServerSnapshot;
   readonly kills: { name: string; reason: string }[] = [];
   /** killAddress() and killClientId() calls, in order. */
-  readonly targetedKills: { address?: string; clientId?: number; message?: string | null; reason: string }[] = [];
+  readonly targetedKills: { address?: string; clientId?: number; message?: string | null; reason: string }[] =
+    [];
   crlReloads = 0;
   /** What reloadCrl() resolves to. */
   crlDisconnects = 0;
@@ -109,7 +110,10 @@ export class FakeServerControl implements ServerControl {
   /** Removes the clients `match` selects; returns how many. */
   #remove(match: (c: ClientSnapshot) => boolean): number {
     const n = this.snapshotValue.clients.filter(match).length;
-    this.snapshotValue = { ...this.snapshotValue, clients: this.snapshotValue.clients.filter((c) => !match(c)) };
+    this.snapshotValue = {
+      ...this.snapshotValue,
+      clients: this.snapshotValue.clients.filter((c) => !match(c)),
+    };
     return n;
   }
 
