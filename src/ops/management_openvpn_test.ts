@@ -166,7 +166,7 @@ Deno.test("state [on|off|all|N]: the latest state, history, >STATE: notification
     assert.equal(all[0], "1700000000,CONNECTING,,,,,,");
     assert.equal(await ask(s, "state on"), "SUCCESS: real-time state notification set to ON");
     events.recordState("EXITING", "a, reason");
-    assert.match((await s.line())!, /^>STATE:\d+,EXITING,a  reason,,,,,$/);
+    assert.match((await s.line())!, /^>STATE:\d+,EXITING,a {2}reason,,,,,$/);
     assert.equal(await ask(s, "state off"), "SUCCESS: real-time state notification set to OFF");
     assert.equal(
       await ask(s, "state bad"),
