@@ -5,7 +5,7 @@
  * came), sends raw command lines, and takes lines with bounded waits.
  */
 import { LineReader } from "../../ops/line_reader.ts";
-import { until } from "../wait.ts";
+import { until, within } from "../wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -21,13 +21,36 @@ export interface TestSession {
   close(): void;
 }
 
-export async function openTestSession(address: string): Promise<TestSession> {
+/** Reads raw bytes until the password prompt (it has no line end), then sends `password`. */
+async function answerPrompt(conn: Deno.Conn, password: string): Promise<void> {
+  const buf = new Uint8Array(64);
+  let text = "";
+  while (!text.includes("ENTER PASSWORD:")) {
+    const n = await conn.read(buf);
+    if (n === null) throw new Error(`closed before the password prompt, after ${JSON.stringify(text)}`);
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  await writeAll(conn, `${password}\r\n`);
+}
+
+async function writeAll(conn: Deno.Conn, text: string): Promise<void> {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+}
+
+/**
+ * Opens a session; with `password` it answers the prompt first, and the
+ * first line (`greeting`) is then the password verdict.
+ */
+export async function openTestSession(address: string, password?: string): Promise<TestSession> {
   const conn = address.startsWith("/")
     ? await Deno.connect({ transport: "unix", path: address })
     : await Deno.connect({
       hostname: address.slice(0, address.lastIndexOf(":")),
       port: Number(address.slice(address.lastIndexOf(":") + 1)),
     });
+  if (password !== undefined) await within(answerPrompt(conn, password), 5000, "the password prompt");
   const reader = new LineReader(conn, { maxLineBytes: 1 << 20 });
   const queue: string[] = [];
   let ended = false;
@@ -46,11 +69,7 @@ export async function openTestSession(address: string): Promise<TestSession> {
   const greeting = (await line()) ?? "";
   return {
     greeting,
-    send: async (text) => {
-      const bytes = encoder.encode(text + "\r\n");
-      let off = 0;
-      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-    },
+    send: (text) => writeAll(conn, text + "\r\n"),
     line,
     async until(done, timeoutMs = 5000) {
       const out: string[] = [];
