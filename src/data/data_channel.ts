@@ -43,6 +43,15 @@ import {
 } from "./data_header.ts";
 import type { DataKeyMaterial } from "./key_material.ts";
 import {
+  type CompressFraming,
+  frame,
+  framingCode,
+  framingPrefix,
+  framingSuffix,
+  unframe,
+  unframeSkip,
+} from "./framing.ts";
+import {
   DEFAULT_TRANSITION_WINDOW_MS,
   KEY_BYTES_IN,
   KEY_BYTES_OUT,
@@ -63,6 +72,7 @@ import {
 import {
   OPEN_BAD_PACKET_ID,
   OPEN_BAD_TAG,
+  OPEN_COMPRESSED,
   OPEN_NOT_DATA,
   OPEN_OK,
   OPEN_REPLAY,
@@ -92,6 +102,8 @@ export interface DataChannelOptions {
    * --reneg-bytes does (see RENEG_BYTES_PACKET_OVERHEAD); 0 = no limit. @default 0
    */
   renegBytes?: number;
+  /** Compression framing the peer expects (framing.ts; nothing is ever compressed). @default "none" */
+  framing?: CompressFraming;
 }
 
 class KeySlot {
@@ -136,6 +148,8 @@ export class DataChannel {
   keyId = -1;
   packetId = 0;
   peerId = -1;
+  /** After a successful seal(): where the datagram starts in the slot (its length is seal()'s result). */
+  sealOff = 0;
 
   #slots: (KeySlot | null)[] = [null, null, null, null, null, null, null, null];
   #send: KeySlot | null = null;
@@ -146,6 +160,7 @@ export class DataChannel {
   #transitionMs: number;
   #rekeyThreshold: number;
   #renegBytes: number;
+  #framing: number;
 
   constructor(options: DataChannelOptions = {}) {
     this.#localPeerId = PEER_ID_UNDEF;
@@ -160,6 +175,19 @@ export class DataChannel {
       throw new RangeError("renegBytes must be a whole number ≥ 0");
     }
     this.#renegBytes = reneg;
+    this.#framing = framingCode(options.framing ?? "none");
+  }
+
+  /** The compression framing the peer expects (a client learns it from the push). */
+  set framing(framing: CompressFraming) {
+    const code = framingCode(framing);
+    if (code < 0) throw new RangeError(`Unknown compression framing ${JSON.stringify(framing)}`);
+    this.#framing = code;
+  }
+
+  /** Where a payload starting at buf[off] must start at least to be sealed in place (header and framing). */
+  sealHeadroom(buf: Uint8Array, off: number): number {
+    return DATA_V2_OVERHEAD + framingPrefix(this.#framing, buf, off);
   }
 
   /** Peer-id we write into sealed headers (server: the id it assigned; client: the pushed one). */
@@ -284,8 +312,10 @@ export class DataChannel {
   /**
    * Seals the payload at slot[payloadOff, payloadOff + payloadLen) in place and
    * writes the 24-byte header and tag in front, so the datagram is
-   * slot[payloadOff - 24, payloadOff + payloadLen). Returns its length, or a
-   * negative SEAL_* code (nothing written, no packet-id used).
+   * slot[payloadOff - 24, payloadOff + payloadLen) — with compression framing
+   * it starts up to 2 bytes earlier and may end 1 byte later (`sealOff`
+   * says where). Returns its length, or a negative SEAL_* code (nothing
+   * written, no packet-id used).
    */
   seal(slot: Uint8Array, payloadOff: number, payloadLen: number): number {
     const s = this.#send;
@@ -293,8 +323,11 @@ export class DataChannel {
       this.sealCounts[-SEAL_NO_KEY]++;
       return SEAL_NO_KEY;
     }
+    const mode = this.#framing;
+    const prefix = payloadLen >= 1 ? framingPrefix(mode, slot, payloadOff) : 0;
     if (
-      !(payloadLen >= 1) || !(payloadOff >= DATA_V2_OVERHEAD) || payloadOff + payloadLen > slot.length ||
+      !(payloadLen >= 1) || !(payloadOff - prefix >= DATA_V2_OVERHEAD) ||
+      payloadOff + payloadLen + framingSuffix(mode) > slot.length ||
       (payloadOff | 0) !== payloadOff || (payloadLen | 0) !== payloadLen
     ) {
       this.sealCounts[-SEAL_BAD_ARGS]++;
@@ -305,18 +338,21 @@ export class DataChannel {
       return SEAL_PACKET_ID_EXHAUSTED;
     }
     const pid = ++s.sendPid;
-    const h = payloadOff - DATA_V2_OVERHEAD;
+    const framedOff = payloadOff - prefix;
+    const framedLen = frame(mode, slot, payloadOff, payloadLen);
+    const h = framedOff - DATA_V2_OVERHEAD;
     writeDataV2Header(slot, h, s.keyId, this.#localPeerId, pid);
     const nonce = s.encNonce;
     nonce[0] = pid >>> 24;
     nonce[1] = pid >>> 16;
     nonce[2] = pid >>> 8;
     nonce[3] = pid;
-    s.enc.seal(nonce, slot, h, DATA_V2_AAD_LEN, payloadOff, payloadLen, h + DATA_V2_HEADER_LEN);
+    s.enc.seal(nonce, slot, h, DATA_V2_AAD_LEN, framedOff, framedLen, h + DATA_V2_HEADER_LEN);
     s.counters[KEY_PACKETS_OUT]++;
-    s.counters[KEY_BYTES_OUT] += payloadLen;
+    s.counters[KEY_BYTES_OUT] += framedLen;
     this.sealCounts[0]++;
-    return DATA_V2_OVERHEAD + payloadLen;
+    this.sealOff = h;
+    return DATA_V2_OVERHEAD + framedLen;
   }
 
   /**
@@ -379,8 +415,10 @@ export class DataChannel {
     s.replay.commit(pid);
     s.counters[KEY_PACKETS_IN]++;
     s.counters[KEY_BYTES_IN] += ctLen;
-    this.plainOff = ctOff;
-    this.plainLen = ctLen;
+    const skip = unframeSkip(this.#framing, buf, ctOff, ctLen);
+    if (skip < 0) return OPEN_COMPRESSED;
+    this.plainOff = ctOff + skip;
+    this.plainLen = unframe(this.#framing, buf, ctOff, ctLen, skip);
     return OPEN_OK;
   }
 }

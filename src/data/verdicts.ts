@@ -20,7 +20,9 @@ export const OPEN_REPLAY = 5;
 export const OPEN_TOO_OLD = 6;
 /** Authentication failed: forged, corrupted, or sealed under another key. */
 export const OPEN_BAD_TAG = 7;
-export const OPEN_VERDICT_COUNT = 8;
+/** Authentic, but its compression framing says compressed (or is not the agreed framing): tsvpn never decompresses. */
+export const OPEN_COMPRESSED = 8;
+export const OPEN_VERDICT_COUNT = 9;
 
 export const OPEN_VERDICT_NAMES: readonly string[] = [
   "ok",
@@ -31,6 +33,7 @@ export const OPEN_VERDICT_NAMES: readonly string[] = [
   "replay",
   "too_old",
   "bad_tag",
+  "compressed",
 ];
 
 /** seal() failures are negative; a non-negative result is the datagram length. */

@@ -9,11 +9,13 @@
 import {
   OPEN_BAD_PACKET_ID,
   OPEN_BAD_TAG,
+  OPEN_COMPRESSED,
   OPEN_NOT_DATA,
   OPEN_REPLAY,
   OPEN_TOO_OLD,
   OPEN_TOO_SHORT,
   OPEN_UNKNOWN_KEY_ID,
+  OPEN_VERDICT_COUNT,
 } from "../data/verdicts.ts";
 
 /** Authentication failed (forged, corrupted, or sealed under another key). */
@@ -54,7 +56,9 @@ export const DATAPATH_DROP_OVERSIZE = 16;
 export const DATAPATH_DROP_MAC_LIMIT = 17;
 /** Switch: the frame's source MAC belongs to another port seen within the MAC age. */
 export const DATAPATH_DROP_MAC_TAKEOVER = 18;
-export const DATAPATH_DROP_COUNT = 19;
+/** Authentic, but compressed (its compression framing says so): tsvpn never decompresses. */
+export const DATAPATH_DROP_COMPRESSED = 19;
+export const DATAPATH_DROP_COUNT = 20;
 
 export const DATAPATH_DROP_NAMES: readonly string[] = [
   "bad_tag",
@@ -76,6 +80,7 @@ export const DATAPATH_DROP_NAMES: readonly string[] = [
   "oversize",
   "mac_limit",
   "mac_takeover",
+  "compressed",
 ];
 
 export const STAT_PINGS_IN = 0;
@@ -106,7 +111,7 @@ export const STAT_NAMES: readonly string[] = [
 
 /** DataChannel.open() verdict → drop reason (OPEN_OK maps to -1). */
 export const OPEN_TO_DROP: Int8Array = (() => {
-  const t = new Int8Array(8).fill(DATAPATH_DROP_MALFORMED);
+  const t = new Int8Array(OPEN_VERDICT_COUNT).fill(DATAPATH_DROP_MALFORMED);
   t[0] = -1;
   t[OPEN_TOO_SHORT] = DATAPATH_DROP_TOO_SHORT;
   t[OPEN_NOT_DATA] = DATAPATH_DROP_MALFORMED;
@@ -115,6 +120,7 @@ export const OPEN_TO_DROP: Int8Array = (() => {
   t[OPEN_REPLAY] = DATAPATH_DROP_REPLAY;
   t[OPEN_TOO_OLD] = DATAPATH_DROP_TOO_OLD;
   t[OPEN_BAD_TAG] = DATAPATH_DROP_BAD_TAG;
+  t[OPEN_COMPRESSED] = DATAPATH_DROP_COMPRESSED;
   return t;
 })();
 

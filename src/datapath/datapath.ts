@@ -33,6 +33,7 @@
 
 import type { DataChannel } from "../data/data_channel.ts";
 import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
+import { FRAMING_MAX_PREFIX } from "../data/framing.ts";
 import { writePing } from "../data/keepalive_ping.ts";
 import { writeOccExit } from "../data/occ.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
@@ -50,8 +51,12 @@ export const MODE_ROUTER = 0;
 export const MODE_SWITCH = 1;
 export const MODE_SINGLE = 2;
 
-/** Bytes in front of every payload so it can be sealed in place. */
-export const HEADROOM = DATA_V2_OVERHEAD;
+/**
+ * Bytes in front of every payload read from the device, so it can be sealed
+ * in place: the data header, and room for compression framing
+ * (src/data/framing.ts: up to 2 bytes; unused without it).
+ */
+export const HEADROOM = DATA_V2_OVERHEAD + FRAMING_MAX_PREFIX;
 
 /**
  * How often the batch path looks for worn-out send keys (reneg_bytes,
@@ -303,7 +308,7 @@ export class Datapath {
     const c = id * PEER_COUNTER_STRIDE;
     p.counters[c + PC_PACKETS_OUT]++;
     p.counters[c + PC_BYTES_OUT] += len;
-    if (!this.socket.send(this.#scratch, 0, n, p.endpoints, id)) {
+    if (!this.socket.send(this.#scratch, p.channels[id]!.sealOff, n, p.endpoints, id)) {
       this.counters.drops[DATAPATH_DROP_SOCKET_FULL]++;
       return false;
     }

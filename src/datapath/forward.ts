@@ -24,7 +24,6 @@ import {
 } from "./counters.ts";
 import type { Datapath } from "./datapath.ts";
 import type { SendQueue } from "./send_queue.ts";
-import { HEADROOM } from "./datapath.ts";
 
 /** routeCheck() found nothing wrong: the destination may be looked up. */
 export const ROUTABLE = -1;
@@ -122,6 +121,6 @@ export function flood(
     const port = out[i];
     if (port !== TAP_PORT && port !== last) queue.sealCopy(port - 1, buf, off, len);
   }
-  if (off >= HEADROOM) queue.seal(last - 1, buf, off, len);
-  else queue.sealCopy(last - 1, buf, off, len);
+  // In place when the payload has headroom for the header (and framing), else from a copy.
+  queue.seal(last - 1, buf, off, len);
 }

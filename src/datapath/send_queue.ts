@@ -13,6 +13,10 @@
  */
 
 import { DATA_V2_OVERHEAD } from "../data/data_header.ts";
+import { FRAMING_MAX_PREFIX } from "../data/framing.ts";
+
+/** Where a copied payload goes in a spare slot: room for the header and any compression framing. */
+const SPARE_PAYLOAD_OFF = DATA_V2_OVERHEAD + FRAMING_MAX_PREFIX;
 import type { DatagramSocket } from "../device/datagram_socket.ts";
 import {
   DATAPATH_DROP_NO_KEY,
@@ -60,7 +64,7 @@ export class SendQueue {
   }
 
   /**
-   * Lends a spare slot (payload goes at DATA_V2_OVERHEAD). Valid until the
+   * Lends a spare slot (payload goes at DATA_V2_OVERHEAD or later). Valid until the
    * next flush; flushes first when the pool is used up.
    */
   copySlot(): Uint8Array {
@@ -71,12 +75,12 @@ export class SendQueue {
   /** Copies buf[off, off+len) into a spare slot and seals it for `peer`. */
   sealCopy(peer: number, buf: Uint8Array, off: number, len: number): boolean {
     const slot = this.copySlot();
-    if (DATA_V2_OVERHEAD + len > slot.length) {
+    if (SPARE_PAYLOAD_OFF + len + 1 > slot.length) {
       this.#counters.drops[DATAPATH_DROP_SEAL_FAILED]++;
       return false;
     }
-    slot.set(buf.subarray(off, off + len), DATA_V2_OVERHEAD);
-    return this.seal(peer, slot, DATA_V2_OVERHEAD, len);
+    slot.set(buf.subarray(off, off + len), SPARE_PAYLOAD_OFF);
+    return this.seal(peer, slot, SPARE_PAYLOAD_OFF, len);
   }
 
   /** Seals buf[off, off+len) in place for `peer` and queues it; false (counted) when it cannot. */
@@ -86,7 +90,7 @@ export class SendQueue {
       this.#counters.drops[DATAPATH_DROP_NO_KEY]++;
       return false;
     }
-    if (off < DATA_V2_OVERHEAD) return this.sealCopy(peer, buf, off, len);
+    if (off < dc.sealHeadroom(buf, off)) return this.sealCopy(peer, buf, off, len);
     const n = dc.seal(buf, off, len);
     if (n < 0) {
       this.#counters.drops[n === SEAL_NO_KEY ? DATAPATH_DROP_NO_KEY : DATAPATH_DROP_SEAL_FAILED]++;
@@ -95,7 +99,7 @@ export class SendQueue {
     if (this.#count === this.#bufs.length) this.flush();
     const i = this.#count++;
     this.#bufs[i] = buf;
-    this.#offsets[i] = off - DATA_V2_OVERHEAD;
+    this.#offsets[i] = dc.sealOff;
     this.#sizes[i] = n;
     this.#rows[i] = peer;
     const peers = this.#peers;

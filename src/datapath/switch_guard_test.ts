@@ -91,10 +91,11 @@ Deno.test("switch datapath: a client that reconnects gets its MAC back once its 
 Deno.test("switch datapath refuses MAC floods and takeovers without allocating per frame", async () => {
   // A child with a fixed young generation, so heapUsed growth is the allocation (see ffi/README.md).
   const rigUrl = new URL("../testing/datapath/rig.ts", import.meta.url).href;
-  const headroom = new URL("./datapath.ts", import.meta.url).href;
+  const header = new URL("../data/data_header.ts", import.meta.url).href;
   const script = `
     import { Rig } from ${JSON.stringify(rigUrl)};
-    import { HEADROOM } from ${JSON.stringify(headroom)};
+    // The datagram starts at 0 in the receive slot: its payload sits right after the 24-byte header.
+    import { DATA_V2_OVERHEAD as HEADROOM } from ${JSON.stringify(header)};
     const rig = new Rig({ mode: "switch", maxMacsPerClient: 4 });
     const owner = rig.addClient();
     const attacker = rig.addClient();
