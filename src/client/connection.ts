@@ -17,6 +17,7 @@ import type { PushOptions } from "../control/push_options.ts";
 import { ClientMesh } from "./client_mesh.ts";
 import { ControlSession, type PeerVerifier, type SessionEnd, type SessionKey } from "../control/session.ts";
 import type { TlsCredentials } from "../control/tls_channel.ts";
+import { type CompressFraming, framingOfOption } from "../data/framing.ts";
 import { DataChannel } from "../data/data_channel.ts";
 import { PEER_ID_UNDEF } from "../data/data_header.ts";
 import { dataKeysFromKey2 } from "../data/key_material.ts";
@@ -86,6 +87,8 @@ export class Connection {
   #socket: DatagramSocket | null = null;
   #endpoint: EndpointSlots | null = null;
   #dataChannel: DataChannel | null = null;
+  /** Compression framing the server pushed (src/data/framing.ts). */
+  #framing: CompressFraming = "none";
   #address = "";
   #upAt = 0;
   #gotPacket = false;
@@ -252,6 +255,26 @@ export class Connection {
     return session;
   }
 
+  /**
+   * A pushed `comp-lzo no` / `compress stub` / `compress stub-v2` (OpenVPN
+   * servers configured for older profiles): the data channel frames packets
+   * that way from now on; nothing is compressed. Real compression is refused
+   * with a warning (the server's compressed packets are then dropped).
+   */
+  #applyPushedFraming(extra: string[]): void {
+    for (const option of extra) {
+      const framing = framingOfOption(option);
+      if (framing === undefined) continue;
+      if (framing === null) {
+        this.#log.warn("the server pushed compression, which tsvpn does not do", { option });
+        continue;
+      }
+      this.#framing = framing;
+      if (this.#dataChannel) this.#dataChannel.framing = framing;
+      this.#log.info("compression framing from the push (nothing is compressed)", { option });
+    }
+  }
+
   /** A data key from the session: the first one creates the data channel and attaches it as peer 0. */
   #installKey(key: SessionKey, endpoint: EndpointSlots): void {
     const { config, datapath } = this.#deps;
@@ -263,6 +286,7 @@ export class Connection {
         replayWindow: config.data.replayWindow,
         renegBytes: config.data.renegBytes,
         transitionWindowMs: config.data.transitionWindow * 1000,
+        framing: this.#framing,
       });
       this.#dataChannel.installKey(key.keyId, material, now);
       if (datapath.reservePeer() !== 0) throw new Error("The client datapath's peer slot is in use");
@@ -309,6 +333,7 @@ export class Connection {
 
   #onPush(push: PushOptions, raw: string[]): void {
     this.#pushed = push;
+    this.#applyPushedFraming(push.extra ?? []);
     const datapath = this.#deps.datapath;
     const keepalive = this.#deps.config.keepalive;
     datapath.pingIntervalMs = (keepalive ? keepalive.interval : push.ping ?? 0) * 1000;

@@ -55,7 +55,11 @@ export const SERVER_SECTION_KEYS = [
   "push",
   "clients",
   "mesh",
+  "compat",
 ] as const;
+
+/** `server.compat`: what older OpenVPN profiles expect (docs/operations.md). */
+export const COMPAT_KEYS = ["compress"] as const;
 
 /** `server.mesh`: direct client-to-client paths (docs/mesh.md). */
 export const MESH_KEYS = ["enabled", "punch_timeout", "keepalive", "retry", "max_pairs"] as const;
@@ -85,6 +89,7 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["server", SERVER_SECTION_KEYS],
   ["server.push", PUSH_KEYS],
   ["server.mesh", MESH_KEYS],
+  ["server.compat", COMPAT_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
 ]);

@@ -68,6 +68,10 @@ export function translatePush(
       ctx.ignore(d, `dhcp-option ${kind || "(none)"} is not supported`);
       return;
     }
+    case "comp-lzo":
+    case "compress":
+      ctx.ignore(d, "server.compat.compress pushes the matching compression framing itself");
+      return;
     default:
       ctx.ignore(d, `pushing ${inner.name} is not supported`);
   }

@@ -10,7 +10,8 @@
 import { netmaskToLength, parseCidr } from "../addr/prefix.ts";
 import { ConfigError } from "./config_error.ts";
 import { translatePush } from "./ovpn_ccd.ts";
-import type { OvpnDirective } from "./ovpn_lexer.ts";
+import { optionText, type OvpnDirective } from "./ovpn_lexer.ts";
+import { framingOfOption } from "../data/framing.ts";
 import {
   ALWAYS_ON,
   type DevDirectives,
@@ -60,7 +61,7 @@ const MAX_INT = 2 ** 31 - 1;
 /** Translates one directive (or records it for later); an option tsvpn does not know is reported as ignored. */
 export function translateServerOption(t: ServerTranslation, d: OvpnDirective): void {
   const handled = translatePem(t, d) || translateTransport(t, d) || translateCrypto(t, d) ||
-    translateSession(t, d) || translatePool(t, d) || translateRouting(t, d);
+    translateSession(t, d) || translatePool(t, d) || translateRouting(t, d) || translateCompression(t, d);
   if (!handled && !ALWAYS_ON.has(d.name)) t.ctx.ignore(d);
 }
 
@@ -158,6 +159,25 @@ function translateCrypto(t: ServerTranslation, d: OvpnDirective): boolean {
       return true;
   }
   return false;
+}
+
+/**
+ * comp-lzo no / compress [stub|stub-v2] → server.compat.compress (the framing
+ * older profiles expect; tsvpn pushes the option too). Real compression
+ * (comp-lzo yes/adaptive, compress lz4/lz4-v2/lzo) has no translation.
+ */
+function translateCompression(t: ServerTranslation, d: OvpnDirective): boolean {
+  if (d.name !== "comp-lzo" && d.name !== "compress") return false;
+  const framing = framingOfOption(optionText(d));
+  if (!framing) {
+    t.ctx.ignore(
+      d,
+      "tsvpn never compresses; server.compat.compress (lzo-no, stub, stub-v2) gives clients the framing without compression",
+    );
+    return true;
+  }
+  t.yaml.set("server.compat.compress", { kind: "scalar", value: framing }, t.from(d));
+  return true;
 }
 
 /** keepalive, verb, management and management-hold. */

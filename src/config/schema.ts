@@ -10,6 +10,7 @@ import type { LogLevel } from "../log/log.ts";
 import type { IpAddress } from "../addr/ip.ts";
 import type { IpPrefix } from "../addr/prefix.ts";
 import type { MeshSettings } from "../mesh/settings.ts";
+import type { CompressFraming } from "../data/framing.ts";
 
 export type Mode = "server" | "client";
 export type Proto = "udp" | "tcp";
@@ -198,6 +199,18 @@ export interface ServerSection {
   clients: Map<string, ClientOverride>;
   /** `server.mesh`: direct paths between tsvpn clients (docs/mesh.md). */
   mesh: MeshSettings;
+  /** `server.compat`: what older OpenVPN profiles expect. */
+  compat: CompatConfig;
+}
+
+/** `server.compat` (docs/operations.md, "Older profiles: compression framing"). */
+export interface CompatConfig {
+  /**
+   * Compression framing every client's data packets carry (OpenVPN's
+   * `comp-lzo no` = lzo-no, `compress stub` = stub, `compress stub-v2`), pushed
+   * to clients as that option; nothing is ever compressed. @default "none"
+   */
+  compress: CompressFraming;
 }
 
 export interface ServerConfig {

@@ -16,6 +16,7 @@ import {
   type ServerSection,
   TOPOLOGIES,
   type Topology,
+  type CompatConfig,
 } from "./schema.ts";
 import {
   emptyPush,
@@ -28,7 +29,8 @@ import {
   readPush,
 } from "./sections.ts";
 import { readMesh } from "./mesh_config.ts";
-import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
+import { CLIENT_OVERRIDE_KEYS, COMPAT_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
+import { COMPRESS_FRAMINGS } from "../data/framing.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -123,6 +125,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     push: readPush(m),
     clients: new Map(),
     mesh: readMesh(m, dev, clientToClient),
+    compat: readCompat(m),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);
@@ -253,4 +256,12 @@ function checkStaticAddress(f: Field, section: ServerSection, family: 4 | 6): Ip
 function hostCount(net: IpPrefix): number {
   const hostBits = net.bytes.length * 8 - net.length;
   return hostBits >= 32 ? 2 ** 32 : 2 ** hostBits;
+}
+
+/** `server.compat: { compress: none | lzo-no | stub | stub-v2 }`. */
+function readCompat(m: MapView): CompatConfig {
+  const f = m.opt("compat");
+  if (!f) return { compress: "none" };
+  const compress = f.map(COMPAT_KEYS).opt("compress");
+  return { compress: compress ? compress.oneOf(COMPRESS_FRAMINGS) : "none" };
 }

@@ -99,3 +99,24 @@ export function unframe(mode: number, buf: Uint8Array, off: number, len: number,
   }
   return len - skip;
 }
+
+/** The OpenVPN option that asks a peer for each framing (what a server pushes). */
+export const FRAMING_OPTION: Readonly<Record<Exclude<CompressFraming, "none">, string>> = {
+  "lzo-no": "comp-lzo no",
+  stub: "compress stub",
+  "stub-v2": "compress stub-v2",
+};
+
+/**
+ * The framing an OpenVPN `comp-lzo`/`compress` option (pushed or in a
+ * profile) asks for: `undefined` when the text is not a compression option,
+ * `null` when it asks for real compression, which tsvpn does not do.
+ */
+export function framingOfOption(text: string): CompressFraming | null | undefined {
+  const [name, arg, ...rest] = text.trim().split(/\s+/);
+  if (name !== "comp-lzo" && name !== "compress") return undefined;
+  if (rest.length > 0) return null;
+  if (name === "comp-lzo") return arg === "no" ? "lzo-no" : null;
+  if (arg === undefined || arg === "stub") return "stub";
+  return arg === "stub-v2" ? "stub-v2" : null;
+}

@@ -50,6 +50,7 @@ export class ClientDatapath {
       replayWindow: data.replayWindow,
       renegBytes: data.renegBytes,
       transitionWindowMs: data.transitionWindow * 1000,
+      framing: this.#o.config.server.compat.compress,
     });
     try {
       rec.channel.installKey(keyId, material, this.#o.now());

@@ -189,6 +189,7 @@ export class ClientRegistry {
       push: server.push,
       override: rec.override,
       peerId: rec.peerId,
+      compress: server.compat.compress,
     });
   }
 

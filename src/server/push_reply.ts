@@ -13,6 +13,7 @@
  *   redirect-gateway def1 bypass-dhcp
  *   dhcp-option DNS 10.8.0.1 / DNS6 fd00::53 / DOMAIN example.org
  *   ping 10 / ping-restart 60
+ *   comp-lzo no / compress stub / compress stub-v2   (server.compat.compress)
  *
  * A route that lies inside one of the client's own iroutes is not pushed to
  * it: the subnet is behind that client, not behind the server.
@@ -23,6 +24,7 @@ import { type IpPrefix, ipv4Netmask, prefixCovers } from "../addr/prefix.ts";
 import type { ClientOverride, KeepaliveConfig, PushConfig } from "../config/schema.ts";
 import { parsePushOptions, type PushOptions } from "../control/push_options.ts";
 import type { AddressPool, Lease } from "../pool/address_pool.ts";
+import { type CompressFraming, FRAMING_OPTION } from "../data/framing.ts";
 import { serverPushOptions } from "../pool/topology.ts";
 
 export interface ClientPushInput {
@@ -33,6 +35,8 @@ export interface ClientPushInput {
   push: PushConfig;
   override: ClientOverride | null;
   peerId: number;
+  /** Compression framing (server.compat.compress): pushed as its OpenVPN option. @default "none" */
+  compress?: CompressFraming;
 }
 
 export function buildClientPush(input: ClientPushInput): PushOptions {
@@ -84,5 +88,7 @@ export function buildClientPush(input: ClientPushInput): PushOptions {
   o.ping = input.keepalive.interval;
   o.pingRestart = input.keepalive.timeout;
   o.peerId = input.peerId;
+  const compress = input.compress ?? "none";
+  if (compress !== "none") o.extra = [...(o.extra ?? []), FRAMING_OPTION[compress]];
   return o;
 }

@@ -281,6 +281,32 @@ Deno.test("startServer() under the management interface: kill IP:PORT restarts t
   });
 });
 
+Deno.test("startServer() with server.compat.compress pushes the framing option; a tsvpn client takes it and packets cross both ways", async () => {
+  for (
+    const [framing, option] of [["lzo-no", "comp-lzo no"], ["stub", "compress stub"], [
+      "stub-v2",
+      "compress stub-v2",
+    ]]
+  ) {
+    await withLab([], async (lab) => {
+      const server = await lab.startServer({
+        server: ["  network: 10.8.0.0/24", `  compat: { compress: ${framing} }`],
+      });
+      const client = lab.startClient("client1");
+      await connected(client);
+      await client.log.waitFor(new RegExp(`compression framing from the push .*option="${option}"`));
+      const up = ping("10.8.0.2", "10.8.0.1", 1);
+      assert.equal((await carry(client.device, server.device, up, `${framing}: client → server`)).length, 1);
+      const down = ping("10.8.0.1", "10.8.0.2", 2);
+      assert.equal(
+        (await carry(server.device, client.device, down, `${framing}: server → client`)).length,
+        1,
+      );
+      assert.equal(server.handle.datapath.counters.drop("compressed"), 0);
+    });
+  }
+});
+
 Deno.test("startServer() drops a client whose certificate is revoked while connected (CRL file checked every second) and refuses it from then on", async () => {
   await withLab([], async (lab) => {
     const server = await lab.startServer();
