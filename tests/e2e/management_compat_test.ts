@@ -291,6 +291,7 @@ Deno.test({
           assert.deepEqual(await command(side.session, "hold", side.notices), ["SUCCESS: hold=1"], side.name);
         }
         assert.doesNotMatch(server.log(), /server started/);
+        assert.doesNotMatch(ovServer.log(), /Initialization Sequence Completed/);
         assert.doesNotMatch(alice.log(), /Initialization Sequence Completed/);
         for (const side of [ts, ov]) {
           assert.deepEqual(await command(side.session, "hold release", side.notices), [
@@ -298,6 +299,7 @@ Deno.test({
           ]);
         }
         await server.waitFor(/server started/, 20_000);
+        await ovServer.waitFor(/Initialization Sequence Completed/, 20_000);
         await Promise.all([alice, bob].map((c) => c.waitFor(/Initialization Sequence Completed/, 30_000)));
         assert.ok(await lab.pingUntil(ns.alice, "10.8.0.1"));
         const states = [await command(ts.session, "state", []), await command(ov.session, "state", [])];
