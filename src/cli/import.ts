@@ -58,6 +58,7 @@ export async function runImport(args: string[], io: ImportIo = {}): Promise<numb
   try {
     result = translateOvpnServer(text, file, {
       ccdDir: parsed.values.ccd,
+      readFile: (path: string) => Deno.readTextFileSync(path),
       readCcd: (dir: string): CcdFile[] => {
         try {
           return readCcdDir(dir);

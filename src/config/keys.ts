@@ -47,6 +47,7 @@ export const SERVER_SECTION_KEYS = [
   "max_clients",
   "max_macs_per_client",
   "pool_persist",
+  "pool_range",
   "status_file",
   "status_interval",
   "mssfix",
@@ -57,6 +58,9 @@ export const SERVER_SECTION_KEYS = [
   "mesh",
   "compat",
 ] as const;
+
+/** `server.pool_range`: the dynamic IPv4 range (OpenVPN's ifconfig-pool). */
+export const POOL_RANGE_KEYS = ["start", "end"] as const;
 
 /** `server.compat`: what older OpenVPN profiles expect (docs/operations.md). */
 export const COMPAT_KEYS = ["compress"] as const;
@@ -90,6 +94,7 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["server.push", PUSH_KEYS],
   ["server.mesh", MESH_KEYS],
   ["server.compat", COMPAT_KEYS],
+  ["server.pool_range", POOL_RANGE_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
 ]);

@@ -8,8 +8,11 @@
 import { basename, dirname } from "node:path";
 import { SERVER_MAP_KEYS } from "./keys.ts";
 import { type CcdFile, type ImportedOption, translateCcd } from "./ovpn_ccd.ts";
+import { translateIpp } from "./ovpn_ipp.ts";
 import { lexOvpn, optionText, type OvpnDirective } from "./ovpn_lexer.ts";
-import { OvpnContext, ovpnDev } from "./ovpn_options.ts";
+import { ovpnAddress, OvpnContext, ovpnDev, ovpnRoute } from "./ovpn_options.ts";
+import { addressAt, type IpPrefix, ipv4Netmask, netmaskToLength } from "../addr/prefix.ts";
+import { formatIpv4, parseIpv4 } from "../addr/ip.ts";
 import { type ServerTranslation, translateServerOption } from "./ovpn_server_options.ts";
 import { DEFAULTS } from "./schema.ts";
 import { YamlWriter } from "./yaml_emit.ts";
@@ -24,6 +27,8 @@ export interface OvpnServerImportOptions {
   readCcd?: (dir: string) => CcdFile[];
   /** Overrides the directory named by client-config-dir (the CLI's --ccd). */
   ccdDir?: string;
+  /** Reads ifconfig-pool-persist's file (resolved path); absent: it is reported as not read. */
+  readFile?: (path: string) => string;
 }
 
 const SECTION_COMMENTS: Record<string, string> = {
@@ -47,11 +52,17 @@ export function translateOvpnServer(
 ): OvpnServerImport {
   const t = startTranslation(fileName);
   for (const d of lexOvpn(text, fileName)) translateServerOption(t, d);
+  settlePoolRange(t);
   settleDevice(t);
   settleTlsAuth(t);
   settleCiphers(t);
   const ignored: ImportedOption[] = t.ctx.ignored.map((i) => ({ ...i, file: fileName }));
   if (t.ccd) ignored.push(...translateCcdDir(t, t.ccd, fileName, options));
+  if (t.ipp) {
+    const path = t.ctx.path(t.ctx.arg(t.ipp, 0, "a file name"));
+    const src = { directive: t.ipp, confFile: fileName, path, read: options.readFile };
+    ignored.push(...translateIpp(src, t.yaml, t.ccdNames));
+  }
   ignored.sort((a, b) =>
     a.file === b.file ? a.line - b.line : a.file === fileName ? -1 : b.file === fileName ? 1 : 0
   );
@@ -78,6 +89,10 @@ function startTranslation(fileName: string): ServerTranslation {
     devType: null,
     topology: null,
     ccd: null,
+    ccdNames: [],
+    ipp: null,
+    ifconfigPool: null,
+    ifconfig: null,
     keyDirection: null,
     tlsAuth: null,
     legacyCipher: null,
@@ -108,6 +123,60 @@ function settleDevice(t: ServerTranslation): void {
   if (t.proto6 && !yaml.has("listen.host")) {
     yaml.set("listen.host", { kind: "scalar", value: "::" }, "udp6/tcp6: listen on IPv6 (and IPv4)");
   }
+}
+
+/**
+ * OpenVPN's manual server mode (`ifconfig LOCAL NETMASK` + `ifconfig-pool
+ * START END [NETMASK]`, which OpenVPN refuses next to `server`) →
+ * server.network and server.pool_range, when the server's address is the
+ * network's first one, as tsvpn's always is.
+ */
+function settlePoolRange(t: ServerTranslation): void {
+  const d = t.ifconfigPool;
+  const { ctx, yaml } = t;
+  if (d === null) {
+    if (t.ifconfig) ctx.ignore(t.ifconfig, "tsvpn's server address comes from server.network (`server`)");
+    return;
+  }
+  const start = ovpnAddress(ctx, d, ctx.arg(d, 0, "a start address"), 4);
+  const end = ovpnAddress(ctx, d, ctx.arg(d, 1, "an end address"), 4);
+  if (yaml.has("server.network")) {
+    ctx.ignore(d, "OpenVPN refuses ifconfig-pool next to `server`, which already defines the pool");
+    return;
+  }
+  const network = manualNetwork(t, d);
+  if (typeof network === "string") {
+    ctx.ignore(d, network);
+    return;
+  }
+  yaml.set("server.network", { kind: "scalar", value: network.text }, t.from(t.ifconfig!));
+  yaml.set("server.pool_range.start", { kind: "scalar", value: start.text }, t.from(d));
+  yaml.set("server.pool_range.end", { kind: "scalar", value: end.text });
+}
+
+/** The network `ifconfig LOCAL NETMASK` (or ifconfig-pool's NETMASK) describes, or why there is none. */
+function manualNetwork(t: ServerTranslation, pool: OvpnDirective): IpPrefix | string {
+  const { ctx } = t;
+  const ifconfig = t.ifconfig;
+  if (ifconfig === null) {
+    return "tsvpn needs the server's own address (`ifconfig LOCAL NETMASK`) for an address range";
+  }
+  const local = ovpnAddress(ctx, ifconfig, ctx.arg(ifconfig, 0, "an address"), 4);
+  const maskText = pool.args[2] ?? ifconfig.args[1];
+  const bits = maskText === undefined ? null : netmaskToLength(maskText);
+  if (bits === null) {
+    return "tsvpn needs the pool's netmask (ifconfig-pool START END NETMASK, or topology subnet)";
+  }
+  const network = ovpnRoute(ctx, ifconfig, [maskNetwork(local.text, bits), formatIpv4(ipv4Netmask(bits))]);
+  if (addressAt(network, 1).text !== local.text) {
+    return `tsvpn's server address is the network's first (${addressAt(network, 1).text}), not ${local.text}`;
+  }
+  return network;
+}
+
+/** "10.8.0.1", 24 → "10.8.0.0". */
+function maskNetwork(address: string, bits: number): string {
+  return formatIpv4((parseIpv4(address) & ipv4Netmask(bits)) >>> 0);
 }
 
 /** tls-auth with its key direction (inline, or key-direction) and digest (auth). */
@@ -174,7 +243,10 @@ function translateCcdDir(
         option: "DEFAULT",
         reason: "a DEFAULT client file is not supported",
       });
-    } else ignored.push(...translateCcd(f, t.yaml));
+    } else {
+      t.ccdNames.push(f.name);
+      ignored.push(...translateCcd(f, t.yaml));
+    }
   }
   return ignored;
 }

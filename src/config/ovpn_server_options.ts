@@ -37,6 +37,13 @@ export interface ServerTranslation extends DevDirectives {
   readonly from: (d: OvpnDirective) => string;
   topology: OvpnDirective | null;
   ccd: OvpnDirective | null;
+  /** Names of the client-config-dir files translated. */
+  ccdNames: string[];
+  /** ifconfig-pool-persist: its file is read once the pool and client-config-dir are known. */
+  ipp: OvpnDirective | null;
+  /** ifconfig-pool START END [NETMASK] and the server's own ifconfig (manual server mode), settled at the end. */
+  ifconfigPool: OvpnDirective | null;
+  ifconfig: OvpnDirective | null;
   keyDirection: 0 | 1 | null;
   tlsAuth: OvpnDirective | null;
   legacyCipher: { name: string; d: OvpnDirective } | null;
@@ -303,11 +310,18 @@ function translateServerNetwork(t: ServerTranslation, d: OvpnDirective): void {
   }
 }
 
-/** ifconfig-pool-persist, status and mssfix. */
+/** ifconfig-pool, ifconfig-pool-persist, status and mssfix. */
 function translatePoolFiles(t: ServerTranslation, d: OvpnDirective): boolean {
   const { ctx, yaml } = t;
   switch (d.name) {
+    case "ifconfig-pool":
+      t.ifconfigPool = d;
+      return true;
+    case "ifconfig":
+      t.ifconfig = d;
+      return true;
     case "ifconfig-pool-persist": {
+      t.ipp = d;
       // tsvpn keeps its pool in its own JSON format, so it must not share OpenVPN's file.
       const json = ctx.arg(d, 0, "a file name").replace(/(\.[^./]*)?$/, ".json");
       yaml.set(

@@ -128,6 +128,12 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
     },
     {
       file: "/etc/openvpn/server.conf",
+      line: 27,
+      option: "ifconfig-pool-persist ipp.txt 600",
+      reason: "/etc/openvpn/ipp.txt was not read: existing clients' addresses are not carried over",
+    },
+    {
+      file: "/etc/openvpn/server.conf",
       line: 34,
       option: "user nobody",
       reason: "tsvpn does not drop privileges",

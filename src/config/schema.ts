@@ -201,6 +201,12 @@ export interface ServerSection {
   mesh: MeshSettings;
   /** `server.compat`: what older OpenVPN profiles expect. */
   compat: CompatConfig;
+  /**
+   * `server.pool_range`: the IPv4 client addresses handed out dynamically
+   * (OpenVPN's ifconfig-pool); static addresses may lie outside it. null = the
+   * whole network.
+   */
+  poolRange: { start: IpAddress; end: IpAddress } | null;
 }
 
 /** `server.compat` (docs/operations.md, "Older profiles: compression framing"). */

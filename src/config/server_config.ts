@@ -8,6 +8,7 @@ import type { IpAddress } from "../addr/ip.ts";
 import { addressAt, hostOffset, type IpPrefix, prefixContains } from "../addr/prefix.ts";
 import {
   type ClientOverride,
+  type CompatConfig,
   DEFAULTS,
   type DevConfig,
   type ListenConfig,
@@ -16,7 +17,6 @@ import {
   type ServerSection,
   TOPOLOGIES,
   type Topology,
-  type CompatConfig,
 } from "./schema.ts";
 import {
   emptyPush,
@@ -29,7 +29,14 @@ import {
   readPush,
 } from "./sections.ts";
 import { readMesh } from "./mesh_config.ts";
-import { CLIENT_OVERRIDE_KEYS, COMPAT_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
+import {
+  CLIENT_OVERRIDE_KEYS,
+  COMPAT_KEYS,
+  LISTEN_KEYS,
+  POOL_RANGE_KEYS,
+  SERVER_KEYS,
+  SERVER_SECTION_KEYS,
+} from "./keys.ts";
 import { COMPRESS_FRAMINGS } from "../data/framing.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -126,6 +133,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     clients: new Map(),
     mesh: readMesh(m, dev, clientToClient),
     compat: readCompat(m),
+    poolRange: readPoolRange(m, network),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);
@@ -264,4 +272,30 @@ function readCompat(m: MapView): CompatConfig {
   if (!f) return { compress: "none" };
   const compress = f.map(COMPAT_KEYS).opt("compress");
   return { compress: compress ? compress.oneOf(COMPRESS_FRAMINGS) : "none" };
+}
+
+/** `server.pool_range: { start, end }`: IPv4 addresses inside server.network, start <= end. */
+function readPoolRange(m: MapView, network: IpPrefix | null): { start: IpAddress; end: IpAddress } | null {
+  const f = m.opt("pool_range");
+  if (!f) return null;
+  if (network === null) return f.fail("expected server.network to be set (the range lies inside it)");
+  const r = f.map(POOL_RANGE_KEYS);
+  const startField = r.req("start");
+  const endField = r.req("end");
+  const start = readAddress(startField, 4);
+  const end = readAddress(endField, 4);
+  for (const [field, a] of [[startField, start], [endField, end]] as const) {
+    if (!prefixContains(network, a.bytes)) {
+      field.fail(`expected an address inside ${network.text}, got ${a.text}`);
+    }
+  }
+  if (compareIpv4(start, end) > 0) {
+    endField.fail(`expected an address not below start ${start.text}, got ${end.text}`);
+  }
+  return { start, end };
+}
+
+function compareIpv4(a: IpAddress, b: IpAddress): number {
+  for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return a.bytes[i] - b.bytes[i];
+  return 0;
 }

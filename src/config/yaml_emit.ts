@@ -39,6 +39,13 @@ export function yamlScalar(v: string | number | boolean): string {
   return JSON.stringify(v);
 }
 
+/** "a.b.c", or its parts when a key itself contains a dot (a client named "laptop.example.org"). */
+export type KeyPath = string | readonly string[];
+
+function keyParts(path: KeyPath): readonly string[] {
+  return typeof path === "string" ? path.split(".") : path;
+}
+
 export class YamlWriter {
   #root: Branch = { children: new Map() };
   #order: ReadonlyMap<string, readonly string[]>;
@@ -59,7 +66,7 @@ export class YamlWriter {
     this.#sectionComments = sectionComments;
   }
 
-  #branch(path: string[]): Branch {
+  #branch(path: readonly string[]): Branch {
     let node = this.#root;
     for (const part of path) {
       let next = node.children.get(part);
@@ -72,9 +79,9 @@ export class YamlWriter {
     return node;
   }
 
-  /** Sets a value (replacing any earlier one and its notes). */
-  set(path: string, value: YamlValue, note?: string): void {
-    const parts = path.split(".");
+  /** Sets a value (replacing any earlier one and its notes); a path given as parts may have keys with dots. */
+  set(path: KeyPath, value: YamlValue, note?: string): void {
+    const parts = keyParts(path);
     const parent = this.#branch(parts.slice(0, -1));
     parent.children.set(parts[parts.length - 1], { value, notes: note ? [note] : [] });
   }
@@ -95,9 +102,9 @@ export class YamlWriter {
     this.#branch(path.split("."));
   }
 
-  get(path: string): Leaf | null {
+  get(path: KeyPath): Leaf | null {
     let node: Branch | Leaf = this.#root;
-    for (const part of path.split(".")) {
+    for (const part of keyParts(path)) {
       if (isLeaf(node)) return null;
       const next: Branch | Leaf | undefined = node.children.get(part);
       if (!next) return null;
@@ -106,9 +113,9 @@ export class YamlWriter {
     return isLeaf(node) ? node : null;
   }
 
-  has(path: string): boolean {
+  has(path: KeyPath): boolean {
     let node: Branch | Leaf = this.#root;
-    for (const part of path.split(".")) {
+    for (const part of keyParts(path)) {
       if (isLeaf(node)) return false;
       const next: Branch | Leaf | undefined = node.children.get(part);
       if (!next) return false;

@@ -57,6 +57,11 @@ export interface AddressPoolOptions {
   duplicateNames?: boolean;
   /** Milliseconds clock for release ordering. @default Date.now */
   clock?: () => number;
+  /**
+   * The IPv4 client addresses (u32, inclusive) handed out dynamically
+   * (OpenVPN's ifconfig-pool); slots outside are only for statics. @default the whole pool
+   */
+  range4?: { start: number; end: number };
 }
 
 /** One remembered name → address binding, as persisted. */
@@ -91,6 +96,8 @@ export class AddressPool {
   readonly #names: (string | null)[];
   readonly #inUse: Uint8Array;
   readonly #fixed: Uint8Array;
+  /** Slots outside `range4`: never handed out dynamically nor restored. */
+  readonly #outside: Uint8Array;
   readonly #released: Float64Array;
   readonly #statics = new Map<string, StaticEntry>();
   /** Sessions per name currently holding a lease. */
@@ -106,6 +113,7 @@ export class AddressPool {
     this.#names = new Array<string | null>(size).fill(null);
     this.#inUse = new Uint8Array(size);
     this.#fixed = new Uint8Array(size);
+    this.#outside = rangeMask(layout, opts.range4);
     this.#released = new Float64Array(size);
     this.#duplicateNames = opts.duplicateNames ?? false;
     this.#clock = opts.clock ?? Date.now;
@@ -244,7 +252,7 @@ export class AddressPool {
     for (const entry of snapshot.leases) {
       const slot = slotOfText(this.layout, entry.ipv4, entry.ipv6);
       if (
-        slot < 0 || this.#fixed[slot] || this.#inUse[slot] || seen.has(entry.name) ||
+        slot < 0 || this.#fixed[slot] || this.#outside[slot] || this.#inUse[slot] || seen.has(entry.name) ||
         this.#statics.has(entry.name)
       ) {
         skipped++;
@@ -299,7 +307,7 @@ export class AddressPool {
     let best = -1;
     let bestReleased = 0;
     for (let slot = 0; slot < this.capacity; slot++) {
-      if (this.#inUse[slot] || this.#fixed[slot]) continue;
+      if (this.#inUse[slot] || this.#fixed[slot] || this.#outside[slot]) continue;
       if (this.#names[slot] === name && !this.#duplicateNames) return slot;
       if (this.#duplicateNames) return slot;
       if (best < 0 || this.#released[slot] < bestReleased) {
@@ -345,4 +353,15 @@ export class AddressPool {
     const ipv4Remote = remoteIpv4(this.layout, st.ipv4);
     return { name, slot: st.slot, fixed: true, ipv4: st.ipv4, ipv4Remote, ipv6: st.ipv6 };
   }
+}
+
+/** 1 for each slot whose IPv4 client address lies outside `range` (all 0 without one). */
+function rangeMask(layout: ServerLayout, range: { start: number; end: number } | undefined): Uint8Array {
+  const mask = new Uint8Array(layout.poolSize);
+  if (range === undefined) return mask;
+  for (let slot = 0; slot < layout.poolSize; slot++) {
+    const a = slotIpv4(layout, slot);
+    if (a === null || a < range.start || a > range.end) mask[slot] = 1;
+  }
+  return mask;
 }

@@ -4,6 +4,7 @@
  * background when it changed (once a second) and once more at stop.
  */
 
+import { parseIpv4 } from "../addr/ip.ts";
 import type { ServerConfig } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
 import { AddressPool, type StaticAddress } from "../pool/address_pool.ts";
@@ -26,7 +27,10 @@ export function poolFromConfig(config: ServerConfig, clock?: () => number): Addr
     if (c.address) statics[name].ipv4 = c.address.text;
     if (c.address6) statics[name].ipv6 = c.address6.text;
   }
-  return new AddressPool(layout, { statics, duplicateNames: s.duplicateCn, clock });
+  const range4 = s.poolRange
+    ? { start: parseIpv4(s.poolRange.start.text), end: parseIpv4(s.poolRange.end.text) }
+    : undefined;
+  return new AddressPool(layout, { statics, duplicateNames: s.duplicateCn, clock, range4 });
 }
 
 /** The pool and the file it persists to; `pool` is null without addresses to hand out. */
