@@ -44,7 +44,7 @@ export function readClientConfig(root: MapView): ClientConfig {
   const redirectGateway = redirect ? readEnumList(redirect, REDIRECT_FLAGS) : [];
   const scripts = readScripts(root);
   const reconnect = readReconnect(root);
-  const management = readManagement(root);
+  const management = readManagement(root, "client");
   return {
     mode: "client",
     remotes,

@@ -61,3 +61,20 @@ Deno.test("server.compat.compress: a bad value or key names the file, line and k
     "stub-v2",
   );
 });
+
+Deno.test("management.hold: true is a server option; a client config with it is a one-line error naming file:line", () => {
+  const client = "mode: client\nremotes: [{ host: vpn.example.com }]\npki: { ca: a, cert: b, key: c }\n" +
+    "management: { listen: /run/c.sock, hold: true }\n";
+  assert.throws(() => parseConfig(client, "c.yaml"), /c\.yaml:4: .*hold is a server option/);
+  const server =
+    "mode: server\npki: { ca: a, cert: b, key: c }\nmanagement: { listen: /run/s.sock, hold: true }\n" +
+    "server:\n  network: 10.8.0.0/24\n";
+  assert.equal((parseConfig(server, "s.yaml") as ServerConfig).management!.hold, true);
+});
+
+Deno.test("translateOvpnServer() turns management-hold into management.hold", () => {
+  const { config, ignored } = imported("management 127.0.0.1 7505 mgmt.pw\nmanagement-hold\n");
+  assert.equal(config.management!.hold, true);
+  assert.equal(config.management!.passwordFile, "/etc/openvpn/mgmt.pw");
+  assert.deepEqual(ignored, []);
+});

@@ -170,15 +170,21 @@ function isLoopbackHost(host: string): boolean {
   return ip !== null && isLoopback(ip);
 }
 
-export function readManagement(parent: MapView): ManagementConfig | null {
+export function readManagement(
+  parent: MapView,
+  role: "server" | "client" = "server",
+): ManagementConfig | null {
   const f = parent.opt("management");
   if (!f) return null;
   const m = f.map(MANAGEMENT_KEYS);
   const passwordFile = m.opt("password_file");
+  const hold = m.opt("hold");
+  const holding = hold ? hold.bool() : false;
+  if (holding && role === "client") hold!.fail("expected false: hold is a server option (--management-hold)");
   return {
     listen: parseManagementListen(m.req("listen")),
     passwordFile: passwordFile ? passwordFile.filePath() : null,
-    hold: m.opt("hold")?.bool() ?? false,
+    hold: holding,
   };
 }
 

@@ -83,6 +83,10 @@ async function clientKill(params: string[], control: ServerControl): Promise<Ope
   const m = /^\d+/.exec(params[0]);
   if (!m) return one("ERROR: cannot parse CID");
   const message = params.length > 1 ? unquote(params.slice(1).join(" ")) : null;
+  // It goes to the client as a control message: printable ASCII only, as OpenVPN's own (RESTART, HALT).
+  if (message !== null && !/^[\x20-\x7e]{1,256}$/.test(message)) {
+    return one("ERROR: client-kill message must be 1 to 256 printable ASCII characters");
+  }
   const ok = await control.killClientId(Number(m[0]), message, KILL_REASON);
   return one(ok ? "SUCCESS: client-kill command succeeded" : "ERROR: client-kill command failed");
 }

@@ -5,9 +5,12 @@ import { HOLD_NOTIFICATION, ManagementEvents } from "./management_events.ts";
 import { atoi, type ManagementSignal } from "./management_openvpn.ts";
 import { FakeServerControl, sampleClient, sampleSnapshot } from "../testing/ops/control.ts";
 import { openTestSession, type TestSession } from "../testing/ops/session.ts";
-import { holds } from "../testing/wait.ts";
+import { holds, until } from "../testing/wait.ts";
 
 interface Rig {
+  /** What the management interface itself logged (warn and above). */
+  mgmtLog: string[];
+  address: string;
   control: FakeServerControl;
   events: ManagementEvents;
   signals: ManagementSignal[];
@@ -29,8 +32,9 @@ async function withRig(fn: (rig: Rig) => Promise<void>, hold = false): Promise<v
   const removeTap = log.addTap((level, text) => events.recordLog(level, text));
   const signals: ManagementSignal[] = [];
   const sessions: TestSession[] = [];
+  const mgmtLog: string[] = [];
   const mgmt = await startManagement("127.0.0.1:0", control, {
-    log: new Logger({ level: "error", sink: () => {} }),
+    log: new Logger({ level: "warn", sink: (l) => mgmtLog.push(l) }),
     events,
     signal: (name) => signals.push(name),
   });
@@ -40,7 +44,7 @@ async function withRig(fn: (rig: Rig) => Promise<void>, hold = false): Promise<v
     return s;
   };
   try {
-    await fn({ control, events, signals, log, open });
+    await fn({ mgmtLog, address: mgmt.address, control, events, signals, log, open });
   } finally {
     for (const s of sessions) s.close();
     removeTap();
@@ -91,6 +95,10 @@ Deno.test("client-kill CID [MSG] kills by Client ID and passes the message; bad 
     assert.equal(await ask(s, "client-kill 7"), "ERROR: client-kill command failed");
     assert.equal(await ask(s, 'client-kill 8 "HALT"'), "SUCCESS: client-kill command succeeded");
     assert.equal(await ask(s, "client-kill x"), "ERROR: cannot parse CID");
+    assert.equal(
+      await ask(s, "client-kill 8 caf\u00e9"),
+      "ERROR: client-kill message must be 1 to 256 printable ASCII characters",
+    );
     assert.equal(
       await ask(s, "client-kill"),
       "ERROR: the 'client-kill' command requires at least 1 parameter",
@@ -214,5 +222,34 @@ Deno.test("version N answers nothing (OpenVPN sets the client's version); bare v
     assert.match((await s.line())!, /^SUCCESS: pid=\d+$/);
     await s.send("version");
     assert.deepEqual((await s.until((l) => l === "END")).length, 3);
+  });
+});
+
+Deno.test("a session that turns log on and stops reading is closed once 1 MiB of real-time lines wait; one that reads a 500 KB burst stays", async () => {
+  await withRig(async ({ mgmtLog, address, log, open }) => {
+    const port = Number(address.split(":")[1]);
+    const idle = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await idle.write(new TextEncoder().encode("log on\r\n"));
+      const reader = await open();
+      assert.equal(await ask(reader, "log on"), "SUCCESS: real-time log notification set to ON");
+      // A burst of 500 lines of 1 KB in one go: the reading session takes it all.
+      for (let i = 0; i < 500; i++) log.info(`burst ${i} ${"x".repeat(1000)}`);
+      const burst = await reader.until((l) => l.includes("burst 499 "), 30_000);
+      assert.equal(burst.filter((l) => l.startsWith(">LOG:")).length, 500);
+      assert.equal(await ask(reader, "log off"), "SUCCESS: real-time log notification set to OFF");
+      const closed = () =>
+        mgmtLog.filter((l) => l.includes("session closed: real-time notifications not read"));
+      // More lines until the kernel's socket buffers and then the idle session's 1 MiB are full.
+      await until(() => {
+        if (closed().length > 0) return true;
+        for (let i = 0; i < 200; i++) log.info("x".repeat(1000));
+        return false;
+      }, { what: "the stalled session to be closed", timeoutMs: 30_000, intervalMs: 1 });
+      assert.equal(closed().length, 1, "only the session that stopped reading");
+      assert.match(await ask(reader, "pid"), /^SUCCESS: pid=\d+$/);
+    } finally {
+      idle.close();
+    }
   });
 });

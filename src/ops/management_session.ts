@@ -41,8 +41,12 @@ export interface SessionContext {
   signal: ((name: ManagementSignal) => void) | null;
 }
 
-/** Real-time lines a session may have waiting to be written before it is ended as not reading. */
-const MAX_PENDING_NOTICE_BYTES = 256 * 1024;
+/**
+ * Real-time lines a session may have waiting to be written (beyond what the
+ * kernel's socket buffer took) before it is ended as not reading: room for a
+ * burst of log lines, a bound on a peer that stopped reading.
+ */
+const MAX_PENDING_NOTICE_BYTES = 1024 * 1024;
 
 const encoder = new TextEncoder();
 
