@@ -256,7 +256,7 @@ Deno.test({
 Deno.test({
   ...opts,
   name:
-    "management.hold: tsvpn, like openvpn --management-hold, starts nothing until hold release (>HOLD to the session, no client gets in), then serves",
+    "management.hold: tsvpn, like openvpn --management-hold, starts nothing until hold release (>HOLD to the session, no client gets in), then serves; signal SIGTERM stops it",
   fn: () =>
     withTwoServers(async (lab, pki, ns, pw) => {
       const tsSock = `${pki.dir}/tsvpn.sock`;
@@ -305,6 +305,14 @@ Deno.test({
         const states = [await command(ts.session, "state", []), await command(ov.session, "state", [])];
         assert.deepEqual(replyShape(states[0]), replyShape(states[1]), states.join("\n"));
         assert.match(states[0][0], /^\d+,CONNECTED,SUCCESS,10\.8\.0\.1,,,,$/);
+        // `signal SIGTERM` stops both, as the OS signal would.
+        for (const [side, proc] of [[ts, server], [ov, ovServer]] as const) {
+          assert.deepEqual(await command(side.session, "signal SIGTERM", side.notices), [
+            "SUCCESS: signal SIGTERM thrown",
+          ]);
+          assert.equal((await proc.proc.status).code, 0, side.name);
+        }
+        assert.match(server.log(), /server stopping reason="received a signal to stop"/);
       } finally {
         ts.session.close();
         ov.session.close();
