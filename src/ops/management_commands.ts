@@ -7,7 +7,7 @@ import type { ServerControl } from "./server_control.ts";
 import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
 import { firstLine } from "../log/first_line.ts";
-import { executeOpenvpnCommand, type OpenvpnCommandContext } from "./management_openvpn.ts";
+import { executeOpenvpnCommand, heldRefusal, type OpenvpnCommandContext } from "./management_openvpn.ts";
 
 /** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
 export const MANAGEMENT_VERSION = 5;
@@ -64,6 +64,8 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
   const words = line.trim().split(/\s+/).filter((w) => w !== "");
   if (words.length === 0) return null;
   const [command, ...params] = words;
+  const held = heldRefusal(command.toLowerCase(), ctx.events ?? null);
+  if (held !== null) return one(held);
   switch (command.toLowerCase()) {
     case "help":
       return { lines: [`Management Interface for tsvpn ${ctx.version}`, ...HELP], close: false };

@@ -42,6 +42,15 @@ function unsupported(command: string): OpenvpnReply {
   return one(`ERROR: The '${command}' command is not supported by the current daemon mode`);
 }
 
+/** What a held OpenVPN server cannot answer yet (it has no clients to show or kill): checked on 2.6.14. */
+const NOT_WHILE_HELD = new Set(["status", "kill", "client-kill"]);
+
+/** The refusal of `command` while the process waits for `hold release`, or null. */
+export function heldRefusal(command: string, events: ManagementEvents | null): string | null {
+  if (!events?.holding || !NOT_WHILE_HELD.has(command)) return null;
+  return `ERROR: The '${command}' command is not supported by the current daemon mode`;
+}
+
 /** OpenVPN's atoi(): the leading digits (with a sign), 0 when there are none. */
 export function atoi(text: string): number {
   const m = /^\s*([+-]?\d+)/.exec(text);

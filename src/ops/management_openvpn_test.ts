@@ -190,6 +190,14 @@ Deno.test("hold: shows and sets the flag; a held process tells new sessions >HOL
     const s = await open();
     assert.equal(await s.line(), HOLD_NOTIFICATION);
     assert.equal(await ask(s, "hold"), "SUCCESS: hold=1");
+    // As a held OpenVPN: no clients to show or kill yet.
+    for (const command of ["status", "kill", "client-kill"]) {
+      assert.equal(
+        await ask(s, `${command} 2`),
+        `ERROR: The '${command}' command is not supported by the current daemon mode`,
+      );
+    }
+    assert.match(await ask(s, "load-stats"), /^SUCCESS: nclients=/);
     assert.equal(released, false);
     assert.equal(await ask(s, "hold release"), "SUCCESS: hold release succeeded");
     await waiting;

@@ -290,6 +290,12 @@ Deno.test({
           assert.equal(await side.session.line(), ">HOLD:Waiting for hold release:0", side.name);
           assert.deepEqual(await command(side.session, "hold", side.notices), ["SUCCESS: hold=1"], side.name);
         }
+        const held = [await command(ts.session, "status", []), await command(ov.session, "status", [])];
+        assert.deepEqual(
+          replyShape(held[0]),
+          replyShape(held[1]),
+          held.map((r) => r.join("\n")).join("\n--\n"),
+        );
         assert.doesNotMatch(server.log(), /server started/);
         assert.doesNotMatch(ovServer.log(), /Initialization Sequence Completed/);
         assert.doesNotMatch(alice.log(), /Initialization Sequence Completed/);
