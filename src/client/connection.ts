@@ -87,8 +87,8 @@ export class Connection {
   #socket: DatagramSocket | null = null;
   #endpoint: EndpointSlots | null = null;
   #dataChannel: DataChannel | null = null;
-  /** Compression framing the server pushed (src/data/framing.ts). */
-  #framing: CompressFraming = "none";
+  /** Compression framing: the profile's (compat.compress) until the server pushes one (src/data/framing.ts). */
+  #framing: CompressFraming;
   #address = "";
   #upAt = 0;
   #gotPacket = false;
@@ -103,6 +103,7 @@ export class Connection {
     this.#deps = deps;
     this.remote = remote;
     this.#log = deps.log;
+    this.#framing = deps.config.compat.compress;
   }
 
   /** True once the push was applied. */

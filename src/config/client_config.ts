@@ -19,7 +19,15 @@ import {
   type ScriptsConfig,
 } from "./schema.ts";
 import { CLIENT_KEYS, PULL_KEYS, RECONNECT_KEYS, REMOTE_KEYS, SCRIPTS_KEYS } from "./keys.ts";
-import { readData, readDev, readKeepalive, readLog, readManagement, readPki } from "./sections.ts";
+import {
+  readCompat,
+  readData,
+  readDev,
+  readKeepalive,
+  readLog,
+  readManagement,
+  readPki,
+} from "./sections.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -63,6 +71,7 @@ export function readClientConfig(root: MapView): ClientConfig {
     scripts,
     reconnect,
     management,
+    compat: readCompat(root),
   };
 }
 

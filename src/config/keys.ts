@@ -117,6 +117,7 @@ export const CLIENT_KEYS = [
   "scripts",
   "reconnect",
   "management",
+  "compat",
 ] as const;
 
 /** One entry of a client config's `remotes` list. */

@@ -8,7 +8,8 @@
 import type { IpPrefix } from "../addr/prefix.ts";
 import type { LogLevel } from "../log/log.ts";
 import { defaultPull } from "./client_config.ts";
-import type { OvpnDirective } from "./ovpn_lexer.ts";
+import { optionText, type OvpnDirective } from "./ovpn_lexer.ts";
+import { type CompressFraming, framingOfOption } from "../data/framing.ts";
 import {
   ALWAYS_ON,
   type DevDirectives,
@@ -72,6 +73,8 @@ export interface ClientProfile extends DevDirectives {
   scriptSecurity: number;
   readonly scripts: { up: OvpnDirective | null; down: OvpnDirective | null };
   management: ManagementConfig | null;
+  /** comp-lzo no / compress [stub|stub-v2]: the framing the server expects. */
+  compress: CompressFraming;
 }
 
 /** A profile before its first line: OpenVPN's and tsvpn's defaults. */
@@ -107,6 +110,7 @@ export function emptyProfile(): ClientProfile {
     scriptSecurity: 1,
     scripts: { up: null, down: null },
     management: null,
+    compress: "none",
   };
 }
 
@@ -275,6 +279,14 @@ function readSession(p: ClientProfile, ctx: OvpnContext, d: OvpnDirective): bool
     case "management":
       p.management = ovpnManagement(ctx, d);
       return true;
+    case "comp-lzo":
+    case "compress": {
+      // The framing only: a profile asking for real compression is reported (IGNORE_REASONS).
+      const framing = framingOfOption(optionText(d));
+      if (framing) p.compress = framing;
+      else ctx.ignore(d);
+      return true;
+    }
   }
   return false;
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "./load.ts";
+import { parseOvpnClient } from "./ovpn_client.ts";
 import { translateOvpnServer } from "./ovpn_server.ts";
-import type { ServerConfig } from "./schema.ts";
+import type { ClientConfig, ServerConfig } from "./schema.ts";
 
 const BASE = "dev tun\nca a\ncert b\nkey c\nserver 10.8.0.0 255.255.255.0\ntopology subnet\n";
 
@@ -77,4 +78,35 @@ Deno.test("translateOvpnServer() turns management-hold into management.hold", ()
   assert.equal(config.management!.hold, true);
   assert.equal(config.management!.passwordFile, "/etc/openvpn/mgmt.pw");
   assert.deepEqual(ignored, []);
+});
+
+Deno.test("a client .ovpn with comp-lzo no / compress [stub|stub-v2] sets compat.compress; real compression is reported", () => {
+  const profile = (option: string) =>
+    parseOvpnClient(
+      `client\nremote vpn.example.com 1194\nca a.crt\ncert b.crt\nkey c.key\n${option}\n`,
+      "/p/c.ovpn",
+    );
+  for (
+    const [option, framing] of [["comp-lzo no", "lzo-no"], ["compress", "stub"], [
+      "compress stub-v2",
+      "stub-v2",
+    ]]
+  ) {
+    const r = profile(option);
+    assert.equal(r.config.compat.compress, framing, option);
+    assert.deepEqual(r.ignored, [], option);
+  }
+  const lz4 = profile("compress lz4-v2");
+  assert.equal(lz4.config.compat.compress, "none");
+  assert.deepEqual(lz4.ignored.map((i) => [i.line, i.option, i.reason]), [[
+    6,
+    "compress lz4-v2",
+    "compression is not supported",
+  ]]);
+  const yaml = "mode: client\nremotes: [{ host: vpn.example.com }]\npki: { ca: a, cert: b, key: c }\n";
+  assert.equal((parseConfig(yaml, "c.yaml") as ClientConfig).compat.compress, "none");
+  assert.equal(
+    (parseConfig(yaml + "compat: { compress: stub }\n", "c.yaml") as ClientConfig).compat.compress,
+    "stub",
+  );
 });

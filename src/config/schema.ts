@@ -271,6 +271,8 @@ export interface ReconnectConfig {
 }
 
 export interface ClientConfig {
+  /** `compat`: the compression framing the server expects (older servers; a push overrides it). */
+  compat: CompatConfig;
   mode: "client";
   /** Non-empty; tried in order unless remoteRandom. */
   remotes: Remote[];

@@ -4,8 +4,10 @@
  */
 
 import { LOG_LEVELS } from "../log/log.ts";
+import { COMPRESS_FRAMINGS } from "../data/framing.ts";
 import { isLoopback, parseIp } from "../addr/ip.ts";
 import {
+  COMPAT_KEYS,
   DATA_KEYS,
   DEV_KEYS,
   KEEPALIVE_KEYS,
@@ -18,6 +20,7 @@ import {
 import {
   type CipherName,
   CIPHERS,
+  type CompatConfig,
   type DataConfig,
   DEFAULTS,
   DEV_TYPES,
@@ -226,4 +229,12 @@ export function readPush(parent: MapView): PushConfig {
     dns: dns ? dns.list().map((d) => readAddress(d)) : [],
     domain: domain ? readDomain(domain) : null,
   };
+}
+
+/** `compat: { compress: none | lzo-no | stub | stub-v2 }` (server.compat, or a client's compat). */
+export function readCompat(m: MapView): CompatConfig {
+  const f = m.opt("compat");
+  if (!f) return { compress: "none" };
+  const compress = f.map(COMPAT_KEYS).opt("compress");
+  return { compress: compress ? compress.oneOf(COMPRESS_FRAMINGS) : "none" };
 }

@@ -8,7 +8,6 @@ import type { IpAddress } from "../addr/ip.ts";
 import { addressAt, hostOffset, type IpPrefix, prefixContains } from "../addr/prefix.ts";
 import {
   type ClientOverride,
-  type CompatConfig,
   DEFAULTS,
   type DevConfig,
   type ListenConfig,
@@ -20,6 +19,7 @@ import {
 } from "./schema.ts";
 import {
   emptyPush,
+  readCompat,
   readData,
   readDev,
   readKeepalive,
@@ -31,13 +31,11 @@ import {
 import { readMesh } from "./mesh_config.ts";
 import {
   CLIENT_OVERRIDE_KEYS,
-  COMPAT_KEYS,
   LISTEN_KEYS,
   POOL_RANGE_KEYS,
   SERVER_KEYS,
   SERVER_SECTION_KEYS,
 } from "./keys.ts";
-import { COMPRESS_FRAMINGS } from "../data/framing.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -264,14 +262,6 @@ function checkStaticAddress(f: Field, section: ServerSection, family: 4 | 6): Ip
 function hostCount(net: IpPrefix): number {
   const hostBits = net.bytes.length * 8 - net.length;
   return hostBits >= 32 ? 2 ** 32 : 2 ** hostBits;
-}
-
-/** `server.compat: { compress: none | lzo-no | stub | stub-v2 }`. */
-function readCompat(m: MapView): CompatConfig {
-  const f = m.opt("compat");
-  if (!f) return { compress: "none" };
-  const compress = f.map(COMPAT_KEYS).opt("compress");
-  return { compress: compress ? compress.oneOf(COMPRESS_FRAMINGS) : "none" };
 }
 
 /** `server.pool_range: { start, end }`: IPv4 addresses inside server.network, start <= end. */
