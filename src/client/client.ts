@@ -48,6 +48,7 @@ import type { HostPlan } from "./host_plan_types.ts";
 import { type AppliedPush, PushApplier } from "./push_apply.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
+import { clientMssfix, lookUpUplink } from "./uplink_mss.ts";
 
 export interface ClientOptions {
   log: Logger;
@@ -111,6 +112,8 @@ export class ClientHandle extends Emitter<ClientEvents> {
   #host: HostChanges | null = null;
   #device: PacketDevice | null = null;
   #datapath: Datapath | null = null;
+  /** The clamp in force (-1: none set yet). */
+  #mssfix = -1;
   readonly #socket = new SwitchableSocket();
   #tick: ReturnType<typeof setInterval> | undefined;
   readonly #loops: Promise<void>[] = [];
@@ -260,6 +263,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   #onPush(info: ConnectedInfo): Promise<void> {
     const work = (async () => {
       const applied = await this.#pushes!.apply(info);
+      await this.#clampFor(info, applied.plan.mtu);
       this.#status.state = "connected";
       this.#status.plan = applied.plan;
       this.#status.connects++;
@@ -267,6 +271,23 @@ export class ClientHandle extends Emitter<ClientEvents> {
     })();
     this.#applying = work.then(() => {}, () => {});
     return work;
+  }
+
+  /** Sets the datapath's MSS clamp for this connection's uplink (uplink_mss.ts). */
+  async #clampFor(info: ConnectedInfo, tunMtu: number): Promise<void> {
+    const setting = this.#config.mssfix;
+    const uplink = setting === "auto" && this.#net
+      ? await lookUpUplink(this.#net, info.address, info.remote.proto)
+      : null;
+    const mssfix = clientMssfix(setting, tunMtu, uplink);
+    if (mssfix === this.#mssfix) return;
+    this.#mssfix = mssfix;
+    this.#datapath?.setMssfix(mssfix);
+    this.#log.info("TCP MSS clamp", {
+      mssfix,
+      mss: mssfix > 40 ? mssfix - 40 : "off",
+      uplinkMtu: uplink?.mtu ?? "-",
+    });
   }
 
   /** Dials the remotes in order until stopped; resolves with the exit code. */

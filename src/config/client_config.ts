@@ -45,6 +45,7 @@ export function readClientConfig(root: MapView): ClientConfig {
   const scripts = readScripts(root);
   const reconnect = readReconnect(root);
   const management = readManagement(root);
+  const mssfix = readClientMssfix(root, dev.mtu);
   return {
     mode: "client",
     remotes,
@@ -63,7 +64,16 @@ export function readClientConfig(root: MapView): ClientConfig {
     scripts,
     reconnect,
     management,
+    mssfix,
   };
+}
+
+/** `mssfix`: "auto" (the default), 0 (off) or the largest inner packet, up to dev.mtu. */
+function readClientMssfix(root: MapView, mtu: number): number | "auto" {
+  const f = root.opt("mssfix");
+  if (!f || f.scalar() === "auto") return "auto";
+  if (f.scalar() === 0) return 0;
+  return f.int(576, mtu, `auto, 0 (off) or an integer from 576 to ${mtu} (dev.mtu)`);
 }
 
 function readRemotes(root: MapView, proto: Proto): Remote[] {

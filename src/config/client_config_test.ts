@@ -119,6 +119,13 @@ management: { listen: 127.0.0.2:7506 }
   });
 });
 
+Deno.test("parseConfig() reads the client's mssfix: auto by default, auto, 0 or a size", () => {
+  assert.equal(client(HEAD).mssfix, "auto");
+  assert.equal(client(HEAD + "mssfix: auto\n").mssfix, "auto");
+  assert.equal(client(HEAD + "mssfix: 0\n").mssfix, 0);
+  assert.equal(client(HEAD + "mssfix: 1300\n").mssfix, 1300);
+});
+
 Deno.test("parseConfig() gives remotes the top-level proto by default", () => {
   const c = client(
     "mode: client\nproto: tcp\nremotes: [{ host: a.example }]\npki: { ca: a, cert: b, key: c }\n",
@@ -259,6 +266,11 @@ const CLIENT_ERRORS: [string, string, string][] = [
     "local redirect flag",
     HEAD + "redirect_gateway: [all]\n",
     'c.yaml:4: redirect_gateway[0]: expected one of !ipv4, bypass-dhcp, bypass-dns, def1, ipv6, local, got "all"',
+  ],
+  [
+    "mssfix above dev.mtu",
+    HEAD + "dev: { mtu: 1400 }\nmssfix: 1450\n",
+    "c.yaml:5: mssfix: expected auto, 0 (off) or an integer from 576 to 1400 (dev.mtu), got 1450",
   ],
 ];
 

@@ -107,6 +107,7 @@ export const CLIENT_KEYS = [
   "scripts",
   "reconnect",
   "management",
+  "mssfix",
 ] as const;
 
 /** One entry of a client config's `remotes` list. */

@@ -81,6 +81,7 @@ export function parseOvpnClient(
     },
     reconnect: p.reconnect,
     management: p.management,
+    mssfix: p.mssfix,
   };
   ctx.ignored.sort((a, b) => a.line - b.line);
   return { config, ignored: ctx.ignored };

@@ -270,6 +270,12 @@ export interface ClientConfig {
   scripts: ScriptsConfig;
   reconnect: ReconnectConfig;
   management: ManagementConfig | null;
+  /**
+   * Largest inner IP packet a TCP SYN's MSS is clamped to, in both directions
+   * (as server.mssfix); "auto" derives it from the MTU of the link towards the
+   * server (client/uplink_mss.ts); 0 = no clamping.
+   */
+  mssfix: number | "auto";
 }
 
 export type Config = ServerConfig | ClientConfig;

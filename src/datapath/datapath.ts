@@ -145,7 +145,7 @@ export class Datapath {
   readonly slotSize: number;
   clientToClient: boolean;
   /** MSS value SYNs are clamped to for IPv4 (IPv6: 20 less); 0 = off. */
-  readonly mss: number;
+  mss: number;
   readonly float: boolean;
   pingIntervalMs: number;
   timeoutMs: number;
@@ -184,8 +184,7 @@ export class Datapath {
     this.batchSize = o.batchSize ?? 64;
     this.slotSize = o.slotSize ?? Math.max(2048, HEADROOM + o.device.mtu + 14 + 64);
     this.clientToClient = o.clientToClient ?? false;
-    const mssfix = o.mssfix ?? 0;
-    this.mss = mssfix > 40 ? mssfix - 40 : 0;
+    this.mss = mssOf(o.mssfix ?? 0);
     this.float = o.float ?? false;
     this.pingIntervalMs = o.pingIntervalMs ?? 0;
     this.timeoutMs = o.timeoutMs ?? 0;
@@ -198,6 +197,11 @@ export class Datapath {
     this.onTimeout = o.onTimeout;
     this.onRekeyDue = o.onRekeyDue;
     this.#scratch = new Uint8Array(HEADROOM + 64);
+  }
+
+  /** Changes the clamp (the client learns its uplink's MTU after connecting); 0 = off. */
+  setMssfix(mssfix: number): void {
+    this.mss = mssOf(mssfix);
   }
 
   // -- Control plane --
@@ -309,4 +313,9 @@ export class Datapath {
     }
     return true;
   }
+}
+
+/** The IPv4 MSS for an mssfix (largest inner packet): 40 bytes of IP and TCP headers less; 0 = off. */
+function mssOf(mssfix: number): number {
+  return mssfix > 40 ? mssfix - 40 : 0;
 }
