@@ -54,7 +54,7 @@ export interface ClientOptions {
   log: Logger;
   /** Host network configuration; default rtnetlink in the current namespace (closed at exit). */
   net?: NetConfig;
-  /** Opens the tun device; default ffi/tun.ts openTun. */
+  /** Opens the tun or tap device (config dev.type); default ffi/tun.ts openTun. */
   openDevice?: (name: string, mtu: number) => PacketDevice;
   /** Where pull.dns resolv.conf writes. @default "/etc/resolv.conf" */
   resolvConfPath?: string;
@@ -223,14 +223,14 @@ export class ClientHandle extends Emitter<ClientEvents> {
     return this.#host;
   }
 
-  /** The tun device, opened once for the whole run (persist-tun). */
+  /** The tun or tap device, opened once for the whole run (persist-tun). */
   #openDevice(): PacketDevice {
-    const openDevice = this.#options.openDevice ??
-      ((name, mtu) => openTun({ kind: "tun", name, mtu, vnetHeader: true }));
     const dev = this.#config.dev;
-    if (dev.type !== "tun") throw new Error("The client supports dev type tun only");
+    // tap frames carry no virtio-net header: the server's switch opens its tap the same way.
+    const openDevice = this.#options.openDevice ??
+      ((name, mtu) => openTun({ kind: dev.type, name, mtu, vnetHeader: dev.type === "tun" }));
     this.#device = openDevice(dev.name, dev.mtu);
-    this.#log.info("device open", { dev: this.#device.name, mtu: this.#device.mtu });
+    this.#log.info("device open", { dev: this.#device.name, type: dev.type, mtu: this.#device.mtu });
     return this.#device;
   }
 

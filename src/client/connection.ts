@@ -211,6 +211,7 @@ export class Connection {
     const session = new ControlSession({
       role: "client",
       proto: this.remote.proto,
+      devType: config.dev.type,
       credentials: this.#deps.credentials,
       verifyPeer: this.#deps.verifyPeer,
       wrap: this.#deps.makeWrap(),

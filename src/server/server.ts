@@ -171,6 +171,7 @@ class Server implements ServerControl {
       maxSessions: server.maxClients * 2 + 16,
       session: {
         ciphers: data.ciphers,
+        devType: this.#config.dev.type,
         renegotiateMs: data.renegSeconds * 1000,
         transitionWindowMs: data.transitionWindow * 1000,
         clock: this.#options.clock ?? systemClock,
