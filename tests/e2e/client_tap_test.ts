@@ -73,6 +73,7 @@ Deno.test({
       assert.deepEqual(inet4(await link(n, n.cli, "tap0")), ["10.9.0.2/24"]);
       const serverTap = await link(n, n.srv, "tap0");
       await pingsThroughTheSwitch(n, "10.9.0.1", serverTap.address!);
+    });
   },
 });
 
