@@ -120,6 +120,8 @@ export class ClientHandle extends Emitter<ClientEvents> {
   #pushes: PushApplier | null = null;
   #connection: Connection | null = null;
   #stopping = false;
+  /** Set by restart(): the connection's "stopped" end means "dial again now". */
+  #restarting = false;
   #wake: (() => void) | null = null;
   #applying: Promise<void> = Promise.resolve();
 
@@ -148,6 +150,22 @@ export class ClientHandle extends Emitter<ClientEvents> {
     this.#log.info("stopping", { reason });
     void this.#connection?.stop(reason);
     this.#wake?.();
+  }
+
+  /**
+   * Soft restart (OpenVPN's SIGUSR1): ends the connection, telling the server,
+   * and dials the same remote again at once; the device and the host changes
+   * stay, and a reconnect that finds nothing changed touches nothing.
+   */
+  restart(reason = "restart requested"): void {
+    if (this.#stopping) return;
+    this.#log.info("restarting", { reason });
+    if (this.#connection) {
+      this.#restarting = true;
+      void this.#connection.stop(reason);
+    } else {
+      this.#wake?.(); // waiting to re-dial: dial now
+    }
   }
 
   /** Resolves with the next `connected` event, rejects after `timeoutMs` or when the client stops. */
@@ -298,6 +316,10 @@ export class ClientHandle extends Emitter<ClientEvents> {
     let state: ReconnectState = INITIAL_RECONNECT_STATE;
     while (!this.#stopping) {
       const end = await this.#connectOnce(deps, remotes[state.remote]);
+      if (end !== null && this.#restarting && !this.#stopping) {
+        this.#restarting = false;
+        continue;
+      }
       if (end === null || end.kind === "stopped" || this.#stopping) break;
       this.#status.lastError = end.reason;
       this.emit("disconnected", end);
@@ -382,23 +404,4 @@ function outcomeOf(end: RetryableEnd): Outcome {
 /** Starts the client; the handle stops it and reports its exit code. */
 export function startClient(config: ClientConfig, options: ClientOptions): ClientHandle {
   return new ClientHandle(config, options);
-}
-
-/**
- * Runs the client until SIGINT or SIGTERM (or a fatal error) and resolves
- * with the exit code once every host change is undone.
- */
-export async function runClient(config: ClientConfig, options: ClientOptions): Promise<number> {
-  const handle = startClient(config, options);
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const handlers = signals.map((sig) => {
-    const fn = () => handle.stop(`received ${sig}`);
-    Deno.addSignalListener(sig, fn);
-    return [sig, fn] as const;
-  });
-  try {
-    return await handle.done;
-  } finally {
-    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
-  }
 }

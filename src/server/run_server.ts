@@ -2,7 +2,8 @@
  * `runServer`: the server as a process. Starts it, adds the management
  * interface and the status file (src/ops) on top of its ServerControl, and
  * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the CRL, SIGUSR2 logs
- * the status and drop counters.
+ * the status and drop counters, SIGUSR1 is logged (and never opens Deno's
+ * debugger: process/inspector_guard.ts).
  */
 
 import type { ServerConfig } from "../config/schema.ts";
@@ -10,6 +11,7 @@ import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
+import { InspectorGuard } from "../process/inspector_guard.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 interface Closable {
@@ -37,11 +39,13 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
     await handle.stop("startup failed");
     return 1;
   }
-  const removeSignals = listenForSignals(handle);
+  const removeSignals = listenForSignals(handle, options.log);
+  const guard = new InspectorGuard({ log: options.log });
   try {
     await handle.done;
     await closeAll(extras);
   } finally {
+    guard.close();
     removeSignals();
   }
   return 0;
@@ -79,16 +83,19 @@ function closeAll(extras: Closable[]): Promise<unknown> {
 }
 
 /** Installs the signal handlers; returns their removal. */
-function listenForSignals(handle: ServerHandle): () => void {
+function listenForSignals(handle: ServerHandle, log: Logger): () => void {
   const onStop = () => void handle.stop("received a signal to stop");
   // A bad CRL is logged by the watcher and leaves the last good one in force.
   const onHup = () => void handle.control.reloadCrl().catch(() => {});
   const onUsr2 = () => handle.logStatus();
+  // OpenVPN's server restarts on SIGUSR1; tsvpn's keeps its tunnels (Deno's debugger stays shut: inspector_guard.ts).
+  const onUsr1 = () => log.info("received SIGUSR1: the server keeps running (SIGHUP reloads, SIGTERM stops)");
   const handlers: [Deno.Signal, () => void][] = [
     ["SIGINT", onStop],
     ["SIGTERM", onStop],
     ["SIGHUP", onHup],
     ["SIGUSR2", onUsr2],
+    ["SIGUSR1", onUsr1],
   ];
   for (const [signal, fn] of handlers) Deno.addSignalListener(signal, fn);
   return () => {
