@@ -126,8 +126,13 @@ export interface DirectPaths {
   receive(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): number;
   readonly plainOff: number;
   readonly plainLen: number;
-  /** Takes the IP packet at buf[off, +len) (24 bytes of headroom) when its destination is on a direct path. */
+  /**
+   * Takes the IP packet at buf[off, +len) (24 bytes of headroom) when its destination is on a direct path;
+   * it is queued, and buf must stay untouched, until flushDirect().
+   */
   sendDirect(buf: Uint8Array, off: number, len: number): boolean;
+  /** Sends what sendDirect() queued (the device loop calls it once per batch, with its own flush). */
+  flushDirect(): void;
 }
 
 export class Datapath {
