@@ -68,6 +68,8 @@ export interface ClientOptions {
   openTransport?: typeof openTransport;
   /** For bypass-dhcp. @default lease files (dhcp_lease.ts) */
   dhcpServer?: () => Promise<string | null>;
+  /** The datapath's clock (keepalive, ping-restart, dead peer). @default Date.now */
+  now?: () => number;
   /** Timers for the wait between connection attempts (tests inject a manual clock). @default systemClock */
   retryClock?: Pick<Clock, "setTimer" | "clearTimer">;
 }
@@ -237,6 +239,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     const datapath = new Datapath({
       mode: "single",
       device,
+      now: this.#options.now,
       socket: this.#socket,
       log: log.child("datapath"),
       onControl: (buf, off, len, from, row) => this.#connection?.onControl(buf, off, len, from, row),
@@ -252,7 +255,10 @@ export class ClientHandle extends Emitter<ClientEvents> {
     };
     this.#loops.push(runInsideLoop(datapath).catch(loopFailed("device")));
     this.#loops.push(runOutsideLoop(datapath).catch(loopFailed("socket")));
-    this.#tick = setInterval(() => datapath.tick(), 1000);
+    this.#tick = setInterval(() => {
+      datapath.tick();
+      this.#connection?.checkDeadPeer();
+    }, 1000);
     return datapath;
   }
 
@@ -351,8 +357,9 @@ export class ClientHandle extends Emitter<ClientEvents> {
   }
 }
 
-/** What backoff.ts needs to know about how a connection ended. */
+/** What backoff.ts needs to know about how a connection ended (a dead server is re-dialled at once). */
 function outcomeOf(end: RetryableEnd): Outcome {
+  if (end.kind === "lost" && end.deadPeer) return { kind: "server-restart", upForMs: end.upForMs };
   return end.kind === "lost" || end.kind === "server-restart"
     ? { kind: end.kind, upForMs: end.upForMs }
     : { kind: end.kind };

@@ -45,6 +45,12 @@ export function readClientConfig(root: MapView): ClientConfig {
   const scripts = readScripts(root);
   const reconnect = readReconnect(root);
   const management = readManagement(root);
+  const deadPeer = root.opt("dead_peer_timeout");
+  const deadPeerTimeout = deadPeer
+    ? deadPeer.int(0, 3600, "a whole number of seconds, 0-3600 (0 = off)")
+    : DEFAULTS.deadPeerTimeout;
+  const stateDirField = root.opt("state_dir");
+  const stateDir = stateDirField ? stateDirField.filePath() : DEFAULTS.clientStateDir;
   return {
     mode: "client",
     remotes,
@@ -63,6 +69,8 @@ export function readClientConfig(root: MapView): ClientConfig {
     scripts,
     reconnect,
     management,
+    deadPeerTimeout,
+    stateDir,
   };
 }
 

@@ -107,6 +107,8 @@ export const CLIENT_KEYS = [
   "scripts",
   "reconnect",
   "management",
+  "dead_peer_timeout",
+  "state_dir",
 ] as const;
 
 /** One entry of a client config's `remotes` list. */
