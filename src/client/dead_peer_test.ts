@@ -42,7 +42,7 @@ async function withPingingServer(
     const c = await config(pki, pki.dir, ["10.0.0.1"]);
     c.deadPeerTimeout = deadPeerTimeout;
     c.keepalive = keepalive;
-    const r = start(c, fnet, 4000, undefined, () => t);
+    const r = start(c, fnet, 4000, undefined, { now: () => t });
     await r.h.waitConnected(10_000);
     await fn(r, server, (ms) => t += ms);
     r.h.stop();

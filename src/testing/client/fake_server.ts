@@ -144,14 +144,22 @@ export interface Rig {
   ends: ConnectionEnd[];
 }
 
+/** What start() can change beyond the defaults: the datapath clock, a host journal, the host itself. */
+export interface StartExtras {
+  now?: () => number;
+  journalDir?: string;
+  /** The host to change (a new fake host by default). */
+  net?: FakeNetConfig;
+}
+
 export function start(
   c: ClientConfig,
   fnet: FakeNetwork,
   handshakeTimeoutMs = 4000,
   retryClock?: ManualClock,
-  now?: () => number,
+  extras: StartExtras = {},
 ): Rig {
-  const net = host();
+  const net = extras.net ?? host();
   const device = new FakeDevice("tun", 1500, "tun0");
   const lines: string[] = [];
   let port = 40000;
@@ -168,7 +176,8 @@ export function start(
     handshakeTimeoutMs,
     dhcpServer: () => Promise.resolve(null),
     retryClock,
-    now,
+    now: extras.now,
+    journalDir: extras.journalDir,
   });
   const ends: ConnectionEnd[] = [];
   h.on("disconnected", (e) => ends.push(e));
