@@ -11,15 +11,15 @@ import type { PlanItem } from "./host_plan_types.ts";
 import { parseJournal, restoreFromJournal } from "./journal_replay.ts";
 
 const quiet = () => new Logger({ level: "error", sink: () => {} });
-const serverRoute: PlanItem = {
+const serverRoute = {
   kind: "route",
   spec: { dst: "10.0.0.1/32", gateway: "192.168.1.1", dev: "eth0" },
   via: "outside",
-};
-const defaultRoute: PlanItem = {
+} satisfies PlanItem;
+const defaultRoute = {
   kind: "suppress",
   spec: { dst: "0.0.0.0/0", gateway: "192.168.1.1", dev: "eth0" },
-};
+} satisfies PlanItem;
 const lines = (...entries: unknown[]) => entries.map((e) => JSON.stringify(e)).join("\n") + "\n";
 
 Deno.test("parseJournal() keeps what was done and not undone, in order; skips, undos and a torn last line drop out", () => {
