@@ -57,8 +57,7 @@ async function withRedirectedClient(
         server: "  network: 10.8.0.0/24\n  push:\n    redirect_gateway: [bypass-dns]\n    dns: [10.8.0.1]\n",
       }),
     );
-    const yaml = clientYaml(pki, ["remotes: [{ host: 10.77.0.1 }]", "pull: { dns: resolv.conf }"]) +
-      `state_dir: ${pki.dir}/client-state\n`;
+    const yaml = clientYaml(pki, ["remotes: [{ host: 10.77.0.1 }]", "pull: { dns: resolv.conf }"]);
     const client = await startClient(n, "client", yaml, { resolvConfPath: resolvConf });
     try {
       await client.waitFor(/tunnel up/, 20_000);

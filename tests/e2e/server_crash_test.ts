@@ -59,9 +59,7 @@ Deno.test({
       let server = await lab.startServer(srv, "server1", yaml);
       const clients: Record<string, LoggedProcess> = {};
       for (const name of TSVPN) {
-        const config = await tsvpnClientConfig(pki, name, "172.31.0.1:1194", {
-          extra: [`state_dir: ${pki.dir}/${name}-state`],
-        });
+        const config = await tsvpnClientConfig(pki, name, "172.31.0.1:1194");
         clients[name] = startTsvpnClient(lab, ns[name], name, config);
       }
       const carol = lab.startClient(ns.carol, "carol", await pki.profile("carol", "172.31.0.1:1194"));
