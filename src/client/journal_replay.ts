@@ -192,6 +192,12 @@ export async function openHostJournal(
   const self = await processId();
   if (!self) throw new Error("Cannot read /proc/self/stat for the host journal");
   const journal = new HostJournal(path);
-  await journal.start(self);
+  try {
+    await journal.start(self);
+  } catch (e) {
+    throw new Error(
+      `Cannot keep the host journal in ${stateDir}: ${(e as Error).message} (state_dir must be writable)`,
+    );
+  }
   return journal;
 }
