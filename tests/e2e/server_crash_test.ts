@@ -25,6 +25,12 @@ function count(process: LoggedProcess, re: RegExp): number {
   return process.log().match(new RegExp(re.source, "g"))?.length ?? 0;
 }
 
+/** Milliseconds from `sinceWall` (Date.now()) to the logged time of the last line of `process` matching `re`. */
+function loggedAfter(process: LoggedProcess, re: RegExp, sinceWall: number): number {
+  const line = process.log().split("\n").findLast((l) => re.test(l));
+  return line ? Date.parse(line.split(" ")[0]) - sinceWall : NaN;
+}
+
 /** Milliseconds from `since` until `process` has logged `re` more than `already` times. */
 async function backAfter(
   process: LoggedProcess,
@@ -80,6 +86,7 @@ Deno.test({
       const ups = Object.fromEntries(TSVPN.map((n) => [n, count(clients[n], /tunnel up/)]));
       const carolUps = count(carol, /Initialization Sequence Completed/);
       const killedAt = performance.now();
+      const killedAtWall = Date.now();
       server.proc.kill("SIGKILL");
       await server.proc.status;
       server = await lab.startServer(srv, "server2", yaml);
@@ -108,8 +115,10 @@ Deno.test({
         180_000,
       );
       assert.deepEqual(inet(await lab.addresses(ns.carol, "tun0")), before.carol, "carol: same address");
+      const detected = TSVPN.map((n) => loggedAfter(clients[n], /\(dead peer\)/, killedAtWall));
       console.log(
-        `server kill -9: restarted in ${restartMs} ms; tsvpn clients back in ${back.join(", ")} ms ` +
+        `server kill -9: restarted in ${restartMs} ms; tsvpn clients saw the dead peer after ` +
+          `${detected.join(", ")} ms and were back in ${back.join(", ")} ms ` +
           `(contract ${BACK_WITHIN_MS} ms); stock openvpn client (ping-restart 60) back in ${carolMs} ms`,
       );
       for (const [i, ms] of back.entries()) {
