@@ -54,6 +54,10 @@ Deno.test("parseJournal() names the file and line of a damaged line that is not 
     () => parseJournal('{"t":"rm -rf"}\n{"t":"undo-up"}\n', "j"),
     /j:1: not a tsvpn host journal line/,
   );
+  assert.throws(
+    () => parseJournal('{"t":"do","item":{"kind":"route"}}\n{"t":"undo-up"}\n', "j"),
+    /j:1: not a tsvpn host journal line/,
+  );
 });
 
 Deno.test("restoreFromJournal() undoes newest first, is idempotent, removes the journal, and refuses a live writer's", async () => {

@@ -59,12 +59,22 @@ export function parseJournal(text: string, path: string): ParsedJournal {
 }
 
 function parseEntry(line: string): JournalEntry | null {
+  let value: JournalEntry;
   try {
-    const value = JSON.parse(line) as JournalEntry;
-    return typeof value === "object" && value !== null && KINDS.has(value.t) ? value : null;
+    value = JSON.parse(line) as JournalEntry;
   } catch {
     return null;
   }
+  if (typeof value !== "object" || value === null || !KINDS.has(value.t)) return null;
+  return value.t !== "do" || isPlanItem(value.item) ? value : null;
+}
+
+/** The shape undoPlanItem needs: a known kind and a spec with its address or destination. */
+function isPlanItem(item: unknown): item is PlanItem {
+  const i = item as { kind?: unknown; spec?: Record<string, unknown> } | null;
+  if (typeof i !== "object" || i === null || typeof i.spec !== "object" || i.spec === null) return false;
+  if (i.kind === "address") return typeof i.spec.address === "string" && typeof i.spec.dev === "string";
+  return (i.kind === "route" || i.kind === "suppress") && typeof i.spec.dst === "string";
 }
 
 function applyEntry(pending: PendingChange[], entry: Exclude<JournalEntry, { t: "start" }>): void {
