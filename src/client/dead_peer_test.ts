@@ -63,6 +63,11 @@ Deno.test("startClient() re-dials at once when the server answers nothing for th
     const sent = server.dataPackets;
     await until(() => server.dataPackets > sent, { what: "a keepalive ping at 5.999 s" });
     assert.equal(r.ends.length, 0, "not dead before the timeout");
+    // Forged data packets (P_DATA_V2, peer-id 0, random tag) from the server's address do not count as
+    // a sign of life: only packets that open under the data key move the last-received time.
+    const forged = Uint8Array.from({ length: 80 }, (_, i) => (i * 37 + 11) & 0xff);
+    forged.set([9 << 3, 0, 0, 0]);
+    for (let i = 0; i < 5; i++) server.sendRaw(forged);
     server.silent = false;
     advance(1);
     const end = await until(() => r.ends[0], { what: "the dead-peer disconnect" });

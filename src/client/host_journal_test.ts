@@ -97,6 +97,23 @@ Deno.test("restoreFromJournal() undoes newest first, is idempotent, removes the 
   });
 });
 
+Deno.test("HostJournal.start() never writes through a link planted at the journal's name", async () => {
+  await inTempDir(async (dir) => {
+    const victim = `${dir}/victim`;
+    await Deno.writeTextFile(victim, "keep me\n");
+    const path = `${dir}/state/host-tun0-net1.jsonl`;
+    await Deno.mkdir(`${dir}/state`);
+    await Deno.symlink(victim, path);
+    const journal = new HostJournal(path);
+    await journal.start({ pid: 1, started: 2 });
+    await journal.close(false);
+    assert.equal(await Deno.readTextFile(victim), "keep me\n");
+    assert.equal((await Deno.lstat(path)).isFile, true);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(`${dir}/state`)).mode! & 0o777, 0o700);
+  });
+});
+
 Deno.test("processId() knows this process; a dead pid is not running", async () => {
   const self = await processId();
   assert.equal(self?.pid, Deno.pid);

@@ -34,6 +34,8 @@ export class FakeServer {
   silent = false;
   /** Data-channel packets received (counted even while silent); the data itself is ignored. */
   dataPackets = 0;
+  /** Where the last datagram came from (sendRaw's destination). */
+  readonly #lastFrom = new EndpointSlots(1);
   #closed = false;
 
   constructor(
@@ -54,6 +56,7 @@ export class FakeServer {
         const n = await sock.receiveBatch(bufs, sizes, from, 0);
         if (n === 0) return;
         if ((bufs[0][0] >>> 3) === 9) this.dataPackets++;
+        this.#lastFrom.copyRow(0, from, 0);
         if (this.silent) continue;
         const b = bufs[0].subarray(0, sizes[0]);
         const port = from.port(0);
@@ -79,6 +82,11 @@ export class FakeServer {
         if ((b[0] >>> 3) < 9 && (b[0] >>> 3) !== 6) s?.receive(b.slice());
       }
     })();
+  }
+
+  /** Sends `bytes` as they are to the endpoint the last datagram came from, even while silent. */
+  sendRaw(bytes: Uint8Array): void {
+    this.sock.send(bytes, 0, bytes.length, this.#lastFrom, 0);
   }
 
   /** Graceful shutdown of every session: RESTART to clients that support exit notification. */
