@@ -44,6 +44,8 @@ import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd
 import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, type Resolver, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
+import type { HostJournal } from "./host_journal.ts";
+import { openHostJournal } from "./journal_replay.ts";
 import type { HostPlan } from "./host_plan_types.ts";
 import { type AppliedPush, PushApplier } from "./push_apply.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
@@ -69,6 +71,13 @@ export interface ClientOptions {
   openTransport?: typeof openTransport;
   /** For bypass-dhcp. @default lease files (dhcp_lease.ts) */
   dhcpServer?: () => Promise<string | null>;
+  /**
+   * Directory of the journal of host changes (host_journal.ts); null = none.
+   * @default config.stateDir when the client changes the real host (no `net` given), else null
+   */
+  journalDir?: string | null;
+  /** The datapath's clock (keepalive, ping-restart, dead peer). @default Date.now */
+  now?: () => number;
   /** Timers for the wait between connection attempts (tests inject a manual clock). @default systemClock */
   retryClock?: Pick<Clock, "setTimer" | "clearTimer">;
 }
@@ -110,6 +119,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   // What the run opened, closed or undone by #shutdown (null: not opened).
   #net: NetConfig | null = null;
   #host: HostChanges | null = null;
+  #journal: HostJournal | null = null;
   #device: PacketDevice | null = null;
   #datapath: Datapath | null = null;
   /** The clamp in force (-1: none set yet). */
@@ -237,8 +247,23 @@ export class ClientHandle extends Emitter<ClientEvents> {
       await recoverResolvConf(path, this.#log);
       dns = new ResolvConfFile(path, this.#log);
     }
-    this.#host = new HostChanges(this.#net, { log: this.#log.child("host"), dns });
+    const journal = await this.#openJournal(this.#net);
+    this.#host = new HostChanges(this.#net, { log: this.#log.child("host"), dns, journal });
     return this.#host;
+  }
+
+  /**
+   * Puts back what an earlier run killed before its stop left on the host
+   * (journal_replay.ts), then starts this run's journal; null without one.
+   */
+  async #openJournal(net: NetConfig): Promise<HostJournal | null> {
+    const dir = this.#options.journalDir !== undefined
+      ? this.#options.journalDir
+      : (this.#options.net ? null : this.#config.stateDir);
+    if (dir === null) return null;
+    const journal = await openHostJournal(dir, this.#config.dev.name, net, this.#log.child("host"));
+    this.#journal = journal;
+    return journal;
   }
 
   /** The tun or tap device, opened once for the whole run (persist-tun). */
@@ -258,6 +283,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     const datapath = new Datapath({
       mode: "single",
       device,
+      now: this.#options.now,
       socket: this.#socket,
       log: log.child("datapath"),
       onControl: (buf, off, len, from, row) => this.#connection?.onControl(buf, off, len, from, row),
@@ -273,7 +299,10 @@ export class ClientHandle extends Emitter<ClientEvents> {
     };
     this.#loops.push(runInsideLoop(datapath).catch(loopFailed("device")));
     this.#loops.push(runOutsideLoop(datapath).catch(loopFailed("socket")));
-    this.#tick = setInterval(() => datapath.tick(), 1000);
+    this.#tick = setInterval(() => {
+      datapath.tick();
+      this.#connection?.checkDeadPeer();
+    }, 1000);
     return datapath;
   }
 
@@ -362,7 +391,11 @@ export class ClientHandle extends Emitter<ClientEvents> {
     this.#stopping = true;
     await this.#connection?.stop("exiting");
     await this.#applying;
-    if (this.#host) await this.#host.undoAll();
+    if (this.#host) {
+      const failures = await this.#host.undoAll();
+      // Kept when something could not be undone: the next start or `tsvpn client cleanup` tries again.
+      await this.#journal?.close(failures.length === 0);
+    }
     try {
       this.#device?.close();
     } catch (e) {
@@ -394,8 +427,9 @@ export class ClientHandle extends Emitter<ClientEvents> {
   }
 }
 
-/** What backoff.ts needs to know about how a connection ended. */
+/** What backoff.ts needs to know about how a connection ended (a dead server is re-dialled at once). */
 function outcomeOf(end: RetryableEnd): Outcome {
+  if (end.kind === "lost" && end.deadPeer) return { kind: "server-restart", upForMs: end.upForMs };
   return end.kind === "lost" || end.kind === "server-restart"
     ? { kind: end.kind, upForMs: end.upForMs }
     : { kind: end.kind };

@@ -46,6 +46,12 @@ export function readClientConfig(root: MapView): ClientConfig {
   const reconnect = readReconnect(root);
   const management = readManagement(root);
   const mssfix = readClientMssfix(root, dev.mtu);
+  const deadPeer = root.opt("dead_peer_timeout");
+  const deadPeerTimeout = deadPeer
+    ? deadPeer.int(0, 3600, "a whole number of seconds, 0-3600 (0 = off)")
+    : DEFAULTS.deadPeerTimeout;
+  const stateDirField = root.opt("state_dir");
+  const stateDir = stateDirField ? stateDirField.filePath() : DEFAULTS.clientStateDir;
   return {
     mode: "client",
     remotes,
@@ -65,6 +71,8 @@ export function readClientConfig(root: MapView): ClientConfig {
     reconnect,
     management,
     mssfix,
+    deadPeerTimeout,
+    stateDir,
   };
 }
 

@@ -108,6 +108,8 @@ export const CLIENT_KEYS = [
   "reconnect",
   "management",
   "mssfix",
+  "dead_peer_timeout",
+  "state_dir",
 ] as const;
 
 /** One entry of a client config's `remotes` list. */

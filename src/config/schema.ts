@@ -65,6 +65,10 @@ export const DEFAULTS = {
   pullDns: "none" as DnsMode,
   reconnectInitialDelay: 1,
   reconnectMaxDelay: 60,
+  /** Client: WireGuard's 15 s (keepalive 10 + rekey 5) for a server that stopped answering. */
+  deadPeerTimeout: 15,
+  /** Client: where the journal of host changes lives (src/client/host_journal.ts). */
+  clientStateDir: "/var/lib/tsvpn/client",
 } as const;
 
 /** PEM material: a file to read (path resolved) or text given inline in the config. */
@@ -276,6 +280,13 @@ export interface ClientConfig {
    * server (client/uplink_mss.ts); 0 = no clamping.
    */
   mssfix: number | "auto";
+  /**
+   * Seconds without an authenticated packet from the server, after sending,
+   * before re-dialling at once (dead_peer.ts); 0 = off.
+   */
+  deadPeerTimeout: number;
+  /** Directory of the host-change journal (host_journal.ts). */
+  stateDir: string;
 }
 
 export type Config = ServerConfig | ClientConfig;
