@@ -10,6 +10,7 @@ import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
+import { startServerMetrics } from "./metrics_listener.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 interface Closable {
@@ -31,6 +32,8 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
   const extras: Closable[] = [];
   try {
     await startExtras(config, handle.control, options.log, extras);
+    const metrics = await startServerMetrics(config, handle, options.log);
+    if (metrics) extras.push(metrics);
   } catch (e) {
     options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
     await closeAll(extras);

@@ -1,0 +1,86 @@
+/**
+ * The server's /metrics over the in-process lab (real server, real tsvpn
+ * clients, fake network): the values follow what happened, survive a
+ * disconnect, and the text passes `promtool check metrics` when promtool is
+ * installed (Debian's prometheus package; .ci/run installs it).
+ */
+
+import assert from "node:assert/strict";
+import { buildIcmpEcho } from "../testing/packet/builders.ts";
+import { Lab, until as untilSync } from "../testing/server/lab.ts";
+import { until } from "../testing/wait.ts";
+import { Logger } from "../log/log.ts";
+import { startMetricsHttp } from "../ops/metrics_http.ts";
+import { parseMetricsText, promtoolCheck } from "../testing/ops/prometheus_text.ts";
+
+Deno.test("server /metrics: clients, handshakes by result and reason, traffic, per-client bytes, pool; totals survive a disconnect", async () => {
+  const lab = await Lab.create();
+  try {
+    const server = await lab.startServer({
+      server: ["  network: 10.8.0.0/24", "  metrics: { listen: 127.0.0.1:1 }"],
+    });
+    const http = startMetricsHttp({
+      host: "127.0.0.1",
+      port: 0,
+      source: server.handle.metrics,
+      log: new Logger({ sink: () => {} }),
+    });
+    lab.onClose(() => http.close());
+    const scrape = async () => {
+      const res = await fetch(`http://${http.address}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
+      return await res.text();
+    };
+
+    const refused = lab.startClient("revoked1");
+    await server.log.waitFor(/client refused cn=revoked1/);
+    const client = lab.startClient("client1");
+    await client.handle.waitConnected(15_000);
+    for (let seq = 1; seq <= 3; seq++) {
+      client.device.inject(buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1", seq, payloadLen: 100 }));
+    }
+    await untilSync(
+      () => server.device.written.length >= 3 ? true : undefined,
+      "three pings reach the server",
+    );
+
+    const text = await scrape();
+    const m = parseMetricsText(text);
+    assert.equal(m.get("tsvpn_clients_connected"), 1);
+    assert.equal(m.get('tsvpn_handshakes_total{result="ok"}'), 1);
+    assert.ok(m.get('tsvpn_handshakes_total{result="failed"}')! >= 0);
+    assert.ok(m.get('tsvpn_tunnel_packets_total{direction="in"}')! >= 3, text);
+    assert.ok(m.get('tsvpn_tunnel_bytes_total{direction="in"}')! >= 3 * 128, text);
+    assert.ok(m.get('tsvpn_client_bytes_total{client="client1",direction="in"}')! >= 3 * 128, text);
+    assert.equal(m.get("tsvpn_pool_addresses_in_use"), 1);
+    assert.equal(m.get("tsvpn_pool_addresses"), 253);
+    assert.equal(m.get('tsvpn_dropped_packets_total{layer="data",reason="spoofed"}'), 0);
+    assert.ok(m.get("process_resident_memory_bytes")! > 1e6);
+    assert.ok(m.get("process_cpu_seconds_total")! > 0);
+    await promtoolCheck(text);
+
+    refused.handle.stop();
+    await refused.handle.done;
+    client.handle.stop();
+    await client.handle.done;
+    await server.log.waitFor(/client disconnected cn=client1/);
+    const after = await until(async () => {
+      const m2 = parseMetricsText(await scrape());
+      return m2.get("tsvpn_clients_connected") === 0 &&
+          m2.get('tsvpn_handshakes_total{result="failed"}')! >= 1
+        ? m2
+        : undefined;
+    }, { what: "the failed handshake and the disconnect show", timeoutMs: 20_000 });
+    assert.ok(
+      after.get('tsvpn_tunnel_bytes_total{direction="in"}')! >=
+        m.get('tsvpn_tunnel_bytes_total{direction="in"}')!,
+    );
+    assert.equal(after.get('tsvpn_client_bytes_total{client="client1",direction="in"}'), undefined);
+    assert.equal(after.get("tsvpn_pool_addresses_in_use"), 0);
+    const reasons = [...after.keys()].filter((k) => k.startsWith("tsvpn_handshake_failures_total"));
+    assert.ok(reasons.length >= 1, `a failure reason is named: ${reasons}`);
+  } finally {
+    await lab.close();
+  }
+});
