@@ -47,21 +47,11 @@ export interface MetricsHttp {
 const MAX_FORM_BYTES = 4096;
 
 export function startMetricsHttp(o: MetricsHttpOptions): MetricsHttp {
-  const now = o.now ?? Date.now;
-  const history = new TrafficHistory();
-  const sample = () => {
-    const t = o.source.trafficTotals();
-    history.sample(t.bytesIn, t.bytesOut, now());
-  };
-  sample();
-  const timer = o.page ? setInterval(sample, 1000) : undefined;
-  const csrfToken = randomToken();
-  const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) =>
-    route(req, info.remoteAddr.hostname, { o, history, csrfToken, now }).catch((e) => {
-      o.log.warn("metrics request failed", { reason: (e as Error).message });
-      return text(500, "internal error\n");
-    });
-  const server = Deno.serve({ hostname: o.host, port: o.port, onListen: () => {} }, handler);
+  const handler = new MetricsHandler(o);
+  const server = Deno.serve(
+    { hostname: o.host, port: o.port, onListen: () => {} },
+    (req, info) => handler.handle(req, info.remoteAddr.hostname),
+  );
   const addr = server.addr;
   const address = addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
@@ -71,10 +61,40 @@ export function startMetricsHttp(o: MetricsHttpOptions): MetricsHttp {
     address,
     port: addr.port,
     close: async () => {
-      clearInterval(timer);
+      handler.close();
       await server.shutdown();
     },
   };
+}
+
+/** The listener's requests, apart from the socket (tests call handle() with any peer address). */
+export class MetricsHandler {
+  readonly #c: RouteContext;
+  readonly #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(o: MetricsHttpOptions) {
+    const now = o.now ?? Date.now;
+    const history = new TrafficHistory();
+    const sample = () => {
+      const t = o.source.trafficTotals();
+      history.sample(t.bytesIn, t.bytesOut, now());
+    };
+    sample();
+    this.#timer = o.page ? setInterval(sample, 1000) : undefined;
+    this.#c = { o, history, csrfToken: randomToken(), now };
+  }
+
+  /** Answers `req` from peer address `peer` (no port); never rejects. */
+  handle(req: Request, peer: string): Promise<Response> {
+    return route(req, peer, this.#c).catch((e) => {
+      this.#c.o.log.warn("metrics request failed", { reason: (e as Error).message });
+      return text(500, "internal error\n");
+    });
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
 }
 
 interface RouteContext {
@@ -109,7 +129,7 @@ async function pageRefusal(
   authFailDelayMs: number,
 ): Promise<Response | null> {
   if (!peerAllowed(peer, page.remote)) return text(403, "the status page answers loopback peers only\n");
-  if (literalHost(req.headers.get("host")) === null) {
+  if (literalHost(hostOf(req)) === null) {
     return text(421, "Host must be an IP address or localhost\n");
   }
   if (!basicAuthOk(req.headers.get("authorization"), page.password)) {
@@ -162,7 +182,7 @@ async function kill(req: Request, control: ServerControl, c: RouteContext): Prom
   const refusal = postRefusal({
     method: req.method,
     origin: req.headers.get("origin"),
-    host: req.headers.get("host"),
+    host: hostOf(req),
     fetchSite: req.headers.get("sec-fetch-site"),
     token: form?.get("csrf") ?? null,
   }, c.csrfToken);
@@ -209,4 +229,9 @@ function text(status: number, body: string): Response {
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(18));
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** The Host header; Deno.serve builds the URL from it, so the URL's host stands in when it is absent. */
+function hostOf(req: Request): string {
+  return req.headers.get("host") ?? new URL(req.url).host;
 }
