@@ -14,11 +14,11 @@ table{border-collapse:collapse;background:#fff}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;font-variant-numeric:tabular-nums}
 th{background:#eee}
 button{cursor:pointer}
-#graph{background:#fff;border:1px solid #ddd}
+#graph{background:#fff;border:1px solid #ddd}.grid line{stroke:#eee}#graph text{font-size:10px;fill:#999}
 .in{stroke:#1f77b4}.out{stroke:#d62728}
 .legend span{display:inline-block;width:1em;height:.25em;vertical-align:middle;margin:0 .3em 0 1em}
 .legend .in{background:#1f77b4}.legend .out{background:#d62728}
-#status{color:#777}`;
+#status{color:#777}#notice{font-weight:bold}`;
 
 const SCRIPT = `
 const W=600,H=160;
@@ -55,7 +55,7 @@ async function refresh(){try{const r=await fetch('status.json',{cache:'no-store'
 let armed=null;
 function arm(name,b){armed=name;b.textContent='Confirm kill'}
 async function kill(name){armed=null;const body=new URLSearchParams({name,csrf});
- const r=await fetch('kill',{method:'POST',body});$('status').textContent=await r.text();refresh()}
+ const r=await fetch('kill',{method:'POST',body});$('notice').textContent=await r.text();refresh()}
 refresh();setInterval(refresh,1000);`;
 
 /** The page; `nonce` tags its script and style (CSP), `csrfToken` goes into its kill requests. */
@@ -65,13 +65,17 @@ export function statusPageHtml(nonce: string, csrfToken: string, title: string):
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <meta name="csrf" content="${esc(csrfToken)}">
 <style nonce="${nonce}">${STYLE}</style></head>
-<body><h1>${esc(title)}</h1><div id="status">loading…</div>
+<body><h1>${esc(title)}</h1><div id="status">loading…</div><div id="notice"></div>
 <h2>Clients (<span id="count">0</span>)</h2>
 <table><thead><tr><th>name</th><th>real address</th><th>virtual address</th><th>bytes in</th><th>bytes out</th>
 <th>connected since</th><th>mesh path</th><th></th></tr></thead><tbody id="clients"></tbody></table>
 <h2>Traffic, last 10 minutes (per second)</h2>
 <div class="legend"><span class="in"></span>in (from clients)<span class="out"></span>out (to clients) — scale <b id="scale"></b>, now <b id="rate"></b></div>
 <svg id="graph" width="600" height="160" viewBox="0 0 600 160" role="img" aria-label="traffic graph">
+<g class="grid"><line x1="0" y1="40" x2="600" y2="40"/><line x1="0" y1="80" x2="600" y2="80"/>
+<line x1="0" y1="120" x2="600" y2="120"/><line x1="150" y1="0" x2="150" y2="160"/><line x1="300" y1="0" x2="300"
+ y2="160"/><line x1="450" y1="0" x2="450" y2="160"/></g>
+<text x="4" y="154">−10 min</text><text x="304" y="154">−5 min</text><text x="572" y="154">now</text>
 <polyline id="line-in" class="in" fill="none" stroke-width="1.5" points=""/>
 <polyline id="line-out" class="out" fill="none" stroke-width="1.5" points=""/></svg>
 <h2>Routes and iroutes</h2>
