@@ -11,6 +11,7 @@ import { Lab, until as untilSync } from "../testing/server/lab.ts";
 import { until } from "../testing/wait.ts";
 import { Logger } from "../log/log.ts";
 import { startMetricsHttp } from "../ops/metrics_http.ts";
+import { renderMetrics } from "../ops/metrics_text.ts";
 import { parseMetricsText, promtoolCheck } from "../testing/ops/prometheus_text.ts";
 
 Deno.test("server /metrics: clients, handshakes by result and reason, traffic, per-client bytes, pool; totals survive a disconnect", async () => {
@@ -80,6 +81,31 @@ Deno.test("server /metrics: clients, handshakes by result and reason, traffic, p
     assert.equal(after.get("tsvpn_pool_addresses_in_use"), 0);
     const reasons = [...after.keys()].filter((k) => k.startsWith("tsvpn_handshake_failures_total"));
     assert.ok(reasons.length >= 1, `a failure reason is named: ${reasons}`);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("server /metrics: per-client series are bounded by metrics.client_series, the rest counted as omitted", async () => {
+  const lab = await Lab.create(["client2"]);
+  try {
+    const server = await lab.startServer({
+      server: ["  network: 10.8.0.0/24", "  metrics: { listen: 127.0.0.1:1, client_series: 1 }"],
+    });
+    const first = lab.startClient("client1");
+    await first.handle.waitConnected(15_000);
+    const second = lab.startClient("client2");
+    await second.handle.waitConnected(15_000);
+    const rendered = await renderMetrics(server.handle.metrics.families());
+    await promtoolCheck(rendered);
+    const m = parseMetricsText(rendered);
+    const series = [...m.keys()].filter((k) => k.startsWith("tsvpn_client_bytes_total{"));
+    assert.deepEqual(series, [
+      'tsvpn_client_bytes_total{client="client1",direction="in"}',
+      'tsvpn_client_bytes_total{client="client1",direction="out"}',
+    ]);
+    assert.equal(m.get("tsvpn_client_series_omitted"), 1);
+    assert.equal(m.get("tsvpn_clients_connected"), 2);
   } finally {
     await lab.close();
   }
