@@ -40,7 +40,7 @@ Deno.test("the journal is detected from the process' real stderr: JOURNAL_STREAM
     assert.equal(await run("journal", (st) => `${st.dev}:${st.ino}`), "<6>hello");
     assert.match(
       await run("elsewhere", (st) => `${st.dev}:${st.ino! + 1}`),
-      /^\d{4}-\d\d-\d\dT\S+ INFO  hello$/,
+      /^\d{4}-\d\d-\d\dT\S+ INFO {2}hello$/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

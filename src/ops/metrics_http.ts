@@ -8,7 +8,7 @@
  */
 
 import type { Logger } from "../log/log.ts";
-import { type MetricsSource } from "./metric_family.ts";
+import type { MetricsSource } from "./metric_family.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics_text.ts";
 import type { ServerControl } from "./server_control.ts";
 import { statusPageHtml, statusPagePolicy } from "./status_page.ts";

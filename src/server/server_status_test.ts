@@ -12,10 +12,10 @@ Deno.test("logStatus() (SIGUSR2) logs the summary, then each client with its add
     const before = server.log.lines.length;
     server.handle.logStatus();
     const dump = server.log.lines.slice(before).map((l) => l.replace(/^\S+ /, ""));
-    assert.match(dump[0], /^INFO  \[server\] status clients=1/);
+    assert.match(dump[0], /^INFO {2}\[server\] status clients=1/);
     assert.match(
       dump[1],
-      /^INFO  \[server\] status: client cn=client1 real=192\.168\.1\.10:40000 virtual=10\.8\.0\.2 bytesIn=\d+ bytesOut=\d+ since=\d{4}-/,
+      /^INFO {2}\[server\] status: client cn=client1 real=192\.168\.1\.10:40000 virtual=10\.8\.0\.2 bytesIn=\d+ bytesOut=\d+ since=\d{4}-/,
     );
     assert.deepEqual(dump.slice(2), [
       "INFO  [server] status: route route=10.8.0.2 cn=client1",
