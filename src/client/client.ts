@@ -28,13 +28,11 @@ import { type Clock, systemClock } from "../control/clock.ts";
 import { Emitter } from "../control/emitter.ts";
 import { Datapath } from "../datapath/datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
-import { startClientMetrics } from "./client_metrics.ts";
+import { serveClientMetrics } from "./client_metrics.ts";
 import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
 import type { NetConfig } from "../device/net_config.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
-import { firstLine } from "../log/first_line.ts";
 import type { Logger } from "../log/log.ts";
-import type { MetricsHttp } from "../ops/metrics_http.ts";
 import {
   INITIAL_RECONNECT_STATE,
   nextAttempt,
@@ -135,7 +133,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     return this.#status;
   }
 
-  /** The datapath (kept across reconnects), once the device is open. */
+  /** The datapath (kept across reconnects) once the device is open; read by client_metrics.ts. */
   get datapath(): Datapath | null {
     return this.#datapath;
   }
@@ -377,15 +375,7 @@ export function startClient(config: ClientConfig, options: ClientOptions): Clien
  */
 export async function runClient(config: ClientConfig, options: ClientOptions): Promise<number> {
   const handle = startClient(config, options);
-  let metrics: MetricsHttp | null = null;
-  try {
-    metrics = startClientMetrics(config, handle, options.log);
-  } catch (e) {
-    options.log.error(`client could not start: ${firstLine(e)}`);
-    handle.stop("metrics listener failed");
-    await handle.done;
-    return 1;
-  }
+  if (!serveClientMetrics(config, handle, options.log)) return await handle.done.then(() => 1);
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((sig) => {
     const fn = () => handle.stop(`received ${sig}`);
@@ -396,6 +386,5 @@ export async function runClient(config: ClientConfig, options: ClientOptions): P
     return await handle.done;
   } finally {
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
-    await metrics?.close();
   }
 }

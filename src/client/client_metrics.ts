@@ -21,7 +21,9 @@ import type { ConnectionEnd } from "./connection.ts";
 export interface MeteredClient {
   readonly status: { readonly state: string; readonly connects: number };
   readonly datapath: Datapath | null;
+  readonly done: Promise<number>;
   on(event: "disconnected", fn: (e: ConnectionEnd) => void): unknown;
+  stop(reason: string): void;
 }
 
 export class ClientMetrics implements MetricsSource {
@@ -121,24 +123,27 @@ function gauge(name: string, help: string, value: number): MetricFamily {
 }
 
 /**
- * The listener `config.metrics` asks for (null without one). Throws with a
- * one-line reason when it cannot listen (the caller stops the client).
+ * Serves `config.metrics` (if any) for `handle` until the client is done.
+ * False, with the reason logged and the client told to stop, when it cannot listen.
  */
-export function startClientMetrics(
-  config: ClientConfig,
-  handle: MeteredClient,
-  log: Logger,
-): MetricsHttp | null {
+export function serveClientMetrics(config: ClientConfig, handle: MeteredClient, log: Logger): boolean {
   const m = config.metrics;
-  if (!m) return null;
+  if (!m) return true;
+  let http: MetricsHttp;
   try {
-    return startMetricsHttp({
+    http = startMetricsHttp({
       host: m.listen.host,
       port: m.listen.port,
       source: new ClientMetrics(handle),
       log: log.child("metrics"),
     });
   } catch (e) {
-    throw new Error(`metrics listener on ${m.listen.host}:${m.listen.port}: ${firstLine(e)}`);
+    log.error(
+      `client could not start: metrics listener on ${m.listen.host}:${m.listen.port}: ${firstLine(e)}`,
+    );
+    handle.stop("metrics listener failed");
+    return false;
   }
+  void handle.done.finally(() => http.close());
+  return true;
 }

@@ -4,7 +4,9 @@ import { startMetricsHttp } from "../ops/metrics_http.ts";
 import { buildIcmpEcho } from "../testing/packet/builders.ts";
 import { parseMetricsText, promtoolCheck } from "../testing/ops/prometheus_text.ts";
 import { Lab, until } from "../testing/server/lab.ts";
-import { ClientMetrics } from "./client_metrics.ts";
+import type { ClientConfig } from "../config/schema.ts";
+import { until as untilAsync } from "../testing/wait.ts";
+import { ClientMetrics, serveClientMetrics } from "./client_metrics.ts";
 
 Deno.test("client /metrics: connected, connections and their ends, tunnel traffic that survives a reconnect", async () => {
   const lab = await Lab.create();
@@ -51,5 +53,60 @@ Deno.test("client /metrics: connected, connections and their ends, tunnel traffi
     );
   } finally {
     await lab.close();
+  }
+});
+
+/** A client that never connects: status, no datapath, `done` resolved by stop(). */
+function idleClient() {
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((r) => finish = r);
+  const stops: string[] = [];
+  return {
+    stops,
+    client: {
+      status: { state: "connecting", connects: 0 },
+      datapath: null,
+      done,
+      on: () => {},
+      stop: (reason: string) => {
+        stops.push(reason);
+        finish(0);
+      },
+    },
+  };
+}
+
+Deno.test("serveClientMetrics(): serves until the client is done; a port it cannot bind stops the client", async () => {
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (blocker.addr as Deno.NetAddr).port;
+    const lines: string[] = [];
+    const log = new Logger({ sink: (l) => lines.push(l) });
+    const config = (p: number) => ({ metrics: { listen: { host: "127.0.0.1", port: p } } }) as ClientConfig;
+
+    const refused = idleClient();
+    assert.equal(serveClientMetrics(config(port), refused.client, log), false);
+    assert.deepEqual(refused.stops, ["metrics listener failed"]);
+    assert.ok(lines.some((l) => l.includes(`client could not start: metrics listener on 127.0.0.1:${port}`)));
+
+    const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const freePort = (free.addr as Deno.NetAddr).port;
+    free.close();
+    const ok = idleClient();
+    assert.equal(serveClientMetrics(config(freePort), ok.client, log), true);
+    const text = await (await fetch(`http://127.0.0.1:${freePort}/metrics`)).text();
+    assert.equal(parseMetricsText(text).get("tsvpn_connected"), 0);
+    ok.client.stop("test over");
+    await ok.client.done;
+    await untilAsync(async () => {
+      try {
+        await (await fetch(`http://127.0.0.1:${freePort}/metrics`)).body?.cancel();
+        return false;
+      } catch {
+        return true;
+      }
+    }, { what: "the listener to close with the client" });
+  } finally {
+    blocker.close();
   }
 });
