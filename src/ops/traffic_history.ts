@@ -1,8 +1,11 @@
 /**
  * The status page's traffic graph: bytes per second in and out over the last
- * ten minutes, from the tunnel's byte totals sampled once a second. A fixed
- * ring of 600 slots; a sample after a gap fills the missed seconds with zero
- * (the gap's bytes are counted in the second they were seen).
+ * ten minutes, from the tunnel's byte totals sampled about once a second. A
+ * fixed ring of 600 slots. Each sample spreads the bytes since the previous
+ * one evenly over the whole seconds between them (rounded, at least one), so
+ * a timer firing a little early or late neither doubles one second nor leaves
+ * the next at zero; a sample under half a second after the previous waits for
+ * the next.
  */
 
 export const HISTORY_SECONDS = 600;
@@ -20,29 +23,23 @@ export class TrafficHistory {
   readonly #out = new Float64Array(HISTORY_SECONDS);
   #filled = 0;
   #head = 0;
-  #lastSecond = -1;
+  #lastMs = -1;
   #lastIn = 0;
   #lastOut = 0;
 
-  /** Records the totals seen at `nowMs`: the difference to the previous sample goes to this second. */
+  /** Records the totals seen at `nowMs`. */
   sample(totalIn: number, totalOut: number, nowMs: number): void {
-    const second = Math.floor(nowMs / 1000);
-    if (this.#lastSecond < 0) {
-      this.#start(totalIn, totalOut, second);
+    if (this.#lastMs < 0) {
+      this.#take(totalIn, totalOut, nowMs);
       return;
     }
-    const dIn = Math.max(0, totalIn - this.#lastIn);
-    const dOut = Math.max(0, totalOut - this.#lastOut);
-    this.#lastIn = totalIn;
-    this.#lastOut = totalOut;
-    const steps = Math.min(second - this.#lastSecond, HISTORY_SECONDS);
-    if (steps <= 0) {
-      this.#add(dIn, dOut);
-      return;
-    }
-    for (let i = 1; i < steps; i++) this.#push(0, 0);
-    this.#push(dIn, dOut);
-    this.#lastSecond = second;
+    const elapsedS = (nowMs - this.#lastMs) / 1000;
+    if (elapsedS < 0.5) return;
+    const steps = Math.min(Math.round(elapsedS), HISTORY_SECONDS);
+    const dIn = Math.max(0, totalIn - this.#lastIn) / steps;
+    const dOut = Math.max(0, totalOut - this.#lastOut) / steps;
+    for (let i = 0; i < steps; i++) this.#push(dIn, dOut);
+    this.#take(totalIn, totalOut, nowMs);
   }
 
   series(): TrafficSeries {
@@ -54,13 +51,13 @@ export class TrafficHistory {
       bytesIn.push(this.#in[slot]);
       bytesOut.push(this.#out[slot]);
     }
-    return { end: Math.max(0, this.#lastSecond), bytesIn, bytesOut };
+    return { end: Math.max(0, Math.floor(this.#lastMs / 1000)), bytesIn, bytesOut };
   }
 
-  #start(totalIn: number, totalOut: number, second: number): void {
+  #take(totalIn: number, totalOut: number, nowMs: number): void {
     this.#lastIn = totalIn;
     this.#lastOut = totalOut;
-    this.#lastSecond = second;
+    this.#lastMs = nowMs;
   }
 
   #push(dIn: number, dOut: number): void {
@@ -68,16 +65,5 @@ export class TrafficHistory {
     this.#out[this.#head] = dOut;
     this.#head = (this.#head + 1) % HISTORY_SECONDS;
     if (this.#filled < HISTORY_SECONDS) this.#filled++;
-  }
-
-  /** Adds to the newest slot (a second sample within the same second). */
-  #add(dIn: number, dOut: number): void {
-    if (this.#filled === 0) {
-      this.#push(dIn, dOut);
-      return;
-    }
-    const slot = (this.#head - 1 + HISTORY_SECONDS) % HISTORY_SECONDS;
-    this.#in[slot] += dIn;
-    this.#out[slot] += dOut;
   }
 }

@@ -150,6 +150,9 @@ Deno.test({
         assert.match(report.crossSite, /refused: cross-origin request/);
         assert.deepEqual(report.after, ["bob"], "bob survived the cross-site form; alice was killed");
         assert.match(report.status, /killed alice/);
+        const png = await Deno.readFile(`${ROOT}docs/status-page.png`);
+        assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "the screenshot is a PNG");
+        assert.ok(png.length > 10_000, `the screenshot has content (${png.length} bytes)`);
       } finally {
         flood.kill("SIGINT");
         await flood.output();
