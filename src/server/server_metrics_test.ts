@@ -12,6 +12,7 @@ import { until } from "../testing/wait.ts";
 import { Logger } from "../log/log.ts";
 import { startMetricsHttp } from "../ops/metrics_http.ts";
 import { renderMetrics } from "../ops/metrics_text.ts";
+import { ClientMetrics } from "../client/client_metrics.ts";
 import { parseMetricsText, promtoolCheck } from "../testing/ops/prometheus_text.ts";
 
 Deno.test("server /metrics: clients, handshakes by result and reason, traffic, per-client bytes, pool; totals survive a disconnect", async () => {
@@ -106,6 +107,66 @@ Deno.test("server /metrics: per-client series are bounded by metrics.client_seri
     ]);
     assert.equal(m.get("tsvpn_client_series_omitted"), 1);
     assert.equal(m.get("tsvpn_clients_connected"), 2);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("mesh metrics: the server counts what it relayed and the pairs by path; a client counts its direct-path bytes", async () => {
+  const lab = await Lab.create(["client2"]);
+  try {
+    const server = await lab.startServer({
+      server: [
+        "  network: 10.8.0.0/24",
+        "  client_to_client: true",
+        "  mesh: { enabled: true, punch_timeout: 2 }",
+      ],
+    });
+    const one = lab.startClient("client1");
+    await one.handle.waitConnected(15_000);
+    const two = lab.startClient("client2");
+    await two.handle.waitConnected(15_000);
+    const ping = (seq: number) => buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.3", seq, payloadLen: 100 });
+    /** A probe for `ping(seq)` having reached client2's device. */
+    const arrived = (seq: number) => {
+      const want = ping(seq);
+      return () =>
+        two.device.take().some((p) => p.length === want.length && p.every((v, i) => v === want[i])) ||
+        undefined;
+    };
+    const serverMetrics = async () => parseMetricsText(await renderMetrics(server.handle.metrics.families()));
+    // The first ping is relayed (and introduces the pair): wait until the introducer is ready for both.
+    await until(async () => {
+      one.device.inject(ping(1));
+      await untilSync(arrived(1), "ping 1 at client2", 2000).catch(() => undefined);
+      return (await serverMetrics()).get("tsvpn_mesh_relayed_packets_total")! >= 1;
+    }, { what: "a relayed ping that introduces the pair", timeoutMs: 20_000 });
+    await one.log.waitFor(/mesh: path to client2: direct/);
+    await two.log.waitFor(/mesh: path to client1: direct/);
+    const direct = await until(async () => {
+      const m = await serverMetrics();
+      return m.get('tsvpn_mesh_pairs{path="direct"}') === 1 && m;
+    }, { what: "the server's pair gauge to say direct", timeoutMs: 20_000 });
+    const relayed = direct.get("tsvpn_mesh_relayed_bytes_total")!;
+    assert.ok(relayed >= 128, `relayed bytes ${relayed}`);
+    assert.equal(direct.get('tsvpn_mesh_pairs{path="relayed"}'), 0);
+    assert.equal(direct.get('tsvpn_mesh_events_total{event="introduced"}'), 1);
+    await promtoolCheck(await renderMetrics(server.handle.metrics.families()));
+
+    for (let seq = 10; seq < 15; seq++) {
+      one.device.inject(ping(seq));
+      await untilSync(arrived(seq), `direct ping ${seq}`);
+    }
+    const client = parseMetricsText(await renderMetrics(new ClientMetrics(one.handle).families()));
+    assert.ok(
+      client.get('tsvpn_mesh_direct_bytes_total{direction="out"}')! >= 5 * 128,
+      [...client].join("\n"),
+    );
+    assert.equal(
+      (await serverMetrics()).get("tsvpn_mesh_relayed_bytes_total"),
+      relayed,
+      "direct pings bypass the relay",
+    );
   } finally {
     await lab.close();
   }
