@@ -171,3 +171,25 @@ Deno.test("mesh metrics: the server counts what it relayed and the pairs by path
     await lab.close();
   }
 });
+
+Deno.test("server /metrics: renegotiations count each data key after a session's first", async () => {
+  const lab = await Lab.create();
+  try {
+    const server = await lab.startServer({ extra: ["data: { reneg_seconds: 2 }"] });
+    const client = lab.startClient("client1");
+    await client.handle.waitConnected(15_000);
+    const metrics = async () => parseMetricsText(await renderMetrics(server.handle.metrics.families()));
+    assert.equal((await metrics()).get("tsvpn_renegotiations_total"), 0);
+    const after = await until(async () => {
+      const m = await metrics();
+      return m.get("tsvpn_renegotiations_total")! >= 2 && m;
+    }, { what: "two renegotiations (reneg_seconds: 2)", timeoutMs: 20_000, intervalMs: 100 });
+    assert.equal(
+      after.get('tsvpn_handshakes_total{result="ok"}'),
+      1,
+      "a renegotiation is not a new handshake",
+    );
+  } finally {
+    await lab.close();
+  }
+});
