@@ -130,9 +130,17 @@ Deno.test({
           crossSite: string;
           after: string[];
           routes: string[][];
+          clientCells: string[][];
           status: string;
         }>(run.stdout);
         assert.deepEqual([...report.before].sort(), ["alice", "bob"]);
+        // name, real address, virtual address, bytes in, bytes out, since, mesh path, button
+        for (const row of report.clientCells) {
+          assert.match(row[1], /^172\.31\.0\.1[12]:\d+$/, JSON.stringify(row));
+          assert.match(row[2], /^10\.8\.0\.\d+$/, JSON.stringify(row));
+          assert.match(row[5], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/, JSON.stringify(row));
+          assert.equal(row[6], "via server", "stock clients have no mesh");
+        }
         assert.ok(
           report.routes.some((r) => r[0] === "192.168.50.0/24" && r[1] === "iroute" && r[2] === "bob"),
           JSON.stringify(report.routes),

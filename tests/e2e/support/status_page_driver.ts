@@ -62,6 +62,9 @@ try {
     const rows = await rowNames(page);
     return names.every((n) => rows.includes(n)) && rows;
   }, { what: `rows for ${names.join(", ")}`, timeoutMs: 20_000 });
+  const clientCells = await page.eval<string[][]>(
+    "[...document.querySelectorAll('#clients tr')].map((r) => [...r.cells].map((c) => c.textContent))",
+  );
   const routes = await page.eval<string[][]>(
     "[...document.querySelectorAll('#routes tr')].map((r) => [...r.cells].map((c) => c.textContent))",
   );
@@ -82,7 +85,7 @@ try {
     return !rows.includes(victim) && rows;
   }, { what: `${victim}'s row to go`, timeoutMs: 20_000 });
   const status = await page.eval<string>("document.getElementById('notice').textContent");
-  console.log(JSON.stringify({ before, routes, first, moving, crossSite, after, status }));
+  console.log(JSON.stringify({ before, clientCells, routes, first, moving, crossSite, after, status }));
 } finally {
   await browser.close();
 }
