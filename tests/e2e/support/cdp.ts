@@ -6,7 +6,7 @@
  * would reach outside the namespace is off.
  */
 
-import { until, within } from "../../../src/testing/wait.ts";
+import { settledWithin, until, within } from "../../../src/testing/wait.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -95,16 +95,21 @@ export class Chromium {
     return page;
   }
 
+  /** Asks the browser to quit (its helper processes with it), kills it after 5 s, removes the profile. */
   async close(): Promise<void> {
+    const exited = this.#child.status.then(() => true);
+    await settledWithin(this.send("Browser.close"), 2000, null).catch(() => null);
+    if (!await settledWithin(exited, 5000, false)) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
     try {
       this.#ws.close();
     } catch {
       // Closed already.
-    }
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // Gone already.
     }
     await this.#child.status;
     await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
