@@ -147,6 +147,11 @@ export class ClientHandle extends Emitter<ClientEvents> {
     return this.#status;
   }
 
+  /** The datapath (kept across reconnects) once the device is open; read by client_metrics.ts. */
+  get datapath(): Datapath | null {
+    return this.#datapath;
+  }
+
   /** The mesh of the current UDP connection, or null. */
   get mesh(): ClientMesh | null {
     return ClientMesh.of(this.#datapath);

@@ -15,6 +15,7 @@ import type { ClientConfig } from "../config/schema.ts";
 import { firstLine } from "../log/first_line.ts";
 import { InspectorGuard } from "../process/inspector_guard.ts";
 import { type ClientHandle, type ClientOptions, startClient } from "./client.ts";
+import { serveClientMetrics } from "./client_metrics.ts";
 
 /** Re-reads the configuration for SIGHUP; rejects with a one-line reason. */
 export type ConfigReloader = () => Promise<ClientConfig>;
@@ -30,6 +31,8 @@ export async function runClient(
 ): Promise<number> {
   const log = options.log;
   let handle = startClient(config, options);
+  let metricsClosed = serveClientMetrics(config, handle, log);
+  if (metricsClosed === null) return await handle.done.then(() => 1);
   let hardRestart: Promise<ClientConfig | null> | null = null;
   const listeners: [Deno.Signal, () => void][] = [
     ["SIGINT", () => handle.stop("received SIGINT")],
@@ -52,7 +55,10 @@ export async function runClient(
       if (next === null) return code;
       hardRestart = null;
       log.info("restarting with the configuration read again");
+      await metricsClosed;
       handle = startClient(next, options);
+      metricsClosed = serveClientMetrics(next, handle, log);
+      if (metricsClosed === null) return await handle.done.then(() => 1);
     }
   } finally {
     guard.close();

@@ -19,6 +19,7 @@ import {
   type ScriptsConfig,
 } from "./schema.ts";
 import { CLIENT_KEYS, PULL_KEYS, RECONNECT_KEYS, REMOTE_KEYS, SCRIPTS_KEYS } from "./keys.ts";
+import { readMetrics } from "./metrics_config.ts";
 import { readData, readDev, readKeepalive, readLog, readManagement, readPki } from "./sections.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -52,6 +53,7 @@ export function readClientConfig(root: MapView): ClientConfig {
     : DEFAULTS.deadPeerTimeout;
   const stateDirField = root.opt("state_dir");
   const stateDir = stateDirField ? stateDirField.filePath() : DEFAULTS.clientStateDir;
+  const metrics = readMetrics(root, "client");
   return {
     mode: "client",
     remotes,
@@ -73,6 +75,7 @@ export function readClientConfig(root: MapView): ClientConfig {
     mssfix,
     deadPeerTimeout,
     stateDir,
+    metrics,
   };
 }
 

@@ -70,6 +70,10 @@ Deno.test("deploy/examples/server.yaml loads with loadConfig and sets every serv
       "server.mesh.keepalive",
       "server.mesh.retry",
       "server.mesh.max_pairs",
+      "server.metrics.listen",
+      "server.metrics.status_page",
+      "server.metrics.status_page_remote",
+      "server.metrics.client_series",
     ]
   ) assert.ok(keys.includes(k), k);
 });

@@ -138,6 +138,18 @@ export interface ManagementConfig {
   passwordFile: string | null;
 }
 
+/** `server.metrics` / a client's `metrics`: the HTTP listener for /metrics and the status page. */
+export interface MetricsConfig {
+  /** Any address (Prometheus scrapes it from elsewhere); IPv6 hosts without brackets. */
+  listen: { host: string; port: number };
+  /** Server only: serve the web status page, its JSON and the kill button (default false). */
+  statusPage: boolean;
+  /** Server only: answer the page from non-loopback peers too (default false: loopback only). */
+  statusPageRemote: boolean;
+  /** Server only: most clients with their own tsvpn_client_* series (by connection order; default 100). */
+  clientSeries: number;
+}
+
 /** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */
 export interface PushConfig {
   routes: IpPrefix[];
@@ -197,6 +209,8 @@ export interface ServerSection {
   clients: Map<string, ClientOverride>;
   /** `server.mesh`: direct paths between tsvpn clients (docs/mesh.md). */
   mesh: MeshSettings;
+  /** `server.metrics`: Prometheus /metrics and the status page; absent or null = off. */
+  metrics?: MetricsConfig | null;
 }
 
 export interface ServerConfig {
@@ -287,6 +301,8 @@ export interface ClientConfig {
   deadPeerTimeout: number;
   /** Directory of the host-change journal (host_journal.ts). */
   stateDir: string;
+  /** `metrics`: Prometheus /metrics; absent or null = off. */
+  metrics?: MetricsConfig | null;
 }
 
 export type Config = ServerConfig | ClientConfig;

@@ -165,8 +165,8 @@ export class Datapath {
   relayObserver: RelayObserver | null = null;
   /** Single mode (client): direct paths to introduced peers (null: everything goes to the server). */
   directPaths: DirectPaths | null = null;
-  /** True when debug logging is on (checked before building log arguments). */
-  readonly debug: boolean;
+  /** True when debug logging is on (checked before building log arguments); follows the level at each tick. */
+  debug: boolean;
 
   readonly #scratch: Uint8Array;
   #lastSweep = 0;
@@ -249,6 +249,7 @@ export class Datapath {
    * table.
    */
   tick(now = this.now()): void {
+    this.debug = this.log?.debugEnabled ?? false;
     const p = this.peers;
     for (let id = 0; id < p.capacity; id++) {
       if (p.active[id] !== 1) continue;

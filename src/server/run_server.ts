@@ -12,6 +12,7 @@ import { startManagement } from "../ops/management.ts";
 import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
 import { InspectorGuard } from "../process/inspector_guard.ts";
+import { startServerMetrics } from "./metrics_listener.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 interface Closable {
@@ -33,6 +34,8 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
   const extras: Closable[] = [];
   try {
     await startExtras(config, handle.control, options.log, extras);
+    const metrics = await startServerMetrics(config, handle, options.log);
+    if (metrics) extras.push(metrics);
   } catch (e) {
     options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
     await closeAll(extras);
