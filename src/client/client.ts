@@ -24,7 +24,7 @@
 import { openNetlink } from "../../ffi/netlink.ts";
 import { openTun } from "../../ffi/tun.ts";
 import type { ClientConfig, Remote } from "../config/schema.ts";
-import { type Clock, systemClock } from "../control/clock.ts";
+import { systemClock } from "../control/clock.ts";
 import { Emitter } from "../control/emitter.ts";
 import { Datapath } from "../datapath/datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
@@ -36,72 +36,24 @@ import {
   INITIAL_RECONNECT_STATE,
   nextAttempt,
   orderRemotes,
-  type Outcome,
+  outcomeOf,
   type ReconnectState,
+  type RetryableEnd,
 } from "./backoff.ts";
 import { loadClientPki } from "./client_pki.ts";
 import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd } from "./connection.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
-import { openTransport, type Resolver, systemResolver } from "./dial.ts";
+import { openTransport, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
 import type { HostJournal } from "./host_journal.ts";
 import { openHostJournal } from "./journal_replay.ts";
-import type { HostPlan } from "./host_plan_types.ts";
 import { type AppliedPush, PushApplier } from "./push_apply.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
-import { clientMssfix, lookUpUplink } from "./uplink_mss.ts";
+import { UplinkClamp } from "./uplink_mss.ts";
 
-export interface ClientOptions {
-  log: Logger;
-  /** Host network configuration; default rtnetlink in the current namespace (closed at exit). */
-  net?: NetConfig;
-  /** Opens the tun or tap device (config dev.type); default ffi/tun.ts openTun. */
-  openDevice?: (name: string, mtu: number) => PacketDevice;
-  /** Where pull.dns resolv.conf writes. @default "/etc/resolv.conf" */
-  resolvConfPath?: string;
-  resolver?: Resolver;
-  /** [0, 1); jitter and remote_random. @default Math.random */
-  random?: () => number;
-  /** From dialling a remote until its PUSH_REPLY. @default 30000 */
-  handshakeTimeoutMs?: number;
-  /** Until a remote's first answer. @default 10000 */
-  firstResponseTimeoutMs?: number;
-  /** Opens a remote's transport. @default dial.ts openTransport (ffi/udp.ts, Deno TCP) */
-  openTransport?: typeof openTransport;
-  /** For bypass-dhcp. @default lease files (dhcp_lease.ts) */
-  dhcpServer?: () => Promise<string | null>;
-  /**
-   * Directory of the journal of host changes (host_journal.ts); null = none.
-   * @default config.stateDir when the client changes the real host (no `net` given), else null
-   */
-  journalDir?: string | null;
-  /** The datapath's clock (keepalive, ping-restart, dead peer). @default Date.now */
-  now?: () => number;
-  /** Timers for the wait between connection attempts (tests inject a manual clock). @default systemClock */
-  retryClock?: Pick<Clock, "setTimer" | "clearTimer">;
-}
-
-export type ClientState = "starting" | "connecting" | "connected" | "waiting" | "stopping" | "stopped";
-
-export interface ClientStatus {
-  state: ClientState;
-  /** "host:port" of the remote in use or being dialled. */
-  remote: string | null;
-  plan: HostPlan | null;
-  /** Successful connections so far. */
-  connects: number;
-  lastError: string | null;
-}
-
-export type ClientEvents = {
-  /** The push was applied (`changed`: false when a reconnect found nothing to change). */
-  connected: (e: AppliedPush) => void;
-  disconnected: (e: ConnectionEnd) => void;
-};
-
-/** A connection end after which the client dials again (backoff.ts decides when and where). */
-type RetryableEnd = Exclude<ConnectionEnd, { kind: "stopped" | "fatal" | "halt" }>;
+import type { ClientEvents, ClientOptions, ClientStatus } from "./client_types.ts";
+export type { ClientEvents, ClientOptions, ClientState, ClientStatus } from "./client_types.ts";
 
 export class ClientHandle extends Emitter<ClientEvents> {
   /** The exit code, once everything tsvpn changed is undone. */
@@ -122,8 +74,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   #journal: HostJournal | null = null;
   #device: PacketDevice | null = null;
   #datapath: Datapath | null = null;
-  /** The clamp in force (-1: none set yet). */
-  #mssfix = -1;
+  readonly #clamp: UplinkClamp;
   readonly #socket = new SwitchableSocket();
   #tick: ReturnType<typeof setInterval> | undefined;
   readonly #loops: Promise<void>[] = [];
@@ -140,6 +91,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     this.#config = config;
     this.#options = options;
     this.#log = options.log;
+    this.#clamp = new UplinkClamp(config.mssfix, options.log);
     this.done = this.#run();
   }
 
@@ -315,7 +267,13 @@ export class ClientHandle extends Emitter<ClientEvents> {
   #onPush(info: ConnectedInfo): Promise<void> {
     const work = (async () => {
       const applied = await this.#pushes!.apply(info);
-      await this.#clampFor(info, applied.plan.mtu);
+      if (this.#datapath) {
+        await this.#clamp.apply(this.#datapath, {
+          net: this.#net,
+          server: info.address,
+          proto: info.remote.proto,
+        }, applied.plan.mtu);
+      }
       this.#status.state = "connected";
       this.#status.plan = applied.plan;
       this.#status.connects++;
@@ -323,23 +281,6 @@ export class ClientHandle extends Emitter<ClientEvents> {
     })();
     this.#applying = work.then(() => {}, () => {});
     return work;
-  }
-
-  /** Sets the datapath's MSS clamp for this connection's uplink (uplink_mss.ts). */
-  async #clampFor(info: ConnectedInfo, tunMtu: number): Promise<void> {
-    const setting = this.#config.mssfix;
-    const uplink = setting === "auto" && this.#net
-      ? await lookUpUplink(this.#net, info.address, info.remote.proto)
-      : null;
-    const mssfix = clientMssfix(setting, tunMtu, uplink);
-    if (mssfix === this.#mssfix) return;
-    this.#mssfix = mssfix;
-    this.#datapath?.setMssfix(mssfix);
-    this.#log.info("TCP MSS clamp", {
-      mssfix,
-      mss: mssfix > 40 ? mssfix - 40 : "off",
-      uplinkMtu: uplink?.mtu ?? "-",
-    });
   }
 
   /** Dials the remotes in order until stopped; resolves with the exit code. */
@@ -430,14 +371,6 @@ export class ClientHandle extends Emitter<ClientEvents> {
       };
     });
   }
-}
-
-/** What backoff.ts needs to know about how a connection ended (a dead server is re-dialled at once). */
-function outcomeOf(end: RetryableEnd): Outcome {
-  if (end.kind === "lost" && end.deadPeer) return { kind: "server-restart", upForMs: end.upForMs };
-  return end.kind === "lost" || end.kind === "server-restart"
-    ? { kind: end.kind, upForMs: end.upForMs }
-    : { kind: end.kind };
 }
 
 /** Starts the client; the handle stops it and reports its exit code. */

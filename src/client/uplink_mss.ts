@@ -8,6 +8,7 @@
 
 import type { Proto } from "../config/schema.ts";
 import type { NetConfig } from "../device/net_config.ts";
+import type { Logger } from "../log/log.ts";
 
 /** P_DATA_V2 with an AEAD cipher: opcode + peer-id (4), packet id (4), tag (16). */
 export const DATA_CHANNEL_OVERHEAD = 24;
@@ -48,5 +49,44 @@ export async function lookUpUplink(net: NetConfig, server: string, proto: Proto)
     return { mtu: link.mtu, family: route.family, proto };
   } catch {
     return null;
+  }
+}
+
+/** Where the connection goes, for the uplink lookup; `net` null = the host cannot be asked. */
+export interface UplinkTarget {
+  net: NetConfig | null;
+  server: string;
+  proto: Proto;
+}
+
+/** The client's clamp setting, applied to its datapath after every connect; logs when the value changes. */
+export class UplinkClamp {
+  readonly #setting: number | "auto";
+  readonly #log: Logger;
+  /** The clamp in force (-1: none set yet). */
+  #mssfix = -1;
+
+  constructor(setting: number | "auto", log: Logger) {
+    this.#setting = setting;
+    this.#log = log;
+  }
+
+  async apply(
+    datapath: { setMssfix(mssfix: number): void },
+    to: UplinkTarget,
+    tunMtu: number,
+  ): Promise<void> {
+    const uplink = this.#setting === "auto" && to.net
+      ? await lookUpUplink(to.net, to.server, to.proto)
+      : null;
+    const mssfix = clientMssfix(this.#setting, tunMtu, uplink);
+    if (mssfix === this.#mssfix) return;
+    this.#mssfix = mssfix;
+    datapath.setMssfix(mssfix);
+    this.#log.info("TCP MSS clamp", {
+      mssfix,
+      mss: mssfix > 40 ? mssfix - 40 : "off",
+      uplinkMtu: uplink?.mtu ?? "-",
+    });
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { NetConfig, RouteInfo } from "../device/net_config.ts";
-import { clientMssfix, innerPacketLimit, lookUpUplink } from "./uplink_mss.ts";
+import { clientMssfix, innerPacketLimit, lookUpUplink, UplinkClamp } from "./uplink_mss.ts";
+import { Logger } from "../log/log.ts";
 
 Deno.test("innerPacketLimit: a 1500-byte IPv4 UDP uplink carries 1448-byte inner packets (the server's default)", () => {
   assert.equal(innerPacketLimit({ mtu: 1500, family: 4, proto: "udp" }), 1448);
@@ -44,4 +45,18 @@ Deno.test("lookUpUplink: the MTU of the link the route to the server leaves by; 
     "link vanished",
   );
   assert.equal(await lookUpUplink(fakeNet(new Error("unreachable"), {}), "198.51.100.7", "udp"), null);
+});
+
+Deno.test("UplinkClamp sets the datapath's clamp after a connect and logs only when the value changes", async () => {
+  const lines: string[] = [];
+  const clamp = new UplinkClamp("auto", new Logger({ sink: (l) => lines.push(l) }));
+  const set: number[] = [];
+  const datapath = { setMssfix: (m: number) => void set.push(m) };
+  const to = { net: fakeNet({ dev: "eth0" }, { eth0: 1280 }), server: "198.51.100.7", proto: "udp" as const };
+  await clamp.apply(datapath, to, 1500);
+  await clamp.apply(datapath, to, 1500);
+  assert.deepEqual(set, [1228], "a reconnect with the same uplink changes nothing");
+  await clamp.apply(datapath, { ...to, net: null }, 1400);
+  assert.deepEqual(set, [1228, 1400], "without a host to ask: the tunnel's MTU");
+  assert.equal(lines.filter((l) => /TCP MSS clamp/.test(l)).length, 2);
 });
