@@ -28,6 +28,7 @@ import {
   readPush,
 } from "./sections.ts";
 import { readMesh } from "./mesh_config.ts";
+import { readClientConfigDir, readServerScripts } from "./server_scripts.ts";
 import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -123,6 +124,8 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     push: readPush(m),
     clients: new Map(),
     mesh: readMesh(m, dev, clientToClient),
+    scripts: readServerScripts(m),
+    clientConfigDir: readClientConfigDir(m),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);

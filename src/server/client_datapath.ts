@@ -74,6 +74,13 @@ export class ClientDatapath {
     rec.channel?.clear();
   }
 
+  /** The client's addresses or iroutes changed (client-config-dir, client-connect, reload): its routes follow. */
+  reroute(rec: ClientRecord): void {
+    if (!rec.attached || rec.released || this.#dp.modeName !== "router") return;
+    this.#dp.routes.removeOwner(rec.peerId);
+    this.#addRoutes(rec);
+  }
+
   /** The first data key: the datapath carries the client's packets from now on. */
   #attach(rec: ClientRecord, channel: DataChannel): void {
     this.#dp.attachPeer(rec.peerId, channel, rec.endpoint, 0);

@@ -16,16 +16,21 @@ import type { ClientOverride, ServerConfig } from "../config/schema.ts";
 import type { PeerContext } from "../control/listener.ts";
 import { IV_PROTO_CC_EXIT_NOTIFY } from "../control/peer_info.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import type { AuthDecision, ControlSession, PeerIdentity } from "../control/session.ts";
+import { type AuthDecision, type ControlSession, type PeerIdentity, PushRefused } from "../control/session.ts";
 import type { Datapath } from "../datapath/datapath.ts";
+import { PC_BYTES_IN, PC_BYTES_OUT } from "../datapath/peer_table.ts";
 import type { EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
 import type { AddressPool, Lease } from "../pool/address_pool.ts";
 import type { CloseReason } from "../mesh/messages.ts";
+import { ClientConnect } from "./client_connect.ts";
+import type { ClientPlan } from "./client_directives.ts";
 import { ClientDatapath } from "./client_datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
 import { type ClientRecord, newClientRecord } from "./client_record.ts";
+import { ConnectScripts } from "./connect_scripts.ts";
 import type { CrlClient } from "./crl_watch.ts";
+import { emptyPush } from "../config/sections.ts";
 import { buildClientPush } from "./push_reply.ts";
 
 export type { ClientRecord } from "./client_record.ts";
@@ -39,6 +44,10 @@ export interface ClientRegistryOptions {
   log: Logger;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** The per-client scripts; default: run from `config.server.scripts` as child processes. */
+  scripts?: ConnectScripts;
+  /** The device name scripts are told (`dev`). @default config.dev.name */
+  dev?: () => string;
 }
 
 export class ClientRegistry {
@@ -48,6 +57,8 @@ export class ClientRegistry {
   readonly #o: ClientRegistryOptions;
   readonly #log: Logger;
   readonly #attachments: ClientDatapath;
+  readonly scripts: ConnectScripts;
+  readonly #connect: ClientConnect;
   /** By the control listener's peer id. */
   readonly #records = new Map<number, ClientRecord>();
   /** By the datapath's peer id, for authorized records. */
@@ -64,6 +75,15 @@ export class ClientRegistry {
     this.#log = o.log;
     this.#byPeer = new Array(o.datapath.peers.capacity).fill(null);
     this.#attachments = new ClientDatapath({ ...o, nameOf: (peerId) => this.#byPeer[peerId]?.name ?? null });
+    this.scripts = o.scripts ??
+      new ConnectScripts({ config: () => this.#config.server.scripts, log: o.log.child("scripts") });
+    this.#connect = new ClientConnect({
+      config: o.config,
+      pool: o.pool,
+      scripts: this.scripts,
+      log: o.log,
+      dev: o.dev ?? (() => o.config.dev.name),
+    });
     this.mesh = o.config.server.mesh.enabled
       ? new ClientMesh({
         config: o.config,
@@ -162,6 +182,7 @@ export class ClientRegistry {
     rec.lease = lease;
     rec.override = override;
     rec.serial = peer.serial;
+    rec.authorizedAt = this.#o.now();
     this.#byPeer[id] = rec;
     if (lease && this.#pool) {
       const { ifconfig, ifconfigIpv6 } = this.#pool.pushIfconfig(lease);
@@ -176,20 +197,82 @@ export class ClientRegistry {
     return null;
   }
 
-  /** The listener's push hook: the PUSH_REPLY options of an authorized session. */
-  push(ctx: PeerContext): PushOptions {
+  /**
+   * The listener's push hook: the PUSH_REPLY options of an authorized session.
+   * With a client-config-dir or a client-connect script it waits for them
+   * (once per session; a refusal rejects with PushRefused, so the client gets AUTH_FAILED).
+   */
+  push(ctx: PeerContext): PushOptions | Promise<PushOptions> {
     const rec = this.#records.get(ctx.peerId);
     if (!rec || rec.peerId < 0) throw new Error("push request from a session that was not authorized");
+    if (!this.#connect.deferred && rec.planning === null) {
+      rec.planning = Promise.resolve();
+      this.#established(rec);
+    }
+    rec.planning ??= this.#plan(rec);
+    return rec.planning.then(() => this.pushOptionsOf(rec));
+  }
+
+  /** What `rec` is pushed now (also what a reload compares). */
+  pushOptionsOf(rec: ClientRecord): PushOptions {
     const server = this.#config.server;
     return buildClientPush({
       pool: this.#pool,
       lease: rec.lease,
       clientToClient: server.clientToClient,
       keepalive: this.#config.keepalive,
-      push: server.push,
+      push: rec.inheritPush ? server.push : emptyPush(),
       override: rec.override,
       peerId: rec.peerId,
+      extra: rec.extraPush,
     });
+  }
+
+  async #plan(rec: ClientRecord): Promise<void> {
+    const outcome = await this.#connect.plan(rec);
+    if (rec.released) throw new PushRefused("the session ended while its connect scripts ran");
+    const refusal = outcome.ok ? this.#applyPlan(rec, outcome.plan) : outcome.reason;
+    if (refusal !== null) throw new PushRefused(refusal);
+    this.#established(rec);
+  }
+
+  /** Gives `rec` the plan's address (re-leasing when it differs), iroutes and pushes; returns a refusal or null. */
+  #applyPlan(rec: ClientRecord, plan: ClientPlan): string | null {
+    const o = plan.override;
+    if (this.#pool && !sameStatic(this.#pool.staticOf(rec.name!), o)) {
+      const refusal = this.#relet(rec, o);
+      if (refusal !== null) return refusal;
+    }
+    rec.override = o;
+    rec.inheritPush = plan.inheritPush;
+    rec.extraPush = plan.extraPush;
+    this.#attachments.reroute(rec);
+    return null;
+  }
+
+  /** Releases `rec`'s lease and leases again after changing its static reservation to `o`'s addresses. */
+  #relet(rec: ClientRecord, o: ClientOverride): string | null {
+    const pool = this.#pool!;
+    if (rec.lease) pool.release(rec.lease);
+    rec.lease = null;
+    const spec = o.address || o.address6
+      ? { ...(o.address ? { ipv4: o.address.text } : {}), ...(o.address6 ? { ipv6: o.address6.text } : {}) }
+      : null;
+    try {
+      pool.setStatic(rec.name!, spec);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    const allocated = pool.allocate(rec.name!);
+    if (!allocated.ok) return allocated.message;
+    rec.lease = allocated.lease;
+    return null;
+  }
+
+  /** The client is let in with its final addresses: learn-address, client-disconnect at the end. */
+  #established(rec: ClientRecord): void {
+    if (!this.#connect.deferred) rec.connectRan = true;
+    this.#connect.learn(rec);
   }
 
   /** Datapath peer `id`'s data key carried reneg_bytes or nears packet-id exhaustion: start a soft reset. */
@@ -291,6 +374,11 @@ export class ClientRegistry {
     rec.released = true;
     if (rec.peerId >= 0) {
       this.mesh?.left(rec, meshReason);
+      this.#connect.left(rec, {
+        bytesReceived: this.#dp.peers.counter(rec.peerId, PC_BYTES_IN),
+        bytesSent: this.#dp.peers.counter(rec.peerId, PC_BYTES_OUT),
+        now: this.#o.now(),
+      });
       this.#attachments.detach(rec);
       this.#byPeer[rec.peerId] = null;
     }
@@ -305,4 +393,11 @@ export class ClientRegistry {
     if (rec.session.closed) this.#records.delete(rec.ctx.peerId);
     else rec.session.on("closed", () => this.#records.delete(rec.ctx.peerId));
   }
+}
+
+/** Does the pool's reservation already give `o`'s addresses (only the families `o` names are compared)? */
+function sameStatic(have: { ipv4?: string; ipv6?: string } | null, o: ClientOverride): boolean {
+  if (!o.address && !o.address6) return have === null;
+  if (have === null) return false;
+  return (!o.address || have.ipv4 === o.address.text) && (!o.address6 || have.ipv6 === o.address6.text);
 }
