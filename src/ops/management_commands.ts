@@ -7,6 +7,7 @@ import type { ServerControl } from "./server_control.ts";
 import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
 import { firstLine } from "../log/first_line.ts";
+import { RELOAD_HELP, reloadCommand } from "./management_reload.ts";
 
 /** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
 export const MANAGEMENT_VERSION = 5;
@@ -35,6 +36,7 @@ const HELP = [
   "kill cn                : Kill the client instance(s) having common name cn.",
   "load-stats             : Show global server load stats.",
   "pid                    : Show process ID of the current tsvpn process.",
+  RELOAD_HELP,
   "reload-crl             : Re-read the CRL and disconnect clients whose certificate is revoked.",
   "status [n|json]        : Show current daemon status info; n = 1, 2 or 3 for OpenVPN",
   "                         status-version n, json for one line of JSON.",
@@ -108,6 +110,8 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
         return one(`ERROR: reload-crl failed: ${firstLine(err)}`);
       }
     }
+    case "reload":
+      return one(await reloadCommand(ctx.control));
     case "quit":
     case "exit":
       return { lines: [], close: true };

@@ -38,6 +38,8 @@ export interface ClientRecord {
   extraPush: string[];
   /** False after a ccd or client-connect `push-reset`. */
   inheritPush: boolean;
+  /** Its options went through client-config-dir / client-connect (a reload reconnects it on any change). */
+  planned: boolean;
 }
 
 /** A session's record before it is authorized. */
@@ -66,6 +68,7 @@ export function newClientRecord(
     learned: [],
     extraPush: [],
     inheritPush: true,
+    planned: false,
   };
 }
 

@@ -27,7 +27,7 @@ import { ClientConnect } from "./client_connect.ts";
 import type { ClientPlan } from "./client_directives.ts";
 import { ClientDatapath } from "./client_datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
-import { type ClientRecord, newClientRecord } from "./client_record.ts";
+import { type ClientRecord, iroutesOf, newClientRecord } from "./client_record.ts";
 import { ConnectScripts } from "./connect_scripts.ts";
 import type { CrlClient } from "./crl_watch.ts";
 import { emptyPush } from "../config/sections.ts";
@@ -244,6 +244,7 @@ export class ClientRegistry {
       if (refusal !== null) return refusal;
     }
     rec.override = o;
+    rec.planned = true;
     rec.inheritPush = plan.inheritPush;
     rec.extraPush = plan.extraPush;
     this.#attachments.reroute(rec);
@@ -321,6 +322,20 @@ export class ClientRegistry {
       this.#disconnect(rec, reason, "killed");
     }
     return killed;
+  }
+
+  /** A reload changed what `rec` gets: it is told to restart and comes back with the new settings. */
+  reconnect(rec: ClientRecord, reason: string): void {
+    this.#disconnect(rec, reason, "killed");
+  }
+
+  /** A reload changed only `rec`'s iroutes: its routes and learn-address follow, the tunnel stays. */
+  update(rec: ClientRecord, override: ClientOverride): void {
+    if (rec.released) return;
+    rec.override = override;
+    this.#attachments.reroute(rec);
+    this.#connect.learn(rec);
+    this.#log.info("client updated", { cn: rec.name, iroutes: iroutesOf(rec).map((p) => p.text).join(" ") });
   }
 
   /** Every verified session, with the certificate and chain of its latest (re)negotiation. */

@@ -1,8 +1,9 @@
 /**
  * `runServer`: the server as a process. Starts it, adds the management
  * interface and the status file (src/ops) on top of its ServerControl, and
- * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the CRL, SIGUSR2 logs
- * the status and drop counters.
+ * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the configuration (the
+ * live keys and the CRL, server_reload.ts; only the CRL when started without
+ * a file), SIGUSR2 logs the status and drop counters.
  */
 
 import type { ServerConfig } from "../config/schema.ts";
@@ -10,6 +11,7 @@ import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
+import { firstLine } from "../log/first_line.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 interface Closable {
@@ -37,7 +39,7 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
     await handle.stop("startup failed");
     return 1;
   }
-  const removeSignals = listenForSignals(handle);
+  const removeSignals = listenForSignals(handle, options.log);
   try {
     await handle.done;
     await closeAll(extras);
@@ -79,10 +81,13 @@ function closeAll(extras: Closable[]): Promise<unknown> {
 }
 
 /** Installs the signal handlers; returns their removal. */
-function listenForSignals(handle: ServerHandle): () => void {
+function listenForSignals(handle: ServerHandle, log: Logger): () => void {
   const onStop = () => void handle.stop("received a signal to stop");
-  // A bad CRL is logged by the watcher and leaves the last good one in force.
-  const onHup = () => void handle.control.reloadCrl().catch(() => {});
+  // A refused reload or a bad CRL is logged and leaves the running configuration and the last good CRL.
+  const onHup = () =>
+    void (handle.control.reload
+      ? handle.control.reload().catch((e) => log.error(firstLine(e)))
+      : handle.control.reloadCrl().catch(() => {}));
   const onUsr2 = () => handle.logStatus();
   const handlers: [Deno.Signal, () => void][] = [
     ["SIGINT", onStop],

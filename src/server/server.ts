@@ -41,7 +41,9 @@ import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
 import { ClientRegistry } from "./client_registry.ts";
 import type { CrlWatch } from "./crl_watch.ts";
 import { HostSetup } from "./host_setup.ts";
-import { PoolKeeper } from "./pool_setup.ts";
+import { PoolKeeper, poolFromConfig } from "./pool_setup.ts";
+import { loadConfig } from "../config/load.ts";
+import { applyReload, restartKey } from "./server_reload.ts";
 import { clientVerifier, openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
 import { ServerStatus } from "./server_status.ts";
 import { type OpenUdpSocket, ServerTransport } from "./server_transport.ts";
@@ -61,6 +63,8 @@ export interface ServerOptions {
   clock?: Clock;
   /** Seconds between CRL file checks (a changed CRL disconnects revoked clients at once). @default 1 */
   crlCheckSeconds?: number;
+  /** The configuration file, re-read by reload() (SIGHUP, management `reload`); none: reload refuses. */
+  configPath?: string;
 }
 
 export interface ServerHandle {
@@ -102,6 +106,7 @@ class Server implements ServerControl {
   #timer: ReturnType<typeof setInterval> | undefined;
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | null = null;
+  #reloading: Promise<unknown> = Promise.resolve();
   #doneResolve!: () => void;
   readonly done: Promise<void>;
 
@@ -291,6 +296,32 @@ class Server implements ServerControl {
   /** Re-reads the CRL and re-checks every client; rejects (keeping the last good CRL) when it is bad. */
   reloadCrl(): Promise<number> {
     return this.#crl?.reload() ?? Promise.resolve(0);
+  }
+
+  /** Re-reads the configuration file and applies what may change live (server_reload.ts); one reload at a time. */
+  reload(): Promise<string> {
+    const run = this.#reloading.then(() => this.#reload(), () => this.#reload());
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(): Promise<string> {
+    const path = this.#options.configPath;
+    if (!path) throw new Error("reload refused: the server was started without a configuration file");
+    const next = await loadConfig(path);
+    if (next.mode !== "server") throw new Error(`${path}: mode: expected server, got "${next.mode}"`);
+    const key = restartKey(this.#config, next);
+    if (key) throw new Error(`reload refused: ${key} changed, which needs a restart; the running configuration stays`);
+    // Static addresses are checked against the layout before anything changes (a RangeError names the client).
+    if (this.#poolKeeper.pool) poolFromConfig(next);
+    const summary = await applyReload(this.#config, next, {
+      registry: this.#registry,
+      pool: this.#poolKeeper.pool,
+      replaceRoutes: (before, after) => this.#host.replaceRoutes(this.device.name, before, after),
+      reloadCrl: this.#crl ? () => this.#crl!.reload() : null,
+    });
+    this.#log.info("configuration reloaded", { file: path, summary });
+    return summary;
   }
 
   // -- Stop --
