@@ -60,7 +60,12 @@ export const SERVER_SECTION_KEYS = [
 ] as const;
 
 /** `server.scripts`: OpenVPN's client-connect, client-disconnect and learn-address (docs/operations.md). */
-export const SERVER_SCRIPTS_KEYS = ["client_connect", "client_disconnect", "learn_address", "timeout"] as const;
+export const SERVER_SCRIPTS_KEYS = [
+  "client_connect",
+  "client_disconnect",
+  "learn_address",
+  "timeout",
+] as const;
 
 /** `server.mesh`: direct client-to-client paths (docs/mesh.md). */
 export const MESH_KEYS = ["enabled", "punch_timeout", "keepalive", "retry", "max_pairs"] as const;

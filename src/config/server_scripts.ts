@@ -33,7 +33,11 @@ export function readServerScripts(server: MapView): ServerScripts {
   scripts.learnAddress = path("learn_address");
   const timeout = m.opt("timeout");
   if (timeout) {
-    scripts.timeout = timeout.int(1, MAX_SCRIPT_TIMEOUT, `a whole number of seconds from 1 to ${MAX_SCRIPT_TIMEOUT}`);
+    scripts.timeout = timeout.int(
+      1,
+      MAX_SCRIPT_TIMEOUT,
+      `a whole number of seconds from 1 to ${MAX_SCRIPT_TIMEOUT}`,
+    );
   }
   return scripts;
 }

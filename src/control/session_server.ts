@@ -12,7 +12,12 @@ import { selectCipher } from "./ncp.ts";
 import { negotiatedPushOptions, PushResponder } from "./push_exchange.ts";
 import { buildPushReplies, type PushOptions } from "./push_options.ts";
 import type { RoleSteps, SessionCore } from "./session_core.ts";
-import { type AuthDecision, type ControlSessionOptions, type PeerIdentity, PushRefused } from "./session_types.ts";
+import {
+  type AuthDecision,
+  type ControlSessionOptions,
+  type PeerIdentity,
+  PushRefused,
+} from "./session_types.ts";
 
 /** How long AUTH_FAILED has to reach the refused client before the session ends. */
 const AUTH_FAILED_GRACE_MS = 1000;

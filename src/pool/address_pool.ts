@@ -317,7 +317,9 @@ export class AddressPool {
     if (next) this.#checkFree(next);
     if (old !== undefined) this.#unreserve(name);
     if (next) {
-      for (const slot of [next.slot4, next.slot6]) if (slot >= 0 && this.#names[slot] !== name) this.#changes++;
+      for (const slot of [next.slot4, next.slot6]) {
+        if (slot >= 0 && this.#names[slot] !== name) this.#changes++;
+      }
       this.#reserve(next);
     }
   }

@@ -22,7 +22,7 @@ import type { ServerConfig } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
 import type { AddressPool } from "../pool/address_pool.ts";
 import { applyDirectives, basePlan, type ClientPlan } from "./client_directives.ts";
-import { clientEnv, type DisconnectFigures, disconnectEnv } from "./client_env.ts";
+import { clientEnv, disconnectEnv, type DisconnectFigures } from "./client_env.ts";
 import { type ClientRecord, iroutesOf } from "./client_record.ts";
 import type { ConnectScripts } from "./connect_scripts.ts";
 
@@ -88,7 +88,9 @@ export class ClientConnect {
     rec.connectRan = true;
     if (connect) applyDirectives(plan, connect.text, "client-connect");
     for (const line of plan.skipped) this.#o.log.warn("client option not applied", { cn: name, line });
-    if (plan.override.disabled) return { ok: false, reason: "client is disabled (client-config-dir or client-connect)" };
+    if (plan.override.disabled) {
+      return { ok: false, reason: "client is disabled (client-config-dir or client-connect)" };
+    }
     return { ok: true, plan };
   }
 
@@ -132,7 +134,9 @@ async function readCcd(dir: string, name: string): Promise<CcdRead> {
     try {
       const info = await Deno.stat(file);
       if (!info.isFile) continue;
-      if (info.size > MAX_CCD_BYTES) return { ok: false, reason: `${file} is larger than ${MAX_CCD_BYTES} bytes` };
+      if (info.size > MAX_CCD_BYTES) {
+        return { ok: false, reason: `${file} is larger than ${MAX_CCD_BYTES} bytes` };
+      }
       return { ok: true, file, text: await Deno.readTextFile(file) };
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) continue;

@@ -39,7 +39,16 @@ export interface ClientPlan {
 }
 
 /** Options the server decides itself; a ccd line cannot push them. */
-const SERVER_OWNED = new Set(["ifconfig", "ifconfig-ipv6", "peer-id", "cipher", "protocol-flags", "route-gateway", "topology", "push-continuation"]);
+const SERVER_OWNED = new Set([
+  "ifconfig",
+  "ifconfig-ipv6",
+  "peer-id",
+  "cipher",
+  "protocol-flags",
+  "route-gateway",
+  "topology",
+  "push-continuation",
+]);
 
 /** The plan before any ccd file or script: the YAML entry of `name`, if any. */
 export function basePlan(name: string, yaml: ClientOverride | null): ClientPlan {
@@ -59,7 +68,13 @@ export function basePlan(name: string, yaml: ClientOverride | null): ClientPlan 
 }
 
 function clonePush(p: PushConfig): PushConfig {
-  return { ...p, routes: [...p.routes], routes6: [...p.routes6], redirectGateway: [...p.redirectGateway], dns: [...p.dns] };
+  return {
+    ...p,
+    routes: [...p.routes],
+    routes6: [...p.routes6],
+    redirectGateway: [...p.redirectGateway],
+    dns: [...p.dns],
+  };
 }
 
 /** Applies the options in `text` (from `file`, for messages) to `plan`, in order. */

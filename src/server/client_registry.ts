@@ -16,7 +16,12 @@ import type { ClientOverride, ServerConfig } from "../config/schema.ts";
 import type { PeerContext } from "../control/listener.ts";
 import { IV_PROTO_CC_EXIT_NOTIFY } from "../control/peer_info.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import { type AuthDecision, type ControlSession, type PeerIdentity, PushRefused } from "../control/session.ts";
+import {
+  type AuthDecision,
+  type ControlSession,
+  type PeerIdentity,
+  PushRefused,
+} from "../control/session.ts";
 import type { Datapath } from "../datapath/datapath.ts";
 import { PC_BYTES_IN, PC_BYTES_OUT } from "../datapath/peer_table.ts";
 import type { EndpointSlots } from "../device/datagram_socket.ts";

@@ -41,7 +41,7 @@ import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
 import { ClientRegistry } from "./client_registry.ts";
 import type { CrlWatch } from "./crl_watch.ts";
 import { HostSetup } from "./host_setup.ts";
-import { PoolKeeper, poolFromConfig } from "./pool_setup.ts";
+import { poolFromConfig, PoolKeeper } from "./pool_setup.ts";
 import { loadConfig } from "../config/load.ts";
 import { applyReload, restartKey } from "./server_reload.ts";
 import { clientVerifier, openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
@@ -311,7 +311,11 @@ class Server implements ServerControl {
     const next = await loadConfig(path);
     if (next.mode !== "server") throw new Error(`${path}: mode: expected server, got "${next.mode}"`);
     const key = restartKey(this.#config, next);
-    if (key) throw new Error(`reload refused: ${key} changed, which needs a restart; the running configuration stays`);
+    if (key) {
+      throw new Error(
+        `reload refused: ${key} changed, which needs a restart; the running configuration stays`,
+      );
+    }
     // Static addresses are checked against the layout before anything changes (a RangeError names the client).
     if (this.#poolKeeper.pool) poolFromConfig(next);
     const summary = await applyReload(this.#config, next, {

@@ -47,6 +47,12 @@ function firstDifference(a: unknown, b: unknown, path: string): string | null {
   if (Object.is(a, b)) return null;
   const where = path === "" ? "(the whole file)" : yamlPath(path);
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return where;
+  // Addresses and prefixes (IpAddress, IpPrefix) are values: their canonical text says it all.
+  if (
+    typeof (a as { text?: unknown }).text === "string" && typeof (b as { text?: unknown }).text === "string"
+  ) {
+    return (a as { text: string }).text === (b as { text: string }).text ? null : where;
+  }
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
     return a instanceof Uint8Array && b instanceof Uint8Array && a.length === b.length &&
         a.every((x, i) => x === b[i])
@@ -54,7 +60,9 @@ function firstDifference(a: unknown, b: unknown, path: string): string | null {
       : where;
   }
   if (a instanceof Map || b instanceof Map) {
-    return a instanceof Map && b instanceof Map ? firstDifference(Object.fromEntries(a), Object.fromEntries(b), path) : where;
+    return a instanceof Map && b instanceof Map
+      ? firstDifference(Object.fromEntries(a), Object.fromEntries(b), path)
+      : where;
   }
   if (Array.isArray(a) !== Array.isArray(b)) return where;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
@@ -70,7 +78,9 @@ function firstDifference(a: unknown, b: unknown, path: string): string | null {
 }
 
 function yamlPath(path: string): string {
-  return path.split(".").map((part) => YAML_NAMES[part] ?? part.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))
+  return path.split(".").map((part) =>
+    YAML_NAMES[part] ?? part.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+  )
     .join(".");
 }
 
@@ -86,7 +96,12 @@ export interface ReloadPlan {
 
 /** Sorts `connected` clients by how `next` affects them (see the file comment). */
 export function planReload(current: ServerConfig, next: ServerConfig, connected: ClientRecord[]): ReloadPlan {
-  const plan: ReloadPlan = { disconnect: [], reconnect: [], update: [], statics: staticChanges(current, next) };
+  const plan: ReloadPlan = {
+    disconnect: [],
+    reconnect: [],
+    update: [],
+    statics: staticChanges(current, next),
+  };
   const newStatics = new Map<string, string>();
   for (const [name, c] of next.server.clients) {
     for (const a of [c.address, c.address6]) if (a) newStatics.set(a.text, name);
@@ -150,7 +165,11 @@ export interface ReloadTargets {
  * configuration object is `current`, changed in place so every part sees the
  * new values. Returns a one-line summary.
  */
-export async function applyReload(current: ServerConfig, next: ServerConfig, t: ReloadTargets): Promise<string> {
+export async function applyReload(
+  current: ServerConfig,
+  next: ServerConfig,
+  t: ReloadTargets,
+): Promise<string> {
   const plan = planReload(current, next, t.registry.connected());
   const before = { routes: current.server.routes, routes6: current.server.routes6 };
   const s = current.server, n = next.server;
