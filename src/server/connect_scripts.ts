@@ -13,13 +13,17 @@
  * `server.scripts.timeout`. client-disconnect and learn-address runs are
  * queued one at a time, so a script sees add before delete for one address;
  * client-connect runs are independent (one slow client does not hold up the
- * others).
+ * others). As with OpenVPN, a script's output goes to tsvpn's own stdout and
+ * stderr (the service log). Not piping it matters: a script killed at its
+ * timeout may leave a child (a `sleep`) holding a pipe open, and waiting for
+ * the pipe would wait for that child (the client's up/down runner in
+ * src/client/scripts.ts pipes, which is why it is not reused here).
  */
 
 import { join } from "node:path";
 import type { ServerScripts as ScriptsConfig } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
-import { runScript, type ScriptResult, withoutControlChars } from "../client/scripts.ts";
+import { type ScriptResult, withoutControlChars } from "../client/scripts.ts";
 
 /** Runs `path` with `args` and `env` added to tsvpn's environment; never throws. */
 export type ScriptRunner = (
@@ -37,7 +41,7 @@ export interface ConnectScriptsOptions {
   /** Read on every run, so a reload's new paths apply to the next event. */
   config: () => ScriptsConfig;
   log: Logger;
-  /** @default runScript (src/client/scripts.ts): output to the log, SIGKILL at the timeout */
+  /** @default runServerScript */
   run?: ScriptRunner;
 }
 
@@ -48,7 +52,7 @@ export class ConnectScripts {
 
   constructor(o: ConnectScriptsOptions) {
     this.#o = o;
-    this.#run = o.run ?? ((path, args, env, timeoutMs) => runScript(path, args, env, o.log, timeoutMs));
+    this.#run = o.run ?? runServerScript;
   }
 
   get hasClientConnect(): boolean {
@@ -102,5 +106,38 @@ export class ConnectScripts {
       const r = await this.#run(path, args, withoutControlChars(env), timeoutMs);
       if (!r.ok) this.#o.log.warn("script failed", { script: env.script_type, reason: r.reason });
     });
+  }
+}
+
+/** Runs `path`, killing it (SIGKILL) at `timeoutMs`; exit 0 is success. Never throws. */
+export async function runServerScript(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<ScriptResult> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(path, { args, env, stdin: "null", stdout: "inherit", stderr: "inherit" })
+      .spawn();
+  } catch (e) {
+    return { ok: false, reason: `could not start ${path}: ${(e as Error).message.split("\n")[0]}` };
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+  }, timeoutMs);
+  try {
+    const status = await child.status;
+    if (timedOut) return { ok: false, reason: `${path} did not finish within ${timeoutMs / 1000} s` };
+    if (status.code !== 0) return { ok: false, reason: `${path} exited with code ${status.code}` };
+    return { ok: true };
+  } finally {
+    clearTimeout(timer);
   }
 }
