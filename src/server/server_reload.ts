@@ -53,6 +53,8 @@ function firstDifference(a: unknown, b: unknown, path: string): string | null {
   ) {
     return (a as { text: string }).text === (b as { text: string }).text ? null : where;
   }
+  // A PEM source (file or inline) is one key in YAML: pki.crl, not pki.crl.path.
+  if (isPemSource(a) || isPemSource(b)) return JSON.stringify(a) === JSON.stringify(b) ? null : where;
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
     return a instanceof Uint8Array && b instanceof Uint8Array && a.length === b.length &&
         a.every((x, i) => x === b[i])
@@ -75,6 +77,11 @@ function firstDifference(a: unknown, b: unknown, path: string): string | null {
     if (d !== null) return Array.isArray(a) ? yamlPath(path) : d;
   }
   return null;
+}
+
+function isPemSource(v: object): boolean {
+  const kind = (v as { kind?: unknown }).kind;
+  return (kind === "file" && "path" in v) || (kind === "inline" && "pem" in v);
 }
 
 function yamlPath(path: string): string {
