@@ -319,8 +319,8 @@ const SCRIPT_KEYS: Record<string, string> = {
 
 /** client-connect, client-disconnect, learn-address → server.scripts (a single executable, no arguments). */
 function translateScripts(t: ServerTranslation, d: OvpnDirective): boolean {
+  if (!Object.hasOwn(SCRIPT_KEYS, d.name)) return false;
   const key = SCRIPT_KEYS[d.name];
-  if (key === undefined) return false;
   const cmd = t.ctx.arg(d, 0, "a script");
   if (/\s/.test(cmd.trim()) || d.args.length > 1) {
     t.ctx.ignore(d, "script arguments are not supported; give a single executable");

@@ -264,3 +264,21 @@ for (const [what, text, message] of IMPORT_ERRORS) {
     });
   });
 }
+
+Deno.test("translateOvpnServer() turns client-connect, client-disconnect and learn-address into server.scripts, refusing script arguments", () => {
+  const r = translateOvpnServer(
+    "dev tun\nca a\ncert b\nkey c\nserver 10.8.0.0 255.255.255.0\nscript-security 2\n" +
+      'client-connect /etc/openvpn/cc.sh\nlearn-address la.sh\nclient-disconnect "/bin/cd arg"\n',
+    "/etc/openvpn/server.conf",
+  );
+  const c = parseConfig(r.yaml, "/etc/tsvpn/server.yaml") as ServerConfig;
+  assert.deepEqual(c.server.scripts, {
+    clientConnect: "/etc/openvpn/cc.sh",
+    clientDisconnect: null,
+    learnAddress: "/etc/openvpn/la.sh",
+    timeout: 10,
+  });
+  assert.deepEqual(r.ignored.map((i) => [i.line, i.reason]), [
+    [9, "script arguments are not supported; give a single executable"],
+  ]);
+});
