@@ -70,6 +70,11 @@ Deno.test("deploy/examples/server.yaml loads with loadConfig and sets every serv
       "server.mesh.keepalive",
       "server.mesh.retry",
       "server.mesh.max_pairs",
+      "server.client_config_dir",
+      "server.scripts.client_connect",
+      "server.scripts.client_disconnect",
+      "server.scripts.learn_address",
+      "server.scripts.timeout",
     ]
   ) assert.ok(keys.includes(k), k);
 });

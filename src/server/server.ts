@@ -307,7 +307,7 @@ class Server implements ServerControl {
 
   async #reload(): Promise<string> {
     const path = this.#options.configPath;
-    if (!path) throw new Error("reload refused: the server was started without a configuration file");
+    if (!path) return `no configuration file: CRL re-read, ${await this.reloadCrl()} client(s) disconnected`;
     const next = await loadConfig(path);
     if (next.mode !== "server") throw new Error(`${path}: mode: expected server, got "${next.mode}"`);
     const key = restartKey(this.#config, next);
