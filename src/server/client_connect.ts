@@ -85,7 +85,6 @@ export class ClientConnect {
     }
     const connect = await this.#o.scripts.clientConnect(this.env(rec));
     if (connect && !connect.ok) return { ok: false, reason: `client-connect failed: ${connect.reason}` };
-    rec.connectRan = true;
     if (connect) applyDirectives(plan, connect.text, "client-connect");
     for (const line of plan.skipped) this.#o.log.warn("client option not applied", { cn: name, line });
     if (plan.override.disabled) {
@@ -123,10 +122,10 @@ export function routedAddresses(rec: ClientRecord): string[] {
   return out;
 }
 
-type CcdRead = { ok: true; file: string | null; text: string } | { ok: false; reason: string };
+export type CcdRead = { ok: true; file: string | null; text: string } | { ok: false; reason: string };
 
 /** The ccd file of `name` (else DEFAULT); a file that exists but cannot be read refuses the client. */
-async function readCcd(dir: string, name: string): Promise<CcdRead> {
+export async function readCcd(dir: string, name: string): Promise<CcdRead> {
   // OpenVPN's rule: a common name that is not a plain file name never selects a file.
   const plain = name !== "" && !/[/\\\0]/.test(name) && !name.startsWith(".");
   for (const entry of plain ? [name, "DEFAULT"] : ["DEFAULT"]) {

@@ -30,7 +30,7 @@ export interface ClientRecord {
   authorizedAt: number;
   /** The push reply's wait for client-config-dir and client-connect (client_connect.ts), once per session. */
   planning: Promise<void> | null;
-  /** client-connect succeeded (or none is configured): client-disconnect runs at the end. */
+  /** It was let in (past the ccd file and client-connect): client-disconnect runs at the end. */
   connectRan: boolean;
   /** Addresses and iroutes announced to learn-address (deleted at the end). */
   learned: string[];

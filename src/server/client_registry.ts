@@ -106,7 +106,9 @@ export class ClientRegistry {
     this.#records.set(ctx.peerId, rec);
     session.on("key", (k) => {
       const wasAttached = rec.attached;
-      this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher);
+      // With a ccd dir or client-connect, no data flows until they let the client in (#established).
+      const hold = this.#connect.deferred && !rec.connectRan;
+      this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher, hold);
       this.mesh?.keyInstalled(rec, wasAttached);
     });
     if (this.mesh) session.on("message", (m) => this.mesh!.message(rec, m.text));
@@ -277,7 +279,8 @@ export class ClientRegistry {
 
   /** The client is let in with its final addresses: learn-address, client-disconnect at the end. */
   #established(rec: ClientRecord): void {
-    if (!this.#connect.deferred) rec.connectRan = true;
+    rec.connectRan = true;
+    if (this.#attachments.attachHeld(rec)) this.mesh?.keyInstalled(rec, false);
     this.#connect.learn(rec);
   }
 

@@ -6,7 +6,9 @@
  */
 
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { Lab, type LabClient, type LabServer, until } from "../testing/server/lab.ts";
+import { holds } from "../testing/wait.ts";
 
 async function withLab(extraClients: string[], fn: (lab: Lab, dir: string) => Promise<void>): Promise<void> {
   const lab = await Lab.create(extraClients);
@@ -168,6 +170,10 @@ Deno.test("server.scripts: client-connect sees OpenVPN's variables and its outpu
     assert.match(end.reason, /client-connect failed: .*exited with code 3/);
     await server.log.waitFor(/client refused cn=client2 reason="client-connect failed/);
     assert.equal(c2.handle.status.connects, 0);
+    // A client client-connect refused was never let in: no client-disconnect, no learn-address.
+    await server.log.waitFor(/session ended before data cn=client2/);
+    await holds(() => !existsSync(`${dir}/disconnect.client2.env`), 1000, "no client-disconnect for client2");
+    assert.equal((await Deno.readTextFile(`${dir}/learn.log`)).includes("client2"), false);
   });
 });
 
@@ -210,5 +216,32 @@ Deno.test("reload: an iroute change updates the client in place, a static addres
     );
     assert.ok(routesOf(server).includes("192.168.2.0/24 client1"), "the running configuration stays");
     await assert.rejects(reload("mode: server\nlisten: [\n"), /server\.yaml/);
+  });
+});
+
+Deno.test("server.scripts: while client-connect runs the client is not on the datapath (no route, no data), and the push reply waits for it", async () => {
+  await withLab([], async (lab, dir) => {
+    const connect = await script(
+      dir,
+      "connect.sh",
+      `touch ${dir}/started\nfor i in $(seq 100); do [ -f ${dir}/go ] && exit 0; sleep 0.1; done\nexit 1`,
+    );
+    const server = await lab.startServer({
+      server: ["  network: 10.8.0.0/24", `  scripts: { client_connect: ${connect}, timeout: 30 }`],
+    });
+    const c1 = lab.startClient("client1");
+    const up = c1.handle.waitConnected(20_000);
+    up.catch(() => {}); // awaited below; a failure before that must not surface as an uncaught rejection
+    await until(() => existsSync(`${dir}/started`) || undefined, "client-connect started");
+    await server.log.waitFor(/client certificate verified cn=client1/);
+    await holds(
+      () => server.handle.control.snapshot().clients.length === 0 && routesOf(server).length === 0,
+      500,
+      "client1 stays off the datapath while client-connect runs",
+    );
+    assert.equal(c1.handle.status.connects, 0, "no push reply yet");
+    await Deno.writeTextFile(`${dir}/go`, "");
+    await up;
+    assert.deepEqual(routesOf(server), ["10.8.0.2 client1"]);
   });
 });
