@@ -139,7 +139,7 @@ function pingCounts(out: string): [number, number] {
 Deno.test({
   ...opts,
   name:
-    "reload (SIGHUP) with a ping stream: alice's iroute changes in place with no ping lost, bob alone reconnects with his new static address; management reload of a restart-only key is refused by name",
+    "reload (SIGHUP) with a ping stream: alice's iroute changes in place with no ping lost, bob alone reconnects with his new static address, a new server route is added; management reload of a restart-only key is refused by name",
   fn: async () => {
     await runScenario({
       clients: [{ name: "alice" }, { name: "bob" }],
@@ -157,7 +157,11 @@ Deno.test({
       });
       await Deno.writeTextFile(
         path,
-        yaml.replace("192.168.10.0/24", "192.168.20.0/24") + "    bob: { address: 10.8.0.40 }\n",
+        yaml.replace("192.168.10.0/24", "192.168.20.0/24").replace(
+          "  clients:\n",
+          "  routes: [192.168.30.0/24]\n  clients:\n",
+        ) +
+          "    bob: { address: 10.8.0.40 }\n",
       );
       server.proc.kill("SIGHUP");
       await server.waitFor(
@@ -168,6 +172,8 @@ Deno.test({
         30_000,
       );
       assert.deepEqual(inet(await lab.addresses(ns.bob, "tun0")), ["10.8.0.40/24"]);
+      const hostRoute = (await lab.exec(srv, ["ip", "route", "show", "192.168.30.0/24"])).stdout;
+      assert.match(hostRoute, /192\.168\.30\.0\/24 dev tsvpn0/, "server.routes applied on the host");
       const [sent, received] = pingCounts((await stream).stdout);
       assert.equal(sent, 60);
       assert.equal(received, 60, "no ping lost across the reload");
