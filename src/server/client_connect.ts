@@ -18,7 +18,7 @@
 
 import { join } from "node:path";
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
-import type { ServerConfig } from "../config/schema.ts";
+import type { ClientOverride, ServerConfig } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
 import type { AddressPool } from "../pool/address_pool.ts";
 import { applyDirectives, basePlan, type ClientPlan } from "./client_directives.ts";
@@ -93,6 +93,25 @@ export class ClientConnect {
     return { ok: true, plan };
   }
 
+  /**
+   * Gives `rec` the plan's address (re-leasing when it differs from its
+   * reservation), iroutes and pushes; returns a refusal or null. The caller
+   * re-routes the datapath.
+   */
+  apply(rec: ClientRecord, plan: ClientPlan): string | null {
+    const o = plan.override;
+    const pool = this.#o.pool;
+    if (pool && !sameStatic(pool.staticOf(rec.name!), o)) {
+      const refusal = relet(pool, rec, o);
+      if (refusal !== null) return refusal;
+    }
+    rec.override = o;
+    rec.planned = true;
+    rec.inheritPush = plan.inheritPush;
+    rec.extraPush = plan.extraPush;
+    return null;
+  }
+
   /** learn-address for the difference between what `rec` routes now and what was learned before. */
   learn(rec: ClientRecord): void {
     const now = routedAddresses(rec);
@@ -111,6 +130,31 @@ export class ClientConnect {
       this.#o.scripts.clientDisconnect(disconnectEnv(env, figures, rec.connectedSince || rec.authorizedAt));
     }
   }
+}
+
+/** Releases `rec`'s lease and leases again after changing its static reservation to `o`'s addresses. */
+function relet(pool: AddressPool, rec: ClientRecord, o: ClientOverride): string | null {
+  if (rec.lease) pool.release(rec.lease);
+  rec.lease = null;
+  const spec = o.address || o.address6
+    ? { ...(o.address ? { ipv4: o.address.text } : {}), ...(o.address6 ? { ipv6: o.address6.text } : {}) }
+    : null;
+  try {
+    pool.setStatic(rec.name!, spec);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const allocated = pool.allocate(rec.name!);
+  if (!allocated.ok) return allocated.message;
+  rec.lease = allocated.lease;
+  return null;
+}
+
+/** Does the pool's reservation already give `o`'s addresses (only the families `o` names are compared)? */
+function sameStatic(have: { ipv4?: string; ipv6?: string } | null, o: ClientOverride): boolean {
+  if (!o.address && !o.address6) return have === null;
+  if (have === null) return false;
+  return (!o.address || have.ipv4 === o.address.text) && (!o.address6 || have.ipv6 === o.address6.text);
 }
 
 /** The addresses and iroutes the datapath routes to `rec`, as learn-address names them. */

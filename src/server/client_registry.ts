@@ -29,7 +29,6 @@ import type { Logger } from "../log/log.ts";
 import type { AddressPool, Lease } from "../pool/address_pool.ts";
 import type { CloseReason } from "../mesh/messages.ts";
 import { ClientConnect } from "./client_connect.ts";
-import type { ClientPlan } from "./client_directives.ts";
 import { ClientDatapath } from "./client_datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
 import { type ClientRecord, iroutesOf, newClientRecord } from "./client_record.ts";
@@ -238,43 +237,10 @@ export class ClientRegistry {
   async #plan(rec: ClientRecord): Promise<void> {
     const outcome = await this.#connect.plan(rec);
     if (rec.released) throw new PushRefused("the session ended while its connect scripts ran");
-    const refusal = outcome.ok ? this.#applyPlan(rec, outcome.plan) : outcome.reason;
+    const refusal = outcome.ok ? this.#connect.apply(rec, outcome.plan) : outcome.reason;
     if (refusal !== null) throw new PushRefused(refusal);
-    this.#established(rec);
-  }
-
-  /** Gives `rec` the plan's address (re-leasing when it differs), iroutes and pushes; returns a refusal or null. */
-  #applyPlan(rec: ClientRecord, plan: ClientPlan): string | null {
-    const o = plan.override;
-    if (this.#pool && !sameStatic(this.#pool.staticOf(rec.name!), o)) {
-      const refusal = this.#relet(rec, o);
-      if (refusal !== null) return refusal;
-    }
-    rec.override = o;
-    rec.planned = true;
-    rec.inheritPush = plan.inheritPush;
-    rec.extraPush = plan.extraPush;
     this.#attachments.reroute(rec);
-    return null;
-  }
-
-  /** Releases `rec`'s lease and leases again after changing its static reservation to `o`'s addresses. */
-  #relet(rec: ClientRecord, o: ClientOverride): string | null {
-    const pool = this.#pool!;
-    if (rec.lease) pool.release(rec.lease);
-    rec.lease = null;
-    const spec = o.address || o.address6
-      ? { ...(o.address ? { ipv4: o.address.text } : {}), ...(o.address6 ? { ipv6: o.address6.text } : {}) }
-      : null;
-    try {
-      pool.setStatic(rec.name!, spec);
-    } catch (e) {
-      return (e as Error).message;
-    }
-    const allocated = pool.allocate(rec.name!);
-    if (!allocated.ok) return allocated.message;
-    rec.lease = allocated.lease;
-    return null;
+    this.#established(rec);
   }
 
   /** The client is let in with its final addresses: learn-address, client-disconnect at the end. */
@@ -416,11 +382,4 @@ export class ClientRegistry {
     if (rec.session.closed) this.#records.delete(rec.ctx.peerId);
     else rec.session.on("closed", () => this.#records.delete(rec.ctx.peerId));
   }
-}
-
-/** Does the pool's reservation already give `o`'s addresses (only the families `o` names are compared)? */
-function sameStatic(have: { ipv4?: string; ipv6?: string } | null, o: ClientOverride): boolean {
-  if (!o.address && !o.address6) return have === null;
-  if (have === null) return false;
-  return (!o.address || have.ipv4 === o.address.text) && (!o.address6 || have.ipv6 === o.address6.text);
 }

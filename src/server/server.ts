@@ -41,9 +41,8 @@ import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
 import { ClientRegistry } from "./client_registry.ts";
 import type { CrlWatch } from "./crl_watch.ts";
 import { HostSetup } from "./host_setup.ts";
-import { poolFromConfig, PoolKeeper } from "./pool_setup.ts";
-import { loadConfig } from "../config/load.ts";
-import { applyReload, restartKey } from "./server_reload.ts";
+import { PoolKeeper } from "./pool_setup.ts";
+import { applyReload, readReloadedConfig } from "./server_reload.ts";
 import { clientVerifier, openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
 import { ServerStatus } from "./server_status.ts";
 import { type OpenUdpSocket, ServerTransport } from "./server_transport.ts";
@@ -308,16 +307,7 @@ class Server implements ServerControl {
   async #reload(): Promise<string> {
     const path = this.#options.configPath;
     if (!path) return `no configuration file: CRL re-read, ${await this.reloadCrl()} client(s) disconnected`;
-    const next = await loadConfig(path);
-    if (next.mode !== "server") throw new Error(`${path}: mode: expected server, got "${next.mode}"`);
-    const key = restartKey(this.#config, next);
-    if (key) {
-      throw new Error(
-        `reload refused: ${key} changed, which needs a restart; the running configuration stays`,
-      );
-    }
-    // Static addresses are checked against the layout before anything changes (a RangeError names the client).
-    if (this.#poolKeeper.pool) poolFromConfig(next);
+    const next = await readReloadedConfig(path, this.#config, this.#poolKeeper.pool !== null);
     const summary = await applyReload(this.#config, next, {
       registry: this.#registry,
       pool: this.#poolKeeper.pool,

@@ -20,6 +20,8 @@
 import type { IpPrefix } from "../addr/prefix.ts";
 import type { ClientOverride, ServerConfig } from "../config/schema.ts";
 import type { StaticAddress } from "../pool/address_pool.ts";
+import { loadConfig } from "../config/load.ts";
+import { poolFromConfig } from "./pool_setup.ts";
 import { routedAddresses } from "./client_connect.ts";
 import { basePlan } from "./client_directives.ts";
 import type { ClientRecord } from "./client_record.ts";
@@ -36,6 +38,26 @@ const LIVE_KEYS = new Set([
 
 /** YAML spellings of schema field names that do not follow the snake_case rule. */
 const YAML_NAMES: Record<string, string> = { clientConfigDir: "client_config_dir", tlsCrypt: "tls_crypt" };
+
+/**
+ * Reads the configuration file for a reload and checks it: a server config, no key that needs a
+ * restart changed, static addresses that fit the layout. Throws one-line errors; changes nothing.
+ */
+export async function readReloadedConfig(
+  path: string,
+  current: ServerConfig,
+  hasPool: boolean,
+): Promise<ServerConfig> {
+  const next = await loadConfig(path);
+  if (next.mode !== "server") throw new Error(`${path}: mode: expected server, got "${next.mode}"`);
+  const key = restartKey(current, next);
+  if (key) {
+    throw new Error(`reload refused: ${key} changed, which needs a restart; the running configuration stays`);
+  }
+  // Static addresses are checked against the layout before anything changes (a RangeError names the client).
+  if (hasPool) poolFromConfig(next);
+  return next;
+}
 
 /** The first key (as written in YAML) whose change needs a restart, or null. */
 export function restartKey(current: ServerConfig, next: ServerConfig): string | null {
