@@ -214,6 +214,7 @@ export class ClientRegistry {
     if (!this.#connect.deferred && rec.planning === null) {
       rec.planning = Promise.resolve();
       this.#established(rec);
+      return this.pushOptionsOf(rec);
     }
     rec.planning ??= this.#plan(rec);
     return rec.planning.then(() => this.pushOptionsOf(rec));
