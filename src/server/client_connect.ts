@@ -115,6 +115,10 @@ export class ClientConnect {
   /** learn-address for the difference between what `rec` routes now and what was learned before. */
   learn(rec: ClientRecord): void {
     const now = routedAddresses(rec);
+    if (!this.#o.scripts.hasLifecycleScripts) {
+      rec.learned = now;
+      return;
+    }
     const env = this.env(rec);
     for (const a of rec.learned) if (!now.includes(a)) this.#o.scripts.learnAddress("delete", a, env);
     for (const a of now) if (!rec.learned.includes(a)) this.#o.scripts.learnAddress("add", a, env);
@@ -123,6 +127,7 @@ export class ClientConnect {
 
   /** The session ended: learn-address delete, then client-disconnect (when client-connect let it in). */
   left(rec: ClientRecord, figures: DisconnectFigures): void {
+    if (!this.#o.scripts.hasLifecycleScripts) return;
     const env = this.env(rec);
     for (const a of rec.learned) this.#o.scripts.learnAddress("delete", a, env);
     rec.learned = [];

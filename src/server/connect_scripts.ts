@@ -59,6 +59,12 @@ export class ConnectScripts {
     return this.#o.config().clientConnect !== null;
   }
 
+  /** Is client-disconnect or learn-address configured (else there is no environment to build)? */
+  get hasLifecycleScripts(): boolean {
+    const c = this.#o.config();
+    return c.clientDisconnect !== null || c.learnAddress !== null;
+  }
+
   /**
    * Runs client-connect with a fresh empty file as $1 and returns what the
    * script wrote there; `null` when no script is configured.
