@@ -114,7 +114,8 @@ export class ClientConnect {
 
   /** learn-address for the difference between what `rec` routes now and what was learned before. */
   learn(rec: ClientRecord): void {
-    const now = routedAddresses(rec);
+    // tap: the switch learns MACs as frames arrive; tsvpn does not report them (docs/operations.md).
+    const now = this.#o.config.dev.type === "tap" ? [] : routedAddresses(rec);
     if (!this.#o.scripts.hasLifecycleScripts) {
       rec.learned = now;
       return;
