@@ -22,6 +22,10 @@ export const DATA_KEYS = [
 export const KEEPALIVE_KEYS = ["interval", "timeout"] as const;
 export const LOG_KEYS = ["level"] as const;
 export const MANAGEMENT_KEYS = ["listen", "password_file"] as const;
+/** `server.metrics`: Prometheus /metrics and the web status page (docs/observability.md). */
+export const SERVER_METRICS_KEYS = ["listen", "status_page", "status_page_remote", "client_series"] as const;
+/** A client config's `metrics`: Prometheus /metrics only. */
+export const CLIENT_METRICS_KEYS = ["listen"] as const;
 export const PUSH_KEYS = ["routes", "routes6", "redirect_gateway", "dns", "domain"] as const;
 
 export const SERVER_KEYS = [
@@ -55,6 +59,7 @@ export const SERVER_SECTION_KEYS = [
   "push",
   "clients",
   "mesh",
+  "metrics",
   "scripts",
   "client_config_dir",
 ] as const;
@@ -95,6 +100,7 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["server", SERVER_SECTION_KEYS],
   ["server.push", PUSH_KEYS],
   ["server.mesh", MESH_KEYS],
+  ["server.metrics", SERVER_METRICS_KEYS],
   ["server.scripts", SERVER_SCRIPTS_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
@@ -118,6 +124,10 @@ export const CLIENT_KEYS = [
   "scripts",
   "reconnect",
   "management",
+  "mssfix",
+  "dead_peer_timeout",
+  "state_dir",
+  "metrics",
 ] as const;
 
 /** One entry of a client config's `remotes` list. */

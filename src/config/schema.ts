@@ -65,6 +65,10 @@ export const DEFAULTS = {
   pullDns: "none" as DnsMode,
   reconnectInitialDelay: 1,
   reconnectMaxDelay: 60,
+  /** Client: WireGuard's 15 s (keepalive 10 + rekey 5) for a server that stopped answering. */
+  deadPeerTimeout: 15,
+  /** Client: where the journal of host changes lives (src/client/host_journal.ts). */
+  clientStateDir: "/var/lib/tsvpn/client",
 } as const;
 
 /** PEM material: a file to read (path resolved) or text given inline in the config. */
@@ -134,6 +138,18 @@ export interface ManagementConfig {
   passwordFile: string | null;
 }
 
+/** `server.metrics` / a client's `metrics`: the HTTP listener for /metrics and the status page. */
+export interface MetricsConfig {
+  /** Any address (Prometheus scrapes it from elsewhere); IPv6 hosts without brackets. */
+  listen: { host: string; port: number };
+  /** Server only: serve the web status page, its JSON and the kill button (default false). */
+  statusPage: boolean;
+  /** Server only: answer the page from non-loopback peers too (default false: loopback only). */
+  statusPageRemote: boolean;
+  /** Server only: most clients with their own tsvpn_client_* series (by connection order; default 100). */
+  clientSeries: number;
+}
+
 /** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */
 export interface PushConfig {
   routes: IpPrefix[];
@@ -193,6 +209,8 @@ export interface ServerSection {
   clients: Map<string, ClientOverride>;
   /** `server.mesh`: direct paths between tsvpn clients (docs/mesh.md). */
   mesh: MeshSettings;
+  /** `server.metrics`: Prometheus /metrics and the status page; absent or null = off. */
+  metrics?: MetricsConfig | null;
   /** `server.scripts`: per-client scripts with OpenVPN's contract (src/server/connect_scripts.ts). */
   scripts: ServerScripts;
   /** OpenVPN's client-config-dir, read at each connect (src/server/ccd_file.ts); resolved path or null. */
@@ -283,6 +301,21 @@ export interface ClientConfig {
   scripts: ScriptsConfig;
   reconnect: ReconnectConfig;
   management: ManagementConfig | null;
+  /**
+   * Largest inner IP packet a TCP SYN's MSS is clamped to, in both directions
+   * (as server.mssfix); "auto" derives it from the MTU of the link towards the
+   * server (client/uplink_mss.ts); 0 = no clamping.
+   */
+  mssfix: number | "auto";
+  /**
+   * Seconds without an authenticated packet from the server, after sending,
+   * before re-dialling at once (dead_peer.ts); 0 = off.
+   */
+  deadPeerTimeout: number;
+  /** Directory of the host-change journal (host_journal.ts). */
+  stateDir: string;
+  /** `metrics`: Prometheus /metrics; absent or null = off. */
+  metrics?: MetricsConfig | null;
 }
 
 export type Config = ServerConfig | ClientConfig;

@@ -28,6 +28,7 @@ import {
   readPush,
 } from "./sections.ts";
 import { readMesh } from "./mesh_config.ts";
+import { readMetrics } from "./metrics_config.ts";
 import { readClientConfigDir, readServerScripts } from "./server_scripts.ts";
 import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
@@ -124,6 +125,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     push: readPush(m),
     clients: new Map(),
     mesh: readMesh(m, dev, clientToClient),
+    metrics: readMetrics(m, "server"),
     scripts: readServerScripts(m),
     clientConfigDir: readClientConfigDir(m),
   };

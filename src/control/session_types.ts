@@ -98,6 +98,8 @@ export interface ControlSessionOptions {
   /** data-ciphers, in preference order. */
   ciphers?: readonly string[];
   proto?: "udp" | "tcp";
+  /** The device kind, named in the options string OpenVPN peers compare. @default "tun" */
+  devType?: "tun" | "tap";
   /** Largest control packet on the wire (OpenVPN --tls-mtu). @default 1250 */
   tlsMtu?: number;
   /** First retransmission timeout (OpenVPN --tls-timeout). @default 2000 */

@@ -7,6 +7,8 @@ import type { ServerControl } from "./server_control.ts";
 import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
 import { firstLine } from "../log/first_line.ts";
+import type { Logger } from "../log/log.ts";
+import { LOG_COMMAND_HELP, logCommand } from "./log_command.ts";
 import { RELOAD_HELP, reloadCommand } from "./management_reload.ts";
 
 /** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
@@ -27,6 +29,8 @@ export interface CommandContext {
   /** tsvpn release for `version` and `help`. */
   version: string;
   pid: number;
+  /** The process' logger, for `log level` (log_command.ts). */
+  log?: Logger;
 }
 
 const HELP = [
@@ -35,6 +39,7 @@ const HELP = [
   "help                   : Print this message.",
   "kill cn                : Kill the client instance(s) having common name cn.",
   "load-stats             : Show global server load stats.",
+  LOG_COMMAND_HELP,
   "pid                    : Show process ID of the current tsvpn process.",
   RELOAD_HELP,
   "reload-crl             : Re-read the CRL and disconnect clients whose certificate is revoked.",
@@ -110,6 +115,8 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
         return one(`ERROR: reload-crl failed: ${firstLine(err)}`);
       }
     }
+    case "log":
+      return one(logCommand(params, ctx.log));
     case "reload":
       return one(await reloadCommand(ctx.control));
     case "quit":

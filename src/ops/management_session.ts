@@ -147,7 +147,12 @@ class Session {
       if (line === null) return;
       await pace();
       if (ctx.closing()) return;
-      const reply = await executeCommand(line, { control: ctx.control, version: VERSION, pid: Deno.pid });
+      const reply = await executeCommand(line, {
+        control: ctx.control,
+        version: VERSION,
+        pid: Deno.pid,
+        log: ctx.log,
+      });
       if (reply === null) continue;
       if (reply.lines.length > 0 && !await this.write(reply.lines.join("\r\n") + "\r\n")) {
         ctx.log.warn("session closed: reply not read in time", {

@@ -3,7 +3,8 @@
  * interface and the status file (src/ops) on top of its ServerControl, and
  * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the configuration (the
  * live keys and the CRL, server_reload.ts; only the CRL when started without
- * a file), SIGUSR2 logs the status and drop counters.
+ * a file), SIGUSR2 logs the status and drop counters, SIGUSR1 is logged (and
+ * never opens Deno's debugger: process/inspector_guard.ts).
  */
 
 import type { ServerConfig } from "../config/schema.ts";
@@ -11,6 +12,8 @@ import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
+import { InspectorGuard } from "../process/inspector_guard.ts";
+import { startServerMetrics } from "./metrics_listener.ts";
 import { firstLine } from "../log/first_line.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
@@ -33,6 +36,8 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
   const extras: Closable[] = [];
   try {
     await startExtras(config, handle.control, options.log, extras);
+    const metrics = await startServerMetrics(config, handle, options.log);
+    if (metrics) extras.push(metrics);
   } catch (e) {
     options.log.error(`server could not start: ${(e as Error).message.split("\n")[0]}`);
     await closeAll(extras);
@@ -40,10 +45,12 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
     return 1;
   }
   const removeSignals = listenForSignals(handle, options.log);
+  const guard = new InspectorGuard({ log: options.log });
   try {
     await handle.done;
     await closeAll(extras);
   } finally {
+    guard.close();
     removeSignals();
   }
   return 0;
@@ -89,11 +96,14 @@ function listenForSignals(handle: ServerHandle, log: Logger): () => void {
       ? handle.control.reload().catch((e) => log.error(firstLine(e)))
       : handle.control.reloadCrl().catch(() => {}));
   const onUsr2 = () => handle.logStatus();
+  // OpenVPN's server restarts on SIGUSR1; tsvpn's keeps its tunnels (Deno's debugger stays shut: inspector_guard.ts).
+  const onUsr1 = () => log.info("received SIGUSR1: the server keeps running (SIGHUP reloads, SIGTERM stops)");
   const handlers: [Deno.Signal, () => void][] = [
     ["SIGINT", onStop],
     ["SIGTERM", onStop],
     ["SIGHUP", onHup],
     ["SIGUSR2", onUsr2],
+    ["SIGUSR1", onUsr1],
   ];
   for (const [signal, fn] of handlers) Deno.addSignalListener(signal, fn);
   return () => {

@@ -38,12 +38,15 @@ import type { PacketDevice } from "../device/packet_device.ts";
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
+import type { MetricsSource } from "../ops/metric_family.ts";
 import { ClientRegistry } from "./client_registry.ts";
 import type { CrlWatch } from "./crl_watch.ts";
+import { HandshakeTally } from "./handshake_tally.ts";
 import { HostSetup } from "./host_setup.ts";
 import { PoolKeeper } from "./pool_setup.ts";
 import { applyReload, readReloadedConfig } from "./server_reload.ts";
 import { clientVerifier, openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
+import { ServerMetrics } from "./server_metrics.ts";
 import { ServerStatus } from "./server_status.ts";
 import { type OpenUdpSocket, ServerTransport } from "./server_transport.ts";
 
@@ -68,6 +71,8 @@ export interface ServerOptions {
 
 export interface ServerHandle {
   readonly control: ServerControl;
+  /** What /metrics serves (src/ops/metrics_http.ts). */
+  readonly metrics: MetricsSource;
   /** Logs the client count, non-zero drop counters and datapath statistics. */
   logStatus(): void;
   readonly datapath: Datapath;
@@ -102,6 +107,8 @@ class Server implements ServerControl {
   datapath!: Datapath;
   #registry!: ClientRegistry;
   #status!: ServerStatus;
+  metrics!: ServerMetrics;
+  readonly #handshakes = new HandshakeTally();
   #timer: ReturnType<typeof setInterval> | undefined;
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | null = null;
@@ -157,6 +164,14 @@ class Server implements ServerControl {
       transport: this.#transport,
       now: this.#now,
     });
+    this.metrics = new ServerMetrics({
+      datapath: this.datapath,
+      listener: this.#listener,
+      registry: this.#registry,
+      handshakes: this.#handshakes,
+      pool: this.#poolKeeper.pool,
+      clientSeries: this.#config.server.metrics?.clientSeries ?? 100,
+    });
     this.#loops = [
       runInsideLoop(this.datapath).catch((e) => this.#loopFailed("device", e)),
       runOutsideLoop(this.datapath).catch((e) => this.#loopFailed("socket", e)),
@@ -175,13 +190,17 @@ class Server implements ServerControl {
       maxSessions: server.maxClients * 2 + 16,
       session: {
         ciphers: data.ciphers,
+        devType: this.#config.dev.type,
         renegotiateMs: data.renegSeconds * 1000,
         transitionWindowMs: data.transitionWindow * 1000,
         clock: this.#options.clock ?? systemClock,
       },
       authorize: (peer, ctx) => this.#registry.authorize(peer, ctx),
       pushOptions: (_peer, ctx) => this.#registry.push(ctx),
-      onSession: (session, ctx) => this.#registry.add(session, ctx, this.#transport.sourceEndpoint()),
+      onSession: (session, ctx) => {
+        this.#handshakes.watch(session);
+        this.#registry.add(session, ctx, this.#transport.sourceEndpoint());
+      },
     });
   }
 
@@ -367,6 +386,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions):
   }
   return {
     control: server,
+    metrics: server.metrics,
     logStatus: () => server.logStatus(),
     datapath: server.datapath,
     device: server.device,
