@@ -60,6 +60,16 @@ export const SERVER_SECTION_KEYS = [
   "clients",
   "mesh",
   "metrics",
+  "scripts",
+  "client_config_dir",
+] as const;
+
+/** `server.scripts`: OpenVPN's client-connect, client-disconnect and learn-address (docs/operations.md). */
+export const SERVER_SCRIPTS_KEYS = [
+  "client_connect",
+  "client_disconnect",
+  "learn_address",
+  "timeout",
 ] as const;
 
 /** `server.mesh`: direct client-to-client paths (docs/mesh.md). */
@@ -91,6 +101,7 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["server.push", PUSH_KEYS],
   ["server.mesh", MESH_KEYS],
   ["server.metrics", SERVER_METRICS_KEYS],
+  ["server.scripts", SERVER_SCRIPTS_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
 ]);

@@ -211,6 +211,19 @@ export interface ServerSection {
   mesh: MeshSettings;
   /** `server.metrics`: Prometheus /metrics and the status page; absent or null = off. */
   metrics?: MetricsConfig | null;
+  /** `server.scripts`: per-client scripts with OpenVPN's contract (src/server/connect_scripts.ts). */
+  scripts: ServerScripts;
+  /** OpenVPN's client-config-dir, read at each connect (src/server/ccd_file.ts); resolved path or null. */
+  clientConfigDir: string | null;
+}
+
+/** `server.scripts`: resolved paths or null, and the timeout each run gets. */
+export interface ServerScripts {
+  clientConnect: string | null;
+  clientDisconnect: string | null;
+  learnAddress: string | null;
+  /** Seconds a script may run before it is killed (a timed-out client-connect refuses the client). */
+  timeout: number;
 }
 
 export interface ServerConfig {

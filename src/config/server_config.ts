@@ -29,6 +29,7 @@ import {
 } from "./sections.ts";
 import { readMesh } from "./mesh_config.ts";
 import { readMetrics } from "./metrics_config.ts";
+import { readClientConfigDir, readServerScripts } from "./server_scripts.ts";
 import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -125,6 +126,8 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     clients: new Map(),
     mesh: readMesh(m, dev, clientToClient),
     metrics: readMetrics(m, "server"),
+    scripts: readServerScripts(m),
+    clientConfigDir: readClientConfigDir(m),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);

@@ -9,6 +9,7 @@ import { formatStatusTable } from "./status_table.ts";
 import { firstLine } from "../log/first_line.ts";
 import type { Logger } from "../log/log.ts";
 import { LOG_COMMAND_HELP, logCommand } from "./log_command.ts";
+import { RELOAD_HELP, reloadCommand } from "./management_reload.ts";
 
 /** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
 export const MANAGEMENT_VERSION = 5;
@@ -40,6 +41,7 @@ const HELP = [
   "load-stats             : Show global server load stats.",
   LOG_COMMAND_HELP,
   "pid                    : Show process ID of the current tsvpn process.",
+  RELOAD_HELP,
   "reload-crl             : Re-read the CRL and disconnect clients whose certificate is revoked.",
   "status [n|json]        : Show current daemon status info; n = 1, 2 or 3 for OpenVPN",
   "                         status-version n, json for one line of JSON.",
@@ -115,6 +117,8 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
     }
     case "log":
       return one(logCommand(params, ctx.log));
+    case "reload":
+      return one(await reloadCommand(ctx.control));
     case "quit":
     case "exit":
       return { lines: [], close: true };

@@ -81,4 +81,9 @@ export interface ServerControl {
   kill(name: string, reason: string): Promise<number>;
   /** Re-reads the CRL and disconnects sessions whose certificate is now revoked. */
   reloadCrl(): Promise<number>;
+  /**
+   * Re-reads the configuration file and applies the live keys (src/server/server_reload.ts); resolves
+   * with a one-line summary, rejects with a one-line reason (a key that needs a restart, a bad file).
+   */
+  reload?(): Promise<string>;
 }

@@ -33,6 +33,8 @@ export interface ClientPushInput {
   push: PushConfig;
   override: ClientOverride | null;
   peerId: number;
+  /** Options from client-config-dir / client-connect `push` lines, sent after the others. */
+  extra?: readonly string[];
 }
 
 export function buildClientPush(input: ClientPushInput): PushOptions {
@@ -84,5 +86,19 @@ export function buildClientPush(input: ClientPushInput): PushOptions {
   o.ping = input.keepalive.interval;
   o.pingRestart = input.keepalive.timeout;
   o.peerId = input.peerId;
+  if (input.extra && input.extra.length > 0) appendPushLines(o, input.extra);
   return o;
+}
+
+/** Adds pushed option lines to `o`: lists grow, a single-valued option (ping, redirect-gateway…) is replaced. */
+export function appendPushLines(o: PushOptions, lines: readonly string[]): void {
+  const more = parsePushOptions(lines);
+  if (more.routes) o.routes = [...(o.routes ?? []), ...more.routes];
+  if (more.routesIpv6) o.routesIpv6 = [...(o.routesIpv6 ?? []), ...more.routesIpv6];
+  if (more.dhcpOptions) o.dhcpOptions = [...(o.dhcpOptions ?? []), ...more.dhcpOptions];
+  if (more.extra) o.extra = [...(o.extra ?? []), ...more.extra];
+  if (more.redirectGateway) o.redirectGateway = more.redirectGateway;
+  if (more.ping !== undefined) o.ping = more.ping;
+  if (more.pingRestart !== undefined) o.pingRestart = more.pingRestart;
+  if (more.tunMtu !== undefined) o.tunMtu = more.tunMtu;
 }

@@ -1,9 +1,10 @@
 /**
  * `runServer`: the server as a process. Starts it, adds the management
  * interface and the status file (src/ops) on top of its ServerControl, and
- * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the CRL, SIGUSR2 logs
- * the status and drop counters, SIGUSR1 is logged (and never opens Deno's
- * debugger: process/inspector_guard.ts).
+ * maps signals: SIGINT/SIGTERM stop, SIGHUP reloads the configuration (the
+ * live keys and the CRL, server_reload.ts; only the CRL when started without
+ * a file), SIGUSR2 logs the status and drop counters, SIGUSR1 is logged (and
+ * never opens Deno's debugger: process/inspector_guard.ts).
  */
 
 import type { ServerConfig } from "../config/schema.ts";
@@ -13,6 +14,7 @@ import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
 import { InspectorGuard } from "../process/inspector_guard.ts";
 import { startServerMetrics } from "./metrics_listener.ts";
+import { firstLine } from "../log/first_line.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 interface Closable {
@@ -88,8 +90,11 @@ function closeAll(extras: Closable[]): Promise<unknown> {
 /** Installs the signal handlers; returns their removal. */
 function listenForSignals(handle: ServerHandle, log: Logger): () => void {
   const onStop = () => void handle.stop("received a signal to stop");
-  // A bad CRL is logged by the watcher and leaves the last good one in force.
-  const onHup = () => void handle.control.reloadCrl().catch(() => {});
+  // A refused reload or a bad CRL is logged and leaves the running configuration and the last good CRL.
+  const onHup = () =>
+    void (handle.control.reload
+      ? handle.control.reload().catch((e) => log.error(firstLine(e)))
+      : handle.control.reloadCrl().catch(() => {}));
   const onUsr2 = () => handle.logStatus();
   // OpenVPN's server restarts on SIGUSR1; tsvpn's keeps its tunnels (Deno's debugger stays shut: inspector_guard.ts).
   const onUsr1 = () => log.info("received SIGUSR1: the server keeps running (SIGHUP reloads, SIGTERM stops)");

@@ -44,6 +44,7 @@ import type { CrlWatch } from "./crl_watch.ts";
 import { HandshakeTally } from "./handshake_tally.ts";
 import { HostSetup } from "./host_setup.ts";
 import { PoolKeeper } from "./pool_setup.ts";
+import { applyReload, readReloadedConfig } from "./server_reload.ts";
 import { clientVerifier, openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
 import { ServerMetrics } from "./server_metrics.ts";
 import { ServerStatus } from "./server_status.ts";
@@ -64,6 +65,8 @@ export interface ServerOptions {
   clock?: Clock;
   /** Seconds between CRL file checks (a changed CRL disconnects revoked clients at once). @default 1 */
   crlCheckSeconds?: number;
+  /** The configuration file, re-read by reload() (SIGHUP, management `reload`); none: reload refuses. */
+  configPath?: string;
 }
 
 export interface ServerHandle {
@@ -109,6 +112,7 @@ class Server implements ServerControl {
   #timer: ReturnType<typeof setInterval> | undefined;
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | null = null;
+  #reloading: Promise<unknown> = Promise.resolve();
   #doneResolve!: () => void;
   readonly done: Promise<void>;
 
@@ -310,6 +314,27 @@ class Server implements ServerControl {
   /** Re-reads the CRL and re-checks every client; rejects (keeping the last good CRL) when it is bad. */
   reloadCrl(): Promise<number> {
     return this.#crl?.reload() ?? Promise.resolve(0);
+  }
+
+  /** Re-reads the configuration file and applies what may change live (server_reload.ts); one reload at a time. */
+  reload(): Promise<string> {
+    const run = this.#reloading.then(() => this.#reload(), () => this.#reload());
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(): Promise<string> {
+    const path = this.#options.configPath;
+    if (!path) return `no configuration file: CRL re-read, ${await this.reloadCrl()} client(s) disconnected`;
+    const next = await readReloadedConfig(path, this.#config, this.#poolKeeper.pool !== null);
+    const summary = await applyReload(this.#config, next, {
+      registry: this.#registry,
+      pool: this.#poolKeeper.pool,
+      replaceRoutes: (before, after) => this.#host.replaceRoutes(this.device.name, before, after),
+      reloadCrl: this.#crl ? () => this.#crl!.reload() : null,
+    });
+    this.#log.info("configuration reloaded", { file: path, summary });
+    return summary;
   }
 
   // -- Stop --
