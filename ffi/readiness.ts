@@ -51,6 +51,11 @@ export class Readiness {
     view.setInt16(12, POLLIN, true);
   }
 
+  /** The eventfd close() writes (tests check that it is released). */
+  get wakeFd(): number {
+    return this.#wake;
+  }
+
   /** True while a `wait()` is pending. */
   get waiting(): boolean {
     return this.#waiting !== null;

@@ -15,10 +15,25 @@ function makeReadable(fd: number): void {
   assert.equal(libc().write(fd, new BigUint64Array([1n]), 8), 8);
 }
 
-function openFdCount(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
+/**
+ * The kernel's id of the eventfd open as `fd` in this process, or null. Test
+ * files run in parallel in one process and reuse fd numbers at once, so a
+ * released fd is told by its eventfd id, not by counting open fds.
+ */
+function eventfdId(fd: number): string | null {
+  try {
+    return /^eventfd-id:\s*(\d+)/m.exec(Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Asserts that `r`'s eventfd is open now, and returns a check that it is no longer. */
+function wakeFdReleaseCheck(r: Readiness): () => void {
+  const fd = r.wakeFd;
+  const id = eventfdId(fd);
+  assert.ok(id !== null, "the eventfd is open");
+  return () => assert.notEqual(eventfdId(fd), id, `eventfd ${fd} (id ${id}) is still open`);
 }
 
 /**
@@ -68,17 +83,17 @@ Deno.test("Readiness.close() ends a pending wait, and later waits resolve at onc
 
 Deno.test("Readiness.close() releases its eventfd and leaves the watched fd open", async () => {
   const fd = openTarget();
-  const before = openFdCount();
   const idle = new Readiness(libc(), fd);
-  assert.equal(openFdCount(), before + 1);
+  const idleReleased = wakeFdReleaseCheck(idle);
   idle.close();
-  assert.equal(openFdCount(), before);
+  idleReleased();
 
   const busy = new Readiness(libc(), fd);
+  const busyReleased = wakeFdReleaseCheck(busy);
   const pending = busy.wait();
   busy.close();
   await pending;
-  assert.equal(openFdCount(), before);
+  busyReleased();
   assert.ok(libc().fcntl(fd, F_GETFL, 0) >= 0, "the watched fd was closed");
   libc().close(fd);
 });

@@ -92,3 +92,21 @@ Deno.test("tsvpn --client refuses a server config with exit 2", async () => {
     assert.match(r.stderr, /expected client for --client/);
   });
 });
+
+Deno.test("tsvpn client cleanup: nothing left behind exits 0 saying so; a bad config exits 2 with one line; help lists it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn-cli-" });
+  try {
+    const empty = await tsvpn("client", "cleanup", "--state-dir", dir);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.equal(empty.stdout, `Nothing to clean up: no host journal for this network namespace in ${dir}\n`);
+    await Deno.writeTextFile(`${dir}/c.yaml`, "mode: client\nremotes: []\n");
+    const bad = await tsvpn("client", "cleanup", "--config", `${dir}/c.yaml`);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^tsvpn client: .*c\.yaml:2: remotes: /);
+    assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+    const help = await tsvpn("--help");
+    assert.match(help.stdout, /tsvpn client cleanup \[--config FILE \| --state-dir DIR\]/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

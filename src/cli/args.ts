@@ -26,6 +26,7 @@ Usage:
   tsvpn pki init|issue|revoke|list|bundle|tls-crypt-key …
   tsvpn client add NAME [--remote HOST:PORT] [--format ovpn|yaml] [--state-dir DIR]
   tsvpn client revoke NAME [--state-dir DIR]
+  tsvpn client cleanup [--config FILE | --state-dir DIR]   undo what a killed client left on the host
   tsvpn status [--management ADDR | --config FILE | --state-dir DIR] [--password-file FILE] [--json]
   tsvpn import openvpn server.conf [--ccd DIR]
   tsvpn --help | --version

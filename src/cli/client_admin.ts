@@ -3,6 +3,7 @@
  *
  *   tsvpn client add NAME [--remote HOST:PORT] [--format ovpn|yaml] [--proto udp|tcp] [--state-dir DIR]
  *   tsvpn client revoke NAME [--state-dir DIR]
+ *   tsvpn client cleanup [--config FILE | --state-dir DIR]   (client_cleanup.ts)
  *
  * `add` issues a client certificate from the state's CA and prints a one-file
  * profile on stdout (remote defaults to the server certificate's first
@@ -15,7 +16,8 @@
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
-import type { ServerConfig } from "../config/schema.ts";
+import { DEFAULTS, type ServerConfig } from "../config/schema.ts";
+import type { NetConfig } from "../device/net_config.ts";
 import { formatManagementAddress } from "../ops/listen_address.ts";
 import { managementRequest } from "../ops/management_client.ts";
 import { readPasswordFile } from "../ops/management_guard.ts";
@@ -35,12 +37,17 @@ export interface ClientAdminIo {
   now?: () => Date;
   /** Time allowed to the management interface for reload-crl. @default 3000 */
   timeoutMs?: number;
+  /** The host `cleanup` restores (null: rtnetlink in this namespace). @default null */
+  net?: NetConfig | null;
 }
 
 export const CLIENT_USAGE = `Usage:
   tsvpn client add NAME [--remote HOST:PORT] [--format ovpn|yaml] [--proto udp|tcp] [--state-dir DIR]
   tsvpn client revoke NAME [--state-dir DIR]
-  (DIR defaults to ${DEFAULT_STATE_DIR}, the zero-config server's state directory)`;
+  (DIR defaults to ${DEFAULT_STATE_DIR}, the zero-config server's state directory)
+  tsvpn client cleanup [--config FILE | --state-dir DIR]
+  (undoes the host changes a client killed before its stop left behind, from the journal in the
+  config's state_dir, or every journal of this network namespace in DIR, default ${DEFAULTS.clientStateDir})`;
 
 interface ServerState {
   config: ServerConfig;
@@ -152,6 +159,19 @@ async function revoke(args: string[], io: Required<ClientAdminIo>): Promise<numb
   return 0;
 }
 
+async function cleanup(args: string[], io: Required<ClientAdminIo>): Promise<number> {
+  const { values, positionals } = parse(args, {
+    config: { type: "string" },
+    "state-dir": { type: "string" },
+  });
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
+  const { runCleanup } = await import("./client_cleanup.ts");
+  return await runCleanup(
+    { config: values.config as string | undefined, stateDir: values["state-dir"] as string | undefined },
+    { out: io.out, err: io.err, net: io.net ?? undefined },
+  );
+}
+
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 function parse(
@@ -184,6 +204,7 @@ export async function runClientAdmin(args: string[], io: ClientAdminIo = {}): Pr
     err: io.err ?? writeStderr,
     now: io.now ?? (() => new Date()),
     timeoutMs: io.timeoutMs ?? 3000,
+    net: io.net ?? null,
   };
   const [command, ...rest] = args;
   try {
@@ -192,13 +213,15 @@ export async function runClientAdmin(args: string[], io: ClientAdminIo = {}): Pr
         return await add(rest, full);
       case "revoke":
         return await revoke(rest, full);
+      case "cleanup":
+        return await cleanup(rest, full);
       case "help":
       case "--help":
       case "-h":
         full.out(CLIENT_USAGE + "\n");
         return 0;
       case undefined:
-        throw new UsageError("Missing client command (add or revoke)");
+        throw new UsageError("Missing client command (add, revoke or cleanup)");
       default:
         throw new UsageError(`Unknown client command "${command}"`);
     }

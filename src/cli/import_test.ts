@@ -85,7 +85,6 @@ Deno.test("runImport() reads client-config-dir from --ccd and the output loads",
       "ifconfig-push 10.8.0.50 255.255.255.0\niroute 192.168.10.0 255.255.255.0\n",
     );
     await Deno.writeTextFile(join(ccd, "mallory"), "disable\n");
-    await Deno.writeTextFile(join(ccd, "DEFAULT"), 'push "route 10.1.0.0 255.255.0.0"\n');
     const file = join(dir, "server.conf");
     await Deno.writeTextFile(
       file,
@@ -99,10 +98,33 @@ Deno.test("runImport() reads client-config-dir from --ccd and the output loads",
     assert.deepEqual(c.server.clients.get("alice")!.iroutes.map((p) => p.text), ["192.168.10.0/24"]);
     assert.equal(c.server.clients.get("mallory")!.disabled, true);
     assert.equal(c.server.clientToClient, true);
-    assert.equal(
-      err,
-      `${join(ccd, "DEFAULT")}: DEFAULT: not translated (a DEFAULT client file is not supported)\n`,
+    assert.equal(c.server.clientConfigDir, null);
+    assert.equal(err, "");
+  });
+});
+
+Deno.test("runImport() keeps a client-config-dir with a DEFAULT file live (server.client_config_dir) instead of folding it", async () => {
+  await withDir(async (dir) => {
+    const ccd = join(dir, "clients");
+    await Deno.mkdir(ccd);
+    await Deno.writeTextFile(join(ccd, "alice"), "ifconfig-push 10.8.0.50 255.255.255.0\n");
+    await Deno.writeTextFile(join(ccd, "DEFAULT"), 'push "route 10.1.0.0 255.255.0.0"\n');
+    const file = join(dir, "server.conf");
+    await Deno.writeTextFile(
+      file,
+      "dev tun\ntopology subnet\nca ca.crt\ncert s.crt\nkey s.key\nserver 10.8.0.0 255.255.255.0\n" +
+        "client-config-dir /nonexistent/ccd\n",
     );
+    const { code, out, err } = await run(["openvpn", file, "--ccd", ccd]);
+    assert.equal(code, 0, err);
+    const c = parseConfig(out, join(dir, "server.yaml")) as ServerConfig;
+    assert.equal(c.server.clientConfigDir, ccd);
+    assert.deepEqual([...c.server.clients.keys()], []);
+    assert.match(
+      out,
+      /client_config_dir: .*# server\.conf:7 client-config-dir \/nonexistent\/ccd \(read at each connect: a DEFAULT file needs it live\)/,
+    );
+    assert.equal(err, "");
   });
 });
 

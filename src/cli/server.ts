@@ -50,7 +50,7 @@ export async function runServerCommand(command: ServerCommand): Promise<number> 
     ? await keepCrlCurrent({ pkiDir: `${resolve(command.stateDir)}/${PKI_SUBDIR}`, log })
     : null;
   try {
-    return await runServer(config, { log });
+    return await runServer(config, { log, configPath: resolve(path) });
   } finally {
     crlKeeper?.stop();
   }

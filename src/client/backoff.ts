@@ -17,6 +17,7 @@
  */
 
 import type { Remote } from "../config/schema.ts";
+import type { ConnectionEnd } from "./connection.ts";
 
 /** A connection that stayed up this long resets the backoff. */
 export const STABLE_MS = 60_000;
@@ -128,4 +129,15 @@ export function nextAttempt(
 /** After a successful connection: this remote first next time, failures forgotten only once stable. */
 export function connected(state: ReconnectState): ReconnectState {
   return { remote: state.remote, failedInPass: 0, failedPasses: state.failedPasses };
+}
+
+/** A connection end after which the client dials again (nextAttempt decides when and where). */
+export type RetryableEnd = Exclude<ConnectionEnd, { kind: "stopped" | "fatal" | "halt" }>;
+
+/** What backoff.ts needs to know about how a connection ended (a dead server is re-dialled at once). */
+export function outcomeOf(end: RetryableEnd): Outcome {
+  if (end.kind === "lost" && end.deadPeer) return { kind: "server-restart", upForMs: end.upForMs };
+  return end.kind === "lost" || end.kind === "server-restart"
+    ? { kind: end.kind, upForMs: end.upForMs }
+    : { kind: end.kind };
 }

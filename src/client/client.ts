@@ -24,7 +24,7 @@
 import { openNetlink } from "../../ffi/netlink.ts";
 import { openTun } from "../../ffi/tun.ts";
 import type { ClientConfig, Remote } from "../config/schema.ts";
-import { type Clock, systemClock } from "../control/clock.ts";
+import { systemClock } from "../control/clock.ts";
 import { Emitter } from "../control/emitter.ts";
 import { Datapath } from "../datapath/datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
@@ -36,62 +36,24 @@ import {
   INITIAL_RECONNECT_STATE,
   nextAttempt,
   orderRemotes,
-  type Outcome,
+  outcomeOf,
   type ReconnectState,
+  type RetryableEnd,
 } from "./backoff.ts";
 import { loadClientPki } from "./client_pki.ts";
 import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd } from "./connection.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
-import { openTransport, type Resolver, systemResolver } from "./dial.ts";
+import { openTransport, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
-import type { HostPlan } from "./host_plan_types.ts";
+import type { HostJournal } from "./host_journal.ts";
+import { openHostJournal } from "./journal_replay.ts";
 import { type AppliedPush, PushApplier } from "./push_apply.ts";
 import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
+import { UplinkClamp } from "./uplink_mss.ts";
 
-export interface ClientOptions {
-  log: Logger;
-  /** Host network configuration; default rtnetlink in the current namespace (closed at exit). */
-  net?: NetConfig;
-  /** Opens the tun device; default ffi/tun.ts openTun. */
-  openDevice?: (name: string, mtu: number) => PacketDevice;
-  /** Where pull.dns resolv.conf writes. @default "/etc/resolv.conf" */
-  resolvConfPath?: string;
-  resolver?: Resolver;
-  /** [0, 1); jitter and remote_random. @default Math.random */
-  random?: () => number;
-  /** From dialling a remote until its PUSH_REPLY. @default 30000 */
-  handshakeTimeoutMs?: number;
-  /** Until a remote's first answer. @default 10000 */
-  firstResponseTimeoutMs?: number;
-  /** Opens a remote's transport. @default dial.ts openTransport (ffi/udp.ts, Deno TCP) */
-  openTransport?: typeof openTransport;
-  /** For bypass-dhcp. @default lease files (dhcp_lease.ts) */
-  dhcpServer?: () => Promise<string | null>;
-  /** Timers for the wait between connection attempts (tests inject a manual clock). @default systemClock */
-  retryClock?: Pick<Clock, "setTimer" | "clearTimer">;
-}
-
-export type ClientState = "starting" | "connecting" | "connected" | "waiting" | "stopping" | "stopped";
-
-export interface ClientStatus {
-  state: ClientState;
-  /** "host:port" of the remote in use or being dialled. */
-  remote: string | null;
-  plan: HostPlan | null;
-  /** Successful connections so far. */
-  connects: number;
-  lastError: string | null;
-}
-
-export type ClientEvents = {
-  /** The push was applied (`changed`: false when a reconnect found nothing to change). */
-  connected: (e: AppliedPush) => void;
-  disconnected: (e: ConnectionEnd) => void;
-};
-
-/** A connection end after which the client dials again (backoff.ts decides when and where). */
-type RetryableEnd = Exclude<ConnectionEnd, { kind: "stopped" | "fatal" | "halt" }>;
+import type { ClientEvents, ClientOptions, ClientStatus } from "./client_types.ts";
+export type { ClientEvents, ClientOptions, ClientState, ClientStatus } from "./client_types.ts";
 
 export class ClientHandle extends Emitter<ClientEvents> {
   /** The exit code, once everything tsvpn changed is undone. */
@@ -109,14 +71,18 @@ export class ClientHandle extends Emitter<ClientEvents> {
   // What the run opened, closed or undone by #shutdown (null: not opened).
   #net: NetConfig | null = null;
   #host: HostChanges | null = null;
+  #journal: HostJournal | null = null;
   #device: PacketDevice | null = null;
   #datapath: Datapath | null = null;
+  readonly #clamp: UplinkClamp;
   readonly #socket = new SwitchableSocket();
   #tick: ReturnType<typeof setInterval> | undefined;
   readonly #loops: Promise<void>[] = [];
   #pushes: PushApplier | null = null;
   #connection: Connection | null = null;
   #stopping = false;
+  /** Set by restart(): the connection's "stopped" end means "dial again now". */
+  #restarting = false;
   #wake: (() => void) | null = null;
   #applying: Promise<void> = Promise.resolve();
 
@@ -125,11 +91,17 @@ export class ClientHandle extends Emitter<ClientEvents> {
     this.#config = config;
     this.#options = options;
     this.#log = options.log;
+    this.#clamp = new UplinkClamp(config.mssfix, options.log);
     this.done = this.#run();
   }
 
   get status(): Readonly<ClientStatus> {
     return this.#status;
+  }
+
+  /** The datapath (kept across reconnects) once the device is open; read by client_metrics.ts. */
+  get datapath(): Datapath | null {
+    return this.#datapath;
   }
 
   /** The mesh of the current UDP connection, or null. */
@@ -145,6 +117,22 @@ export class ClientHandle extends Emitter<ClientEvents> {
     this.#log.info("stopping", { reason });
     void this.#connection?.stop(reason);
     this.#wake?.();
+  }
+
+  /**
+   * Soft restart (OpenVPN's SIGUSR1): ends the connection, telling the server,
+   * and dials the same remote again at once; the device and the host changes
+   * stay, and a reconnect that finds nothing changed touches nothing.
+   */
+  restart(reason = "restart requested"): void {
+    if (this.#stopping) return;
+    this.#log.info("restarting", { reason });
+    if (this.#connection) {
+      this.#restarting = true;
+      void this.#connection.stop(reason);
+    } else {
+      this.#wake?.(); // waiting to re-dial: dial now
+    }
   }
 
   /** Resolves with the next `connected` event, rejects after `timeoutMs` or when the client stops. */
@@ -216,18 +204,33 @@ export class ClientHandle extends Emitter<ClientEvents> {
       await recoverResolvConf(path, this.#log);
       dns = new ResolvConfFile(path, this.#log);
     }
-    this.#host = new HostChanges(this.#net, { log: this.#log.child("host"), dns });
+    const journal = await this.#openJournal(this.#net);
+    this.#host = new HostChanges(this.#net, { log: this.#log.child("host"), dns, journal });
     return this.#host;
   }
 
-  /** The tun device, opened once for the whole run (persist-tun). */
+  /**
+   * Puts back what an earlier run killed before its stop left on the host
+   * (journal_replay.ts), then starts this run's journal; null without one.
+   */
+  async #openJournal(net: NetConfig): Promise<HostJournal | null> {
+    const dir = this.#options.journalDir !== undefined
+      ? this.#options.journalDir
+      : (this.#options.net ? null : this.#config.stateDir);
+    if (dir === null) return null;
+    const journal = await openHostJournal(dir, this.#config.dev.name, net, this.#log.child("host"));
+    this.#journal = journal;
+    return journal;
+  }
+
+  /** The tun or tap device, opened once for the whole run (persist-tun). */
   #openDevice(): PacketDevice {
-    const openDevice = this.#options.openDevice ??
-      ((name, mtu) => openTun({ kind: "tun", name, mtu, vnetHeader: true }));
     const dev = this.#config.dev;
-    if (dev.type !== "tun") throw new Error("The client supports dev type tun only");
+    // tap frames carry no virtio-net header: the server's switch opens its tap the same way.
+    const openDevice = this.#options.openDevice ??
+      ((name, mtu) => openTun({ kind: dev.type, name, mtu, vnetHeader: dev.type === "tun" }));
     this.#device = openDevice(dev.name, dev.mtu);
-    this.#log.info("device open", { dev: this.#device.name, mtu: this.#device.mtu });
+    this.#log.info("device open", { dev: this.#device.name, type: dev.type, mtu: this.#device.mtu });
     return this.#device;
   }
 
@@ -237,6 +240,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     const datapath = new Datapath({
       mode: "single",
       device,
+      now: this.#options.now,
       socket: this.#socket,
       log: log.child("datapath"),
       onControl: (buf, off, len, from, row) => this.#connection?.onControl(buf, off, len, from, row),
@@ -252,7 +256,10 @@ export class ClientHandle extends Emitter<ClientEvents> {
     };
     this.#loops.push(runInsideLoop(datapath).catch(loopFailed("device")));
     this.#loops.push(runOutsideLoop(datapath).catch(loopFailed("socket")));
-    this.#tick = setInterval(() => datapath.tick(), 1000);
+    this.#tick = setInterval(() => {
+      datapath.tick();
+      this.#connection?.checkDeadPeer();
+    }, 1000);
     return datapath;
   }
 
@@ -260,6 +267,13 @@ export class ClientHandle extends Emitter<ClientEvents> {
   #onPush(info: ConnectedInfo): Promise<void> {
     const work = (async () => {
       const applied = await this.#pushes!.apply(info);
+      if (this.#datapath) {
+        await this.#clamp.apply(this.#datapath, {
+          net: this.#net,
+          server: info.address,
+          proto: info.remote.proto,
+        }, applied.plan.mtu);
+      }
       this.#status.state = "connected";
       this.#status.plan = applied.plan;
       this.#status.connects++;
@@ -277,6 +291,10 @@ export class ClientHandle extends Emitter<ClientEvents> {
     let state: ReconnectState = INITIAL_RECONNECT_STATE;
     while (!this.#stopping) {
       const end = await this.#connectOnce(deps, remotes[state.remote]);
+      if (end !== null && this.#restarting && !this.#stopping) {
+        this.#restarting = false;
+        continue;
+      }
       if (end === null || end.kind === "stopped" || this.#stopping) break;
       this.#status.lastError = end.reason;
       this.emit("disconnected", end);
@@ -319,7 +337,11 @@ export class ClientHandle extends Emitter<ClientEvents> {
     this.#stopping = true;
     await this.#connection?.stop("exiting");
     await this.#applying;
-    if (this.#host) await this.#host.undoAll();
+    if (this.#host) {
+      const failures = await this.#host.undoAll();
+      // Kept when something could not be undone: the next start or `tsvpn client cleanup` tries again.
+      await this.#journal?.close(failures.length === 0);
+    }
     try {
       this.#device?.close();
     } catch (e) {
@@ -351,33 +373,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   }
 }
 
-/** What backoff.ts needs to know about how a connection ended. */
-function outcomeOf(end: RetryableEnd): Outcome {
-  return end.kind === "lost" || end.kind === "server-restart"
-    ? { kind: end.kind, upForMs: end.upForMs }
-    : { kind: end.kind };
-}
-
 /** Starts the client; the handle stops it and reports its exit code. */
 export function startClient(config: ClientConfig, options: ClientOptions): ClientHandle {
   return new ClientHandle(config, options);
-}
-
-/**
- * Runs the client until SIGINT or SIGTERM (or a fatal error) and resolves
- * with the exit code once every host change is undone.
- */
-export async function runClient(config: ClientConfig, options: ClientOptions): Promise<number> {
-  const handle = startClient(config, options);
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const handlers = signals.map((sig) => {
-    const fn = () => handle.stop(`received ${sig}`);
-    Deno.addSignalListener(sig, fn);
-    return [sig, fn] as const;
-  });
-  try {
-    return await handle.done;
-  } finally {
-    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
-  }
 }

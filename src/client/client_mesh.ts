@@ -116,7 +116,11 @@ export class ClientMesh implements DirectPaths {
     if (v === 4 && len >= 20) slot = table.directSlot4At(buf, off + IPV4_DST);
     else if (v === 6 && len >= 40) slot = table.directSlot6At(buf, off + IPV6_DST);
     if (slot < 0) return false;
-    this.agent.direct.sendData(slot, buf, off, len);
+    this.agent.direct.queueData(slot, buf, off, len);
     return true;
+  }
+
+  flushDirect(): void {
+    this.agent.direct.flush();
   }
 }

@@ -32,14 +32,15 @@ import {
   resolveRemote,
   serverEndpoint,
 } from "./dial.ts";
+import { deadPeerTimeoutMs, isPeerDead } from "./dead_peer.ts";
 import { screenPushOptions } from "./push_screen.ts";
 import type { SwitchableSocket } from "./switchable_socket.ts";
 
 export type ConnectionEnd =
   /** Never got a working tunnel: DNS, refused, no answer, TLS failure. */
   | { kind: "failed"; reason: string }
-  /** Was up, then the server went silent or the transport broke. */
-  | { kind: "lost"; reason: string; upForMs: number }
+  /** Was up, then the server went silent or the transport broke (`deadPeer`: dead_peer.ts fired). */
+  | { kind: "lost"; reason: string; upForMs: number; deadPeer?: boolean }
   /** The server said it is going away (RESTART, EXIT, OCC exit). */
   | { kind: "server-restart"; reason: string; upForMs: number }
   | { kind: "auth-failed"; reason: string }
@@ -93,6 +94,8 @@ export class Connection {
   #upAt = 0;
   #gotPacket = false;
   #pushed: PushOptions | null = null;
+  /** Silence after sending that ends the tunnel (dead_peer.ts); 0 = off. */
+  #deadPeerMs = 0;
   #lastError: string | null = null;
   #end: ConnectionEnd | null = null;
   #finish: (e: ConnectionEnd) => void = () => {};
@@ -161,6 +164,27 @@ export class Connection {
     this.#conclude(this.#lostOrFailed(`no packet from the server for ${secs} s (ping-restart)`));
   }
 
+  /**
+   * Called once a second: ends an up tunnel whose server has answered
+   * nothing authenticated for the dead-peer timeout while we kept sending
+   * (dead_peer.ts); the client re-dials at once.
+   */
+  checkDeadPeer(): void {
+    if (this.#deadPeerMs === 0 || !this.up || this.#end) return;
+    const datapath = this.#deps.datapath;
+    const peers = datapath.peers;
+    if (peers.active[0] !== 1) return;
+    const now = datapath.now();
+    if (!isPeerDead(now, peers.lastRx[0], peers.lastTx[0], this.#deadPeerMs)) return;
+    const secs = Math.round((now - peers.lastRx[0]) / 1000);
+    this.#conclude({
+      kind: "lost",
+      reason: `nothing authenticated from the server for ${secs} s after sending (dead peer)`,
+      upForMs: this.#upFor(),
+      deadPeer: true,
+    });
+  }
+
   /** The datapath found the data key worn out (reneg_bytes, packet-id): start a soft reset. */
   onRekeyDue(): void {
     const reason = this.#dataChannel?.rekeyReason;
@@ -215,6 +239,7 @@ export class Connection {
     const session = new ControlSession({
       role: "client",
       proto: this.remote.proto,
+      devType: config.dev.type,
       credentials: this.#deps.credentials,
       verifyPeer: this.#deps.verifyPeer,
       wrap: this.#deps.makeWrap(),
@@ -339,6 +364,7 @@ export class Connection {
     const keepalive = this.#deps.config.keepalive;
     datapath.pingIntervalMs = (keepalive ? keepalive.interval : push.ping ?? 0) * 1000;
     datapath.timeoutMs = (keepalive ? keepalive.timeout : push.pingRestart ?? 0) * 1000;
+    this.#deadPeerMs = deadPeerTimeoutMs(this.#deps.config.deadPeerTimeout, push.ping ?? 0);
     this.#log.debug("PUSH_REPLY", { options: raw.join(",") });
     const info: ConnectedInfo = {
       remote: this.remote,

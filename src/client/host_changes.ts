@@ -23,6 +23,7 @@ import type { NetConfig, RouteInfo } from "../device/net_config.ts";
 import { parseIp } from "../addr/ip.ts";
 import { parseCidr, prefixContains } from "../addr/prefix.ts";
 import { itemKey } from "./host_plan.ts";
+import type { ChangeJournal } from "./host_journal.ts";
 import type { DnsSettings, HostLookups, HostPlan, PlanItem } from "./host_plan_types.ts";
 
 const EEXIST = 17;
@@ -33,6 +34,8 @@ const MAIN_TABLE = 254;
 
 /** Where pushed DNS settings go (resolv_conf.ts; a fake in tests). */
 export interface DnsTarget {
+  /** The file written, when there is one: the host journal records it for a replay. */
+  readonly path?: string;
   apply(dns: DnsSettings, dev: string): Promise<void>;
   restore(): Promise<void>;
   /** Name servers the host used before tsvpn changed anything. */
@@ -43,6 +46,8 @@ export interface HostChangesOptions {
   log: Logger;
   /** Needed only when pushed DNS settings are written (pull.dns resolv.conf). */
   dns?: DnsTarget | null;
+  /** Told of every change before it is made and of every undo (host_journal.ts). */
+  journal?: ChangeJournal | null;
 }
 
 export interface ApplyResult {
@@ -65,10 +70,37 @@ function sameDns(a: DnsSettings | null, b: DnsSettings | null): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * Undoes one applied item; a target already gone (or, for a route taken
+ * away, already back) counts as done, so undoing twice is harmless.
+ */
+export async function undoPlanItem(net: NetConfig, item: PlanItem): Promise<void> {
+  try {
+    if (item.kind === "address") await net.delAddress(item.spec);
+    else if (item.kind === "route") await net.delRoute(item.spec);
+    else await net.addRoute(item.spec);
+  } catch (e) {
+    if (!isAlreadyUndone(item, errnoOf(e))) throw e;
+  }
+}
+
+function isAlreadyUndone(item: PlanItem, errno: number): boolean {
+  return errno === ESRCH || errno === ENODEV || errno === EADDRNOTAVAIL ||
+    (item.kind === "suppress" && errno === EEXIST);
+}
+
+/** Sets the device's MTU or link state back; a device that is gone took the setting with it. */
+export async function undoLinkChange(change: () => Promise<void>): Promise<void> {
+  await change().catch((e) => {
+    if (errnoOf(e) !== ENODEV) throw e;
+  });
+}
+
 export class HostChanges {
   readonly #net: NetConfig;
   readonly #log: Logger;
   readonly #dns: DnsTarget | null;
+  readonly #journal: ChangeJournal | null;
   /** Applied items in the order they were applied. */
   #stack: { key: string; item: PlanItem }[] = [];
   #mtu: { dev: string; previous: number } | null = null;
@@ -80,6 +112,7 @@ export class HostChanges {
     this.#net = net;
     this.#log = options.log;
     this.#dns = options.dns ?? null;
+    this.#journal = options.journal ?? null;
   }
 
   /** One line per change currently in place, in the order made. */
@@ -133,11 +166,13 @@ export class HostChanges {
 
     const link = await this.#net.linkByName(plan.dev);
     if (link.mtu !== plan.mtu) {
+      if (!this.#mtu) await this.#journal?.record({ t: "mtu", dev: plan.dev, previous: link.mtu });
       await this.#net.setMtu(plan.dev, plan.mtu);
       if (!this.#mtu) this.#mtu = { dev: plan.dev, previous: link.mtu };
       this.#log.info("set MTU", { dev: plan.dev, mtu: plan.mtu });
     }
     if (!link.up) {
+      await this.#journal?.record({ t: "up", dev: plan.dev });
       await this.#net.setLinkUp(plan.dev, true);
       this.#linkUp = plan.dev;
     }
@@ -158,10 +193,14 @@ export class HostChanges {
       dnsChanged = true;
       if (dns) {
         if (!this.#dns) throw new Error("Cannot write DNS settings: no resolv.conf target configured");
+        if (!this.#appliedDns && this.#dns.path) {
+          await this.#journal?.record({ t: "dns", path: this.#dns.path });
+        }
         await this.#dns.apply(dns, plan.dev);
         this.#log.info("DNS settings written", { servers: dns.servers.join(" ") });
       } else if (this.#appliedDns && this.#dns) {
         await this.#dns.restore();
+        await this.#journal?.record({ t: "undo-dns" });
       }
       this.#appliedDns = dns;
     }
@@ -174,6 +213,7 @@ export class HostChanges {
     if (this.#appliedDns && this.#dns) {
       try {
         await this.#dns.restore();
+        await this.#journal?.record({ t: "undo-dns" });
       } catch (e) {
         failures.push(message(e));
       }
@@ -188,15 +228,17 @@ export class HostChanges {
       }
     }
     if (this.#linkUp) {
-      await this.#net.setLinkUp(this.#linkUp, false).catch((e) => {
-        if (errnoOf(e) !== ENODEV) failures.push(message(e));
-      });
+      const dev = this.#linkUp;
+      await undoLinkChange(() => this.#net.setLinkUp(dev, false))
+        .then(() => this.#journal?.record({ t: "undo-up" }))
+        .catch((e) => failures.push(message(e)));
       this.#linkUp = null;
     }
     if (this.#mtu) {
-      await this.#net.setMtu(this.#mtu.dev, this.#mtu.previous).catch((e) => {
-        if (errnoOf(e) !== ENODEV) failures.push(message(e));
-      });
+      const { dev, previous } = this.#mtu;
+      await undoLinkChange(() => this.#net.setMtu(dev, previous))
+        .then(() => this.#journal?.record({ t: "undo-mtu" }))
+        .catch((e) => failures.push(message(e)));
       this.#mtu = null;
     }
     for (const failure of failures) this.#log.warn("could not undo a host change", { error: failure });
@@ -205,6 +247,7 @@ export class HostChanges {
 
   /** Applies one item; false when it was already in place (not ours to undo). */
   async #do(item: PlanItem): Promise<boolean> {
+    await this.#journal?.record({ t: "do", item });
     try {
       if (item.kind === "address") await this.#net.addAddress(item.spec);
       else if (item.kind === "route") await this.#net.addRoute(item.spec);
@@ -215,32 +258,20 @@ export class HostChanges {
       const errno = errnoOf(e);
       if (item.kind !== "suppress" && errno === EEXIST) {
         this.#log.warn(`${message(e)}; leaving the existing one alone`);
-        return false;
-      }
-      if (item.kind === "suppress" && (errno === ESRCH || errno === ENODEV)) {
+      } else if (item.kind === "suppress" && (errno === ESRCH || errno === ENODEV)) {
         this.#log.warn(`${message(e)}; nothing to take away`);
-        return false;
+      } else {
+        await this.#journal?.record({ t: "skip", key: itemKey(item) });
+        throw e;
       }
-      throw e;
+      await this.#journal?.record({ t: "skip", key: itemKey(item) });
+      return false;
     }
   }
 
   async #undo(item: PlanItem): Promise<void> {
-    try {
-      if (item.kind === "address") await this.#net.delAddress(item.spec);
-      else if (item.kind === "route") await this.#net.delRoute(item.spec);
-      else await this.#net.addRoute(item.spec);
-    } catch (e) {
-      const errno = errnoOf(e);
-      // Already gone (or, for a restored route, already back): nothing left to undo.
-      if (
-        errno === ESRCH || errno === ENODEV || errno === EADDRNOTAVAIL ||
-        (item.kind === "suppress" && errno === EEXIST)
-      ) {
-        return;
-      }
-      throw e;
-    }
+    await undoPlanItem(this.#net, item);
+    await this.#journal?.record({ t: "undo", key: itemKey(item) });
   }
 
   async #outsideRoute(address: string, tunDev: string): Promise<RouteInfo | null> {

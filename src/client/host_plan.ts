@@ -27,6 +27,8 @@ import { dnsServerAddress } from "./push_vet.ts";
 
 export interface PlanInput {
   dev: string;
+  /** A tap device takes `ifconfig ADDRESS NETMASK` whatever the topology (OpenVPN's rule). @default "tun" */
+  devType?: "tun" | "tap";
   /** Configured dev.mtu, used unless the server pushes tun-mtu. */
   mtu: number;
   push: PushOptions;
@@ -39,7 +41,7 @@ export interface PlanInput {
 export async function planHost(input: PlanInput): Promise<HostPlan> {
   const { push, policy, dev, lookups } = input;
   const warnings: string[] = [];
-  const topology = pickTopology(push);
+  const topology = input.devType === "tap" ? "subnet" : pickTopology(push);
   const addresses = planTunnelAddresses(push, topology, warnings);
 
   const serverIp = parseIp(input.server.address);

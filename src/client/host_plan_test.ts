@@ -102,6 +102,23 @@ Deno.test("planHost() gives net30 and p2p clients a local address with the serve
   }
 });
 
+Deno.test("planHost() on a tap device reads ifconfig as address and netmask, and a bridged push as no address", async () => {
+  const tap = (push: PushOptions) =>
+    planHost({ dev: "tap0", devType: "tap", mtu: 1500, push, policy: policy(), server, lookups });
+  // Whatever topology a tap server names, the second word is a netmask, never a net30 peer.
+  const p = await tap({
+    topology: "net30",
+    ifconfig: { local: "10.9.0.2", remoteOrNetmask: "255.255.255.0" },
+    routeGateway: "10.9.0.1",
+    routes: [{ network: "10.20.0.0", netmask: "255.255.0.0" }],
+  });
+  assert.equal(p.topology, "subnet");
+  assert.deepEqual(p.items.map(itemKey), ["a tap0 10.9.0.2/24 ", "r 10.20.0.0/16 10.9.0.1 tap0 "]);
+  const bridged = await tap({});
+  assert.equal(bridged.local4, null);
+  assert.deepEqual(bridged.items, []);
+});
+
 Deno.test("pickTopology() follows the push, else reads a netmask as subnet and a peer as net30", () => {
   assert.equal(pickTopology({ topology: "p2p" }), "p2p");
   assert.equal(pickTopology({ ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" } }), "subnet");

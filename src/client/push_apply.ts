@@ -56,6 +56,7 @@ export class PushApplier {
     for (const warning of warnings) log.warn(warning);
     const plan = await planHost({
       dev,
+      devType: config.dev.type,
       mtu: config.dev.mtu,
       push,
       policy: config,

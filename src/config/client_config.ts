@@ -28,6 +28,7 @@ import {
   readManagement,
   readPki,
 } from "./sections.ts";
+import { readMetrics } from "./metrics_config.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -53,6 +54,14 @@ export function readClientConfig(root: MapView): ClientConfig {
   const scripts = readScripts(root);
   const reconnect = readReconnect(root);
   const management = readManagement(root, "client");
+  const mssfix = readClientMssfix(root, dev.mtu);
+  const deadPeer = root.opt("dead_peer_timeout");
+  const deadPeerTimeout = deadPeer
+    ? deadPeer.int(0, 3600, "a whole number of seconds, 0-3600 (0 = off)")
+    : DEFAULTS.deadPeerTimeout;
+  const stateDirField = root.opt("state_dir");
+  const stateDir = stateDirField ? stateDirField.filePath() : DEFAULTS.clientStateDir;
+  const metrics = readMetrics(root, "client");
   return {
     mode: "client",
     remotes,
@@ -71,8 +80,20 @@ export function readClientConfig(root: MapView): ClientConfig {
     scripts,
     reconnect,
     management,
+    mssfix,
+    deadPeerTimeout,
+    stateDir,
+    metrics,
     compat: readCompat(root),
   };
+}
+
+/** `mssfix`: "auto" (the default), 0 (off) or the largest inner packet, up to dev.mtu. */
+function readClientMssfix(root: MapView, mtu: number): number | "auto" {
+  const f = root.opt("mssfix");
+  if (!f || f.scalar() === "auto") return "auto";
+  if (f.scalar() === 0) return 0;
+  return f.int(576, mtu, `auto, 0 (off) or an integer from 576 to ${mtu} (dev.mtu)`);
 }
 
 function readRemotes(root: MapView, proto: Proto): Remote[] {

@@ -46,6 +46,8 @@ Deno.test("parseConfig() fills every client default", () => {
   assert.deepEqual(c.scripts, { up: null, down: null });
   assert.deepEqual(c.reconnect, { initialDelay: 1, maxDelay: 60 });
   assert.equal(c.management, null);
+  assert.equal(c.deadPeerTimeout, 15);
+  assert.equal(c.stateDir, "/var/lib/tsvpn/client");
 });
 
 Deno.test("parseConfig() reads a full client config", () => {
@@ -81,6 +83,8 @@ redirect_gateway: [def1]
 scripts: { up: ./up.sh, down: ./down.sh }
 reconnect: { initial_delay: 2, max_delay: 30 }
 management: { listen: 127.0.0.2:7506 }
+dead_peer_timeout: 0
+state_dir: state
 `);
   assert.deepEqual(c.remotes, [
     { host: "vpn1.example.com", port: 1194, proto: "udp" },
@@ -118,6 +122,15 @@ management: { listen: 127.0.0.2:7506 }
     passwordFile: null,
     hold: false,
   });
+  assert.equal(c.deadPeerTimeout, 0);
+  assert.equal(c.stateDir, "/home/a/state");
+});
+
+Deno.test("parseConfig() reads the client's mssfix: auto by default, auto, 0 or a size", () => {
+  assert.equal(client(HEAD).mssfix, "auto");
+  assert.equal(client(HEAD + "mssfix: auto\n").mssfix, "auto");
+  assert.equal(client(HEAD + "mssfix: 0\n").mssfix, 0);
+  assert.equal(client(HEAD + "mssfix: 1300\n").mssfix, 1300);
 });
 
 Deno.test("parseConfig() gives remotes the top-level proto by default", () => {
@@ -247,6 +260,11 @@ const CLIENT_ERRORS: [string, string, string][] = [
     "c.yaml:4: keepalive.interval: expected timeout at least twice interval (40 s → 80 s), got 60",
   ],
   [
+    "negative dead_peer_timeout",
+    HEAD + "dead_peer_timeout: -1\n",
+    "c.yaml:4: dead_peer_timeout: expected a whole number of seconds, 0-3600 (0 = off), got -1",
+  ],
+  [
     "missing key file",
     "mode: client\nremotes: [{ host: a.b }]\npki:\n  ca: a\n  cert: b\n",
     "c.yaml:3: pki.key: required key is missing",
@@ -260,6 +278,11 @@ const CLIENT_ERRORS: [string, string, string][] = [
     "local redirect flag",
     HEAD + "redirect_gateway: [all]\n",
     'c.yaml:4: redirect_gateway[0]: expected one of !ipv4, bypass-dhcp, bypass-dns, def1, ipv6, local, got "all"',
+  ],
+  [
+    "mssfix above dev.mtu",
+    HEAD + "dev: { mtu: 1400 }\nmssfix: 1450\n",
+    "c.yaml:5: mssfix: expected auto, 0 (off) or an integer from 576 to 1400 (dev.mtu), got 1450",
   ],
 ];
 

@@ -74,6 +74,15 @@ Deno.test("deploy/examples/server.yaml loads with loadConfig and sets every serv
       "server.mesh.keepalive",
       "server.mesh.retry",
       "server.mesh.max_pairs",
+      "server.metrics.listen",
+      "server.metrics.status_page",
+      "server.metrics.status_page_remote",
+      "server.metrics.client_series",
+      "server.client_config_dir",
+      "server.scripts.client_connect",
+      "server.scripts.client_disconnect",
+      "server.scripts.learn_address",
+      "server.scripts.timeout",
     ]
   ) assert.ok(keys.includes(k), k);
 });

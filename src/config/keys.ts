@@ -22,6 +22,10 @@ export const DATA_KEYS = [
 export const KEEPALIVE_KEYS = ["interval", "timeout"] as const;
 export const LOG_KEYS = ["level"] as const;
 export const MANAGEMENT_KEYS = ["listen", "password_file", "hold"] as const;
+/** `server.metrics`: Prometheus /metrics and the web status page (docs/observability.md). */
+export const SERVER_METRICS_KEYS = ["listen", "status_page", "status_page_remote", "client_series"] as const;
+/** A client config's `metrics`: Prometheus /metrics only. */
+export const CLIENT_METRICS_KEYS = ["listen"] as const;
 export const PUSH_KEYS = ["routes", "routes6", "redirect_gateway", "dns", "domain"] as const;
 
 export const SERVER_KEYS = [
@@ -57,6 +61,17 @@ export const SERVER_SECTION_KEYS = [
   "clients",
   "mesh",
   "compat",
+  "metrics",
+  "scripts",
+  "client_config_dir",
+] as const;
+
+/** `server.scripts`: OpenVPN's client-connect, client-disconnect and learn-address (docs/operations.md). */
+export const SERVER_SCRIPTS_KEYS = [
+  "client_connect",
+  "client_disconnect",
+  "learn_address",
+  "timeout",
 ] as const;
 
 /** `server.pool_range`: the dynamic IPv4 range (OpenVPN's ifconfig-pool). */
@@ -95,6 +110,8 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["server.mesh", MESH_KEYS],
   ["server.compat", COMPAT_KEYS],
   ["server.pool_range", POOL_RANGE_KEYS],
+  ["server.metrics", SERVER_METRICS_KEYS],
+  ["server.scripts", SERVER_SCRIPTS_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
 ]);
@@ -117,6 +134,10 @@ export const CLIENT_KEYS = [
   "scripts",
   "reconnect",
   "management",
+  "mssfix",
+  "dead_peer_timeout",
+  "state_dir",
+  "metrics",
   "compat",
 ] as const;
 

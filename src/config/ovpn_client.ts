@@ -81,6 +81,9 @@ export function parseOvpnClient(
     },
     reconnect: p.reconnect,
     management: p.management,
+    mssfix: p.mssfix,
+    deadPeerTimeout: DEFAULTS.deadPeerTimeout,
+    stateDir: DEFAULTS.clientStateDir,
     compat: { compress: p.compress },
   };
   ctx.ignored.sort((a, b) => a.line - b.line);

@@ -49,6 +49,7 @@ export interface ClientProfile extends DevDirectives {
   proto: Proto;
   remoteRandom: boolean;
   mtu: number;
+  mssfix: number | "auto";
   readonly pems: PemCollector;
   crl: PemSource | null;
   keyDirection: 0 | 1 | null;
@@ -87,6 +88,7 @@ export function emptyProfile(): ClientProfile {
     dev: null,
     devType: null,
     mtu: DEFAULTS.mtu,
+    mssfix: "auto",
     pems: new PemCollector(),
     crl: null,
     keyDirection: null,
@@ -159,6 +161,11 @@ function readTransport(p: ClientProfile, ctx: OvpnContext, d: OvpnDirective): bo
       return true;
     case "tun-mtu":
       p.mtu = ovpnMtu(ctx, d);
+      return true;
+    case "mssfix":
+      // OpenVPN sizes the outer datagram; tsvpn's "auto" does the same from the uplink's MTU.
+      if (d.args[0] === "0") p.mssfix = 0;
+      else ctx.ignore(d, "tsvpn clamps TCP MSS to fit the uplink's MTU (mssfix: auto)");
       return true;
   }
   return takeDevDirective(p, ctx, d);

@@ -361,3 +361,15 @@ const OVPN_ERRORS: [string, string, string][] = [
 for (const [what, text, message] of OVPN_ERRORS) {
   Deno.test(`parseOvpnClient() rejects a profile with ${what}`, () => fails(text, message));
 }
+
+Deno.test("parseOvpnClient() keeps mssfix 0 and turns a size into the uplink-derived auto", () => {
+  assert.equal(parseOvpnClient(MINIMAL, "c.ovpn").config.mssfix, "auto");
+  assert.equal(parseOvpnClient(MINIMAL + "mssfix 0\n", "c.ovpn").config.mssfix, 0);
+  const { config, ignored } = parseOvpnClient(MINIMAL + "mssfix 1400 mtu\n", "c.ovpn");
+  assert.equal(config.mssfix, "auto");
+  assert.deepEqual(ignored, [{
+    line: 6,
+    option: "mssfix 1400 mtu",
+    reason: "tsvpn clamps TCP MSS to fit the uplink's MTU (mssfix: auto)",
+  }]);
+});

@@ -217,7 +217,11 @@ function settleCiphers(t: ServerTranslation): void {
   }
 }
 
-/** The client-config-dir files as server.clients, when the caller reads them; what was not translated. */
+/**
+ * The client-config-dir, when the caller reads it: folded into server.clients (static YAML), or, when a
+ * DEFAULT file or a push-reset needs OpenVPN's semantics, kept as the live server.client_config_dir (read
+ * at each connect, docs/operations.md). Returns what was not translated.
+ */
 function translateCcdDir(
   t: ServerTranslation,
   ccd: OvpnDirective,
@@ -233,20 +237,18 @@ function translateCcdDir(
       reason: "client-config-dir was not read",
     }];
   }
+  const files = options.readCcd(dir).sort((a, b) => a.name.localeCompare(b.name));
+  if (files.some((f) => f.name === "DEFAULT" || /^\s*push-reset\b/m.test(f.text))) {
+    const why = files.some((f) => f.name === "DEFAULT") ? "a DEFAULT file" : "push-reset";
+    const note = `${t.from(ccd)} (read at each connect: ${why} needs it live)`;
+    t.yaml.set("server.client_config_dir", { kind: "scalar", value: dir }, note);
+    return [];
+  }
   const ignored: ImportedOption[] = [];
   t.yaml.touch("server.clients");
-  for (const f of options.readCcd(dir).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (f.name === "DEFAULT") {
-      ignored.push({
-        file: f.path,
-        line: 0,
-        option: "DEFAULT",
-        reason: "a DEFAULT client file is not supported",
-      });
-    } else {
-      t.ccdNames.push(f.name);
-      ignored.push(...translateCcd(f, t.yaml));
-    }
+  for (const f of files) {
+    t.ccdNames.push(f.name);
+    ignored.push(...translateCcd(f, t.yaml));
   }
   return ignored;
 }

@@ -68,7 +68,8 @@ const MAX_INT = 2 ** 31 - 1;
 /** Translates one directive (or records it for later); an option tsvpn does not know is reported as ignored. */
 export function translateServerOption(t: ServerTranslation, d: OvpnDirective): void {
   const handled = translatePem(t, d) || translateTransport(t, d) || translateCrypto(t, d) ||
-    translateSession(t, d) || translatePool(t, d) || translateRouting(t, d) || translateCompression(t, d);
+    translateSession(t, d) || translatePool(t, d) || translateRouting(t, d) || translateScripts(t, d) ||
+    translateCompression(t, d);
   if (!handled && !ALWAYS_ON.has(d.name)) t.ctx.ignore(d);
 }
 
@@ -346,6 +347,26 @@ function translatePoolFiles(t: ServerTranslation, d: OvpnDirective): boolean {
       return true;
   }
   return false;
+}
+
+/** OpenVPN's option → the server.scripts key it becomes. */
+const SCRIPT_KEYS: Record<string, string> = {
+  "client-connect": "client_connect",
+  "client-disconnect": "client_disconnect",
+  "learn-address": "learn_address",
+};
+
+/** client-connect, client-disconnect, learn-address → server.scripts (a single executable, no arguments). */
+function translateScripts(t: ServerTranslation, d: OvpnDirective): boolean {
+  if (!Object.hasOwn(SCRIPT_KEYS, d.name)) return false;
+  const key = SCRIPT_KEYS[d.name];
+  const cmd = t.ctx.arg(d, 0, "a script");
+  if (/\s/.test(cmd.trim()) || d.args.length > 1) {
+    t.ctx.ignore(d, "script arguments are not supported; give a single executable");
+  } else {
+    t.yaml.set(`server.scripts.${key}`, { kind: "scalar", value: t.ctx.path(cmd) }, t.from(d));
+  }
+  return true;
 }
 
 /** Routes, pushes, client-config-dir and client certificates. */

@@ -56,7 +56,7 @@ const CCD: CcdFile[] = [
       'push "route 172.16.0.0 255.255.0.0"\nifconfig-ipv6-push fd00:9::50/64\niroute-ipv6 fd00:99::/64\n',
   },
   { name: "mallory", path: "/etc/openvpn/ccd/mallory", text: "disable\n" },
-  { name: "bob", path: "/etc/openvpn/ccd/bob", text: "push-reset\nfoo bar\n" },
+  { name: "bob", path: "/etc/openvpn/ccd/bob", text: "foo bar\n" },
 ];
 
 function load(yaml: string): ServerConfig {
@@ -145,13 +145,7 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
       reason:
         "tsvpn never compresses; server.compat.compress (lzo-no, stub, stub-v2) gives clients the framing without compression",
     },
-    {
-      file: "/etc/openvpn/ccd/bob",
-      line: 1,
-      option: "push-reset",
-      reason: "tsvpn sends per-client pushes in addition to the global ones",
-    },
-    { file: "/etc/openvpn/ccd/bob", line: 2, option: "foo bar", reason: "not supported by tsvpn" },
+    { file: "/etc/openvpn/ccd/bob", line: 1, option: "foo bar", reason: "not supported by tsvpn" },
   ]);
 });
 
@@ -273,3 +267,33 @@ for (const [what, text, message] of IMPORT_ERRORS) {
     });
   });
 }
+
+Deno.test("translateOvpnServer() turns client-connect, client-disconnect and learn-address into server.scripts, refusing script arguments", () => {
+  const r = translateOvpnServer(
+    "dev tun\nca a\ncert b\nkey c\nserver 10.8.0.0 255.255.255.0\nscript-security 2\n" +
+      'client-connect /etc/openvpn/cc.sh\nlearn-address la.sh\nclient-disconnect "/bin/cd arg"\n',
+    "/etc/openvpn/server.conf",
+  );
+  const c = parseConfig(r.yaml, "/etc/tsvpn/server.yaml") as ServerConfig;
+  assert.deepEqual(c.server.scripts, {
+    clientConnect: "/etc/openvpn/cc.sh",
+    clientDisconnect: null,
+    learnAddress: "/etc/openvpn/la.sh",
+    timeout: 10,
+  });
+  assert.deepEqual(r.ignored.map((i) => [i.line, i.reason]), [
+    [9, "script arguments are not supported; give a single executable"],
+  ]);
+});
+
+Deno.test("translateOvpnServer() keeps a client-config-dir with push-reset live (server.client_config_dir), folding nothing", () => {
+  const { yaml, ignored } = translateOvpnServer(
+    "dev tun\nca a\ncert b\nkey c\nserver 10.8.0.0 255.255.255.0\nclient-config-dir ccd\n",
+    "/etc/openvpn/server.conf",
+    { readCcd: () => [...CCD, { name: "zed", path: "/etc/openvpn/ccd/zed", text: "push-reset\n" }] },
+  );
+  const c = load(yaml);
+  assert.equal(c.server.clientConfigDir, "/etc/openvpn/ccd");
+  assert.deepEqual([...c.server.clients.keys()], []);
+  assert.deepEqual(ignored, []);
+});

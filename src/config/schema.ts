@@ -66,6 +66,10 @@ export const DEFAULTS = {
   pullDns: "none" as DnsMode,
   reconnectInitialDelay: 1,
   reconnectMaxDelay: 60,
+  /** Client: WireGuard's 15 s (keepalive 10 + rekey 5) for a server that stopped answering. */
+  deadPeerTimeout: 15,
+  /** Client: where the journal of host changes lives (src/client/host_journal.ts). */
+  clientStateDir: "/var/lib/tsvpn/client",
 } as const;
 
 /** PEM material: a file to read (path resolved) or text given inline in the config. */
@@ -140,6 +144,18 @@ export interface ManagementConfig {
   hold: boolean;
 }
 
+/** `server.metrics` / a client's `metrics`: the HTTP listener for /metrics and the status page. */
+export interface MetricsConfig {
+  /** Any address (Prometheus scrapes it from elsewhere); IPv6 hosts without brackets. */
+  listen: { host: string; port: number };
+  /** Server only: serve the web status page, its JSON and the kill button (default false). */
+  statusPage: boolean;
+  /** Server only: answer the page from non-loopback peers too (default false: loopback only). */
+  statusPageRemote: boolean;
+  /** Server only: most clients with their own tsvpn_client_* series (by connection order; default 100). */
+  clientSeries: number;
+}
+
 /** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */
 export interface PushConfig {
   routes: IpPrefix[];
@@ -207,6 +223,12 @@ export interface ServerSection {
    * whole network.
    */
   poolRange: { start: IpAddress; end: IpAddress } | null;
+  /** `server.metrics`: Prometheus /metrics and the status page; absent or null = off. */
+  metrics?: MetricsConfig | null;
+  /** `server.scripts`: per-client scripts with OpenVPN's contract (src/server/connect_scripts.ts). */
+  scripts: ServerScripts;
+  /** OpenVPN's client-config-dir, read at each connect (src/server/ccd_file.ts); resolved path or null. */
+  clientConfigDir: string | null;
 }
 
 /** `server.compat` (docs/operations.md, "Older profiles: compression framing"). */
@@ -217,6 +239,15 @@ export interface CompatConfig {
    * to clients as that option; nothing is ever compressed. @default "none"
    */
   compress: CompressFraming;
+}
+
+/** `server.scripts`: resolved paths or null, and the timeout each run gets. */
+export interface ServerScripts {
+  clientConnect: string | null;
+  clientDisconnect: string | null;
+  learnAddress: string | null;
+  /** Seconds a script may run before it is killed (a timed-out client-connect refuses the client). */
+  timeout: number;
 }
 
 export interface ServerConfig {
@@ -296,6 +327,21 @@ export interface ClientConfig {
   scripts: ScriptsConfig;
   reconnect: ReconnectConfig;
   management: ManagementConfig | null;
+  /**
+   * Largest inner IP packet a TCP SYN's MSS is clamped to, in both directions
+   * (as server.mssfix); "auto" derives it from the MTU of the link towards the
+   * server (client/uplink_mss.ts); 0 = no clamping.
+   */
+  mssfix: number | "auto";
+  /**
+   * Seconds without an authenticated packet from the server, after sending,
+   * before re-dialling at once (dead_peer.ts); 0 = off.
+   */
+  deadPeerTimeout: number;
+  /** Directory of the host-change journal (host_journal.ts). */
+  stateDir: string;
+  /** `metrics`: Prometheus /metrics; absent or null = off. */
+  metrics?: MetricsConfig | null;
 }
 
 export type Config = ServerConfig | ClientConfig;

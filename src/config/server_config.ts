@@ -36,6 +36,8 @@ import {
   SERVER_KEYS,
   SERVER_SECTION_KEYS,
 } from "./keys.ts";
+import { readMetrics } from "./metrics_config.ts";
+import { readClientConfigDir, readServerScripts } from "./server_scripts.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -132,6 +134,9 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     mesh: readMesh(m, dev, clientToClient),
     compat: readCompat(m),
     poolRange: readPoolRange(m, network),
+    metrics: readMetrics(m, "server"),
+    scripts: readServerScripts(m),
+    clientConfigDir: readClientConfigDir(m),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);

@@ -291,7 +291,9 @@ export class KeyNegotiation {
     const proto = core.options.proto === "tcp"
       ? (core.role === "server" ? "TCPv4_SERVER" : "TCPv4_CLIENT")
       : "UDPv4";
-    return `V4,dev-type tun,link-mtu 1549,tun-mtu 1500,proto ${proto},cipher ${cipher},auth [null-digest],` +
+    return `V4,dev-type ${
+      core.options.devType ?? "tun"
+    },link-mtu 1549,tun-mtu 1500,proto ${proto},cipher ${cipher},auth [null-digest],` +
       `keysize ${keysize},key-method 2,tls-${core.role}`;
   }
 }

@@ -75,6 +75,7 @@ export type {
   Role,
   SessionKey,
 } from "./session_types.ts";
+export { PushRefused } from "./session_types.ts";
 
 /** Most control bytes queued behind a full send window: past it the peer is not acknowledging what we send. */
 const MAX_SEND_BACKLOG = 512 * 1024;

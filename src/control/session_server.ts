@@ -12,7 +12,12 @@ import { selectCipher } from "./ncp.ts";
 import { negotiatedPushOptions, PushResponder } from "./push_exchange.ts";
 import { buildPushReplies, type PushOptions } from "./push_options.ts";
 import type { RoleSteps, SessionCore } from "./session_core.ts";
-import type { AuthDecision, ControlSessionOptions, PeerIdentity } from "./session_types.ts";
+import {
+  type AuthDecision,
+  type ControlSessionOptions,
+  type PeerIdentity,
+  PushRefused,
+} from "./session_types.ts";
 
 /** How long AUTH_FAILED has to reach the refused client before the session ends. */
 const AUTH_FAILED_GRACE_MS = 1000;
@@ -129,7 +134,8 @@ export class ServerSteps implements RoleSteps {
       options = core.options.pushOptions ? await core.options.pushOptions(this.#peer) : {};
     } catch (e) {
       this.#push.built();
-      core.fatal("internal", `push options failed: ${(e as Error).message}`);
+      if (e instanceof PushRefused) this.#refuseAtPush(ks, e.message);
+      else core.fatal("internal", `push options failed: ${(e as Error).message}`);
       return;
     }
     this.#push.built();
@@ -143,6 +149,17 @@ export class ServerSteps implements RoleSteps {
     for (const part of buildPushReplies(reply, core.options.pushChunk)) core.sendMessage(target, part);
     this.#push.replied(core.clock.now());
     core.flushSoon();
+  }
+
+  /** The server refused the client while building its push reply: AUTH_FAILED, then the session ends. */
+  #refuseAtPush(ks: KeyState, reason: string): void {
+    const core = this.#core;
+    if (core.closed) return;
+    this.#refusal = reason;
+    core.log?.warn("client refused", { cn: this.#peer.commonName, reason });
+    const target = core.keys.primary ?? ks;
+    core.sendMessage(target, authFailedMessage(reason));
+    core.failKey(target, "auth-failed", `client refused: ${reason}`, AUTH_FAILED_GRACE_MS);
   }
 
   /** The verified peer: set before any key-method 2 is read. */

@@ -86,6 +86,22 @@ function shutdown(p: Pair): void {
   p.server.close("test done", false);
 }
 
+Deno.test({
+  name: "ControlSession names its device kind in the options string the peer compares (dev-type tap)",
+  fn: async () => {
+    const p = pair({ server: { devType: "tap" }, client: { devType: "tap" } });
+    const pushed = p.client.once("pushReply");
+    p.client.start();
+    try {
+      await within(pushed, 10000, "push reply");
+      assert.match(p.server.peer!.remoteOptions, /^V4,dev-type tap,/);
+      assert.match(p.client.peer!.remoteOptions, /^V4,dev-type tap,/);
+    } finally {
+      shutdown(p);
+    }
+  },
+});
+
 for (const wrap of ["none", "tls-auth", "tls-crypt"] as const) {
   Deno.test({
     name: `ControlSession client and server agree on key2, cipher and push options (${wrap})`,

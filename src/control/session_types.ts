@@ -43,6 +43,13 @@ export interface PeerIdentity {
 
 export type AuthDecision = { ok: true } | { ok: false; reason: string };
 
+/**
+ * Thrown (or rejected with) by the server's `pushOptions` to refuse the client
+ * at the push step (a failing client-connect script): it gets AUTH_FAILED, as
+ * a refusal at authorize, instead of an internal error.
+ */
+export class PushRefused extends Error {}
+
 /** New data-channel keys for one key-id: hand key2 + cipher + role to data/key_material.ts. */
 export interface SessionKey {
   keyId: number;
@@ -91,6 +98,8 @@ export interface ControlSessionOptions {
   /** data-ciphers, in preference order. */
   ciphers?: readonly string[];
   proto?: "udp" | "tcp";
+  /** The device kind, named in the options string OpenVPN peers compare. @default "tun" */
+  devType?: "tun" | "tap";
   /** Largest control packet on the wire (OpenVPN --tls-mtu). @default 1250 */
   tlsMtu?: number;
   /** First retransmission timeout (OpenVPN --tls-timeout). @default 2000 */

@@ -131,8 +131,13 @@ export interface DirectPaths {
   receive(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): number;
   readonly plainOff: number;
   readonly plainLen: number;
-  /** Takes the IP packet at buf[off, +len) (24 bytes of headroom) when its destination is on a direct path. */
+  /**
+   * Takes the IP packet at buf[off, +len) (24 bytes of headroom) when its destination is on a direct path;
+   * it is queued, and buf must stay untouched, until flushDirect().
+   */
   sendDirect(buf: Uint8Array, off: number, len: number): boolean;
+  /** Sends what sendDirect() queued (the device loop calls it once per batch, with its own flush). */
+  flushDirect(): void;
 }
 
 export class Datapath {
@@ -150,7 +155,7 @@ export class Datapath {
   readonly slotSize: number;
   clientToClient: boolean;
   /** MSS value SYNs are clamped to for IPv4 (IPv6: 20 less); 0 = off. */
-  readonly mss: number;
+  mss: number;
   readonly float: boolean;
   pingIntervalMs: number;
   timeoutMs: number;
@@ -165,8 +170,8 @@ export class Datapath {
   relayObserver: RelayObserver | null = null;
   /** Single mode (client): direct paths to introduced peers (null: everything goes to the server). */
   directPaths: DirectPaths | null = null;
-  /** True when debug logging is on (checked before building log arguments). */
-  readonly debug: boolean;
+  /** True when debug logging is on (checked before building log arguments); follows the level at each tick. */
+  debug: boolean;
 
   readonly #scratch: Uint8Array;
   #lastSweep = 0;
@@ -189,8 +194,7 @@ export class Datapath {
     this.batchSize = o.batchSize ?? 64;
     this.slotSize = o.slotSize ?? Math.max(2048, HEADROOM + o.device.mtu + 14 + 64);
     this.clientToClient = o.clientToClient ?? false;
-    const mssfix = o.mssfix ?? 0;
-    this.mss = mssfix > 40 ? mssfix - 40 : 0;
+    this.mss = mssOf(o.mssfix ?? 0);
     this.float = o.float ?? false;
     this.pingIntervalMs = o.pingIntervalMs ?? 0;
     this.timeoutMs = o.timeoutMs ?? 0;
@@ -203,6 +207,11 @@ export class Datapath {
     this.onTimeout = o.onTimeout;
     this.onRekeyDue = o.onRekeyDue;
     this.#scratch = new Uint8Array(HEADROOM + 64);
+  }
+
+  /** Changes the clamp (the client learns its uplink's MTU after connecting); 0 = off. */
+  setMssfix(mssfix: number): void {
+    this.mss = mssOf(mssfix);
   }
 
   // -- Control plane --
@@ -245,6 +254,7 @@ export class Datapath {
    * table.
    */
   tick(now = this.now()): void {
+    this.debug = this.log?.debugEnabled ?? false;
     const p = this.peers;
     for (let id = 0; id < p.capacity; id++) {
       if (p.active[id] !== 1) continue;
@@ -314,4 +324,9 @@ export class Datapath {
     }
     return true;
   }
+}
+
+/** The IPv4 MSS for an mssfix (largest inner packet): 40 bytes of IP and TCP headers less; 0 = off. */
+function mssOf(mssfix: number): number {
+  return mssfix > 40 ? mssfix - 40 : 0;
 }

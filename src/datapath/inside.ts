@@ -65,6 +65,7 @@ export class InsidePipeline {
       else this.#single(buf, HEADROOM, len);
     }
     this.queue.flush();
+    dp.directPaths?.flushDirect();
     dp.checkKeys(now);
   }
 

@@ -36,6 +36,8 @@ export class PeerTable {
   /** Milliseconds of the last packet sealed to the peer. */
   readonly lastTx: Float64Array;
   readonly counters: Float64Array;
+  /** The counter cells of every peer released so far, summed (totals survive disconnects). */
+  readonly departed = new Float64Array(PEER_COUNTER_STRIDE);
   #count = 0;
   #reserved: Uint8Array;
 
@@ -97,6 +99,9 @@ export class PeerTable {
     if (this.active[id] === 1) {
       this.active[id] = 0;
       this.#count--;
+      for (let c = 0; c < PEER_COUNTER_STRIDE; c++) {
+        this.departed[c] += this.counters[id * PEER_COUNTER_STRIDE + c];
+      }
     }
     this.channels[id] = null;
     this.#reserved[id] = 0;
@@ -111,6 +116,15 @@ export class PeerTable {
 
   counter(id: number, cell: number): number {
     return this.counters[id * PEER_COUNTER_STRIDE + cell];
+  }
+
+  /** Counter `cell` summed over every peer, attached now or released before (control plane). */
+  total(cell: number): number {
+    let sum = this.departed[cell];
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.active[i] === 1) sum += this.counters[i * PEER_COUNTER_STRIDE + cell];
+    }
+    return sum;
   }
 
   #check(id: number): void {

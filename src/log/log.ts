@@ -1,7 +1,13 @@
 /**
  * Levelled logger with timestamps. Hot paths check `log.enabled(level)` (or the
  * boolean fields) before building arguments, so disabled levels cost nothing.
+ * A logger and its children share one level: setting it on any of them (the
+ * management command `log level debug`) changes it for all, live. When stderr
+ * is the systemd journal (journal.ts), lines carry a `<N>` priority prefix
+ * instead of a timestamp.
  */
+
+import { JOURNAL_PRIORITY, stderrIsJournal } from "./journal.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
@@ -24,8 +30,20 @@ export interface LoggerOptions {
   now?: () => Date;
   /** Prefix such as a component name, e.g. "server". */
   scope?: string;
+  /** "journal": `<N>` priority prefixes, no timestamp. @default "journal" when stderr is the journal, else "plain" */
+  style?: LogStyle;
+}
+
+export type LogStyle = "plain" | "journal";
+
+/** What a logger and its children share. */
+interface Shared {
+  rank: number;
+  sink: LogSink;
+  now: () => Date;
+  style: LogStyle;
   /** Shared with children, so a tap added later sees theirs too. */
-  taps?: Set<LogTap>;
+  taps: Set<LogTap>;
 }
 
 const encoder = new TextEncoder();
@@ -35,52 +53,48 @@ function stderrSink(line: string): void {
 }
 
 export class Logger {
-  #rank: number;
-  #sink: LogSink;
-  #now: () => Date;
+  #shared: Shared;
   #scope: string;
-  readonly #taps: Set<LogTap>;
-  /** True when debug lines are written; check before building costly arguments. */
-  debugEnabled: boolean;
 
   constructor(options: LoggerOptions = {}) {
-    this.#rank = RANK[options.level ?? "info"];
-    this.#sink = options.sink ?? stderrSink;
-    this.#now = options.now ?? (() => new Date());
+    this.#shared = {
+      rank: RANK[options.level ?? "info"],
+      sink: options.sink ?? stderrSink,
+      now: options.now ?? (() => new Date()),
+      style: options.style ?? (options.sink === undefined && stderrIsJournal() ? "journal" : "plain"),
+      taps: new Set(),
+    };
     this.#scope = options.scope ?? "";
-    this.#taps = options.taps ?? new Set();
-    this.debugEnabled = this.#rank >= RANK.debug;
+  }
+
+  /** True when debug lines are written; check before building costly arguments. */
+  get debugEnabled(): boolean {
+    return this.#shared.rank >= RANK.debug;
+  }
+
+  get style(): LogStyle {
+    return this.#shared.style;
   }
 
   get level(): LogLevel {
-    return LOG_LEVELS[this.#rank];
+    return LOG_LEVELS[this.#shared.rank];
   }
 
+  /** Sets the level of this logger, its parent and every child alike. */
   set level(level: LogLevel) {
-    this.#rank = RANK[level];
-    this.debugEnabled = this.#rank >= RANK.debug;
+    this.#shared.rank = RANK[level];
   }
 
   enabled(level: LogLevel): boolean {
-    return RANK[level] <= this.#rank;
+    return RANK[level] <= this.#shared.rank;
   }
 
-  /** A logger sharing this one's sink and level with a scope prefix. */
+  /** A logger sharing this one's sink, style and level (changes included) with a scope prefix. */
   child(scope: string): Logger {
-    const child = new Logger({
-      level: this.level,
-      sink: this.#sink,
-      now: this.#now,
-      scope: this.#scope ? `${this.#scope}/${scope}` : scope,
-      taps: this.#taps,
-    });
+    const child = new Logger({ sink: this.#shared.sink, style: this.#shared.style });
+    child.#shared = this.#shared;
+    child.#scope = this.#scope ? `${this.#scope}/${scope}` : scope;
     return child;
-  }
-
-  /** Calls `tap` with every line this logger and its children write; returns its removal. */
-  addTap(tap: LogTap): () => void {
-    this.#taps.add(tap);
-    return () => this.#taps.delete(tap);
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {
@@ -99,14 +113,25 @@ export class Logger {
     this.#write("debug", msg, fields);
   }
 
+  /** Calls `tap` with every line this logger and its children write; returns its removal. */
+  addTap(tap: LogTap): () => void {
+    this.#shared.taps.add(tap);
+    return () => this.#shared.taps.delete(tap);
+  }
+
   #write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-    if (RANK[level] > this.#rank) return;
+    const shared = this.#shared;
+    if (RANK[level] > shared.rank) return;
     let body = this.#scope ? `[${this.#scope}] ${msg}` : msg;
     if (fields) {
       for (const [k, v] of Object.entries(fields)) body += ` ${k}=${formatValue(v)}`;
     }
-    this.#sink(`${this.#now().toISOString()} ${level.toUpperCase().padEnd(5)} ${body}`);
-    for (const tap of this.#taps) tap(level, body);
+    // The journal stamps and ranks each line itself: the priority prefix replaces time and level.
+    const prefix = shared.style === "journal"
+      ? JOURNAL_PRIORITY[level]
+      : `${shared.now().toISOString()} ${level.toUpperCase().padEnd(5)} `;
+    shared.sink(prefix + body);
+    for (const tap of shared.taps) tap(level, body);
   }
 }
 

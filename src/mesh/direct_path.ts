@@ -17,7 +17,8 @@
  *   reported once per new source (`events.otherSource`): rebinding, roaming.
  *
  * Send: `seal` (in place, 24 bytes of headroom, like DataChannel) then
- * `sendData` to the slot's selected endpoint. Probes and replies are sealed
+ * `queueData` for the slot's selected endpoint, sent in one batch by `flush` (the
+ * device loop calls it per batch). Probes and replies are sealed
  * in a preallocated scratch slot.
  *
  * Data packets allocate nothing and never throw; a refused datagram changes
@@ -106,6 +107,12 @@ export interface DirectPathEvents<P> {
   ): boolean;
 }
 
+/** The shared socket: `send` for records, `sendBatch` (when it has one) for queued data. */
+export type DirectPathSocket = Pick<DatagramSocket, "send"> & Partial<Pick<DatagramSocket, "sendBatch">>;
+
+/** Data datagrams queued before a flush; the device loop's batch is 64. */
+const QUEUE_CAPACITY = 64;
+
 export class DirectPath<P extends DirectPeer> {
   readonly drops = new Float64Array(MESH_DROP_COUNT);
   readonly stats = new Float64Array(MS_COUNT);
@@ -114,16 +121,22 @@ export class DirectPath<P extends DirectPeer> {
   plainLen = 0;
   slot = -1;
   readonly #table: MeshPeerTable<P>;
-  readonly #socket: Pick<DatagramSocket, "send">;
+  readonly #socket: DirectPathSocket;
   readonly #events: DirectPathEvents<P>;
   readonly #now: () => number;
   readonly #scratch = new Uint8Array(MESH_OVERHEAD + RECORD_LEN);
   readonly #replyWindow: Float64Array;
   readonly #replyCount: Float64Array;
+  // Data datagrams queued by queueData() until flush(): borrowed buffers, as the datapath's SendQueue.
+  readonly #queuedBufs: Uint8Array[] = new Array(QUEUE_CAPACITY).fill(new Uint8Array(0));
+  readonly #queuedOffsets = new Int32Array(QUEUE_CAPACITY);
+  readonly #queuedSizes = new Int32Array(QUEUE_CAPACITY);
+  readonly #queuedSlots = new Int32Array(QUEUE_CAPACITY);
+  #queued = 0;
 
   constructor(
     table: MeshPeerTable<P>,
-    socket: Pick<DatagramSocket, "send">,
+    socket: DirectPathSocket,
     events: DirectPathEvents<P>,
     now: () => number,
   ) {
@@ -209,17 +222,53 @@ export class DirectPath<P extends DirectPeer> {
     return peer.channel.seal(buf, payloadOff, payloadLen);
   }
 
-  /** `seal` and send to the slot's selected endpoint; false when dropped (no peer, seal or socket failed). */
-  sendData(slot: number, buf: Uint8Array, payloadOff: number, payloadLen: number): boolean {
+  /**
+   * `seal` and queue for the slot's selected endpoint until flush(), which the
+   * device loop calls once per batch (one sendmmsg for the batch); buf must
+   * stay untouched until then. False when dropped (no peer, seal failed).
+   */
+  queueData(slot: number, buf: Uint8Array, payloadOff: number, payloadLen: number): boolean {
     const n = this.seal(slot, buf, payloadOff, payloadLen);
-    if (n <= 0 || !this.#socket.send(buf, payloadOff - MESH_OVERHEAD, n, this.#table.sendTo, slot)) {
+    if (n <= 0) {
       this.stats[MS_SEND_FAILED]++;
       return false;
     }
+    if (this.#queued === QUEUE_CAPACITY) this.flush();
+    const i = this.#queued++;
+    this.#queuedBufs[i] = buf;
+    this.#queuedOffsets[i] = payloadOff - MESH_OVERHEAD;
+    this.#queuedSizes[i] = n;
+    this.#queuedSlots[i] = slot;
     this.#table.sent[slot]++;
     this.stats[MS_PACKETS_OUT]++;
     this.stats[MS_BYTES_OUT] += payloadLen;
     return true;
+  }
+
+  /** Sends what queueData() queued; the datagrams the socket did not take count as send failures. */
+  flush(): void {
+    const n = this.#queued;
+    if (n === 0) return;
+    this.#queued = 0;
+    const socket = this.#socket;
+    const to = this.#table.sendTo;
+    let sent = 0;
+    if (socket.sendBatch) {
+      sent = socket.sendBatch(
+        this.#queuedBufs,
+        this.#queuedOffsets,
+        this.#queuedSizes,
+        n,
+        to,
+        this.#queuedSlots,
+      );
+    } else {
+      for (let i = 0; i < n; i++) {
+        const row = this.#queuedSlots[i];
+        if (socket.send(this.#queuedBufs[i], this.#queuedOffsets[i], this.#queuedSizes[i], to, row)) sent++;
+      }
+    }
+    this.stats[MS_SEND_FAILED] += n - sent;
   }
 
   /** Sends a PROBE with `probeId` to row `row` of `to`; the record names that endpoint. */

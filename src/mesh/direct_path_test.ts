@@ -9,8 +9,10 @@ import {
   DirectPath,
   type DirectPeer,
   MS_PACKETS_IN,
+  MS_PACKETS_OUT,
   MS_REPLIES_LIMITED,
   MS_REPLIES_OUT,
+  MS_SEND_FAILED,
   REPLIES_PER_SECOND,
   RX_DELIVER,
   RX_DROPPED,
@@ -76,11 +78,20 @@ function deliver(to: Side, bytes: Uint8Array, from = FROM): number {
   return to.path.receive(bytes, 0, bytes.length, from, 0);
 }
 
-Deno.test("DirectPath.sendData() seals to the selected endpoint; the peer delivers the packet in place", () => {
+/** queueData() then flush(): one packet on its way. */
+function sendNow(side: Side, slot: Uint8Array): boolean {
+  const queued = side.path.queueData(0, slot, MESH_OVERHEAD, slot.length - MESH_OVERHEAD);
+  side.path.flush();
+  return queued;
+}
+
+Deno.test("DirectPath.queueData() seals to the selected endpoint; the peer delivers the packet in place", () => {
   const { alice, bob } = pair();
   const slot = ipPacket("10.8.0.2", "10.8.0.3");
   const plain = slot.slice(MESH_OVERHEAD);
-  assert.equal(alice.path.sendData(0, slot, MESH_OVERHEAD, slot.length - MESH_OVERHEAD), true);
+  assert.equal(alice.path.queueData(0, slot, MESH_OVERHEAD, slot.length - MESH_OVERHEAD), true);
+  assert.equal(alice.out.length, 0, "queued until flush()");
+  alice.path.flush();
   assert.equal(alice.out[0].to, "198.51.100.9:1194");
   const d = alice.out[0].bytes;
   assert.equal(deliver(bob, d), RX_DELIVER);
@@ -91,6 +102,33 @@ Deno.test("DirectPath.sendData() seals to the selected endpoint; the peer delive
   assert.deepEqual(bob.other, [], "from the selected endpoint: nothing to report");
 });
 
+Deno.test("DirectPath.flush() sends a batch with one sendBatch call and counts what the socket refused", () => {
+  const { alice } = pair();
+  const batches: number[] = [];
+  let refuse = 0;
+  const path = new DirectPath(
+    alice.table,
+    {
+      send: () => assert.fail("data goes through sendBatch"),
+      sendBatch: (_bufs, _offs, _sizes, count) => {
+        batches.push(count);
+        return count - refuse;
+      },
+    },
+    { otherSource: () => {}, reply: () => false },
+    () => 0,
+  );
+  const slots = Array.from({ length: 70 }, () => ipPacket("10.8.0.2", "10.8.0.3"));
+  for (const slot of slots) path.queueData(0, slot, MESH_OVERHEAD, slot.length - MESH_OVERHEAD);
+  assert.deepEqual(batches, [64], "a full queue flushes itself");
+  refuse = 2;
+  path.flush();
+  path.flush();
+  assert.deepEqual(batches, [64, 6], "an empty queue sends nothing");
+  assert.equal(path.stats[MS_PACKETS_OUT], 70);
+  assert.equal(path.stats[MS_SEND_FAILED], 2);
+});
+
 Deno.test("DirectPath.receive() leaves OpenVPN packets alone and drops unknown pairs, short datagrams, stale keys", () => {
   const { alice, bob } = pair();
   for (const first of [0x48, 0x38, 0x20]) {
@@ -99,7 +137,7 @@ Deno.test("DirectPath.receive() leaves OpenVPN packets alone and drops unknown p
   assert.equal(deliver(bob, Uint8Array.of(0xfa, 0, 0, 5)), RX_DROPPED);
   assert.equal(bob.path.drops[MESH_DROP_MALFORMED], 1);
   const slot = ipPacket("10.8.0.2", "10.8.0.3");
-  alice.path.sendData(0, slot, MESH_OVERHEAD, slot.length - MESH_OVERHEAD);
+  sendNow(alice, slot);
   const other = alice.out[0].bytes.slice();
   other[3] = 6;
   assert.equal(deliver(bob, other), RX_DROPPED);
@@ -149,7 +187,7 @@ Deno.test("DirectPath reports a new data source once, not per packet", () => {
   writeEndpointRow(moved, 0, parseEndpoint("198.51.100.9:2000"));
   for (let i = 0; i < 3; i++) {
     const slot = ipPacket("10.8.0.2", "10.8.0.3");
-    alice.path.sendData(0, slot, MESH_OVERHEAD, slot.length - MESH_OVERHEAD);
+    sendNow(alice, slot);
     assert.equal(deliver(bob, alice.out[i].bytes, moved), RX_DELIVER);
   }
   assert.deepEqual(bob.other, ["198.51.100.9:2000"]);

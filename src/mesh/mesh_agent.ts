@@ -21,9 +21,9 @@ import type { Clock } from "../control/clock.ts";
 import type { CipherName } from "../data/aead.ts";
 import type { AeadBackendChoice } from "../data/aead_select.ts";
 import type { DataKeyMaterial } from "../data/key_material.ts";
-import { type DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
+import { EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
-import { DirectPath } from "./direct_path.ts";
+import { DirectPath, type DirectPathSocket } from "./direct_path.ts";
 import {
   type Endpoint,
   formatEndpoint,
@@ -63,7 +63,7 @@ export interface MeshAgentOptions {
   /** Sends a control message over our session's control channel. */
   sendControl: (text: string) => void;
   /** The socket we share with the server connection. */
-  socket: Pick<DatagramSocket, "send">;
+  socket: DirectPathSocket;
   /** Our local endpoints (interface addresses with our UDP port), reported for peers on the same LAN. */
   localEndpoints?: () => Endpoint[];
   log?: Logger;

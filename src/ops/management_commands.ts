@@ -8,6 +8,9 @@ import { formatStatus } from "./status_format.ts";
 import { formatStatusTable } from "./status_table.ts";
 import { firstLine } from "../log/first_line.ts";
 import { executeOpenvpnCommand, heldRefusal, type OpenvpnCommandContext } from "./management_openvpn.ts";
+import type { Logger } from "../log/log.ts";
+import { LOG_COMMAND_HELP, logCommand } from "./log_command.ts";
+import { RELOAD_HELP, reloadCommand } from "./management_reload.ts";
 
 /** OpenVPN 2.6 speaks management version 5; clients gate features on it. */
 export const MANAGEMENT_VERSION = 5;
@@ -27,6 +30,8 @@ export interface CommandContext extends Partial<Omit<OpenvpnCommandContext, "con
   /** tsvpn release for `version` and `help`. */
   version: string;
   pid: number;
+  /** The process' logger, for `log level` (log_command.ts). */
+  log?: Logger;
 }
 
 const HELP = [
@@ -42,7 +47,9 @@ const HELP = [
   "load-stats             : Show global server load stats.",
   "log [on|off] [N|all]   : Turn on/off realtime log display",
   "                         + show last N lines or 'all' for entire history.",
+  LOG_COMMAND_HELP,
   "pid                    : Show process ID of the current tsvpn process.",
+  RELOAD_HELP,
   "reload-crl             : Re-read the CRL and disconnect clients whose certificate is revoked.",
   "signal s               : Send signal s to daemon,",
   "                         s = SIGHUP|SIGTERM|SIGUSR1|SIGUSR2.",
@@ -109,6 +116,12 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
         return one(`ERROR: reload-crl failed: ${firstLine(err)}`);
       }
     }
+    case "log":
+      // `log level [lvl]` is tsvpn's; OpenVPN's `log on|off|all|N` is below.
+      if (params[0] === "level") return one(logCommand(params, ctx.log));
+      break;
+    case "reload":
+      return one(await reloadCommand(ctx.control));
     case "quit":
     case "exit":
       return { lines: [], close: true };

@@ -196,6 +196,7 @@ class Session {
         events: ctx.events,
         notices: this.notices,
         signal: ctx.signal,
+        log: ctx.log,
       });
       if (reply === null) continue;
       if (reply.lines.length > 0 && !await this.write(reply.lines.join("\r\n") + "\r\n")) {

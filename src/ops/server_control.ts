@@ -89,4 +89,9 @@ export interface ServerControl {
   killClientId(clientId: number, message: string | null, reason: string): Promise<boolean>;
   /** Re-reads the CRL and disconnects sessions whose certificate is now revoked. */
   reloadCrl(): Promise<number>;
+  /**
+   * Re-reads the configuration file and applies the live keys (src/server/server_reload.ts); resolves
+   * with a one-line summary, rejects with a one-line reason (a key that needs a restart, a bad file).
+   */
+  reload?(): Promise<string>;
 }

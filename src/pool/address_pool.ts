@@ -300,6 +300,64 @@ export class AddressPool {
     return out;
   }
 
+  /** The static reservation of `name` as text, or null. */
+  staticOf(name: string): StaticAddress | null {
+    const st = this.#statics.get(name);
+    if (st === undefined) return null;
+    const out: StaticAddress = {};
+    if (st.ipv4 !== null) out.ipv4 = formatIpv4(st.ipv4);
+    if (st.ipv6 !== null) out.ipv6 = formatIpv6(st.ipv6);
+    return out;
+  }
+
+  /**
+   * Replaces `name`'s static reservation (a reload, a client-config-dir or
+   * client-connect `ifconfig-push`); null removes it. Throws a RangeError, and
+   * changes nothing, when `name` holds its static lease now, or the address
+   * does not fit the layout or is another name's static or live lease.
+   */
+  setStatic(name: string, spec: StaticAddress | null): void {
+    const old = this.#statics.get(name);
+    if (old !== undefined && old.inUse > 0) {
+      throw new RangeError(`Static address of "${name}" is in use; release its lease first`);
+    }
+    const next = spec === null ? null : planStatics(this.layout, { [name]: spec })[0];
+    if (next) this.#checkFree(next);
+    if (old !== undefined) this.#unreserve(name);
+    if (next) {
+      for (const slot of [next.slot4, next.slot6]) {
+        if (slot >= 0 && this.#names[slot] !== name) this.#changes++;
+      }
+      this.#reserve(next);
+    }
+  }
+
+  #checkFree(r: StaticReservation): void {
+    const where = `Static address for "${r.name}"`;
+    for (const [other, st] of this.#statics) {
+      if (other === r.name) continue;
+      const same4 = r.ipv4 !== null && st.ipv4 === r.ipv4;
+      const same6 = r.ipv6 !== null && st.ipv6 !== null && r.ipv6.every((w, i) => w === st.ipv6![i]);
+      if (same4 || same6) throw new RangeError(`${where}: the address is reserved for "${other}"`);
+    }
+    for (const slot of [r.slot4, r.slot6]) {
+      if (slot >= 0 && this.#inUse[slot] && this.#names[slot] !== r.name) {
+        throw new RangeError(`${where}: the address is in use by "${this.#names[slot]}"`);
+      }
+    }
+  }
+
+  /** Drops `name`'s reservation; its slots become dynamic, remembered for `name`. */
+  #unreserve(name: string): void {
+    this.#statics.delete(name);
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (this.#fixed[slot] && this.#names[slot] === name) {
+        this.#fixed[slot] = 0;
+        this.#released[slot] = this.#clock();
+      }
+    }
+  }
+
   // -- Internals --
 
   /** OpenVPN's ifconfig_pool_find: the name's old slot, else the free slot released earliest. */

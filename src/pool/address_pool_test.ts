@@ -284,3 +284,31 @@ Deno.test("AddressPool.list() reports remembered bindings and their state", () =
     { name: "bob", ipv4: "10.8.0.3", ipv6: null, inUse: true, fixed: false },
   ]);
 });
+
+Deno.test("AddressPool.setStatic() adds, moves and removes a reservation at run time, refusing one that is in use or taken", () => {
+  const p = pool({ network4: "10.8.0.0/24" }, { statics: { carol: { ipv4: "10.8.0.9" } } });
+  const dave = ok(p.allocate("dave"));
+  assert.equal(v4(dave), "10.8.0.2");
+  p.setStatic("alice", { ipv4: "10.8.0.50" });
+  assert.deepEqual(p.staticOf("alice"), { ipv4: "10.8.0.50" });
+  const alice = ok(p.allocate("alice"));
+  assert.deepEqual([v4(alice), alice.fixed], ["10.8.0.50", true]);
+  assert.throws(() => p.setStatic("alice", { ipv4: "10.8.0.51" }), /Static address of "alice" is in use/);
+  p.release(alice);
+  assert.throws(() => p.setStatic("alice", { ipv4: "10.8.0.9" }), /reserved for "carol"/);
+  assert.throws(() => p.setStatic("alice", { ipv4: "10.8.0.2" }), /in use by "dave"/);
+  assert.throws(() => p.setStatic("alice", { ipv4: "10.9.0.2" }), /outside 10\.8\.0\.0\/24/);
+  assert.deepEqual(p.staticOf("alice"), { ipv4: "10.8.0.50" }, "a refused change changes nothing");
+  p.setStatic("alice", null);
+  assert.equal(p.staticOf("alice"), null);
+  const again = ok(p.allocate("alice"));
+  assert.equal(again.fixed, false);
+  assert.notEqual(v4(again), "10.8.0.9");
+  // dave's address can be reserved once dave is gone.
+  p.release(dave);
+  p.setStatic("erin", { ipv4: "10.8.0.2" });
+  assert.deepEqual([v4(ok(p.allocate("dave"))) !== "10.8.0.2", v4(ok(p.allocate("erin")))], [
+    true,
+    "10.8.0.2",
+  ]);
+});

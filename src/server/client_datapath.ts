@@ -39,8 +39,11 @@ export class ClientDatapath {
     this.#log = o.log;
   }
 
-  /** Installs new data keys (`key2` is wiped); the first key of an authorized client attaches it. */
-  installKey(rec: ClientRecord, keyId: number, key2: Uint8Array, cipher: string): void {
+  /**
+   * Installs new data keys (`key2` is wiped); the first key of an authorized client attaches it, unless
+   * `hold` (its client-config-dir / client-connect have not let it in yet: attachHeld() does it then).
+   */
+  installKey(rec: ClientRecord, keyId: number, key2: Uint8Array, cipher: string, hold = false): void {
     if (rec.peerId < 0 || rec.released) return;
     const material = dataKeysFromKey2(key2, { cipher: cipher as "AES-256-GCM", role: "server" });
     key2.fill(0);
@@ -64,7 +67,14 @@ export class ClientDatapath {
       this.#log.info("data keys renewed", { cn: rec.name, keyId });
       return;
     }
+    if (!hold) this.#attach(rec, rec.channel);
+  }
+
+  /** Attaches a client whose keys were installed on hold; true when it attached now. */
+  attachHeld(rec: ClientRecord): boolean {
+    if (rec.attached || rec.released || rec.peerId < 0 || !rec.channel) return false;
     this.#attach(rec, rec.channel);
+    return true;
   }
 
   /** Frees the client's peer id (with its routes and MACs) and wipes its keys. */
@@ -73,6 +83,13 @@ export class ClientDatapath {
     if (rec.attached && this.#dp.modeName === "router") this.#logRemovedRoutes(rec);
     this.#dp.releasePeer(rec.peerId);
     rec.channel?.clear();
+  }
+
+  /** The client's addresses or iroutes changed (client-config-dir, client-connect, reload): its routes follow. */
+  reroute(rec: ClientRecord): void {
+    if (!rec.attached || rec.released || this.#dp.modeName !== "router") return;
+    this.#dp.routes.removeOwner(rec.peerId);
+    this.#addRoutes(rec);
   }
 
   /** The first data key: the datapath carries the client's packets from now on. */

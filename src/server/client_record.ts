@@ -26,6 +26,20 @@ export interface ClientRecord {
   connectedSince: number;
   cipher: string;
   serial: string;
+  /** Milliseconds since the epoch when it was authorized. */
+  authorizedAt: number;
+  /** The push reply's wait for client-config-dir and client-connect (client_connect.ts), once per session. */
+  planning: Promise<void> | null;
+  /** It was let in (past the ccd file and client-connect): client-disconnect runs at the end. */
+  connectRan: boolean;
+  /** Addresses and iroutes announced to learn-address (deleted at the end). */
+  learned: string[];
+  /** Options pushed on top (ccd and client-connect `push` lines). */
+  extraPush: string[];
+  /** False after a ccd or client-connect `push-reset`. */
+  inheritPush: boolean;
+  /** Its options went through client-config-dir / client-connect (a reload reconnects it on any change). */
+  planned: boolean;
 }
 
 /** A session's record before it is authorized. */
@@ -48,6 +62,13 @@ export function newClientRecord(
     connectedSince: 0,
     cipher: "",
     serial: "",
+    authorizedAt: 0,
+    planning: null,
+    connectRan: false,
+    learned: [],
+    extraPush: [],
+    inheritPush: true,
+    planned: false,
   };
 }
 

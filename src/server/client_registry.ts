@@ -16,16 +16,25 @@ import type { ClientOverride, ServerConfig } from "../config/schema.ts";
 import type { PeerContext } from "../control/listener.ts";
 import { IV_PROTO_CC_EXIT_NOTIFY } from "../control/peer_info.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import type { AuthDecision, ControlSession, PeerIdentity } from "../control/session.ts";
+import {
+  type AuthDecision,
+  type ControlSession,
+  type PeerIdentity,
+  PushRefused,
+} from "../control/session.ts";
 import type { Datapath } from "../datapath/datapath.ts";
+import { PC_BYTES_IN, PC_BYTES_OUT } from "../datapath/peer_table.ts";
 import type { EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
 import type { AddressPool, Lease } from "../pool/address_pool.ts";
 import type { CloseReason } from "../mesh/messages.ts";
+import { ClientConnect } from "./client_connect.ts";
 import { ClientDatapath } from "./client_datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
-import { type ClientRecord, newClientRecord } from "./client_record.ts";
+import { type ClientRecord, iroutesOf, newClientRecord } from "./client_record.ts";
+import { ConnectScripts } from "./connect_scripts.ts";
 import type { CrlClient } from "./crl_watch.ts";
+import { emptyPush } from "../config/sections.ts";
 import { buildClientPush } from "./push_reply.ts";
 
 export type { ClientRecord } from "./client_record.ts";
@@ -39,6 +48,10 @@ export interface ClientRegistryOptions {
   log: Logger;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** The per-client scripts; default: run from `config.server.scripts` as child processes. */
+  scripts?: ConnectScripts;
+  /** The device name scripts are told (`dev`). @default config.dev.name */
+  dev?: () => string;
 }
 
 export class ClientRegistry {
@@ -48,6 +61,8 @@ export class ClientRegistry {
   readonly #o: ClientRegistryOptions;
   readonly #log: Logger;
   readonly #attachments: ClientDatapath;
+  readonly scripts: ConnectScripts;
+  readonly #connect: ClientConnect;
   /** By the control listener's peer id. */
   readonly #records = new Map<number, ClientRecord>();
   /** By the datapath's peer id, for authorized records. */
@@ -64,6 +79,15 @@ export class ClientRegistry {
     this.#log = o.log;
     this.#byPeer = new Array(o.datapath.peers.capacity).fill(null);
     this.#attachments = new ClientDatapath({ ...o, nameOf: (peerId) => this.#byPeer[peerId]?.name ?? null });
+    this.scripts = o.scripts ??
+      new ConnectScripts({ config: () => this.#config.server.scripts, log: o.log.child("scripts") });
+    this.#connect = new ClientConnect({
+      config: o.config,
+      pool: o.pool,
+      scripts: this.scripts,
+      log: o.log,
+      dev: o.dev ?? (() => o.config.dev.name),
+    });
     this.mesh = o.config.server.mesh.enabled
       ? new ClientMesh({
         config: o.config,
@@ -81,7 +105,9 @@ export class ClientRegistry {
     this.#records.set(ctx.peerId, rec);
     session.on("key", (k) => {
       const wasAttached = rec.attached;
-      this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher);
+      // With a ccd dir or client-connect, no data flows until they let the client in (#established).
+      const hold = this.#connect.deferred && !rec.connectRan;
+      this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher, hold);
       this.mesh?.keyInstalled(rec, wasAttached);
     });
     if (this.mesh) session.on("message", (m) => this.mesh!.message(rec, m.text));
@@ -162,6 +188,7 @@ export class ClientRegistry {
     rec.lease = lease;
     rec.override = override;
     rec.serial = peer.serial;
+    rec.authorizedAt = this.#o.now();
     this.#byPeer[id] = rec;
     if (lease && this.#pool) {
       const { ifconfig, ifconfigIpv6 } = this.#pool.pushIfconfig(lease);
@@ -176,21 +203,53 @@ export class ClientRegistry {
     return null;
   }
 
-  /** The listener's push hook: the PUSH_REPLY options of an authorized session. */
-  push(ctx: PeerContext): PushOptions {
+  /**
+   * The listener's push hook: the PUSH_REPLY options of an authorized session.
+   * With a client-config-dir or a client-connect script it waits for them
+   * (once per session; a refusal rejects with PushRefused, so the client gets AUTH_FAILED).
+   */
+  push(ctx: PeerContext): PushOptions | Promise<PushOptions> {
     const rec = this.#records.get(ctx.peerId);
     if (!rec || rec.peerId < 0) throw new Error("push request from a session that was not authorized");
+    if (!this.#connect.deferred && rec.planning === null) {
+      rec.planning = Promise.resolve();
+      this.#established(rec);
+      return this.pushOptionsOf(rec);
+    }
+    rec.planning ??= this.#plan(rec);
+    return rec.planning.then(() => this.pushOptionsOf(rec));
+  }
+
+  /** What `rec` is pushed now (also what a reload compares). */
+  pushOptionsOf(rec: ClientRecord): PushOptions {
     const server = this.#config.server;
     return buildClientPush({
       pool: this.#pool,
       lease: rec.lease,
       clientToClient: server.clientToClient,
       keepalive: this.#config.keepalive,
-      push: server.push,
+      push: rec.inheritPush ? server.push : emptyPush(),
       override: rec.override,
       peerId: rec.peerId,
       compress: server.compat.compress,
+      extra: rec.extraPush,
     });
+  }
+
+  async #plan(rec: ClientRecord): Promise<void> {
+    const outcome = await this.#connect.plan(rec);
+    if (rec.released) throw new PushRefused("the session ended while its connect scripts ran");
+    const refusal = outcome.ok ? this.#connect.apply(rec, outcome.plan) : outcome.reason;
+    if (refusal !== null) throw new PushRefused(refusal);
+    this.#attachments.reroute(rec);
+    this.#established(rec);
+  }
+
+  /** The client is let in with its final addresses: learn-address, client-disconnect at the end. */
+  #established(rec: ClientRecord): void {
+    rec.connectRan = true;
+    if (this.#attachments.attachHeld(rec)) this.mesh?.keyInstalled(rec, false);
+    this.#connect.learn(rec);
   }
 
   /** Datapath peer `id`'s data key carried reneg_bytes or nears packet-id exhaustion: start a soft reset. */
@@ -247,6 +306,20 @@ export class ClientRegistry {
       this.#disconnect(rec, reason, "killed", message);
     }
     return killed;
+  }
+
+  /** A reload changed what `rec` gets: it is told to restart and comes back with the new settings. */
+  reconnect(rec: ClientRecord, reason: string): void {
+    this.#disconnect(rec, reason, "killed");
+  }
+
+  /** A reload changed only `rec`'s iroutes: its routes and learn-address follow, the tunnel stays. */
+  update(rec: ClientRecord, override: ClientOverride): void {
+    if (rec.released) return;
+    rec.override = override;
+    this.#attachments.reroute(rec);
+    this.#connect.learn(rec);
+    this.#log.info("client updated", { cn: rec.name, iroutes: iroutesOf(rec).map((p) => p.text).join(" ") });
   }
 
   /** Every verified session, with the certificate and chain of its latest (re)negotiation. */
@@ -306,6 +379,11 @@ export class ClientRegistry {
     rec.released = true;
     if (rec.peerId >= 0) {
       this.mesh?.left(rec, meshReason);
+      this.#connect.left(rec, {
+        bytesReceived: this.#dp.peers.counter(rec.peerId, PC_BYTES_IN),
+        bytesSent: this.#dp.peers.counter(rec.peerId, PC_BYTES_OUT),
+        now: this.#o.now(),
+      });
       this.#attachments.detach(rec);
       this.#byPeer[rec.peerId] = null;
     }

@@ -71,6 +71,39 @@ export class HostSetup {
     }
   }
 
+  /**
+   * A reload changed server.routes / routes6 from `before` to `after`: adds the
+   * new routes and removes those gone. Returns the failures as one-line texts
+   * (a failed route stays as it was; the others still change).
+   */
+  async replaceRoutes(dev: string, before: IpPrefix[], after: IpPrefix[]): Promise<string[]> {
+    const failures: string[] = [];
+    const gone = before.filter((p) => !after.some((q) => q.text === p.text));
+    const added = after.filter((p) => !before.some((q) => q.text === p.text));
+    for (const p of gone) {
+      const i = this.#routes.findIndex((r) => r.dst === p.text && r.dev === dev && !r.gateway);
+      if (i < 0) continue;
+      try {
+        await this.#net.delRoute(this.#routes[i]);
+        this.#routes.splice(i, 1);
+        this.#log.info("route removed", { dst: p.text });
+      } catch (e) {
+        failures.push(`removing route ${p.text}: ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+    for (const p of added) {
+      const r: RouteSpec = { dst: p.text, dev };
+      try {
+        await this.#net.addRoute(r);
+        this.#routes.push(r);
+        this.#log.info("route added", { dst: r.dst, dev });
+      } catch (e) {
+        failures.push(`adding route ${p.text}: ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+    return failures;
+  }
+
   /** Removes every route and address it added, newest first. Never throws; failures are logged. */
   async undo(): Promise<void> {
     while (this.#routes.length > 0) {

@@ -95,3 +95,23 @@ Deno.test("HostSetup.apply() undoes what it did when a step fails", async () => 
   assert.deepEqual(net.calls.slice(-2), ["addr del fd00:8::1/64", "addr del 10.8.0.1/24"]);
   assert.deepEqual(host.added, { addresses: [], routes: [] });
 });
+
+Deno.test("HostSetup.replaceRoutes() adds new routes and removes gone ones, reporting a failure without stopping", async () => {
+  const net = new FakeNet();
+  const host = new HostSetup(net, quiet);
+  const before = routes("  network: 10.8.0.0/24\n  routes: [192.168.50.0/24, 192.168.51.0/24]\n");
+  await host.apply({ dev: "tsvpn0", mtu: 1500, layout: null, routes: before });
+  net.calls = [];
+  net.failOn = "route add 192.168.53";
+  const after = routes(
+    "  network: 10.8.0.0/24\n  routes: [192.168.51.0/24, 192.168.52.0/24, 192.168.53.0/24]\n",
+  );
+  const failures = await host.replaceRoutes("tsvpn0", before, after);
+  assert.deepEqual(net.calls, [
+    "route del 192.168.50.0/24",
+    "route add 192.168.52.0/24 dev tsvpn0",
+    "route add 192.168.53.0/24 dev tsvpn0",
+  ]);
+  assert.deepEqual(failures, ["adding route 192.168.53.0/24: route add 192.168.53.0/24 dev tsvpn0: refused"]);
+  assert.deepEqual(host.added.routes.map((r) => r.dst), ["192.168.51.0/24", "192.168.52.0/24"]);
+});

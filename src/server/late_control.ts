@@ -56,4 +56,10 @@ export class LateControl implements ServerControl {
   reloadCrl(): Promise<number> {
     return this.#control?.reloadCrl() ?? Promise.resolve(0);
   }
+
+  /** The running server's reload, when it has one (none before it started, as without a config file). */
+  get reload(): (() => Promise<string>) | undefined {
+    const control = this.#control;
+    return control?.reload ? () => control.reload!() : undefined;
+  }
 }

@@ -37,6 +37,8 @@ export interface ClientPushInput {
   peerId: number;
   /** Compression framing (server.compat.compress): pushed as its OpenVPN option. @default "none" */
   compress?: CompressFraming;
+  /** Options from client-config-dir / client-connect `push` lines, sent after the others. */
+  extra?: readonly string[];
 }
 
 export function buildClientPush(input: ClientPushInput): PushOptions {
@@ -90,5 +92,19 @@ export function buildClientPush(input: ClientPushInput): PushOptions {
   o.peerId = input.peerId;
   const compress = input.compress ?? "none";
   if (compress !== "none") o.extra = [...(o.extra ?? []), FRAMING_OPTION[compress]];
+  if (input.extra && input.extra.length > 0) appendPushLines(o, input.extra);
   return o;
+}
+
+/** Adds pushed option lines to `o`: lists grow, a single-valued option (ping, redirect-gateway…) is replaced. */
+export function appendPushLines(o: PushOptions, lines: readonly string[]): void {
+  const more = parsePushOptions(lines);
+  if (more.routes) o.routes = [...(o.routes ?? []), ...more.routes];
+  if (more.routesIpv6) o.routesIpv6 = [...(o.routesIpv6 ?? []), ...more.routesIpv6];
+  if (more.dhcpOptions) o.dhcpOptions = [...(o.dhcpOptions ?? []), ...more.dhcpOptions];
+  if (more.extra) o.extra = [...(o.extra ?? []), ...more.extra];
+  if (more.redirectGateway) o.redirectGateway = more.redirectGateway;
+  if (more.ping !== undefined) o.ping = more.ping;
+  if (more.pingRestart !== undefined) o.pingRestart = more.pingRestart;
+  if (more.tunMtu !== undefined) o.tunMtu = more.tunMtu;
 }

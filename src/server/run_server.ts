@@ -1,10 +1,12 @@
 /**
  * `runServer`: the server as a process. Starts the management interface
  * (src/ops; its log and state history, and the hold of `management.hold`),
- * then the server, then the status file on top of its ServerControl, and
- * maps signals (OS or the management `signal` command): SIGINT/SIGTERM stop,
- * SIGHUP reloads the CRL, SIGUSR1 restarts client sessions, SIGUSR2 logs the
- * status and drop counters.
+ * then the server, then the status file and the metrics listener on top of
+ * its ServerControl, and maps signals (OS or the management `signal`
+ * command): SIGINT/SIGTERM stop, SIGHUP reloads the configuration (the live
+ * keys and the CRL, server_reload.ts; only the CRL when started without a
+ * file), SIGUSR2 logs the status and drop counters, SIGUSR1 is logged (and
+ * never opens Deno's debugger: process/inspector_guard.ts).
  */
 
 import type { ServerConfig } from "../config/schema.ts";
@@ -13,9 +15,10 @@ import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import { ManagementEvents } from "../ops/management_events.ts";
 import type { ManagementSignal } from "../ops/management_openvpn.ts";
-import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
+import { InspectorGuard } from "../process/inspector_guard.ts";
 import { LateControl } from "./late_control.ts";
+import { startServerMetrics } from "./metrics_listener.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
 interface Closable {
@@ -60,9 +63,11 @@ class ServerProcess {
 
   async run(): Promise<number> {
     const removeSignals = listenForSignals((name) => this.signal(name));
+    const guard = new InspectorGuard({ log: this.#log });
     try {
       return await this.#run();
     } finally {
+      guard.close();
       removeSignals();
     }
   }
@@ -84,7 +89,7 @@ class ServerProcess {
     this.#handle = handle;
     this.#control.bind(handle.control);
     events.recordState("ASSIGN_IP", "", handle.tunAddress.ipv4, handle.tunAddress.ipv6);
-    if (!await this.#startOrFail(() => this.#startStatusFile(handle.control))) {
+    if (!await this.#startOrFail(() => this.#startStatusFileAndMetrics(handle))) {
       await handle.stop("startup failed");
       return await this.#finish("startup failed", 1);
     }
@@ -130,20 +135,22 @@ class ServerProcess {
     this.#extras.push(handle);
   }
 
-  async #startStatusFile(control: ServerControl): Promise<void> {
+  async #startStatusFileAndMetrics(handle: ServerHandle): Promise<void> {
     const server = this.#config.server;
     if (server.statusFile) {
       this.#extras.push(
-        await startStatusFile(server.statusFile, server.statusInterval, control, { log: this.#log }),
+        await startStatusFile(server.statusFile, server.statusInterval, handle.control, { log: this.#log }),
       );
     }
+    const metrics = await startServerMetrics(this.#config, handle, this.#log);
+    if (metrics) this.#extras.push(metrics);
   }
 
   /**
    * What a signal does, from the OS or the management `signal` command:
-   * SIGINT/SIGTERM stop, SIGHUP reloads the CRL, SIGUSR1 restarts every
-   * client session (OpenVPN's server restart, as its clients see it), SIGUSR2
-   * logs the status. Before the server started only a stop does anything.
+   * SIGINT/SIGTERM stop, SIGHUP reloads, SIGUSR2 logs the status, SIGUSR1 is
+   * logged (OpenVPN's server restarts on it; tsvpn's keeps its tunnels).
+   * Before the server started only a stop does anything.
    */
   signal(name: ProcessSignal): void {
     const handle = this.#handle;
@@ -156,21 +163,22 @@ class ServerProcess {
       return;
     }
     if (!handle) return;
-    // A bad CRL is logged by the watcher and leaves the last good one in force.
-    if (name === "SIGHUP") void handle.control.reloadCrl().catch(() => {});
-    if (name === "SIGUSR1") void restartClients(handle.control);
+    const control = handle.control;
+    const log = this.#log;
+    // A refused reload or a bad CRL is logged and leaves the running configuration and the last good CRL.
+    if (name === "SIGHUP") {
+      void (control.reload
+        ? control.reload().catch((e) => log.error(firstLine(e)))
+        : control.reloadCrl().catch(() => {}));
+    }
+    if (name === "SIGUSR1") {
+      log.info("received SIGUSR1: the server keeps running (SIGHUP reloads, SIGTERM stops)");
+    }
     if (name === "SIGUSR2") handle.logStatus();
   }
 }
 
 type ProcessSignal = ManagementSignal | "SIGINT";
-
-/** Every connected client is told RESTART and reconnects. */
-async function restartClients(control: ServerControl): Promise<void> {
-  for (const c of control.snapshot().clients) {
-    await control.killClientId(c.clientId ?? c.peerId, null, "SIGUSR1: restarting client sessions");
-  }
-}
 
 function closeAll(extras: Closable[]): Promise<unknown> {
   return Promise.all(extras.map((x) => x.close().catch(() => {})));

@@ -38,11 +38,15 @@ import type { PacketDevice } from "../device/packet_device.ts";
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
+import type { MetricsSource } from "../ops/metric_family.ts";
 import { ClientRegistry } from "./client_registry.ts";
 import type { CrlWatch } from "./crl_watch.ts";
+import { HandshakeTally } from "./handshake_tally.ts";
 import { HostSetup } from "./host_setup.ts";
 import { PoolKeeper } from "./pool_setup.ts";
+import { applyReload, readReloadedConfig } from "./server_reload.ts";
 import { clientVerifier, openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
+import { ServerMetrics } from "./server_metrics.ts";
 import { ServerStatus } from "./server_status.ts";
 import { type OpenUdpSocket, ServerTransport } from "./server_transport.ts";
 
@@ -61,10 +65,14 @@ export interface ServerOptions {
   clock?: Clock;
   /** Seconds between CRL file checks (a changed CRL disconnects revoked clients at once). @default 1 */
   crlCheckSeconds?: number;
+  /** The configuration file, re-read by reload() (SIGHUP, management `reload`); none: reload refuses. */
+  configPath?: string;
 }
 
 export interface ServerHandle {
   readonly control: ServerControl;
+  /** What /metrics serves (src/ops/metrics_http.ts). */
+  readonly metrics: MetricsSource;
   /** Logs the client count, non-zero drop counters and datapath statistics. */
   logStatus(): void;
   readonly datapath: Datapath;
@@ -101,9 +109,12 @@ class Server implements ServerControl {
   datapath!: Datapath;
   #registry!: ClientRegistry;
   #status!: ServerStatus;
+  metrics!: ServerMetrics;
+  readonly #handshakes = new HandshakeTally();
   #timer: ReturnType<typeof setInterval> | undefined;
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | null = null;
+  #reloading: Promise<unknown> = Promise.resolve();
   #doneResolve!: () => void;
   readonly done: Promise<void>;
 
@@ -155,6 +166,14 @@ class Server implements ServerControl {
       transport: this.#transport,
       now: this.#now,
     });
+    this.metrics = new ServerMetrics({
+      datapath: this.datapath,
+      listener: this.#listener,
+      registry: this.#registry,
+      handshakes: this.#handshakes,
+      pool: this.#poolKeeper.pool,
+      clientSeries: this.#config.server.metrics?.clientSeries ?? 100,
+    });
     this.#loops = [
       runInsideLoop(this.datapath).catch((e) => this.#loopFailed("device", e)),
       runOutsideLoop(this.datapath).catch((e) => this.#loopFailed("socket", e)),
@@ -173,13 +192,17 @@ class Server implements ServerControl {
       maxSessions: server.maxClients * 2 + 16,
       session: {
         ciphers: data.ciphers,
+        devType: this.#config.dev.type,
         renegotiateMs: data.renegSeconds * 1000,
         transitionWindowMs: data.transitionWindow * 1000,
         clock: this.#options.clock ?? systemClock,
       },
       authorize: (peer, ctx) => this.#registry.authorize(peer, ctx),
       pushOptions: (_peer, ctx) => this.#registry.push(ctx),
-      onSession: (session, ctx) => this.#registry.add(session, ctx, this.#transport.sourceEndpoint()),
+      onSession: (session, ctx) => {
+        this.#handshakes.watch(session);
+        this.#registry.add(session, ctx, this.#transport.sourceEndpoint());
+      },
     });
   }
 
@@ -312,6 +335,27 @@ class Server implements ServerControl {
     return this.#crl?.reload() ?? Promise.resolve(0);
   }
 
+  /** Re-reads the configuration file and applies what may change live (server_reload.ts); one reload at a time. */
+  reload(): Promise<string> {
+    const run = this.#reloading.then(() => this.#reload(), () => this.#reload());
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(): Promise<string> {
+    const path = this.#options.configPath;
+    if (!path) return `no configuration file: CRL re-read, ${await this.reloadCrl()} client(s) disconnected`;
+    const next = await readReloadedConfig(path, this.#config, this.#poolKeeper.pool !== null);
+    const summary = await applyReload(this.#config, next, {
+      registry: this.#registry,
+      pool: this.#poolKeeper.pool,
+      replaceRoutes: (before, after) => this.#host.replaceRoutes(this.device.name, before, after),
+      reloadCrl: this.#crl ? () => this.#crl!.reload() : null,
+    });
+    this.#log.info("configuration reloaded", { file: path, summary });
+    return summary;
+  }
+
   // -- Stop --
 
   stop(reason = "server shutting down"): Promise<void> {
@@ -361,6 +405,7 @@ export async function startServer(config: ServerConfig, options: ServerOptions):
   }
   return {
     control: server,
+    metrics: server.metrics,
     logStatus: () => server.logStatus(),
     datapath: server.datapath,
     device: server.device,

@@ -1,8 +1,8 @@
 /**
  * What the server reports about itself: the snapshot the management
  * interface and the status file format (src/ops/server_control.ts), and the
- * status log line (SIGUSR2, and at stop) with the client count, the drop
- * counters and the statistics that are not zero.
+ * status log lines (SIGUSR2, and at stop): the client count, the drop
+ * counters and the statistics that are not zero, then each client and route.
  */
 
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
@@ -69,6 +69,18 @@ export class ServerStatus {
     ];
     for (const record of stats) for (const [k, v] of Object.entries(record)) if (v > 0) fields[k] = v;
     log.info("status", fields);
+    // As OpenVPN's SIGUSR2 dump: then one line per client and per route.
+    for (const c of snapshot.clients) {
+      log.info("status: client", {
+        cn: c.name,
+        real: c.realAddress,
+        virtual: [c.virtualAddress, c.virtualAddress6].filter((a) => a !== "").join(",") || "-",
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+        since: new Date(c.connectedSince * 1000).toISOString(),
+      });
+    }
+    for (const r of snapshot.routes) log.info("status: route", { route: r.virtualAddress, cn: r.name });
   }
 
   #client(rec: ClientRecord): ClientSnapshot {

@@ -10,9 +10,7 @@
 import assert from "node:assert/strict";
 import { e2eIgnore, type LoggedProcess } from "./support/lab.ts";
 import { holds } from "../../src/testing/wait.ts";
-import type { E2ePki } from "./support/pki.ts";
 import {
-  type ClientNet,
   clientYaml,
   hasRoute,
   hostSnapshot,
@@ -21,41 +19,9 @@ import {
   startClient,
   withClientLab,
 } from "./support/client_lab.ts";
-import { OPENVPN } from "../interop/openvpn_harness.ts";
+import { openvpnUp } from "./support/openvpn_server.ts";
 
 const ignore = e2eIgnore();
-
-function startOpenvpn(
-  n: ClientNet,
-  pki: E2ePki,
-  name: string,
-  extra: string[],
-): LoggedProcess {
-  return n.e.spawnLogged(n.srv, name, [
-    OPENVPN!,
-    "--dev",
-    "tun",
-    "--ca",
-    pki.ca,
-    "--cert",
-    pki.cert,
-    "--key",
-    pki.key,
-    "--dh",
-    "none",
-    "--tls-crypt",
-    pki.tlsCrypt,
-    "--verb",
-    "3",
-    ...extra,
-  ]);
-}
-
-async function openvpnUp(n: ClientNet, pki: E2ePki, name: string, extra: string[]): Promise<LoggedProcess> {
-  const p = startOpenvpn(n, pki, name, extra);
-  await p.waitFor(/Initialization Sequence Completed/, 15_000);
-  return p;
-}
 
 const ENV_DUMP =
   '#!/bin/sh\nenv | grep -E "^(script_type|dev|ifconfig_|route_|trusted_|topology|dns_|redirect_)" | sort > "$0.$script_type.env"\n';

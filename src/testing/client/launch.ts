@@ -15,7 +15,8 @@
 import { loadConfigOrProfile } from "../../config/load.ts";
 import { ConfigError } from "../../config/config_error.ts";
 import { Logger } from "../../log/log.ts";
-import { runClient } from "../../client/client.ts";
+import { runClient } from "../../client/run_client.ts";
+import { loadClientConfig } from "../../cli/client.ts";
 
 const path = Deno.args[0];
 if (!path) {
@@ -40,4 +41,5 @@ if (config.mode !== "client") {
   Deno.exit(2);
 }
 const log = new Logger({ level: options.level ?? config.log.level, scope: "client" });
-Deno.exit(await runClient(config, { log, ...options }));
+// SIGHUP reads the file again, as `tsvpn --client` does.
+Deno.exit(await runClient(config, { log, ...options }, async () => (await loadClientConfig(path)).config));

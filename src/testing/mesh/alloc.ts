@@ -51,7 +51,8 @@ export function directPathBytesPerPacket(n: number): number {
     for (let i = 0; i < count; i++) {
       const slot = slots[i & 7];
       slot.set(pkt, MESH_OVERHEAD);
-      alice.sendData(0, slot, MESH_OVERHEAD, pkt.length);
+      alice.queueData(0, slot, MESH_OVERHEAD, pkt.length);
+      alice.flush();
       if (bob.receive(rx, 0, rxLen, from, 0) !== RX_DELIVER) throw new Error("not delivered");
     }
   };

@@ -203,7 +203,8 @@ export class MeshRig {
     slotBuf.set(pkt, MESH_OVERHEAD);
     const slot = from.agent.table.directSlot4At(slotBuf, MESH_OVERHEAD + 16);
     if (slot >= 0) {
-      from.agent.direct.sendData(slot, slotBuf, MESH_OVERHEAD, pkt.length);
+      from.agent.direct.queueData(slot, slotBuf, MESH_OVERHEAD, pkt.length);
+      from.agent.direct.flush();
       this.pump();
       return "direct";
     }

@@ -161,6 +161,8 @@ export interface ServerSetup {
   keepalive?: string;
   /** Port options beyond the fakes (now, clock...). */
   options?: Partial<ServerOptions>;
+  /** Writes the YAML to this file and passes it as `configPath`, so the server can reload it. */
+  configPath?: string;
 }
 
 /** A PKI (client1, revoked1, an unrelated CA's intruder, plus `extraClients`) and a fake network. */
@@ -232,6 +234,7 @@ export class Lab {
     ].join("\n");
     const config = parseConfig(yaml, `${this.pki.dir}/server.yaml`) as ServerConfig;
     if (tcp) config.listen.port = 0;
+    if (setup.configPath) await Deno.writeTextFile(setup.configPath, yaml);
     const device = new FakeDevice(dev, 1500, "tsvpn0");
     const net = new FakeNetConfig();
     net.addLink("tsvpn0", 1500, false);
@@ -242,6 +245,7 @@ export class Lab {
       net,
       openDevice: () => device,
       openSocket: ({ host, port }) => this.network.socket(parseIpv4(host), port),
+      ...(setup.configPath ? { configPath: setup.configPath } : {}),
       ...setup.options,
     });
     this.#server = { handle, device, net, netBefore, log };

@@ -92,7 +92,10 @@ export async function namespaceResolvConf(ns: string, text: string): Promise<str
   return `${dir}/resolv.conf`;
 }
 
-/** A client config: alice's PKI, the server's name, a tun device tsvpn0, quick re-dials, then `body`. */
+/**
+ * A client config: alice's PKI, the server's name, a tun device tsvpn0, quick
+ * re-dials, its host journal in the test's directory, then `body`.
+ */
 export function clientYaml(pki: E2ePki, body: string[]): string {
   return [
     "mode: client",
@@ -104,6 +107,7 @@ export function clientYaml(pki: E2ePki, body: string[]): string {
     "server_name: server",
     "dev: { type: tun, name: tsvpn0 }",
     "reconnect: { initial_delay: 1, max_delay: 2 }",
+    `state_dir: ${pki.dir}/client-state`,
     ...body,
     "",
   ].join("\n");

@@ -20,7 +20,7 @@ export interface TsvpnClientOptions {
   extra?: string[];
 }
 
-/** Writes `${pki.dir}/${name}.yaml` (a bundle) and returns its path. */
+/** Writes `${pki.dir}/${name}.yaml` (a bundle, its host journal in `${pki.dir}/${name}-state`) and returns its path. */
 export async function tsvpnClientConfig(
   pki: E2ePki,
   name: string,
@@ -35,7 +35,8 @@ export async function tsvpnClientConfig(
   // bundle() picks up the CA's tc.key by default; drop it when the test runs without tls-crypt.
   const body = options.tlsCrypt ? text : text.replace(/^ {2}tls_crypt_pem: \|\n(?: {4}.*\n)+/m, "");
   const path = `${pki.dir}/${name}.yaml`;
-  await Deno.writeTextFile(path, body + (options.extra ?? []).map((l) => l + "\n").join(""), { mode: 0o600 });
+  const extra = [`state_dir: ${pki.dir}/${name}-state`, ...options.extra ?? []];
+  await Deno.writeTextFile(path, body + extra.map((l) => l + "\n").join(""), { mode: 0o600 });
   return path;
 }
 
