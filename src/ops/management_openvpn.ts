@@ -124,11 +124,11 @@ function history(
 
 function logOrState(command: "log" | "state", params: string[], ctx: OpenvpnCommandContext): OpenvpnReply {
   const { events, notices } = ctx;
-  if (!events || !notices) return unsupported(command);
-  if (params.length === 0) {
-    if (command === "log") return one("ERROR: the 'log' command requires at least 1 parameter");
-    params = ["1"];
+  if (params.length === 0 && command === "log") {
+    return one("ERROR: the 'log' command requires at least 1 parameter");
   }
+  if (!events || !notices) return unsupported(command);
+  if (params.length === 0) params = ["1"];
   const ring = command === "log" ? events.log : events.state;
   const setRealtime = (on: boolean) => {
     if (command === "log") notices.logRealtime = on;
