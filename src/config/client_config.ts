@@ -19,6 +19,7 @@ import {
   type ScriptsConfig,
 } from "./schema.ts";
 import { CLIENT_KEYS, PULL_KEYS, RECONNECT_KEYS, REMOTE_KEYS, SCRIPTS_KEYS } from "./keys.ts";
+import { readClientAuth } from "./auth_config.ts";
 import { readData, readDev, readKeepalive, readLog, readManagement, readPki } from "./sections.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -45,6 +46,7 @@ export function readClientConfig(root: MapView): ClientConfig {
   const scripts = readScripts(root);
   const reconnect = readReconnect(root);
   const management = readManagement(root);
+  const auth = readClientAuth(root);
   return {
     mode: "client",
     remotes,
@@ -63,6 +65,7 @@ export function readClientConfig(root: MapView): ClientConfig {
     scripts,
     reconnect,
     management,
+    auth,
   };
 }
 

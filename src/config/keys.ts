@@ -21,7 +21,7 @@ export const DATA_KEYS = [
 ] as const;
 export const KEEPALIVE_KEYS = ["interval", "timeout"] as const;
 export const LOG_KEYS = ["level"] as const;
-export const MANAGEMENT_KEYS = ["listen", "password_file"] as const;
+export const MANAGEMENT_KEYS = ["listen", "password_file", "client_auth"] as const;
 export const PUSH_KEYS = ["routes", "routes6", "redirect_gateway", "dns", "domain"] as const;
 
 export const SERVER_KEYS = [
@@ -55,7 +55,15 @@ export const SERVER_SECTION_KEYS = [
   "push",
   "clients",
   "mesh",
+  "auth",
 ] as const;
+
+/** `server.auth`: username/password checked by a script (OpenVPN's auth-user-pass-verify). */
+export const AUTH_KEYS = ["script", "method", "timeout", "token"] as const;
+/** `server.auth.token` (OpenVPN's auth-gen-token). */
+export const AUTH_TOKEN_KEYS = ["lifetime", "secret_file"] as const;
+/** A client config's `auth` (OpenVPN's auth-user-pass). */
+export const CLIENT_AUTH_KEYS = ["user_pass_file"] as const;
 
 /** `server.mesh`: direct client-to-client paths (docs/mesh.md). */
 export const MESH_KEYS = ["enabled", "punch_timeout", "keepalive", "retry", "max_pairs"] as const;
@@ -85,6 +93,8 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["server", SERVER_SECTION_KEYS],
   ["server.push", PUSH_KEYS],
   ["server.mesh", MESH_KEYS],
+  ["server.auth", AUTH_KEYS],
+  ["server.auth.token", AUTH_TOKEN_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
 ]);
@@ -107,6 +117,7 @@ export const CLIENT_KEYS = [
   "scripts",
   "reconnect",
   "management",
+  "auth",
 ] as const;
 
 /** One entry of a client config's `remotes` list. */

@@ -81,6 +81,7 @@ export function parseOvpnClient(
     },
     reconnect: p.reconnect,
     management: p.management,
+    auth: p.userPassFile ? { userPassFile: p.userPassFile } : null,
   };
   ctx.ignored.sort((a, b) => a.line - b.line);
   return { config, ignored: ctx.ignored };

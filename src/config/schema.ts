@@ -10,6 +10,9 @@ import type { LogLevel } from "../log/log.ts";
 import type { IpAddress } from "../addr/ip.ts";
 import type { IpPrefix } from "../addr/prefix.ts";
 import type { MeshSettings } from "../mesh/settings.ts";
+import type { AuthConfig, ClientAuthConfig } from "./auth_config.ts";
+
+export type { AuthConfig, AuthScriptMethod, AuthTokenConfig, ClientAuthConfig } from "./auth_config.ts";
 
 export type Mode = "server" | "client";
 export type Proto = "udp" | "tcp";
@@ -132,6 +135,11 @@ export interface ManagementConfig {
   listen: ManagementListen;
   /** File whose first line is the password each session must send (OpenVPN's pw-file); resolved path. */
   passwordFile: string | null;
+  /**
+   * Server: every new client and every renegotiation waits for `client-auth`/`client-deny` from a
+   * management session (OpenVPN's --management-client-auth).
+   */
+  clientAuth: boolean;
 }
 
 /** Options pushed to clients. Per-client pushes are sent in addition to the global ones. */
@@ -193,6 +201,8 @@ export interface ServerSection {
   clients: Map<string, ClientOverride>;
   /** `server.mesh`: direct paths between tsvpn clients (docs/mesh.md). */
   mesh: MeshSettings;
+  /** `server.auth`: username/password by script, optional auth-token; null = certificates only. */
+  auth: AuthConfig | null;
 }
 
 export interface ServerConfig {
@@ -270,6 +280,8 @@ export interface ClientConfig {
   scripts: ScriptsConfig;
   reconnect: ReconnectConfig;
   management: ManagementConfig | null;
+  /** `auth`: username and password sent to the server (OpenVPN's auth-user-pass); null = none. */
+  auth: ClientAuthConfig | null;
 }
 
 export type Config = ServerConfig | ClientConfig;

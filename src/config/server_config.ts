@@ -28,6 +28,7 @@ import {
   readPush,
 } from "./sections.ts";
 import { readMesh } from "./mesh_config.ts";
+import { readServerAuth } from "./auth_config.ts";
 import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -51,7 +52,7 @@ export function readServerConfig(root: MapView): ServerConfig {
   const data = readData(root);
   const keepalive = readKeepalive(root, true)!;
   const log = readLog(root);
-  const management = readManagement(root);
+  const management = readManagement(root, true);
   const server = readServerSection(root.req("server"), dev);
   return { mode: "server", listen, dev, pki, data, keepalive, log, management, server };
 }
@@ -123,6 +124,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     push: readPush(m),
     clients: new Map(),
     mesh: readMesh(m, dev, clientToClient),
+    auth: readServerAuth(m),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);

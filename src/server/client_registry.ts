@@ -16,7 +16,7 @@ import type { ClientOverride, ServerConfig } from "../config/schema.ts";
 import type { PeerContext } from "../control/listener.ts";
 import { IV_PROTO_CC_EXIT_NOTIFY } from "../control/peer_info.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import type { AuthDecision, ControlSession, PeerIdentity } from "../control/session.ts";
+import type { AuthDecision, AuthRequest, ControlSession, PeerIdentity } from "../control/session.ts";
 import type { Datapath } from "../datapath/datapath.ts";
 import type { EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
@@ -27,6 +27,8 @@ import { ClientMesh } from "./client_mesh.ts";
 import { type ClientRecord, newClientRecord } from "./client_record.ts";
 import type { CrlClient } from "./crl_watch.ts";
 import { buildClientPush } from "./push_reply.ts";
+import { clientEnv } from "./client_env.ts";
+import { PC_BYTES_IN, PC_BYTES_OUT } from "../datapath/peer_table.ts";
 
 export type { ClientRecord } from "./client_record.ts";
 
@@ -39,6 +41,21 @@ export interface ClientRegistryOptions {
   log: Logger;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /**
+   * The deferred username/password decision (user_auth.ts), awaited before admission; absent:
+   * certificates alone decide, synchronously.
+   */
+  userAuth?: (peer: PeerIdentity, ctx: PeerContext, auth: AuthRequest) => Promise<AuthDecision>;
+  /** Options added to a client's PUSH_REPLY (the auth-token). */
+  pushExtra?: (ctx: PeerContext) => string[];
+  /** Told when a client's data channel comes up and when it ends (management >CLIENT:ESTABLISHED/DISCONNECT). */
+  clientEvents?: ClientEvents;
+}
+
+export interface ClientEvents {
+  /** `cid` is the control listener's peer id; `env` OpenVPN's client environment. */
+  established(cid: number, env: Record<string, string>): void;
+  disconnected(cid: number, env: Record<string, string>): void;
 }
 
 export class ClientRegistry {
@@ -83,6 +100,7 @@ export class ClientRegistry {
       const wasAttached = rec.attached;
       this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher);
       this.mesh?.keyInstalled(rec, wasAttached);
+      if (!wasAttached && rec.attached) this.#o.clientEvents?.established(ctx.peerId, clientEnv(rec, this.#pool));
     });
     if (this.mesh) session.on("message", (m) => this.mesh!.message(rec, m.text));
     session.on("keyRetired", (e) => {
@@ -103,16 +121,46 @@ export class ClientRegistry {
 
   // -- Admission --
 
-  /** The listener's authorize hook: refuses, or reserves a peer id and leases addresses. */
-  authorize(peer: PeerIdentity, ctx: PeerContext): AuthDecision {
+  /**
+   * The listener's authorize hook: refuses, or reserves a peer id and leases addresses. With a
+   * username/password decision configured it is awaited first (the session waits, nothing else does).
+   */
+  authorize(peer: PeerIdentity, ctx: PeerContext, auth?: AuthRequest): AuthDecision | Promise<AuthDecision> {
+    const userAuth = this.#o.userAuth;
+    if (!userAuth || !auth) return this.#admit(peer, ctx);
+    const early = this.#precheck(peer.commonName);
+    if (early) return this.#refuse(peer.commonName, ctx, early);
+    return userAuth(peer, ctx, auth).then((d) => d.ok ? this.#admit(peer, ctx) : this.#refuse(peer.commonName, ctx, d.reason));
+  }
+
+  /** The listener's reauthorize hook: a renegotiation re-checks the username/password (or token). */
+  reauthorize(peer: PeerIdentity, ctx: PeerContext, auth: AuthRequest): Promise<AuthDecision> {
+    const userAuth = this.#o.userAuth;
+    if (!userAuth) return Promise.resolve({ ok: true });
+    return userAuth(peer, ctx, auth);
+  }
+
+  /** Refusals known before any username/password check. */
+  #precheck(name: string): string | null {
+    if (this.#stopping) return "server is shutting down";
+    if (this.#config.server.clients.get(name)?.disabled) return "client is disabled in the server configuration";
+    return null;
+  }
+
+  #refuse(name: string, ctx: PeerContext, reason: string): AuthDecision {
+    this.#log.warn("client refused", { cn: name, remote: ctx.remote, reason });
+    return { ok: false, reason };
+  }
+
+  #admit(peer: PeerIdentity, ctx: PeerContext): AuthDecision {
     const rec = this.#records.get(ctx.peerId);
     if (!rec) return { ok: false, reason: "session is gone" };
     const name = peer.commonName;
     const override = this.#config.server.clients.get(name) ?? null;
+    if (rec.released || rec.session.closed) return { ok: false, reason: "session is gone" };
     const refusal = this.#admissionRefusal(rec, name, override, ctx) ?? this.#reserve(rec, peer, override);
     if (refusal === null) return { ok: true };
-    this.#log.warn("client refused", { cn: name, remote: ctx.remote, reason: refusal });
-    return { ok: false, reason: refusal };
+    return this.#refuse(name, ctx, refusal);
   }
 
   /** Why `name` may not connect now, or null; replaces its older login unless duplicate_cn. */
@@ -181,7 +229,7 @@ export class ClientRegistry {
     const rec = this.#records.get(ctx.peerId);
     if (!rec || rec.peerId < 0) throw new Error("push request from a session that was not authorized");
     const server = this.#config.server;
-    return buildClientPush({
+    const options = buildClientPush({
       pool: this.#pool,
       lease: rec.lease,
       clientToClient: server.clientToClient,
@@ -190,6 +238,9 @@ export class ClientRegistry {
       override: rec.override,
       peerId: rec.peerId,
     });
+    const extra = this.#o.pushExtra?.(ctx) ?? [];
+    if (extra.length > 0) options.extra = [...(options.extra ?? []), ...extra];
+    return options;
   }
 
   /** Datapath peer `id`'s data key carried reneg_bytes or nears packet-id exhaustion: start a soft reset. */
@@ -289,6 +340,13 @@ export class ClientRegistry {
   #release(rec: ClientRecord, reason: string, meshReason: CloseReason = "left"): void {
     if (rec.released) return;
     rec.released = true;
+    if (rec.attached && this.#o.clientEvents) {
+      const peers = this.#dp.peers;
+      const bytes = { received: peers.counter(rec.peerId, PC_BYTES_IN), sent: peers.counter(rec.peerId, PC_BYTES_OUT) };
+      const env = clientEnv(rec, this.#pool, bytes);
+      env.time_duration = String(Math.round((this.#o.now() - rec.connectedSince) / 1000));
+      this.#o.clientEvents.disconnected(rec.ctx.peerId, env);
+    }
     if (rec.peerId >= 0) {
       this.mesh?.left(rec, meshReason);
       this.#attachments.detach(rec);

@@ -38,7 +38,9 @@ import type { PacketDevice } from "../device/packet_device.ts";
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
-import { ClientRegistry } from "./client_registry.ts";
+import type { ClientAuthGate } from "../ops/client_auth_gate.ts";
+import { ClientRegistry, type ClientRegistryOptions } from "./client_registry.ts";
+import { openUserAuth, type UserAuth } from "./user_auth.ts";
 import type { CrlWatch } from "./crl_watch.ts";
 import { HostSetup } from "./host_setup.ts";
 import { PoolKeeper } from "./pool_setup.ts";
@@ -75,6 +77,8 @@ export interface ServerHandle {
   readonly done: Promise<void>;
   /** Stops the server as on SIGTERM; resolves when everything is cleaned up. Safe to call twice. */
   stop(reason?: string): Promise<void>;
+  /** Connects the external authenticator (management.client_auth); clients wait for it until then. */
+  attachClientAuth(gate: ClientAuthGate): void;
 }
 
 /** How long sessions get to deliver the exit notification at stop. */
@@ -98,6 +102,8 @@ class Server implements ServerControl {
   #transport!: ServerTransport;
   datapath!: Datapath;
   #registry!: ClientRegistry;
+  #userAuth: UserAuth | null = null;
+  #gate: ClientAuthGate | null = null;
   #status!: ServerStatus;
   #timer: ReturnType<typeof setInterval> | undefined;
   #loops: Promise<void>[] = [];
@@ -132,6 +138,12 @@ class Server implements ServerControl {
       });
     }
     const wrap = await readControlWrap(pki);
+    this.#userAuth = await openUserAuth(
+      this.#config.server.auth,
+      this.#config.management?.clientAuth ?? false,
+      () => this.#gate,
+      this.#log.child("auth"),
+    );
     await this.#poolKeeper.restore();
     this.#listener = this.#createListener(credentials, wrap);
     await this.#openDevice();
@@ -144,6 +156,7 @@ class Server implements ServerControl {
       float: (controlPeerId, endpoints, row) => this.#transport.float(controlPeerId, endpoints, row),
       log: this.#log,
       now: this.#now,
+      ...this.#authHooks(),
     });
     this.#status = new ServerStatus({
       config: this.#config,
@@ -175,10 +188,32 @@ class Server implements ServerControl {
         transitionWindowMs: data.transitionWindow * 1000,
         clock: this.#options.clock ?? systemClock,
       },
-      authorize: (peer, ctx) => this.#registry.authorize(peer, ctx),
+      authorize: (peer, ctx, auth) => this.#registry.authorize(peer, ctx, auth),
+      reauthorize: this.#userAuth ? (peer, ctx, auth) => this.#registry.reauthorize(peer, ctx, auth) : undefined,
       pushOptions: (_peer, ctx) => this.#registry.push(ctx),
       onSession: (session, ctx) => this.#registry.add(session, ctx, this.#transport.sourceEndpoint()),
     });
+  }
+
+  /** The registry's username/password hooks (user_auth.ts), when configured. */
+  #authHooks(): Pick<ClientRegistryOptions, "userAuth" | "pushExtra" | "clientEvents"> {
+    const ua = this.#userAuth;
+    if (!ua) return {};
+    return {
+      userAuth: (peer, ctx, auth) => ua.decide(peer, ctx, auth),
+      pushExtra: (ctx) => {
+        const token = ua.tokenFor(ctx);
+        return token ? [`auth-token ${token}`] : [];
+      },
+      clientEvents: {
+        established: (cid, env) => this.#gate?.established(cid, env),
+        disconnected: (cid, env) => this.#gate?.disconnected(cid, env),
+      },
+    };
+  }
+
+  attachClientAuth(gate: ClientAuthGate): void {
+    this.#gate = gate;
   }
 
   /** Opens the device and configures the host; on failure nothing stays behind. */
@@ -348,5 +383,6 @@ export async function startServer(config: ServerConfig, options: ServerOptions):
     localPort: server.localPort,
     done: server.done,
     stop: (reason) => server.stop(reason),
+    attachClientAuth: (gate) => server.attachClientAuth(gate),
   };
 }

@@ -1,0 +1,184 @@
+/**
+ * OpenVPN's auth-user-pass-verify contract: the script gets OpenVPN's environment variables
+ * (script_type=user-pass-verify, common_name, untrusted_ip/untrusted_port, the client's IV_* peer
+ * info, tls_serial_0…, and with via-env username and password; with via-file the username and
+ * password are the first two lines of a 0600 temporary file named by its one argument, removed
+ * after). Exit status 0 accepts; anything else, a failure to start, or the timeout refuses.
+ *
+ * The script runs as a child process the server awaits: the data plane and every other session go
+ * on meanwhile. The password is never logged.
+ */
+
+import type { AuthScriptMethod } from "../config/schema.ts";
+import type { Logger } from "../log/log.ts";
+import { outputWithin } from "../client/output_within.ts";
+
+/** Who is asking, as the script is told. */
+export interface AuthScriptSubject {
+  username: string;
+  password: string;
+  commonName: string;
+  /** The client's address as the listener shows it ("192.0.2.7:1194", "[2001:db8::7]:1194"). */
+  remote: string;
+  peerInfo: ReadonlyMap<string, string>;
+  /** Uppercase hex, no separators. */
+  serial: string;
+  /** auth-gen-token's session_state / session_id, when tokens are on. */
+  session?: { state: string; id: string };
+}
+
+export type AuthScriptVerdict = { ok: true } | { ok: false; reason: string };
+
+/** Runs one child: `path args` with `env` added; resolves with its exit code, or timedOut. */
+export type ChildRunner = (
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+) => Promise<{ code: number; timedOut: boolean; output: string }>;
+
+export interface AuthScriptOptions {
+  script: string;
+  method: AuthScriptMethod;
+  timeoutMs: number;
+  log: Logger;
+  /** Runs the child; default Deno.Command. */
+  run?: ChildRunner;
+  /** Where via-file temp files go; default /dev/shm when it exists (never on disk), else the temp dir. */
+  tempDir?: string;
+}
+
+/** OpenVPN keeps only these characters of a username (string_mod_remap_name): others become '_'. */
+export function remapUsername(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.@-]/g, "_");
+}
+
+/** A password keeps any printable character; control characters (CR, LF, NUL…) become '_'. */
+export function remapPassword(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[\x00-\x1f\x7f]/g, "_");
+}
+
+/** The script's environment (without the password, which via-env adds). */
+export function authScriptEnv(s: AuthScriptSubject): Record<string, string> {
+  const env: Record<string, string> = {
+    script_type: "user-pass-verify",
+    common_name: remapUsername(s.commonName),
+    X509_0_CN: remapPassword(s.commonName),
+    tls_serial_hex_0: (s.serial.match(/../g) ?? []).join(":"),
+    tls_serial_0: serialDecimal(s.serial),
+  };
+  const { ip, port } = splitRemote(s.remote);
+  env[ip.includes(":") ? "untrusted_ip6" : "untrusted_ip"] = ip;
+  env.untrusted_port = port;
+  for (const [k, v] of s.peerInfo) {
+    if (/^(IV|UV)_[A-Za-z0-9_]+$/.test(k)) env[k] = remapPassword(v);
+  }
+  if (s.session) {
+    env.session_state = s.session.state;
+    env.session_id = s.session.id;
+  }
+  return env;
+}
+
+function serialDecimal(hex: string): string {
+  return /^[0-9A-F]+$/.test(hex) ? BigInt(`0x${hex}`).toString(10) : "";
+}
+
+/** "192.0.2.7:1194" or "[2001:db8::7]:1194" → address and port. */
+export function splitRemote(remote: string): { ip: string; port: string } {
+  const colon = remote.lastIndexOf(":");
+  if (colon < 0) return { ip: remote, port: "" };
+  const host = remote.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  return { ip: host, port: remote.slice(colon + 1) };
+}
+
+export class AuthScript {
+  readonly #o: AuthScriptOptions;
+  readonly #run: ChildRunner;
+
+  constructor(o: AuthScriptOptions) {
+    this.#o = o;
+    this.#run = o.run ?? runChild;
+  }
+
+  /** Asks the script about `s`; never throws. */
+  async check(s: AuthScriptSubject): Promise<AuthScriptVerdict> {
+    const o = this.#o;
+    const env = authScriptEnv(s);
+    const username = remapUsername(s.username);
+    const password = remapPassword(s.password);
+    let file: string | null = null;
+    try {
+      const args: string[] = [];
+      if (o.method === "via-env") {
+        env.username = username;
+        env.password = password;
+      } else {
+        file = await this.#writeCredentials(username, password);
+        args.push(file);
+      }
+      const r = await this.#run(o.script, args, env, o.timeoutMs);
+      this.#logOutput(r.output, s.commonName);
+      if (r.timedOut) return this.#refuse(s, `auth script did not finish within ${o.timeoutMs / 1000} s`);
+      if (r.code !== 0) return this.#refuse(s, `auth script exited with code ${r.code}`);
+      o.log.info("auth script accepted the client", { cn: s.commonName, username });
+      return { ok: true };
+    } catch (e) {
+      return this.#refuse(s, `auth script failed: ${(e as Error).message.split("\n")[0]}`);
+    } finally {
+      if (file) await Deno.remove(file).catch(() => {});
+    }
+  }
+
+  #refuse(s: AuthScriptSubject, why: string): AuthScriptVerdict {
+    this.#o.log.warn("auth script refused the client", {
+      cn: s.commonName,
+      username: remapUsername(s.username),
+      reason: why,
+    });
+    return { ok: false, reason: "authentication failed" };
+  }
+
+  #logOutput(output: string, cn: string): void {
+    for (const line of output.split("\n")) {
+      if (line.trim()) this.#o.log.info(line, { script: this.#o.script, cn });
+    }
+  }
+
+  /** A new 0600 file holding "username\npassword\n" (OpenVPN's via-file). */
+  async #writeCredentials(username: string, password: string): Promise<string> {
+    const dir = this.#o.tempDir ?? await defaultTempDir();
+    const path = await Deno.makeTempFile({ dir, prefix: "tsvpn-auth-" });
+    try {
+      await Deno.chmod(path, 0o600);
+      await Deno.writeTextFile(path, `${username}\n${password}\n`);
+    } catch (e) {
+      await Deno.remove(path).catch(() => {});
+      throw e;
+    }
+    return path;
+  }
+}
+
+async function defaultTempDir(): Promise<string | undefined> {
+  try {
+    if ((await Deno.stat("/dev/shm")).isDirectory) return "/dev/shm";
+  } catch {
+    // No /dev/shm: the system temp dir.
+  }
+  return undefined;
+}
+
+/** The real ChildRunner: Deno.Command, killed (SIGKILL) at the deadline. */
+async function runChild(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number; timedOut: boolean; output: string }> {
+  const child = new Deno.Command(path, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  const { output, timedOut } = await outputWithin(child, timeoutMs);
+  const dec = new TextDecoder();
+  return { code: output.code, timedOut, output: dec.decode(output.stdout) + dec.decode(output.stderr) };
+}
