@@ -41,6 +41,7 @@ import {
 } from "./backoff.ts";
 import { loadClientPki } from "./client_pki.ts";
 import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd } from "./connection.ts";
+import { UserPassSource } from "./user_pass.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, type Resolver, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
@@ -116,6 +117,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   readonly #loops: Promise<void>[] = [];
   #pushes: PushApplier | null = null;
   #connection: Connection | null = null;
+  #userPass: UserPassSource | null = null;
   #stopping = false;
   #wake: (() => void) | null = null;
   #applying: Promise<void> = Promise.resolve();
@@ -173,6 +175,8 @@ export class ClientHandle extends Emitter<ClientEvents> {
     let code = 0;
     try {
       const pki = await loadClientPki(this.#config);
+      const auth = this.#config.auth;
+      this.#userPass = auth ? await UserPassSource.fromFile(auth.userPassFile) : null;
       const host = await this.#openHost();
       const device = this.#openDevice();
       const datapath = this.#datapath = this.#startDatapath(device);
@@ -195,6 +199,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
         firstResponseTimeoutMs: this.#options.firstResponseTimeoutMs ?? 10_000,
         openTransport: this.#options.openTransport ?? openTransport,
         onPush: (info) => this.#onPush(info),
+        userPass: this.#userPass,
       });
     } catch (e) {
       const message = (e as Error).message;
@@ -283,6 +288,17 @@ export class ClientHandle extends Emitter<ClientEvents> {
       if (end.kind === "fatal" || end.kind === "halt") {
         this.#log.error(end.reason);
         return 1;
+      }
+      if (end.kind === "auth-failed" && this.#userPass) {
+        // OpenVPN: a refused auth-token is dropped and the password tried at once; a refused password ends the run.
+        if (this.#userPass.clearToken()) {
+          this.#log.warn(`${end.reason}; auth-token dropped, reconnecting with the password`);
+          continue;
+        }
+        if (!/\bTEMP\b/.test(end.reason)) {
+          this.#log.error(`${end.reason}; exiting (check auth.user_pass_file)`);
+          return 1;
+        }
       }
       const decision = nextAttempt(state, outcomeOf(end), remotes.length, config.reconnect, random);
       state = decision.state;

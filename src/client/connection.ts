@@ -32,6 +32,7 @@ import {
   serverEndpoint,
 } from "./dial.ts";
 import { screenPushOptions } from "./push_screen.ts";
+import { takeAuthToken, type UserPassSource } from "./user_pass.ts";
 import type { SwitchableSocket } from "./switchable_socket.ts";
 
 export type ConnectionEnd =
@@ -75,6 +76,8 @@ export interface ConnectionDeps {
   openTransport: typeof openTransport;
   /** Applies the push to the host; a rejection ends the connection as fatal. */
   onPush: (info: ConnectedInfo) => Promise<void>;
+  /** auth.user_pass_file: the username and password (or auth-token) sent to the server. */
+  userPass?: UserPassSource | null;
 }
 
 export class Connection {
@@ -224,6 +227,7 @@ export class Connection {
       logger: log.child("control"),
       peerInfo: { mtu: config.dev.mtu },
       screenPush: (options) => this.#screenPush(options),
+      userPass: this.#deps.userPass ? () => this.#deps.userPass!.current() : undefined,
     });
     session.on("established", (e) => {
       log.info("TLS established", { server: e.peer.commonName, tls: e.tlsProtocol ?? "?" });
@@ -297,7 +301,12 @@ export class Connection {
   }
 
   /** pull_filter and the control-character check (push_screen.ts), logged here. */
-  #screenPush(options: string[]): string[] | { reject: string } {
+  #screenPush(pushed: string[]): string[] | { reject: string } {
+    const { options, token } = takeAuthToken(pushed);
+    if (token !== null && this.#deps.userPass) {
+      this.#deps.userPass.tokenReceived(token);
+      this.#log.info("server sent an auth-token: renegotiations and reconnects use it instead of the password");
+    }
     const screened = screenPushOptions(this.#deps.config.pull.filter, options);
     if (screened.kind === "rejected") return { reject: screened.reason };
     for (const option of screened.ignored) {
@@ -343,7 +352,9 @@ export class Connection {
       case "auth-failed":
         this.#conclude({
           kind: "auth-failed",
-          reason: `The server refused our certificate (AUTH_FAILED): ${e.reason}`,
+          reason: this.#deps.userPass
+            ? `The server refused our username/password or certificate (AUTH_FAILED): ${e.reason}`
+            : `The server refused our certificate (AUTH_FAILED): ${e.reason}`,
         });
         return;
     }

@@ -11,7 +11,6 @@
 
 import type { AuthScriptMethod } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
-import { outputWithin } from "../client/output_within.ts";
 
 /** Who is asking, as the script is told. */
 export interface AuthScriptSubject {
@@ -170,7 +169,15 @@ async function defaultTempDir(): Promise<string | undefined> {
   return undefined;
 }
 
-/** The real ChildRunner: Deno.Command, killed (SIGKILL) at the deadline. */
+/** How long output is still read after the script exited (a background child may hold its pipes). */
+const OUTPUT_DRAIN_MS = 1000;
+/** Most output kept for the log. */
+const MAX_OUTPUT_BYTES = 16 * 1024;
+
+/**
+ * The real ChildRunner: Deno.Command, killed (SIGKILL) at the deadline. The verdict never waits on the
+ * script's pipes: a grandchild that keeps them open (`sleep &`) does not hold the client.
+ */
 async function runChild(
   path: string,
   args: string[],
@@ -178,7 +185,41 @@ async function runChild(
   timeoutMs: number,
 ): Promise<{ code: number; timedOut: boolean; output: string }> {
   const child = new Deno.Command(path, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
-  const { output, timedOut } = await outputWithin(child, timeoutMs);
+  const readers = [child.stdout.getReader(), child.stderr.getReader()];
+  const output = Promise.all(readers.map(readCapped)).then((parts) => parts.join(""));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs));
+  const status = await Promise.race([child.status, deadline]);
+  clearTimeout(timer);
+  if (status === null) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited at the deadline.
+    }
+  }
+  let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  const drained = await Promise.race([
+    output,
+    new Promise<string>((r) => drainTimer = setTimeout(() => r(""), status === null ? 0 : OUTPUT_DRAIN_MS)),
+  ]);
+  clearTimeout(drainTimer);
+  for (const r of readers) r.cancel().catch(() => {});
+  if (status === null) void child.status.catch(() => {});
+  return { code: status?.code ?? -1, timedOut: status === null, output: drained };
+}
+
+async function readCapped(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
   const dec = new TextDecoder();
-  return { code: output.code, timedOut, output: dec.decode(output.stdout) + dec.decode(output.stderr) };
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (text.length < MAX_OUTPUT_BYTES) text += dec.decode(value, { stream: true });
+    }
+  } catch {
+    // Cancelled: what was read so far.
+  }
+  return text.slice(0, MAX_OUTPUT_BYTES);
 }

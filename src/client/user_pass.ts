@@ -1,0 +1,79 @@
+/**
+ * The client's username and password (OpenVPN's `auth-user-pass FILE`; config `auth.user_pass_file`):
+ * the file's first line is the username, the second the password. They go in every key-method 2
+ * message; once the server pushes `auth-token`, the token replaces the password (renegotiations and
+ * reconnects), until an AUTH_FAILED clears it and the password is used again, as OpenVPN does.
+ * Neither the password nor the token is ever logged.
+ */
+
+import type { UserPass } from "../control/session.ts";
+
+/** OpenVPN's USER_PASS_LEN: longer names or passwords are refused. */
+export const MAX_USER_PASS_BYTES = 4096;
+
+/** Reads "username\npassword" text; throws a one-line error naming `file`. */
+export function parseUserPassFile(text: string, file: string): UserPass {
+  const lines = text.split(/\r?\n/);
+  const username = lines[0] ?? "";
+  const password = lines[1] ?? "";
+  if (username === "") throw new Error(`${file}: expected a username on the first line`);
+  if (lines.length < 2) throw new Error(`${file}: expected a password on the second line`);
+  if (new TextEncoder().encode(username + password).length > MAX_USER_PASS_BYTES) {
+    throw new Error(`${file}: username and password are longer than ${MAX_USER_PASS_BYTES} bytes`);
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\x00]/.test(username + password)) throw new Error(`${file}: username or password contains a NUL byte`);
+  return { username, password };
+}
+
+export class UserPassSource {
+  readonly #creds: UserPass;
+  #token: string | null = null;
+
+  constructor(creds: UserPass) {
+    this.#creds = creds;
+  }
+
+  static async fromFile(file: string): Promise<UserPassSource> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (e) {
+      throw new Error(`Cannot read auth.user_pass_file ${file}: ${(e as Error).message.split("\n")[0]}`);
+    }
+    return new UserPassSource(parseUserPassFile(text, file));
+  }
+
+  /** What the next key-method 2 carries. */
+  current(): UserPass {
+    return { username: this.#creds.username, password: this.#token ?? this.#creds.password };
+  }
+
+  get hasToken(): boolean {
+    return this.#token !== null;
+  }
+
+  /** The server pushed `auth-token TOKEN`. */
+  tokenReceived(token: string): void {
+    if (token !== "") this.#token = token;
+  }
+
+  /** Forgets the token; true when there was one (then the client reconnects with its password). */
+  clearToken(): boolean {
+    const had = this.#token !== null;
+    this.#token = null;
+    return had;
+  }
+}
+
+/** Takes `auth-token` out of pushed options (it is a credential: never parsed, logged or shown). */
+export function takeAuthToken(options: string[]): { options: string[]; token: string | null } {
+  let token: string | null = null;
+  const rest: string[] = [];
+  for (const o of options) {
+    const m = /^auth-token\s+(\S+)\s*$/.exec(o);
+    if (m) token = m[1];
+    else if (!/^auth-token(-user)?(\s|$)/.test(o)) rest.push(o);
+  }
+  return { options: rest, token };
+}
