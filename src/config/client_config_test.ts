@@ -116,6 +116,7 @@ management: { listen: 127.0.0.2:7506 }
   assert.deepEqual(c.management, {
     listen: { kind: "tcp", host: "127.0.0.2", port: 7506 },
     passwordFile: null,
+    clientAuth: false,
   });
 });
 
