@@ -107,7 +107,7 @@ function base64Bytes(s: string): Uint8Array {
  * key-----", base64) or, for any other file, its bytes; at least MIN_AUTH_TOKEN_SECRET bytes.
  */
 export function parseAuthTokenSecret(text: string): Uint8Array {
-  const pem = /-----BEGIN ([^-]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+  const pem = /-----BEGIN ([^\n]+?)-----([\s\S]*?)-----END \1-----/.exec(text);
   let secret: Uint8Array;
   if (pem) {
     try {
