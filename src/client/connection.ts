@@ -32,7 +32,7 @@ import {
   serverEndpoint,
 } from "./dial.ts";
 import { screenPushOptions } from "./push_screen.ts";
-import { takeAuthToken, type UserPassSource } from "./user_pass.ts";
+import type { UserPassSource } from "./user_pass.ts";
 import type { SwitchableSocket } from "./switchable_socket.ts";
 
 export type ConnectionEnd =
@@ -228,6 +228,7 @@ export class Connection {
       peerInfo: { mtu: config.dev.mtu },
       screenPush: (options) => this.#screenPush(options),
       userPass: this.#deps.userPass ? () => this.#deps.userPass!.current() : undefined,
+      authToken: (token) => this.#authToken(token),
     });
     session.on("established", (e) => {
       log.info("TLS established", { server: e.peer.commonName, tls: e.tlsProtocol ?? "?" });
@@ -301,12 +302,7 @@ export class Connection {
   }
 
   /** pull_filter and the control-character check (push_screen.ts), logged here. */
-  #screenPush(pushed: string[]): string[] | { reject: string } {
-    const { options, token } = takeAuthToken(pushed);
-    if (token !== null && this.#deps.userPass) {
-      this.#deps.userPass.tokenReceived(token);
-      this.#log.info("server sent an auth-token: renegotiations and reconnects use it instead of the password");
-    }
+  #screenPush(options: string[]): string[] | { reject: string } {
     const screened = screenPushOptions(this.#deps.config.pull.filter, options);
     if (screened.kind === "rejected") return { reject: screened.reason };
     for (const option of screened.ignored) {
@@ -314,6 +310,14 @@ export class Connection {
     }
     for (const warning of screened.warnings) this.#log.warn(warning);
     return screened.options;
+  }
+
+  #authToken(token: string): void {
+    const source = this.#deps.userPass;
+    if (!source) return;
+    const first = !source.hasToken;
+    source.tokenReceived(token);
+    if (first) this.#log.info("server sent an auth-token: renegotiations and reconnects use it instead of the password");
   }
 
   #onPush(push: PushOptions, raw: string[]): void {

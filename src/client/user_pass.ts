@@ -65,15 +65,3 @@ export class UserPassSource {
     return had;
   }
 }
-
-/** Takes `auth-token` out of pushed options (it is a credential: never parsed, logged or shown). */
-export function takeAuthToken(options: string[]): { options: string[]; token: string | null } {
-  let token: string | null = null;
-  const rest: string[] = [];
-  for (const o of options) {
-    const m = /^auth-token\s+(\S+)\s*$/.exec(o);
-    if (m) token = m[1];
-    else if (!/^auth-token(-user)?(\s|$)/.test(o)) rest.push(o);
-  }
-  return { options: rest, token };
-}

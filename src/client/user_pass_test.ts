@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseUserPassFile, takeAuthToken, UserPassSource } from "./user_pass.ts";
+import { parseUserPassFile, UserPassSource } from "./user_pass.ts";
 
 Deno.test("parseUserPassFile() reads the username and password lines and refuses a file without them", () => {
   assert.deepEqual(parseUserPassFile("alice\npw with spaces\n", "f"), { username: "alice", password: "pw with spaces" });
@@ -17,14 +17,6 @@ Deno.test("UserPassSource sends the auth-token instead of the password once push
   assert.deepEqual(s.current(), { username: "alice", password: "SESS_ID_AT_xyz" });
   assert.equal(s.clearToken(), true);
   assert.deepEqual(s.current(), { username: "alice", password: "pw" });
-});
-
-Deno.test("takeAuthToken() removes auth-token and auth-token-user from a push and returns the token", () => {
-  assert.deepEqual(
-    takeAuthToken(["route-gateway 10.8.0.1", "auth-token SESS_ID_AT_abc", "auth-token-user YWxpY2U=", "ping 10"]),
-    { options: ["route-gateway 10.8.0.1", "ping 10"], token: "SESS_ID_AT_abc" },
-  );
-  assert.deepEqual(takeAuthToken(["ping 10"]), { options: ["ping 10"], token: null });
 });
 
 Deno.test("UserPassSource.fromFile() names the file it cannot read", async () => {

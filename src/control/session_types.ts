@@ -135,6 +135,8 @@ export interface ControlSessionOptions {
    * asked at every (re)negotiation, so an auth-token received in a push can replace the password.
    */
   userPass?: () => UserPass | null;
+  /** Client: the server pushed `auth-token TOKEN` (first PUSH_REPLY or a later renewal); it is kept out of the push. */
+  authToken?: (token: string) => void;
   /** Client: PUSH_REQUEST repeat interval until a reply arrives. @default 2000 */
   pushRequestIntervalMs?: number;
   /** Server: peer-id pushed to the client for P_DATA_V2. */
