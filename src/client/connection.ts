@@ -317,7 +317,11 @@ export class Connection {
     if (!source) return;
     const first = !source.hasToken;
     source.tokenReceived(token);
-    if (first) this.#log.info("server sent an auth-token: renegotiations and reconnects use it instead of the password");
+    if (first) {
+      this.#log.info(
+        "server sent an auth-token: renegotiations and reconnects use it instead of the password",
+      );
+    }
   }
 
   #onPush(push: PushOptions, raw: string[]): void {

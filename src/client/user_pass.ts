@@ -22,7 +22,9 @@ export function parseUserPassFile(text: string, file: string): UserPass {
     throw new Error(`${file}: username and password are longer than ${MAX_USER_PASS_BYTES} bytes`);
   }
   // deno-lint-ignore no-control-regex
-  if (/[\x00]/.test(username + password)) throw new Error(`${file}: username or password contains a NUL byte`);
+  if (/[\x00]/.test(username + password)) {
+    throw new Error(`${file}: username or password contains a NUL byte`);
+  }
   return { username, password };
 }
 

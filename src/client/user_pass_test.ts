@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { parseUserPassFile, UserPassSource } from "./user_pass.ts";
 
 Deno.test("parseUserPassFile() reads the username and password lines and refuses a file without them", () => {
-  assert.deepEqual(parseUserPassFile("alice\npw with spaces\n", "f"), { username: "alice", password: "pw with spaces" });
+  assert.deepEqual(parseUserPassFile("alice\npw with spaces\n", "f"), {
+    username: "alice",
+    password: "pw with spaces",
+  });
   assert.deepEqual(parseUserPassFile("alice\r\npw\r\n", "f"), { username: "alice", password: "pw" });
   assert.throws(() => parseUserPassFile("", "/x.pass"), /\/x\.pass: expected a username on the first line/);
   assert.throws(() => parseUserPassFile("alice", "/x.pass"), /expected a password on the second line/);
@@ -20,5 +23,8 @@ Deno.test("UserPassSource sends the auth-token instead of the password once push
 });
 
 Deno.test("UserPassSource.fromFile() names the file it cannot read", async () => {
-  await assert.rejects(UserPassSource.fromFile("/nonexistent/alice.pass"), /Cannot read auth\.user_pass_file \/nonexistent\/alice\.pass/);
+  await assert.rejects(
+    UserPassSource.fromFile("/nonexistent/alice.pass"),
+    /Cannot read auth\.user_pass_file \/nonexistent\/alice\.pass/,
+  );
 });

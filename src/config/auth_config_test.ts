@@ -4,7 +4,8 @@ import { parseConfig } from "./load.ts";
 import type { ClientConfig, ServerConfig } from "./schema.ts";
 
 const HEAD = "mode: server\npki: { ca: ca.crt, cert: s.crt, key: s.key }\nserver:\n  network: 10.8.0.0/24\n";
-const CLIENT = "mode: client\nremotes: [{ host: vpn.example.com }]\npki: { ca: ca.crt, cert: c.crt, key: c.key }\n";
+const CLIENT =
+  "mode: client\nremotes: [{ host: vpn.example.com }]\npki: { ca: ca.crt, cert: c.crt, key: c.key }\n";
 
 function server(rest: string, head = HEAD): ServerConfig {
   return parseConfig(head + rest, "/etc/tsvpn/s.yaml") as ServerConfig;
@@ -27,11 +28,21 @@ Deno.test("parseConfig() reads server.auth with its defaults and resolves the sc
     token: null,
   });
   assert.deepEqual(
-    server("  auth:\n    script: /c\n    method: via-file\n    timeout: 5\n    token: { lifetime: 600, secret_file: t.key }\n")
+    server(
+      "  auth:\n    script: /c\n    method: via-file\n    timeout: 5\n    token: { lifetime: 600, secret_file: t.key }\n",
+    )
       .server.auth,
-    { script: "/c", method: "via-file", timeoutS: 5, token: { lifetimeS: 600, secretFile: "/etc/tsvpn/t.key" } },
+    {
+      script: "/c",
+      method: "via-file",
+      timeoutS: 5,
+      token: { lifetimeS: 600, secretFile: "/etc/tsvpn/t.key" },
+    },
   );
-  assert.deepEqual(server("  auth: { script: /c, token: true }\n").server.auth!.token, { lifetimeS: 0, secretFile: null });
+  assert.deepEqual(server("  auth: { script: /c, token: true }\n").server.auth!.token, {
+    lifetimeS: 0,
+    secretFile: null,
+  });
 });
 
 Deno.test("parseConfig() names the file, line and key of a bad server.auth", () => {
@@ -44,7 +55,10 @@ Deno.test("parseConfig() names the file, line and key of a bad server.auth", () 
     HEAD + "  auth: { script: /c, timeout: 0 }\n",
     "s.yaml:5: server.auth.timeout: expected a whole number of seconds from 1 to 600, got 0",
   );
-  fails(HEAD + "  auth: { script: /c, tokn: true }\n", "s.yaml:5: server.auth.tokn: unknown key (did you mean token?)");
+  fails(
+    HEAD + "  auth: { script: /c, tokn: true }\n",
+    "s.yaml:5: server.auth.tokn: unknown key (did you mean token?)",
+  );
 });
 
 Deno.test("parseConfig() reads management.client_auth on a server and refuses it on a client", () => {
@@ -58,7 +72,10 @@ Deno.test("parseConfig() reads management.client_auth on a server and refuses it
 });
 
 Deno.test("parseConfig() reads a client's auth.user_pass_file", () => {
-  const c = parseConfig(CLIENT + "auth: { user_pass_file: alice.pass }\n", "/etc/tsvpn/c.yaml") as ClientConfig;
+  const c = parseConfig(
+    CLIENT + "auth: { user_pass_file: alice.pass }\n",
+    "/etc/tsvpn/c.yaml",
+  ) as ClientConfig;
   assert.deepEqual(c.auth, { userPassFile: "/etc/tsvpn/alice.pass" });
   assert.equal((parseConfig(CLIENT, "/etc/tsvpn/c.yaml") as ClientConfig).auth, null);
   fails(CLIENT + "auth: {}\n", "s.yaml:4: auth.user_pass_file: required key is missing");

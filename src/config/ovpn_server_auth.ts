@@ -64,7 +64,11 @@ export function settleAuthToken(t: AuthTranslation, pending: PendingToken): void
       continue;
     }
     if (d.name === "auth-gen-token-secret") {
-      yaml.set("server.auth.token.secret_file", { kind: "scalar", value: ctx.arg(d, 0, "a file") }, t.from(d));
+      yaml.set(
+        "server.auth.token.secret_file",
+        { kind: "scalar", value: ctx.arg(d, 0, "a file") },
+        t.from(d),
+      );
       continue;
     }
     const lifetime = d.args[0] === undefined ? 0 : ctx.int(d, 0, 0, MAX_INT, "a lifetime in seconds");

@@ -88,7 +88,11 @@ export interface ControlListenerOptions extends StrangerOptions {
       "role" | "send" | "wrap" | "credentials" | "verifyPeer" | "authorize" | "reauthorize" | "pushOptions"
     >
   >;
-  authorize?: (peer: PeerIdentity, ctx: PeerContext, auth: AuthRequest) => AuthDecision | Promise<AuthDecision>;
+  authorize?: (
+    peer: PeerIdentity,
+    ctx: PeerContext,
+    auth: AuthRequest,
+  ) => AuthDecision | Promise<AuthDecision>;
   /** Renegotiations: see ControlSessionOptions.reauthorize. */
   reauthorize?: (
     peer: PeerIdentity,

@@ -23,7 +23,10 @@ function pair(server: Partial<ControlSessionOptions>, client: Partial<ControlSes
     verifyPeer: pkiVerifier({ ca: pki.caPem, crl: pki.crlPem, usage: "clientAuth" }),
     send: (b) => setTimeout(() => p.client.receive(b), 0),
     peerId: 1,
-    pushOptions: () => ({ ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" }, topology: "subnet" }),
+    pushOptions: () => ({
+      ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" },
+      topology: "subnet",
+    }),
     ...server,
   });
   p.client = new ControlSession({
@@ -71,7 +74,10 @@ Deno.test("ControlSession carries the client's username/password in key-method 2
 Deno.test("ControlSession client hands a pushed auth-token (first push and a later renewal) to authToken() and keeps it out of the push", async () => {
   const tokens: string[] = [];
   const p = pair({
-    pushOptions: () => ({ ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" }, extra: ["auth-token T1"] }),
+    pushOptions: () => ({
+      ifconfig: { local: "10.8.0.2", remoteOrNetmask: "255.255.255.0" },
+      extra: ["auth-token T1"],
+    }),
   }, { userPass: () => ({ username: "alice", password: "pw" }), authToken: (t) => tokens.push(t) });
   const pushed = p.client.once("pushReply");
   p.client.start();
@@ -81,7 +87,11 @@ Deno.test("ControlSession client hands a pushed auth-token (first push and a lat
     assert.ok(!reply.raw.some((o) => o.includes("auth-token")), reply.raw.join(","));
     assert.equal(reply.options.extra, undefined);
     p.server.sendControlMessage("PUSH_REPLY,auth-token T2");
-    await until(() => tokens.length === 2 || null, { what: "the renewed token", timeoutMs: 5000, intervalMs: 5 });
+    await until(() => tokens.length === 2 || null, {
+      what: "the renewed token",
+      timeoutMs: 5000,
+      intervalMs: 5,
+    });
     assert.deepEqual(tokens, ["T1", "T2"]);
   } finally {
     shutdown(p);
@@ -107,7 +117,12 @@ Deno.test("ControlSession server reauthorize() checks each renegotiation: accept
     const second = p.client.once("key");
     assert.equal(p.server.renegotiate(), true);
     assert.equal((await within(second, 10000, "renegotiated key")).keyId, 1);
-    assert.deepEqual(reauths, [{ username: "alice", password: "SESS_ID_AT_token", keyId: 1, initial: false }]);
+    assert.deepEqual(reauths, [{
+      username: "alice",
+      password: "SESS_ID_AT_token",
+      keyId: 1,
+      initial: false,
+    }]);
 
     verdict = { ok: false, reason: "token expired" };
     const clientClosed = p.client.once("closed");

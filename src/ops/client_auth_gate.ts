@@ -11,7 +11,12 @@ export interface ClientAuthGate {
    * Client `cid` (key `kid`) waits for `client-auth`/`client-auth-nt`/`client-deny`; `env` is OpenVPN's
    * ENV block. Resolves with the decision; `cancel()` (the session ended) resolves it as denied.
    */
-  decide(kind: "CONNECT" | "REAUTH", cid: number, kid: number, env: Record<string, string>): Promise<GateDecision>;
+  decide(
+    kind: "CONNECT" | "REAUTH",
+    cid: number,
+    kid: number,
+    env: Record<string, string>,
+  ): Promise<GateDecision>;
   /** The client's data channel is up (>CLIENT:ESTABLISHED). */
   established(cid: number, env: Record<string, string>): void;
   /** The client is gone (>CLIENT:DISCONNECT); a pending decision for it is withdrawn. */

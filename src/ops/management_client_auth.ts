@@ -65,7 +65,12 @@ export class ClientAuthHub implements ClientAuthGate {
     return this.#pending.size;
   }
 
-  decide(kind: "CONNECT" | "REAUTH", cid: number, kid: number, env: Record<string, string>): Promise<GateDecision> {
+  decide(
+    kind: "CONNECT" | "REAUTH",
+    cid: number,
+    kid: number,
+    env: Record<string, string>,
+  ): Promise<GateDecision> {
     const key = `${cid}/${kid}`;
     this.#pending.get(key)?.resolve({ ok: false, reason: "superseded" });
     return new Promise((resolve) => {
@@ -140,12 +145,16 @@ export class ClientAuthHub implements ClientAuthGate {
 
   /** Refuses everything still pending (the interface is closing). */
   close(): void {
-    for (const key of [...this.#pending.keys()]) this.#settle(key, { ok: false, reason: "server shutting down" });
+    for (const key of [...this.#pending.keys()]) {
+      this.#settle(key, { ok: false, reason: "server shutting down" });
+    }
   }
 }
 
 function pendingKey(cid: string | undefined, kid: string | undefined): string | null {
-  if (cid === undefined || kid === undefined || !/^\d{1,10}$/.test(cid) || !/^\d{1,10}$/.test(kid)) return null;
+  if (cid === undefined || kid === undefined || !/^\d{1,10}$/.test(cid) || !/^\d{1,10}$/.test(kid)) {
+    return null;
+  }
   return `${Number(cid)}/${Number(kid)}`;
 }
 

@@ -35,7 +35,9 @@ Deno.test("ClientAuthHub client-auth takes a block up to END; client-deny sends 
   const first = h.decide("CONNECT", 1, 0, {});
   const c = h.command(["client-auth", "1", "0"]);
   assert.ok(c !== null && c.kind === "block");
-  assert.deepEqual(c.finish(['push "route 10.1.0.0 255.255.0.0"']), ["SUCCESS: client-auth command succeeded"]);
+  assert.deepEqual(c.finish(['push "route 10.1.0.0 255.255.0.0"']), [
+    "SUCCESS: client-auth command succeeded",
+  ]);
   assert.deepEqual(await first, { ok: true });
 
   const second = h.decide("REAUTH", 1, 1, {});
@@ -44,9 +46,13 @@ Deno.test("ClientAuthHub client-auth takes a block up to END; client-deny sends 
   ]);
   assert.deepEqual(await second, { ok: false, reason: "Please change your password" });
   const third = h.decide("CONNECT", 2, 0, {});
-  assert.deepEqual(reply(h, 'client-deny 2 0 "no reason for the client"'), ["SUCCESS: client-deny command succeeded"]);
+  assert.deepEqual(reply(h, 'client-deny 2 0 "no reason for the client"'), [
+    "SUCCESS: client-deny command succeeded",
+  ]);
   assert.deepEqual(await third, { ok: false, reason: "" });
-  assert.deepEqual(reply(h, "client-deny 2 0"), ["ERROR: The client-deny command requires at least 3 parameters"]);
+  assert.deepEqual(reply(h, "client-deny 2 0"), [
+    "ERROR: The client-deny command requires at least 3 parameters",
+  ]);
   assert.deepEqual(reply(h, 'client-deny x 0 "r"'), ["ERROR: cannot parse CID"]);
   assert.deepEqual(reply(h, 'client-deny 9 0 "r"'), ["ERROR: client-deny command failed"]);
   assert.equal(h.command(["status"]), null);
@@ -75,7 +81,10 @@ Deno.test("ClientAuthHub refuses what is not answered in time, withdraws a disco
 });
 
 Deno.test("envBlock() keeps a block whole when a value carries CR or LF", () => {
-  assert.equal(envBlock(">CLIENT:ESTABLISHED,1", { a: "x\r\n>CLIENT:ENV,END" }), ">CLIENT:ESTABLISHED,1\r\n>CLIENT:ENV,a=x__>CLIENT:ENV,END\r\n>CLIENT:ENV,END\r\n");
+  assert.equal(
+    envBlock(">CLIENT:ESTABLISHED,1", { a: "x\r\n>CLIENT:ENV,END" }),
+    ">CLIENT:ESTABLISHED,1\r\n>CLIENT:ENV,a=x__>CLIENT:ENV,END\r\n>CLIENT:ENV,END\r\n",
+  );
 });
 
 Deno.test("splitCommandLine() groups double quotes and honours backslash escapes inside them", () => {

@@ -180,7 +180,10 @@ class Session {
       if (next === null) return { lines: [], close: true };
       if (next.trim() === "END") break;
       if (block.length >= MAX_CLIENT_AUTH_LINES) {
-        return { lines: [`ERROR: client-auth block longer than ${MAX_CLIENT_AUTH_LINES} lines`], close: true };
+        return {
+          lines: [`ERROR: client-auth block longer than ${MAX_CLIENT_AUTH_LINES} lines`],
+          close: true,
+        };
       }
       block.push(next);
     }

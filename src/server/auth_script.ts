@@ -184,7 +184,8 @@ async function runChild(
   env: Record<string, string>,
   timeoutMs: number,
 ): Promise<{ code: number; timedOut: boolean; output: string }> {
-  const child = new Deno.Command(path, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  const child = new Deno.Command(path, { args, env, stdin: "null", stdout: "piped", stderr: "piped" })
+    .spawn();
   const readers = [child.stdout.getReader(), child.stderr.getReader()];
   const output = Promise.all(readers.map(readCapped)).then((parts) => parts.join(""));
   let timer: ReturnType<typeof setTimeout> | undefined;

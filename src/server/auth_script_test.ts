@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log/log.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
-import { AuthScript, authScriptEnv, type AuthScriptSubject, type ChildRunner, remapPassword, remapUsername } from "./auth_script.ts";
+import {
+  AuthScript,
+  authScriptEnv,
+  type AuthScriptSubject,
+  type ChildRunner,
+  remapPassword,
+  remapUsername,
+} from "./auth_script.ts";
 
 const SUBJECT: AuthScriptSubject = {
   username: "alice",
@@ -47,7 +54,13 @@ Deno.test("AuthScript.check() via-env: the username and password are in the envi
     return Promise.resolve({ code, timedOut: false, output: "" });
   };
   const lines: string[] = [];
-  const script = new AuthScript({ script: "/c", method: "via-env", timeoutMs: 1000, log: logger(lines), run });
+  const script = new AuthScript({
+    script: "/c",
+    method: "via-env",
+    timeoutMs: 1000,
+    log: logger(lines),
+    run,
+  });
   assert.deepEqual(await script.check(SUBJECT), { ok: true });
   assert.deepEqual(seen[0].args, []);
   assert.equal(seen[0].env.username, "alice");
@@ -95,10 +108,18 @@ Deno.test("AuthScript.check() with a real script: a timeout refuses without wait
     assert.deepEqual(await script.check({ ...SUBJECT, password: "ok" }), { ok: true });
     assert.ok(lines.some((l) => l.includes("checking alice")), lines.join("\n"));
     const started = performance.now();
-    assert.deepEqual(await script.check({ ...SUBJECT, username: "slow" }), { ok: false, reason: "authentication failed" });
+    assert.deepEqual(await script.check({ ...SUBJECT, username: "slow" }), {
+      ok: false,
+      reason: "authentication failed",
+    });
     assert.ok(performance.now() - started < 5000, "the verdict waited for the script's background child");
     assert.ok(lines.some((l) => l.includes("did not finish within 0.3 s")), lines.join("\n"));
-    const missing = new AuthScript({ script: `${dir}/nope`, method: "via-env", timeoutMs: 300, log: logger(lines) });
+    const missing = new AuthScript({
+      script: `${dir}/nope`,
+      method: "via-env",
+      timeoutMs: 300,
+      log: logger(lines),
+    });
     assert.deepEqual(await missing.check(SUBJECT), { ok: false, reason: "authentication failed" });
   });
 });

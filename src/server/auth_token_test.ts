@@ -44,7 +44,11 @@ Deno.test("AuthTokens.check() refuses a token for another username, another cert
   const body = token.slice(AUTH_TOKEN_PREFIX.length);
   for (const i of [0, 20, 40, 79]) {
     const flipped = body.slice(0, i) + (body[i] === "A" ? "B" : "A") + body.slice(i + 1);
-    assert.deepEqual(t.check(AUTH_TOKEN_PREFIX + flipped, "alice", "alice-laptop"), { status: "invalid" }, `char ${i}`);
+    assert.deepEqual(
+      t.check(AUTH_TOKEN_PREFIX + flipped, "alice", "alice-laptop"),
+      { status: "invalid" },
+      `char ${i}`,
+    );
   }
   assert.deepEqual(t.check("SESS_ID_AT_" + "!".repeat(80), "alice", "alice-laptop"), { status: "invalid" });
   assert.deepEqual(t.check("password", "alice", "alice-laptop"), { status: "invalid" });
@@ -62,8 +66,18 @@ Deno.test("AuthTokens.check() says expired once lifetime seconds passed since th
 
 Deno.test("parseAuthTokenSecret() reads OpenVPN's auth-token PEM and refuses short secrets", () => {
   const b64 = btoa(String.fromCharCode(...new Uint8Array(48).fill(3)));
-  const pem = `-----BEGIN OpenVPN auth-token server key-----\n${b64}\n-----END OpenVPN auth-token server key-----\n`;
+  const pem =
+    `-----BEGIN OpenVPN auth-token server key-----\n${b64}\n-----END OpenVPN auth-token server key-----\n`;
   assert.deepEqual(parseAuthTokenSecret(pem), new Uint8Array(48).fill(3));
   assert.throws(() => parseAuthTokenSecret("short"), /at least 32 bytes/);
-  assert.throws(() => new AuthTokens({ secret: new Uint8Array(8), lifetimeS: 0, now: () => 0, random: (n) => new Uint8Array(n) }), /at least 32/);
+  assert.throws(
+    () =>
+      new AuthTokens({
+        secret: new Uint8Array(8),
+        lifetimeS: 0,
+        now: () => 0,
+        random: (n) => new Uint8Array(n),
+      }),
+    /at least 32/,
+  );
 });

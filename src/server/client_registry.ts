@@ -100,7 +100,9 @@ export class ClientRegistry {
       const wasAttached = rec.attached;
       this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher);
       this.mesh?.keyInstalled(rec, wasAttached);
-      if (!wasAttached && rec.attached) this.#o.clientEvents?.established(ctx.peerId, clientEnv(rec, this.#pool));
+      if (!wasAttached && rec.attached) {
+        this.#o.clientEvents?.established(ctx.peerId, clientEnv(rec, this.#pool));
+      }
     });
     if (this.mesh) session.on("message", (m) => this.mesh!.message(rec, m.text));
     session.on("keyRetired", (e) => {
@@ -130,7 +132,9 @@ export class ClientRegistry {
     if (!userAuth || !auth) return this.#admit(peer, ctx);
     const early = this.#precheck(peer.commonName);
     if (early) return this.#refuse(peer.commonName, ctx, early);
-    return userAuth(peer, ctx, auth).then((d) => d.ok ? this.#admit(peer, ctx) : this.#refuse(peer.commonName, ctx, d.reason));
+    return userAuth(peer, ctx, auth).then((d) =>
+      d.ok ? this.#admit(peer, ctx) : this.#refuse(peer.commonName, ctx, d.reason)
+    );
   }
 
   /** The listener's reauthorize hook: a renegotiation re-checks the username/password (or token). */
@@ -143,7 +147,9 @@ export class ClientRegistry {
   /** Refusals known before any username/password check. */
   #precheck(name: string): string | null {
     if (this.#stopping) return "server is shutting down";
-    if (this.#config.server.clients.get(name)?.disabled) return "client is disabled in the server configuration";
+    if (this.#config.server.clients.get(name)?.disabled) {
+      return "client is disabled in the server configuration";
+    }
     return null;
   }
 
@@ -342,7 +348,10 @@ export class ClientRegistry {
     rec.released = true;
     if (rec.attached && this.#o.clientEvents) {
       const peers = this.#dp.peers;
-      const bytes = { received: peers.counter(rec.peerId, PC_BYTES_IN), sent: peers.counter(rec.peerId, PC_BYTES_OUT) };
+      const bytes = {
+        received: peers.counter(rec.peerId, PC_BYTES_IN),
+        sent: peers.counter(rec.peerId, PC_BYTES_OUT),
+      };
       const env = clientEnv(rec, this.#pool, bytes);
       env.time_duration = String(Math.round((this.#o.now() - rec.connectedSince) / 1000));
       this.#o.clientEvents.disconnected(rec.ctx.peerId, env);

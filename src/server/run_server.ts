@@ -9,7 +9,6 @@ import type { ServerConfig } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import { ClientAuthHub } from "../ops/management_client_auth.ts";
-import type { ServerControl } from "../ops/server_control.ts";
 import { startStatusFile } from "../ops/status_file.ts";
 import { type ServerHandle, type ServerOptions, startServer } from "./server.ts";
 
@@ -58,7 +57,9 @@ async function startExtras(
   const control = handle.control;
   const listen = config.management?.listen;
   if (listen) {
-    const clientAuth = config.management!.clientAuth ? new ClientAuthHub({ log: log.child("client-auth") }) : null;
+    const clientAuth = config.management!.clientAuth
+      ? new ClientAuthHub({ log: log.child("client-auth") })
+      : null;
     const address = listen.kind === "unix"
       ? listen.path
       : listen.host.includes(":")

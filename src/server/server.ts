@@ -189,7 +189,9 @@ class Server implements ServerControl {
         clock: this.#options.clock ?? systemClock,
       },
       authorize: (peer, ctx, auth) => this.#registry.authorize(peer, ctx, auth),
-      reauthorize: this.#userAuth ? (peer, ctx, auth) => this.#registry.reauthorize(peer, ctx, auth) : undefined,
+      reauthorize: this.#userAuth
+        ? (peer, ctx, auth) => this.#registry.reauthorize(peer, ctx, auth)
+        : undefined,
       pushOptions: (_peer, ctx) => this.#registry.push(ctx),
       onSession: (session, ctx) => this.#registry.add(session, ctx, this.#transport.sourceEndpoint()),
     });

@@ -16,7 +16,6 @@ import { authScriptEnv, type AuthScriptSubject, remapUsername } from "./auth_scr
 import { AuthTokens, isAuthToken, parseAuthTokenSecret } from "./auth_token.ts";
 import { AuthScript } from "./auth_script.ts";
 
-
 export interface UserAuthOptions {
   script: AuthScript | null;
   tokens: AuthTokens | null;
@@ -54,7 +53,9 @@ export class UserAuth {
       peerInfo: peer.peerInfo,
       serial: peer.serial,
     };
-    const first = o.script || o.tokens ? await this.#checkPassword(subject, ctx, auth) : { ok: true as const };
+    const first = o.script || o.tokens
+      ? await this.#checkPassword(subject, ctx, auth)
+      : { ok: true as const };
     if (!first.ok) return first;
     if (!o.gated) return first;
     const gate = o.gate();
@@ -93,7 +94,10 @@ export class UserAuth {
     const held = this.#tokens.get(ctx);
     if (r.status !== "valid") {
       log.warn(`auth-token ${r.status}`, { cn: s.commonName, username: remapUsername(auth.username) });
-      return { ok: false, reason: r.status === "expired" ? "SESSION: token expired" : "authentication failed" };
+      return {
+        ok: false,
+        reason: r.status === "expired" ? "SESSION: token expired" : "authentication failed",
+      };
     }
     // A renegotiation must present this session's own token; a new session may resume an older one.
     if (!auth.initial && held && held.sessionId !== r.sessionId) {
@@ -128,7 +132,9 @@ export async function openUserAuth(
   let tokens: AuthTokens | null = null;
   if (auth?.token) {
     const file = auth.token.secretFile;
-    const secret = file ? parseAuthTokenSecret(await Deno.readTextFile(file)) : crypto.getRandomValues(new Uint8Array(32));
+    const secret = file
+      ? parseAuthTokenSecret(await Deno.readTextFile(file))
+      : crypto.getRandomValues(new Uint8Array(32));
     tokens = new AuthTokens({
       secret,
       lifetimeS: auth.token.lifetimeS,

@@ -26,7 +26,9 @@ function fakeScript(password: string): AuthScript & { asked: AuthScriptSubject[]
     asked,
     check: (s: AuthScriptSubject) => {
       asked.push({ ...s });
-      return Promise.resolve(s.password === password ? { ok: true } : { ok: false, reason: "authentication failed" });
+      return Promise.resolve(
+        s.password === password ? { ok: true } : { ok: false, reason: "authentication failed" },
+      );
     },
   } as unknown as AuthScript & { asked: AuthScriptSubject[] };
 }
@@ -52,7 +54,10 @@ Deno.test("UserAuth.decide() runs the script for a password and refuses a client
   const ua = new UserAuth({ script, tokens: null, gated: false, gate: () => null, log: quiet });
   const ctx: PeerContext = { peerId: 1, remote: "192.0.2.1:5000", transport: "udp" };
   assert.deepEqual(await ua.decide(PEER, ctx, request("pw")), { ok: true });
-  assert.deepEqual(await ua.decide(PEER, ctx, request("nope")), { ok: false, reason: "authentication failed" });
+  assert.deepEqual(await ua.decide(PEER, ctx, request("nope")), {
+    ok: false,
+    reason: "authentication failed",
+  });
   assert.deepEqual(await ua.decide(PEER, ctx, request("", true, "")), {
     ok: false,
     reason: "username and password required",
@@ -75,14 +80,23 @@ Deno.test("UserAuth with tokens: the script runs once, the session's token then 
   assert.deepEqual(await ua.decide(PEER, ctx, request(token, false)), { ok: true });
   assert.equal(script.asked.length, 1);
   // A token for another username, or a forged one, is refused.
-  assert.deepEqual(await ua.decide(PEER, ctx, request(token, false, "bob")), { ok: false, reason: "authentication failed" });
+  assert.deepEqual(await ua.decide(PEER, ctx, request(token, false, "bob")), {
+    ok: false,
+    reason: "authentication failed",
+  });
   const forged = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
-  assert.deepEqual(await ua.decide(PEER, ctx, request(forged, false)), { ok: false, reason: "authentication failed" });
+  assert.deepEqual(await ua.decide(PEER, ctx, request(forged, false)), {
+    ok: false,
+    reason: "authentication failed",
+  });
   // Another session's token is no good at this session's renegotiation, but resumes a new session.
   const other: PeerContext = { peerId: 2, remote: "192.0.2.2:5000", transport: "udp" };
   assert.deepEqual(await ua.decide(PEER, other, request("pw-and-2fa-code")), { ok: true });
   const otherToken = ua.tokenFor(other)!;
-  assert.deepEqual(await ua.decide(PEER, ctx, request(otherToken, false)), { ok: false, reason: "authentication failed" });
+  assert.deepEqual(await ua.decide(PEER, ctx, request(otherToken, false)), {
+    ok: false,
+    reason: "authentication failed",
+  });
   const resumed: PeerContext = { peerId: 3, remote: "192.0.2.1:5001", transport: "udp" };
   assert.deepEqual(await ua.decide(PEER, resumed, request(token)), { ok: true });
   assert.equal(script.asked.length, 2);
@@ -102,7 +116,10 @@ Deno.test("UserAuth with management.client_auth asks the gate (CONNECT, then REA
   let attached: ClientAuthGate | null = null;
   const ua = new UserAuth({ script: null, tokens: null, gated: true, gate: () => attached, log: quiet });
   const ctx: PeerContext = { peerId: 7, remote: "192.0.2.1:5000", transport: "udp" };
-  assert.deepEqual(await ua.decide(PEER, ctx, request("")), { ok: false, reason: "server is not ready to authenticate" });
+  assert.deepEqual(await ua.decide(PEER, ctx, request("")), {
+    ok: false,
+    reason: "server is not ready to authenticate",
+  });
   attached = gate;
   assert.deepEqual(await ua.decide(PEER, ctx, request("pw")), { ok: true });
   answer = { ok: false, reason: "go away" };

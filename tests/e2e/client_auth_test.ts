@@ -86,7 +86,11 @@ Deno.test({
       await server.waitFor(/Initialization Sequence Completed/, 15_000);
       const remote = "remotes: [{ host: 10.77.0.1, port: 1194 }]";
 
-      const client = await startClient(n, "client", clientYaml(pki, [remote, `auth: { user_pass_file: ${good} }`]));
+      const client = await startClient(
+        n,
+        "client",
+        clientYaml(pki, [remote, `auth: { user_pass_file: ${good} }`]),
+      );
       await client.waitFor(/tunnel up/, 20_000);
       assert.equal(await e.pingUntil(cli, "10.8.0.1", 5000), true);
       await client.waitFor(/server sent an auth-token/);
@@ -98,7 +102,11 @@ Deno.test({
       assert.ok(!client.log().includes("alice-secret") && !client.log().includes("SESS_ID_AT_"));
       assert.equal(await client.stop(), 0);
 
-      const refused = await startClient(n, "refused", clientYaml(pki, [remote, `auth: { user_pass_file: ${bad} }`]));
+      const refused = await startClient(
+        n,
+        "refused",
+        clientYaml(pki, [remote, `auth: { user_pass_file: ${bad} }`]),
+      );
       await refused.waitFor(/AUTH_FAILED.*exiting \(check auth\.user_pass_file\)/, 20_000);
       assert.equal((await refused.proc.status).code, 1);
     });

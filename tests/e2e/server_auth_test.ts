@@ -97,7 +97,9 @@ Deno.test({
         ]);
         await bob.waitFor(/AUTH: Received control message: AUTH_FAILED/, 20_000);
         await bob.waitFor(/SIGTERM\[soft,auth-failure\] received, process exiting/, 10_000);
-        await server.waitFor(/auth script refused the client cn=bob .*reason="auth script exited with code 1"/);
+        await server.waitFor(
+          /auth script refused the client cn=bob .*reason="auth script exited with code 1"/,
+        );
 
         // A script still running at the timeout is killed and the client refused.
         const nsCarol = await lab.host("carol", "172.31.0.21/24");

@@ -80,7 +80,10 @@ Deno.test({
 
       // alice leaves: >CLIENT:DISCONNECT with her byte counts.
       await alice.stop();
-      const gone = await auth.waitFor(new RegExp(`>CLIENT:DISCONNECT,${cid}\\n([\\s\\S]*?)>CLIENT:ENV,END`), 20_000);
+      const gone = await auth.waitFor(
+        new RegExp(`>CLIENT:DISCONNECT,${cid}\\n([\\s\\S]*?)>CLIENT:ENV,END`),
+        20_000,
+      );
       assert.match(gone[1], /^>CLIENT:ENV,bytes_received=[1-9]\d*$/m);
       assert.match(gone[1], /^>CLIENT:ENV,time_duration=\d+$/m);
     });
