@@ -175,8 +175,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     let code = 0;
     try {
       const pki = await loadClientPki(this.#config);
-      const auth = this.#config.auth;
-      this.#userPass = auth ? await UserPassSource.fromFile(auth.userPassFile) : null;
+      this.#userPass = await UserPassSource.forConfig(this.#config.auth);
       const host = await this.#openHost();
       const device = this.#openDevice();
       const datapath = this.#datapath = this.#startDatapath(device);
@@ -289,17 +288,9 @@ export class ClientHandle extends Emitter<ClientEvents> {
         this.#log.error(end.reason);
         return 1;
       }
-      if (end.kind === "auth-failed" && this.#userPass) {
-        // OpenVPN: a refused auth-token is dropped and the password tried at once; a refused password ends the run.
-        if (this.#userPass.clearToken()) {
-          this.#log.warn(`${end.reason}; auth-token dropped, reconnecting with the password`);
-          continue;
-        }
-        if (!/\bTEMP\b/.test(end.reason)) {
-          this.#log.error(`${end.reason}; exiting (check auth.user_pass_file)`);
-          return 1;
-        }
-      }
+      const refused = end.kind === "auth-failed" ? this.#userPass?.authFailed(end.reason, this.#log) : null;
+      if (refused === "exit") return 1;
+      if (refused === "retry") continue;
       const decision = nextAttempt(state, outcomeOf(end), remotes.length, config.reconnect, random);
       state = decision.state;
       this.#logReconnect(end, decision.delayMs, remotes[state.remote]);

@@ -228,7 +228,9 @@ export class Connection {
       peerInfo: { mtu: config.dev.mtu },
       screenPush: (options) => this.#screenPush(options),
       userPass: this.#deps.userPass ? () => this.#deps.userPass!.current() : undefined,
-      authToken: (token) => this.#authToken(token),
+      authToken: (token) => {
+        if (this.#deps.userPass?.tokenReceived(token)) this.#log.info("server sent an auth-token");
+      },
     });
     session.on("established", (e) => {
       log.info("TLS established", { server: e.peer.commonName, tls: e.tlsProtocol ?? "?" });
@@ -312,18 +314,6 @@ export class Connection {
     return screened.options;
   }
 
-  #authToken(token: string): void {
-    const source = this.#deps.userPass;
-    if (!source) return;
-    const first = !source.hasToken;
-    source.tokenReceived(token);
-    if (first) {
-      this.#log.info(
-        "server sent an auth-token: renegotiations and reconnects use it instead of the password",
-      );
-    }
-  }
-
   #onPush(push: PushOptions, raw: string[]): void {
     this.#pushed = push;
     const datapath = this.#deps.datapath;
@@ -360,9 +350,9 @@ export class Connection {
       case "auth-failed":
         this.#conclude({
           kind: "auth-failed",
-          reason: this.#deps.userPass
-            ? `The server refused our username/password or certificate (AUTH_FAILED): ${e.reason}`
-            : `The server refused our certificate (AUTH_FAILED): ${e.reason}`,
+          reason: `The server refused our ${
+            this.#deps.userPass ? "password or " : ""
+          }certificate (AUTH_FAILED): ${e.reason}`,
         });
         return;
     }

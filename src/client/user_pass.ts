@@ -7,6 +7,7 @@
  */
 
 import type { UserPass } from "../control/session.ts";
+import type { Logger } from "../log/log.ts";
 
 /** OpenVPN's USER_PASS_LEN: longer names or passwords are refused. */
 export const MAX_USER_PASS_BYTES = 4096;
@@ -36,6 +37,11 @@ export class UserPassSource {
     this.#creds = creds;
   }
 
+  /** The source for a config's `auth` (null without one). */
+  static forConfig(auth: { userPassFile: string } | null): Promise<UserPassSource | null> {
+    return auth ? UserPassSource.fromFile(auth.userPassFile) : Promise.resolve(null);
+  }
+
   static async fromFile(file: string): Promise<UserPassSource> {
     let text: string;
     try {
@@ -55,9 +61,26 @@ export class UserPassSource {
     return this.#token !== null;
   }
 
-  /** The server pushed `auth-token TOKEN`. */
-  tokenReceived(token: string): void {
+  /** The server pushed `auth-token TOKEN` (first push or a renewal); true for the first one. */
+  tokenReceived(token: string): boolean {
+    const first = this.#token === null;
     if (token !== "") this.#token = token;
+    return first && token !== "";
+  }
+
+  /**
+   * The server sent AUTH_FAILED (`reason`), as OpenVPN without auth-retry goes on: a refused token is
+   * dropped and the password sent at once ("retry"); a refused password ends the run ("exit"), unless
+   * the refusal is AUTH_FAILED,TEMP (the usual backoff: null).
+   */
+  authFailed(reason: string, log: Logger): "retry" | "exit" | null {
+    if (this.clearToken()) {
+      log.warn(`${reason}; auth-token dropped, reconnecting with the password`);
+      return "retry";
+    }
+    if (/\bTEMP\b/.test(reason)) return null;
+    log.error(`${reason}; exiting (check auth.user_pass_file)`);
+    return "exit";
   }
 
   /** Forgets the token; true when there was one (then the client reconnects with its password). */

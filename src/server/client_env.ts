@@ -5,6 +5,8 @@
  */
 
 import type { AddressPool } from "../pool/address_pool.ts";
+import type { Datapath } from "../datapath/datapath.ts";
+import { PC_BYTES_IN, PC_BYTES_OUT } from "../datapath/peer_table.ts";
 import { authScriptEnv, splitRemote } from "./auth_script.ts";
 import type { ClientRecord } from "./client_record.ts";
 
@@ -45,5 +47,28 @@ export function clientEnv(
     env.bytes_received = String(bytes.received);
     env.bytes_sent = String(bytes.sent);
   }
+  return env;
+}
+
+/** What the registry tells the management interface (>CLIENT:ESTABLISHED/DISCONNECT). */
+export interface ClientEvents {
+  /** `cid` is the control listener's peer id; `env` OpenVPN's client environment. */
+  established(cid: number, env: Record<string, string>): void;
+  disconnected(cid: number, env: Record<string, string>): void;
+}
+
+/** clientEnv at disconnect: with the byte counts and the duration (OpenVPN's client-disconnect variables). */
+export function disconnectEnv(
+  rec: ClientRecord,
+  pool: AddressPool | null,
+  dp: Datapath,
+  nowMs: number,
+): Record<string, string> {
+  const peers = dp.peers;
+  const env = clientEnv(rec, pool, {
+    received: peers.counter(rec.peerId, PC_BYTES_IN),
+    sent: peers.counter(rec.peerId, PC_BYTES_OUT),
+  });
+  env.time_duration = String(Math.round((nowMs - rec.connectedSince) / 1000));
   return env;
 }

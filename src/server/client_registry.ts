@@ -27,8 +27,7 @@ import { ClientMesh } from "./client_mesh.ts";
 import { type ClientRecord, newClientRecord } from "./client_record.ts";
 import type { CrlClient } from "./crl_watch.ts";
 import { buildClientPush } from "./push_reply.ts";
-import { clientEnv } from "./client_env.ts";
-import { PC_BYTES_IN, PC_BYTES_OUT } from "../datapath/peer_table.ts";
+import { clientEnv, type ClientEvents, disconnectEnv } from "./client_env.ts";
 
 export type { ClientRecord } from "./client_record.ts";
 
@@ -50,12 +49,6 @@ export interface ClientRegistryOptions {
   pushExtra?: (ctx: PeerContext) => string[];
   /** Told when a client's data channel comes up and when it ends (management >CLIENT:ESTABLISHED/DISCONNECT). */
   clientEvents?: ClientEvents;
-}
-
-export interface ClientEvents {
-  /** `cid` is the control listener's peer id; `env` OpenVPN's client environment. */
-  established(cid: number, env: Record<string, string>): void;
-  disconnected(cid: number, env: Record<string, string>): void;
 }
 
 export class ClientRegistry {
@@ -123,10 +116,7 @@ export class ClientRegistry {
 
   // -- Admission --
 
-  /**
-   * The listener's authorize hook: refuses, or reserves a peer id and leases addresses. With a
-   * username/password decision configured it is awaited first (the session waits, nothing else does).
-   */
+  /** The listener's authorize hook: refuses, or reserves a peer id and leases addresses (after userAuth). */
   authorize(peer: PeerIdentity, ctx: PeerContext, auth?: AuthRequest): AuthDecision | Promise<AuthDecision> {
     const userAuth = this.#o.userAuth;
     if (!userAuth || !auth) return this.#admit(peer, ctx);
@@ -144,7 +134,7 @@ export class ClientRegistry {
     return userAuth(peer, ctx, auth);
   }
 
-  /** Refusals known before any username/password check. */
+  /** Refusals known before a username/password check. */
   #precheck(name: string): string | null {
     if (this.#stopping) return "server is shutting down";
     if (this.#config.server.clients.get(name)?.disabled) {
@@ -346,15 +336,11 @@ export class ClientRegistry {
   #release(rec: ClientRecord, reason: string, meshReason: CloseReason = "left"): void {
     if (rec.released) return;
     rec.released = true;
-    if (rec.attached && this.#o.clientEvents) {
-      const peers = this.#dp.peers;
-      const bytes = {
-        received: peers.counter(rec.peerId, PC_BYTES_IN),
-        sent: peers.counter(rec.peerId, PC_BYTES_OUT),
-      };
-      const env = clientEnv(rec, this.#pool, bytes);
-      env.time_duration = String(Math.round((this.#o.now() - rec.connectedSince) / 1000));
-      this.#o.clientEvents.disconnected(rec.ctx.peerId, env);
+    if (rec.attached) {
+      this.#o.clientEvents?.disconnected(
+        rec.ctx.peerId,
+        disconnectEnv(rec, this.#pool, this.#dp, this.#o.now()),
+      );
     }
     if (rec.peerId >= 0) {
       this.mesh?.left(rec, meshReason);

@@ -39,8 +39,8 @@ import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
 import type { ClientAuthGate } from "../ops/client_auth_gate.ts";
-import { ClientRegistry, type ClientRegistryOptions } from "./client_registry.ts";
-import { openUserAuth, type UserAuth } from "./user_auth.ts";
+import { ClientRegistry } from "./client_registry.ts";
+import { openUserAuth, registryAuthHooks, type UserAuth } from "./user_auth.ts";
 import type { CrlWatch } from "./crl_watch.ts";
 import { HostSetup } from "./host_setup.ts";
 import { PoolKeeper } from "./pool_setup.ts";
@@ -156,7 +156,7 @@ class Server implements ServerControl {
       float: (controlPeerId, endpoints, row) => this.#transport.float(controlPeerId, endpoints, row),
       log: this.#log,
       now: this.#now,
-      ...this.#authHooks(),
+      ...registryAuthHooks(this.#userAuth, () => this.#gate),
     });
     this.#status = new ServerStatus({
       config: this.#config,
@@ -195,23 +195,6 @@ class Server implements ServerControl {
       pushOptions: (_peer, ctx) => this.#registry.push(ctx),
       onSession: (session, ctx) => this.#registry.add(session, ctx, this.#transport.sourceEndpoint()),
     });
-  }
-
-  /** The registry's username/password hooks (user_auth.ts), when configured. */
-  #authHooks(): Pick<ClientRegistryOptions, "userAuth" | "pushExtra" | "clientEvents"> {
-    const ua = this.#userAuth;
-    if (!ua) return {};
-    return {
-      userAuth: (peer, ctx, auth) => ua.decide(peer, ctx, auth),
-      pushExtra: (ctx) => {
-        const token = ua.tokenFor(ctx);
-        return token ? [`auth-token ${token}`] : [];
-      },
-      clientEvents: {
-        established: (cid, env) => this.#gate?.established(cid, env),
-        disconnected: (cid, env) => this.#gate?.disconnected(cid, env),
-      },
-    };
   }
 
   attachClientAuth(gate: ClientAuthGate): void {

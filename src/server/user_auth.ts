@@ -15,6 +15,7 @@ import type { ClientAuthGate } from "../ops/client_auth_gate.ts";
 import { authScriptEnv, type AuthScriptSubject, remapUsername } from "./auth_script.ts";
 import { AuthTokens, isAuthToken, parseAuthTokenSecret } from "./auth_token.ts";
 import { AuthScript } from "./auth_script.ts";
+import type { ClientRegistryOptions } from "./client_registry.ts";
 
 export interface UserAuthOptions {
   script: AuthScript | null;
@@ -143,4 +144,23 @@ export async function openUserAuth(
     });
   }
   return new UserAuth({ script, tokens, gated, gate, log });
+}
+
+/** The registry's hooks for `ua` (none without it): the decision, the pushed token, the management events. */
+export function registryAuthHooks(
+  ua: UserAuth | null,
+  gate: () => ClientAuthGate | null,
+): Pick<ClientRegistryOptions, "userAuth" | "pushExtra" | "clientEvents"> {
+  if (!ua) return {};
+  return {
+    userAuth: (peer, ctx, auth) => ua.decide(peer, ctx, auth),
+    pushExtra: (ctx) => {
+      const token = ua.tokenFor(ctx);
+      return token ? [`auth-token ${token}`] : [];
+    },
+    clientEvents: {
+      established: (cid, env) => gate()?.established(cid, env),
+      disconnected: (cid, env) => gate()?.disconnected(cid, env),
+    },
+  };
 }
