@@ -11,8 +11,8 @@ export const AUTH_SCRIPT_METHODS: readonly AuthScriptMethod[] = ["via-env", "via
 
 /** Default seconds an auth script may run before the client is refused. */
 export const DEFAULT_AUTH_TIMEOUT_S = 30;
-/** Longest auth script timeout accepted (OpenVPN's hand-window default is 60 s). */
-const MAX_AUTH_TIMEOUT_S = 600;
+/** Longest auth script timeout: the answer must reach the client within the 60 s handshake window. */
+const MAX_AUTH_TIMEOUT_S = 55;
 
 export interface AuthTokenConfig {
   /** Seconds a token stays valid from the first authentication; 0 = as long as the server runs. */
@@ -48,7 +48,11 @@ export function readServerAuth(server: MapView): AuthConfig | null {
     script: m.req("script").filePath(),
     method: method ? method.oneOf(AUTH_SCRIPT_METHODS) : "via-env",
     timeoutS: timeout
-      ? timeout.int(1, MAX_AUTH_TIMEOUT_S, `a whole number of seconds from 1 to ${MAX_AUTH_TIMEOUT_S}`)
+      ? timeout.int(
+        1,
+        MAX_AUTH_TIMEOUT_S,
+        `a whole number of seconds from 1 to ${MAX_AUTH_TIMEOUT_S} (within the 60 s handshake window)`,
+      )
       : DEFAULT_AUTH_TIMEOUT_S,
     token: readToken(m),
   };

@@ -53,7 +53,7 @@ Deno.test("parseConfig() names the file, line and key of a bad server.auth", () 
   );
   fails(
     HEAD + "  auth: { script: /c, timeout: 0 }\n",
-    "s.yaml:5: server.auth.timeout: expected a whole number of seconds from 1 to 600, got 0",
+    "s.yaml:5: server.auth.timeout: expected a whole number of seconds from 1 to 55 (within the 60 s handshake window), got 0",
   );
   fails(
     HEAD + "  auth: { script: /c, tokn: true }\n",

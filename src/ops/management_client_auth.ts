@@ -10,7 +10,7 @@
  *
  * Notifications go to every management session (each block written whole); a session that connects
  * while decisions are pending is shown them. A pending decision that gets no answer within
- * `pendingTimeoutMs` (OpenVPN's hand-window) is refused.
+ * `pendingTimeoutMs` (55 s, inside the 60 s handshake window) is refused.
  */
 
 import type { Logger } from "../log/log.ts";
@@ -21,7 +21,7 @@ export type NotificationSink = (text: string) => void;
 
 export interface ClientAuthHubOptions {
   log: Logger;
-  /** @default 60000 */
+  /** @default 55000 (inside the 60 s handshake window, so the refusal reaches the client) */
   pendingTimeoutMs?: number;
 }
 
@@ -74,7 +74,7 @@ export class ClientAuthHub implements ClientAuthGate {
     const key = `${cid}/${kid}`;
     this.#pending.get(key)?.resolve({ ok: false, reason: "superseded" });
     return new Promise((resolve) => {
-      const timeoutMs = this.#o.pendingTimeoutMs ?? 60_000;
+      const timeoutMs = this.#o.pendingTimeoutMs ?? 55_000;
       const timer = setTimeout(() => {
         this.#o.log.warn("no client-auth answer in time: client refused", { cid, kid, timeoutMs });
         this.#settle(key, { ok: false, reason: "authentication timed out" });
