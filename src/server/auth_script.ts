@@ -45,6 +45,8 @@ export interface AuthScriptOptions {
   run?: ChildRunner;
   /** Where via-file temp files go; default /dev/shm when it exists (never on disk), else the temp dir. */
   tempDir?: string;
+  /** Scripts running at once; later checks wait their turn (a burst of logins forks no more). @default 16 */
+  maxRunning?: number;
 }
 
 /** OpenVPN keeps only these characters of a username (string_mod_remap_name): others become '_'. */
@@ -95,14 +97,27 @@ export function splitRemote(remote: string): { ip: string; port: string } {
 export class AuthScript {
   readonly #o: AuthScriptOptions;
   readonly #run: ChildRunner;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(o: AuthScriptOptions) {
     this.#o = o;
     this.#run = o.run ?? runChild;
   }
 
-  /** Asks the script about `s`; never throws. */
+  /** Asks the script about `s`, once fewer than maxRunning scripts run; never throws. */
   async check(s: AuthScriptSubject): Promise<AuthScriptVerdict> {
+    if (this.#running >= (this.#o.maxRunning ?? 16)) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#running++;
+    try {
+      return await this.#check(s);
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  async #check(s: AuthScriptSubject): Promise<AuthScriptVerdict> {
     const o = this.#o;
     const env = authScriptEnv(s);
     const username = remapUsername(s.username);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log/log.ts";
 import { inTempDir } from "../testing/temp_dir.ts";
+import { until } from "../testing/wait.ts";
 import {
   AuthScript,
   authScriptEnv,
@@ -122,4 +123,37 @@ Deno.test("AuthScript.check() with a real script: a timeout refuses without wait
     });
     assert.deepEqual(await missing.check(SUBJECT), { ok: false, reason: "authentication failed" });
   });
+});
+
+Deno.test("AuthScript.check() runs at most maxRunning scripts at once; the others wait their turn", async () => {
+  let running = 0;
+  let most = 0;
+  const release: (() => void)[] = [];
+  const run: ChildRunner = async () => {
+    running++;
+    most = Math.max(most, running);
+    await new Promise<void>((r) => release.push(r));
+    running--;
+    return { code: 0, timedOut: false, output: "" };
+  };
+  const script = new AuthScript({
+    script: "/c",
+    method: "via-env",
+    timeoutMs: 1000,
+    log: logger([]),
+    run,
+    maxRunning: 2,
+  });
+  const checks = Array.from({ length: 5 }, () => script.check(SUBJECT));
+  for (let done = 0; done < 5; done++) {
+    await until(() => release.length > 0 || null, {
+      what: "a running script",
+      timeoutMs: 2000,
+      intervalMs: 1,
+    });
+    assert.ok(running <= 2, `${running} scripts at once`);
+    release.shift()!();
+  }
+  assert.deepEqual(await Promise.all(checks), Array(5).fill({ ok: true }));
+  assert.equal(most, 2);
 });
