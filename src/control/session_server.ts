@@ -110,7 +110,8 @@ export class ServerSteps implements RoleSteps {
     }
     this.#refusal = decision.reason;
     core.log?.warn("client refused at renegotiation", { cn: this.#peer.commonName, reason: decision.reason });
-    core.sendMessage(core.keys.primary ?? ks, authFailedMessage(decision.reason));
+    // On the new key: a stock client reads control messages from its newest key once it is active.
+    core.sendMessage(ks, authFailedMessage(decision.reason));
     core.failKey(ks, "auth-failed", `client refused: ${decision.reason}`, AUTH_FAILED_GRACE_MS);
   }
 

@@ -194,3 +194,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...opts,
+  name:
+    "runServer() refuses an auth-token past its lifetime with AUTH_FAILED,SESSION; the stock client drops it, logs in again with its password and the script runs again",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tsvpn-auth-" });
+    try {
+      const script = await writeScript(dir, "check.sh", VIA_ENV_SCRIPT);
+      const good = await writeUserPass(dir, "good", "alice", "alice-secret");
+      await runScenario({
+        clients: [{ name: "alice", extra: ["--auth-user-pass", good] }],
+        server: "",
+        yaml: (pki) =>
+          authYaml(pki, `{ script: ${script}, method: via-env, token: { lifetime: 5 } }`, [
+            "data: { reneg_seconds: 4 }",
+          ]),
+      }, async ({ lab, ns, server, clients }) => {
+        // Renegotiation at ~4 s: the token is still good. At ~8 s it is past its 5 s lifetime.
+        await server.waitFor(/auth-token accepted/, 20_000);
+        await server.waitFor(/auth-token expired/, 20_000);
+        await clients.alice.waitFor(
+          /AUTH: Received control message: AUTH_FAILED,SESSION: token expired/,
+          10_000,
+        );
+        await clients.alice.waitFor(
+          /Initialization Sequence Completed[\s\S]*Initialization Sequence Completed/,
+          30_000,
+        );
+        const made = calls(script);
+        assert.equal(made.length, 2, `the script ran ${made.length} times:\n${JSON.stringify(made)}`);
+        assert.ok(made.every((c) => c.includes("password_seen=yes")));
+        assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1", 5000), true);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
