@@ -3,7 +3,9 @@
  * (script_type=user-pass-verify, common_name, untrusted_ip/untrusted_port, the client's IV_* peer
  * info, tls_serial_0…, and with via-env username and password; with via-file the username and
  * password are the first two lines of a 0600 temporary file named by its one argument, removed
- * after). Exit status 0 accepts; anything else, a failure to start, or the timeout refuses.
+ * after). Exit status 0 accepts; 2 defers (the decision is a 1 or 0 written into auth_control_file
+ * later); anything else, a failure to start, or the timeout refuses. A non-empty
+ * auth_failed_reason_file is the text of the client's AUTH_FAILED.
  *
  * The script runs as a child process the server awaits: the data plane and every other session go
  * on meanwhile. The password is never logged.
@@ -105,53 +107,82 @@ export class AuthScript {
     this.#run = o.run ?? runChild;
   }
 
-  /** Asks the script about `s`, once fewer than maxRunning scripts run; never throws. */
+  /** Asks the script about `s`; never throws. */
   async check(s: AuthScriptSubject): Promise<AuthScriptVerdict> {
-    if (this.#running >= (this.#o.maxRunning ?? 16)) await new Promise<void>((r) => this.#waiting.push(r));
-    this.#running++;
-    try {
-      return await this.#check(s);
-    } finally {
-      this.#running--;
-      this.#waiting.shift()?.();
-    }
-  }
-
-  async #check(s: AuthScriptSubject): Promise<AuthScriptVerdict> {
     const o = this.#o;
+    const started = performance.now();
     const env = authScriptEnv(s);
     const username = remapUsername(s.username);
     const password = remapPassword(s.password);
-    let file: string | null = null;
+    const files: string[] = [];
     try {
       const args: string[] = [];
       if (o.method === "via-env") {
         env.username = username;
         env.password = password;
       } else {
-        file = await this.#writeCredentials(username, password);
-        args.push(file);
+        args.push(await this.#privateFile(files, `${username}\n${password}\n`));
       }
-      const r = await this.#run(o.script, args, env, o.timeoutMs);
+      env.auth_control_file = await this.#privateFile(files, "");
+      env.auth_failed_reason_file = await this.#privateFile(files, "");
+      const r = await this.#inTurn(() => this.#run(o.script, args, env, o.timeoutMs));
       this.#logOutput(r.output, s.commonName);
       if (r.timedOut) return this.#refuse(s, `auth script did not finish within ${o.timeoutMs / 1000} s`);
-      if (r.code !== 0) return this.#refuse(s, `auth script exited with code ${r.code}`);
+      const reason = () => readReason(env.auth_failed_reason_file);
+      if (r.code === 2) return await this.#deferred(s, env, started, reason);
+      if (r.code !== 0) return this.#refuse(s, `auth script exited with code ${r.code}`, await reason());
       o.log.info("auth script accepted the client", { cn: s.commonName, username });
       return { ok: true };
     } catch (e) {
       return this.#refuse(s, `auth script failed: ${(e as Error).message.split("\n")[0]}`);
     } finally {
-      if (file) await Deno.remove(file).catch(() => {});
+      for (const f of files) await Deno.remove(f).catch(() => {});
     }
   }
 
-  #refuse(s: AuthScriptSubject, why: string): AuthScriptVerdict {
+  /**
+   * Exit status 2 (OpenVPN's deferred authentication): the script's background work writes 1 (accept) or
+   * 0 (refuse) into auth_control_file; it is read every DEFERRED_POLL_MS until the timeout.
+   */
+  async #deferred(
+    s: AuthScriptSubject,
+    env: Record<string, string>,
+    started: number,
+    reason: () => Promise<string | null>,
+  ): Promise<AuthScriptVerdict> {
+    const deadline = started + this.#o.timeoutMs;
+    while (performance.now() < deadline) {
+      const first = (await Deno.readTextFile(env.auth_control_file).catch(() => "")).charAt(0);
+      if (first === "1") {
+        this.#o.log.info("auth script accepted the client (deferred)", { cn: s.commonName });
+        return { ok: true };
+      }
+      if (first === "0") return this.#refuse(s, "auth script refused the client (deferred)", await reason());
+      await new Promise((r) => setTimeout(r, DEFERRED_POLL_MS));
+    }
+    return this.#refuse(s, `deferred auth script did not decide within ${this.#o.timeoutMs / 1000} s`);
+  }
+
+  /** Runs `fn` once fewer than maxRunning scripts run (a burst of logins forks no more). */
+  async #inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#running >= (this.#o.maxRunning ?? 16)) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#running++;
+    try {
+      return await fn();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  /** `why` is logged; the client is told `clientReason` (auth_failed_reason_file) or "authentication failed". */
+  #refuse(s: AuthScriptSubject, why: string, clientReason: string | null = null): AuthScriptVerdict {
     this.#o.log.warn("auth script refused the client", {
       cn: s.commonName,
       username: remapUsername(s.username),
       reason: why,
     });
-    return { ok: false, reason: "authentication failed" };
+    return { ok: false, reason: clientReason ?? "authentication failed" };
   }
 
   #logOutput(output: string, cn: string): void {
@@ -160,17 +191,13 @@ export class AuthScript {
     }
   }
 
-  /** A new 0600 file holding "username\npassword\n" (OpenVPN's via-file). */
-  async #writeCredentials(username: string, password: string): Promise<string> {
+  /** A new 0600 file holding `text` (via-file credentials, the control and reason files), listed in `files`. */
+  async #privateFile(files: string[], text: string): Promise<string> {
     const dir = this.#o.tempDir ?? await defaultTempDir();
     const path = await Deno.makeTempFile({ dir, prefix: "tsvpn-auth-" });
-    try {
-      await Deno.chmod(path, 0o600);
-      await Deno.writeTextFile(path, `${username}\n${password}\n`);
-    } catch (e) {
-      await Deno.remove(path).catch(() => {});
-      throw e;
-    }
+    files.push(path);
+    await Deno.chmod(path, 0o600);
+    if (text !== "") await Deno.writeTextFile(path, text);
     return path;
   }
 }
@@ -182,6 +209,16 @@ async function defaultTempDir(): Promise<string | undefined> {
     // No /dev/shm: the system temp dir.
   }
   return undefined;
+}
+
+/** How often a deferred decision's auth_control_file is read. */
+const DEFERRED_POLL_MS = 100;
+
+/** The first line of auth_failed_reason_file (sent with AUTH_FAILED), or null when empty or unreadable. */
+async function readReason(path: string): Promise<string | null> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  const line = remapPassword(text.split("\n")[0].trim()).slice(0, 256);
+  return line === "" ? null : line;
 }
 
 /** How long output is still read after the script exited (a background child may hold its pipes). */

@@ -157,3 +157,49 @@ Deno.test("AuthScript.check() runs at most maxRunning scripts at once; the other
   assert.deepEqual(await Promise.all(checks), Array(5).fill({ ok: true }));
   assert.equal(most, 2);
 });
+
+Deno.test("AuthScript.check() honours OpenVPN's deferred auth (exit 2 + auth_control_file) and auth_failed_reason_file", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/check.sh`;
+    await Deno.writeTextFile(
+      path,
+      `#!/bin/sh
+case "$username" in
+  later-yes) (sleep 0.2; echo 1 > "$auth_control_file") >/dev/null 2>&1 & exit 2;;
+  later-no) (sleep 0.2; echo "Your token was wrong" > "$auth_failed_reason_file"; echo 0 > "$auth_control_file") >/dev/null 2>&1 & exit 2;;
+  never) exit 2;;
+  reason) echo "Account locked" > "$auth_failed_reason_file"; exit 1;;
+esac
+exit 1
+`,
+      { mode: 0o755 },
+    );
+    const lines: string[] = [];
+    const script = new AuthScript({
+      script: path,
+      method: "via-env",
+      timeoutMs: 1500,
+      log: logger(lines),
+      tempDir: dir,
+    });
+    assert.deepEqual(await script.check({ ...SUBJECT, username: "later-yes" }), { ok: true });
+    assert.deepEqual(await script.check({ ...SUBJECT, username: "later-no" }), {
+      ok: false,
+      reason: "Your token was wrong",
+    });
+    assert.deepEqual(await script.check({ ...SUBJECT, username: "reason" }), {
+      ok: false,
+      reason: "Account locked",
+    });
+    assert.deepEqual(await script.check({ ...SUBJECT, username: "never" }), {
+      ok: false,
+      reason: "authentication failed",
+    });
+    assert.ok(
+      lines.some((l) => l.includes("deferred auth script did not decide within 1.5 s")),
+      lines.join("\n"),
+    );
+    // The control, reason (and via-file) files are gone once each check returned.
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["check.sh"]);
+  });
+});
