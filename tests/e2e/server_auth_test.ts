@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { e2eIgnore, serverYaml } from "./support/lab.ts";
 import { runScenario } from "./support/scenario.ts";
+import { clientListRows, managementSession } from "./support/management.ts";
 import type { E2ePki } from "./support/pki.ts";
 
 const opts = { ignore: e2eIgnore() };
@@ -76,9 +77,15 @@ Deno.test({
         clients: [{ name: "alice", extra: ["--auth-user-pass", good] }],
         extraNames: ["bob", "carol"],
         server: "",
-        yaml: (pki) => authYaml(pki, `{ script: ${script}, method: via-env, timeout: 2 }`),
-      }, async ({ lab, pki, ns, server }) => {
+        yaml: (pki) =>
+          authYaml(pki, `{ script: ${script}, method: via-env, timeout: 2 }`, [
+            'management: { listen: "127.0.0.1:7505" }',
+          ]),
+      }, async ({ lab, pki, ns, srv, server }) => {
         assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1"), true);
+        // OpenVPN's status shows the username the client logged in with.
+        const rows = clientListRows(await managementSession(lab, srv, "127.0.0.1:7505", ["status 2"]));
+        assert.equal(rows.get("alice")?.[9], "alice", JSON.stringify([...rows]));
         const [first] = calls(script);
         assert.ok(first.includes("script_type=user-pass-verify"), first.join("\n"));
         assert.ok(first.includes("common_name=alice"), first.join("\n"));
