@@ -4,7 +4,8 @@
  * awaits `decide` for every new session (CONNECT) and renegotiation (REAUTH).
  */
 
-export type GateDecision = { ok: true } | { ok: false; reason: string };
+/** `config`: the client-connect lines sent after `client-auth` (OpenVPN's ccd syntax), empty for client-auth-nt. */
+export type GateDecision = { ok: true; config: string[] } | { ok: false; reason: string };
 
 export interface ClientAuthGate {
   /**

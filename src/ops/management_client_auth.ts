@@ -3,7 +3,7 @@
  * about every new client and every renegotiation, and waits for their answer.
  *
  *   >CLIENT:CONNECT|REAUTH,{CID},{KID}      then >CLIENT:ENV,name=value … >CLIENT:ENV,END
- *   client-auth CID KID  + config lines + END   accept (config lines: see `configLines` below)
+ *   client-auth CID KID  + config lines + END   accept (the server applies the `push "…"` lines)
  *   client-auth-nt CID KID                      accept
  *   client-deny CID KID "reason" ["client-reason"]   refuse: the client gets AUTH_FAILED[,client-reason]
  *   >CLIENT:ESTABLISHED,{CID} / >CLIENT:DISCONNECT,{CID}   with their ENV blocks
@@ -114,10 +114,7 @@ export class ClientAuthHub implements ClientAuthGate {
     const key = pendingKey(cid, kid);
     if (key === null) return "ERROR: cannot parse CID";
     if (!this.#pending.has(key)) return AUTH_FAILED;
-    if (config.length > 0) {
-      this.#o.log.warn("client-auth config lines are not applied", { cid, lines: config.length });
-    }
-    this.#settle(key, { ok: true });
+    this.#settle(key, { ok: true, config });
     return AUTH_OK;
   }
 

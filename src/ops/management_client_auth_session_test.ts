@@ -42,7 +42,7 @@ Deno.test("startManagement() with clientAuth: a session sees >CLIENT:CONNECT, an
     );
     await s.send('client-auth 4 0\npush "route 10.1.0.0 255.255.0.0"\nEND\npid\n');
     assert.equal(await s.reader.readLine(), "SUCCESS: client-auth command succeeded");
-    assert.deepEqual(await decision, { ok: true });
+    assert.deepEqual(await decision, { ok: true, config: ['push "route 10.1.0.0 255.255.0.0"'] });
     assert.match((await s.reader.readLine())!, /^SUCCESS: pid=/);
     await s.send('client-deny 4 0 "late"\n');
     assert.equal(await s.reader.readLine(), "ERROR: client-deny command failed");

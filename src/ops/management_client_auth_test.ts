@@ -25,7 +25,7 @@ Deno.test("ClientAuthHub.decide() sends >CLIENT:CONNECT with its ENV block; clie
   ]);
   assert.deepEqual(reply(h, "client-auth-nt 3 1"), ["ERROR: client-auth command failed"]);
   assert.deepEqual(reply(h, "client-auth-nt 3 0"), ["SUCCESS: client-auth command succeeded"]);
-  assert.deepEqual(await decision, { ok: true });
+  assert.deepEqual(await decision, { ok: true, config: [] });
   assert.deepEqual(reply(h, "client-auth-nt 3 0"), ["ERROR: client-auth command failed"]);
   assert.equal(h.pendingCount, 0);
 });
@@ -38,7 +38,7 @@ Deno.test("ClientAuthHub client-auth takes a block up to END; client-deny sends 
   assert.deepEqual(c.finish(['push "route 10.1.0.0 255.255.0.0"']), [
     "SUCCESS: client-auth command succeeded",
   ]);
-  assert.deepEqual(await first, { ok: true });
+  assert.deepEqual(await first, { ok: true, config: ['push "route 10.1.0.0 255.255.0.0"'] });
 
   const second = h.decide("REAUTH", 1, 1, {});
   assert.deepEqual(reply(h, 'client-deny 1 1 "password expired" "Please change your password"'), [

@@ -38,6 +38,8 @@ export class UserAuth {
   readonly #o: UserAuthOptions;
   /** Per session (its listener context), once a token was issued. */
   readonly #tokens = new WeakMap<PeerContext, TokenState>();
+  /** Per session: options the management client's `client-auth` block pushes. */
+  readonly #pushes = new WeakMap<PeerContext, string[]>();
 
   constructor(o: UserAuthOptions) {
     this.#o = o;
@@ -64,7 +66,16 @@ export class UserAuth {
     const env = authScriptEnv(subject);
     delete env.script_type;
     env.username = remapUsername(auth.username);
-    return await gate.decide(auth.initial ? "CONNECT" : "REAUTH", ctx.peerId, auth.keyId, env);
+    const decision = await gate.decide(auth.initial ? "CONNECT" : "REAUTH", ctx.peerId, auth.keyId, env);
+    if (!decision.ok) return decision;
+    if (auth.initial) this.#pushes.set(ctx, clientAuthPushes(decision.config, o.log));
+    return { ok: true };
+  }
+
+  /** Options for this session's PUSH_REPLY: the auth-token, and `push` lines from client-auth. */
+  pushExtra(ctx: PeerContext): string[] {
+    const token = this.#tokens.get(ctx)?.token;
+    return [...(token ? [`auth-token ${token}`] : []), ...(this.#pushes.get(ctx) ?? [])];
   }
 
   /** The token to push to this session (after a successful decision), or null. */
@@ -154,13 +165,29 @@ export function registryAuthHooks(
   if (!ua) return {};
   return {
     userAuth: (peer, ctx, auth) => ua.decide(peer, ctx, auth),
-    pushExtra: (ctx) => {
-      const token = ua.tokenFor(ctx);
-      return token ? [`auth-token ${token}`] : [];
-    },
+    pushExtra: (ctx) => ua.pushExtra(ctx),
     clientEvents: {
       established: (cid, env) => gate()?.established(cid, env),
       disconnected: (cid, env) => gate()?.disconnected(cid, env),
     },
   };
+}
+
+/**
+ * The `push "OPTION"` lines of a client-auth block, as push options; other client-connect directives
+ * (ifconfig-push, iroute, disable…) are logged and not applied. An option with a comma or a control
+ * character (it would split or break the PUSH_REPLY) is dropped.
+ */
+export function clientAuthPushes(config: string[], log: Logger): string[] {
+  const out: string[] = [];
+  for (const line of config) {
+    const text = line.trim();
+    if (text === "" || text.startsWith("#") || text.startsWith(";")) continue;
+    const m = /^push\s+(?:"([^"]*)"|(\S.*))$/.exec(text);
+    const option = m?.[1] ?? m?.[2] ?? "";
+    // deno-lint-ignore no-control-regex
+    if (m && option.trim() !== "" && !/[,\x00-\x1f\x7f]/.test(option)) out.push(option.trim());
+    else log.warn('client-auth line not applied (only push "…" lines are)', { line: text.slice(0, 80) });
+  }
+  return out;
 }

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import type { PeerContext } from "../control/listener.ts";
 import type { AuthRequest, PeerIdentity } from "../control/session.ts";
 import { Logger } from "../log/log.ts";
-import type { ClientAuthGate } from "../ops/client_auth_gate.ts";
+import type { ClientAuthGate, GateDecision } from "../ops/client_auth_gate.ts";
 import type { AuthScript, AuthScriptSubject } from "./auth_script.ts";
 import { AuthTokens } from "./auth_token.ts";
-import { UserAuth } from "./user_auth.ts";
+import { clientAuthPushes, UserAuth } from "./user_auth.ts";
 
 const PEER: PeerIdentity = {
   commonName: "alice",
@@ -104,7 +104,10 @@ Deno.test("UserAuth with tokens: the script runs once, the session's token then 
 
 Deno.test("UserAuth with management.client_auth asks the gate (CONNECT, then REAUTH) after the script, and refuses while no gate is attached", async () => {
   const asked: [string, number, number, Record<string, string>][] = [];
-  let answer = { ok: true } as { ok: true } | { ok: false; reason: string };
+  let answer: GateDecision = {
+    ok: true,
+    config: ['push "route 10.99.0.0 255.255.0.0"', "iroute 10.5.0.0 255.255.0.0"],
+  };
   const gate: ClientAuthGate = {
     decide: (kind, cid, kid, env) => {
       asked.push([kind, cid, kid, env]);
@@ -122,6 +125,11 @@ Deno.test("UserAuth with management.client_auth asks the gate (CONNECT, then REA
   });
   attached = gate;
   assert.deepEqual(await ua.decide(PEER, ctx, request("pw")), { ok: true });
+  assert.deepEqual(
+    ua.pushExtra(ctx),
+    ["route 10.99.0.0 255.255.0.0"],
+    "client-auth push lines reach the push",
+  );
   answer = { ok: false, reason: "go away" };
   assert.deepEqual(await ua.decide(PEER, ctx, request("pw", false)), { ok: false, reason: "go away" });
   assert.deepEqual(asked.map(([k, c, kid]) => [k, c, kid]), [["CONNECT", 7, 0], ["REAUTH", 7, 1]]);
@@ -130,4 +138,22 @@ Deno.test("UserAuth with management.client_auth asks the gate (CONNECT, then REA
   assert.equal(asked[0][3].untrusted_ip, "192.0.2.1");
   assert.equal(asked[0][3].password, undefined);
   assert.equal(asked[0][3].IV_VER, "2.6.12");
+});
+
+Deno.test("clientAuthPushes() takes push lines (quoted or not) and drops others, commas and control characters", () => {
+  const lines: string[] = [];
+  const log = new Logger({ level: "warn", sink: (l) => lines.push(l) });
+  assert.deepEqual(
+    clientAuthPushes([
+      'push "route 10.1.0.0 255.255.0.0"',
+      "push dhcp-option DNS 10.1.0.1",
+      "# comment",
+      "",
+      "ifconfig-push 10.8.0.9 255.255.255.0",
+      'push "route 10.2.0.0 255.255.0.0,redirect-gateway def1"',
+      'push "ping\r\n"',
+    ], log),
+    ["route 10.1.0.0 255.255.0.0", "dhcp-option DNS 10.1.0.1"],
+  );
+  assert.equal(lines.length, 3, lines.join("\n"));
 });

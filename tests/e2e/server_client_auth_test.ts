@@ -1,7 +1,7 @@
 /**
  * management.client_auth (OpenVPN's --management-client-auth) driven by a script over the management
  * socket, as an external authenticator would: stock openvpn 2.6 clients wait for its decision, alice
- * is accepted with client-auth (and again at each renegotiation, >CLIENT:REAUTH), bob is refused with
+ * is accepted with client-auth and a push line (and at each renegotiation, >CLIENT:REAUTH), bob is refused with
  * client-deny and sees the client reason in AUTH_FAILED; >CLIENT:ESTABLISHED and >CLIENT:DISCONNECT
  * carry their ENV blocks.
  */
@@ -53,7 +53,11 @@ Deno.test({
       await auth.waitFor(/>INFO:OpenVPN Management Interface Version 5/);
 
       const nsAlice = await lab.host("alice", "172.31.0.11/24");
-      const alice = lab.startClient(nsAlice, "alice", await pki.profile("alice", "172.31.0.1:1194"));
+      // explicit-exit-notify: her SIGTERM at the end tells the server at once (no keepalive wait).
+      const alice = lab.startClient(nsAlice, "alice", await pki.profile("alice", "172.31.0.1:1194"), [
+        "--explicit-exit-notify",
+        "1",
+      ]);
       await alice.waitFor(/Initialization Sequence Completed/, 25_000);
       assert.equal(await lab.pingUntil(nsAlice, "10.8.0.1"), true);
       const connect = await auth.waitFor(/>CLIENT:CONNECT,(\d+),0\n([\s\S]*?)>CLIENT:ENV,END/);
@@ -62,6 +66,10 @@ Deno.test({
       assert.match(connect[2], /^>CLIENT:ENV,untrusted_ip=172\.31\.0\.11$/m);
       assert.match(connect[2], /^>CLIENT:ENV,IV_VER=2\.6/m);
       await auth.waitFor(/SUCCESS: client-auth command succeeded/);
+      // The push line of the client-auth block reached alice's PUSH_REPLY and her routing table.
+      await alice.waitFor(/PUSH: Received control message: 'PUSH_REPLY,.*route 10\.99\.0\.0 255\.255\.0\.0/);
+      const route = await lab.exec(nsAlice, ["ip", "-j", "route", "show", "10.99.0.0/16"]);
+      assert.equal(JSON.parse(route.stdout)[0]?.dev, "tun0", route.stdout);
       const established = await auth.waitFor(
         new RegExp(`>CLIENT:ESTABLISHED,${cid}\\n([\\s\\S]*?)>CLIENT:ENV,END`),
       );
@@ -78,11 +86,11 @@ Deno.test({
       await auth.waitFor(/SUCCESS: client-deny command succeeded/, 20_000);
       await bob.waitFor(/AUTH: Received control message: AUTH_FAILED,contact the helpdesk/, 10_000);
 
-      // alice leaves: >CLIENT:DISCONNECT with her byte counts.
+      // alice leaves: >CLIENT:DISCONNECT with her byte counts (at the latest after the 20 s keepalive reaping).
       await alice.stop();
       const gone = await auth.waitFor(
         new RegExp(`>CLIENT:DISCONNECT,${cid}\\n([\\s\\S]*?)>CLIENT:ENV,END`),
-        20_000,
+        40_000,
       );
       assert.match(gone[1], /^>CLIENT:ENV,bytes_received=[1-9]\d*$/m);
       assert.match(gone[1], /^>CLIENT:ENV,time_duration=\d+$/m);
