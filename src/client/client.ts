@@ -42,6 +42,7 @@ import {
 } from "./backoff.ts";
 import { loadClientPki } from "./client_pki.ts";
 import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd } from "./connection.ts";
+import { UserPassSource } from "./user_pass.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
@@ -80,6 +81,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   readonly #loops: Promise<void>[] = [];
   #pushes: PushApplier | null = null;
   #connection: Connection | null = null;
+  #userPass: UserPassSource | null = null;
   #stopping = false;
   /** Set by restart(): the connection's "stopped" end means "dial again now". */
   #restarting = false;
@@ -161,6 +163,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     let code = 0;
     try {
       const pki = await loadClientPki(this.#config);
+      this.#userPass = await UserPassSource.forConfig(this.#config.auth);
       const host = await this.#openHost();
       const device = this.#openDevice();
       const datapath = this.#datapath = this.#startDatapath(device);
@@ -183,6 +186,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
         firstResponseTimeoutMs: this.#options.firstResponseTimeoutMs ?? 10_000,
         openTransport: this.#options.openTransport ?? openTransport,
         onPush: (info) => this.#onPush(info),
+        userPass: this.#userPass,
       });
     } catch (e) {
       const message = (e as Error).message;
@@ -302,6 +306,9 @@ export class ClientHandle extends Emitter<ClientEvents> {
         this.#log.error(end.reason);
         return 1;
       }
+      const refused = end.kind === "auth-failed" ? this.#userPass?.authFailed(end.reason, this.#log) : null;
+      if (refused === "exit") return 1;
+      if (refused === "retry") continue;
       const decision = nextAttempt(state, outcomeOf(end), remotes.length, config.reconnect, random);
       state = decision.state;
       this.#logReconnect(end, decision.delayMs, remotes[state.remote]);

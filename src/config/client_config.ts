@@ -20,6 +20,7 @@ import {
 } from "./schema.ts";
 import { CLIENT_KEYS, PULL_KEYS, RECONNECT_KEYS, REMOTE_KEYS, SCRIPTS_KEYS } from "./keys.ts";
 import { readMetrics } from "./metrics_config.ts";
+import { readClientAuth } from "./auth_config.ts";
 import { readData, readDev, readKeepalive, readLog, readManagement, readPki } from "./sections.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
@@ -54,6 +55,7 @@ export function readClientConfig(root: MapView): ClientConfig {
   const stateDirField = root.opt("state_dir");
   const stateDir = stateDirField ? stateDirField.filePath() : DEFAULTS.clientStateDir;
   const metrics = readMetrics(root, "client");
+  const auth = readClientAuth(root);
   return {
     mode: "client",
     remotes,
@@ -76,6 +78,7 @@ export function readClientConfig(root: MapView): ClientConfig {
     deadPeerTimeout,
     stateDir,
     metrics,
+    auth,
   };
 }
 

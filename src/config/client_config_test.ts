@@ -120,6 +120,7 @@ state_dir: state
   assert.deepEqual(c.management, {
     listen: { kind: "tcp", host: "127.0.0.2", port: 7506 },
     passwordFile: null,
+    clientAuth: false,
   });
   assert.equal(c.deadPeerTimeout, 0);
   assert.equal(c.stateDir, "/home/a/state");

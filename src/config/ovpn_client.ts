@@ -84,6 +84,7 @@ export function parseOvpnClient(
     mssfix: p.mssfix,
     deadPeerTimeout: DEFAULTS.deadPeerTimeout,
     stateDir: DEFAULTS.clientStateDir,
+    auth: p.userPassFile ? { userPassFile: p.userPassFile } : null,
   };
   ctx.ignored.sort((a, b) => a.line - b.line);
   return { config, ignored: ctx.ignored };

@@ -30,8 +30,6 @@ export const IGNORE_REASONS: Record<string, string> = {
   "comp-lzo": "compression is not supported",
   compress: "compression is not supported",
   "allow-compression": "compression is not supported",
-  "auth-user-pass": "username/password authentication is not supported",
-  "auth-user-pass-verify": "username/password authentication is not supported",
   dh: "not needed: tsvpn uses ECDHE",
   "ecdh-curve": "tsvpn chooses the TLS key exchange itself",
   "tls-version-min": "tsvpn requires TLS 1.2 or later itself",
@@ -266,7 +264,11 @@ export function verbToLevel(verb: number): LogLevel {
 export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementConfig {
   const where = ctx.arg(d, 0, "an address and port, or a socket path and unix");
   if (d.args[1] === "unix") {
-    return { listen: { kind: "unix", path: ctx.path(where) }, passwordFile: passwordFileArg(ctx, d, 2) };
+    return {
+      listen: { kind: "unix", path: ctx.path(where) },
+      passwordFile: passwordFileArg(ctx, d, 2),
+      clientAuth: false,
+    };
   }
   const port = ctx.int(d, 1, 1, 65535, "a port from 1 to 65535");
   const ip = where === "localhost" ? null : parseIp(where);
@@ -277,6 +279,7 @@ export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementCo
   return {
     listen: { kind: "tcp", host: ip ? ip.text : where, port },
     passwordFile: passwordFileArg(ctx, d, 2),
+    clientAuth: false,
   };
 }
 

@@ -11,6 +11,7 @@ import { type CcdFile, type ImportedOption, translateCcd } from "./ovpn_ccd.ts";
 import { lexOvpn, optionText, type OvpnDirective } from "./ovpn_lexer.ts";
 import { OvpnContext, ovpnDev } from "./ovpn_options.ts";
 import { type ServerTranslation, translateServerOption } from "./ovpn_server_options.ts";
+import { settleAuthToken } from "./ovpn_server_auth.ts";
 import { DEFAULTS } from "./schema.ts";
 import { YamlWriter } from "./yaml_emit.ts";
 
@@ -50,6 +51,7 @@ export function translateOvpnServer(
   settleDevice(t);
   settleTlsAuth(t);
   settleCiphers(t);
+  settleAuthToken(t, t.authToken);
   const ignored: ImportedOption[] = t.ctx.ignored.map((i) => ({ ...i, file: fileName }));
   if (t.ccd) ignored.push(...translateCcdDir(t, t.ccd, fileName, options));
   ignored.sort((a, b) =>
@@ -83,6 +85,7 @@ function startTranslation(fileName: string): ServerTranslation {
     legacyCipher: null,
     digest: null,
     proto6: false,
+    authToken: [],
   };
 }
 

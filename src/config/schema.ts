@@ -10,6 +10,9 @@ import type { LogLevel } from "../log/log.ts";
 import type { IpAddress } from "../addr/ip.ts";
 import type { IpPrefix } from "../addr/prefix.ts";
 import type { MeshSettings } from "../mesh/settings.ts";
+import type { AuthConfig, ClientAuthConfig } from "./auth_config.ts";
+
+export type { AuthConfig, AuthScriptMethod, AuthTokenConfig, ClientAuthConfig } from "./auth_config.ts";
 
 export type Mode = "server" | "client";
 export type Proto = "udp" | "tcp";
@@ -136,6 +139,11 @@ export interface ManagementConfig {
   listen: ManagementListen;
   /** File whose first line is the password each session must send (OpenVPN's pw-file); resolved path. */
   passwordFile: string | null;
+  /**
+   * Server: every new client and every renegotiation waits for `client-auth`/`client-deny` from a
+   * management session (OpenVPN's --management-client-auth).
+   */
+  clientAuth: boolean;
 }
 
 /** `server.metrics` / a client's `metrics`: the HTTP listener for /metrics and the status page. */
@@ -215,6 +223,8 @@ export interface ServerSection {
   scripts: ServerScripts;
   /** OpenVPN's client-config-dir, read at each connect (src/server/ccd_file.ts); resolved path or null. */
   clientConfigDir: string | null;
+  /** `server.auth`: username/password by script, optional auth-token; null = certificates only. */
+  auth: AuthConfig | null;
 }
 
 /** `server.scripts`: resolved paths or null, and the timeout each run gets. */
@@ -316,6 +326,8 @@ export interface ClientConfig {
   stateDir: string;
   /** `metrics`: Prometheus /metrics; absent or null = off. */
   metrics?: MetricsConfig | null;
+  /** `auth`: username and password sent to the server (OpenVPN's auth-user-pass); null = none. */
+  auth: ClientAuthConfig | null;
 }
 
 export type Config = ServerConfig | ClientConfig;

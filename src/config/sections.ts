@@ -170,14 +170,17 @@ function isLoopbackHost(host: string): boolean {
   return ip !== null && isLoopback(ip);
 }
 
-export function readManagement(parent: MapView): ManagementConfig | null {
+export function readManagement(parent: MapView, server = false): ManagementConfig | null {
   const f = parent.opt("management");
   if (!f) return null;
   const m = f.map(MANAGEMENT_KEYS);
   const passwordFile = m.opt("password_file");
+  const clientAuth = m.opt("client_auth");
+  if (clientAuth && !server) clientAuth.fail("expected no client_auth in a client config (a server option)");
   return {
     listen: parseManagementListen(m.req("listen")),
     passwordFile: passwordFile ? passwordFile.filePath() : null,
+    clientAuth: clientAuth ? clientAuth.bool() : false,
   };
 }
 

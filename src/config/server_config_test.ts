@@ -101,6 +101,7 @@ server:
   assert.deepEqual(c.management, {
     listen: { kind: "unix", path: "/etc/tsvpn/mgmt.sock" },
     passwordFile: null,
+    clientAuth: false,
   });
   const s = c.server;
   assert.equal(s.address6!.text, "fd00:8::1");
@@ -182,6 +183,7 @@ server: { network: 10.8.0.0/24 }
   assert.deepEqual(c.management, {
     listen: { kind: "tcp", host: "::1", port: 7505 },
     passwordFile: "conf/mgmt.pw",
+    clientAuth: false,
   });
   assert.equal(c.data.renegSeconds, 0);
   assert.equal(c.data.renegBytes, 1000000);

@@ -18,6 +18,7 @@ import { formatManagementAddress, type ManagementAddress, parseManagementAddress
 import { readPasswordFile } from "./management_guard.ts";
 import { runSession, type SessionContext } from "./management_session.ts";
 import type { ServerControl } from "./server_control.ts";
+import type { ClientAuthHub } from "./management_client_auth.ts";
 
 export interface ManagementOptions {
   log: Logger;
@@ -35,6 +36,8 @@ export interface ManagementOptions {
   passwordFile?: string | null;
   /** Delay before a bad password is answered (with the prompt again, or the close after the third). @default 1000 */
   badPasswordDelayMs?: number;
+  /** management.client_auth: sessions get >CLIENT notifications and the client-auth commands. */
+  clientAuth?: ClientAuthHub | null;
 }
 
 export interface ManagementHandle {
@@ -189,6 +192,7 @@ export class ManagementInterface implements ManagementHandle {
       password,
       badPasswordDelayMs: options.badPasswordDelayMs ?? 1000,
       closing: () => this.#closing,
+      clientAuth: options.clientAuth ?? null,
     };
     this.#accepting = this.#acceptLoop();
     log.info("management interface listening", { address: this.address, password: password !== null });

@@ -19,6 +19,7 @@ import {
   passwordMatches,
 } from "./management_guard.ts";
 import type { ServerControl } from "./server_control.ts";
+import { type ClientAuthHub, MAX_CLIENT_AUTH_LINES, splitCommandLine } from "./management_client_auth.ts";
 
 export interface SessionContext {
   control: ServerControl;
@@ -32,6 +33,8 @@ export interface SessionContext {
   badPasswordDelayMs: number;
   /** True once the interface is closing: the session ends before its next command. */
   closing(): boolean;
+  /** management.client_auth (management_client_auth.ts); null when off. */
+  clientAuth?: ClientAuthHub | null;
 }
 
 const encoder = new TextEncoder();
@@ -86,6 +89,8 @@ class Session {
   readonly #ctx: SessionContext;
   readonly #reader: LineReader;
   readonly peer: string;
+  /** Writes in order: replies and notifications (client-auth) never interleave. */
+  #writes: Promise<boolean> = Promise.resolve(true);
 
   constructor(conn: Deno.Conn, ctx: SessionContext) {
     this.#conn = conn;
@@ -95,7 +100,8 @@ class Session {
   }
 
   write(text: string): Promise<boolean> {
-    return writeText(this.#conn, text, this.#ctx.writeTimeoutMs);
+    this.#writes = this.#writes.then(() => writeText(this.#conn, text, this.#ctx.writeTimeoutMs));
+    return this.#writes;
   }
 
   /** The next line; null when the peer closed, sent an over-long line, or spoke HTTP. */
@@ -147,12 +153,8 @@ class Session {
       if (line === null) return;
       await pace();
       if (ctx.closing()) return;
-      const reply = await executeCommand(line, {
-        control: ctx.control,
-        version: VERSION,
-        pid: Deno.pid,
-        log: ctx.log,
-      });
+      const reply = await this.#clientAuthCommand(line) ??
+        await executeCommand(line, { control: ctx.control, version: VERSION, pid: Deno.pid, log: ctx.log });
       if (reply === null) continue;
       if (reply.lines.length > 0 && !await this.write(reply.lines.join("\r\n") + "\r\n")) {
         ctx.log.warn("session closed: reply not read in time", {
@@ -164,6 +166,36 @@ class Session {
       if (reply.close) return;
     }
   }
+
+  /** client-auth, client-auth-nt, client-deny (with management.client_auth); null for other commands. */
+  async #clientAuthCommand(line: string): Promise<{ lines: string[]; close: boolean } | null> {
+    const hub = this.#ctx.clientAuth;
+    if (!hub) return null;
+    const c = hub.command(splitCommandLine(line));
+    if (c === null) return null;
+    if (c.kind === "reply") return { lines: c.lines, close: false };
+    const block: string[] = [];
+    for (;;) {
+      const next = await this.line(looksLikeHttp);
+      if (next === null) return { lines: [], close: true };
+      if (next.trim() === "END") break;
+      if (block.length >= MAX_CLIENT_AUTH_LINES) {
+        return {
+          lines: [`ERROR: client-auth block longer than ${MAX_CLIENT_AUTH_LINES} lines`],
+          close: true,
+        };
+      }
+      block.push(next);
+    }
+    return { lines: c.finish(block), close: false };
+  }
+
+  /** Shows this session >CLIENT notifications (management.client_auth); returns the removal. */
+  attachNotifications(): () => void {
+    const hub = this.#ctx.clientAuth;
+    if (!hub) return () => {};
+    return hub.attach((text) => void this.write(text));
+  }
 }
 
 /** Serves `conn` until the peer leaves, misbehaves or the interface closes; the caller closes `conn`. */
@@ -173,7 +205,12 @@ export async function runSession(conn: Deno.Conn, ctx: SessionContext): Promise<
   try {
     if (ctx.password !== null && !await session.authenticate(ctx.password)) return;
     if (!await session.write(MANAGEMENT_GREETING + "\r\n")) return;
-    await session.serveCommands();
+    const detach = session.attachNotifications();
+    try {
+      await session.serveCommands();
+    } finally {
+      detach();
+    }
   } finally {
     ctx.log.debug("session closed", { peer: session.peer });
   }

@@ -10,7 +10,7 @@
 import type { ServerConfig } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
-import type { ServerControl } from "../ops/server_control.ts";
+import { ClientAuthHub } from "../ops/management_client_auth.ts";
 import { startStatusFile } from "../ops/status_file.ts";
 import { InspectorGuard } from "../process/inspector_guard.ts";
 import { startServerMetrics } from "./metrics_listener.ts";
@@ -35,7 +35,7 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
   }
   const extras: Closable[] = [];
   try {
-    await startExtras(config, handle.control, options.log, extras);
+    await startExtras(config, handle, options.log, extras);
     const metrics = await startServerMetrics(config, handle, options.log);
     if (metrics) extras.push(metrics);
   } catch (e) {
@@ -59,12 +59,16 @@ export async function runServer(config: ServerConfig, options: ServerOptions): P
 /** The management interface and the status file, as configured; each is pushed to `extras` once open. */
 async function startExtras(
   config: ServerConfig,
-  control: ServerControl,
+  handle: ServerHandle,
   log: Logger,
   extras: Closable[],
 ): Promise<void> {
+  const control = handle.control;
   const listen = config.management?.listen;
   if (listen) {
+    const clientAuth = config.management!.clientAuth
+      ? new ClientAuthHub({ log: log.child("client-auth") })
+      : null;
     const address = listen.kind === "unix"
       ? listen.path
       : listen.host.includes(":")
@@ -73,9 +77,14 @@ async function startExtras(
     const management = await startManagement(address, control, {
       log,
       passwordFile: config.management!.passwordFile,
+      clientAuth,
     });
     log.info("management interface listening", { address: management.address });
     extras.push(management);
+    if (clientAuth) {
+      handle.attachClientAuth(clientAuth);
+      extras.push({ close: () => Promise.resolve(clientAuth.close()) });
+    }
   }
   const server = config.server;
   if (server.statusFile) {

@@ -55,6 +55,7 @@ Deno.test("prepareZeroConfig() first start creates a 0700 state dir, CA, server 
     assert.deepEqual(c.management, {
       listen: { kind: "unix", path: `${dir}/management.sock` },
       passwordFile: null,
+      clientAuth: false,
     });
     assert.equal(c.server.poolPersist, `${dir}/ipp.txt`);
     assert.equal(c.server.statusFile, `${dir}/status.log`);
