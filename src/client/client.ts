@@ -53,7 +53,7 @@ import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
 import { UplinkClamp } from "./uplink_mss.ts";
 
-import type { ClientEvents, ClientOptions, ClientStatus } from "./client_types.ts";
+import type { ClientEvents, ClientOptions, ClientState, ClientStatus } from "./client_types.ts";
 export type { ClientEvents, ClientOptions, ClientState, ClientStatus } from "./client_types.ts";
 
 export class ClientHandle extends Emitter<ClientEvents> {
@@ -115,7 +115,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   stop(reason = "stop requested"): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#status.state = "stopping";
+    this.#setState("stopping");
     this.#log.info("stopping", { reason });
     void this.#connection?.stop(reason);
     this.#wake?.();
@@ -135,6 +135,13 @@ export class ClientHandle extends Emitter<ClientEvents> {
     } else {
       this.#wake?.(); // waiting to re-dial: dial now
     }
+  }
+
+  /** Every change of `status.state` is also an event (the management `state` history). */
+  #setState(state: ClientState): void {
+    if (this.#status.state === state) return;
+    this.#status.state = state;
+    this.emit("state", state);
   }
 
   /** Resolves with the next `connected` event, rejects after `timeoutMs` or when the client stops. */
@@ -278,9 +285,9 @@ export class ClientHandle extends Emitter<ClientEvents> {
           proto: info.remote.proto,
         }, applied.plan.mtu);
       }
-      this.#status.state = "connected";
       this.#status.plan = applied.plan;
       this.#status.connects++;
+      this.#setState("connected");
       this.emit("connected", applied);
     })();
     this.#applying = work.then(() => {}, () => {});
@@ -312,7 +319,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
       const decision = nextAttempt(state, outcomeOf(end), remotes.length, config.reconnect, random);
       state = decision.state;
       this.#logReconnect(end, decision.delayMs, remotes[state.remote]);
-      this.#status.state = "waiting";
+      this.#setState("waiting");
       await this.#sleep(decision.delayMs);
     }
     return 0;
@@ -320,7 +327,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
 
   /** One connection attempt, from dialling to its end; null when stopped before it began. */
   async #connectOnce(deps: ConnectionDeps, remote: Remote): Promise<ConnectionEnd | null> {
-    this.#status.state = "connecting";
+    this.#setState("connecting");
     this.#status.remote = `${remote.host}:${remote.port}`;
     const connection = new Connection(deps, remote);
     this.#connection = connection;
@@ -340,7 +347,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
 
   /** Every exit path: disconnect, undo host changes, close the device, then the down script. */
   async #shutdown(code: number): Promise<void> {
-    this.#status.state = "stopping";
+    this.#setState("stopping");
     this.#stopping = true;
     await this.#connection?.stop("exiting");
     await this.#applying;
@@ -359,7 +366,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     await Promise.race([Promise.allSettled(this.#loops), new Promise((r) => setTimeout(r, 2000))]);
     await this.#pushes?.runFinalDownScript();
     if (this.#net && !this.#options.net) this.#net.close();
-    this.#status.state = "stopped";
+    this.#setState("stopped");
     this.#log.info("stopped", { code, connects: this.#status.connects });
   }
 
