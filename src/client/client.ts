@@ -42,6 +42,7 @@ import {
 } from "./backoff.ts";
 import { loadClientPki } from "./client_pki.ts";
 import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd } from "./connection.ts";
+import { UserPassSource } from "./user_pass.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, systemResolver } from "./dial.ts";
 import { HostChanges } from "./host_changes.ts";
@@ -52,7 +53,7 @@ import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
 import { UplinkClamp } from "./uplink_mss.ts";
 
-import type { ClientEvents, ClientOptions, ClientStatus } from "./client_types.ts";
+import type { ClientEvents, ClientOptions, ClientState, ClientStatus } from "./client_types.ts";
 export type { ClientEvents, ClientOptions, ClientState, ClientStatus } from "./client_types.ts";
 
 export class ClientHandle extends Emitter<ClientEvents> {
@@ -80,6 +81,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   readonly #loops: Promise<void>[] = [];
   #pushes: PushApplier | null = null;
   #connection: Connection | null = null;
+  #userPass: UserPassSource | null = null;
   #stopping = false;
   /** Set by restart(): the connection's "stopped" end means "dial again now". */
   #restarting = false;
@@ -113,7 +115,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
   stop(reason = "stop requested"): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#status.state = "stopping";
+    this.#setState("stopping");
     this.#log.info("stopping", { reason });
     void this.#connection?.stop(reason);
     this.#wake?.();
@@ -133,6 +135,13 @@ export class ClientHandle extends Emitter<ClientEvents> {
     } else {
       this.#wake?.(); // waiting to re-dial: dial now
     }
+  }
+
+  /** Every change of `status.state` is also an event (the management `state` history). */
+  #setState(state: ClientState): void {
+    if (this.#status.state === state) return;
+    this.#status.state = state;
+    this.emit("state", state);
   }
 
   /** Resolves with the next `connected` event, rejects after `timeoutMs` or when the client stops. */
@@ -161,6 +170,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     let code = 0;
     try {
       const pki = await loadClientPki(this.#config);
+      this.#userPass = await UserPassSource.forConfig(this.#config.auth);
       const host = await this.#openHost();
       const device = this.#openDevice();
       const datapath = this.#datapath = this.#startDatapath(device);
@@ -183,6 +193,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
         firstResponseTimeoutMs: this.#options.firstResponseTimeoutMs ?? 10_000,
         openTransport: this.#options.openTransport ?? openTransport,
         onPush: (info) => this.#onPush(info),
+        userPass: this.#userPass,
       });
     } catch (e) {
       const message = (e as Error).message;
@@ -274,9 +285,9 @@ export class ClientHandle extends Emitter<ClientEvents> {
           proto: info.remote.proto,
         }, applied.plan.mtu);
       }
-      this.#status.state = "connected";
       this.#status.plan = applied.plan;
       this.#status.connects++;
+      this.#setState("connected");
       this.emit("connected", applied);
     })();
     this.#applying = work.then(() => {}, () => {});
@@ -302,10 +313,13 @@ export class ClientHandle extends Emitter<ClientEvents> {
         this.#log.error(end.reason);
         return 1;
       }
+      const refused = end.kind === "auth-failed" ? this.#userPass?.authFailed(end.reason, this.#log) : null;
+      if (refused === "exit") return 1;
+      if (refused === "retry") continue;
       const decision = nextAttempt(state, outcomeOf(end), remotes.length, config.reconnect, random);
       state = decision.state;
       this.#logReconnect(end, decision.delayMs, remotes[state.remote]);
-      this.#status.state = "waiting";
+      this.#setState("waiting");
       await this.#sleep(decision.delayMs);
     }
     return 0;
@@ -313,7 +327,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
 
   /** One connection attempt, from dialling to its end; null when stopped before it began. */
   async #connectOnce(deps: ConnectionDeps, remote: Remote): Promise<ConnectionEnd | null> {
-    this.#status.state = "connecting";
+    this.#setState("connecting");
     this.#status.remote = `${remote.host}:${remote.port}`;
     const connection = new Connection(deps, remote);
     this.#connection = connection;
@@ -333,7 +347,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
 
   /** Every exit path: disconnect, undo host changes, close the device, then the down script. */
   async #shutdown(code: number): Promise<void> {
-    this.#status.state = "stopping";
+    this.#setState("stopping");
     this.#stopping = true;
     await this.#connection?.stop("exiting");
     await this.#applying;
@@ -352,7 +366,7 @@ export class ClientHandle extends Emitter<ClientEvents> {
     await Promise.race([Promise.allSettled(this.#loops), new Promise((r) => setTimeout(r, 2000))]);
     await this.#pushes?.runFinalDownScript();
     if (this.#net && !this.#options.net) this.#net.close();
-    this.#status.state = "stopped";
+    this.#setState("stopped");
     this.#log.info("stopped", { code, connects: this.#status.connects });
   }
 

@@ -59,4 +59,6 @@ export type ClientEvents = {
   /** The push was applied (`changed`: false when a reconnect found nothing to change). */
   connected: (e: AppliedPush) => void;
   disconnected: (e: ConnectionEnd) => void;
+  /** status.state changed. */
+  state: (state: ClientState) => void;
 };

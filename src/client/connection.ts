@@ -34,6 +34,7 @@ import {
 } from "./dial.ts";
 import { deadPeerTimeoutMs, isPeerDead } from "./dead_peer.ts";
 import { screenPushOptions } from "./push_screen.ts";
+import type { UserPassSource } from "./user_pass.ts";
 import type { SwitchableSocket } from "./switchable_socket.ts";
 
 export type ConnectionEnd =
@@ -77,6 +78,8 @@ export interface ConnectionDeps {
   openTransport: typeof openTransport;
   /** Applies the push to the host; a rejection ends the connection as fatal. */
   onPush: (info: ConnectedInfo) => Promise<void>;
+  /** auth.user_pass_file: the username and password (or auth-token) sent to the server. */
+  userPass?: UserPassSource | null;
 }
 
 export class Connection {
@@ -253,6 +256,10 @@ export class Connection {
       logger: log.child("control"),
       peerInfo: { mtu: config.dev.mtu },
       screenPush: (options) => this.#screenPush(options),
+      userPass: this.#deps.userPass ? () => this.#deps.userPass!.current() : undefined,
+      authToken: (token) => {
+        if (this.#deps.userPass?.tokenReceived(token)) this.#log.info("server sent an auth-token");
+      },
     });
     session.on("established", (e) => {
       log.info("TLS established", { server: e.peer.commonName, tls: e.tlsProtocol ?? "?" });
@@ -395,7 +402,9 @@ export class Connection {
       case "auth-failed":
         this.#conclude({
           kind: "auth-failed",
-          reason: `The server refused our certificate (AUTH_FAILED): ${e.reason}`,
+          reason: `The server refused our ${
+            this.#deps.userPass ? "password or " : ""
+          }certificate (AUTH_FAILED): ${e.reason}`,
         });
         return;
     }

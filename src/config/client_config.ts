@@ -29,6 +29,7 @@ import {
   readPki,
 } from "./sections.ts";
 import { readMetrics } from "./metrics_config.ts";
+import { readClientAuth } from "./auth_config.ts";
 import { readEnumList, readHost, readPort, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -53,7 +54,7 @@ export function readClientConfig(root: MapView): ClientConfig {
   const redirectGateway = redirect ? readEnumList(redirect, REDIRECT_FLAGS) : [];
   const scripts = readScripts(root);
   const reconnect = readReconnect(root);
-  const management = readManagement(root, "client");
+  const management = readManagement(root);
   const mssfix = readClientMssfix(root, dev.mtu);
   const deadPeer = root.opt("dead_peer_timeout");
   const deadPeerTimeout = deadPeer
@@ -62,6 +63,7 @@ export function readClientConfig(root: MapView): ClientConfig {
   const stateDirField = root.opt("state_dir");
   const stateDir = stateDirField ? stateDirField.filePath() : DEFAULTS.clientStateDir;
   const metrics = readMetrics(root, "client");
+  const auth = readClientAuth(root);
   return {
     mode: "client",
     remotes,
@@ -85,6 +87,7 @@ export function readClientConfig(root: MapView): ClientConfig {
     stateDir,
     metrics,
     compat: readCompat(root),
+    auth,
   };
 }
 

@@ -121,6 +121,7 @@ state_dir: state
     listen: { kind: "tcp", host: "127.0.0.2", port: 7506 },
     passwordFile: null,
     hold: false,
+    clientAuth: false,
   });
   assert.equal(c.deadPeerTimeout, 0);
   assert.equal(c.stateDir, "/home/a/state");

@@ -83,6 +83,12 @@ Deno.test("deploy/examples/server.yaml loads with loadConfig and sets every serv
       "server.scripts.client_disconnect",
       "server.scripts.learn_address",
       "server.scripts.timeout",
+      "management.client_auth",
+      "server.auth.script",
+      "server.auth.method",
+      "server.auth.timeout",
+      "server.auth.token.lifetime",
+      "server.auth.token.secret_file",
     ]
   ) assert.ok(keys.includes(k), k);
 });
@@ -98,6 +104,7 @@ Deno.test("deploy/examples/client.yaml loads with loadConfig and sets every clie
     listen: { kind: "unix", path: `${EXAMPLES}tsvpn-client.sock` },
     passwordFile: null,
     hold: false,
+    clientAuth: false,
   });
   const example = parse(await Deno.readTextFile(path));
   // The example shows every key of the client schema and of its pull section, in schema order.

@@ -21,7 +21,7 @@ export const DATA_KEYS = [
 ] as const;
 export const KEEPALIVE_KEYS = ["interval", "timeout"] as const;
 export const LOG_KEYS = ["level"] as const;
-export const MANAGEMENT_KEYS = ["listen", "password_file", "hold"] as const;
+export const MANAGEMENT_KEYS = ["listen", "password_file", "client_auth", "hold"] as const;
 /** `server.metrics`: Prometheus /metrics and the web status page (docs/observability.md). */
 export const SERVER_METRICS_KEYS = ["listen", "status_page", "status_page_remote", "client_series"] as const;
 /** A client config's `metrics`: Prometheus /metrics only. */
@@ -64,6 +64,7 @@ export const SERVER_SECTION_KEYS = [
   "metrics",
   "scripts",
   "client_config_dir",
+  "auth",
 ] as const;
 
 /** `server.scripts`: OpenVPN's client-connect, client-disconnect and learn-address (docs/operations.md). */
@@ -79,6 +80,12 @@ export const POOL_RANGE_KEYS = ["start", "end"] as const;
 
 /** `server.compat`: what older OpenVPN profiles expect (docs/operations.md). */
 export const COMPAT_KEYS = ["compress"] as const;
+/** `server.auth`: username/password checked by a script (OpenVPN's auth-user-pass-verify). */
+export const AUTH_KEYS = ["script", "method", "timeout", "token"] as const;
+/** `server.auth.token` (OpenVPN's auth-gen-token). */
+export const AUTH_TOKEN_KEYS = ["lifetime", "secret_file"] as const;
+/** A client config's `auth` (OpenVPN's auth-user-pass). */
+export const CLIENT_AUTH_KEYS = ["user_pass_file"] as const;
 
 /** `server.mesh`: direct client-to-client paths (docs/mesh.md). */
 export const MESH_KEYS = ["enabled", "punch_timeout", "keepalive", "retry", "max_pairs"] as const;
@@ -112,6 +119,8 @@ export const SERVER_MAP_KEYS: ReadonlyMap<string, readonly string[]> = new Map<s
   ["server.pool_range", POOL_RANGE_KEYS],
   ["server.metrics", SERVER_METRICS_KEYS],
   ["server.scripts", SERVER_SCRIPTS_KEYS],
+  ["server.auth", AUTH_KEYS],
+  ["server.auth.token", AUTH_TOKEN_KEYS],
   ["server.clients.*", CLIENT_OVERRIDE_KEYS],
   ["server.clients.*.push", PUSH_KEYS],
 ]);
@@ -138,6 +147,7 @@ export const CLIENT_KEYS = [
   "dead_peer_timeout",
   "state_dir",
   "metrics",
+  "auth",
   "compat",
 ] as const;
 

@@ -85,6 +85,7 @@ export function parseOvpnClient(
     deadPeerTimeout: DEFAULTS.deadPeerTimeout,
     stateDir: DEFAULTS.clientStateDir,
     compat: { compress: p.compress },
+    auth: p.userPassFile ? { userPassFile: p.userPassFile } : null,
   };
   ctx.ignored.sort((a, b) => a.line - b.line);
   return { config, ignored: ctx.ignored };

@@ -76,6 +76,8 @@ export interface ClientProfile extends DevDirectives {
   management: ManagementConfig | null;
   /** comp-lzo no / compress [stub|stub-v2]: the framing the server expects. */
   compress: CompressFraming;
+  /** `auth-user-pass FILE`: the username/password file; null without the option. */
+  userPassFile: string | null;
 }
 
 /** A profile before its first line: OpenVPN's and tsvpn's defaults. */
@@ -113,6 +115,7 @@ export function emptyProfile(): ClientProfile {
     scripts: { up: null, down: null },
     management: null,
     compress: "none",
+    userPassFile: null,
   };
 }
 
@@ -294,8 +297,20 @@ function readSession(p: ClientProfile, ctx: OvpnContext, d: OvpnDirective): bool
       else ctx.ignore(d);
       return true;
     }
+    case "auth-user-pass":
+      p.userPassFile = userPassFile(ctx, d);
+      return true;
   }
   return false;
+}
+
+/** `auth-user-pass FILE` (username on the first line, password on the second); without FILE OpenVPN prompts. */
+function userPassFile(ctx: OvpnContext, d: OvpnDirective): string {
+  const file = d.args[0];
+  if (file === undefined || file === "stdin") {
+    ctx.fail(d, "expected a file with the username and password (tsvpn cannot prompt for them)");
+  }
+  return ctx.path(file);
 }
 
 /** verify-x509-name NAME [name|subject|name-prefix] → the name the server certificate must carry. */

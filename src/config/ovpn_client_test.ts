@@ -126,7 +126,7 @@ replay-window 128
 connect-retry 2 30
 management 127.0.0.1 7505
 comp-lzo
-auth-user-pass
+auth-user-pass alice.pass
 reneg-bytes 200000
 tran-window 30
 `,
@@ -174,6 +174,7 @@ tran-window 30
     listen: { kind: "tcp", host: "127.0.0.1", port: 7505 },
     passwordFile: null,
     hold: false,
+    clientAuth: false,
   });
   assert.deepEqual(ignored, [
     {
@@ -183,8 +184,8 @@ tran-window 30
     },
     { line: 20, option: "redirect-gateway autolocal", reason: "flag not supported by tsvpn" },
     { line: 35, option: "comp-lzo", reason: "compression is not supported" },
-    { line: 36, option: "auth-user-pass", reason: "username/password authentication is not supported" },
   ]);
+  assert.deepEqual(config.auth, { userPassFile: "/home/a/alice.pass" });
 });
 
 Deno.test("parseOvpnClient() honours route-nopull, [inline] references and tls-auth direction arguments", () => {
@@ -372,4 +373,14 @@ Deno.test("parseOvpnClient() keeps mssfix 0 and turns a size into the uplink-der
     option: "mssfix 1400 mtu",
     reason: "tsvpn clamps TCP MSS to fit the uplink's MTU (mssfix: auto)",
   }]);
+});
+
+Deno.test("parseOvpnClient() refuses auth-user-pass without a file (tsvpn cannot prompt)", () => {
+  const base = "client\nremote vpn.example.com\nca ca.crt\ncert c.crt\nkey c.key\n";
+  assert.throws(
+    () => parseOvpnClient(base + "auth-user-pass\n", "/p/a.ovpn"),
+    /a\.ovpn:6: auth-user-pass: expected a file with the username and password/,
+  );
+  assert.throws(() => parseOvpnClient(base + "auth-user-pass stdin\n", "/p/a.ovpn"), /cannot prompt/);
+  assert.equal(parseOvpnClient(base, "/p/a.ovpn").config.auth, null);
 });

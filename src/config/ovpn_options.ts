@@ -30,8 +30,6 @@ export const IGNORE_REASONS: Record<string, string> = {
   "comp-lzo": "compression is not supported",
   compress: "compression is not supported",
   "allow-compression": "compression is not supported",
-  "auth-user-pass": "username/password authentication is not supported",
-  "auth-user-pass-verify": "username/password authentication is not supported",
   dh: "not needed: tsvpn uses ECDHE",
   "ecdh-curve": "tsvpn chooses the TLS key exchange itself",
   "tls-version-min": "tsvpn requires TLS 1.2 or later itself",
@@ -270,6 +268,7 @@ export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementCo
       listen: { kind: "unix", path: ctx.path(where) },
       passwordFile: passwordFileArg(ctx, d, 2),
       hold: false,
+      clientAuth: false,
     };
   }
   const port = ctx.int(d, 1, 1, 65535, "a port from 1 to 65535");
@@ -282,6 +281,7 @@ export function ovpnManagement(ctx: OvpnContext, d: OvpnDirective): ManagementCo
     listen: { kind: "tcp", host: ip ? ip.text : where, port },
     passwordFile: passwordFileArg(ctx, d, 2),
     hold: false,
+    clientAuth: false,
   };
 }
 

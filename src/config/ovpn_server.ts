@@ -14,6 +14,7 @@ import { ovpnAddress, OvpnContext, ovpnDev, ovpnRoute } from "./ovpn_options.ts"
 import { addressAt, type IpPrefix, ipv4Netmask, netmaskToLength } from "../addr/prefix.ts";
 import { formatIpv4, parseIpv4 } from "../addr/ip.ts";
 import { type ServerTranslation, translateServerOption } from "./ovpn_server_options.ts";
+import { settleAuthToken } from "./ovpn_server_auth.ts";
 import { DEFAULTS } from "./schema.ts";
 import { YamlWriter } from "./yaml_emit.ts";
 
@@ -56,6 +57,7 @@ export function translateOvpnServer(
   settleDevice(t);
   settleTlsAuth(t);
   settleCiphers(t);
+  settleAuthToken(t, t.authToken);
   const ignored: ImportedOption[] = t.ctx.ignored.map((i) => ({ ...i, file: fileName }));
   if (t.ccd) ignored.push(...translateCcdDir(t, t.ccd, fileName, options));
   if (t.ipp) {
@@ -98,6 +100,7 @@ function startTranslation(fileName: string): ServerTranslation {
     legacyCipher: null,
     digest: null,
     proto6: false,
+    authToken: [],
   };
 }
 

@@ -28,6 +28,7 @@ import {
   verbToLevel,
 } from "./ovpn_options.ts";
 import type { YamlWriter } from "./yaml_emit.ts";
+import { type PendingToken, translateAuthOption } from "./ovpn_server_auth.ts";
 
 /** A translation in progress: the YAML written so far and the directives settled at the end. */
 export interface ServerTranslation extends DevDirectives {
@@ -50,6 +51,8 @@ export interface ServerTranslation extends DevDirectives {
   digest: { name: string; d: OvpnDirective } | null;
   /** proto udp6/tcp6 was given. */
   proto6: boolean;
+  /** auth-gen-token lines, settled once auth-user-pass-verify is known (ovpn_server_auth.ts). */
+  authToken: PendingToken;
 }
 
 /** OpenVPN PEM options → their pki key (a file) or key_pem (an inline block). */
@@ -69,7 +72,7 @@ const MAX_INT = 2 ** 31 - 1;
 export function translateServerOption(t: ServerTranslation, d: OvpnDirective): void {
   const handled = translatePem(t, d) || translateTransport(t, d) || translateCrypto(t, d) ||
     translateSession(t, d) || translatePool(t, d) || translateRouting(t, d) || translateScripts(t, d) ||
-    translateCompression(t, d);
+    translateCompression(t, d) || translateAuthOption(t, d, t.authToken);
   if (!handled && !ALWAYS_ON.has(d.name)) t.ctx.ignore(d);
 }
 

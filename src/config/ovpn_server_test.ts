@@ -90,6 +90,7 @@ Deno.test("translateOvpnServer() translates a full server config with client-con
     listen: { kind: "tcp", host: "127.0.0.1", port: 7505 },
     passwordFile: "/etc/openvpn/mgmt-pw.txt",
     hold: false,
+    clientAuth: false,
   });
   const s = c.server;
   assert.equal(s.network!.text, "10.9.0.0/24");
@@ -205,6 +206,7 @@ Deno.test("translateOvpnServer() writes inline keys as YAML blocks with tls-auth
     listen: { kind: "unix", path: "/run/tsvpn.sock" },
     passwordFile: "/etc/openvpn/mgmt.pw",
     hold: false,
+    clientAuth: false,
   });
   assert.deepEqual(ignored.map((i) => [i.line, i.option]), [[15, "management 0.0.0.0 7505"]]);
 });

@@ -11,6 +11,9 @@ import type { IpAddress } from "../addr/ip.ts";
 import type { IpPrefix } from "../addr/prefix.ts";
 import type { MeshSettings } from "../mesh/settings.ts";
 import type { CompressFraming } from "../data/framing.ts";
+import type { AuthConfig, ClientAuthConfig } from "./auth_config.ts";
+
+export type { AuthConfig, AuthScriptMethod, AuthTokenConfig, ClientAuthConfig } from "./auth_config.ts";
 
 export type Mode = "server" | "client";
 export type Proto = "udp" | "tcp";
@@ -142,6 +145,10 @@ export interface ManagementConfig {
    * the management interface until a session sends `hold release`. @default false
    */
   hold: boolean;
+   * Server: every new client and every renegotiation waits for `client-auth`/`client-deny` from a
+   * management session (OpenVPN's --management-client-auth).
+   */
+  clientAuth: boolean;
 }
 
 /** `server.metrics` / a client's `metrics`: the HTTP listener for /metrics and the status page. */
@@ -229,6 +236,8 @@ export interface ServerSection {
   scripts: ServerScripts;
   /** OpenVPN's client-config-dir, read at each connect (src/server/ccd_file.ts); resolved path or null. */
   clientConfigDir: string | null;
+  /** `server.auth`: username/password by script, optional auth-token; null = certificates only. */
+  auth: AuthConfig | null;
 }
 
 /** `server.compat` (docs/operations.md, "Older profiles: compression framing"). */
@@ -342,6 +351,8 @@ export interface ClientConfig {
   stateDir: string;
   /** `metrics`: Prometheus /metrics; absent or null = off. */
   metrics?: MetricsConfig | null;
+  /** `auth`: username and password sent to the server (OpenVPN's auth-user-pass); null = none. */
+  auth: ClientAuthConfig | null;
 }
 
 export type Config = ServerConfig | ClientConfig;

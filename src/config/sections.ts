@@ -173,21 +173,22 @@ function isLoopbackHost(host: string): boolean {
   return ip !== null && isLoopback(ip);
 }
 
-export function readManagement(
-  parent: MapView,
-  role: "server" | "client" = "server",
-): ManagementConfig | null {
+export function readManagement(parent: MapView, server = false): ManagementConfig | null {
   const f = parent.opt("management");
   if (!f) return null;
   const m = f.map(MANAGEMENT_KEYS);
   const passwordFile = m.opt("password_file");
   const hold = m.opt("hold");
-  const holding = hold ? hold.bool() : false;
-  if (holding && role === "client") hold!.fail("expected false: hold is a server option (--management-hold)");
+  if (hold && !server && hold.bool()) {
+    hold.fail("expected false: hold is a server option (--management-hold)");
+  }
+  const clientAuth = m.opt("client_auth");
+  if (clientAuth && !server) clientAuth.fail("expected no client_auth in a client config (a server option)");
   return {
     listen: parseManagementListen(m.req("listen")),
     passwordFile: passwordFile ? passwordFile.filePath() : null,
-    hold: holding,
+    clientAuth: clientAuth ? clientAuth.bool() : false,
+    hold: hold ? hold.bool() : false,
   };
 }
 

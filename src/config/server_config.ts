@@ -38,6 +38,8 @@ import {
 } from "./keys.ts";
 import { readMetrics } from "./metrics_config.ts";
 import { readClientConfigDir, readServerScripts } from "./server_scripts.ts";
+import { readServerAuth } from "./auth_config.ts";
+import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
@@ -60,7 +62,7 @@ export function readServerConfig(root: MapView): ServerConfig {
   const data = readData(root);
   const keepalive = readKeepalive(root, true)!;
   const log = readLog(root);
-  const management = readManagement(root);
+  const management = readManagement(root, true);
   const server = readServerSection(root.req("server"), dev);
   return { mode: "server", listen, dev, pki, data, keepalive, log, management, server };
 }
@@ -137,6 +139,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     metrics: readMetrics(m, "server"),
     scripts: readServerScripts(m),
     clientConfigDir: readClientConfigDir(m),
+    auth: readServerAuth(m),
   };
   const clients = m.opt("clients");
   if (clients) section.clients = readClients(clients, section);

@@ -102,6 +102,7 @@ server:
     listen: { kind: "unix", path: "/etc/tsvpn/mgmt.sock" },
     passwordFile: null,
     hold: false,
+    clientAuth: false,
   });
   const s = c.server;
   assert.equal(s.address6!.text, "fd00:8::1");
@@ -184,6 +185,7 @@ server: { network: 10.8.0.0/24 }
     listen: { kind: "tcp", host: "::1", port: 7505 },
     passwordFile: "conf/mgmt.pw",
     hold: false,
+    clientAuth: false,
   });
   assert.equal(c.data.renegSeconds, 0);
   assert.equal(c.data.renegBytes, 1000000);

@@ -89,11 +89,12 @@ export class KeyNegotiation {
   sendKeyMethod2(ks: KeyState): void {
     const core = this.#core;
     const client = core.role === "client";
+    const creds = client ? core.options.userPass?.() ?? null : null;
     const msg: KeyMethod2Message = {
       keySource: ks.local,
       options: this.#optionsString(),
-      username: "",
-      password: "",
+      username: creds?.username ?? "",
+      password: creds?.password ?? "",
       peerInfo: client ? buildClientPeerInfo({ ciphers: core.ciphers, ...core.options.peerInfo }) : "",
     };
     ks.tls?.write(encodeKeyMethod2(msg, client));
@@ -241,7 +242,12 @@ export class KeyNegotiation {
   async #keyMethod2Received(ks: KeyState): Promise<void> {
     const initial = !this.#core.agreed.established;
     if (initial) this.#learnPeerInfo(ks.remote!);
-    await this.#steps.keyMethod2Received(ks, initial, () => this.#keyReady(ks, initial));
+    try {
+      await this.#steps.keyMethod2Received(ks, initial, () => this.#keyReady(ks, initial));
+    } finally {
+      // The password is needed only by the role's step (authorization); keep no copy past it.
+      ks.remote!.password = "";
+    }
   }
 
   /** Derives the key block from both key-method 2 messages; `ks` becomes the primary key. */

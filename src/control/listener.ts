@@ -46,6 +46,7 @@ import type { PushOptions } from "./push_options.ts";
 import { COOKIE_REPLY_PACKET_ID } from "./reset_cookie.ts";
 import {
   type AuthDecision,
+  type AuthRequest,
   ControlSession,
   type ControlSessionOptions,
   type PeerIdentity,
@@ -84,10 +85,20 @@ export interface ControlListenerOptions extends StrangerOptions {
   session?: Partial<
     Omit<
       ControlSessionOptions,
-      "role" | "send" | "wrap" | "credentials" | "verifyPeer" | "authorize" | "pushOptions"
+      "role" | "send" | "wrap" | "credentials" | "verifyPeer" | "authorize" | "reauthorize" | "pushOptions"
     >
   >;
-  authorize?: (peer: PeerIdentity, ctx: PeerContext) => AuthDecision | Promise<AuthDecision>;
+  authorize?: (
+    peer: PeerIdentity,
+    ctx: PeerContext,
+    auth: AuthRequest,
+  ) => AuthDecision | Promise<AuthDecision>;
+  /** Renegotiations: see ControlSessionOptions.reauthorize. */
+  reauthorize?: (
+    peer: PeerIdentity,
+    ctx: PeerContext,
+    auth: AuthRequest,
+  ) => AuthDecision | Promise<AuthDecision>;
   pushOptions?: (peer: PeerIdentity, ctx: PeerContext) => PushOptions | Promise<PushOptions>;
   /** Called for each new session before its first packet is processed: subscribe to its events here. */
   onSession?: (session: ControlSession, ctx: PeerContext) => void;
@@ -368,7 +379,8 @@ export class ControlListener {
       clock: o.session?.clock ?? this.#clock,
       logger: (o.session?.logger ?? o.logger)?.child(`peer${peerId}`),
       send: (p) => peer.reply(p),
-      authorize: o.authorize ? (id) => o.authorize!(id, ctx) : undefined,
+      authorize: o.authorize ? (id, auth) => o.authorize!(id, ctx, auth) : undefined,
+      reauthorize: o.reauthorize ? (id, auth) => o.reauthorize!(id, ctx, auth) : undefined,
       pushOptions: o.pushOptions ? (id) => o.pushOptions!(id, ctx) : undefined,
       ...(answered
         ? {

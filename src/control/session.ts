@@ -66,6 +66,7 @@ export type { SessionEnd, SessionEndKind } from "./session_end.ts";
 export type { RekeyReason } from "./key_state.ts";
 export type {
   AuthDecision,
+  AuthRequest,
   ControlSessionEvents,
   ControlSessionOptions,
   EstablishedEvent,
@@ -74,6 +75,7 @@ export type {
   PeerVerifyResult,
   Role,
   SessionKey,
+  UserPass,
 } from "./session_types.ts";
 export { PushRefused } from "./session_types.ts";
 

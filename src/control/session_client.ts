@@ -11,7 +11,7 @@ import type { KeyState } from "./key_state.ts";
 import { acceptPushedCipher, type DataCipher, optionsStringCipher } from "./ncp.ts";
 import { P_CONTROL_HARD_RESET_CLIENT_V2 } from "./opcode.ts";
 import { PushRequester } from "./push_exchange.ts";
-import { parsePushOptions, type PushOptions } from "./push_options.ts";
+import { parsePushOptions, type PushOptions, pushReplyOptions } from "./push_options.ts";
 import type { RoleSteps, SessionCore } from "./session_core.ts";
 
 export class ClientSteps implements RoleSteps {
@@ -85,14 +85,19 @@ export class ClientSteps implements RoleSteps {
 
   #receivePushReply(text: string): void {
     const core = this.#core;
-    if (this.#push.replied) return;
+    if (this.#push.replied) {
+      // OpenVPN servers renew an auth-token with a later "PUSH_REPLY,auth-token …"; nothing else is taken.
+      this.#takeAuthToken(pushReplyOptions(text));
+      return;
+    }
     const received = this.#push.add(text);
     if (received === "overflow") {
       core.fatal("protocol", "server sent a PUSH_REPLY longer than we accept");
       return;
     }
     if (!received) return;
-    const raw = core.options.screenPush ? core.options.screenPush(received) : received;
+    const kept = this.#takeAuthToken(received);
+    const raw = core.options.screenPush ? core.options.screenPush(kept) : kept;
     if (!Array.isArray(raw)) {
       core.fatal("protocol", raw.reject);
       return;
@@ -108,6 +113,20 @@ export class ClientSteps implements RoleSteps {
     const key2 = this.#heldKey2;
     this.#heldKey2 = null;
     if (key2) core.emit("key", { keyId: ks.keyId, key2, cipher, role: core.role, initial: true });
+  }
+
+  /**
+   * Hands a pushed `auth-token` to the client (options.authToken) and removes it and `auth-token-user`:
+   * a credential is never parsed, screened, logged or shown.
+   */
+  #takeAuthToken(options: string[]): string[] {
+    const rest: string[] = [];
+    for (const o of options) {
+      const token = /^auth-token\s+(\S+)\s*$/.exec(o);
+      if (token) this.#core.options.authToken?.(token[1]);
+      else if (!/^auth-token(-user)?(\s|$)/.test(o)) rest.push(o);
+    }
+    return rest;
   }
 
   /**

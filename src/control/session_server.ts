@@ -14,6 +14,7 @@ import { buildPushReplies, type PushOptions } from "./push_options.ts";
 import type { RoleSteps, SessionCore } from "./session_core.ts";
 import {
   type AuthDecision,
+  type AuthRequest,
   type ControlSessionOptions,
   type PeerIdentity,
   PushRefused,
@@ -26,7 +27,7 @@ type Authorize = NonNullable<ControlSessionOptions["authorize"]>;
 
 /** AUTH_FAILED text: the reason may quote peer-chosen names, and NUL/comma/newline would break the message. */
 function authFailedMessage(reason: string): string {
-  return `AUTH_FAILED,${reason.replace(/[,\0\r\n]/g, " ")}`;
+  return reason === "" ? "AUTH_FAILED" : `AUTH_FAILED,${reason.replace(/[,\0\r\n]/g, " ")}`;
 }
 
 export class ServerSteps implements RoleSteps {
@@ -53,6 +54,8 @@ export class ServerSteps implements RoleSteps {
 
   keyMethod2Received(ks: KeyState, initial: boolean, ready: () => void): void | Promise<void> {
     if (!initial) {
+      const reauthorize = this.#core.options.reauthorize;
+      if (reauthorize) return this.#reauthorize(ks, reauthorize, ready);
       this.#core.sendKeyMethod2(ks);
       ready();
       return;
@@ -90,13 +93,47 @@ export class ServerSteps implements RoleSteps {
   expiredPushRequest(): void {}
 
   async #authorize(ks: KeyState, authorize: Authorize, ready: () => void): Promise<void> {
-    let decision: AuthDecision;
-    try {
-      decision = await authorize(this.#peer);
-    } catch (e) {
-      decision = { ok: false, reason: `authorization failed: ${(e as Error).message}` };
-    }
+    const decision = await this.#decide(ks, true, authorize);
     if (this.#admit(ks, decision)) ready();
+  }
+
+  /**
+   * A renegotiation's key becomes active only once the client re-authenticated (with its password or
+   * auth-token); a refusal is AUTH_FAILED and the end of the session, as OpenVPN does.
+   */
+  async #reauthorize(ks: KeyState, reauthorize: Authorize, ready: () => void): Promise<void> {
+    const core = this.#core;
+    const known = this.#peer.username;
+    const presented = ks.remote!.username;
+    const decision: AuthDecision = known !== "" && presented !== known
+      ? { ok: false, reason: "username changed during renegotiation" }
+      : await this.#decide(ks, false, reauthorize);
+    if (ks.phase === "failed" || core.closed) return;
+    core.sendKeyMethod2(ks);
+    if (decision.ok) {
+      ready();
+      return;
+    }
+    this.#refusal = decision.reason;
+    core.log?.warn("client refused at renegotiation", { cn: this.#peer.commonName, reason: decision.reason });
+    // On the new key: a stock client reads control messages from its newest key once it is active.
+    core.sendMessage(ks, authFailedMessage(decision.reason));
+    core.failKey(ks, "auth-failed", `client refused: ${decision.reason}`, AUTH_FAILED_GRACE_MS);
+  }
+
+  async #decide(ks: KeyState, initial: boolean, hook: Authorize): Promise<AuthDecision> {
+    const remote = ks.remote!;
+    const request: AuthRequest = {
+      username: remote.username,
+      password: remote.password,
+      keyId: ks.keyId,
+      initial,
+    };
+    try {
+      return await hook(this.#peer, request);
+    } catch (e) {
+      return { ok: false, reason: `authorization failed: ${(e as Error).message}` };
+    }
   }
 
   /**

@@ -49,6 +49,21 @@ export type AuthDecision = { ok: true } | { ok: false; reason: string };
  * a refusal at authorize, instead of an internal error.
  */
 export class PushRefused extends Error {}
+/** A username and password, as key-method 2 carries them (OpenVPN's auth-user-pass). */
+export interface UserPass {
+  username: string;
+  password: string;
+}
+
+/**
+ * What a client presented with one key-method 2 message, for the server's authorize/reauthorize hooks.
+ * The password is a secret: hooks must not log it, and the session wipes its copy after the hook.
+ */
+export interface AuthRequest extends UserPass {
+  keyId: number;
+  /** True for key-id 0 of the session, false for a renegotiation. */
+  initial: boolean;
+}
 
 /** New data-channel keys for one key-id: hand key2 + cipher + role to data/key_material.ts. */
 export interface SessionKey {
@@ -123,12 +138,25 @@ export interface ControlSessionOptions {
    * apply, or `{ reject }` to fail the push (the session ends with kind "protocol").
    */
   screenPush?: (options: string[]) => string[] | { reject: string };
+  /**
+   * Client: the username and password to send in each key-method 2 message (OpenVPN's auth-user-pass);
+   * asked at every (re)negotiation, so an auth-token received in a push can replace the password.
+   */
+  userPass?: () => UserPass | null;
+  /** Client: the server pushed `auth-token TOKEN` (first PUSH_REPLY or a later renewal); it is kept out of the push. */
+  authToken?: (token: string) => void;
   /** Client: PUSH_REQUEST repeat interval until a reply arrives. @default 2000 */
   pushRequestIntervalMs?: number;
   /** Server: peer-id pushed to the client for P_DATA_V2. */
   peerId?: number;
-  /** Server: decides whether a verified client may connect. */
-  authorize?: (peer: PeerIdentity) => AuthDecision | Promise<AuthDecision>;
+  /** Server: decides whether a verified client may connect (may defer: the data plane keeps running). */
+  authorize?: (peer: PeerIdentity, auth: AuthRequest) => AuthDecision | Promise<AuthDecision>;
+  /**
+   * Server: decides whether a renegotiation's key may become active (OpenVPN re-runs
+   * auth-user-pass-verify, or checks the auth-token); a refusal sends AUTH_FAILED and ends the session.
+   * Absent: renegotiations are accepted.
+   */
+  reauthorize?: (peer: PeerIdentity, auth: AuthRequest) => AuthDecision | Promise<AuthDecision>;
   /** Server: options for the PUSH_REPLY (cipher, peer-id and protocol-flags are added). */
   pushOptions?: (peer: PeerIdentity) => PushOptions | Promise<PushOptions>;
   /** Server: largest PUSH_REPLY part before push-continuation. @default 1024 */

@@ -20,6 +20,7 @@ import { runSession, type SessionContext } from "./management_session.ts";
 import type { ServerControl } from "./server_control.ts";
 import type { ManagementEvents } from "./management_events.ts";
 import type { ManagementSignal } from "./management_openvpn.ts";
+import type { ClientAuthHub } from "./management_client_auth.ts";
 
 export interface ManagementOptions {
   log: Logger;
@@ -41,6 +42,8 @@ export interface ManagementOptions {
   events?: ManagementEvents;
   /** What the `signal` command does (run_server.ts maps it to the process's signal handlers). */
   signal?: (name: ManagementSignal) => void;
+  /** management.client_auth: sessions get >CLIENT notifications and the client-auth commands. */
+  clientAuth?: ClientAuthHub | null;
 }
 
 export interface ManagementHandle {
@@ -197,6 +200,7 @@ export class ManagementInterface implements ManagementHandle {
       closing: () => this.#closing,
       events: options.events ?? null,
       signal: options.signal ?? null,
+      clientAuth: options.clientAuth ?? null,
     };
     this.#accepting = this.#acceptLoop();
     log.info("management interface listening", { address: this.address, password: password !== null });

@@ -18,10 +18,11 @@ import {
   PASSWORD_TRIES,
   passwordMatches,
 } from "./management_guard.ts";
+import type { ServerControl } from "./server_control.ts";
 import type { ManagementEvents } from "./management_events.ts";
 import { SessionNotices } from "./management_notices.ts";
 import type { ManagementSignal } from "./management_openvpn.ts";
-import type { ServerControl } from "./server_control.ts";
+import { type ClientAuthHub, MAX_CLIENT_AUTH_LINES, splitCommandLine } from "./management_client_auth.ts";
 
 export interface SessionContext {
   control: ServerControl;
@@ -35,10 +36,12 @@ export interface SessionContext {
   badPasswordDelayMs: number;
   /** True once the interface is closing: the session ends before its next command. */
   closing(): boolean;
+  /** management.client_auth (management_client_auth.ts); null when off. */
+  clientAuth?: ClientAuthHub | null;
   /** Log and state history, hold gate (`log`, `state`, `hold`); null without them. */
-  events: ManagementEvents | null;
+  events?: ManagementEvents | null;
   /** The `signal` command's action; null when nothing handles signals. */
-  signal: ((name: ManagementSignal) => void) | null;
+  signal?: ((name: ManagementSignal) => void) | null;
 }
 
 /**
@@ -100,9 +103,10 @@ class Session {
   readonly #ctx: SessionContext;
   readonly #reader: LineReader;
   readonly peer: string;
-  /** Writes go out one after another, so a notification never lands inside a reply. */
-  #writing: Promise<boolean> = Promise.resolve(true);
+  /** Writes in order: replies and notifications (client-auth) never interleave. */
+  #writes: Promise<boolean> = Promise.resolve(true);
   #pendingNoticeBytes = 0;
+  /** OpenVPN's real-time lines this session asked for (log, state, bytecount, hold). */
   readonly notices: SessionNotices;
 
   constructor(conn: Deno.Conn, ctx: SessionContext) {
@@ -113,13 +117,8 @@ class Session {
     this.notices = new SessionNotices({
       write: (line) => this.#notify(line),
       control: ctx.control,
-      events: ctx.events,
+      events: ctx.events ?? null,
     });
-  }
-
-  write(text: string): Promise<boolean> {
-    this.#writing = this.#writing.then((ok) => ok && writeText(this.#conn, text, this.#ctx.writeTimeoutMs));
-    return this.#writing;
   }
 
   /** A real-time line; a peer that lets them pile up unread is disconnected. */
@@ -138,6 +137,11 @@ class Session {
     }
     this.#pendingNoticeBytes += bytes;
     void this.write(line + "\r\n").finally(() => this.#pendingNoticeBytes -= bytes);
+  }
+
+  write(text: string): Promise<boolean> {
+    this.#writes = this.#writes.then(() => writeText(this.#conn, text, this.#ctx.writeTimeoutMs));
+    return this.#writes;
   }
 
   /** The next line; null when the peer closed, sent an over-long line, or spoke HTTP. */
@@ -189,15 +193,16 @@ class Session {
       if (line === null) return;
       await pace();
       if (ctx.closing()) return;
-      const reply = await executeCommand(line, {
-        control: ctx.control,
-        version: VERSION,
-        pid: Deno.pid,
-        events: ctx.events,
-        notices: this.notices,
-        signal: ctx.signal,
-        log: ctx.log,
-      });
+      const reply = await this.#clientAuthCommand(line) ??
+        await executeCommand(line, {
+          control: ctx.control,
+          version: VERSION,
+          pid: Deno.pid,
+          log: ctx.log,
+          events: ctx.events ?? null,
+          notices: this.notices,
+          signal: ctx.signal ?? null,
+        });
       if (reply === null) continue;
       if (reply.lines.length > 0 && !await this.write(reply.lines.join("\r\n") + "\r\n")) {
         ctx.log.warn("session closed: reply not read in time", {
@@ -209,6 +214,36 @@ class Session {
       if (reply.close) return;
     }
   }
+
+  /** client-auth, client-auth-nt, client-deny (with management.client_auth); null for other commands. */
+  async #clientAuthCommand(line: string): Promise<{ lines: string[]; close: boolean } | null> {
+    const hub = this.#ctx.clientAuth;
+    if (!hub) return null;
+    const c = hub.command(splitCommandLine(line));
+    if (c === null) return null;
+    if (c.kind === "reply") return { lines: c.lines, close: false };
+    const block: string[] = [];
+    for (;;) {
+      const next = await this.line(looksLikeHttp);
+      if (next === null) return { lines: [], close: true };
+      if (next.trim() === "END") break;
+      if (block.length >= MAX_CLIENT_AUTH_LINES) {
+        return {
+          lines: [`ERROR: client-auth block longer than ${MAX_CLIENT_AUTH_LINES} lines`],
+          close: true,
+        };
+      }
+      block.push(next);
+    }
+    return { lines: c.finish(block), close: false };
+  }
+
+  /** Shows this session >CLIENT notifications (management.client_auth); returns the removal. */
+  attachNotifications(): () => void {
+    const hub = this.#ctx.clientAuth;
+    if (!hub) return () => {};
+    return hub.attach((text) => void this.write(text));
+  }
 }
 
 /** Serves `conn` until the peer leaves, misbehaves or the interface closes; the caller closes `conn`. */
@@ -218,8 +253,13 @@ export async function runSession(conn: Deno.Conn, ctx: SessionContext): Promise<
   try {
     if (ctx.password !== null && !await session.authenticate(ctx.password)) return;
     if (!await session.write(MANAGEMENT_GREETING + "\r\n")) return;
+    const detach = session.attachNotifications();
     session.notices.start();
-    await session.serveCommands();
+    try {
+      await session.serveCommands();
+    } finally {
+      detach();
+    }
   } finally {
     session.notices.dispose();
     ctx.log.debug("session closed", { peer: session.peer });

@@ -1,5 +1,6 @@
 /**
- * The environment a server script sees for one client, with OpenVPN's
+ * The environment a server script (and the management interface's
+ * >CLIENT:ESTABLISHED / DISCONNECT blocks) sees for one client, with OpenVPN's
  * variable names (openvpn(8), "Environmental Variables"): common_name,
  * X509_0_CN, tls_serial_0 / tls_serial_hex_0, trusted_ip / trusted_port
  * (trusted_ip6 for an IPv6 peer) and their untrusted_ twins, username, the
@@ -27,6 +28,13 @@ export interface ClientEnvInput {
   tunMtu: number;
   /** Milliseconds since the epoch when the client connected. */
   connectedAt: number;
+}
+
+/** What the registry tells the management interface (>CLIENT:ESTABLISHED/DISCONNECT). */
+export interface ClientEvents {
+  /** `cid` is the control listener's peer id; `env` OpenVPN's client environment (clientEnv). */
+  established(cid: number, env: Record<string, string>): void;
+  disconnected(cid: number, env: Record<string, string>): void;
 }
 
 export interface DisconnectFigures {

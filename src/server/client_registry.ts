@@ -18,6 +18,7 @@ import { IV_PROTO_CC_EXIT_NOTIFY } from "../control/peer_info.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import {
   type AuthDecision,
+  type AuthRequest,
   type ControlSession,
   type PeerIdentity,
   PushRefused,
@@ -36,6 +37,7 @@ import { ConnectScripts } from "./connect_scripts.ts";
 import type { CrlClient } from "./crl_watch.ts";
 import { emptyPush } from "../config/sections.ts";
 import { buildClientPush } from "./push_reply.ts";
+import { type ClientEvents, disconnectEnv } from "./client_env.ts";
 
 export type { ClientRecord } from "./client_record.ts";
 
@@ -52,6 +54,15 @@ export interface ClientRegistryOptions {
   scripts?: ConnectScripts;
   /** The device name scripts are told (`dev`). @default config.dev.name */
   dev?: () => string;
+  /**
+   * The deferred username/password decision (user_auth.ts), awaited before admission; absent:
+   * certificates alone decide, synchronously.
+   */
+  userAuth?: (peer: PeerIdentity, ctx: PeerContext, auth: AuthRequest) => Promise<AuthDecision>;
+  /** Options added to a client's PUSH_REPLY (the auth-token). */
+  pushExtra?: (ctx: PeerContext) => string[];
+  /** Told when a client's data channel comes up and when it ends (management >CLIENT:ESTABLISHED/DISCONNECT). */
+  clientEvents?: ClientEvents;
 }
 
 export class ClientRegistry {
@@ -109,6 +120,9 @@ export class ClientRegistry {
       const hold = this.#connect.deferred && !rec.connectRan;
       this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher, hold);
       this.mesh?.keyInstalled(rec, wasAttached);
+      if (!wasAttached && rec.attached) {
+        this.#o.clientEvents?.established(ctx.peerId, this.#connect.env(rec));
+      }
     });
     if (this.mesh) session.on("message", (m) => this.mesh!.message(rec, m.text));
     session.on("keyRetired", (e) => {
@@ -129,16 +143,47 @@ export class ClientRegistry {
 
   // -- Admission --
 
-  /** The listener's authorize hook: refuses, or reserves a peer id and leases addresses. */
-  authorize(peer: PeerIdentity, ctx: PeerContext): AuthDecision {
+  /** The listener's authorize hook: refuses, or reserves a peer id and leases addresses (after userAuth). */
+  authorize(peer: PeerIdentity, ctx: PeerContext, auth?: AuthRequest): AuthDecision | Promise<AuthDecision> {
+    const userAuth = this.#o.userAuth;
+    if (!userAuth || !auth) return this.#admit(peer, ctx);
+    const early = this.#precheck(peer.commonName);
+    if (early) return this.#refuse(peer.commonName, ctx, early);
+    return userAuth(peer, ctx, auth).then((d) =>
+      d.ok ? this.#admit(peer, ctx) : this.#refuse(peer.commonName, ctx, d.reason)
+    );
+  }
+
+  /** The listener's reauthorize hook: a renegotiation re-checks the username/password (or token). */
+  reauthorize(peer: PeerIdentity, ctx: PeerContext, auth: AuthRequest): Promise<AuthDecision> {
+    const userAuth = this.#o.userAuth;
+    if (!userAuth) return Promise.resolve({ ok: true });
+    return userAuth(peer, ctx, auth);
+  }
+
+  /** Refusals known before a username/password check. */
+  #precheck(name: string): string | null {
+    if (this.#stopping) return "server is shutting down";
+    if (this.#config.server.clients.get(name)?.disabled) {
+      return "client is disabled in the server configuration";
+    }
+    return null;
+  }
+
+  #refuse(name: string, ctx: PeerContext, reason: string): AuthDecision {
+    this.#log.warn("client refused", { cn: name, remote: ctx.remote, reason });
+    return { ok: false, reason };
+  }
+
+  #admit(peer: PeerIdentity, ctx: PeerContext): AuthDecision {
     const rec = this.#records.get(ctx.peerId);
     if (!rec) return { ok: false, reason: "session is gone" };
     const name = peer.commonName;
     const override = this.#config.server.clients.get(name) ?? null;
+    if (rec.released || rec.session.closed) return { ok: false, reason: "session is gone" };
     const refusal = this.#admissionRefusal(rec, name, override, ctx) ?? this.#reserve(rec, peer, override);
     if (refusal === null) return { ok: true };
-    this.#log.warn("client refused", { cn: name, remote: ctx.remote, reason: refusal });
-    return { ok: false, reason: refusal };
+    return this.#refuse(name, ctx, refusal);
   }
 
   /** Why `name` may not connect now, or null; replaces its older login unless duplicate_cn. */
@@ -214,16 +259,23 @@ export class ClientRegistry {
     if (!this.#connect.deferred && rec.planning === null) {
       rec.planning = Promise.resolve();
       this.#established(rec);
-      return this.pushOptionsOf(rec);
+      return this.#withSessionExtras(ctx, this.pushOptionsOf(rec));
     }
     rec.planning ??= this.#plan(rec);
-    return rec.planning.then(() => this.pushOptionsOf(rec));
+    return rec.planning.then(() => this.#withSessionExtras(ctx, this.pushOptionsOf(rec)));
+  }
+
+  /** Adds what belongs to this session only (the auth-token), never compared by a reload. */
+  #withSessionExtras(ctx: PeerContext, options: PushOptions): PushOptions {
+    const extra = this.#o.pushExtra?.(ctx) ?? [];
+    if (extra.length > 0) options.extra = [...(options.extra ?? []), ...extra];
+    return options;
   }
 
   /** What `rec` is pushed now (also what a reload compares). */
   pushOptionsOf(rec: ClientRecord): PushOptions {
     const server = this.#config.server;
-    return buildClientPush({
+    const options = buildClientPush({
       pool: this.#pool,
       lease: rec.lease,
       clientToClient: server.clientToClient,
@@ -234,6 +286,7 @@ export class ClientRegistry {
       compress: server.compat.compress,
       extra: rec.extraPush,
     });
+    return options;
   }
 
   async #plan(rec: ClientRecord): Promise<void> {
@@ -377,13 +430,20 @@ export class ClientRegistry {
   #release(rec: ClientRecord, reason: string, meshReason: CloseReason = "left"): void {
     if (rec.released) return;
     rec.released = true;
-    if (rec.peerId >= 0) {
-      this.mesh?.left(rec, meshReason);
-      this.#connect.left(rec, {
+    const figures = rec.peerId >= 0
+      ? {
         bytesReceived: this.#dp.peers.counter(rec.peerId, PC_BYTES_IN),
         bytesSent: this.#dp.peers.counter(rec.peerId, PC_BYTES_OUT),
         now: this.#o.now(),
-      });
+      }
+      : null;
+    if (rec.attached && figures) {
+      const env = disconnectEnv(this.#connect.env(rec), figures, rec.connectedSince || rec.authorizedAt);
+      this.#o.clientEvents?.disconnected(rec.ctx.peerId, env);
+    }
+    if (figures) {
+      this.mesh?.left(rec, meshReason);
+      this.#connect.left(rec, figures);
       this.#attachments.detach(rec);
       this.#byPeer[rec.peerId] = null;
     }

@@ -15,6 +15,7 @@ import type { Logger } from "../log/log.ts";
 import { startManagement } from "../ops/management.ts";
 import { ManagementEvents } from "../ops/management_events.ts";
 import type { ManagementSignal } from "../ops/management_openvpn.ts";
+import { ClientAuthHub } from "../ops/management_client_auth.ts";
 import { startStatusFile } from "../ops/status_file.ts";
 import { InspectorGuard } from "../process/inspector_guard.ts";
 import { LateControl } from "./late_control.ts";
@@ -50,6 +51,8 @@ class ServerProcess {
   readonly #control: LateControl;
   readonly #extras: Closable[] = [];
   #handle: ServerHandle | null = null;
+  /** management.client_auth: made with the interface, attached to the server once it runs. */
+  #clientAuth: ClientAuthHub | null = null;
   /** Set by SIGINT/SIGTERM during the hold: nothing starts. */
   #stopBeforeStart = false;
 
@@ -88,6 +91,11 @@ class ServerProcess {
     }
     this.#handle = handle;
     this.#control.bind(handle.control);
+    const clientAuth = this.#clientAuth;
+    if (clientAuth) {
+      handle.attachClientAuth(clientAuth);
+      this.#extras.push({ close: () => Promise.resolve(clientAuth.close()) });
+    }
     events.recordState("ASSIGN_IP", "", handle.tunAddress.ipv4, handle.tunAddress.ipv6);
     if (!await this.#startOrFail(() => this.#startStatusFileAndMetrics(handle))) {
       await handle.stop("startup failed");
@@ -125,11 +133,15 @@ class ServerProcess {
       : listen.host.includes(":")
       ? `[${listen.host}]:${listen.port}`
       : `${listen.host}:${listen.port}`;
+    this.#clientAuth = management.clientAuth
+      ? new ClientAuthHub({ log: this.#log.child("client-auth") })
+      : null;
     const handle = await startManagement(address, this.#control, {
       log: this.#log,
       passwordFile: management.passwordFile,
       events: this.#events,
       signal: (name) => this.signal(name),
+      clientAuth: this.#clientAuth,
     });
     this.#log.info("management interface listening", { address: handle.address });
     this.#extras.push(handle);

@@ -39,7 +39,9 @@ import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
 import type { MetricsSource } from "../ops/metric_family.ts";
+import type { ClientAuthGate } from "../ops/client_auth_gate.ts";
 import { ClientRegistry } from "./client_registry.ts";
+import { openUserAuth, registryAuthHooks, type UserAuth } from "./user_auth.ts";
 import type { CrlWatch } from "./crl_watch.ts";
 import { HandshakeTally } from "./handshake_tally.ts";
 import { HostSetup } from "./host_setup.ts";
@@ -85,6 +87,8 @@ export interface ServerHandle {
   readonly done: Promise<void>;
   /** Stops the server as on SIGTERM; resolves when everything is cleaned up. Safe to call twice. */
   stop(reason?: string): Promise<void>;
+  /** Connects the external authenticator (management.client_auth); clients wait for it until then. */
+  attachClientAuth(gate: ClientAuthGate): void;
 }
 
 /** How long sessions get to deliver the exit notification at stop. */
@@ -108,6 +112,8 @@ class Server implements ServerControl {
   #transport!: ServerTransport;
   datapath!: Datapath;
   #registry!: ClientRegistry;
+  #userAuth: UserAuth | null = null;
+  #gate: ClientAuthGate | null = null;
   #status!: ServerStatus;
   metrics!: ServerMetrics;
   readonly #handshakes = new HandshakeTally();
@@ -145,6 +151,12 @@ class Server implements ServerControl {
       });
     }
     const wrap = await readControlWrap(pki);
+    this.#userAuth = await openUserAuth(
+      this.#config.server.auth,
+      this.#config.management?.clientAuth ?? false,
+      () => this.#gate,
+      this.#log.child("auth"),
+    );
     await this.#poolKeeper.restore();
     this.#listener = this.#createListener(credentials, wrap);
     await this.#openDevice();
@@ -157,6 +169,7 @@ class Server implements ServerControl {
       float: (controlPeerId, endpoints, row) => this.#transport.float(controlPeerId, endpoints, row),
       log: this.#log,
       now: this.#now,
+      ...registryAuthHooks(this.#userAuth, () => this.#gate),
     });
     this.#status = new ServerStatus({
       config: this.#config,
@@ -197,13 +210,20 @@ class Server implements ServerControl {
         transitionWindowMs: data.transitionWindow * 1000,
         clock: this.#options.clock ?? systemClock,
       },
-      authorize: (peer, ctx) => this.#registry.authorize(peer, ctx),
+      authorize: (peer, ctx, auth) => this.#registry.authorize(peer, ctx, auth),
+      reauthorize: this.#userAuth
+        ? (peer, ctx, auth) => this.#registry.reauthorize(peer, ctx, auth)
+        : undefined,
       pushOptions: (_peer, ctx) => this.#registry.push(ctx),
       onSession: (session, ctx) => {
         this.#handshakes.watch(session);
         this.#registry.add(session, ctx, this.#transport.sourceEndpoint());
       },
     });
+  }
+
+  attachClientAuth(gate: ClientAuthGate): void {
+    this.#gate = gate;
   }
 
   /** Opens the device and configures the host; on failure nothing stays behind. */
@@ -413,5 +433,6 @@ export async function startServer(config: ServerConfig, options: ServerOptions):
     tunAddress: server.tunAddress(),
     done: server.done,
     stop: (reason) => server.stop(reason),
+    attachClientAuth: (gate) => server.attachClientAuth(gate),
   };
 }

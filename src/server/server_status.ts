@@ -93,6 +93,7 @@ export class ServerStatus {
       virtualAddress6: rec.lease?.ipv6 ? formatIpv6(rec.lease.ipv6) : "",
       peerId: id,
       clientId: rec.ctx.peerId,
+      ...(rec.session.peer?.username ? { username: rec.session.peer.username } : {}),
       cipher: rec.cipher,
       connectedSince: Math.floor(rec.connectedSince / 1000),
       bytesIn: peers.counter(id, PC_BYTES_IN),

@@ -56,6 +56,7 @@ Deno.test("prepareZeroConfig() first start creates a 0700 state dir, CA, server 
       listen: { kind: "unix", path: `${dir}/management.sock` },
       passwordFile: null,
       hold: false,
+      clientAuth: false,
     });
     assert.equal(c.server.poolPersist, `${dir}/ipp.txt`);
     assert.equal(c.server.statusFile, `${dir}/status.log`);
