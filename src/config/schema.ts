@@ -145,6 +145,7 @@ export interface ManagementConfig {
    * the management interface until a session sends `hold release`. @default false
    */
   hold: boolean;
+  /**
    * Server: every new client and every renegotiation waits for `client-auth`/`client-deny` from a
    * management session (OpenVPN's --management-client-auth).
    */

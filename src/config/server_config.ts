@@ -39,7 +39,6 @@ import {
 import { readMetrics } from "./metrics_config.ts";
 import { readClientConfigDir, readServerScripts } from "./server_scripts.ts";
 import { readServerAuth } from "./auth_config.ts";
-import { CLIENT_OVERRIDE_KEYS, LISTEN_KEYS, SERVER_KEYS, SERVER_SECTION_KEYS } from "./keys.ts";
 import { readAddress, readPort, readPrefix, readPrefixList, readSeconds } from "./values.ts";
 import type { Field, MapView } from "./yaml_reader.ts";
 
