@@ -29,8 +29,8 @@ import {
   type SyncDatagramSocket,
   type SyncPacketDevice,
 } from "../device/pollable.ts";
-import { STAT_CONTROL, STAT_OCC_EXIT } from "./counters.ts";
 import { type Datapath, HEADROOM } from "./datapath.ts";
+import { PACE_MS, SocketPacer } from "./poll_pacing.ts";
 
 /** What the loop needs of InsidePipeline (inside.ts), which passes itself in. */
 export interface InsideBatch {
@@ -101,12 +101,21 @@ export class PollLoop {
   #asyncSocket: DatagramSocket | null = null;
   // A holder's socket that failed a read; skipped until the holder moves on.
   #failed: DatagramSocket | null = null;
+  // Whether each source may have more to read: false once a read came back
+  // short (drained), until a poll reports it ready again. A pass skips
+  // drained sources, so a wake that found a few datagrams costs their read
+  // and the next poll, not also a read of each source that comes back empty.
+  #socketMore = true;
+  #deviceMore = true;
+  #readSocket: SyncDatagramSocket | null = null;
   /**
    * Slices run, sync polls, async waits, async-mode turns, I/O turns, and
    * slices ended early to hand a packet's work to the event loop, for tests
    * and benches.
    */
   readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0, asyncTurns: 0, ioTurns: 0, handoffs: 0 };
+  /** Paces socket reads while junk floods the socket. */
+  readonly pacer = new SocketPacer();
 
   /** `dp`'s device must be a SyncPacketDevice (loops.ts checks). */
   constructor(dp: Datapath, warmUp?: LoopWarmUp) {
@@ -186,8 +195,8 @@ export class PollLoop {
     const polls = this.#polls = device.openPoller(2);
     let lastPacket = performance.now();
     let lastIoTurn = lastPacket;
-    const stats = this.dp.counters.stats;
-    let handedBefore = stats[STAT_CONTROL] + stats[STAT_OCC_EXIT];
+    const dp = this.dp;
+    let handedBefore = dp.handoffs;
     try {
       for (;;) {
         if (!this.#check(device)) return;
@@ -200,6 +209,7 @@ export class PollLoop {
         let sliceEnd = start + (start - lastPacket >= QUIET_MS ? QUIET_SLICE_MS : SLICE_MS);
         let idle = false;
         this.stats.slices++;
+        this.#socketMore = this.#deviceMore = true;
         for (;;) {
           const socket = this.#syncSocket();
           const n = this.#pass(device, socket);
@@ -208,7 +218,7 @@ export class PollLoop {
           if (n > 0) {
             lastPacket = t;
             // Work for the event loop (a control packet, an exit): yield now.
-            const handed = stats[STAT_CONTROL] + stats[STAT_OCC_EXIT];
+            const handed = dp.handoffs;
             if (handed !== handedBefore) {
               handedBefore = handed;
               this.stats.handoffs++;
@@ -223,9 +233,7 @@ export class PollLoop {
               idle = true;
               break;
             }
-            this.#watch(device, socket);
-            this.stats.syncPolls++;
-            polls.waitSync(Math.max(1, Math.ceil(sliceEnd - t)));
+            this.#sleep(device, socket, Math.max(1, Math.ceil(sliceEnd - t)), t);
           }
         }
         if (idle) {
@@ -297,20 +305,44 @@ export class PollLoop {
     }
   }
 
+  /**
+   * Blocks in poll(2) until a source is readable or `timeoutMs` passes; while
+   * junk floods the socket (poll_pacing.ts) only the device wakes it early and
+   * the socket is read when the sleep ends, PACE_MS at most.
+   */
+  #sleep(device: SyncPacketDevice, socket: SyncDatagramSocket | null, timeoutMs: number, now: number): void {
+    const polls = this.#polls!;
+    const paced = this.pacer.update(now, this.dp.rejected);
+    this.#watch(device, paced ? null : socket);
+    this.stats.syncPolls++;
+    polls.waitSync(paced ? Math.min(PACE_MS, timeoutMs) : timeoutMs);
+    this.#socketMore = paced || polls.ready(SLOT_SOCKET);
+    this.#deviceMore = polls.ready(SLOT_DEVICE);
+  }
+
   #watch(device: SyncPacketDevice, socket: SyncDatagramSocket | null): void {
     const polls = this.#polls!;
     polls.setFd(SLOT_DEVICE, this.#insideActive ? device.fd : -1);
     polls.setFd(SLOT_SOCKET, this.#outsideActive && socket !== null ? socket.fd : -1);
   }
 
-  /** One batch from each active direction; returns the packets handled. */
+  /**
+   * One batch from each active direction that may have more; returns the
+   * packets handled. While a read fills its batch both sources are read on
+   * every pass (a drained one would otherwise wait behind a busy one).
+   */
   #pass(device: SyncPacketDevice, socket: SyncDatagramSocket | null): number {
     let n = 0;
     const o = this.#outside;
-    if (o !== null && o.active && socket !== null && socket.fd >= 0) {
+    if (socket !== this.#readSocket) {
+      this.#readSocket = socket;
+      this.#socketMore = true;
+    }
+    if (o !== null && o.active && socket !== null && socket.fd >= 0 && this.#socketMore) {
       const p = this.#outsidePipe!;
       try {
         const k = socket.tryReceiveBatch(p.bufs, p.sizes, p.from, 0);
+        this.#socketMore = k >= p.bufs.length;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -320,10 +352,11 @@ export class PollLoop {
       }
     }
     const i = this.#inside;
-    if (i !== null && i.active) {
+    if (i !== null && i.active && this.#deviceMore) {
       const p = this.#insidePipe!;
       try {
         const k = device.tryReadBatch(p.bufs, p.sizes, HEADROOM);
+        this.#deviceMore = k >= p.bufs.length;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -332,6 +365,7 @@ export class PollLoop {
         this.#end(i, e);
       }
     }
+    if (this.#socketMore || this.#deviceMore) this.#socketMore = this.#deviceMore = true;
     return n;
   }
 }
