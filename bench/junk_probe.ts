@@ -51,7 +51,9 @@ await withPair(async (r) => {
   const config = `${r.lab.dir}/server.yaml`;
   await Deno.writeTextFile(config, yaml);
   const flags = ["-A", "--unstable-net"];
-  if (args.values.perf) flags.push("--v8-flags=--perf-basic-prof");
+  if (args.values.perf) {
+    flags.push("--v8-flags=--perf-basic-prof,--no-logfile-per-isolate,--logfile=/dev/null");
+  }
   if (args.values["cpu-prof"]) flags.push("--cpu-prof", `--cpu-prof-dir=${args.values["cpu-prof"]}`);
   const server = r.lab.spawnLogged(r.srv, "server", [
     Deno.execPath(),
