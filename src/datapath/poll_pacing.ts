@@ -28,6 +28,8 @@ export const PACE_MS = 1;
 export class SocketPacer {
   /** True while socket reads are paced. */
   paced = false;
+  /** Rejects per second from which reads are paced (a test whose sender shares the loop's thread lowers it). */
+  threshold = PACE_REJECTS_PER_S;
   /** Windows in which pacing was on, for tests and benches. */
   pacedWindows = 0;
   #windowStart = -Infinity;
@@ -38,7 +40,7 @@ export class SocketPacer {
     const elapsed = now - this.#windowStart;
     if (elapsed < PACE_WINDOW_MS) return this.paced;
     const rate = (rejected - this.#rejectsAtStart) * 1000 / elapsed;
-    this.paced = elapsed !== Infinity && rate >= PACE_REJECTS_PER_S;
+    this.paced = elapsed !== Infinity && rate >= this.threshold;
     if (this.paced) this.pacedWindows++;
     this.#windowStart = now;
     this.#rejectsAtStart = rejected;
