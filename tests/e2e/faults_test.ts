@@ -156,11 +156,26 @@ const JUNK_COUNT = 500_000;
 const IPERF_SECONDS = 4;
 const RSS_GROWTH_LIMIT = 20 * 2 ** 20;
 /**
- * Known limit (docs/reliability.md, "Junk flood"): the server spends ≈ 7 µs of
- * CPU on each junk datagram, so 100 000/s take ≈ 70% of a core and a
- * CPU-bound tunnel cannot keep 70% of its throughput. Set
- * TSVPN_FLOOD_THROUGHPUT=1 to run the throughput test anyway.
+ * Server CPU per junk datagram that reached its socket. Measured 0.9–1.8 µs on
+ * this busy 2-core host (a fresh server's first flood is the dearest: JIT);
+ * it was 6.5–7.3 µs before refused datagrams stopped waking the event loop,
+ * unknown session ids were screened, control crypto moved to OpenSSL and
+ * socket reads were paced under floods (docs/reliability.md, "Junk flood").
+ * The bound is ~3x the worst measured, not a benchmark.
  */
+const JUNK_CPU_LIMIT_US = 5;
+/** Quiet/flooded iperf pairs in the throughput test. */
+const THROUGHPUT_ROUNDS = 3;
+/**
+ * Why the throughput test does not run by default (docs/reliability.md, "Junk
+ * flood"): the server's own cost is now ~1 µs of CPU per junk datagram (was
+ * ≈ 7), but on this 2-core host the generator and the kernel's forwarding of
+ * its datagrams take ~0.4 of a core themselves, so with other jobs on the
+ * host the ratio measures CPU sharing more than tsvpn. Set
+ * TSVPN_FLOOD_THROUGHPUT=1 to run it.
+ */
+const THROUGHPUT_IGNORE_REASON =
+  "on a shared 2-core host the junk generator's own CPU decides the ratio; the server spends ~1 µs per junk datagram";
 const JUNK_COSTS_TOO_MUCH = !Deno.env.get("TSVPN_FLOOD_THROUGHPUT");
 
 interface FloodRig {
@@ -209,7 +224,7 @@ const tunnelMbitPerS = async (r: PairRig) =>
 
 Deno.test({
   name:
-    "runServer() under a flood of random datagrams at its port counts every one as a drop by reason, with bounded memory, and keeps the tunnel",
+    "runServer() under a flood of random datagrams at its port counts every one as a drop by reason, with bounded memory and CPU, and keeps the tunnel",
   ignore: e2eIgnore(),
   sanitizeResources: false,
   sanitizeOps: false,
@@ -247,29 +262,43 @@ Deno.test({
       );
       assert.ok(Object.keys(drops).length >= 3, `drops by several reasons: ${JSON.stringify(drops)}`);
       assert.ok(rssAfter - rssBefore < RSS_GROWTH_LIMIT, `RSS ${rssBefore} → ${rssAfter}`);
+      assert.ok(
+        usPerDatagram < JUNK_CPU_LIMIT_US,
+        `${usPerDatagram.toFixed(2)} µs of server CPU per junk datagram`,
+      );
     }),
 });
 
+/** The middle value (the mean of the middle two for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 Deno.test({
   name: "runServer() keeps ≥ 70% of a tunnel's TCP throughput while random datagrams flood its port" +
-    (JUNK_COSTS_TOO_MUCH
-      ? " (ignored: junk costs the server ≈ 7 µs of CPU per datagram; TSVPN_FLOOD_THROUGHPUT=1 runs it)"
-      : ""),
-  // Fails: junk costs the server ≈ 7 µs of CPU per datagram (JUNK_COSTS_TOO_MUCH above).
+    (JUNK_COSTS_TOO_MUCH ? ` (ignored: ${THROUGHPUT_IGNORE_REASON}; TSVPN_FLOOD_THROUGHPUT=1 runs it)` : ""),
   ignore: e2eIgnore() || JUNK_COSTS_TOO_MUCH,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
     withPair(async (r) => {
       const f = await floodRig(r);
-      const [quiet, quietCpu] = await measureCpu(f.server.proc.pid, () => tunnelMbitPerS(r));
-      const flood = junkFlood(r, f);
-      await flood.started;
-      const [flooded, floodedCpu] = await measureCpu(f.server.proc.pid, () => tunnelMbitPerS(r));
-      const junk = await flood.done;
-      console.log(
-        JSON.stringify({ quiet, quietCpu, flooded, floodedCpu, ratio: +(flooded / quiet).toFixed(2), junk }),
-      );
-      assert.ok(flooded >= 0.7 * quiet, `throughput under the flood ${flooded} vs ${quiet} Mbit/s`);
+      const pid = f.server.proc.pid;
+      // Alternating rounds, medians: one iperf run on a shared host swings by 2x on its own.
+      const rounds: Record<string, unknown>[] = [];
+      for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
+        const [quiet, quietCpu] = await measureCpu(pid, () => tunnelMbitPerS(r));
+        const flood = junkFlood(r, f);
+        await flood.started;
+        const [flooded, floodedCpu] = await measureCpu(pid, () => tunnelMbitPerS(r));
+        const junk = await flood.done;
+        rounds.push({ quiet, quietCpu, flooded, floodedCpu, junk });
+      }
+      const quiet = median(rounds.map((x) => x.quiet as number));
+      const flooded = median(rounds.map((x) => x.flooded as number));
+      console.log(JSON.stringify({ quiet, flooded, ratio: +(flooded / quiet).toFixed(2), rounds }));
+      assert.ok(flooded >= 0.7 * quiet, `median throughput under the flood ${flooded} vs ${quiet} Mbit/s`);
     }),
 });
