@@ -164,18 +164,21 @@ const RSS_GROWTH_LIMIT = 20 * 2 ** 20;
  * The bound is ~3x the worst measured, not a benchmark.
  */
 const JUNK_CPU_LIMIT_US = 5;
-/** Quiet/flooded iperf pairs in the throughput test. */
+/** Rounds of (no flood, flood at CLOSED_PORT, flood at the server) iperf runs in the throughput test. */
 const THROUGHPUT_ROUNDS = 3;
+/** A port of the server's host where nothing listens: the kernel drops the junk, tsvpn never sees it. */
+const CLOSED_PORT = 1195;
 /**
  * Why the throughput test does not run by default (docs/reliability.md, "Junk
  * flood"): the server's own cost is now ~1 µs of CPU per junk datagram (was
- * ≈ 7), but on this 2-core host the generator and the kernel's forwarding of
- * its datagrams take ~0.4 of a core themselves, so with other jobs on the
- * host the ratio measures CPU sharing more than tsvpn. Set
- * TSVPN_FLOOD_THROUGHPUT=1 to run it.
+ * ≈ 7), and against the same flood at a closed port it passed (0.73), but
+ * the margin is within this shared 2-core host's noise: single iperf runs in
+ * one test swung 150–354 Mbit/s, and the generator with the kernel's
+ * forwarding of its datagrams takes ~0.35 of a core in every flooded run.
+ * Set TSVPN_FLOOD_THROUGHPUT=1 to run it.
  */
 const THROUGHPUT_IGNORE_REASON =
-  "on a shared 2-core host the junk generator's own CPU decides the ratio; the server spends ~1 µs per junk datagram";
+  "its margin is within a shared 2-core host's iperf noise; the server spends ~1 µs per junk datagram";
 const JUNK_COSTS_TOO_MUCH = !Deno.env.get("TSVPN_FLOOD_THROUGHPUT");
 
 interface FloodRig {
@@ -200,8 +203,15 @@ interface JunkReport {
   cpuMs: number;
 }
 
-/** Starts JUNK_COUNT random datagrams at JUNK_RATE from mallory; `started` resolves when sending begins. */
-function junkFlood(r: PairRig, f: FloodRig): { started: Promise<unknown>; done: Promise<JunkReport> } {
+/**
+ * Starts JUNK_COUNT random datagrams at JUNK_RATE from mallory to the server's host at `port` (the
+ * server's, or CLOSED_PORT); `started` resolves when sending begins.
+ */
+function junkFlood(
+  r: PairRig,
+  f: FloodRig,
+  port = 1194,
+): { started: Promise<unknown>; done: Promise<JunkReport> } {
   const flood = r.lab.spawnLogged(f.mallory, `junk-${Date.now()}`, [
     Deno.execPath(),
     "run",
@@ -210,7 +220,7 @@ function junkFlood(r: PairRig, f: FloodRig): { started: Promise<unknown>; done: 
     FLOOD,
     "udp-junk",
     "172.31.0.1",
-    "1194",
+    `${port}`,
     `${JUNK_COUNT}`,
     `${JUNK_RATE}`,
   ]);
@@ -276,8 +286,18 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Tunnel throughput while `port` is flooded, with the server's CPU and the generator's report. */
+async function floodedRun(r: PairRig, f: FloodRig, port: number) {
+  const flood = junkFlood(r, f, port);
+  await flood.started;
+  const [mbit, cpu] = await measureCpu(f.server.proc.pid, () => tunnelMbitPerS(r));
+  return { mbit, serverCores: cpu.processCores, junk: await flood.done };
+}
+
 Deno.test({
-  name: "runServer() keeps ≥ 70% of a tunnel's TCP throughput while random datagrams flood its port" +
+  name:
+    "runServer() keeps ≥ 70% of a tunnel's TCP throughput while random datagrams flood its port, against " +
+    "the same flood at a closed port of its host" +
     (JUNK_COSTS_TOO_MUCH ? ` (ignored: ${THROUGHPUT_IGNORE_REASON}; TSVPN_FLOOD_THROUGHPUT=1 runs it)` : ""),
   ignore: e2eIgnore() || JUNK_COSTS_TOO_MUCH,
   sanitizeResources: false,
@@ -285,20 +305,30 @@ Deno.test({
   fn: () =>
     withPair(async (r) => {
       const f = await floodRig(r);
-      const pid = f.server.proc.pid;
-      // Alternating rounds, medians: one iperf run on a shared host swings by 2x on its own.
-      const rounds: Record<string, unknown>[] = [];
+      // Alternating rounds, medians: one iperf run on a shared host swings by 2x on its own. The baseline
+      // carries the same junk at a closed port: the generator's CPU and the kernel's forwarding of its
+      // datagrams are then the same in both, and the difference is what tsvpn does with them.
+      const rounds: { quiet: number; closedPort: number; server: number; detail: unknown[] }[] = [];
       for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
-        const [quiet, quietCpu] = await measureCpu(pid, () => tunnelMbitPerS(r));
-        const flood = junkFlood(r, f);
-        await flood.started;
-        const [flooded, floodedCpu] = await measureCpu(pid, () => tunnelMbitPerS(r));
-        const junk = await flood.done;
-        rounds.push({ quiet, quietCpu, flooded, floodedCpu, junk });
+        const quiet = await tunnelMbitPerS(r);
+        const closed = await floodedRun(r, f, CLOSED_PORT);
+        const server = await floodedRun(r, f, 1194);
+        rounds.push({ quiet, closedPort: closed.mbit, server: server.mbit, detail: [closed, server] });
       }
-      const quiet = median(rounds.map((x) => x.quiet as number));
-      const flooded = median(rounds.map((x) => x.flooded as number));
-      console.log(JSON.stringify({ quiet, flooded, ratio: +(flooded / quiet).toFixed(2), rounds }));
-      assert.ok(flooded >= 0.7 * quiet, `median throughput under the flood ${flooded} vs ${quiet} Mbit/s`);
+      const quiet = median(rounds.map((x) => x.quiet));
+      const closedPort = median(rounds.map((x) => x.closedPort));
+      const flooded = median(rounds.map((x) => x.server));
+      console.log(JSON.stringify({
+        quiet,
+        closedPort,
+        flooded,
+        ratio: +(flooded / closedPort).toFixed(2),
+        ratioToQuiet: +(flooded / quiet).toFixed(2),
+        rounds,
+      }));
+      assert.ok(
+        flooded >= 0.7 * closedPort,
+        `median throughput with the flood at the server ${flooded} vs at a closed port ${closedPort} Mbit/s`,
+      );
     }),
 });
