@@ -101,13 +101,6 @@ export class PollLoop {
   #asyncSocket: DatagramSocket | null = null;
   // A holder's socket that failed a read; skipped until the holder moves on.
   #failed: DatagramSocket | null = null;
-  // Whether each source may have more to read: false once a read came back
-  // short (drained), until a poll reports it ready again. A pass skips
-  // drained sources, so a wake that found a few datagrams costs their read
-  // and the next poll, not also a read of each source that comes back empty.
-  #socketMore = true;
-  #deviceMore = true;
-  #readSocket: SyncDatagramSocket | null = null;
   /**
    * Slices run, sync polls, async waits, async-mode turns, I/O turns, and
    * slices ended early to hand a packet's work to the event loop, for tests
@@ -209,7 +202,6 @@ export class PollLoop {
         let sliceEnd = start + (start - lastPacket >= QUIET_MS ? QUIET_SLICE_MS : SLICE_MS);
         let idle = false;
         this.stats.slices++;
-        this.#socketMore = this.#deviceMore = true;
         for (;;) {
           const socket = this.#syncSocket();
           const n = this.#pass(device, socket);
@@ -311,13 +303,10 @@ export class PollLoop {
    * the socket is read when the sleep ends, PACE_MS at most.
    */
   #sleep(device: SyncPacketDevice, socket: SyncDatagramSocket | null, timeoutMs: number, now: number): void {
-    const polls = this.#polls!;
     const paced = this.pacer.update(now, this.dp.rejected);
     this.#watch(device, paced ? null : socket);
     this.stats.syncPolls++;
-    polls.waitSync(paced ? Math.min(PACE_MS, timeoutMs) : timeoutMs);
-    this.#socketMore = paced || polls.ready(SLOT_SOCKET);
-    this.#deviceMore = polls.ready(SLOT_DEVICE);
+    this.#polls!.waitSync(paced ? Math.min(PACE_MS, timeoutMs) : timeoutMs);
   }
 
   #watch(device: SyncPacketDevice, socket: SyncDatagramSocket | null): void {
@@ -326,23 +315,14 @@ export class PollLoop {
     polls.setFd(SLOT_SOCKET, this.#outsideActive && socket !== null ? socket.fd : -1);
   }
 
-  /**
-   * One batch from each active direction that may have more; returns the
-   * packets handled. While a read fills its batch both sources are read on
-   * every pass (a drained one would otherwise wait behind a busy one).
-   */
+  /** One batch from each active direction; returns the packets handled. */
   #pass(device: SyncPacketDevice, socket: SyncDatagramSocket | null): number {
     let n = 0;
     const o = this.#outside;
-    if (socket !== this.#readSocket) {
-      this.#readSocket = socket;
-      this.#socketMore = true;
-    }
-    if (o !== null && o.active && socket !== null && socket.fd >= 0 && this.#socketMore) {
+    if (o !== null && o.active && socket !== null && socket.fd >= 0) {
       const p = this.#outsidePipe!;
       try {
         const k = socket.tryReceiveBatch(p.bufs, p.sizes, p.from, 0);
-        this.#socketMore = k >= p.bufs.length;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -352,11 +332,10 @@ export class PollLoop {
       }
     }
     const i = this.#inside;
-    if (i !== null && i.active && this.#deviceMore) {
+    if (i !== null && i.active) {
       const p = this.#insidePipe!;
       try {
         const k = device.tryReadBatch(p.bufs, p.sizes, HEADROOM);
-        this.#deviceMore = k >= p.bufs.length;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -365,7 +344,6 @@ export class PollLoop {
         this.#end(i, e);
       }
     }
-    if (this.#socketMore || this.#deviceMore) this.#socketMore = this.#deviceMore = true;
     return n;
   }
 }

@@ -20,8 +20,6 @@ export interface Poller {
   setFd(slot: number, fd: number): void;
   /** Blocks until a watched fd is readable, `wake()`, or `timeoutMs`; poll's result. */
   waitSync(timeoutMs: number): number;
-  /** True when the last wait reported events (readable, error, hang-up) on `slot`. */
-  ready(slot: number): boolean;
   /** The same wait without blocking the thread; never rejects. */
   wait(timeoutMs: number): Promise<number>;
   wake(): void;
