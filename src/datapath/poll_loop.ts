@@ -109,6 +109,9 @@ export class PollLoop {
   readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0, asyncTurns: 0, ioTurns: 0, handoffs: 0 };
   /** Paces socket reads while junk floods the socket. */
   readonly pacer = new SocketPacer();
+  // While paced: the last pass left both sources drained (short reads), so the loop sleeps at once
+  // instead of first reading both again only to find them empty.
+  #pacedAndDrained = false;
 
   /** `dp`'s device must be a SyncPacketDevice (loops.ts checks). */
   constructor(dp: Datapath, warmUp?: LoopWarmUp) {
@@ -220,7 +223,7 @@ export class PollLoop {
             if (t + SLICE_MS < sliceEnd) sliceEnd = t + SLICE_MS;
           }
           if (t >= sliceEnd) break;
-          if (n === 0) {
+          if (n === 0 || this.#pacedAndDrained) {
             if (t - lastPacket >= IDLE_MS) {
               idle = true;
               break;
@@ -318,11 +321,13 @@ export class PollLoop {
   /** One batch from each active direction; returns the packets handled. */
   #pass(device: SyncPacketDevice, socket: SyncDatagramSocket | null): number {
     let n = 0;
+    let full = false;
     const o = this.#outside;
     if (o !== null && o.active && socket !== null && socket.fd >= 0) {
       const p = this.#outsidePipe!;
       try {
         const k = socket.tryReceiveBatch(p.bufs, p.sizes, p.from, 0);
+        if (k >= p.bufs.length) full = true;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -336,6 +341,7 @@ export class PollLoop {
       const p = this.#insidePipe!;
       try {
         const k = device.tryReadBatch(p.bufs, p.sizes, HEADROOM);
+        if (k >= p.bufs.length) full = true;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -344,6 +350,7 @@ export class PollLoop {
         this.#end(i, e);
       }
     }
+    this.#pacedAndDrained = this.pacer.paced && !full;
     return n;
   }
 }
