@@ -230,7 +230,8 @@ export class ControlListener {
     const op = opcodeOf(buf[off]);
     if (isDataOpcode(op)) return this.#data(op, linkKey, buf, off, len);
     if (len < 1 + SESSION_ID_SIZE) return DROP_MALFORMED;
-    const peer = this.#peers.find(linkKey, buf, off + 1);
+    // A stranger's session id misses the allocation-free hash: no string key is built for it.
+    const peer = this.#peers.mayHaveSid(buf, off + 1) ? this.#peers.find(linkKey, buf, off + 1) : undefined;
     if (peer) {
       // Sessions count their own drops into our counters.
       this.#counted = true;
