@@ -170,11 +170,11 @@ const THROUGHPUT_ROUNDS = 3;
 const CLOSED_PORT = 1195;
 /**
  * Why the throughput test does not run by default (docs/reliability.md, "Junk
- * flood"): the server's own cost is now ~1 µs of CPU per junk datagram (was
- * ≈ 7), and against the same flood at a closed port it passed (0.73), but
- * the margin is within this shared 2-core host's noise: single iperf runs in
- * one test swung 150–354 Mbit/s, and the generator with the kernel's
- * forwarding of its datagrams takes ~0.35 of a core in every flooded run.
+ * flood"): the server's own cost is now ~1.1–1.3 µs of CPU per junk datagram
+ * (was ≈ 7); against the same flood at a closed port it gave 0.73, 0.63 and
+ * 0.78, a margin within this shared 2-core host's noise (single iperf runs in
+ * one test swung 139–389 Mbit/s; the generator with the kernel's forwarding
+ * of its datagrams takes ~0.35 of a core in every flooded run).
  * Set TSVPN_FLOOD_THROUGHPUT=1 to run it.
  */
 const THROUGHPUT_IGNORE_REASON =
