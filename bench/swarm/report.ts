@@ -33,7 +33,10 @@ function cells(r: ServerRow): [string, string][] {
   ];
 }
 
-export function formatTable(rows: ServerRow[], o: { clients: number; rate: number; inflight: number }): string {
+export function formatTable(
+  rows: ServerRow[],
+  o: { clients: number; rate: number; inflight: number },
+): string {
   const rate = o.rate > 0 ? `${o.rate}/s` : `as fast as possible (≤ ${o.inflight} in flight)`;
   const header = `swarm: ${o.clients} clients, new connections ${rate}`;
   const table = rows.map(cells);

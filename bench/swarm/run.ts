@@ -43,7 +43,9 @@ export interface SwarmOptions {
 function positive(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}, got "${text}"`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`--${name}: expected a whole number ≥ ${min}, got "${text}"`);
+  }
   return n;
 }
 

@@ -113,7 +113,8 @@ export async function startServer(
     description = `tsvpn (deno run, V8 flags as the compiled binary), ${CIPHER}, subnet /16, no tls-crypt`;
   } else {
     argv = openvpnServerArgs(pki, clients);
-    description = `openvpn 2.6 --disable-dco, ${CIPHER}, subnet /16, no tls-crypt, connect-freq-initial lifted`;
+    description =
+      `openvpn 2.6 --disable-dco, ${CIPHER}, subnet /16, no tls-crypt, connect-freq-initial lifted`;
   }
   const proc = spawnLogged(lab, ns, logPath, argv);
   const server: SwarmServer = {

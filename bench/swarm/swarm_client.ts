@@ -137,7 +137,11 @@ export class SwarmClient {
   }
 
   #installKey(k: SessionKey): void {
-    this.#data.installKey(k.keyId, dataKeysFromKey2(k.key2, { cipher: k.cipher, role: "client" }), Date.now());
+    this.#data.installKey(
+      k.keyId,
+      dataKeysFromKey2(k.key2, { cipher: k.cipher, role: "client" }),
+      Date.now(),
+    );
   }
 
   async #receiveLoop(conn: Deno.DatagramConn): Promise<void> {
@@ -158,7 +162,9 @@ export class SwarmClient {
       return;
     }
     if (this.#data.open(p, 0, p.length) !== OPEN_OK) return;
-    if (echoReplyId(p, this.#data.plainOff, this.#data.plainLen) === (this.index & 0xffff)) this.echoesAnswered++;
+    if (echoReplyId(p, this.#data.plainOff, this.#data.plainLen) === (this.index & 0xffff)) {
+      this.echoesAnswered++;
+    }
   }
 
   #fail(reason: string): void {

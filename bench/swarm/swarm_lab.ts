@@ -50,6 +50,21 @@ export function readRssMib(pid: number): number | null {
   }
 }
 
+/**
+ * The server's RSS once start-up is over: tsvpn gives back pages only start-up touched a moment after it
+ * listens, so the idle figure is taken when two readings a second apart differ by less than 1 MiB (at most 15 s).
+ */
+async function settledRssMib(pid: number): Promise<number> {
+  let last = readRssMib(pid) ?? 0;
+  for (let i = 0; i < 15; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = readRssMib(pid) ?? 0;
+    if (Math.abs(now - last) < 1) return now;
+    last = now;
+  }
+  return last;
+}
+
 function readText(path: string): string {
   try {
     return Deno.readTextFileSync(path);
@@ -100,7 +115,7 @@ export class SwarmLab implements AsyncDisposable {
     const planPath = `${this.dir}/plan-${server.kind}.json`;
     const logPath = `${this.dir}/generator-${server.kind}.log`;
     await Deno.writeTextFile(planPath, JSON.stringify(plan));
-    const rssIdleMib = readRssMib(server.pid) ?? 0;
+    const rssIdleMib = await settledRssMib(server.pid);
     const cpu0 = readCpuSeconds(server.pid) ?? 0;
     const files = plan.clients + 4096;
     const argv = ["prlimit", `--nofile=${files}:${files}`, Deno.execPath(), "run", "-A", "--unstable-net"];
@@ -134,7 +149,9 @@ export class SwarmLab implements AsyncDisposable {
         rssIdleMib,
         rssConnectedMib,
         rssPeakMib,
-        rssPerClientKib: result.connected > 0 ? ((rssConnectedMib - rssIdleMib) * 1024) / result.connected : 0,
+        rssPerClientKib: result.connected > 0
+          ? ((rssConnectedMib - rssIdleMib) * 1024) / result.connected
+          : 0,
         cpuSeconds: cpu1 === null ? 0 : cpu1 - cpu0,
         survived: server.running(),
       },
