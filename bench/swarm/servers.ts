@@ -5,7 +5,8 @@
  * tls-crypt, keepalive 10/120, room for every client, default logging
  * (tsvpn `info`, openvpn `--verb 3`). OpenVPN's `--connect-freq-initial`
  * (2.6 default: 100 stateless replies per 10 s) is lifted, or it would cap
- * the swarm at 10 new clients per second; tsvpn's per-source reset limit
+ * the swarm at 10 new clients per second; so is tsvpn's `server.handshake_rate`
+ * (default 100/s, set to HANDSHAKE_RATE); tsvpn's per-source reset limit
  * (8/s, burst 32) is not reached because consecutive clients use different
  * source addresses (plan.ts).
  */
@@ -23,6 +24,8 @@ export const CIPHER = "AES-256-GCM";
 export const TUNNEL_NETWORK = "10.80.0.0";
 export const TUNNEL_ADDRESS = "10.80.0.1";
 export const KEEPALIVE = { interval: 10, timeout: 120 };
+/** tsvpn's new-session limit for the swarm (default 100/s), lifted like OpenVPN's connect-freq-initial. */
+export const HANDSHAKE_RATE = 2000;
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** The V8 flags `deno task compile` bakes into the shipped executable. */
@@ -62,7 +65,12 @@ export function tsvpnServerYaml(pki: SwarmPki, clients: number): string {
     data: { ciphers: [CIPHER] },
     keepalive: KEEPALIVE,
     log: { level: "info" },
-    server: { network: `${TUNNEL_NETWORK}/16`, topology: "subnet", max_clients: clients + 16 },
+    server: {
+      network: `${TUNNEL_NETWORK}/16`,
+      topology: "subnet",
+      max_clients: clients + 16,
+      handshake_rate: HANDSHAKE_RATE,
+    },
   });
 }
 
