@@ -16,7 +16,7 @@ import { clientCredentials, openSwarmPki } from "./pki.ts";
 import { type GeneratorPlan, type GeneratorResult, quantile, sourceOf } from "./plan.ts";
 import { SwarmClient } from "./swarm_client.ts";
 
-const PING_ROUNDS = 3;
+const PING_ROUNDS = 10;
 const PING_ROUND_MS = 1000;
 
 function emit(kind: string, value: unknown): void {
@@ -102,7 +102,8 @@ class Swarm {
     return () => clearInterval(timer);
   }
 
-  /** Echo requests through `count` random live tunnels; the number of tunnels that got a reply. */
+  /** Echo requests through `count` random live tunnels, re-sent each second to those still silent (at most
+   * PING_ROUNDS times: a busy generator or server answers late, not never); the tunnels that got a reply. */
   async pingRandom(count: number): Promise<{ pinged: number; answered: number }> {
     const up = this.clients.filter((c) => c.state === "up");
     for (let i = up.length - 1; i > 0; i--) {
