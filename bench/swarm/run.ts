@@ -24,6 +24,12 @@ import {
 } from "./servers.ts";
 import { SwarmLab } from "./swarm_lab.ts";
 
+/**
+ * Source addresses by default: the server keeps an ARP entry per address, and the kernel's neighbour table
+ * (shared by every namespace; gc_thresh2 = 512 by default) starts evicting live entries past 512.
+ */
+const MAX_ADDRESSES = 256;
+
 const USAGE = "usage: deno task bench:swarm [--clients N] [--rate R] [--ping K] [--inflight M] " +
   "[--only tsvpn|openvpn] [--json FILE] [--pki-dir DIR] [--fresh-pki] [--hold S] [--per-address P]";
 
@@ -80,7 +86,7 @@ export function parseSwarmArgs(args: string[]): SwarmOptions {
     pkiDir: values["pki-dir"] ?? "/var/tmp/tsvpn-swarm-pki",
     freshPki: values["fresh-pki"] ?? false,
     holdSeconds: positive("hold", values.hold, 3, 0),
-    clientsPerAddress: positive("per-address", values["per-address"], 16),
+    clientsPerAddress: positive("per-address", values["per-address"], Math.ceil(clients / MAX_ADDRESSES)),
   };
 }
 
