@@ -72,6 +72,28 @@ const SYMBOLS = {
   EVP_DecryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   // int EVP_CIPHER_CTX_ctrl(EVP_CIPHER_CTX *ctx, int type, int arg, void *ptr);
   EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
+  // Signature verification (ffi/signature_openssl.ts, for src/pki/signature.ts):
+  // EVP_PKEY *d2i_PUBKEY(EVP_PKEY **a, const unsigned char **pp, long length);
+  d2i_PUBKEY: { parameters: ["pointer", "buffer", "i64"], result: "pointer" },
+  // void EVP_PKEY_free(EVP_PKEY *pkey);
+  EVP_PKEY_free: { parameters: ["pointer"], result: "void" },
+  // int EVP_PKEY_get_base_id(const EVP_PKEY *pkey);
+  EVP_PKEY_get_base_id: { parameters: ["pointer"], result: "i32" },
+  // const EVP_MD *EVP_get_digestbyname(const char *name);
+  EVP_get_digestbyname: { parameters: ["buffer"], result: "pointer" },
+  // EVP_MD_CTX *EVP_MD_CTX_new(void);
+  EVP_MD_CTX_new: { parameters: [], result: "pointer" },
+  // void EVP_MD_CTX_free(EVP_MD_CTX *ctx);
+  EVP_MD_CTX_free: { parameters: ["pointer"], result: "void" },
+  // int EVP_DigestVerifyInit(EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const EVP_MD *type, ENGINE *e,
+  //                          EVP_PKEY *pkey);
+  EVP_DigestVerifyInit: {
+    parameters: ["pointer", "pointer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  // int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen,
+  //                      const unsigned char *tbs, size_t tbslen);
+  EVP_DigestVerify: { parameters: ["pointer", "buffer", "usize", "buffer", "usize"], result: "i32" },
   // void ERR_clear_error(void);
   ERR_clear_error: { parameters: [], result: "void" },
   // unsigned long OpenSSL_version_num(void);
