@@ -49,6 +49,7 @@ export const SERVER_SECTION_KEYS = [
   "client_to_client",
   "duplicate_cn",
   "max_clients",
+  "handshake_rate",
   "max_macs_per_client",
   "pool_persist",
   "pool_range",

@@ -62,6 +62,8 @@ export const DEFAULTS = {
   logLevel: "info" as LogLevel,
   topology: "subnet" as Topology,
   maxClients: 1024,
+  /** New client sessions per second (burst: twice as many). */
+  handshakeRate: 100,
   /** OpenVPN's max-routes-per-client default. */
   maxMacsPerClient: 256,
   statusInterval: 60,
@@ -203,6 +205,8 @@ export interface ServerSection {
   clientToClient: boolean;
   duplicateCn: boolean;
   maxClients: number;
+  /** New client sessions the server starts per second (token bucket, burst twice the rate). */
+  handshakeRate: number;
   /** tap: most MACs one client may own in the switch's table (OpenVPN's max-routes-per-client). */
   maxMacsPerClient: number;
   poolPersist: string | null;

@@ -105,6 +105,7 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
 
   const maxClients = m.opt("max_clients");
   const maxMacs = m.opt("max_macs_per_client");
+  const handshakeRate = m.opt("handshake_rate");
   const statusInterval = m.opt("status_interval");
   const poolPersist = m.opt("pool_persist");
   const statusFile = m.opt("status_file");
@@ -120,6 +121,9 @@ function readServerSection(f: Field, dev: DevConfig): ServerSection {
     clientToClient,
     duplicateCn: readBool(m, "duplicate_cn", false),
     maxClients: maxClients ? maxClients.int(1, 2 ** 31 - 1, "an integer of at least 1") : DEFAULTS.maxClients,
+    handshakeRate: handshakeRate
+      ? handshakeRate.int(1, 1_000_000, "an integer from 1 to 1000000")
+      : DEFAULTS.handshakeRate,
     maxMacsPerClient: maxMacs
       ? maxMacs.int(1, MAX_MACS, `an integer from 1 to ${MAX_MACS}`)
       : DEFAULTS.maxMacsPerClient,

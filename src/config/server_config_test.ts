@@ -51,6 +51,7 @@ Deno.test("parseConfig() fills every server default", () => {
   assert.equal(s.clientToClient, false);
   assert.equal(s.duplicateCn, false);
   assert.equal(s.maxClients, 1024);
+  assert.equal(s.handshakeRate, 100);
   assert.equal(s.maxMacsPerClient, 256);
   assert.equal(s.poolPersist, null);
   assert.equal(s.statusFile, null);
@@ -74,6 +75,7 @@ server:
   client_to_client: true
   duplicate_cn: true
   max_clients: 10
+  handshake_rate: 400
   max_macs_per_client: 1000
   pool_persist: state/pool.json
   status_file: /var/run/status.txt
@@ -109,6 +111,7 @@ server:
   assert.equal(s.clientToClient, true);
   assert.equal(s.duplicateCn, true);
   assert.equal(s.maxClients, 10);
+  assert.equal(s.handshakeRate, 400);
   assert.equal(s.maxMacsPerClient, 1000);
   assert.equal(s.poolPersist, "/etc/tsvpn/state/pool.json");
   assert.equal(s.statusFile, "/var/run/status.txt");
@@ -358,6 +361,11 @@ const SERVER_ERRORS: [string, string, string][] = [
     "bad pushed domain",
     HEAD + "server:\n  network: 10.8.0.0/24\n  push: { domain: corp internal }\n",
     's.yaml:5: server.push.domain: expected a domain name, got "corp internal"',
+  ],
+  [
+    "handshake_rate zero",
+    HEAD + "server:\n  network: 10.8.0.0/24\n  handshake_rate: 0\n",
+    "s.yaml:5: server.handshake_rate: expected an integer from 1 to 1000000, got 0",
   ],
   [
     "max_clients zero",

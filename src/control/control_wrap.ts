@@ -1,6 +1,7 @@
 /**
  * Control-channel wrapping: none, tls-auth (HMAC) or tls-crypt (AES-256-CTR +
- * HMAC-SHA256). Each converts between the wire form and the plain form decoded
+ * HMAC-SHA256), on the primitives of wrap_primitives.ts (OpenSSL when it
+ * loads: keyed once, nothing allocated per packet). Each converts between the wire form and the plain form decoded
  * by control_packet.ts ("op|sid|rest"). Unwrapping is stateless: replay state
  * lives per session (ControlReplayGuard), so a packet is fully authenticated
  * before anything about a session changes.
@@ -20,9 +21,10 @@
  * half 0 both ways.
  */
 
-import crypto from "node:crypto";
 import { DROP_AUTH_FAILED, DROP_MALFORMED, VERDICT_OK } from "./drop_counters.ts";
 import { SESSION_ID_SIZE } from "./opcode.ts";
+import { defaultWrapPrimitives } from "./wrap_openssl.ts";
+import { equalBytes, type KeyedCtr, type KeyedMac, type WrapPrimitives } from "./wrap_primitives.ts";
 
 export type WrapMode = "none" | "tls-auth" | "tls-crypt";
 export type TlsAuthDigest = "SHA1" | "SHA256" | "SHA384" | "SHA512";
@@ -103,60 +105,68 @@ function checkStaticKey(key: Uint8Array): void {
 export class TlsAuthWrap implements ControlWrap {
   readonly mode = "tls-auth" as const;
   readonly overhead: number;
-  readonly #alg: string;
   readonly #size: number;
-  readonly #sendKey: Uint8Array;
-  readonly #recvKey: Uint8Array;
+  readonly #send: KeyedMac;
+  readonly #recv: KeyedMac;
+  readonly #expect: Uint8Array;
+  readonly #pidTime = new Uint8Array(8);
 
-  constructor(key: Uint8Array, digest: TlsAuthDigest = "SHA1", direction?: 0 | 1) {
+  constructor(
+    key: Uint8Array,
+    digest: TlsAuthDigest = "SHA1",
+    direction?: 0 | 1,
+    primitives: WrapPrimitives = defaultWrapPrimitives(),
+  ) {
     checkStaticKey(key);
     this.#size = DIGEST_SIZE[digest];
     if (!this.#size) throw new RangeError(`Unsupported tls-auth digest ${digest}`);
-    this.#alg = digest.toLowerCase();
     const sendHalf = direction === undefined ? 0 : direction;
     const recvHalf = direction === undefined ? 0 : 1 - direction;
-    this.#sendKey = hmacKey(key, sendHalf, this.#size);
-    this.#recvKey = hmacKey(key, recvHalf, this.#size);
+    this.#send = primitives.mac(digest, hmacKey(key, sendHalf, this.#size), this.#size);
+    this.#recv = primitives.mac(digest, hmacKey(key, recvHalf, this.#size), this.#size);
+    this.#expect = new Uint8Array(this.#size);
     this.overhead = this.#size + 8;
-  }
-
-  #mac(key: Uint8Array, pidTime: Uint8Array, osid: Uint8Array, rest: Uint8Array): Uint8Array {
-    return crypto.createHmac(this.#alg, key).update(pidTime).update(osid).update(rest).digest();
   }
 
   unwrap(wire: Uint8Array, off: number, len: number, scratch: Uint8Array, res: WrapResult): number {
     const h = this.#size;
     if (len < OSID + h + 8 || off + len > wire.length) return DROP_MALFORMED;
-    const osid = wire.subarray(off, off + OSID);
-    const tag = wire.subarray(off + OSID, off + OSID + h);
-    const pidTime = wire.subarray(off + OSID + h, off + OSID + h + 8);
-    const rest = wire.subarray(off + OSID + h + 8, off + len);
-    const expect = this.#mac(this.#recvKey, pidTime, osid, rest);
-    if (!crypto.timingSafeEqual(expect, tag)) return DROP_AUTH_FAILED;
-    const plainLen = OSID + rest.length;
+    const pidTimeOff = off + OSID + h;
+    const restOff = pidTimeOff + 8;
+    const restLen = off + len - restOff;
+    // HMAC(pid | time | op | sid | rest), checked before anything is copied.
+    const mac = this.#recv;
+    mac.begin();
+    mac.update(wire, pidTimeOff, 8);
+    mac.update(wire, off, OSID);
+    mac.update(wire, restOff, restLen);
+    mac.finish(this.#expect, 0);
+    if (!equalBytes(this.#expect, 0, wire, off + OSID, h)) return DROP_AUTH_FAILED;
+    const plainLen = OSID + restLen;
     if (scratch.length < plainLen) return DROP_MALFORMED;
-    scratch.set(osid, 0);
-    scratch.set(rest, OSID);
+    scratch.set(wire.subarray(off, off + OSID), 0);
+    scratch.set(wire.subarray(restOff, off + len), OSID);
     res.buffer = scratch;
     res.offset = 0;
     res.length = plainLen;
-    res.packetId = readU32(pidTime, 0);
-    res.time = readU32(pidTime, 4);
+    res.packetId = readU32(wire, pidTimeOff);
+    res.time = readU32(wire, pidTimeOff + 4);
     return VERDICT_OK;
   }
 
   wrap(plain: Uint8Array, plainLen: number, packetId: number, time: number, out: Uint8Array): number {
     const h = this.#size;
-    const pidTime = new Uint8Array(8);
+    const pidTime = this.#pidTime;
     writeU32(pidTime, 0, packetId);
     writeU32(pidTime, 4, time);
-    const osid = plain.subarray(0, OSID);
-    const rest = plain.subarray(OSID, plainLen);
-    const tag = this.#mac(this.#sendKey, pidTime, osid, rest);
-    out.set(osid, 0);
-    out.set(tag, OSID);
+    const mac = this.#send;
+    mac.begin();
+    mac.update(pidTime, 0, 8);
+    mac.update(plain, 0, plainLen);
+    mac.finish(out, OSID);
+    out.set(plain.subarray(0, OSID), 0);
     out.set(pidTime, OSID + h);
-    out.set(rest, OSID + h + 8);
+    out.set(plain.subarray(OSID, plainLen), OSID + h + 8);
     return plainLen + h + 8;
   }
 }
@@ -169,34 +179,44 @@ const TC_OFF_CT = TC_OFF_TAG + TC_TAG;
 export class TlsCryptWrap implements ControlWrap {
   readonly mode = "tls-crypt" as const;
   readonly overhead = 8 + TC_TAG;
-  readonly #encKey: Uint8Array;
-  readonly #encMac: Uint8Array;
-  readonly #decKey: Uint8Array;
-  readonly #decMac: Uint8Array;
+  readonly #encrypt: KeyedCtr;
+  readonly #encMac: KeyedMac;
+  readonly #decrypt: KeyedCtr;
+  readonly #decMac: KeyedMac;
+  readonly #expect = new Uint8Array(TC_TAG);
 
-  constructor(key: Uint8Array, role: "client" | "server") {
+  constructor(
+    key: Uint8Array,
+    role: "client" | "server",
+    primitives: WrapPrimitives = defaultWrapPrimitives(),
+  ) {
     checkStaticKey(key);
     const out = role === "server" ? 0 : 1;
     const inn = 1 - out;
-    this.#encKey = cipherKey(key, out, 32);
-    this.#encMac = hmacKey(key, out, 32);
-    this.#decKey = cipherKey(key, inn, 32);
-    this.#decMac = hmacKey(key, inn, 32);
+    this.#encrypt = primitives.ctr(cipherKey(key, out, 32));
+    this.#encMac = primitives.mac("SHA256", hmacKey(key, out, 32), TC_TAG);
+    this.#decrypt = primitives.ctr(cipherKey(key, inn, 32));
+    this.#decMac = primitives.mac("SHA256", hmacKey(key, inn, 32), TC_TAG);
   }
 
+  /**
+   * The tag is an HMAC of the plaintext (SIV), so the ciphertext is decrypted
+   * first, into `scratch` right after a copy of op|sid|pid|time: the HMAC then
+   * runs over one contiguous range, and only a verified packet is compacted
+   * to op|sid|plain.
+   */
   unwrap(wire: Uint8Array, off: number, len: number, scratch: Uint8Array, res: WrapResult): number {
     if (len < TC_OFF_CT || off + len > wire.length) return DROP_MALFORMED;
     const ctLen = len - TC_OFF_CT;
-    if (scratch.length < OSID + ctLen) return DROP_MALFORMED;
-    const tag = wire.subarray(off + TC_OFF_TAG, off + TC_OFF_CT);
-    const decipher = crypto.createDecipheriv("aes-256-ctr", this.#decKey, tag.subarray(0, 16));
-    const plain = decipher.update(wire.subarray(off + TC_OFF_CT, off + len));
-    decipher.final();
-    const expect = crypto.createHmac("sha256", this.#decMac)
-      .update(wire.subarray(off, off + TC_OFF_TAG)).update(plain).digest();
-    if (!crypto.timingSafeEqual(expect, tag)) return DROP_AUTH_FAILED;
-    scratch.set(wire.subarray(off, off + OSID), 0);
-    scratch.set(plain, OSID);
+    if (scratch.length < TC_OFF_TAG + ctLen) return DROP_MALFORMED;
+    scratch.set(wire.subarray(off, off + TC_OFF_TAG), 0);
+    this.#decrypt.xor(wire, off + TC_OFF_TAG, wire, off + TC_OFF_CT, ctLen, scratch, TC_OFF_TAG);
+    const mac = this.#decMac;
+    mac.begin();
+    mac.update(scratch, 0, TC_OFF_TAG + ctLen);
+    mac.finish(this.#expect, 0);
+    if (!equalBytes(this.#expect, 0, wire, off + TC_OFF_TAG, TC_TAG)) return DROP_AUTH_FAILED;
+    scratch.copyWithin(OSID, TC_OFF_TAG, TC_OFF_TAG + ctLen);
     res.buffer = scratch;
     res.offset = 0;
     res.length = OSID + ctLen;
@@ -209,26 +229,29 @@ export class TlsCryptWrap implements ControlWrap {
     out.set(plain.subarray(0, OSID), 0);
     writeU32(out, TC_OFF_PID, packetId);
     writeU32(out, TC_OFF_PID + 4, time);
-    const rest = plain.subarray(OSID, plainLen);
-    const tag = crypto.createHmac("sha256", this.#encMac)
-      .update(out.subarray(0, TC_OFF_TAG)).update(rest).digest();
-    out.set(tag, TC_OFF_TAG);
-    const cipher = crypto.createCipheriv("aes-256-ctr", this.#encKey, tag.subarray(0, 16));
-    const ct = cipher.update(rest);
-    cipher.final();
-    out.set(ct, TC_OFF_CT);
-    return TC_OFF_CT + ct.length;
+    const restLen = plainLen - OSID;
+    const mac = this.#encMac;
+    mac.begin();
+    mac.update(out, 0, TC_OFF_TAG);
+    mac.update(plain, OSID, restLen);
+    mac.finish(out, TC_OFF_TAG);
+    this.#encrypt.xor(out, TC_OFF_TAG, plain, OSID, restLen, out, TC_OFF_CT);
+    return TC_OFF_CT + restLen;
   }
 }
 
 /** Builds the wrap for one side. tls-crypt needs the role to pick key halves. */
-export function createControlWrap(config: ControlWrapConfig, role: "client" | "server"): ControlWrap {
+export function createControlWrap(
+  config: ControlWrapConfig,
+  role: "client" | "server",
+  primitives: WrapPrimitives = defaultWrapPrimitives(),
+): ControlWrap {
   switch (config.mode) {
     case "none":
       return new NoWrap();
     case "tls-auth":
-      return new TlsAuthWrap(config.key, config.digest ?? "SHA1", config.direction);
+      return new TlsAuthWrap(config.key, config.digest ?? "SHA1", config.direction, primitives);
     case "tls-crypt":
-      return new TlsCryptWrap(config.key, role);
+      return new TlsCryptWrap(config.key, role, primitives);
   }
 }

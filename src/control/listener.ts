@@ -57,6 +57,7 @@ import {
   type AnsweredReset,
   type GateOptions,
   type GateStats,
+  mayConcernGate,
   StrangerGate,
   type TransportKind,
 } from "./stranger_gate.ts";
@@ -208,9 +209,11 @@ export class ControlListener {
   }
 
   /**
-   * Refuses, and counts as handlePacket would, what the opcode and size alone rule out, before a caller
-   * builds anything per source (address text, a reply function): a datagram of junk then costs a byte
-   * compare. VERDICT_OK means only that the packet needs handlePacket.
+   * Refuses, and counts as handlePacket would, what the opcode, size and session id alone rule out,
+   * before a caller builds anything per source (address text, a reply function): a datagram of junk
+   * then costs a byte compare, or one allocation-free hash lookup when it names a session id no peer
+   * has and the stranger gate would refuse it without crypto. VERDICT_OK means only that the packet
+   * needs handlePacket.
    */
   screen(buf: Uint8Array, off: number, len: number): number {
     if (this.#closed || len < 1 || off < 0 || off + len > buf.length) return VERDICT_OK;
@@ -220,6 +223,7 @@ export class ControlListener {
     if (len < 1 + SESSION_ID_SIZE) v = DROP_MALFORMED;
     else if (op === P_CONTROL_HARD_RESET_CLIENT_V3 || op === P_CONTROL_WKC_V1) v = DROP_UNSUPPORTED;
     else if (!isSupportedControlOpcode(op)) v = DROP_BAD_OPCODE;
+    else if (!mayConcernGate(buf[off]) && !this.#peers.mayHaveSid(buf, off + 1)) v = DROP_UNKNOWN_SESSION;
     if (v !== VERDICT_OK) this.drops.count(v);
     return v;
   }
@@ -237,7 +241,8 @@ export class ControlListener {
     const op = opcodeOf(buf[off]);
     if (isDataOpcode(op)) return this.#data(op, linkKey, buf, off, len);
     if (len < 1 + SESSION_ID_SIZE) return DROP_MALFORMED;
-    const peer = this.#peers.find(linkKey, buf, off + 1);
+    // A stranger's session id misses the allocation-free hash: no string key is built for it.
+    const peer = this.#peers.mayHaveSid(buf, off + 1) ? this.#peers.find(linkKey, buf, off + 1) : undefined;
     if (peer) {
       // Sessions count their own drops into our counters.
       this.#counted = true;

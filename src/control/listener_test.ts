@@ -310,6 +310,45 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "ControlListener.screen() refuses, as unknown_session, a packet the stranger gate would refuse naming a session id no peer has, and passes a live session's",
+  fn: async () => {
+    const l = makeListener();
+    const c = udpClient(l, "192.0.2.9:5000");
+    const push = c.once("pushReply");
+    c.start();
+    try {
+      await within(push, 10000, "push reply");
+      const packet = (op: number, keyId: number, sid: Uint8Array) => {
+        const p = new Uint8Array(40);
+        p[0] = headerByte(op, keyId);
+        p.set(sid, 1);
+        return p;
+      };
+      const stranger = Uint8Array.of(9, 8, 7, 6, 5, 4, 3, 2);
+      const before = l.drops.counts[DROP_UNKNOWN_SESSION];
+      assert.equal(l.screen(packet(P_CONTROL_SOFT_RESET_V1, 1, stranger), 0, 40), DROP_UNKNOWN_SESSION);
+      assert.equal(l.screen(packet(P_CONTROL_V1, 3, stranger), 0, 40), DROP_UNKNOWN_SESSION, "key-id 3");
+      assert.equal(l.drops.counts[DROP_UNKNOWN_SESSION], before + 2);
+      // The gate's own packets (key-id 0 resets, control, acks) still reach it.
+      assert.equal(l.screen(packet(P_CONTROL_V1, 0, stranger), 0, 40), VERDICT_OK);
+      // The live session's id passes, whatever the opcode: its session decides.
+      const live = c.localSessionId;
+      assert.equal(l.screen(packet(P_CONTROL_SOFT_RESET_V1, 1, live), 0, 40), VERDICT_OK);
+      assert.equal(l.screen(packet(P_CONTROL_V1, 3, live), 0, 40), VERDICT_OK);
+      assert.equal(l.drops.counts[DROP_UNKNOWN_SESSION], before + 2);
+      // Once the server's session is gone its id is a stranger's again.
+      l.sessions()[0].close("test", false);
+      assert.equal(l.sessionCount, 0);
+      assert.equal(l.screen(packet(P_CONTROL_SOFT_RESET_V1, 1, live), 0, 40), DROP_UNKNOWN_SESSION);
+    } finally {
+      c.close("done", false);
+      l.close();
+    }
+  },
+});
+
 Deno.test("ControlListener.screen() refuses and counts by opcode and size alone, and passes everything else on", () => {
   const l = makeListener();
   try {
@@ -329,10 +368,9 @@ Deno.test("ControlListener.screen() refuses and counts by opcode and size alone,
     assert.equal(l.drops.counts[DROP_BAD_OPCODE], 2);
     assert.equal(l.drops.counts[DROP_UNSUPPORTED], 1);
     assert.equal(l.drops.counts[DROP_MALFORMED], 1);
-    // What needs the full path is not counted here: resets, control, acks, data, and the listener's own checks.
-    for (
-      const op of [P_CONTROL_HARD_RESET_CLIENT_V2, P_CONTROL_V1, P_ACK_V1, P_CONTROL_SOFT_RESET_V1, P_DATA_V2]
-    ) {
+    // What needs the full path is not counted here: what the stranger gate checks (resets, control and acks
+    // with key-id 0), data, and the listener's own checks.
+    for (const op of [P_CONTROL_HARD_RESET_CLIENT_V2, P_CONTROL_V1, P_ACK_V1, P_DATA_V2]) {
       assert.equal(l.screen(packet(op, 40), 0, 40), VERDICT_OK, `opcode ${op}`);
     }
     assert.equal(

@@ -31,6 +31,16 @@ export interface Peer {
 /** Peer-ids are 24 bits. */
 const PEER_ID_SPACE = 0xffffff;
 
+/**
+ * A 30-bit hash of the session id at b[off] (a small integer: a Map key that
+ * allocates nothing). Only ever a pre-filter: a miss proves no peer has the id.
+ */
+function sidHash(b: Uint8Array, off: number): number {
+  const hi = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+  const lo = (b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7];
+  return (Math.imul(hi, 0x9e3779b1) ^ lo) & 0x3fffffff;
+}
+
 function sidKey(b: Uint8Array, off: number): string {
   let s = "";
   for (let i = 0; i < SESSION_ID_SIZE; i++) s += b[off + i].toString(16).padStart(2, "0");
@@ -43,6 +53,8 @@ export class PeerTable {
   /** linkKey → peers on that link. */
   readonly #byLink = new Map<string, Peer[]>();
   readonly #byPeerId = new Map<number, Peer>();
+  /** sidHash → how many #byLinkSid keys have a session id with that hash. */
+  readonly #sidHashes = new Map<number, number>();
   #nextPeerId = 0;
 
   get size(): number {
@@ -56,6 +68,15 @@ export class PeerTable {
   /** The peer on `linkKey` whose client session id is at `buf[sidOffset]`. */
   find(linkKey: string, buf: Uint8Array, sidOffset: number): Peer | undefined {
     return this.#byLinkSid.get(linkKey + "/" + sidKey(buf, sidOffset));
+  }
+
+  /**
+   * False when no peer, on any link, has the client session id at
+   * `buf[sidOffset]`: a packet can then be refused without building its link
+   * key. True may be a hash collision (find() decides).
+   */
+  mayHaveSid(buf: Uint8Array, sidOffset: number): boolean {
+    return this.#sidHashes.has(sidHash(buf, sidOffset));
   }
 
   /** The peers on one link (live list, undefined when none). */
@@ -98,19 +119,30 @@ export class PeerTable {
   }
 
   #link(peer: Peer): void {
-    this.#byLinkSid.set(peer.linkKey + "/" + sidKey(peer.clientSid, 0), peer);
+    const key = peer.linkKey + "/" + sidKey(peer.clientSid, 0);
+    if (!this.#byLinkSid.has(key)) this.#countSid(peer.clientSid, 1);
+    this.#byLinkSid.set(key, peer);
     const list = this.#byLink.get(peer.linkKey);
     if (list) list.push(peer);
     else this.#byLink.set(peer.linkKey, [peer]);
   }
 
   #unlink(peer: Peer): void {
-    this.#byLinkSid.delete(peer.linkKey + "/" + sidKey(peer.clientSid, 0));
+    if (this.#byLinkSid.delete(peer.linkKey + "/" + sidKey(peer.clientSid, 0))) {
+      this.#countSid(peer.clientSid, -1);
+    }
     const list = this.#byLink.get(peer.linkKey);
     if (list) {
       const i = list.indexOf(peer);
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.#byLink.delete(peer.linkKey);
     }
+  }
+
+  #countSid(sid: Uint8Array, delta: number): void {
+    const h = sidHash(sid, 0);
+    const n = (this.#sidHashes.get(h) ?? 0) + delta;
+    if (n > 0) this.#sidHashes.set(h, n);
+    else this.#sidHashes.delete(h);
   }
 }

@@ -60,3 +60,21 @@ Deno.test("PeerTable.allocPeerId() goes round robin and skips ids in use", () =>
   assert.equal(t.allocPeerId(), 2, "1 is taken");
   assert.equal(t.allocPeerId(), 3, "an id handed out but not yet added is not handed out again at once");
 });
+
+Deno.test("PeerTable.mayHaveSid() is true for every linked client session id and false once none has it", () => {
+  const t = new PeerTable();
+  const a = peer(t.allocPeerId(), "10.0.0.1:1194", 1);
+  const b = peer(t.allocPeerId(), "10.0.0.2:1194", 1); // the same client session id on another link
+  assert.equal(t.mayHaveSid(packetFrom(1), 1), false);
+  t.add(a);
+  t.add(b);
+  assert.equal(t.mayHaveSid(packetFrom(1), 1), true);
+  assert.equal(t.mayHaveSid(packetFrom(2), 1), false);
+  t.move(a, "10.0.0.3:1194");
+  assert.equal(t.mayHaveSid(packetFrom(1), 1), true, "a float keeps the id");
+  t.remove(a);
+  t.remove(a); // a second remove must not take b's share
+  assert.equal(t.mayHaveSid(packetFrom(1), 1), true, "b still has it");
+  t.remove(b);
+  assert.equal(t.mayHaveSid(packetFrom(1), 1), false);
+});

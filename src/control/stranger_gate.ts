@@ -80,6 +80,18 @@ export interface AnsweredReset {
   clientSid: Uint8Array;
 }
 
+/**
+ * Whether a packet naming no session, with this first byte, could get past the
+ * gate's opcode and key-id checks (a client reset, or over UDP an answer to a
+ * cookie, key-id 0): everything else admit() refuses as unknown_session before
+ * any crypto, so a caller may refuse it the same way without asking.
+ */
+export function mayConcernGate(firstByte: number): boolean {
+  const op = opcodeOf(firstByte);
+  return keyIdOf(firstByte) === 0 &&
+    (op === P_CONTROL_HARD_RESET_CLIENT_V2 || op === P_CONTROL_V1 || op === P_ACK_V1);
+}
+
 function isAllZero(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
   return true;

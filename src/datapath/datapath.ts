@@ -99,9 +99,11 @@ export interface DatapathOptions {
   counters?: DatapathCounters;
   /**
    * A non-data datagram (control channel) at buf[off, off+len) from row `row`
-   * of `from`. Borrowed: copy what must outlive the call.
+   * of `from`. Borrowed: copy what must outlive the call. Returns false when
+   * it dropped the datagram then and there, leaving the event loop nothing to
+   * do (the poll loop then keeps its slice: junk costs no event-loop turn).
    */
-  onControl?: (buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number) => void;
+  onControl?: (buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number) => boolean | void;
   /** Peer `id` floated to a new endpoint (already copied into peers.endpoints). */
   onFloat?: (id: number) => void;
   /** Peer `id` sent an OCC exit notification. */
@@ -172,6 +174,17 @@ export class Datapath {
   directPaths: DirectPaths | null = null;
   /** True when debug logging is on (checked before building log arguments); follows the level at each tick. */
   debug: boolean;
+  /**
+   * Datagrams that left work for the event loop (control packets the control
+   * plane kept, OCC exits): the poll loop ends its slice when this moves.
+   */
+  handoffs = 0;
+  /**
+   * Datagrams from the socket dropped before anything authenticated them
+   * (unknown peer, failed open, refused control packet, oversize): the poll
+   * loop paces its socket reads while these come fast (poll_pacing.ts).
+   */
+  rejected = 0;
 
   readonly #scratch: Uint8Array;
   #lastSweep = 0;

@@ -122,6 +122,7 @@ export class OutsidePipeline {
       const buf = this.bufs[i];
       if (len >= buf.length) {
         dp.counters.drops[DATAPATH_DROP_OVERSIZE]++;
+        dp.rejected++;
         continue;
       }
       this.#datagram(buf, len, i, now);
@@ -146,8 +147,10 @@ export class OutsidePipeline {
       peer = 0;
     } else {
       if (op !== P_DATA_V2) {
-        if (op === P_DATA_V1) drops[DATAPATH_DROP_UNKNOWN_PEER]++;
-        else this.#control(buf, len, row);
+        if (op === P_DATA_V1) {
+          drops[DATAPATH_DROP_UNKNOWN_PEER]++;
+          dp.rejected++;
+        } else this.#control(buf, len, row);
         return;
       }
       peer = len >= 4 ? (buf[1] << 16) | (buf[2] << 8) | buf[3] : -1;
@@ -155,12 +158,14 @@ export class OutsidePipeline {
     const peers = dp.peers;
     if (peer < 0 || peer >= peers.capacity || peers.active[peer] !== 1) {
       drops[DATAPATH_DROP_UNKNOWN_PEER]++;
+      dp.rejected++;
       return;
     }
     const dc = peers.channels[peer]!;
     const v = dc.open(buf, 0, len);
     if (v !== OPEN_OK) {
       drops[OPEN_TO_DROP[v]]++;
+      dp.rejected++;
       return;
     }
     // Authenticated from here on.
@@ -183,6 +188,7 @@ export class OutsidePipeline {
     if (n >= 16 && isOcc(buf, off, n)) {
       if (isOccExit(buf, off, n)) {
         dp.counters.stats[STAT_OCC_EXIT]++;
+        dp.handoffs++;
         dp.onExit?.(peer);
       }
       return;
@@ -208,9 +214,11 @@ export class OutsidePipeline {
     dp.counters.stats[STAT_CONTROL]++;
     if (len < 1) {
       dp.counters.drops[DATAPATH_DROP_MALFORMED]++;
+      dp.rejected++;
       return;
     }
-    dp.onControl?.(buf, 0, len, this.from, row);
+    if (dp.onControl?.(buf, 0, len, this.from, row) !== false) dp.handoffs++;
+    else dp.rejected++;
   }
 
   #route(peer: number, buf: Uint8Array, off: number, len: number): void {

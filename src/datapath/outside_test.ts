@@ -179,7 +179,7 @@ Deno.test("OutsidePipeline.process() passes control packets to onControl with th
   const seen: string[] = [];
   const rig = new Rig({
     mode: "router",
-    onControl: (buf, off, len, from, row) => seen.push(`${buf[off] >> 3}:${len}:${from.format(row)}`),
+    onControl: (buf, off, len, from, row) => void seen.push(`${buf[off] >> 3}:${len}:${from.format(row)}`),
   });
   const c = rig.addClient(["10.8.0.2"]);
   const hardReset = new Uint8Array(14);

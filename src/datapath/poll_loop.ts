@@ -29,8 +29,8 @@ import {
   type SyncDatagramSocket,
   type SyncPacketDevice,
 } from "../device/pollable.ts";
-import { STAT_CONTROL, STAT_OCC_EXIT } from "./counters.ts";
 import { type Datapath, HEADROOM } from "./datapath.ts";
+import { PACE_MS, SocketPacer } from "./poll_pacing.ts";
 
 /** What the loop needs of InsidePipeline (inside.ts), which passes itself in. */
 export interface InsideBatch {
@@ -107,6 +107,11 @@ export class PollLoop {
    * and benches.
    */
   readonly stats = { slices: 0, syncPolls: 0, asyncWaits: 0, asyncTurns: 0, ioTurns: 0, handoffs: 0 };
+  /** Paces socket reads while junk floods the socket. */
+  readonly pacer = new SocketPacer();
+  // While paced: the last pass left both sources drained (short reads), so the loop sleeps at once
+  // instead of first reading both again only to find them empty.
+  #pacedAndDrained = false;
 
   /** `dp`'s device must be a SyncPacketDevice (loops.ts checks). */
   constructor(dp: Datapath, warmUp?: LoopWarmUp) {
@@ -186,8 +191,8 @@ export class PollLoop {
     const polls = this.#polls = device.openPoller(2);
     let lastPacket = performance.now();
     let lastIoTurn = lastPacket;
-    const stats = this.dp.counters.stats;
-    let handedBefore = stats[STAT_CONTROL] + stats[STAT_OCC_EXIT];
+    const dp = this.dp;
+    let handedBefore = dp.handoffs;
     try {
       for (;;) {
         if (!this.#check(device)) return;
@@ -208,7 +213,7 @@ export class PollLoop {
           if (n > 0) {
             lastPacket = t;
             // Work for the event loop (a control packet, an exit): yield now.
-            const handed = stats[STAT_CONTROL] + stats[STAT_OCC_EXIT];
+            const handed = dp.handoffs;
             if (handed !== handedBefore) {
               handedBefore = handed;
               this.stats.handoffs++;
@@ -218,14 +223,12 @@ export class PollLoop {
             if (t + SLICE_MS < sliceEnd) sliceEnd = t + SLICE_MS;
           }
           if (t >= sliceEnd) break;
-          if (n === 0) {
+          if (n === 0 || this.#pacedAndDrained) {
             if (t - lastPacket >= IDLE_MS) {
               idle = true;
               break;
             }
-            this.#watch(device, socket);
-            this.stats.syncPolls++;
-            polls.waitSync(Math.max(1, Math.ceil(sliceEnd - t)));
+            this.#sleep(device, socket, Math.max(1, Math.ceil(sliceEnd - t)), t);
           }
         }
         if (idle) {
@@ -297,6 +300,18 @@ export class PollLoop {
     }
   }
 
+  /**
+   * Blocks in poll(2) until a source is readable or `timeoutMs` passes; while
+   * junk floods the socket (poll_pacing.ts) only the device wakes it early and
+   * the socket is read when the sleep ends, PACE_MS at most.
+   */
+  #sleep(device: SyncPacketDevice, socket: SyncDatagramSocket | null, timeoutMs: number, now: number): void {
+    const paced = this.pacer.update(now, this.dp.rejected);
+    this.#watch(device, paced ? null : socket);
+    this.stats.syncPolls++;
+    this.#polls!.waitSync(paced ? Math.min(PACE_MS, timeoutMs) : timeoutMs);
+  }
+
   #watch(device: SyncPacketDevice, socket: SyncDatagramSocket | null): void {
     const polls = this.#polls!;
     polls.setFd(SLOT_DEVICE, this.#insideActive ? device.fd : -1);
@@ -306,11 +321,13 @@ export class PollLoop {
   /** One batch from each active direction; returns the packets handled. */
   #pass(device: SyncPacketDevice, socket: SyncDatagramSocket | null): number {
     let n = 0;
+    let full = false;
     const o = this.#outside;
     if (o !== null && o.active && socket !== null && socket.fd >= 0) {
       const p = this.#outsidePipe!;
       try {
         const k = socket.tryReceiveBatch(p.bufs, p.sizes, p.from, 0);
+        if (k >= p.bufs.length) full = true;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -324,6 +341,7 @@ export class PollLoop {
       const p = this.#insidePipe!;
       try {
         const k = device.tryReadBatch(p.bufs, p.sizes, HEADROOM);
+        if (k >= p.bufs.length) full = true;
         if (k > 0) {
           p.process(k);
           n += k;
@@ -332,6 +350,7 @@ export class PollLoop {
         this.#end(i, e);
       }
     }
+    this.#pacedAndDrained = this.pacer.paced && !full;
     return n;
   }
 }

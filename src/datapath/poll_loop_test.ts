@@ -232,6 +232,62 @@ Deno.test("PollLoop ends a quiet slice at once when a control packet hands work 
   }
 });
 
+Deno.test("PollLoop keeps its slice for a control datagram the control plane refused at once", async () => {
+  let refused = 0;
+  const s = setup({
+    onControl: () => {
+      refused++;
+      return false;
+    },
+  });
+  try {
+    const inside = runInsideLoop(s.dp);
+    const outside = runOutsideLoop(s.dp);
+    const stats = pollLoopFor(s.dp).stats;
+    const control = new Uint8Array(40).fill(0x20); // opcode 4 (P_CONTROL_V1), key id 0
+    for (let i = 0; i < 5; i++) s.peer.send(control, 0, control.length, s.toServer, 0);
+    await until(() => refused === 5, { what: "five refused control datagrams" });
+    assert.equal(stats.handoffs, 0, JSON.stringify(stats));
+    assert.equal(s.dp.rejected, 5);
+    await endLoops(s, inside, outside);
+  } finally {
+    closeSetup(s);
+  }
+});
+
+Deno.test("PollLoop paces its socket reads while junk floods the socket, counts every datagram, and still delivers", async () => {
+  const s = setup();
+  try {
+    const inside = runInsideLoop(s.dp);
+    const outside = runOutsideLoop(s.dp);
+    const pacer = pollLoopFor(s.dp).pacer;
+    // This thread both sends and runs the loop (which blocks it while asleep): a rate it can reach.
+    pacer.threshold = 2000;
+    // P_DATA_V2 for peer 0 that fails its tag: rejected before authentication.
+    const junk = new Uint8Array(40).fill(0x11);
+    junk[0] = 0x48;
+    junk[1] = junk[2] = junk[3] = 0;
+    const burst = 40; // well within the default kernel receive buffer
+    let sent = 0;
+    // Scenario pacing: a burst every few ms.
+    for (let b = 0; b < 100; b++) {
+      for (let i = 0; i < burst; i++) if (s.peer.send(junk, 0, junk.length, s.toServer, 0)) sent++;
+      await pause(2);
+    }
+    await until(() => s.dp.rejected === sent, {
+      what: `${sent} junk datagrams rejected`,
+      detail: () => `${s.dp.rejected} so far`,
+    });
+    assert.ok(pacer.pacedWindows > 0, "pacing engaged");
+    sendData(s, buildIcmpEcho({ src: "10.8.0.2", dst: "10.8.0.1" }));
+    await until(() => s.dev.written.length === 1, { what: "a genuine packet after the flood" });
+    await until(() => !pacer.paced, { what: "pacing ends once the flood stops" });
+    await endLoops(s, inside, outside);
+  } finally {
+    closeSetup(s);
+  }
+});
+
 /** A reconnecting socket as the client has one: `current` changes, `closed` ends it. */
 class Holder implements DatagramSocketHolder {
   current: DatagramSocket | null = null;

@@ -203,9 +203,38 @@ export async function issueCertificate(dir: string, options: IssueOptions): Prom
       `A ${existing.type} certificate named "${name}" already exists (serial ${existing.serial})`,
     );
   }
+  const { cert, keyPem } = await signCertificate(ca, options);
+  const certPath = `${dir}/${name}.crt`;
+  const keyPath = `${dir}/${name}.key`;
+  // A revoked certificate's name may be issued again: its old key is replaced.
+  await writeSecretFile(keyPath, keyPem);
+  await writeFileAtomic(certPath, cert.toString("pem") + "\n", { mode: 0o644 });
+  const record: CertRecord = {
+    serial: normalizeSerial(cert.serialNumber),
+    name,
+    type,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    sans: sans.map((s) => `${s.type === "ip" ? "IP" : "DNS"}:${s.value}`),
+    revokedAt: null,
+  };
+  index.certs.push(record);
+  await writeIndex(dir, index);
+  return { record, certPath, keyPath };
+}
+
+/**
+ * A new key pair and a certificate for it signed by CA, in memory (issueCertificate writes them and records
+ * them in the index; load generators issue thousands this way without touching the index).
+ */
+export async function signCertificate(
+  ca: LoadedCa,
+  options: IssueOptions,
+): Promise<{ cert: X509Certificate; keyPem: string }> {
+  const { type } = options;
+  const sans = (options.sans ?? []).map(parseSan);
   const now = options.now ?? new Date();
   const keys = await generateEcKeyPair(ca.curve);
-  const serial = randomSerial();
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   let notAfter = new Date(now.getTime() + (options.days ?? CERT_DAYS) * DAY_MS);
   if (notAfter > ca.cert.notAfter) notAfter = ca.cert.notAfter;
@@ -220,8 +249,8 @@ export async function issueCertificate(dir: string, options: IssueOptions): Prom
   ];
   if (sans.length > 0) extensions.push(new SubjectAlternativeNameExtension(sans));
   const cert = await X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: [{ CN: [name] }],
+    serialNumber: randomSerial(),
+    subject: [{ CN: [options.name] }],
     issuer: ca.cert.subjectName,
     notBefore,
     notAfter,
@@ -230,23 +259,7 @@ export async function issueCertificate(dir: string, options: IssueOptions): Prom
     signingAlgorithm: ca.signingAlgorithm,
     extensions,
   });
-  const certPath = `${dir}/${name}.crt`;
-  const keyPath = `${dir}/${name}.key`;
-  // A revoked certificate's name may be issued again: its old key is replaced.
-  await writeSecretFile(keyPath, await privateKeyToPem(keys.privateKey));
-  await writeFileAtomic(certPath, cert.toString("pem") + "\n", { mode: 0o644 });
-  const record: CertRecord = {
-    serial: normalizeSerial(cert.serialNumber),
-    name,
-    type,
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
-    sans: sans.map((s) => `${s.type === "ip" ? "IP" : "DNS"}:${s.value}`),
-    revokedAt: null,
-  };
-  index.certs.push(record);
-  await writeIndex(dir, index);
-  return { record, certPath, keyPath };
+  return { cert, keyPem: await privateKeyToPem(keys.privateKey) };
 }
 
 /** Every certificate the CA issued, in issue order. */

@@ -21,6 +21,7 @@
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import { ipv4Netmask, type NumericPrefix } from "../addr/prefix.ts";
 import { remoteIpv4, slotIpv4, slotIpv6, slotOfText } from "./slot_addresses.ts";
+import { FreeSlotHeap } from "./free_slots.ts";
 import { planStatics, type StaticAddress, type StaticReservation } from "./static_reservations.ts";
 import type { ServerLayout } from "./topology.ts";
 
@@ -96,9 +97,9 @@ export class AddressPool {
   readonly #names: (string | null)[];
   readonly #inUse: Uint8Array;
   readonly #fixed: Uint8Array;
+  readonly #released: Float64Array;
   /** Slots outside `range4`: never handed out dynamically nor restored. */
   readonly #outside: Uint8Array;
-  readonly #released: Float64Array;
   readonly #statics = new Map<string, StaticEntry>();
   /** Sessions per name currently holding a lease. */
   readonly #active = new Map<string, number>();
@@ -106,6 +107,14 @@ export class AddressPool {
   readonly #clock: () => number;
   #inUseCount = 0;
   #changes = 0;
+  /**
+   * Free dynamic slots in the order #find takes them (released earliest, then lowest; duplicate_cn: lowest),
+   * and the dynamic slots each name is remembered at: with these a new client costs O(log n), not a scan of
+   * every slot (65,534 for a /16; docs/performance.md, "Swarm").
+   */
+  readonly #free = new FreeSlotHeap();
+  readonly #slotsOfName = new Map<string, Set<number>>();
+  readonly #isFree: (key: number, slot: number) => boolean;
 
   constructor(layout: ServerLayout, opts: AddressPoolOptions = {}) {
     this.layout = layout;
@@ -113,11 +122,17 @@ export class AddressPool {
     this.#names = new Array<string | null>(size).fill(null);
     this.#inUse = new Uint8Array(size);
     this.#fixed = new Uint8Array(size);
-    this.#outside = rangeMask(layout, opts.range4);
     this.#released = new Float64Array(size);
+    this.#outside = rangeMask(layout, opts.range4);
     this.#duplicateNames = opts.duplicateNames ?? false;
     this.#clock = opts.clock ?? Date.now;
     for (const reservation of planStatics(layout, opts.statics ?? {})) this.#reserve(reservation);
+    this.#isFree = (key, slot) =>
+      this.#inUse[slot] === 0 && this.#fixed[slot] === 0 && this.#outside[slot] === 0 &&
+      (this.#duplicateNames || this.#released[slot] === key);
+    for (let slot = 0; slot < size; slot++) {
+      if (this.#fixed[slot] === 0 && this.#outside[slot] === 0) this.#free.push(0, slot);
+    }
   }
 
   /** Slots in the pool. */
@@ -163,7 +178,7 @@ export class AddressPool {
     }
     const reused = this.#names[slot] === name;
     if (!reused) this.#changes++;
-    this.#names[slot] = name;
+    this.#setName(slot, name);
     this.#inUse[slot] = 1;
     this.#hold(name);
     return { ok: true, reused, lease: this.#slotLease(name, slot) };
@@ -184,6 +199,7 @@ export class AddressPool {
     }
     this.#inUse[slot] = 0;
     this.#released[slot] = this.#clock();
+    this.#pushFree(slot);
     this.#unhold(lease.name);
     return true;
   }
@@ -264,8 +280,9 @@ export class AddressPool {
         continue;
       }
       seen.add(entry.name);
-      this.#names[slot] = entry.name;
+      this.#setName(slot, entry.name);
       this.#released[slot] = now;
+      this.#pushFree(slot);
       applied++;
     }
     if (applied > 0) this.#changes++;
@@ -360,20 +377,36 @@ export class AddressPool {
 
   // -- Internals --
 
-  /** OpenVPN's ifconfig_pool_find: the name's old slot, else the free slot released earliest. */
+  /** OpenVPN's ifconfig_pool_find: the name's old slot (the lowest if several), else the free slot released earliest. */
   #find(name: string): number {
-    let best = -1;
-    let bestReleased = 0;
-    for (let slot = 0; slot < this.capacity; slot++) {
-      if (this.#inUse[slot] || this.#fixed[slot] || this.#outside[slot]) continue;
-      if (this.#names[slot] === name && !this.#duplicateNames) return slot;
-      if (this.#duplicateNames) return slot;
-      if (best < 0 || this.#released[slot] < bestReleased) {
-        best = slot;
-        bestReleased = this.#released[slot];
+    if (!this.#duplicateNames) {
+      let own = -1;
+      for (const slot of this.#slotsOfName.get(name) ?? []) {
+        const usable = this.#inUse[slot] === 0 && this.#fixed[slot] === 0 && this.#outside[slot] === 0;
+        if (usable && (own < 0 || slot < own)) own = slot;
       }
+      if (own >= 0) return own;
     }
-    return best;
+    return this.#free.peek(this.#isFree);
+  }
+
+  /** Ranks a slot that just became free (duplicate_cn: by index alone). */
+  #pushFree(slot: number): void {
+    this.#free.push(this.#duplicateNames ? 0 : this.#released[slot], slot);
+  }
+
+  /** Remembers `name` at dynamic slot `slot`, forgetting the name it had. */
+  #setName(slot: number, name: string): void {
+    const old = this.#names[slot];
+    if (old !== null) {
+      const slots = this.#slotsOfName.get(old);
+      slots?.delete(slot);
+      if (slots?.size === 0) this.#slotsOfName.delete(old);
+    }
+    this.#names[slot] = name;
+    let slots = this.#slotsOfName.get(name);
+    if (slots === undefined) this.#slotsOfName.set(name, slots = new Set());
+    slots.add(slot);
   }
 
   #hold(name: string): void {

@@ -76,6 +76,13 @@ export class ClientRegistry {
   readonly #connect: ClientConnect;
   /** By the control listener's peer id. */
   readonly #records = new Map<number, ClientRecord>();
+  /**
+   * Admitted, not yet released records (a peer id reserved), by certificate name, and how many: admission
+   * reads these instead of scanning every record, which at thousands of clients cost more than the rest of
+   * the admission (docs/performance.md, "Swarm").
+   */
+  readonly #admittedByName = new Map<string, Set<ClientRecord>>();
+  #admitted = 0;
   /** By the datapath's peer id, for authorized records. */
   readonly #byPeer: (ClientRecord | null)[];
   /** Direct client-to-client paths; null unless `server.mesh.enabled`. */
@@ -197,16 +204,14 @@ export class ClientRegistry {
     if (this.#stopping) return "server is shutting down";
     if (override?.disabled) return "client is disabled in the server configuration";
     if (!server.duplicateCn) this.#replaceOlder(rec, name, ctx.remote);
-    let active = 0;
-    for (const other of this.#records.values()) if (other.peerId >= 0 && !other.released) active++;
-    if (active >= server.maxClients) return `server is full (max_clients ${server.maxClients})`;
+    if (this.#admitted >= server.maxClients) return `server is full (max_clients ${server.maxClients})`;
     return null;
   }
 
   #replaceOlder(rec: ClientRecord, name: string, remote: string): void {
     const reason = "replaced by a new login of the same client";
-    for (const other of this.#records.values()) {
-      if (other !== rec && other.name === name && !other.released) {
+    for (const other of [...(this.#admittedByName.get(name) ?? [])]) {
+      if (other !== rec && !other.released) {
         this.#log.info("replacing older session of the same client", { cn: name, remote });
         other.session.close(reason, true);
         this.#release(other, reason);
@@ -230,6 +235,10 @@ export class ClientRegistry {
     }
     rec.name = name;
     rec.peerId = id;
+    this.#admitted++;
+    let sameName = this.#admittedByName.get(name);
+    if (sameName === undefined) this.#admittedByName.set(name, sameName = new Set());
+    sameName.add(rec);
     rec.lease = lease;
     rec.override = override;
     rec.serial = peer.serial;
@@ -442,6 +451,10 @@ export class ClientRegistry {
       this.#o.clientEvents?.disconnected(rec.ctx.peerId, env);
     }
     if (figures) {
+      this.#admitted--;
+      const sameName = this.#admittedByName.get(rec.name!);
+      sameName?.delete(rec);
+      if (sameName?.size === 0) this.#admittedByName.delete(rec.name!);
       this.mesh?.left(rec, meshReason);
       this.#connect.left(rec, figures);
       this.#attachments.detach(rec);

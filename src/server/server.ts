@@ -203,6 +203,8 @@ class Server implements ServerControl {
       wrap,
       logger: this.#log.child("control"),
       maxSessions: server.maxClients * 2 + 16,
+      handshakeRate: server.handshakeRate,
+      handshakeBurst: server.handshakeRate * 2,
       session: {
         ciphers: data.ciphers,
         devType: this.#config.dev.type,

@@ -83,10 +83,14 @@ export class ServerTransport {
     return `${proto}:${host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`}`;
   }
 
-  /** Hands one control packet the datapath received (`from` row `row`) to the listener. */
-  handleControl(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): void {
+  /**
+   * Hands one control packet the datapath received (`from` row `row`) to the
+   * listener; false when it was dropped (counted by reason), true when the
+   * listener kept it (a session's packet, a stranger's answered reset).
+   */
+  handleControl(buf: Uint8Array, off: number, len: number, from: EndpointSlots, row: number): boolean {
     // Junk (most random datagrams have no valid opcode) is refused before any per-source work below.
-    if (this.#listener.screen(buf, off, len) !== VERDICT_OK) return;
+    if (this.#listener.screen(buf, off, len) !== VERDICT_OK) return false;
     let linkKey: string;
     let remote: string;
     let transport: TransportKind;
@@ -104,7 +108,7 @@ export class ServerTransport {
     const reply = this.#replyFor(linkKey, from, row);
     this.#source = { from, row };
     try {
-      this.#listener.handlePacket(transport, linkKey, remote, reply, buf, off, len);
+      return this.#listener.handlePacket(transport, linkKey, remote, reply, buf, off, len) === VERDICT_OK;
     } finally {
       this.#source = null;
       // A source that got only a stateless answer (or nothing) leaves nothing behind.

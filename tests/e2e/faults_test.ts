@@ -156,11 +156,29 @@ const JUNK_COUNT = 500_000;
 const IPERF_SECONDS = 4;
 const RSS_GROWTH_LIMIT = 20 * 2 ** 20;
 /**
- * Known limit (docs/reliability.md, "Junk flood"): the server spends ≈ 7 µs of
- * CPU on each junk datagram, so 100 000/s take ≈ 70% of a core and a
- * CPU-bound tunnel cannot keep 70% of its throughput. Set
- * TSVPN_FLOOD_THROUGHPUT=1 to run the throughput test anyway.
+ * Server CPU per junk datagram that reached its socket. Measured 0.9–1.8 µs on
+ * this busy 2-core host (a fresh server's first flood is the dearest: JIT);
+ * it was 6.5–7.3 µs before refused datagrams stopped waking the event loop,
+ * unknown session ids were screened, control crypto moved to OpenSSL and
+ * socket reads were paced under floods (docs/reliability.md, "Junk flood").
+ * The bound is ~3x the worst measured, not a benchmark.
  */
+const JUNK_CPU_LIMIT_US = 5;
+/** Rounds of (no flood, flood at CLOSED_PORT, flood at the server) iperf runs in the throughput test. */
+const THROUGHPUT_ROUNDS = 3;
+/** A port of the server's host where nothing listens: the kernel drops the junk, tsvpn never sees it. */
+const CLOSED_PORT = 1195;
+/**
+ * Why the throughput test does not run by default (docs/reliability.md, "Junk
+ * flood"): the server's own cost is now ~1.1–1.3 µs of CPU per junk datagram
+ * (was ≈ 7); against the same flood at a closed port it gave 0.73, 0.63 and
+ * 0.78, a margin within this shared 2-core host's noise (single iperf runs in
+ * one test swung 139–389 Mbit/s; the generator with the kernel's forwarding
+ * of its datagrams takes ~0.35 of a core in every flooded run).
+ * Set TSVPN_FLOOD_THROUGHPUT=1 to run it.
+ */
+const THROUGHPUT_IGNORE_REASON =
+  "its margin is within a shared 2-core host's iperf noise; the server spends ~1 µs per junk datagram";
 const JUNK_COSTS_TOO_MUCH = !Deno.env.get("TSVPN_FLOOD_THROUGHPUT");
 
 interface FloodRig {
@@ -185,8 +203,15 @@ interface JunkReport {
   cpuMs: number;
 }
 
-/** Starts JUNK_COUNT random datagrams at JUNK_RATE from mallory; `started` resolves when sending begins. */
-function junkFlood(r: PairRig, f: FloodRig): { started: Promise<unknown>; done: Promise<JunkReport> } {
+/**
+ * Starts JUNK_COUNT random datagrams at JUNK_RATE from mallory to the server's host at `port` (the
+ * server's, or CLOSED_PORT); `started` resolves when sending begins.
+ */
+function junkFlood(
+  r: PairRig,
+  f: FloodRig,
+  port = 1194,
+): { started: Promise<unknown>; done: Promise<JunkReport> } {
   const flood = r.lab.spawnLogged(f.mallory, `junk-${Date.now()}`, [
     Deno.execPath(),
     "run",
@@ -195,7 +220,7 @@ function junkFlood(r: PairRig, f: FloodRig): { started: Promise<unknown>; done: 
     FLOOD,
     "udp-junk",
     "172.31.0.1",
-    "1194",
+    `${port}`,
     `${JUNK_COUNT}`,
     `${JUNK_RATE}`,
   ]);
@@ -209,7 +234,7 @@ const tunnelMbitPerS = async (r: PairRig) =>
 
 Deno.test({
   name:
-    "runServer() under a flood of random datagrams at its port counts every one as a drop by reason, with bounded memory, and keeps the tunnel",
+    "runServer() under a flood of random datagrams at its port counts every one as a drop by reason, with bounded memory and CPU, and keeps the tunnel",
   ignore: e2eIgnore(),
   sanitizeResources: false,
   sanitizeOps: false,
@@ -247,29 +272,63 @@ Deno.test({
       );
       assert.ok(Object.keys(drops).length >= 3, `drops by several reasons: ${JSON.stringify(drops)}`);
       assert.ok(rssAfter - rssBefore < RSS_GROWTH_LIMIT, `RSS ${rssBefore} → ${rssAfter}`);
+      assert.ok(
+        usPerDatagram < JUNK_CPU_LIMIT_US,
+        `${usPerDatagram.toFixed(2)} µs of server CPU per junk datagram`,
+      );
     }),
 });
 
+/** The middle value (the mean of the middle two for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Tunnel throughput while `port` is flooded, with the server's CPU and the generator's report. */
+async function floodedRun(r: PairRig, f: FloodRig, port: number) {
+  const flood = junkFlood(r, f, port);
+  await flood.started;
+  const [mbit, cpu] = await measureCpu(f.server.proc.pid, () => tunnelMbitPerS(r));
+  return { mbit, serverCores: cpu.processCores, junk: await flood.done };
+}
+
 Deno.test({
-  name: "runServer() keeps ≥ 70% of a tunnel's TCP throughput while random datagrams flood its port" +
-    (JUNK_COSTS_TOO_MUCH
-      ? " (ignored: junk costs the server ≈ 7 µs of CPU per datagram; TSVPN_FLOOD_THROUGHPUT=1 runs it)"
-      : ""),
-  // Fails: junk costs the server ≈ 7 µs of CPU per datagram (JUNK_COSTS_TOO_MUCH above).
+  name:
+    "runServer() keeps ≥ 70% of a tunnel's TCP throughput while random datagrams flood its port, against " +
+    "the same flood at a closed port of its host" +
+    (JUNK_COSTS_TOO_MUCH ? ` (ignored: ${THROUGHPUT_IGNORE_REASON}; TSVPN_FLOOD_THROUGHPUT=1 runs it)` : ""),
   ignore: e2eIgnore() || JUNK_COSTS_TOO_MUCH,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
     withPair(async (r) => {
       const f = await floodRig(r);
-      const [quiet, quietCpu] = await measureCpu(f.server.proc.pid, () => tunnelMbitPerS(r));
-      const flood = junkFlood(r, f);
-      await flood.started;
-      const [flooded, floodedCpu] = await measureCpu(f.server.proc.pid, () => tunnelMbitPerS(r));
-      const junk = await flood.done;
-      console.log(
-        JSON.stringify({ quiet, quietCpu, flooded, floodedCpu, ratio: +(flooded / quiet).toFixed(2), junk }),
+      // Alternating rounds, medians: one iperf run on a shared host swings by 2x on its own. The baseline
+      // carries the same junk at a closed port: the generator's CPU and the kernel's forwarding of its
+      // datagrams are then the same in both, and the difference is what tsvpn does with them.
+      const rounds: { quiet: number; closedPort: number; server: number; detail: unknown[] }[] = [];
+      for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
+        const quiet = await tunnelMbitPerS(r);
+        const closed = await floodedRun(r, f, CLOSED_PORT);
+        const server = await floodedRun(r, f, 1194);
+        rounds.push({ quiet, closedPort: closed.mbit, server: server.mbit, detail: [closed, server] });
+      }
+      const quiet = median(rounds.map((x) => x.quiet));
+      const closedPort = median(rounds.map((x) => x.closedPort));
+      const flooded = median(rounds.map((x) => x.server));
+      console.log(JSON.stringify({
+        quiet,
+        closedPort,
+        flooded,
+        ratio: +(flooded / closedPort).toFixed(2),
+        ratioToQuiet: +(flooded / quiet).toFixed(2),
+        rounds,
+      }));
+      assert.ok(
+        flooded >= 0.7 * closedPort,
+        `median throughput with the flood at the server ${flooded} vs at a closed port ${closedPort} Mbit/s`,
       );
-      assert.ok(flooded >= 0.7 * quiet, `throughput under the flood ${flooded} vs ${quiet} Mbit/s`);
     }),
 });

@@ -13,12 +13,16 @@
  *     {"opened":N,"closedAfterMs":[...],"open":N}
  *
  *   stranger_flood.ts udp-junk HOST PORT COUNT RATE
- *     COUNT random datagrams (1-256 random bytes each) paced at up to RATE
- *     per second, in 10 ms batches; prints "flooding" as it starts, then what it managed:
+ *     COUNT random datagrams (1-256 random bytes each, from a pool of 4096)
+ *     paced at up to RATE per second, one sendmmsg per 10 ms; prints
+ *     "flooding" as it starts, then what it managed:
  *     {"sent":N,"ms":N,"rate":N,"cpuMs":N} (cpuMs: the generator's own CPU time)
  */
 
 import process from "node:process";
+import { openUdp } from "../../../ffi/udp.ts";
+import { parseIpv4 } from "../../../src/addr/ip.ts";
+import { EndpointSlots } from "../../../src/device/datagram_socket.ts";
 
 const RESET_BYTES = 14;
 
@@ -88,28 +92,44 @@ async function tcpHold(host: string, port: number, count: number, holdMs: number
   Deno.exit(0);
 }
 
-function junkPool(size: number): Uint8Array[] {
-  return Array.from({ length: size }, () => {
-    const len = 1 + Math.floor(Math.random() * 256);
-    return crypto.getRandomValues(new Uint8Array(len));
-  });
-}
+/** JUNK_POOL random datagrams of 1-256 bytes, each in its own JUNK_SLOT-byte slot of one buffer. */
+const JUNK_POOL = 4096;
+const JUNK_SLOT = 256;
+/** The pacing step: one sendmmsg of RATE/100 datagrams every 10 ms. */
+const JUNK_STEP_MS = 10;
 
+/**
+ * Junk through one sendmmsg per step (ffi/udp.ts), so that mallory's own CPU
+ * (a Deno `send` promise per datagram cost ≈ 10 µs each) takes as little of
+ * the host the server shares as the kernel's send path allows.
+ */
 async function udpJunk(host: string, port: number, count: number, rate: number): Promise<void> {
-  const sock = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
-  const pool = junkPool(4096);
-  const to: Deno.NetAddr = { transport: "udp", hostname: host, port };
-  const perBatch = Math.max(1, Math.round(rate / 100));
+  const sock = openUdp({ host: "0.0.0.0", port: 0, sendBufferBytes: 4 << 20 });
+  const arena = new Uint8Array(JUNK_POOL * JUNK_SLOT);
+  for (let o = 0; o < arena.length; o += 65536) crypto.getRandomValues(arena.subarray(o, o + 65536));
+  const perStep = Math.max(1, Math.round(rate * JUNK_STEP_MS / 1000));
+  const bufs = Array.from({ length: perStep }, () => arena);
+  const offsets = new Int32Array(perStep);
+  const sizes = new Int32Array(perStep);
+  const rows = new Int32Array(perStep);
+  const to = new EndpointSlots(1);
+  to.setIpv4(0, parseIpv4(host), port);
   console.log("flooding");
   const start = performance.now();
   let sent = 0;
-  for (let batch = 0; sent < count; batch++) {
-    const n = Math.min(perBatch, count - sent);
-    const sends: Promise<number>[] = [];
-    for (let i = 0; i < n; i++) sends.push(sock.send(pool[(sent + i) % pool.length], to).catch(() => 0));
-    await Promise.all(sends);
-    sent += n;
-    const ahead = start + (batch + 1) * 10 - performance.now();
+  let next = 0;
+  for (let step = 0; sent < count; step++) {
+    const n = Math.min(perStep, count - sent);
+    for (let i = 0; i < n; i++) {
+      const slot = (next + i) % JUNK_POOL;
+      offsets[i] = slot * JUNK_SLOT;
+      sizes[i] = 1 + (arena[offsets[i]] ^ slot) % JUNK_SLOT;
+    }
+    // Datagrams a full send buffer refused are sent again in the next step: `sent` counts what left.
+    const k = sock.sendBatch(bufs, offsets, sizes, n, to, rows);
+    sent += k;
+    next += k;
+    const ahead = start + (step + 1) * JUNK_STEP_MS - performance.now();
     if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
   }
   const ms = performance.now() - start;

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync, sign } from "node:crypto";
+import { opensslVerify, opensslVerifyUsable } from "./signature_openssl.ts";
+
+const ignore = !opensslVerifyUsable();
+
+function keyPair(type: "ec" | "rsa") {
+  const { publicKey, privateKey } = type === "ec"
+    ? generateKeyPairSync("ec", { namedCurve: "P-256" })
+    : generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const spki = new Uint8Array(publicKey.export({ type: "spki", format: "der" }));
+  return { spki, privateKey };
+}
+
+Deno.test({
+  name: "opensslVerify() accepts what node:crypto signed and refuses altered data, signatures and keys",
+  ignore,
+}, () => {
+  const data = new TextEncoder().encode("to be signed: a certificate's tbs bytes");
+  for (const type of ["ec", "rsa"] as const) {
+    const { spki, privateKey } = keyPair(type);
+    const signature = new Uint8Array(sign("sha256", data, privateKey));
+    assert.equal(opensslVerify(type, "sha256", spki, data, signature), true, `${type}: genuine`);
+    const altered = data.slice();
+    altered[3] ^= 1;
+    assert.equal(opensslVerify(type, "sha256", spki, altered, signature), false, `${type}: altered data`);
+    const badSig = signature.slice();
+    badSig[badSig.length - 1] ^= 1;
+    assert.equal(opensslVerify(type, "sha256", spki, data, badSig), false, `${type}: altered signature`);
+    assert.equal(opensslVerify(type, "sha384", spki, data, signature), false, `${type}: other digest`);
+    const other = type === "ec" ? "rsa" : "ec";
+    assert.equal(
+      opensslVerify(other, "sha256", spki, data, signature),
+      false,
+      `${type} key used as ${other}`,
+    );
+    assert.equal(
+      opensslVerify(type, "sha256", spki.subarray(0, 20), data, signature),
+      false,
+      "truncated key",
+    );
+    assert.equal(opensslVerify(type, "sha256", spki, data, new Uint8Array()), false, "empty signature");
+  }
+});
+
+Deno.test({ name: "opensslVerify() survives random keys and signatures", ignore }, () => {
+  const data = new Uint8Array(64);
+  for (let i = 0; i < 2000; i++) {
+    const spki = crypto.getRandomValues(new Uint8Array(1 + (i % 200)));
+    const signature = crypto.getRandomValues(new Uint8Array(i % 80));
+    assert.equal(opensslVerify(i % 2 ? "ec" : "rsa", "sha256", spki, data, signature), false);
+  }
+});
