@@ -1,7 +1,8 @@
 /**
  * `tsvpn status [--management ADDR | --config FILE | --state-dir DIR]
  * [--password-file FILE] [--json]`: asks a running server's management
- * interface for `status json` and prints it as tables (or as JSON).
+ * interface for `status json` and prints it as tables (or as JSON); the
+ * same for a running client (`--config` its config, a client snapshot).
  *
  * Where the interface is: --management; else the `management` section of
  * --config's server config (listen and password_file); else the state
@@ -11,13 +12,14 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config_error.ts";
-import { loadConfig } from "../config/load.ts";
+import { loadConfigOrProfile } from "../config/load.ts";
 import { pathExists } from "../fs/path_exists.ts";
 import { formatManagementAddress, parseManagementAddress } from "../ops/listen_address.ts";
 import { managementRequest, ManagementUnreachableError } from "../ops/management_client.ts";
 import { readPasswordFile } from "../ops/management_guard.ts";
 import type { ServerSnapshot } from "../ops/server_control.ts";
 import { formatStatusTable } from "../ops/status_table.ts";
+import { formatClientStatusText, isClientSnapshot } from "../ops/client_status_text.ts";
 import { DEFAULT_STATE_DIR } from "./args.ts";
 import { firstLine, UsageError, writeStderr, writeStdout } from "./command_io.ts";
 
@@ -33,7 +35,7 @@ export interface StatusIo {
 export const STATUS_USAGE =
   `Usage: tsvpn status [--management HOST:PORT|SOCKET | --config FILE | --state-dir DIR] [--password-file FILE] [--json]
   --management ADDR     the server's management interface
-  --config FILE         a server config: its management.listen and management.password_file
+  --config FILE         a server or client config (or .ovpn): its management.listen and password_file
   --state-dir DIR       a zero-config server's state: DIR/server.yaml, else DIR/management.sock
                         (the default, with DIR ${DEFAULT_STATE_DIR})
   --password-file FILE  the interface's password (the file's first line), when it asks for one
@@ -74,8 +76,8 @@ async function findTarget(values: Record<string, string | boolean | undefined>):
     }
     path = `${dir}/server.yaml`;
   }
-  const config = await loadConfig(path);
-  if (config.mode !== "server" || config.management === null) {
+  const { config } = await loadConfigOrProfile(path);
+  if (config.management === null) {
     throw new UsageError(`${path} names no management interface (management.listen)`);
   }
   return {
@@ -147,6 +149,14 @@ export async function runStatus(args: string[], io: StatusIo = {}): Promise<numb
     snapshot = JSON.parse(lines.join("\n"));
   } catch {
     snapshot = undefined;
+  }
+  if (isClientSnapshot(snapshot)) {
+    out(
+      values.json
+        ? JSON.stringify(snapshot, null, 2) + "\n"
+        : formatClientStatusText(snapshot).join("\n") + "\n",
+    );
+    return 0;
   }
   if (!isSnapshot(snapshot)) {
     err(`tsvpn status: the server at ${address} sent no valid status document\n`);

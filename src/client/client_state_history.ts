@@ -3,6 +3,9 @@
  * all`): one line per change, `TIME,STATE,DESCRIPTION,TUN_IP,REMOTE_IP,
  * REMOTE_PORT,,` as a stock openvpn 2.6 client prints it, e.g.
  * `1796478344,CONNECTED,SUCCESS,10.8.0.2,172.31.0.1,1194,,`. Bounded.
+ * OpenVPN also reports the steps between CONNECTING and CONNECTED (WAIT, AUTH,
+ * GET_CONFIG, ASSIGN_IP); tsvpn reports CONNECTING, CONNECTED, RECONNECTING
+ * and EXITING.
  */
 
 import type { ClientState, ClientStatus } from "./client_types.ts";
@@ -27,19 +30,27 @@ const MAX_ENTRIES = 256;
 
 export class ClientStateHistory {
   readonly #lines: string[] = [];
-  readonly #client: StatefulClient;
   readonly #now: () => number;
+  #client: StatefulClient;
 
   constructor(client: StatefulClient, now: () => number = Date.now) {
     this.#client = client;
     this.#now = now;
-    this.#record(client.status.state);
-    client.on("state", (state) => this.#record(state));
+    this.follow(client);
   }
 
-  /** The newest line (OpenVPN's bare `state`). */
+  /** Records `client`'s states from now on, after the earlier client's (a SIGHUP restart). */
+  follow(client: StatefulClient): void {
+    this.#client = client;
+    this.#record(client.status.state);
+    client.on("state", (state) => {
+      if (this.#client === client) this.#record(state);
+    });
+  }
+
+  /** The newest line (OpenVPN's bare `state`); before the first state, CONNECTING. */
   current(): string {
-    return this.#lines[this.#lines.length - 1];
+    return this.#lines[this.#lines.length - 1] ?? `${Math.floor(this.#now() / 1000)},CONNECTING,,,,,,`;
   }
 
   /** The last `n` lines, oldest first (all when n is absent). */
@@ -48,6 +59,8 @@ export class ClientStateHistory {
   }
 
   #record(state: ClientState): void {
+    // OpenVPN's history starts at CONNECTING; "starting" (keys, device) has no line of its own.
+    if (state === "starting") return;
     const status = this.#client.status;
     const time = Math.floor(this.#now() / 1000);
     let line = `${time},${OPENVPN_STATE[state]},,,,,,`;

@@ -26,12 +26,7 @@ Deno.test("ClientStateHistory writes OpenVPN's state lines: CONNECTED with the t
     "1796478344,CONNECTED,SUCCESS,10.8.0.2,172.31.0.1,1194,,",
     "1796478344,RECONNECTING,no packet from the server for 60 s (ping-restart); then more,,,,,",
   ]);
-  assert.deepEqual(history.last().map((l) => l.split(",")[1]), [
-    "CONNECTING",
-    "CONNECTING",
-    "CONNECTED",
-    "RECONNECTING",
-  ]);
+  assert.deepEqual(history.last().map((l) => l.split(",")[1]), ["CONNECTING", "CONNECTED", "RECONNECTING"]);
 });
 
 Deno.test("ClientStateHistory keeps the last 256 lines", () => {

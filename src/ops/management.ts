@@ -16,7 +16,7 @@ import type { Logger } from "../log/log.ts";
 import { firstLine } from "../log/first_line.ts";
 import { formatManagementAddress, type ManagementAddress, parseManagementAddress } from "./listen_address.ts";
 import { readPasswordFile } from "./management_guard.ts";
-import { runSession, type SessionContext } from "./management_session.ts";
+import { type ManagementCommands, runSession, type SessionContext } from "./management_session.ts";
 import type { ServerControl } from "./server_control.ts";
 import type { ManagementEvents } from "./management_events.ts";
 import type { ManagementSignal } from "./management_openvpn.ts";
@@ -44,6 +44,11 @@ export interface ManagementOptions {
   signal?: (name: ManagementSignal) => void;
   /** management.client_auth: sessions get >CLIENT notifications and the client-auth commands. */
   clientAuth?: ClientAuthHub | null;
+  /**
+   * Another command set in place of the server's (the client's: src/ops/client_commands.ts);
+   * `control` is then null.
+   */
+  commands?: ManagementCommands;
 }
 
 export interface ManagementHandle {
@@ -165,9 +170,10 @@ export class ManagementInterface implements ManagementHandle {
   /** Starts the management interface on `listenText` ("HOST:PORT" on loopback, or a socket path). */
   static async start(
     listenText: string,
-    control: ServerControl,
+    control: ServerControl | null,
     options: ManagementOptions,
   ): Promise<ManagementInterface> {
+    if (control === null && !options.commands) throw new Error("A management interface needs commands");
     const addr = parseManagementAddress(listenText, { listening: true });
     const log = options.log.child("management");
     const password = await loadPassword(options, log);
@@ -179,7 +185,7 @@ export class ManagementInterface implements ManagementHandle {
     addr: ManagementAddress,
     listener: Deno.Listener,
     log: Logger,
-    setup: { control: ServerControl; password: string | null; options: ManagementOptions },
+    setup: { control: ServerControl | null; password: string | null; options: ManagementOptions },
   ) {
     const { control, password, options } = setup;
     this.#addr = addr;
@@ -201,6 +207,7 @@ export class ManagementInterface implements ManagementHandle {
       events: options.events ?? null,
       signal: options.signal ?? null,
       clientAuth: options.clientAuth ?? null,
+      commands: options.commands,
     };
     this.#accepting = this.#acceptLoop();
     log.info("management interface listening", { address: this.address, password: password !== null });
@@ -283,7 +290,7 @@ export class ManagementInterface implements ManagementHandle {
 /** Starts the management interface on `listenText` ("HOST:PORT" on loopback, or a socket path). */
 export function startManagement(
   listenText: string,
-  control: ServerControl,
+  control: ServerControl | null,
   options: ManagementOptions,
 ): Promise<ManagementHandle> {
   return ManagementInterface.start(listenText, control, options);

@@ -15,7 +15,8 @@ const MAX_INTERVAL_MS = 2_147_483_647;
 
 export interface SessionNoticesOptions {
   write: (line: string) => void;
-  control: ServerControl;
+  /** null: no clients to count (the client's interface offers no bytecount). */
+  control: ServerControl | null;
   events: ManagementEvents | null;
 }
 
@@ -56,7 +57,7 @@ export class SessionNotices {
   #bytecount(): void {
     let clients;
     try {
-      clients = this.#o.control.snapshot().clients;
+      clients = this.#o.control?.snapshot().clients ?? [];
     } catch {
       return; // No server yet (hold) or it is stopping: nothing to count.
     }

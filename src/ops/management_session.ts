@@ -9,7 +9,7 @@
 import type { Logger } from "../log/log.ts";
 import { VERSION } from "../version.ts";
 import { LineReader, LineTooLongError } from "./line_reader.ts";
-import { executeCommand, MANAGEMENT_GREETING } from "./management_commands.ts";
+import { type CommandReply, executeCommand, MANAGEMENT_GREETING } from "./management_commands.ts";
 import {
   isHttpRequestLine,
   looksLikeHttp,
@@ -24,8 +24,13 @@ import { SessionNotices } from "./management_notices.ts";
 import type { ManagementSignal } from "./management_openvpn.ts";
 import { type ClientAuthHub, MAX_CLIENT_AUTH_LINES, splitCommandLine } from "./management_client_auth.ts";
 
+/** A command set other than the server's: one line → its reply (null: nothing to answer). */
+export type ManagementCommands = (line: string) => CommandReply | null | Promise<CommandReply | null>;
+
 export interface SessionContext {
-  control: ServerControl;
+  /** The server's commands run against it; null when `commands` replaces them. */
+  control: ServerControl | null;
+  commands?: ManagementCommands;
   log: Logger;
   maxLineBytes: number;
   writeTimeoutMs: number;
@@ -193,9 +198,9 @@ class Session {
       if (line === null) return;
       await pace();
       if (ctx.closing()) return;
-      const reply = await this.#clientAuthCommand(line) ??
+      const reply = ctx.commands ? await ctx.commands(line) : await this.#clientAuthCommand(line) ??
         await executeCommand(line, {
-          control: ctx.control,
+          control: ctx.control!,
           version: VERSION,
           pid: Deno.pid,
           log: ctx.log,
