@@ -211,6 +211,7 @@ Deno.test({
     const script = `import { directPathBytesPerPacket } from ${JSON.stringify(url)};
       console.log(JSON.stringify(directPathBytesPerPacket(100_000)));`;
     const perPacket = await runHeapProbe<number>(script, ["-A"]);
-    assert.ok(perPacket < 1, `${perPacket} bytes allocated per packet (seal + send + receive)`);
+    // Any object per packet costs 16 bytes or more; the probe's own noise reaches ~1 byte (measured 0.3-1.04).
+    assert.ok(perPacket < 4, `${perPacket} bytes allocated per packet (seal + send + receive)`);
   },
 });
