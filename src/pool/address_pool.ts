@@ -40,15 +40,8 @@ import type {
 } from "./pool_types.ts";
 
 export type { StaticAddress };
-export type {
-  AddressPoolOptions,
-  AllocateRefusal,
-  AllocateResult,
-  Lease,
-  PoolSnapshot,
-  PoolSnapshotEntry,
-  PoolStatusEntry,
-} from "./pool_types.ts";
+// The pool's value types live in pool_types.ts; callers keep importing them from here.
+export type * from "./pool_types.ts";
 
 interface StaticEntry {
   ipv4: number | null;
