@@ -26,9 +26,8 @@ import { openTun } from "../../ffi/tun.ts";
 import type { ClientConfig, Remote } from "../config/schema.ts";
 import { systemClock } from "../control/clock.ts";
 import { Emitter } from "../control/emitter.ts";
-import { Datapath } from "../datapath/datapath.ts";
+import type { Datapath } from "../datapath/datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
-import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
 import type { NetConfig } from "../device/net_config.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import type { Logger } from "../log/log.ts";
@@ -40,16 +39,16 @@ import {
   type ReconnectState,
   type RetryableEnd,
 } from "./backoff.ts";
+import { openClientHost } from "./client_host.ts";
 import { loadClientPki } from "./client_pki.ts";
 import { type ConnectedInfo, Connection, type ConnectionDeps, type ConnectionEnd } from "./connection.ts";
 import { UserPassSource } from "./user_pass.ts";
 import { findDhcpServer } from "./dhcp_lease.ts";
 import { openTransport, systemResolver } from "./dial.ts";
-import { HostChanges } from "./host_changes.ts";
+import type { HostChanges } from "./host_changes.ts";
 import type { HostJournal } from "./host_journal.ts";
-import { openHostJournal } from "./journal_replay.ts";
 import { type AppliedPush, PushApplier } from "./push_apply.ts";
-import { recoverResolvConf, ResolvConfFile } from "./resolv_conf.ts";
+import { startClientDatapath } from "./single_peer_datapath.ts";
 import { SwitchableSocket } from "./switchable_socket.ts";
 import { UplinkClamp } from "./uplink_mss.ts";
 
@@ -206,32 +205,13 @@ export class ClientHandle extends Emitter<ClientEvents> {
     return code;
   }
 
-  /** The netlink handle and the recorder of host changes (with resolv.conf when pull.dns says so). */
+  /** The netlink handle and the recorder of host changes (client_host.ts). */
   async #openHost(): Promise<HostChanges> {
     this.#net = this.#options.net ?? openNetlink();
-    let dns: ResolvConfFile | null = null;
-    if (this.#config.pull.dns === "resolv.conf") {
-      const path = this.#options.resolvConfPath ?? "/etc/resolv.conf";
-      await recoverResolvConf(path, this.#log);
-      dns = new ResolvConfFile(path, this.#log);
-    }
-    const journal = await this.#openJournal(this.#net);
-    this.#host = new HostChanges(this.#net, { log: this.#log.child("host"), dns, journal });
-    return this.#host;
-  }
-
-  /**
-   * Puts back what an earlier run killed before its stop left on the host
-   * (journal_replay.ts), then starts this run's journal; null without one.
-   */
-  async #openJournal(net: NetConfig): Promise<HostJournal | null> {
-    const dir = this.#options.journalDir !== undefined
-      ? this.#options.journalDir
-      : (this.#options.net ? null : this.#config.stateDir);
-    if (dir === null) return null;
-    const journal = await openHostJournal(dir, this.#config.dev.name, net, this.#log.child("host"));
+    const { host, journal } = await openClientHost(this.#net, this.#config, this.#options, this.#log);
     this.#journal = journal;
-    return journal;
+    this.#host = host;
+    return host;
   }
 
   /** The tun or tap device, opened once for the whole run (persist-tun). */
@@ -245,32 +225,18 @@ export class ClientHandle extends Emitter<ClientEvents> {
     return this.#device;
   }
 
-  /** The single-peer datapath and its loops; control packets and timeouts go to the live connection. */
+  /** The single-peer datapath and its loops (single_peer_datapath.ts), fed to the live connection. */
   #startDatapath(device: PacketDevice): Datapath {
-    const log = this.#log;
-    const datapath = new Datapath({
-      mode: "single",
+    const { datapath, loops, tick } = startClientDatapath({
       device,
-      now: this.#options.now,
       socket: this.#socket,
-      log: log.child("datapath"),
-      onControl: (buf, off, len, from, row) => this.#connection?.onControl(buf, off, len, from, row),
-      onExit: () => this.#connection?.onExit(),
-      onRekeyDue: () => this.#connection?.onRekeyDue(),
-      onTimeout: () => {
-        datapath.releasePeer(0);
-        this.#connection?.onTimeout();
-      },
+      now: this.#options.now,
+      log: this.#log,
+      connection: () => this.#connection,
+      isStopping: () => this.#stopping,
     });
-    const loopFailed = (where: string) => (e: unknown) => {
-      if (!this.#stopping) log.error(`${where} loop failed: ${(e as Error).message}`);
-    };
-    this.#loops.push(runInsideLoop(datapath).catch(loopFailed("device")));
-    this.#loops.push(runOutsideLoop(datapath).catch(loopFailed("socket")));
-    this.#tick = setInterval(() => {
-      datapath.tick();
-      this.#connection?.checkDeadPeer();
-    }, 1000);
+    this.#loops.push(...loops);
+    this.#tick = tick;
     return datapath;
   }
 

@@ -11,76 +11,23 @@
  *             failed        failed      failed (timeout, TLS, AUTH_FAILED)   lost / server-restart
  */
 
-import type { ClientConfig, Remote } from "../config/schema.ts";
-import type { ControlWrap } from "../control/control_wrap.ts";
+import type { Remote } from "../config/schema.ts";
 import type { PushOptions } from "../control/push_options.ts";
 import { ClientMesh } from "./client_mesh.ts";
-import { ControlSession, type PeerVerifier, type SessionEnd, type SessionKey } from "../control/session.ts";
-import type { TlsCredentials } from "../control/tls_channel.ts";
+import { ControlSession, type SessionEnd, type SessionKey } from "../control/session.ts";
 import { type CompressFraming, framingOfOption } from "../data/framing.ts";
 import { DataChannel } from "../data/data_channel.ts";
 import { PEER_ID_UNDEF } from "../data/data_header.ts";
 import { dataKeysFromKey2 } from "../data/key_material.ts";
-import type { Datapath } from "../datapath/datapath.ts";
 import type { DatagramSocket, EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
-import {
-  DialError,
-  formatRemote,
-  type openTransport,
-  type Resolver,
-  resolveRemote,
-  serverEndpoint,
-} from "./dial.ts";
+import { DialError, formatRemote, resolveRemote, serverEndpoint } from "./dial.ts";
 import { deadPeerTimeoutMs, isPeerDead } from "./dead_peer.ts";
 import { screenPushOptions } from "./push_screen.ts";
-import type { UserPassSource } from "./user_pass.ts";
-import type { SwitchableSocket } from "./switchable_socket.ts";
+import { connectionEndOf } from "./connection_end.ts";
+import type { ConnectedInfo, ConnectionDeps, ConnectionEnd } from "./connection_types.ts";
 
-export type ConnectionEnd =
-  /** Never got a working tunnel: DNS, refused, no answer, TLS failure. */
-  | { kind: "failed"; reason: string }
-  /** Was up, then the server went silent or the transport broke (`deadPeer`: dead_peer.ts fired). */
-  | { kind: "lost"; reason: string; upForMs: number; deadPeer?: boolean }
-  /** The server said it is going away (RESTART, EXIT, OCC exit). */
-  | { kind: "server-restart"; reason: string; upForMs: number }
-  | { kind: "auth-failed"; reason: string }
-  /** The server told us to stop (HALT). */
-  | { kind: "halt"; reason: string }
-  /** The host could not be configured as pushed, or the up script failed. */
-  | { kind: "fatal"; reason: string }
-  /** stop() was called. */
-  | { kind: "stopped"; reason: string };
-
-export interface ConnectedInfo {
-  remote: Remote;
-  address: string;
-  push: PushOptions;
-  raw: string[];
-  serverName: string;
-}
-
-export interface ConnectionDeps {
-  config: ClientConfig;
-  credentials: TlsCredentials;
-  /** A fresh wrap per session (tls-crypt keeps per-session state). */
-  makeWrap: () => ControlWrap | undefined;
-  verifyPeer: PeerVerifier;
-  datapath: Datapath;
-  socket: SwitchableSocket;
-  resolver: Resolver;
-  log: Logger;
-  /** From dialling until the PUSH_REPLY. */
-  handshakeTimeoutMs: number;
-  /** Until the server's first packet (an unanswered UDP remote fails this fast). */
-  firstResponseTimeoutMs: number;
-  /** Opens the transport to the resolved remote (dial.ts openTransport; fakes in tests). */
-  openTransport: typeof openTransport;
-  /** Applies the push to the host; a rejection ends the connection as fatal. */
-  onPush: (info: ConnectedInfo) => Promise<void>;
-  /** auth.user_pass_file: the username and password (or auth-token) sent to the server. */
-  userPass?: UserPassSource | null;
-}
+export type { ConnectedInfo, ConnectionDeps, ConnectionEnd } from "./connection_types.ts";
 
 export class Connection {
   readonly remote: Remote;
@@ -389,31 +336,15 @@ export class Connection {
     );
   }
 
-  /** Maps the session's end kind (session_end.ts) to how the client goes on (backoff.ts). */
+  /** How the session's end ends this attempt (connection_end.ts); nothing while stop() runs. */
   #onClosed(e: SessionEnd): void {
     if (this.#stopping) return;
-    switch (e.kind) {
-      case "halt":
-        this.#conclude({ kind: "halt", reason: `the ${e.reason}` });
-        return;
-      case "restart":
-        this.#conclude({ kind: "server-restart", reason: `the ${e.reason}`, upForMs: this.#upFor() });
-        return;
-      case "auth-failed":
-        this.#conclude({
-          kind: "auth-failed",
-          reason: `The server refused our ${
-            this.#deps.userPass ? "password or " : ""
-          }certificate (AUTH_FAILED): ${e.reason}`,
-        });
-        return;
-    }
-    if (!this.#pushed) {
-      const tls = this.#session?.established || e.kind === "timeout" ? "" : "TLS handshake failed: ";
-      this.#conclude({ kind: "failed", reason: `${tls}${e.reason}` });
-    } else {
-      this.#conclude(this.#lostOrFailed(`control channel closed: ${e.reason}`));
-    }
+    this.#conclude(connectionEndOf(e, {
+      pushed: this.#pushed !== null,
+      established: this.#session?.established ?? false,
+      upForMs: this.#upFor(),
+      withPassword: Boolean(this.#deps.userPass),
+    }));
   }
 
   #lostOrFailed(reason: string): ConnectionEnd {

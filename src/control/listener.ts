@@ -20,7 +20,7 @@
  */
 
 import { type Clock, systemClock, systemRandom } from "./clock.ts";
-import { type ControlWrap, type ControlWrapConfig, createControlWrap } from "./control_wrap.ts";
+import { type ControlWrap, createControlWrap } from "./control_wrap.ts";
 import {
   DROP_BAD_OPCODE,
   DROP_CAPACITY,
@@ -31,6 +31,7 @@ import {
   DropCounters,
   VERDICT_OK,
 } from "./drop_counters.ts";
+import type { ControlListenerOptions } from "./listener_options.ts";
 import {
   isDataOpcode,
   isSupportedControlOpcode,
@@ -42,86 +43,20 @@ import {
   SESSION_ID_SIZE,
 } from "./opcode.ts";
 import { type Peer, type PeerContext, PeerTable, type ReplyFn } from "./peer_table.ts";
-import type { PushOptions } from "./push_options.ts";
 import { COOKIE_REPLY_PACKET_ID } from "./reset_cookie.ts";
-import {
-  type AuthDecision,
-  type AuthRequest,
-  ControlSession,
-  type ControlSessionOptions,
-  type PeerIdentity,
-  type PeerVerifier,
-} from "./session.ts";
+import { ControlSession } from "./session.ts";
 import { TokenBucket } from "./source_buckets.ts";
 import {
   type AnsweredReset,
-  type GateOptions,
   type GateStats,
   mayConcernGate,
   StrangerGate,
   type TransportKind,
 } from "./stranger_gate.ts";
-import type { TlsCredentials } from "./tls_channel.ts";
-import type { Logger } from "../log/log.ts";
 
 export type { TransportKind } from "./stranger_gate.ts";
 export type { PeerContext, ReplyFn } from "./peer_table.ts";
-
-/** Stranger limits (stranger_gate.ts, reset_cookie.ts): UDP reset cookies, reset and answer rates. */
-type StrangerOptions = Pick<
-  GateOptions,
-  | "resetCookies"
-  | "resetReplyRate"
-  | "resetReplyBurst"
-  | "sourceResetRate"
-  | "sourceResetBurst"
-  | "sourceTableSize"
->;
-
-export interface ControlListenerOptions extends StrangerOptions {
-  credentials: TlsCredentials;
-  verifyPeer: PeerVerifier;
-  wrap: ControlWrapConfig;
-  /** Further per-session settings (ciphers, clock, timeouts, renegotiation...). */
-  session?: Partial<
-    Omit<
-      ControlSessionOptions,
-      "role" | "send" | "wrap" | "credentials" | "verifyPeer" | "authorize" | "reauthorize" | "pushOptions"
-    >
-  >;
-  authorize?: (
-    peer: PeerIdentity,
-    ctx: PeerContext,
-    auth: AuthRequest,
-  ) => AuthDecision | Promise<AuthDecision>;
-  /** Renegotiations: see ControlSessionOptions.reauthorize. */
-  reauthorize?: (
-    peer: PeerIdentity,
-    ctx: PeerContext,
-    auth: AuthRequest,
-  ) => AuthDecision | Promise<AuthDecision>;
-  pushOptions?: (peer: PeerIdentity, ctx: PeerContext) => PushOptions | Promise<PushOptions>;
-  /** Called for each new session before its first packet is processed: subscribe to its events here. */
-  onSession?: (session: ControlSession, ctx: PeerContext) => void;
-  /** Data-channel packets: `session` is null when no peer matches (the data layer counts it). */
-  onData?: (
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    session: ControlSession | null,
-    ctx: PeerContext | null,
-  ) => void;
-  /** @default 4096 */
-  maxSessions?: number;
-  /** New sessions per second (token bucket). @default 100 */
-  handshakeRate?: number;
-  /** @default 200 */
-  handshakeBurst?: number;
-  /** Randomness for the cookie key. */
-  random?: (n: number) => Uint8Array;
-  clock?: Clock;
-  logger?: Logger;
-}
+export type { ControlListenerOptions } from "./listener_options.ts";
 
 export class ControlListener {
   readonly drops = new DropCounters();

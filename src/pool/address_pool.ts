@@ -19,71 +19,29 @@
  */
 
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
-import { ipv4Netmask, type NumericPrefix } from "../addr/prefix.ts";
+import type { NumericPrefix } from "../addr/prefix.ts";
+import { leaseIfconfig } from "./lease_ifconfig.ts";
 import { remoteIpv4, slotIpv4, slotIpv6, slotOfText } from "./slot_addresses.ts";
 import { FreeSlotHeap } from "./free_slots.ts";
-import { planStatics, type StaticAddress, type StaticReservation } from "./static_reservations.ts";
+import {
+  checkStaticFree,
+  planStatics,
+  type StaticAddress,
+  type StaticReservation,
+} from "./static_reservations.ts";
 import type { ServerLayout } from "./topology.ts";
+import type {
+  AddressPoolOptions,
+  AllocateResult,
+  Lease,
+  PoolSnapshot,
+  PoolSnapshotEntry,
+  PoolStatusEntry,
+} from "./pool_types.ts";
 
 export type { StaticAddress };
-
-export interface Lease {
-  readonly name: string;
-  /** Pool slot, or -1 for a static address outside the dynamic range. */
-  readonly slot: number;
-  /** True for a static reservation. */
-  readonly fixed: boolean;
-  /** The client's IPv4 address (u32), or null. */
-  readonly ipv4: number | null;
-  /** net30: the server-side /30 endpoint; p2p: the server address; subnet/tap: null. */
-  readonly ipv4Remote: number | null;
-  /** The client's IPv6 address (4 words), or null. */
-  readonly ipv6: Uint32Array | null;
-}
-
-export type AllocateRefusal = "exhausted" | "name-in-use" | "static-in-use";
-
-export type AllocateResult =
-  | {
-    readonly ok: true;
-    readonly lease: Lease; /** true if this is the address the name held before */
-    readonly reused: boolean;
-  }
-  | { readonly ok: false; readonly reason: AllocateRefusal; readonly message: string };
-
-export interface AddressPoolOptions {
-  /** Static reservations by client name. */
-  statics?: Record<string, StaticAddress>;
-  /** Allow several sessions with the same name (OpenVPN's duplicate-cn); they never share an address. */
-  duplicateNames?: boolean;
-  /** Milliseconds clock for release ordering. @default Date.now */
-  clock?: () => number;
-  /**
-   * The IPv4 client addresses (u32, inclusive) handed out dynamically
-   * (OpenVPN's ifconfig-pool); slots outside are only for statics. @default the whole pool
-   */
-  range4?: { start: number; end: number };
-}
-
-/** One remembered name → address binding, as persisted. */
-export interface PoolSnapshotEntry {
-  name: string;
-  ipv4?: string;
-  ipv6?: string;
-}
-
-export interface PoolSnapshot {
-  version: 1;
-  leases: PoolSnapshotEntry[];
-}
-
-export interface PoolStatusEntry {
-  readonly name: string;
-  readonly ipv4: string | null;
-  readonly ipv6: string | null;
-  readonly inUse: boolean;
-  readonly fixed: boolean;
-}
+// The pool's value types live in pool_types.ts; callers keep importing them from here.
+export type * from "./pool_types.ts";
 
 interface StaticEntry {
   ipv4: number | null;
@@ -217,17 +175,7 @@ export class AddressPool {
    * subnet/tap "ADDR NETMASK", net30/p2p "LOCAL REMOTE", IPv6 "ADDR/BITS SERVER".
    */
   pushIfconfig(lease: Lease): { ifconfig: string | null; ifconfigIpv6: string | null } {
-    const l = this.layout;
-    let ifconfig: string | null = null;
-    if (lease.ipv4 !== null && l.network4 !== null) {
-      const second = lease.ipv4Remote ?? ipv4Netmask(l.network4.bits);
-      ifconfig = `${formatIpv4(lease.ipv4)} ${formatIpv4(second)}`;
-    }
-    let ifconfigIpv6: string | null = null;
-    if (lease.ipv6 !== null && l.network6 !== null && l.server6 !== null) {
-      ifconfigIpv6 = `${formatIpv6(lease.ipv6)}/${l.network6.bits} ${formatIpv6(l.server6)}`;
-    }
-    return { ifconfig, ifconfigIpv6 };
+    return leaseIfconfig(this.layout, lease);
   }
 
   /** `pushIfconfig` as complete push lines ("ifconfig …", "ifconfig-ipv6 …"). */
@@ -339,28 +287,13 @@ export class AddressPool {
       throw new RangeError(`Static address of "${name}" is in use; release its lease first`);
     }
     const next = spec === null ? null : planStatics(this.layout, { [name]: spec })[0];
-    if (next) this.#checkFree(next);
+    if (next) checkStaticFree(next, this.#statics, this.#inUse, this.#names);
     if (old !== undefined) this.#unreserve(name);
     if (next) {
       for (const slot of [next.slot4, next.slot6]) {
         if (slot >= 0 && this.#names[slot] !== name) this.#changes++;
       }
       this.#reserve(next);
-    }
-  }
-
-  #checkFree(r: StaticReservation): void {
-    const where = `Static address for "${r.name}"`;
-    for (const [other, st] of this.#statics) {
-      if (other === r.name) continue;
-      const same4 = r.ipv4 !== null && st.ipv4 === r.ipv4;
-      const same6 = r.ipv6 !== null && st.ipv6 !== null && r.ipv6.every((w, i) => w === st.ipv6![i]);
-      if (same4 || same6) throw new RangeError(`${where}: the address is reserved for "${other}"`);
-    }
-    for (const slot of [r.slot4, r.slot6]) {
-      if (slot >= 0 && this.#inUse[slot] && this.#names[slot] !== r.name) {
-        throw new RangeError(`${where}: the address is in use by "${this.#names[slot]}"`);
-      }
     }
   }
 

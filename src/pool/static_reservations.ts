@@ -129,3 +129,27 @@ function claim(taken: Map<string, string>, addr: string, name: string, where: st
   }
   taken.set(addr, name);
 }
+
+/**
+ * Throws a RangeError when reservation `r` would take an address reserved for another name (`statics`)
+ * or a slot another name holds live (`inUse`, `names`): a reload must change nothing then.
+ */
+export function checkStaticFree(
+  r: StaticReservation,
+  statics: ReadonlyMap<string, { ipv4: number | null; ipv6: Uint32Array | null }>,
+  inUse: Uint8Array,
+  names: readonly (string | null)[],
+): void {
+  const where = `Static address for "${r.name}"`;
+  for (const [other, st] of statics) {
+    if (other === r.name) continue;
+    const same4 = r.ipv4 !== null && st.ipv4 === r.ipv4;
+    const same6 = r.ipv6 !== null && st.ipv6 !== null && r.ipv6.every((w, i) => w === st.ipv6![i]);
+    if (same4 || same6) throw new RangeError(`${where}: the address is reserved for "${other}"`);
+  }
+  for (const slot of [r.slot4, r.slot6]) {
+    if (slot >= 0 && inUse[slot] && names[slot] !== r.name) {
+      throw new RangeError(`${where}: the address is in use by "${names[slot]}"`);
+    }
+  }
+}

@@ -16,54 +16,26 @@ import type { ClientOverride, ServerConfig } from "../config/schema.ts";
 import type { PeerContext } from "../control/listener.ts";
 import { IV_PROTO_CC_EXIT_NOTIFY } from "../control/peer_info.ts";
 import type { PushOptions } from "../control/push_options.ts";
-import {
-  type AuthDecision,
-  type AuthRequest,
-  type ControlSession,
-  type PeerIdentity,
-  PushRefused,
-} from "../control/session.ts";
+import type { AuthDecision, AuthRequest, ControlSession, PeerIdentity } from "../control/session.ts";
 import type { Datapath } from "../datapath/datapath.ts";
 import { PC_BYTES_IN, PC_BYTES_OUT } from "../datapath/peer_table.ts";
 import type { EndpointSlots } from "../device/datagram_socket.ts";
 import type { Logger } from "../log/log.ts";
-import type { AddressPool, Lease } from "../pool/address_pool.ts";
+import type { AddressPool } from "../pool/address_pool.ts";
 import type { CloseReason } from "../mesh/messages.ts";
+import { ClientAdmission } from "./client_admission.ts";
 import { ClientConnect } from "./client_connect.ts";
 import { ClientDatapath } from "./client_datapath.ts";
 import { ClientMesh } from "./client_mesh.ts";
+import { ClientPush } from "./client_push.ts";
 import { type ClientRecord, iroutesOf, newClientRecord } from "./client_record.ts";
+import type { ClientRegistryOptions } from "./client_registry_options.ts";
 import { ConnectScripts } from "./connect_scripts.ts";
 import type { CrlClient } from "./crl_watch.ts";
-import { emptyPush } from "../config/sections.ts";
-import { buildClientPush } from "./push_reply.ts";
-import { type ClientEvents, disconnectEnv } from "./client_env.ts";
+import { disconnectEnv } from "./client_env.ts";
 
 export type { ClientRecord } from "./client_record.ts";
-
-export interface ClientRegistryOptions {
-  config: ServerConfig;
-  datapath: Datapath;
-  pool: AddressPool | null;
-  /** Moves control session `controlPeerId` to the endpoint its data channel floated to; returns it as text. */
-  float: (controlPeerId: number, endpoints: EndpointSlots, row: number) => string;
-  log: Logger;
-  /** Milliseconds since the epoch. */
-  now: () => number;
-  /** The per-client scripts; default: run from `config.server.scripts` as child processes. */
-  scripts?: ConnectScripts;
-  /** The device name scripts are told (`dev`). @default config.dev.name */
-  dev?: () => string;
-  /**
-   * The deferred username/password decision (user_auth.ts), awaited before admission; absent:
-   * certificates alone decide, synchronously.
-   */
-  userAuth?: (peer: PeerIdentity, ctx: PeerContext, auth: AuthRequest) => Promise<AuthDecision>;
-  /** Options added to a client's PUSH_REPLY (the auth-token). */
-  pushExtra?: (ctx: PeerContext) => string[];
-  /** Told when a client's data channel comes up and when it ends (management >CLIENT:ESTABLISHED/DISCONNECT). */
-  clientEvents?: ClientEvents;
-}
+export type { ClientRegistryOptions } from "./client_registry_options.ts";
 
 export class ClientRegistry {
   readonly #config: ServerConfig;
@@ -76,13 +48,10 @@ export class ClientRegistry {
   readonly #connect: ClientConnect;
   /** By the control listener's peer id. */
   readonly #records = new Map<number, ClientRecord>();
-  /**
-   * Admitted, not yet released records (a peer id reserved), by certificate name, and how many: admission
-   * reads these instead of scanning every record, which at thousands of clients cost more than the rest of
-   * the admission (docs/performance.md, "Swarm").
-   */
-  readonly #admittedByName = new Map<string, Set<ClientRecord>>();
-  #admitted = 0;
+  /** Who may connect, and how many are admitted (client_admission.ts). */
+  readonly #admission: ClientAdmission;
+  /** What each client is pushed (client_push.ts). */
+  readonly #push: ClientPush;
   /** By the datapath's peer id, for authorized records. */
   readonly #byPeer: (ClientRecord | null)[];
   /** Direct client-to-client paths; null unless `server.mesh.enabled`. */
@@ -115,6 +84,20 @@ export class ClientRegistry {
       })
       : null;
     if (this.mesh) o.datapath.relayObserver = this.mesh.introducer;
+    this.#push = new ClientPush({
+      ...o,
+      connect: this.#connect,
+      attachments: this.#attachments,
+      mesh: this.mesh,
+      recordOf: (controlPeerId) => this.#records.get(controlPeerId),
+    });
+    this.#admission = new ClientAdmission({
+      ...o,
+      recordOf: (controlPeerId) => this.#records.get(controlPeerId),
+      seat: (id, rec) => this.#byPeer[id] = rec,
+      release: (rec, reason) => this.#release(rec, reason),
+      stopping: () => this.#stopping,
+    });
   }
 
   /** Records a new session (before its first packet) that arrived from `endpoint`. */
@@ -123,7 +106,7 @@ export class ClientRegistry {
     this.#records.set(ctx.peerId, rec);
     session.on("key", (k) => {
       const wasAttached = rec.attached;
-      // With a ccd dir or client-connect, no data flows until they let the client in (#established).
+      // With a ccd dir or client-connect, no data flows until they let the client in (client_push.ts).
       const hold = this.#connect.deferred && !rec.connectRan;
       this.#attachments.installKey(rec, k.keyId, k.key2, k.cipher, hold);
       this.mesh?.keyInstalled(rec, wasAttached);
@@ -148,170 +131,26 @@ export class ClientRegistry {
     return [...this.#records.values()].filter((rec) => rec.attached && !rec.released);
   }
 
-  // -- Admission --
+  // -- Admission and push --
 
-  /** The listener's authorize hook: refuses, or reserves a peer id and leases addresses (after userAuth). */
+  /** The listener's authorize hook (client_admission.ts). */
   authorize(peer: PeerIdentity, ctx: PeerContext, auth?: AuthRequest): AuthDecision | Promise<AuthDecision> {
-    const userAuth = this.#o.userAuth;
-    if (!userAuth || !auth) return this.#admit(peer, ctx);
-    const early = this.#precheck(peer.commonName);
-    if (early) return this.#refuse(peer.commonName, ctx, early);
-    return userAuth(peer, ctx, auth).then((d) =>
-      d.ok ? this.#admit(peer, ctx) : this.#refuse(peer.commonName, ctx, d.reason)
-    );
+    return this.#admission.authorize(peer, ctx, auth);
   }
 
   /** The listener's reauthorize hook: a renegotiation re-checks the username/password (or token). */
   reauthorize(peer: PeerIdentity, ctx: PeerContext, auth: AuthRequest): Promise<AuthDecision> {
-    const userAuth = this.#o.userAuth;
-    if (!userAuth) return Promise.resolve({ ok: true });
-    return userAuth(peer, ctx, auth);
+    return this.#admission.reauthorize(peer, ctx, auth);
   }
 
-  /** Refusals known before a username/password check. */
-  #precheck(name: string): string | null {
-    if (this.#stopping) return "server is shutting down";
-    if (this.#config.server.clients.get(name)?.disabled) {
-      return "client is disabled in the server configuration";
-    }
-    return null;
-  }
-
-  #refuse(name: string, ctx: PeerContext, reason: string): AuthDecision {
-    this.#log.warn("client refused", { cn: name, remote: ctx.remote, reason });
-    return { ok: false, reason };
-  }
-
-  #admit(peer: PeerIdentity, ctx: PeerContext): AuthDecision {
-    const rec = this.#records.get(ctx.peerId);
-    if (!rec) return { ok: false, reason: "session is gone" };
-    const name = peer.commonName;
-    const override = this.#config.server.clients.get(name) ?? null;
-    if (rec.released || rec.session.closed) return { ok: false, reason: "session is gone" };
-    const refusal = this.#admissionRefusal(rec, name, override, ctx) ?? this.#reserve(rec, peer, override);
-    if (refusal === null) return { ok: true };
-    return this.#refuse(name, ctx, refusal);
-  }
-
-  /** Why `name` may not connect now, or null; replaces its older login unless duplicate_cn. */
-  #admissionRefusal(
-    rec: ClientRecord,
-    name: string,
-    override: ClientOverride | null,
-    ctx: PeerContext,
-  ): string | null {
-    const server = this.#config.server;
-    if (this.#stopping) return "server is shutting down";
-    if (override?.disabled) return "client is disabled in the server configuration";
-    if (!server.duplicateCn) this.#replaceOlder(rec, name, ctx.remote);
-    if (this.#admitted >= server.maxClients) return `server is full (max_clients ${server.maxClients})`;
-    return null;
-  }
-
-  #replaceOlder(rec: ClientRecord, name: string, remote: string): void {
-    const reason = "replaced by a new login of the same client";
-    for (const other of [...(this.#admittedByName.get(name) ?? [])]) {
-      if (other !== rec && !other.released) {
-        this.#log.info("replacing older session of the same client", { cn: name, remote });
-        other.session.close(reason, true);
-        this.#release(other, reason);
-      }
-    }
-  }
-
-  /** Reserves a datapath peer id and leases addresses; returns why it could not, or null. */
-  #reserve(rec: ClientRecord, peer: PeerIdentity, override: ClientOverride | null): string | null {
-    const name = peer.commonName;
-    const id = this.#dp.reservePeer();
-    if (id < 0) return "no free peer-id";
-    let lease: Lease | null = null;
-    if (this.#pool) {
-      const allocated = this.#pool.allocate(name);
-      if (!allocated.ok) {
-        this.#dp.releasePeer(id);
-        return allocated.message;
-      }
-      lease = allocated.lease;
-    }
-    rec.name = name;
-    rec.peerId = id;
-    this.#admitted++;
-    let sameName = this.#admittedByName.get(name);
-    if (sameName === undefined) this.#admittedByName.set(name, sameName = new Set());
-    sameName.add(rec);
-    rec.lease = lease;
-    rec.override = override;
-    rec.serial = peer.serial;
-    rec.authorizedAt = this.#o.now();
-    this.#byPeer[id] = rec;
-    if (lease && this.#pool) {
-      const { ifconfig, ifconfigIpv6 } = this.#pool.pushIfconfig(lease);
-      this.#log.info("address assigned", {
-        cn: name,
-        peerId: id,
-        ...(ifconfig ? { ifconfig } : {}),
-        ...(ifconfigIpv6 ? { ifconfigIpv6 } : {}),
-        ...(lease.fixed ? { static: true } : {}),
-      });
-    }
-    return null;
-  }
-
-  /**
-   * The listener's push hook: the PUSH_REPLY options of an authorized session.
-   * With a client-config-dir or a client-connect script it waits for them
-   * (once per session; a refusal rejects with PushRefused, so the client gets AUTH_FAILED).
-   */
+  /** The listener's push hook: the PUSH_REPLY options of an authorized session (client_push.ts). */
   push(ctx: PeerContext): PushOptions | Promise<PushOptions> {
-    const rec = this.#records.get(ctx.peerId);
-    if (!rec || rec.peerId < 0) throw new Error("push request from a session that was not authorized");
-    if (!this.#connect.deferred && rec.planning === null) {
-      rec.planning = Promise.resolve();
-      this.#established(rec);
-      return this.#withSessionExtras(ctx, this.pushOptionsOf(rec));
-    }
-    rec.planning ??= this.#plan(rec);
-    return rec.planning.then(() => this.#withSessionExtras(ctx, this.pushOptionsOf(rec)));
-  }
-
-  /** Adds what belongs to this session only (the auth-token), never compared by a reload. */
-  #withSessionExtras(ctx: PeerContext, options: PushOptions): PushOptions {
-    const extra = this.#o.pushExtra?.(ctx) ?? [];
-    if (extra.length > 0) options.extra = [...(options.extra ?? []), ...extra];
-    return options;
+    return this.#push.push(ctx);
   }
 
   /** What `rec` is pushed now (also what a reload compares). */
   pushOptionsOf(rec: ClientRecord): PushOptions {
-    const server = this.#config.server;
-    const options = buildClientPush({
-      pool: this.#pool,
-      lease: rec.lease,
-      clientToClient: server.clientToClient,
-      keepalive: this.#config.keepalive,
-      push: rec.inheritPush ? server.push : emptyPush(),
-      override: rec.override,
-      peerId: rec.peerId,
-      compress: server.compat.compress,
-      extra: rec.extraPush,
-    });
-    return options;
-  }
-
-  async #plan(rec: ClientRecord): Promise<void> {
-    const outcome = await this.#connect.plan(rec);
-    if (rec.released) throw new PushRefused("the session ended while its connect scripts ran");
-    const refusal = outcome.ok ? this.#connect.apply(rec, outcome.plan) : outcome.reason;
-    if (refusal !== null) throw new PushRefused(refusal);
-    this.#attachments.reroute(rec);
-    this.#established(rec);
-  }
-
-  /** The client is let in with its final addresses: learn-address, client-disconnect at the end. */
-  #established(rec: ClientRecord): void {
-    rec.connectRan = true;
-    if (this.#attachments.attachHeld(rec)) this.mesh?.keyInstalled(rec, false);
-    this.#connect.learn(rec);
+    return this.#push.optionsOf(rec);
   }
 
   /** Datapath peer `id`'s data key carried reneg_bytes or nears packet-id exhaustion: start a soft reset. */
@@ -451,10 +290,7 @@ export class ClientRegistry {
       this.#o.clientEvents?.disconnected(rec.ctx.peerId, env);
     }
     if (figures) {
-      this.#admitted--;
-      const sameName = this.#admittedByName.get(rec.name!);
-      sameName?.delete(rec);
-      if (sameName?.size === 0) this.#admittedByName.delete(rec.name!);
+      this.#admission.forget(rec);
       this.mesh?.left(rec, meshReason);
       this.#connect.left(rec, figures);
       this.#attachments.detach(rec);

@@ -9,6 +9,7 @@
  *   client_registry.ts   one record per session: authorize, push, data keys, float, release, kill
  *   server_status.ts     the status snapshot (src/ops) and the status log line
  *   pool_setup.ts        the address pool and its persistence
+ *   server_wiring.ts     the listener's and datapath's settings and their hooks into the registry
  *
  *   device ──inside loop──►  Datapath  ◄──outside loop── socket (ServerTransport)
  *                              │  ▲                         │ control packets
@@ -27,18 +28,17 @@
 import { openNetlink } from "../../ffi/netlink.ts";
 import { openTun } from "../../ffi/tun.ts";
 import type { ServerConfig } from "../config/schema.ts";
-import { type Clock, systemClock } from "../control/clock.ts";
+import { systemClock } from "../control/clock.ts";
 import type { ControlWrapConfig } from "../control/control_wrap.ts";
-import { ControlListener } from "../control/listener.ts";
+import type { ControlListener } from "../control/listener.ts";
 import type { TlsCredentials } from "../control/tls_channel.ts";
-import { Datapath } from "../datapath/datapath.ts";
+import type { Datapath } from "../datapath/datapath.ts";
 import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
 import type { NetConfig } from "../device/net_config.ts";
 import type { PacketDevice } from "../device/packet_device.ts";
 import { formatIpv4, formatIpv6 } from "../addr/ip.ts";
 import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
-import type { MetricsSource } from "../ops/metric_family.ts";
 import type { ClientAuthGate } from "../ops/client_auth_gate.ts";
 import { ClientRegistry } from "./client_registry.ts";
 import { openUserAuth, registryAuthHooks, type UserAuth } from "./user_auth.ts";
@@ -47,49 +47,14 @@ import { HandshakeTally } from "./handshake_tally.ts";
 import { HostSetup } from "./host_setup.ts";
 import { PoolKeeper } from "./pool_setup.ts";
 import { applyReload, readReloadedConfig } from "./server_reload.ts";
-import { clientVerifier, openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
+import { openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
 import { ServerMetrics } from "./server_metrics.ts";
 import { ServerStatus } from "./server_status.ts";
-import { type OpenUdpSocket, ServerTransport } from "./server_transport.ts";
+import { ServerTransport } from "./server_transport.ts";
+import type { ServerHandle, ServerOptions } from "./server_types.ts";
+import { createServerDatapath, createServerListener } from "./server_wiring.ts";
 
-/** The server's OS ports and clocks; each defaults to the real one. */
-export interface ServerOptions {
-  log: Logger;
-  /** Host network configuration; default: rtnetlink in the current namespace. Closed at stop. */
-  net?: NetConfig;
-  /** Opens the tun/tap device; default: ffi/tun.ts openTun. */
-  openDevice?: (kind: "tun" | "tap", name: string, mtu: number) => PacketDevice;
-  /** Opens the UDP socket (listen.proto udp); default: ffi/udp.ts. TCP listens through Deno (tcp_socket.ts). */
-  openSocket?: OpenUdpSocket;
-  /** Milliseconds since the epoch (datapath, pool, status). @default Date.now */
-  now?: () => number;
-  /** Time and timers of the control channel (sessions, the listener's rate limits). @default systemClock */
-  clock?: Clock;
-  /** Seconds between CRL file checks (a changed CRL disconnects revoked clients at once). @default 1 */
-  crlCheckSeconds?: number;
-  /** The configuration file, re-read by reload() (SIGHUP, management `reload`); none: reload refuses. */
-  configPath?: string;
-}
-
-export interface ServerHandle {
-  readonly control: ServerControl;
-  /** What /metrics serves (src/ops/metrics_http.ts). */
-  readonly metrics: MetricsSource;
-  /** Logs the client count, non-zero drop counters and datapath statistics. */
-  logStatus(): void;
-  readonly datapath: Datapath;
-  readonly device: PacketDevice;
-  /** The bound UDP/TCP port. */
-  readonly localPort: number;
-  /** The server's own tunnel addresses ("" when the family is not configured): management `state`. */
-  readonly tunAddress: { ipv4: string; ipv6: string };
-  /** Resolves once the server stopped (by stop() or a fatal loop error). */
-  readonly done: Promise<void>;
-  /** Stops the server as on SIGTERM; resolves when everything is cleaned up. Safe to call twice. */
-  stop(reason?: string): Promise<void>;
-  /** Connects the external authenticator (management.client_auth); clients wait for it until then. */
-  attachClientAuth(gate: ClientAuthGate): void;
-}
+export type { ServerHandle, ServerOptions } from "./server_types.ts";
 
 /** How long sessions get to deliver the exit notification at stop. */
 const EXIT_GRACE_MS = 2500;
@@ -196,31 +161,17 @@ class Server implements ServerControl {
   }
 
   #createListener(credentials: TlsCredentials, wrap: ControlWrapConfig): ControlListener {
-    const { server, data } = this.#config;
-    return new ControlListener({
+    return createServerListener({
+      config: this.#config,
       credentials,
-      verifyPeer: clientVerifier({ ca: credentials.ca, crl: this.#crl, log: this.#log }),
       wrap,
-      logger: this.#log.child("control"),
-      maxSessions: server.maxClients * 2 + 16,
-      handshakeRate: server.handshakeRate,
-      handshakeBurst: server.handshakeRate * 2,
-      session: {
-        ciphers: data.ciphers,
-        devType: this.#config.dev.type,
-        renegotiateMs: data.renegSeconds * 1000,
-        transitionWindowMs: data.transitionWindow * 1000,
-        clock: this.#options.clock ?? systemClock,
-      },
-      authorize: (peer, ctx, auth) => this.#registry.authorize(peer, ctx, auth),
-      reauthorize: this.#userAuth
-        ? (peer, ctx, auth) => this.#registry.reauthorize(peer, ctx, auth)
-        : undefined,
-      pushOptions: (_peer, ctx) => this.#registry.push(ctx),
-      onSession: (session, ctx) => {
-        this.#handshakes.watch(session);
-        this.#registry.add(session, ctx, this.#transport.sourceEndpoint());
-      },
+      crl: this.#crl,
+      log: this.#log,
+      clock: this.#options.clock ?? systemClock,
+      userAuth: this.#userAuth !== null,
+      registry: () => this.#registry,
+      transport: () => this.#transport,
+      handshakes: this.#handshakes,
     });
   }
 
@@ -264,25 +215,13 @@ class Server implements ServerControl {
   }
 
   #createDatapath(): Datapath {
-    const { dev, server, listen, keepalive } = this.#config;
-    return new Datapath({
-      mode: dev.type === "tap" ? "switch" : "router",
+    return createServerDatapath({
+      config: this.#config,
       device: this.device,
-      socket: this.#transport.socket,
-      capacity: Math.min(server.maxClients + 16, 0xfffff),
-      clientToClient: server.clientToClient,
-      maxMacsPerClient: server.maxMacsPerClient,
-      mssfix: server.mssfix,
-      float: listen.proto === "udp",
-      pingIntervalMs: keepalive.interval * 1000,
-      timeoutMs: keepalive.timeout * 2000,
       now: this.#now,
-      log: this.#log.child("datapath"),
-      onControl: (buf, off, len, from, row) => this.#transport.handleControl(buf, off, len, from, row),
-      onFloat: (id) => this.#registry.floated(id),
-      onExit: (id) => this.#registry.exitNotified(id),
-      onTimeout: (id) => this.#registry.timedOut(id),
-      onRekeyDue: (id) => this.#registry.rekeyDue(id),
+      log: this.#log,
+      registry: () => this.#registry,
+      transport: () => this.#transport,
     });
   }
 
