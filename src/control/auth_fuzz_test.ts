@@ -1,0 +1,365 @@
+/**
+ * Authenticated-state fuzz (issue 14): TSVPN_FUZZ_FRAMES mutated frames
+ * (default 100 000; `deno task soak` runs 1 000 000) per wrap mode, split
+ * between a ControlListener holding a live session and the live client
+ * session at the other end, each with its DataChannel (P_DATA_V2) installed
+ * from the session's own keys.
+ *
+ * Every frame is a mutated copy of a genuine control or data packet captured
+ * from the handshake and data exchange (bit flips, truncation, extension,
+ * header and peer-id/packet-id rewrites, splices), or random bytes; a mutation
+ * that happens to reproduce its source is re-drawn, so every frame fails its
+ * HMAC (tls-auth), its tls-crypt tag, or its AEAD tag. The proof is a snapshot
+ * of the state such a frame could touch — session table, tracked reset
+ * sources, stateless-answer count, both sessions' ids, packet-id counters,
+ * replay guard, key phases and reliability layer (ids, acks owed, windows),
+ * both DataChannels' packet-ids, byte/packet counters and replay windows —
+ * taken before and after every batch of frames (fed synchronously, so nothing
+ * else runs in between) and compared for equality. Only drop counters move,
+ * and the test checks that they moved by exactly the frames fed.
+ *
+ * The snapshot is shown to be sensitive: afterwards one withheld genuine data
+ * packet changes it, and a renegotiation completes over the fuzzed session.
+ */
+
+import assert from "node:assert/strict";
+import { type ControlWrapConfig, createControlWrap } from "./control_wrap.ts";
+import { VERDICT_OK } from "./drop_counters.ts";
+import { ControlListener } from "./listener.ts";
+import { isDataOpcode, opcodeOf } from "./opcode.ts";
+import { ControlSession, type SessionKey } from "./session.ts";
+import { pkiVerifier } from "./verifier.ts";
+import { DataChannel } from "../data/data_channel.ts";
+import { dataKeysFromKey2 } from "../data/key_material.ts";
+import { OPEN_OK } from "../data/verdicts.ts";
+import { libcryptoStatus } from "../../ffi/libcrypto.ts";
+import { sharedTestPki } from "../testing/control/pki.ts";
+import { fractions, xorshift32 } from "../testing/seeded_random.ts";
+import { pause, until, within } from "../testing/wait.ts";
+
+/** Frames per wrap mode; the soak sets 1000000. */
+export const FUZZ_FRAMES = fuzzFrames(Deno.env.get("TSVPN_FUZZ_FRAMES"));
+const BATCH = 10_000;
+const DATA_PACKETS = 24;
+const SEED = 0x0f22f00d;
+const CLIENT_ENDPOINT = "198.51.100.7:40001";
+
+function fuzzFrames(text: string | undefined): number {
+  if (text === undefined) return 100_000;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`TSVPN_FUZZ_FRAMES: a positive integer, not "${text}"`);
+  return n;
+}
+
+const pki = await sharedTestPki();
+// The DataChannels' default AEAD backend loads libcrypto once per process: load it here, before the
+// tests, so the resource sanitizer does not count it against the first one.
+libcryptoStatus();
+const wrapKey = Uint8Array.from({ length: 256 }, (_, i) => (i * 29 + 3) & 0xff);
+
+/** Random draws for the mutator, seeded so a failure reproduces. */
+class Draw {
+  readonly #r: () => number;
+  constructor(seed: number) {
+    this.#r = fractions(xorshift32(seed));
+  }
+  below(n: number): number {
+    return Math.floor(this.#r() * n);
+  }
+  bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = this.below(256);
+    return b;
+  }
+  pick<T>(a: readonly T[]): T {
+    return a[this.below(a.length)];
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** One mutation of `src`; never an exact copy (that would be a replay, not a forgery). */
+function mutate(d: Draw, src: Uint8Array): Uint8Array {
+  for (;;) {
+    const b = mutateOnce(d, src);
+    if (b.length > 0 && !sameBytes(b, src)) return b;
+  }
+}
+
+function mutateOnce(d: Draw, src: Uint8Array): Uint8Array {
+  const b = src.slice();
+  switch (d.below(8)) {
+    case 0: // a few bit flips anywhere
+      for (let i = 0, n = 1 + d.below(4); i < n; i++) b[d.below(b.length)] ^= 1 << d.below(8);
+      return b;
+    case 1: // truncated
+      return b.subarray(0, d.below(b.length));
+    case 2: { // extended with junk
+      const out = new Uint8Array(b.length + 1 + d.below(1200));
+      out.set(b);
+      out.set(d.bytes(out.length - b.length), b.length);
+      return out;
+    }
+    case 3: // opcode / key-id byte
+      b[0] = d.below(256);
+      return b;
+    case 4: // header: session id, peer-id, packet-id, time (the first 24 bytes)
+      for (let i = 1; i < Math.min(b.length, 24); i++) if (d.below(4) === 0) b[i] = d.below(256);
+      return b;
+    case 5: { // a run of random bytes
+      const at = d.below(b.length);
+      b.set(d.bytes(Math.min(b.length - at, 1 + d.below(64))), at);
+      return b;
+    }
+    case 6: // the tag / HMAC region only
+      b[Math.min(b.length - 1, 9 + d.below(32))] ^= 1 + d.below(255);
+      return b;
+    default: // random bytes of a plausible size
+      return d.bytes(1 + d.below(1400));
+  }
+}
+
+/** A live client session, the listener's session for it, and a DataChannel on each side. */
+interface Rig {
+  listener: ControlListener;
+  client: ControlSession;
+  serverData: DataChannel;
+  clientData: DataChannel;
+  /** Genuine wire packets, client → server and server → client. */
+  toServer: Uint8Array[];
+  toClient: Uint8Array[];
+  /** Replies the listener sent to any endpoint but the client's (strangers). */
+  strangerReplies: number;
+  /** Data frames the listener dispatched with no session, and frames each DataChannel opened. */
+  unknownData: number;
+  opened: { server: number; client: number };
+}
+
+function installer(dc: DataChannel, role: "client" | "server") {
+  return (k: SessionKey) =>
+    dc.installKey(k.keyId, dataKeysFromKey2(k.key2, { cipher: k.cipher, role }), performance.now());
+}
+
+async function liveRig(server: ControlWrapConfig, clientWrap: ControlWrapConfig): Promise<Rig> {
+  const rig = {
+    serverData: new DataChannel(),
+    clientData: new DataChannel(),
+    toServer: [] as Uint8Array[],
+    toClient: [] as Uint8Array[],
+    strangerReplies: 0,
+    unknownData: 0,
+    opened: { server: 0, client: 0 },
+  } as Rig;
+  rig.listener = new ControlListener({
+    credentials: pki.server,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, crl: pki.crlPem, usage: "clientAuth" }),
+    wrap: server,
+    onSession: (s, ctx) => {
+      rig.serverData.localPeerId = ctx.peerId;
+      s.on("key", installer(rig.serverData, "server"));
+    },
+    onData: (buf, off, len, session) => {
+      if (!session) return void rig.unknownData++;
+      if (rig.serverData.open(buf, off, len) === OPEN_OK) rig.opened.server++;
+    },
+  });
+  let delivered = 0;
+  const toClient = (p: Uint8Array) => {
+    rig.toClient.push(p);
+    setTimeout(() => rig.client.receive(p), 0);
+  };
+  rig.client = new ControlSession({
+    role: "client",
+    credentials: pki.client,
+    verifyPeer: pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }),
+    wrap: createControlWrap(clientWrap, "client"),
+    send: (p) => {
+      rig.toServer.push(p);
+      setTimeout(() => {
+        rig.listener.handlePacket("udp", CLIENT_ENDPOINT, CLIENT_ENDPOINT, toClient, p);
+        delivered++;
+      }, 0);
+    },
+  });
+  rig.client.on("key", installer(rig.clientData, "client"));
+  const key = rig.client.once("key");
+  rig.client.start();
+  await within(key, 15_000, "client key");
+  await until(() => delivered === rig.toServer.length && rig.serverData.sendKeyId === 0, {
+    what: "every client packet delivered and the server's data key installed",
+    timeoutMs: 15_000,
+  });
+  rig.clientData.localPeerId = rig.serverData.localPeerId; // as the server's push tells a client
+  return rig;
+}
+
+/** Seals `n` genuine P_DATA_V2 packets on `from`; the odd ones are delivered to `to`, the even ones withheld. */
+function genuineData(
+  from: DataChannel,
+  to: DataChannel,
+  n: number,
+): { all: Uint8Array[]; withheld: Uint8Array[] } {
+  const all: Uint8Array[] = [];
+  const withheld: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const slot = new Uint8Array(24 + 100 + i * 37);
+    slot.fill(0x45, 24);
+    const len = from.seal(slot, 24, slot.length - 24);
+    assert.ok(len > 0, "sealed");
+    const packet = slot.slice(0, len);
+    all.push(packet);
+    if (i % 2 === 1) assert.equal(to.open(packet.slice(), 0, len), OPEN_OK);
+    else withheld.push(packet);
+  }
+  return { all, withheld };
+}
+
+function state(rig: Rig) {
+  const sessions = rig.listener.sessions();
+  return {
+    sessions: rig.listener.sessionCount,
+    trackedSources: rig.listener.trackedSources,
+    gate: JSON.stringify(rig.listener.stats.record()),
+    server: sessions.map((s) => s.snapshot()).join(" || "),
+    client: rig.client.snapshot(),
+    serverData: rig.serverData.snapshot(),
+    clientData: rig.clientData.snapshot(),
+  };
+}
+
+interface FuzzTally {
+  listenerFrames: number;
+  clientFrames: number;
+  listenerAccepted: number;
+  clientAccepted: number;
+}
+
+/** Feeds one batch synchronously: 3 of 5 frames to the listener (client endpoint or strangers), 2 to the client. */
+function feedBatch(rig: Rig, d: Draw, sources: Sources, n: number, t: FuzzTally): void {
+  const strangerReply = () => void rig.strangerReplies++;
+  const clientReply = (p: Uint8Array) => void rig.toClient.push(p);
+  for (let i = 0; i < n; i++) {
+    if (i % 5 < 3) {
+      const b = mutate(d, d.below(2) === 0 ? d.pick(sources.serverData) : d.pick(sources.serverControl));
+      const stranger = d.below(3) === 0;
+      const from = stranger ? `203.0.113.${d.below(250)}:${1024 + d.below(60000)}` : CLIENT_ENDPOINT;
+      const transport = stranger && d.below(4) === 0 ? "tcp" : "udp";
+      const v = rig.listener.handlePacket(transport, from, from, stranger ? strangerReply : clientReply, b);
+      if (v === VERDICT_OK && !isDataOpcode(opcodeOf(b[0]))) t.listenerAccepted++;
+      t.listenerFrames++;
+    } else {
+      const b = mutate(d, d.below(2) === 0 ? d.pick(sources.clientData) : d.pick(sources.clientControl));
+      if (isDataOpcode(opcodeOf(b[0]))) {
+        if (rig.clientData.open(b, 0, b.length) === OPEN_OK) t.clientAccepted++;
+      } else if (rig.client.receive(b) === VERDICT_OK) t.clientAccepted++;
+      t.clientFrames++;
+    }
+  }
+}
+
+interface Sources {
+  serverControl: Uint8Array[];
+  serverData: Uint8Array[];
+  clientControl: Uint8Array[];
+  clientData: Uint8Array[];
+}
+
+const totalOpenDrops = (dc: DataChannel) => dc.openCounts.reduce((a, b) => a + b, 0) - dc.openCounts[OPEN_OK];
+
+for (const mode of ["tls-crypt", "tls-auth"] as const) {
+  Deno.test({
+    name:
+      `${FUZZ_FRAMES} mutated control and P_DATA_V2 frames (${mode}) against a listener with a live session ` +
+      `and that session's client change no state: snapshots before and after every batch are equal`,
+    sanitizeOps: true,
+    sanitizeResources: true,
+    fn: async () => {
+      const serverWrap: ControlWrapConfig = mode === "tls-crypt"
+        ? { mode, key: wrapKey }
+        : { mode, key: wrapKey, digest: "SHA256", direction: 0 };
+      const clientWrap: ControlWrapConfig = mode === "tls-crypt"
+        ? { mode, key: wrapKey }
+        : { mode, key: wrapKey, digest: "SHA256", direction: 1 };
+      const rig = await liveRig(serverWrap, clientWrap);
+      try {
+        const up = genuineData(rig.clientData, rig.serverData, DATA_PACKETS);
+        const down = genuineData(rig.serverData, rig.clientData, DATA_PACKETS);
+        const sources: Sources = {
+          serverControl: rig.toServer.slice(),
+          serverData: up.all,
+          clientControl: rig.toClient.slice(),
+          clientData: down.all,
+        };
+        const d = new Draw(SEED);
+        const tally: FuzzTally = {
+          listenerFrames: 0,
+          clientFrames: 0,
+          listenerAccepted: 0,
+          clientAccepted: 0,
+        };
+        const before = state(rig);
+        const drops0 = {
+          listener: rig.listener.drops.total,
+          client: rig.client.drops.total,
+          serverData: totalOpenDrops(rig.serverData),
+          clientData: totalOpenDrops(rig.clientData),
+          unknown: rig.unknownData,
+        };
+        const started = performance.now();
+        for (let fed = 0; fed < FUZZ_FRAMES; fed += BATCH) {
+          const batchBefore = state(rig);
+          feedBatch(rig, d, sources, Math.min(BATCH, FUZZ_FRAMES - fed), tally);
+          assert.deepEqual(state(rig), batchBefore, `state changed within frames ${fed}..${fed + BATCH}`);
+          await pause(0); // let timers and I/O run between batches, as a receive loop would
+        }
+        const ms = performance.now() - started;
+        const fed = tally.listenerFrames + tally.clientFrames;
+        const dataDrops = totalOpenDrops(rig.serverData) - drops0.serverData +
+          totalOpenDrops(rig.clientData) - drops0.clientData;
+        const controlDrops = rig.listener.drops.total - drops0.listener + rig.client.drops.total -
+          drops0.client;
+        console.log(
+          `auth fuzz (${mode}, seed ${
+            SEED.toString(16)
+          }): ${fed} frames (${tally.listenerFrames} to the listener, ` +
+            `${tally.clientFrames} to the client) in ${Math.round(ms)} ms, ${
+              Math.round(fed / ms * 1000)
+            } frames/s; control drops ${controlDrops}, data drops ${dataDrops}, unknown peer ${
+              rig.unknownData - drops0.unknown
+            }`,
+        );
+        assert.equal(fed, FUZZ_FRAMES, "every frame was fed");
+        assert.deepEqual(state(rig), before, "no state change over the whole run");
+        assert.equal(tally.listenerAccepted + tally.clientAccepted, 0, "no control frame accepted");
+        assert.equal(rig.opened.server, 0, "the listener's DataChannel opened no fuzzed packet");
+        assert.equal(rig.strangerReplies, 0, "nothing was sent to a stranger");
+        // Every frame was counted as a drop exactly once, by the layer that refused it.
+        assert.equal(controlDrops + dataDrops + rig.unknownData - drops0.unknown, FUZZ_FRAMES);
+
+        // The snapshot sees real changes: a withheld genuine packet opens and moves the replay window...
+        const withheld = up.withheld[0];
+        assert.equal(
+          rig.listener.handlePacket("udp", CLIENT_ENDPOINT, CLIENT_ENDPOINT, () => {}, withheld.slice()),
+          VERDICT_OK,
+        );
+        assert.equal(rig.opened.server, 1);
+        assert.notDeepEqual(state(rig).serverData, before.serverData);
+        // ...and the fuzzed sessions still renegotiate.
+        const next = rig.client.once("key");
+        assert.equal(rig.client.renegotiate(), true);
+        assert.equal((await within(next, 15_000, "renegotiated key")).keyId, 1);
+        assert.notEqual(state(rig).client, before.client);
+      } finally {
+        rig.listener.close();
+        await until(() => rig.listener.sessionCount === 0, { what: "sessions ended", timeoutMs: 5000 }).catch(
+          () => {},
+        );
+        rig.client.close("done", false);
+      }
+    },
+  });
+}
