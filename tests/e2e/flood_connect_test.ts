@@ -1,0 +1,164 @@
+/**
+ * End-to-end floods while a legit stock openvpn 2.6 client connects (issue
+ * 14): the client's connect time is measured and must stay under 5 s.
+ *
+ * Hard-reset flood: mallory sends P_CONTROL_HARD_RESET_CLIENT_V2 at 3000/s for
+ * FLOOD_MS from 150 addresses (support/reset_flood.ts), never answering —
+ * plain resets against a server without tls-auth, and tls-crypt-wrapped ones
+ * from a holder of the key against a tls-crypt server. Amplification is
+ * measured at mallory (bytes out, bytes back, per source) and from the
+ * server's counters (stateless answers and drops by reason, SIGUSR2).
+ *
+ * Half-open TCP flood: mallory keeps 1000 connections open that never send a
+ * byte (support/half_open_flood.ts), from 64 addresses (an nft snat rule in
+ * mallory's namespace spreads them round robin, ≤ 16 per address: the server
+ * admits 16 per source), reopening each one the server closes.
+ *
+ *   mallory 172.31.0.100-.249 ──┐
+ *   alice   172.31.0.11 ────────┼── sw ── srv 172.31.0.1 (tsvpn, udp/tcp 1194)
+ */
+
+import assert from "node:assert/strict";
+import { until } from "../../src/testing/wait.ts";
+import { e2eIgnore, ROOT } from "./support/lab.ts";
+import { runScenario, type Scenario } from "./support/scenario.ts";
+import { counter, statusLine } from "./support/status_line.ts";
+
+const opts = { ignore: e2eIgnore(), sanitizeResources: false, sanitizeOps: false };
+const RESET_FLOOD = `${ROOT}tests/e2e/support/reset_flood.ts`;
+const HALF_OPEN_FLOOD = `${ROOT}tests/e2e/support/half_open_flood.ts`;
+const CONNECT_LIMIT_MS = 5000;
+const FLOOD_MS = 12_000;
+const FLOOD_RATE = 3000;
+const RESET_SOURCES = Array.from({ length: 150 }, (_, i) => `172.31.0.${100 + i}`);
+const HALF_OPEN = 1000;
+const HALF_OPEN_SOURCES = RESET_SOURCES.slice(0, 64);
+
+/** Mallory's namespace with `addresses` on its eth0. */
+async function mallory(s: Scenario, addresses: string[]): Promise<string> {
+  const ns = await s.lab.host("mallory", `${addresses[0]}/24`);
+  for (const a of addresses.slice(1)) await s.lab.exec(ns, ["ip", "addr", "add", `${a}/24`, "dev", "eth0"]);
+  return ns;
+}
+
+/** Starts alice's stock openvpn client and returns the ms from its start to "Initialization Sequence Completed". */
+async function timedConnect(s: Scenario): Promise<number> {
+  const started = performance.now();
+  await s.connect([{ name: "alice" }]);
+  return Math.round(performance.now() - started);
+}
+
+/** Waits until the server has handled `n` resets from the flood (answered or rate-limited). */
+function floodReached(s: Scenario, n: number): Promise<unknown> {
+  const handled = (line: string) =>
+    counter(line, "reset_cookies_sent") + counter(line, "drop_control_rate_limited") +
+    counter(line, "drop_control_source_rate_limited");
+  return until(async () => handled(await statusLine(s.server)) >= n, {
+    what: `the server handling ${n} flood resets`,
+    timeoutMs: 20_000,
+    intervalMs: 100,
+  });
+}
+
+for (const tlsCrypt of [false, true]) {
+  const kind = tlsCrypt ? "tls-crypt resets from a holder of the key" : "plain resets, no tls-auth";
+  Deno.test({
+    ...opts,
+    name:
+      `runServer() under a hard-reset flood (${kind}, ${FLOOD_RATE}/s from ${RESET_SOURCES.length} addresses) ` +
+      `lets a stock openvpn client in within ${CONNECT_LIMIT_MS / 1000} s and sends mallory fewer bytes than it received`,
+    fn: () =>
+      runScenario(
+        { clients: [], extraNames: ["alice"], tlsCrypt, server: "  network: 10.8.0.0/24\n" },
+        async (s) => {
+          const ns = await mallory(s, RESET_SOURCES);
+          const args = ["172.31.0.1", "1194", `${FLOOD_MS}`, `${FLOOD_RATE}`, RESET_SOURCES.join(",")];
+          const flood = s.lab.spawnLogged(ns, `reset-flood-${tlsCrypt}`, [
+            Deno.execPath(),
+            "run",
+            "-A",
+            "--unstable-net",
+            RESET_FLOOD,
+            ...args,
+            ...(tlsCrypt ? [s.pki.tlsCrypt] : []),
+          ]);
+          await flood.waitFor(/flooding/, 15_000);
+          await floodReached(s, 2000);
+          const connectMs = await timedConnect(s);
+          assert.ok(await s.lab.pingUntil(s.ns.alice, "10.8.0.1"), "alice's tunnel carries pings");
+          const m = JSON.parse((await flood.waitFor(/^\{.*\}$/m, FLOOD_MS + 30_000))[0]);
+          const line = await statusLine(s.server);
+          const answered = counter(line, "reset_cookies_sent");
+          const limited = counter(line, "drop_control_rate_limited") +
+            counter(line, "drop_control_source_rate_limited");
+          // Server side: mallory got one answer per answered reset (alice's own resets got 1-3 more).
+          const toAlice = answered - m.answers;
+          console.log(JSON.stringify({
+            tlsCrypt,
+            connectMs,
+            mallory: m,
+            bytesRatio: +(m.answerBytes / m.sentBytes).toFixed(3),
+            perResetRatio: +(m.answerSize / m.resetBytes).toFixed(3),
+            server: { answered, limited, toAlice, status: line.replace(/^.* status /, "") },
+          }));
+          assert.ok(connectMs < CONNECT_LIMIT_MS, `alice connected in ${connectMs} ms`);
+          assert.equal(counter(line, "clients"), 1, line);
+          assert.ok(counter(line, "reset_cookies_verified") >= 1, `alice came in through the cookie: ${line}`);
+          assert.ok(toAlice >= 1 && toAlice <= 3, `answers beyond mallory's: ${toAlice} (${line})`);
+          // Every reset mallory sent reached a verdict: answered once, or dropped by a rate limit (alice's
+          // resets may be among the limited ones).
+          assert.ok(m.answers + limited <= m.sent + 3 && m.answers + limited >= 0.95 * m.sent, line);
+          // No retransmission, no amplification in packets; in bytes, the flood got back less than it sent,
+          // by mallory's count and by the server's (answers × answer size vs resets handled × reset size).
+          assert.ok(m.answers <= m.sent && m.worstSource.answers <= m.worstSource.sent);
+          assert.ok(m.answerBytes <= m.sentBytes, `mallory sent ${m.sentBytes} B and got ${m.answerBytes} B`);
+          assert.ok((answered - toAlice) * m.answerSize <= (m.answers + limited) * m.resetBytes, line);
+        },
+      ),
+  });
+}
+
+Deno.test({
+  ...opts,
+  name: `runServer() over TCP with ${HALF_OPEN} half-open connections from ${HALF_OPEN_SOURCES.length} ` +
+    `addresses held open lets a stock openvpn client in within ${CONNECT_LIMIT_MS / 1000} s`,
+  fn: () =>
+    runScenario(
+      { clients: [], extraNames: ["alice"], proto: "tcp", server: "  network: 10.8.0.0/24\n" },
+      async (s) => {
+        const ns = await mallory(s, HALF_OPEN_SOURCES);
+        const map = HALF_OPEN_SOURCES.map((a, i) => `${i} : ${a}`).join(", ");
+        const rule = `ip daddr 172.31.0.1 tcp dport 1194 snat to numgen inc mod ${HALF_OPEN_SOURCES.length} ` +
+          `map { ${map} }`;
+        await s.lab.exec(ns, ["nft", "add", "table", "ip", "mallory"]);
+        await s.lab.exec(ns, [
+          "nft",
+          "add chain ip mallory post { type nat hook postrouting priority srcnat; policy accept; }",
+        ]);
+        await s.lab.exec(ns, ["nft", `add rule ip mallory post ${rule}`]);
+        const flood = s.lab.spawnLogged(ns, "half-open", [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--unstable-net",
+          HALF_OPEN_FLOOD,
+          "172.31.0.1",
+          "1194",
+          `${HALF_OPEN}`,
+          `${FLOOD_MS}`,
+        ]);
+        await flood.waitFor(new RegExp(`holding ${HALF_OPEN}`), 20_000);
+        const connectMs = await timedConnect(s);
+        assert.ok(await s.lab.pingUntil(s.ns.alice, "10.8.0.1"), "alice's tunnel carries pings");
+        const held = JSON.parse((await flood.waitFor(/^\{.*\}$/m, FLOOD_MS + 30_000))[0]);
+        const line = await statusLine(s.server);
+        console.log(JSON.stringify({ connectMs, mallory: held, status: line.replace(/^.* status /, "") }));
+        assert.ok(connectMs < CONNECT_LIMIT_MS, `alice connected in ${connectMs} ms`);
+        assert.equal(counter(line, "clients"), 1, line);
+        assert.ok(held.peakOpen >= HALF_OPEN, `mallory held ${held.peakOpen} connections at once`);
+        // Spread over 64 addresses, none hit the per-source cap; the silent ones were closed at the hello deadline.
+        assert.equal(counter(line, "tcp_refused_per_source"), 0, line);
+        assert.ok(counter(line, "tcp_hello_timeouts") >= HALF_OPEN, line);
+      },
+    ),
+});
