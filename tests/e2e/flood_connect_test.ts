@@ -42,20 +42,29 @@ async function mallory(s: Scenario, addresses: string[]): Promise<string> {
   return ns;
 }
 
-/** Alice's host, made before the server starts so that connecting is all the timed part does. */
-const aliceHost: ScenarioOptions["before"] = async (s) => {
+/**
+ * Hosts for alice (who connects under the flood) and bob (who connects before it, for the same host's
+ * baseline), made before the server starts so that connecting is all the timed part does.
+ */
+const clientHosts: ScenarioOptions["before"] = async (s) => {
   s.ns.alice = await s.lab.host("alice", "172.31.0.11/24");
+  s.ns.bob = await s.lab.host("bob", "172.31.0.12/24");
 };
 
 /**
- * Starts alice's stock openvpn client (her profile written first) and returns the ms from its start to
+ * Starts `name`'s stock openvpn client (the profile written first) and returns the ms from its start to
  * "Initialization Sequence Completed" (the log is polled every 50 ms).
  */
-async function timedConnect(s: Scenario, proto: "udp" | "tcp", tlsCrypt: boolean): Promise<number> {
-  const profile = await s.pki.profile("alice", "172.31.0.1:1194", { proto, tlsCrypt });
+async function timedConnect(
+  s: Scenario,
+  name: string,
+  proto: "udp" | "tcp",
+  tlsCrypt: boolean,
+): Promise<number> {
+  const profile = await s.pki.profile(name, "172.31.0.1:1194", { proto, tlsCrypt });
   const started = performance.now();
-  const client = s.lab.startClient(s.ns.alice, "alice", profile);
-  s.clients.alice = client;
+  const client = s.lab.startClient(s.ns[name], name, profile);
+  s.clients[name] = client;
   await client.waitFor(/Initialization Sequence Completed/, 25_000);
   return Math.round(performance.now() - started);
 }
@@ -85,14 +94,16 @@ for (const tlsCrypt of [false, true]) {
       runScenario(
         {
           clients: [],
-          extraNames: ["alice"],
+          extraNames: ["alice", "bob"],
           tlsCrypt,
           server: "  network: 10.8.0.0/24\n",
-          before: aliceHost,
+          before: clientHosts,
         },
         async (s) => {
+          const baselineMs = await timedConnect(s, "bob", "udp", tlsCrypt);
           const ns = await mallory(s, RESET_SOURCES);
           const udpBefore = await udpCounters(s.lab, ns);
+          const lineBefore = await statusLine(s.server);
           const args = ["172.31.0.1", "1194", `${FLOOD_MS}`, `${FLOOD_RATE}`, RESET_SOURCES.join(",")];
           const flood = s.lab.spawnLogged(ns, `reset-flood-${tlsCrypt}`, [
             Deno.execPath(),
@@ -105,13 +116,13 @@ for (const tlsCrypt of [false, true]) {
           ]);
           await flood.waitFor(/flooding/, 15_000);
           await floodReached(s, 2000);
-          const connectMs = await timedConnect(s, "udp", tlsCrypt);
+          const connectMs = await timedConnect(s, "alice", "udp", tlsCrypt);
           assert.ok(await s.lab.pingUntil(s.ns.alice, "10.8.0.1"), "alice's tunnel carries pings");
           const m = JSON.parse((await flood.waitFor(/^\{.*\}$/m, FLOOD_MS + 30_000))[0]);
           const line = await statusLine(s.server);
-          const answered = counter(line, "reset_cookies_sent");
-          const limited = counter(line, "drop_control_rate_limited") +
-            counter(line, "drop_control_source_rate_limited");
+          const delta0 = (name: string) => counter(line, name) - counter(lineBefore, name);
+          const answered = delta0("reset_cookies_sent");
+          const limited = delta0("drop_control_rate_limited") + delta0("drop_control_source_rate_limited");
           // What reached mallory's host, from its kernel's counters: the generator, busy sending, does not
           // read every answer before it closes its sockets (those count as NoPorts or InErrors).
           const udpAfter = await udpCounters(s.lab, ns);
@@ -126,6 +137,7 @@ for (const tlsCrypt of [false, true]) {
           const toAlice = answered - arrived;
           console.log(JSON.stringify({
             tlsCrypt,
+            baselineMs,
             connectMs,
             kernel,
             mallory: m,
@@ -137,9 +149,9 @@ for (const tlsCrypt of [false, true]) {
             connectMs < CONNECT_LIMIT_MS,
             `alice connected in ${connectMs} ms:\n${s.clients.alice.log()}`,
           );
-          assert.equal(counter(line, "clients"), 1, line);
+          assert.equal(counter(line, "clients"), 2, line);
           assert.ok(
-            counter(line, "reset_cookies_verified") >= 1,
+            delta0("reset_cookies_verified") >= 1,
             `alice came in through the cookie: ${line}`,
           );
           assert.ok(toAlice >= 1 && toAlice <= 3, `answers beyond mallory's: ${toAlice} (${line})`);
@@ -170,12 +182,13 @@ Deno.test({
     runScenario(
       {
         clients: [],
-        extraNames: ["alice"],
+        extraNames: ["alice", "bob"],
         proto: "tcp",
         server: "  network: 10.8.0.0/24\n",
-        before: aliceHost,
+        before: clientHosts,
       },
       async (s) => {
+        const baselineMs = await timedConnect(s, "bob", "tcp", false);
         const ns = await mallory(s, HALF_OPEN_SOURCES);
         const map = HALF_OPEN_SOURCES.map((a, i) => `${i} : ${a}`).join(", ");
         const rule =
@@ -199,13 +212,15 @@ Deno.test({
           `${FLOOD_MS}`,
         ]);
         await flood.waitFor(new RegExp(`holding ${HALF_OPEN}`), 20_000);
-        const connectMs = await timedConnect(s, "tcp", false);
+        const connectMs = await timedConnect(s, "alice", "tcp", false);
         assert.ok(await s.lab.pingUntil(s.ns.alice, "10.8.0.1"), "alice's tunnel carries pings");
         const held = JSON.parse((await flood.waitFor(/^\{.*\}$/m, FLOOD_MS + 30_000))[0]);
         const line = await statusLine(s.server);
-        console.log(JSON.stringify({ connectMs, mallory: held, status: line.replace(/^.* status /, "") }));
+        console.log(
+          JSON.stringify({ baselineMs, connectMs, mallory: held, status: line.replace(/^.* status /, "") }),
+        );
         assert.ok(connectMs < CONNECT_LIMIT_MS, `alice connected in ${connectMs} ms`);
-        assert.equal(counter(line, "clients"), 1, line);
+        assert.equal(counter(line, "clients"), 2, line);
         assert.ok(held.peakOpen >= HALF_OPEN, `mallory held ${held.peakOpen} connections at once`);
         // Spread over 64 addresses, none hit the per-source cap; the silent ones were closed at the hello deadline.
         assert.equal(counter(line, "tcp_refused_per_source"), 0, line);
