@@ -37,6 +37,7 @@ async function impairedPath(r: PairRig): Promise<LoggedProcess> {
     Deno.execPath(),
     "run",
     "-A",
+    "--unstable-net",
     IMPAIRED_LINK,
     ...args,
   ]);
