@@ -244,7 +244,11 @@ Deno.test({
     ]);
     assert.equal(reset("[2001:db8:0:2::1]:443", 16), VERDICT_OK, "another /64, a newcomer: from the reserve");
     assert.equal(reset("[2001:db8:0:3::1]:443", 17), VERDICT_OK);
-    assert.equal(reset("[2001:db8:0:4::1]:443", 18), DROP_RATE_LIMITED, "8 answers in all: the bucket is empty");
+    assert.equal(
+      reset("[2001:db8:0:4::1]:443", 18),
+      DROP_RATE_LIMITED,
+      "8 answers in all: the bucket is empty",
+    );
     await clock.advance(1000);
     assert.equal(reset("192.0.2.2:2", 19), VERDICT_OK, "one token back after 1 s, for a newcomer again");
     assert.equal(reset("[2001:db8:0:1::99]:443", 20), DROP_RATE_LIMITED, "a busy /64 gets no token first");

@@ -14,7 +14,14 @@
 const [host, port, count, holdMs] = Deno.args;
 const COUNT = Number(count);
 const to = { hostname: host, port: Number(port) };
-const stats = { opened: 0, closedByServer: 0, connectFailures: 0, peakOpen: 0, openAtEnd: 0, firstFullMs: -1 };
+const stats = {
+  opened: 0,
+  closedByServer: 0,
+  connectFailures: 0,
+  peakOpen: 0,
+  openAtEnd: 0,
+  firstFullMs: -1,
+};
 const conns = new Set<Deno.Conn>();
 const start = performance.now();
 const end = start + Number(holdMs);
