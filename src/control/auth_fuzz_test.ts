@@ -195,6 +195,21 @@ interface Sources {
   clientData: Uint8Array[];
 }
 
+/**
+ * The snapshot sees real changes: a withheld genuine packet opens and moves the replay window, and the
+ * fuzzed sessions still renegotiate.
+ */
+async function snapshotSeesChanges(rig: Rig, before: ReturnType<typeof state>, withheld: Uint8Array) {
+  const v = rig.listener.handlePacket("udp", CLIENT_ENDPOINT, CLIENT_ENDPOINT, () => {}, withheld.slice());
+  assert.equal(v, VERDICT_OK);
+  assert.equal(rig.opened.server, 1);
+  assert.notDeepEqual(state(rig).serverData, before.serverData);
+  const next = rig.client.once("key");
+  assert.equal(rig.client.renegotiate(), true);
+  assert.equal((await within(next, 15_000, "renegotiated key")).keyId, 1);
+  assert.notEqual(state(rig).client, before.client);
+}
+
 const totalOpenDrops = (dc: DataChannel) => dc.openCounts.reduce((a, b) => a + b, 0) - dc.openCounts[OPEN_OK];
 
 for (const mode of ["tls-crypt", "tls-auth"] as const) {
@@ -267,19 +282,7 @@ for (const mode of ["tls-crypt", "tls-auth"] as const) {
         // Every frame was counted as a drop exactly once, by the layer that refused it.
         assert.equal(controlDrops + dataDrops + rig.unknownData - drops0.unknown, FUZZ_FRAMES);
 
-        // The snapshot sees real changes: a withheld genuine packet opens and moves the replay window...
-        const withheld = up.withheld[0];
-        assert.equal(
-          rig.listener.handlePacket("udp", CLIENT_ENDPOINT, CLIENT_ENDPOINT, () => {}, withheld.slice()),
-          VERDICT_OK,
-        );
-        assert.equal(rig.opened.server, 1);
-        assert.notDeepEqual(state(rig).serverData, before.serverData);
-        // ...and the fuzzed sessions still renegotiate.
-        const next = rig.client.once("key");
-        assert.equal(rig.client.renegotiate(), true);
-        assert.equal((await within(next, 15_000, "renegotiated key")).keyId, 1);
-        assert.notEqual(state(rig).client, before.client);
+        await snapshotSeesChanges(rig, before, up.withheld[0]);
       } finally {
         rig.listener.close();
         await until(() => rig.listener.sessionCount === 0, { what: "sessions ended", timeoutMs: 5000 }).catch(
