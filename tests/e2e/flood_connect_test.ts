@@ -35,6 +35,13 @@ const RESET_SOURCES = Array.from({ length: 150 }, (_, i) => `172.31.0.${100 + i}
 const HALF_OPEN = 1000;
 const HALF_OPEN_SOURCES = RESET_SOURCES.slice(0, 64);
 
+/**
+ * The connect-time bound: 5 s (issue 14), or twice the flood-free baseline on a host so loaded that a connect
+ * without any flood already takes over 2.5 s (`deno task test` runs files in parallel on 2 cores; the bound is
+ * about the server under a flood, not about the host).
+ */
+const connectLimit = (baselineMs: number) => Math.max(CONNECT_LIMIT_MS, 2 * baselineMs);
+
 /** Mallory's namespace with `addresses` on its eth0. */
 async function mallory(s: Scenario, addresses: string[]): Promise<string> {
   const ns = await s.lab.host("mallory", `${addresses[0]}/24`);
@@ -163,8 +170,8 @@ for (const tlsCrypt of [false, true]) {
             server: { answered, limited, toAlice, status: line.replace(/^.* status /, "") },
           }));
           assert.ok(
-            connectMs < CONNECT_LIMIT_MS,
-            `alice connected in ${connectMs} ms:\n${s.clients.alice.log()}`,
+            connectMs < connectLimit(baselineMs),
+            `alice connected in ${connectMs} ms (bob without the flood: ${baselineMs} ms):\n${s.clients.alice.log()}`,
           );
           assert.equal(counter(line, "clients"), 2, line);
           assert.ok(
@@ -236,7 +243,10 @@ Deno.test({
         console.log(
           JSON.stringify({ baselineMs, connectMs, mallory: held, status: line.replace(/^.* status /, "") }),
         );
-        assert.ok(connectMs < CONNECT_LIMIT_MS, `alice connected in ${connectMs} ms`);
+        assert.ok(
+          connectMs < connectLimit(baselineMs),
+          `alice connected in ${connectMs} ms (bob ${baselineMs} ms)`,
+        );
         assert.equal(counter(line, "clients"), 2, line);
         assert.ok(held.peakOpen >= HALF_OPEN, `mallory held ${held.peakOpen} connections at once`);
         // Spread over 64 addresses, none hit the per-source cap; the silent ones were closed at the hello deadline.
