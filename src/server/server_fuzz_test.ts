@@ -53,7 +53,7 @@ async function pingBothWays(server: LabServer, client: LabClient, seq: number): 
     written.some((w) => w.length === p.length && w.every((b, i) => b === p[i]));
   await until(() => out(server.device.written, up) && out(client.device.written, down), {
     what: `ping ${seq} through the tunnel both ways`,
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
   });
 }
 
@@ -65,7 +65,7 @@ Deno.test({
     try {
       const server = await lab.startServer({ keepalive: "{ interval: 3600, timeout: 7200 }" });
       const client = lab.startClient("client1");
-      await client.handle.waitConnected(15_000);
+      await client.handle.waitConnected(60_000);
       await pingBothWays(server, client, 1);
       const toServer = `${parseIpv4(SERVER_ADDRESS) >>> 0}:1194`;
       const fromClient = `${parseIpv4(CLIENT) >>> 0}:${CLIENT_PORT}`;
