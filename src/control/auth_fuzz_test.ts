@@ -66,6 +66,8 @@ interface Rig {
   toClient: Uint8Array[];
   /** Replies the listener sent to any endpoint but the client's (strangers). */
   strangerReplies: number;
+  /** Packets between the two ends not yet delivered. */
+  inFlight: number;
   /** Data frames the listener dispatched with no session, and frames each DataChannel opened. */
   unknownData: number;
   opened: { server: number; client: number };
@@ -84,6 +86,7 @@ async function liveRig(server: ControlWrapConfig, clientWrap: ControlWrapConfig)
     toClient: [] as Uint8Array[],
     strangerReplies: 0,
     unknownData: 0,
+    inFlight: 0,
     opened: { server: 0, client: 0 },
   } as Rig;
   rig.listener = new ControlListener({
@@ -100,9 +103,14 @@ async function liveRig(server: ControlWrapConfig, clientWrap: ControlWrapConfig)
     },
   });
   let delivered = 0;
+  // Packets cross in a later task, as over a socket; the test waits for those in flight before it ends.
+  const later = (fn: () => void) => {
+    rig.inFlight++;
+    setTimeout(() => (rig.inFlight--, fn()), 0);
+  };
   const toClient = (p: Uint8Array) => {
     rig.toClient.push(p);
-    setTimeout(() => rig.client.receive(p), 0);
+    later(() => rig.client.receive(p));
   };
   rig.client = new ControlSession({
     role: "client",
@@ -111,10 +119,10 @@ async function liveRig(server: ControlWrapConfig, clientWrap: ControlWrapConfig)
     wrap: createControlWrap(clientWrap, "client"),
     send: (p) => {
       rig.toServer.push(p);
-      setTimeout(() => {
+      later(() => {
         rig.listener.handlePacket("udp", CLIENT_ENDPOINT, CLIENT_ENDPOINT, toClient, p);
         delivered++;
-      }, 0);
+      });
     },
   });
   rig.client.on("key", installer(rig.clientData, "client"));
@@ -295,6 +303,7 @@ for (const mode of ["tls-crypt", "tls-auth"] as const) {
             () => {},
           );
         rig.client.close("done", false);
+        await until(() => rig.inFlight === 0, { what: "packets in flight delivered", timeoutMs: HANG_MS });
       }
     },
   });
