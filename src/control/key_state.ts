@@ -84,6 +84,13 @@ export class KeyState {
     const next = this.reliable.nextReceiveId;
     return messageId < next || messageId - next < 12;
   }
+
+  /** Phase, negotiation buffers and reliability layer as text (tests: a dropped packet changes nothing). */
+  snapshot(): string {
+    return `key${this.keyId} ${this.phase} peerReset=${this.peerResetSeen} km2=${this.km2Buf.length}` +
+      ` plain=${this.pendingPlainBytes} remote=${this.remote !== null} retire=${this.retireAt}` +
+      ` ${this.reliable.snapshot()}`;
+  }
 }
 
 export interface KeySlotsOptions {
@@ -145,6 +152,12 @@ export class KeySlots {
 
   get handshakeWindowMs(): number {
     return this.#o.handshakeWindowMs ?? DEFAULT_HANDSHAKE_WINDOW_MS;
+  }
+
+  /** Every key's state, the primary and the next key-id as text (tests: a dropped packet changes nothing). */
+  snapshot(): string {
+    return `primary=${this.#primary?.keyId ?? -1} next=${this.#nextKeyId} ` +
+      this.#keys.map((k) => k.snapshot()).join(" | ");
   }
 
   /** The live (not failed) key with this id. */

@@ -210,7 +210,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "ControlListener limits resets per source address (IPv4, IPv6 /64) beside the global answer rate",
+  name:
+    "ControlListener limits resets per source address (IPv4, IPv6 /64) beside the global answer rate, whose last quarter only newcomers take",
   fn: async () => {
     const clock = new ManualClock();
     const l = makeListener(clock, {
@@ -231,17 +232,28 @@ Deno.test({
     const fromOne = [1, 2, 3, 4, 5].map((port) => reset(`192.0.2.1:${port}`, port));
     assert.deepEqual(fromOne, [VERDICT_OK, VERDICT_OK, VERDICT_OK, VERDICT_OK, DROP_SOURCE_RATE_LIMITED]);
     assert.equal(reset("192.0.2.2:1", 6), VERDICT_OK, "another address has its own bucket");
-    // Two addresses in one /64 share a bucket; another /64 does not.
+    // Two addresses in one /64 share a bucket. Its first reset is a newcomer's; the next ones find only the
+    // newcomers' reserve (a quarter of the global burst: 2) left in the global bucket.
     const six = [1, 2, 3, 4, 5].map((i) => reset(`[2001:db8:0:1::${i}]:443`, 10 + i));
-    assert.deepEqual(six.slice(0, 3), [VERDICT_OK, VERDICT_OK, VERDICT_OK]);
-    assert.equal(six[3], DROP_RATE_LIMITED, "8 answers in all: the global bucket is empty");
-    assert.equal(six[4], DROP_SOURCE_RATE_LIMITED, "the /64 used its 4");
-    assert.equal(reset("[2001:db8:0:2::1]:443", 16), DROP_RATE_LIMITED, "another /64, but no answer left");
+    assert.deepEqual(six, [
+      VERDICT_OK,
+      DROP_RATE_LIMITED,
+      DROP_RATE_LIMITED,
+      DROP_RATE_LIMITED,
+      DROP_SOURCE_RATE_LIMITED,
+    ]);
+    assert.equal(reset("[2001:db8:0:2::1]:443", 16), VERDICT_OK, "another /64, a newcomer: from the reserve");
+    assert.equal(reset("[2001:db8:0:3::1]:443", 17), VERDICT_OK);
+    assert.equal(
+      reset("[2001:db8:0:4::1]:443", 18),
+      DROP_RATE_LIMITED,
+      "8 answers in all: the bucket is empty",
+    );
     await clock.advance(1000);
-    assert.equal(reset("[2001:db8:0:1::99]:443", 20), VERDICT_OK, "one token back in each bucket after 1 s");
-    assert.equal(reset("[2001:db8:0:1::98]:443", 21), DROP_SOURCE_RATE_LIMITED);
-    assert.equal(l.drops.counts[DROP_SOURCE_RATE_LIMITED], 3);
-    assert.equal(l.drops.counts[DROP_RATE_LIMITED], 2);
+    assert.equal(reset("192.0.2.2:2", 19), VERDICT_OK, "one token back after 1 s, for a newcomer again");
+    assert.equal(reset("[2001:db8:0:1::99]:443", 20), DROP_RATE_LIMITED, "a busy /64 gets no token first");
+    assert.equal(l.drops.counts[DROP_SOURCE_RATE_LIMITED], 2);
+    assert.equal(l.drops.counts[DROP_RATE_LIMITED], 5);
     assert.equal(l.sessionCount, 0);
     l.close();
   },

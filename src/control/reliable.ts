@@ -241,6 +241,15 @@ export class ReliableChannel {
     return this.#nextRecvId;
   }
 
+  /** Ids, windows, queues and owed acks as text, for tests proving a dropped packet changed nothing. */
+  snapshot(): string {
+    const inflight = this.#inflight.map((e) => `${e.id}@${e.nextTry}`).join(",");
+    const buffered = [...this.#recvBuf.keys()].join(",");
+    return `send=${this.#nextSendId} recv=${this.#nextRecvId} inflight=[${inflight}] queue=${this.#queue.length}` +
+      ` stream=${this.#streamBytes} buffered=[${buffered}] delivered=${this.#delivered.length}` +
+      ` acks=[${this.#pendingAcks}] ackHistory=[${this.#ackHistory}] retx=${this.retransmissions} dup=${this.duplicates}`;
+  }
+
   /** True when our message `id` was sent and the peer acknowledged it. */
   acknowledged(id: number): boolean {
     return id < this.#nextSendId && !this.#inflight.some((e) => e.id === id);

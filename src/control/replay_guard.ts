@@ -20,6 +20,11 @@ export class ControlReplayGuard {
     return this.#seen[packetId % WINDOW] === 0;
   }
 
+  /** The guard's whole state as text, for tests proving a rejected packet changed nothing. */
+  snapshot(): string {
+    return `${this.#time}/${this.#highest}/${this.#seen.join("")}`;
+  }
+
   /** Records an id that passed check(); the caller must have called check() first. */
   commit(packetId: number, time: number): void {
     if (this.#time < 0 || time > this.#time) {

@@ -187,6 +187,16 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     return this.#drops;
   }
 
+  /**
+   * The protocol state as text: session ids, packet-id counters and replay guard, every key's phase and
+   * reliability layer (ids, acks owed, windows). Drop counters are left out: they are meant to move.
+   * For tests proving that a packet which fails authentication changes nothing.
+   */
+  snapshot(): string {
+    return `established=${this.established} closed=${this.closed} active=${this.activeKeyId}` +
+      ` ${this.#wire.snapshot()} ${this.#keys.snapshot()}`;
+  }
+
   /** Client: sends the hard reset that opens the session. */
   start(): void {
     if (!this.#client) throw new Error("Only a client session starts itself");

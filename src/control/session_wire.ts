@@ -142,6 +142,12 @@ export class ControlWire {
     }
   }
 
+  /** Session ids, send packet-id and replay guard as text, for tests proving a dropped packet changed nothing. */
+  snapshot(): string {
+    const sid = this.#remoteKnown ? Array.from(this.#remoteSessionId, (b) => b.toString(16)).join(".") : "-";
+    return `remote=${sid} sendPid=${this.#sendPid} guard=${this.#guard.snapshot()}`;
+  }
+
   /** Encodes, wraps and sends one outgoing message of key `keyId`; false when it does not encode. */
   send(keyId: number, o: OutgoingControl): boolean {
     const n = encodeControlPacket(

@@ -32,11 +32,11 @@ export class TokenBucket {
     this.#at = now;
   }
 
-  /** Takes one token if there is one. */
-  take(now: number): boolean {
+  /** Takes one token if there is one, and `keep` more would still be left. */
+  take(now: number, keep = 0): boolean {
     this.#tokens = Math.min(this.#burst, this.#tokens + (Math.max(0, now - this.#at) / 1000) * this.#rate);
     this.#at = now;
-    if (this.#tokens < 1) return false;
+    if (this.#tokens < 1 + keep) return false;
     this.#tokens -= 1;
     return true;
   }
@@ -87,6 +87,8 @@ export class SourceBuckets {
   readonly #at: Float64Array;
   readonly #used: Uint8Array;
   #hand = 0;
+  /** Tokens the last take() left in its bucket (its source's remaining burst). */
+  left = 0;
 
   constructor(o: SourceBucketOptions) {
     if (!(o.rate > 0) || !(o.burst >= 1) || !(o.capacity >= 1)) {
@@ -118,10 +120,10 @@ export class SourceBuckets {
     const tokens = Math.min(this.#burst, this.#tokens[slot] + (elapsed / 1000) * this.#rate);
     this.#at[slot] = now;
     if (tokens < 1) {
-      this.#tokens[slot] = tokens;
+      this.#tokens[slot] = this.left = tokens;
       return false;
     }
-    this.#tokens[slot] = tokens - 1;
+    this.#tokens[slot] = this.left = tokens - 1;
     return true;
   }
 

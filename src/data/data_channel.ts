@@ -303,6 +303,22 @@ export class DataChannel {
     if (dc.#send !== null) dc.#send.sendPid = packetId;
   }
 
+  /**
+   * Every key's packet-id, counters and replay window, and which keys send and open, as text. The open
+   * and seal verdict counters are left out: they are meant to move. For tests proving that a datagram
+   * which fails authentication changes nothing.
+   */
+  snapshot(): string {
+    const keys = this.#slots.filter((s) => s !== null).map((s) =>
+      `key${s.keyId} sendPid=${s.sendPid} counters=${s.counters.join(",")} expires=${s.expiresAtMs}` +
+      ` replay=${s.replay.snapshot()}`
+    );
+    return `send=${this.#send?.keyId ?? -1} previous=${
+      this.#previous?.keyId ?? -1
+    } peer=${this.#localPeerId} ` +
+      keys.join(" | ");
+  }
+
   #drop(s: KeySlot): void {
     if (this.#slots[s.keyId] === s) this.#slots[s.keyId] = null;
     if (this.#send === s) this.#send = null;

@@ -75,6 +75,16 @@ export class ReplayWindow {
     this.#words[(id >>> 5) & this.#mask] |= 1 << (id & 31);
   }
 
+  /** The highest id and every id in the window seen or not, as text (tests: a refused packet changes nothing). */
+  snapshot(): string {
+    const bits: string[] = [];
+    const h = this.#highest;
+    for (let id = Math.max(1, h - this.size + 1); id <= h; id++) {
+      bits.push(this.check(id) === REPLAY_OK ? "0" : "1");
+    }
+    return `${h}:${bits.join("")}`;
+  }
+
   /** Forgets everything (a fresh key). */
   reset(): void {
     this.#words.fill(0);

@@ -99,6 +99,11 @@ export class MutableSocket implements DatagramSocket {
     return this.#inner.localPort;
   }
 
+  /** Datagrams waiting to be received. */
+  get pending(): number {
+    return this.#inner.pending;
+  }
+
   /** Moves the socket to another source address, as a NAT rebinding does. */
   rebind(address: number): void {
     this.#inner.address = address;
