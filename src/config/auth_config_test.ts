@@ -45,6 +45,21 @@ Deno.test("parseConfig() reads server.auth with its defaults and resolves the sc
   });
 });
 
+Deno.test("parseConfig() takes server.auth.auth_token as another name for token, not both", () => {
+  assert.deepEqual(server("  auth: { script: /c, auth_token: { lifetime: 60 } }\n").server.auth!.token, {
+    lifetimeS: 60,
+    secretFile: null,
+  });
+  assert.deepEqual(server("  auth: { script: /c, auth_token: true }\n").server.auth!.token, {
+    lifetimeS: 0,
+    secretFile: null,
+  });
+  fails(
+    HEAD + "  auth: { script: /c, token: true, auth_token: true }\n",
+    "s.yaml:5: server.auth.auth_token: expected token or auth_token, not both (they are the same option)",
+  );
+});
+
 Deno.test("parseConfig() names the file, line and key of a bad server.auth", () => {
   fails(HEAD + "  auth: { method: via-env }\n", "s.yaml:5: server.auth.script: required key is missing");
   fails(

@@ -82,7 +82,7 @@ export const POOL_RANGE_KEYS = ["start", "end"] as const;
 /** `server.compat`: what older OpenVPN profiles expect (docs/operations.md). */
 export const COMPAT_KEYS = ["compress"] as const;
 /** `server.auth`: username/password checked by a script (OpenVPN's auth-user-pass-verify). */
-export const AUTH_KEYS = ["script", "method", "timeout", "token"] as const;
+export const AUTH_KEYS = ["script", "method", "timeout", "token", "auth_token"] as const;
 /** `server.auth.token` (OpenVPN's auth-gen-token). */
 export const AUTH_TOKEN_KEYS = ["lifetime", "secret_file"] as const;
 /** A client config's `auth` (OpenVPN's auth-user-pass). */
