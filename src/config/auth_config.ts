@@ -61,7 +61,9 @@ export function readServerAuth(server: MapView): AuthConfig | null {
 /** `token`, or `auth_token` (the issue's and OpenVPN administrators' name for it); not both. */
 function readToken(auth: MapView): AuthTokenConfig | null {
   const alias = auth.opt("auth_token");
-  if (alias && auth.opt("token")) alias.fail("expected token or auth_token, not both (they are the same option)");
+  if (alias && auth.opt("token")) {
+    alias.fail("expected token or auth_token, not both (they are the same option)");
+  }
   const f = auth.opt("token") ?? alias;
   if (!f) return null;
   if (f.scalar() === false) return null;
