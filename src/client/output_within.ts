@@ -4,6 +4,8 @@
  * the client's up/down scripts and by the test harness's host commands.
  */
 
+import { killAfter } from "../process/kill_timer.ts";
+
 export interface BoundedOutput {
   output: Deno.CommandOutput;
   /** The deadline passed and the child was killed. */
@@ -12,19 +14,11 @@ export interface BoundedOutput {
 
 /** Waits for `child` (spawned with piped stdout and stderr) to exit, killing it at `timeoutMs`. */
 export async function outputWithin(child: Deno.ChildProcess, timeoutMs: number): Promise<BoundedOutput> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  }, timeoutMs);
+  const deadline = killAfter(child, timeoutMs);
   try {
     const output = await child.output();
-    return { output, timedOut };
+    return { output, timedOut: deadline.timedOut };
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
 }

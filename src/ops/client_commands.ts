@@ -8,7 +8,7 @@
 
 import type { ClientControl, ClientSignal } from "./client_control.ts";
 import type { CommandReply } from "./management_commands.ts";
-import { MANAGEMENT_VERSION } from "./management_commands.ts";
+import { versionReply } from "./management_commands.ts";
 import { formatStatusTime } from "./status_format.ts";
 
 export interface ClientCommandContext {
@@ -47,14 +47,7 @@ export function executeClientCommand(line: string, ctx: ClientCommandContext): C
     case "help":
       return { lines: [`Management Interface for tsvpn ${ctx.version} (client)`, ...HELP], close: false };
     case "version":
-      return {
-        lines: [
-          `OpenVPN Version: tsvpn ${ctx.version} [OpenVPN 2.6 compatible]`,
-          `Management Version: ${MANAGEMENT_VERSION}`,
-          "END",
-        ],
-        close: false,
-      };
+      return versionReply(ctx.version);
     case "pid":
       return one(`SUCCESS: pid=${ctx.pid}`);
     case "load-stats": {

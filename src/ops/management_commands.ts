@@ -19,6 +19,18 @@ export const MANAGEMENT_VERSION = 5;
 export const MANAGEMENT_GREETING =
   `>INFO:OpenVPN Management Interface Version ${MANAGEMENT_VERSION} -- type 'help' for more info`;
 
+/** `version`: the product, then the management protocol version OpenVPN's tools check. */
+export function versionReply(version: string): CommandReply {
+  return {
+    lines: [
+      `OpenVPN Version: tsvpn ${version} [OpenVPN 2.6 compatible]`,
+      `Management Version: ${MANAGEMENT_VERSION}`,
+      "END",
+    ],
+    close: false,
+  };
+}
+
 export interface CommandReply {
   lines: string[];
   /** The session ends after the reply (quit/exit). */
@@ -78,14 +90,7 @@ export async function executeCommand(line: string, ctx: CommandContext): Promise
       return { lines: [`Management Interface for tsvpn ${ctx.version}`, ...HELP], close: false };
     case "version":
       if (params.length > 0) break;
-      return {
-        lines: [
-          `OpenVPN Version: tsvpn ${ctx.version} [OpenVPN 2.6 compatible]`,
-          `Management Version: ${MANAGEMENT_VERSION}`,
-          "END",
-        ],
-        close: false,
-      };
+      return versionReply(ctx.version);
     case "pid":
       return one(`SUCCESS: pid=${ctx.pid}`);
     case "load-stats": {

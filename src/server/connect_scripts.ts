@@ -20,6 +20,7 @@
  * src/client/scripts.ts pipes, which is why it is not reused here).
  */
 
+import { killAfter } from "../process/kill_timer.ts";
 import { join } from "node:path";
 import type { ServerScripts as ScriptsConfig } from "../config/schema.ts";
 import type { Logger } from "../log/log.ts";
@@ -129,21 +130,15 @@ export async function runServerScript(
   } catch (e) {
     return { ok: false, reason: `could not start ${path}: ${(e as Error).message.split("\n")[0]}` };
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  }, timeoutMs);
+  const deadline = killAfter(child, timeoutMs);
   try {
     const status = await child.status;
-    if (timedOut) return { ok: false, reason: `${path} did not finish within ${timeoutMs / 1000} s` };
+    if (deadline.timedOut) {
+      return { ok: false, reason: `${path} did not finish within ${timeoutMs / 1000} s` };
+    }
     if (status.code !== 0) return { ok: false, reason: `${path} exited with code ${status.code}` };
     return { ok: true };
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
 }
