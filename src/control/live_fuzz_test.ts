@@ -136,6 +136,8 @@ interface Genuine {
   /** Wire packets as sent (client → server) and received (server → client). */
   out: Uint8Array[];
   in: Uint8Array[];
+  /** Sends raw bytes on the client's own transport (its source address and port). */
+  sendRaw(b: Uint8Array): void;
 }
 
 async function genuineClient(kind: "udp" | "tcp", port: number): Promise<Genuine> {
@@ -158,6 +160,7 @@ async function genuineClient(kind: "udp" | "tcp", port: number): Promise<Genuine
     },
   });
   g.session = session;
+  g.sendRaw = (b) => t.send(b);
   g.close = () => {
     session.close("test done", false);
     t.close();
@@ -315,6 +318,13 @@ Deno.test({
         await pick(sockets).send(b, to).catch(() => {});
         stats.datagrams++;
         stats.datagramBytes += b.length;
+      }
+      // A genuine client's own session id with an ack naming another server session: whatever the time
+      // budgets let through above, these reach a live session and are refused as session_mismatch.
+      for (let i = 0; i < 4; i++) {
+        const g = genuine[i % 2];
+        g.sendRaw(encode(P_ACK_V1, 0, g.session.localSessionId, [0], randomBytes(8), -1));
+        stats.datagrams++;
       }
       // --- UDP smart sessions: proper reset exchange, then mutated TLS.
       const smartSock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
