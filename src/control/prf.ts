@@ -15,9 +15,14 @@
  *
  * key2 = 2 x (64-byte cipher key | 64-byte HMAC key). The client sends with
  * half 0 and receives with half 1; the server the reverse (data layer's job).
+ *
+ * HMAC on @noble/hashes, keyed once per P_hash and cloned per block: one key2
+ * takes ~75 HMACs, which cost ~2.3 ms of CPU as node:crypto objects (one per
+ * HMAC) and ~0.4 ms this way (docs/performance.md, "Swarm: handshake CPU").
  */
 
-import crypto from "node:crypto";
+import { hmac } from "@noble/hashes/hmac.js";
+import { md5, sha1 } from "@noble/hashes/legacy.js";
 
 export const PRE_MASTER_SIZE = 48;
 export const RANDOM_SIZE = 32;
@@ -32,16 +37,22 @@ export interface KeySource {
   random2: Uint8Array;
 }
 
-function pHash(alg: string, secret: Uint8Array, seed: Uint8Array, out: Uint8Array): void {
-  let a: Uint8Array = crypto.createHmac(alg, secret).update(seed).digest();
+function pHash(alg: typeof md5, secret: Uint8Array, seed: Uint8Array, out: Uint8Array): void {
+  const keyed = hmac.create(alg, secret);
+  let a = keyed.clone().update(seed).digest();
   let off = 0;
   while (off < out.length) {
-    const chunk = crypto.createHmac(alg, secret).update(a).update(seed).digest();
+    const chunk = keyed.clone().update(a).update(seed).digest();
     const n = Math.min(chunk.length, out.length - off);
     for (let i = 0; i < n; i++) out[off + i] ^= chunk[i];
+    chunk.fill(0);
     off += n;
-    a = crypto.createHmac(alg, secret).update(a).digest();
+    const next = keyed.clone().update(a).digest();
+    a.fill(0);
+    a = next;
   }
+  a.fill(0);
+  keyed.destroy();
 }
 
 /** The TLS 1.0/1.1 PRF (MD5 xor SHA1) over an already concatenated label|seed. */
@@ -51,8 +62,8 @@ export function tls1Prf(secret: Uint8Array, seed: Uint8Array, length: number): U
   const s1 = secret.subarray(0, len);
   const s2 = secret.subarray(half, half + len);
   const out = new Uint8Array(length);
-  pHash("md5", s1, seed, out);
-  pHash("sha1", s2, seed, out);
+  pHash(md5, s1, seed, out);
+  pHash(sha1, s2, seed, out);
   return out;
 }
 
