@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { KEY_CACHE_LIMIT, keptKeyCount, opensslVerify, opensslVerifyUsable } from "./signature_openssl.ts";
+import { keptKeyCount, KEY_CACHE_LIMIT, opensslVerify, opensslVerifyUsable } from "./signature_openssl.ts";
 
 const ignore = !opensslVerifyUsable();
 
@@ -63,7 +63,11 @@ Deno.test({
     for (let i = 0; i < pairs.length; i++) {
       const next = (i + 1) % pairs.length;
       assert.equal(opensslVerify("ec", "sha256", pairs[i].spki, data, signatures[i]), true, `key ${i}`);
-      assert.equal(opensslVerify("ec", "sha256", pairs[next].spki, data, signatures[i]), false, `key ${next}`);
+      assert.equal(
+        opensslVerify("ec", "sha256", pairs[next].spki, data, signatures[i]),
+        false,
+        `key ${next}`,
+      );
       assert.ok(keptKeyCount() <= KEY_CACHE_LIMIT);
     }
   }
