@@ -28,6 +28,8 @@ const SYMBOLS = {
   EVP_aes_256_ctr: { parameters: [], result: "pointer" },
   // const EVP_MD *EVP_sha1(void); and the SHA-2 digests tls-auth may use.
   EVP_sha1: { parameters: [], result: "pointer" },
+  // const EVP_MD *EVP_md5(void); (key-method 2's TLS 1.0 PRF: src/control/prf.ts)
+  EVP_md5: { parameters: [], result: "pointer" },
   EVP_sha256: { parameters: [], result: "pointer" },
   EVP_sha384: { parameters: [], result: "pointer" },
   EVP_sha512: { parameters: [], result: "pointer" },

@@ -5,10 +5,13 @@
  * host); a server verifies one client certificate per handshake
  * (docs/performance.md, "Swarm").
  *
- * The key is parsed from its DER SubjectPublicKeyInfo each call (no OpenSSL
- * object outlives a call) and must be of the expected type. Any failure is
- * `false` and leaves OpenSSL's error queue empty; `null` means OpenSSL
- * cannot be used here (the caller falls back to node:crypto).
+ * The key is parsed from its DER SubjectPublicKeyInfo and must be of the
+ * expected type. The last few parsed keys are kept, by their exact DER bytes:
+ * the keys checked are issuers' (the CA's, for every client certificate), and
+ * OpenSSL 3's d2i_PUBKEY (its decoder framework) costs about as much CPU as
+ * the verification itself. Any failure is `false` and leaves OpenSSL's error
+ * queue empty; `null` means OpenSSL cannot be used here (the caller falls
+ * back to node:crypto).
  */
 
 import { libcrypto, libcryptoStatus } from "./libcrypto.ts";
@@ -34,6 +37,42 @@ const MIN_OFF_HEAP = 128;
 
 let usable: boolean | undefined;
 
+/** Most parsed keys kept; the oldest is freed when another is added. */
+export const KEY_CACHE_LIMIT = 8;
+/** Parsed keys by their SubjectPublicKeyInfo bytes (as a binary string), oldest first. */
+const parsedKeys = new Map<string, Deno.PointerObject>();
+
+function binaryString(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+/** The EVP_PKEY for `spki` (kept; the caller does not free it), null when OpenSSL refuses the bytes. */
+function parsedKey(lib: ReturnType<typeof libcrypto>, spki: Uint8Array): Deno.PointerObject | null {
+  const id = binaryString(spki);
+  const kept = parsedKeys.get(id);
+  if (kept !== undefined) return kept;
+  const keyCopy = new Uint8Array(Math.max(spki.length, MIN_OFF_HEAP));
+  keyCopy.set(spki);
+  const cursor = new BigUint64Array(1);
+  cursor[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(keyCopy)));
+  const pkey = lib.d2i_PUBKEY(null, cursor, BigInt(spki.length));
+  if (pkey === null) return null;
+  if (parsedKeys.size >= KEY_CACHE_LIMIT) {
+    const [oldestId, oldest] = parsedKeys.entries().next().value!;
+    parsedKeys.delete(oldestId);
+    lib.EVP_PKEY_free(oldest);
+  }
+  parsedKeys.set(id, pkey);
+  return pkey;
+}
+
+/** How many parsed keys are kept (for tests). */
+export function keptKeyCount(): number {
+  return parsedKeys.size;
+}
+
 /** Whether libcrypto loaded (once; never throws, never prompts). */
 export function opensslVerifyUsable(): boolean {
   usable ??= libcryptoStatus() === null;
@@ -53,11 +92,7 @@ export function opensslVerify(
 ): boolean | null {
   if (!opensslVerifyUsable()) return null;
   const lib = libcrypto();
-  const keyCopy = new Uint8Array(Math.max(spki.length, MIN_OFF_HEAP));
-  keyCopy.set(spki);
-  const cursor = new BigUint64Array(1);
-  cursor[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(keyCopy)));
-  const pkey = lib.d2i_PUBKEY(null, cursor, BigInt(spki.length));
+  const pkey = parsedKey(lib, spki);
   if (pkey === null) {
     lib.ERR_clear_error();
     return false;
@@ -70,7 +105,6 @@ export function opensslVerify(
     return lib.EVP_DigestVerify(ctx, signature, BigInt(signature.length), data, BigInt(data.length)) === 1;
   } finally {
     if (ctx !== null) lib.EVP_MD_CTX_free(ctx);
-    lib.EVP_PKEY_free(pkey);
     lib.ERR_clear_error();
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { opensslVerify, opensslVerifyUsable } from "./signature_openssl.ts";
+import { keptKeyCount, KEY_CACHE_LIMIT, opensslVerify, opensslVerifyUsable } from "./signature_openssl.ts";
 
 const ignore = !opensslVerifyUsable();
 
@@ -50,4 +50,30 @@ Deno.test({ name: "opensslVerify() survives random keys and signatures", ignore 
     const signature = crypto.getRandomValues(new Uint8Array(i % 80));
     assert.equal(opensslVerify(i % 2 ? "ec" : "rsa", "sha256", spki, data, signature), false);
   }
+});
+
+Deno.test({
+  name: "opensslVerify() keeps parsed keys apart by their exact bytes and frees the oldest past the limit",
+  ignore,
+}, () => {
+  const data = new TextEncoder().encode("tbs");
+  const pairs = Array.from({ length: KEY_CACHE_LIMIT + 3 }, () => keyPair("ec"));
+  const signatures = pairs.map((p) => new Uint8Array(sign("sha256", data, p.privateKey)));
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < pairs.length; i++) {
+      const next = (i + 1) % pairs.length;
+      assert.equal(opensslVerify("ec", "sha256", pairs[i].spki, data, signatures[i]), true, `key ${i}`);
+      assert.equal(
+        opensslVerify("ec", "sha256", pairs[next].spki, data, signatures[i]),
+        false,
+        `key ${next}`,
+      );
+      assert.ok(keptKeyCount() <= KEY_CACHE_LIMIT);
+    }
+  }
+  // A key that differs in its last byte is another key (or none), never the kept one.
+  const altered = pairs[0].spki.slice();
+  altered[altered.length - 1] ^= 1;
+  assert.equal(opensslVerify("ec", "sha256", altered, data, signatures[0]), false);
+  assert.equal(opensslVerify("ec", "sha256", pairs[0].spki, data, signatures[0]), true);
 });

@@ -1,7 +1,25 @@
 import assert from "node:assert/strict";
 import { hmac } from "@noble/hashes/hmac.js";
 import { md5, sha1 } from "@noble/hashes/legacy.js";
-import { deriveKey2, openvpnPrf, tls1Prf } from "./prf.ts";
+import { libcryptoStatus } from "../../ffi/libcrypto.ts";
+import { deriveKey2, openvpnPrf, setPrfBackend, tls1Prf } from "./prf.ts";
+
+/** Runs `fn` as one test per HMAC backend of the PRF (OpenSSL's only where libcrypto loads). */
+function bothBackends(name: string, fn: () => void): void {
+  for (const backend of ["openssl", "noble"] as const) {
+    Deno.test(
+      { name: `${name} (${backend})`, ignore: backend === "openssl" && libcryptoStatus() !== null },
+      () => {
+        const previous = setPrfBackend(backend);
+        try {
+          fn();
+        } finally {
+          setPrfBackend(previous);
+        }
+      },
+    );
+  }
+}
 
 /** A second, deliberately plain TLS 1.0 PRF on @noble/hashes, written from RFC 2246 section 5. */
 function referencePrf(secret: Uint8Array, seed: Uint8Array, n: number): Uint8Array {
@@ -25,7 +43,7 @@ function referencePrf(secret: Uint8Array, seed: Uint8Array, n: number): Uint8Arr
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 const seq = (n: number, start = 0) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
 
-Deno.test("tls1Prf() matches OpenSSL's TLS1-PRF (MD5-SHA1) known answer", () => {
+bothBackends("tls1Prf() matches OpenSSL's TLS1-PRF (MD5-SHA1) known answer", () => {
   // openssl kdf -keylen 64 -kdfopt digest:MD5-SHA1 -kdfopt hexsecret:00..2f
   //   -kdfopt hexseed:<"OpenVPN master secret">a0a1a2a3 TLS1-PRF
   const seed = new Uint8Array([...new TextEncoder().encode("OpenVPN master secret"), 0xa0, 0xa1, 0xa2, 0xa3]);
@@ -37,7 +55,7 @@ Deno.test("tls1Prf() matches OpenSSL's TLS1-PRF (MD5-SHA1) known answer", () => 
   );
 });
 
-Deno.test("tls1Prf() agrees with an independent implementation for odd and even secret sizes", () => {
+bothBackends("tls1Prf() agrees with an independent implementation for odd and even secret sizes", () => {
   for (const len of [1, 20, 47, 48, 49]) {
     const secret = seq(len, 7);
     const seed = seq(77, 100);
@@ -45,7 +63,7 @@ Deno.test("tls1Prf() agrees with an independent implementation for odd and even 
   }
 });
 
-Deno.test("deriveKey2() follows OpenVPN's two-step master secret then key expansion", () => {
+bothBackends("deriveKey2() follows OpenVPN's two-step master secret then key expansion", () => {
   const client = { preMaster: seq(48, 1), random1: seq(32, 50), random2: seq(32, 90) };
   const server = { random1: seq(32, 130), random2: seq(32, 170) };
   const csid = seq(8, 200);

@@ -30,6 +30,8 @@
 import crypto from "node:crypto";
 import { type ControlPacket, encodeControlPacket } from "./control_packet.ts";
 import { P_ACK_V1, P_CONTROL_HARD_RESET_SERVER_V2, SESSION_ID_SIZE } from "./opcode.ts";
+import { defaultWrapPrimitives } from "./wrap_openssl.ts";
+import type { KeyedMac, WrapPrimitives } from "./wrap_primitives.ts";
 
 /** The tls-auth / tls-crypt packet id of the stateless answer; the session continues after it. */
 export const COOKIE_REPLY_PACKET_ID = 1;
@@ -50,15 +52,21 @@ export interface ResetCookieOptions {
   random: (n: number) => Uint8Array;
   /** The handshake window; a slot is half of it (at least 1 s). */
   handshakeWindowMs: number;
+  /** HMAC backend (default: OpenSSL when libcrypto loads, else node:crypto); tests compare both. */
+  primitives?: WrapPrimitives;
 }
 
 export class ResetCookies {
-  readonly #key: Uint8Array;
+  /** HMAC-SHA256 keyed once (four per new client: one answer, three slots checked). */
+  readonly #mac: KeyedMac;
+  readonly #digest = new Uint8Array(32);
   readonly #slotMs: number;
   readonly #slotBytes = new Uint8Array(4);
 
   constructor(o: ResetCookieOptions) {
-    this.#key = o.random(32).slice();
+    const key = o.random(32).slice();
+    this.#mac = (o.primitives ?? defaultWrapPrimitives()).mac("SHA256", key, 32);
+    key.fill(0);
     this.#slotMs = Math.max(1, Math.floor((Math.floor(o.handshakeWindowMs / 1000) + 1) / 2)) * 1000;
   }
 
@@ -85,9 +93,14 @@ export class ResetCookies {
     s[1] = (slot >>> 16) & 0xff;
     s[2] = (slot >>> 8) & 0xff;
     s[3] = slot & 0xff;
-    const mac = crypto.createHmac("sha256", this.#key)
-      .update(s).update(encoder.encode(remote)).update(clientSid.subarray(0, SESSION_ID_SIZE)).digest();
-    return new Uint8Array(mac.buffer, mac.byteOffset, SESSION_ID_SIZE);
+    const mac = this.#mac;
+    const r = encoder.encode(remote);
+    mac.begin();
+    mac.update(s, 0, 4);
+    mac.update(r, 0, r.length);
+    mac.update(clientSid, 0, SESSION_ID_SIZE);
+    mac.finish(this.#digest, 0);
+    return this.#digest.slice(0, SESSION_ID_SIZE);
   }
 }
 

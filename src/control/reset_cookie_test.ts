@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { libcryptoStatus } from "../../ffi/libcrypto.ts";
+import { openSslWrapPrimitives } from "./wrap_openssl.ts";
+import { nodeWrapPrimitives } from "./wrap_primitives.ts";
 import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
 import { VERDICT_OK } from "./drop_counters.ts";
 import { P_ACK_V1, P_CONTROL_HARD_RESET_SERVER_V2, P_CONTROL_V1 } from "./opcode.ts";
@@ -75,4 +79,24 @@ Deno.test("completesCookieExchange() wants acks, all of them and the message id 
   assert.equal(set(P_CONTROL_V1, [0, 2], 1), false);
   assert.equal(set(P_CONTROL_V1, [0], 2), false);
   assert.equal(set(P_ACK_V1, [0], -1, 1), false);
+});
+
+Deno.test("ResetCookies cookie is HMAC-SHA256(key, slot | remote | client sid)[0..8) on both HMAC backends", () => {
+  const backends = libcryptoStatus() === null
+    ? [openSslWrapPrimitives, nodeWrapPrimitives]
+    : [nodeWrapPrimitives];
+  const now = 1234 * SLOT_MS + 5;
+  const want = createHmac("sha256", fixedRandom(32))
+    .update(Uint8Array.of(0, 0, 4, 210)) // slot 1234
+    .update(new TextEncoder().encode("198.51.100.7:40000"))
+    .update(clientSid)
+    .digest()
+    .subarray(0, 8);
+  for (const primitives of backends) {
+    const jar = new ResetCookies({ random: fixedRandom, handshakeWindowMs: 60_000, primitives });
+    const cookie = jar.issue("198.51.100.7:40000", clientSid, now);
+    assert.deepEqual(cookie, new Uint8Array(want), primitives.backend);
+    jar.issue("198.51.100.7:40001", clientSid, now);
+    assert.deepEqual(cookie, new Uint8Array(want), `${primitives.backend}: a later cookie leaves it alone`);
+  }
 });

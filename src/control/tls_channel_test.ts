@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { TlsChannel, type TlsChannelHandlers } from "./tls_channel.ts";
+import { secureContextFor, TlsChannel, type TlsChannelHandlers } from "./tls_channel.ts";
+import { decodePem } from "../pki/pem.ts";
 import { sharedTestPki } from "../testing/control/pki.ts";
 import { holds, until } from "../testing/wait.ts";
 
@@ -72,6 +73,48 @@ Deno.test({
     } finally {
       p.s.destroy();
       p.c.destroy();
+    }
+  },
+});
+
+Deno.test("secureContextFor() makes one TLS context per credential set, a new one when a PEM text changes", () => {
+  const first = secureContextFor(pki.server);
+  assert.equal(secureContextFor({ ...pki.server }), first, "same texts, another object: same context");
+  assert.notEqual(secureContextFor(pki.client), first, "other credentials: another context");
+  assert.notEqual(secureContextFor({ ...pki.server, ca: `${pki.server.ca}\n` }), first, "CA text changed");
+  assert.equal(secureContextFor(pki.server), first);
+  for (let i = 0; i < 4; i++) {
+    secureContextFor({ ...pki.client, ca: `${pki.client.ca}${"\n".repeat(i + 1)}` });
+  }
+  assert.notEqual(secureContextFor(pki.server), first, "evicted after four other sets, then made again");
+});
+
+Deno.test({
+  name: "TlsChannel: two handshakes on one server credential set each present the server's own certificate",
+  fn: async () => {
+    for (let round = 0; round < 2; round++) {
+      let seen: Uint8Array | null = null;
+      // deno-lint-ignore prefer-const
+      let c: TlsChannel;
+      const s = new TlsChannel("server", pki.server, {
+        onCiphertext: (b) => setTimeout(() => c.feed(b), 0),
+        onSecure: () => {},
+        onPlaintext: () => {},
+        onError: () => {},
+      });
+      c = new TlsChannel("client", pki.client, {
+        onCiphertext: (b) => setTimeout(() => s.feed(b), 0),
+        onSecure: (info) => seen = info.peerCertificate,
+        onPlaintext: () => {},
+        onError: () => {},
+      });
+      try {
+        await until(() => seen !== null, { what: "client secure" });
+        assert.deepEqual(seen, decodePem(pki.server.cert, "CERTIFICATE")[0], `round ${round}`);
+      } finally {
+        s.destroy();
+        c.destroy();
+      }
     }
   },
 });
