@@ -249,8 +249,10 @@ Deno.test({
         );
         assert.equal(counter(line, "clients"), 2, line);
         assert.ok(held.peakOpen >= HALF_OPEN, `mallory held ${held.peakOpen} connections at once`);
-        // Spread over 64 addresses, none hit the per-source cap; the silent ones were closed at the hello deadline.
-        assert.equal(counter(line, "tcp_refused_per_source"), 0, line);
+        // Spread over 64 addresses (≤ 16 each when first held); a reopened connection goes to the next address
+        // in the round-robin, not to the one the server just freed, so a few land on a source still holding 16
+        // and are refused: a handful, never a share of the flood. The silent ones were closed at the hello deadline.
+        assert.ok(counter(line, "tcp_refused_per_source") < held.opened / 20, line);
         assert.ok(counter(line, "tcp_hello_timeouts") >= HALF_OPEN, line);
       },
     ),
