@@ -39,7 +39,8 @@ Deno.test("deno task compile declares exactly the permissions tsvpn needs and wr
 });
 
 Deno.test({
-  name: "deno compile builds an executable that answers --version and --help",
+  name: "deno compile builds an executable that answers --version and --help" +
+    (runtimeAvailable() ? "" : " (ignored: no DENORT_BIN, and this machine cannot download denort)"),
   ignore: !runtimeAvailable(),
   // Reported as ignored when no runtime can be had: this machine cannot download denort.
   fn: async () => {
