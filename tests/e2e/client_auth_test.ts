@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { e2eIgnore, type LoggedProcess } from "./support/lab.ts";
 import type { E2ePki } from "./support/pki.ts";
 import { type ClientNet, clientYaml, startClient, withClientLab } from "./support/client_lab.ts";
-import { OPENVPN } from "../interop/openvpn_harness.ts";
+import { startOpenvpn } from "./support/openvpn_server.ts";
 
 const ignore = e2eIgnore();
 
@@ -19,45 +19,13 @@ echo "call username=$username" >> "$0.calls"
 [ "$username" = alice ] && [ "$password" = 'alice-secret' ]
 `;
 
+/** A stock server that checks passwords with `script` and issues auth-tokens; renegotiates every 3 s. */
 function startOpenvpnServer(n: ClientNet, pki: E2ePki, script: string): LoggedProcess {
-  return n.e.spawnLogged(n.srv, "openvpn-server", [
-    OPENVPN!,
-    "--dev",
-    "tun",
-    "--ca",
-    pki.ca,
-    "--cert",
-    pki.cert,
-    "--key",
-    pki.key,
-    "--dh",
-    "none",
-    "--tls-crypt",
-    pki.tlsCrypt,
-    "--server",
-    "10.8.0.0",
-    "255.255.255.0",
-    "--topology",
-    "subnet",
-    "--local",
-    "10.77.0.1",
-    "--keepalive",
-    "1",
-    "10",
-    "--script-security",
-    "3",
-    "--auth-user-pass-verify",
-    script,
-    "via-env",
-    "--auth-gen-token",
-    "0",
-    "10",
-    "--hand-window",
-    "5",
-    "--reneg-sec",
-    "3",
-    "--verb",
-    "3",
+  return startOpenvpn(n, pki, "openvpn-server", [
+    ...["--server", "10.8.0.0", "255.255.255.0", "--topology", "subnet", "--local", "10.77.0.1"],
+    ...["--keepalive", "1", "10", "--script-security", "3"],
+    ...["--auth-user-pass-verify", script, "via-env", "--auth-gen-token", "0", "10"],
+    ...["--hand-window", "5", "--reneg-sec", "3"],
   ]);
 }
 

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { e2eIgnore, serverYaml } from "./support/lab.ts";
-import { runScenario } from "./support/scenario.ts";
+import { runScenario, type Scenario } from "./support/scenario.ts";
 import { clientListRows, managementSession } from "./support/management.ts";
 import type { E2ePki } from "./support/pki.ts";
 
@@ -50,6 +50,28 @@ function authYaml(pki: E2ePki, auth: string, extra: string[] = []): string {
     server: `  network: 10.8.0.0/24\n  auth: ${auth}\n`,
     extra,
   });
+}
+
+/**
+ * A stock client alice (right password) against a server checking passwords with VIA_ENV_SCRIPT and issuing
+ * auth-tokens of `lifetime` seconds, renegotiating every 4 s; `body` gets the scenario and the script path.
+ */
+async function withTokenScenario(lifetime: number, body: (s: Scenario, script: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "tsvpn-auth-" });
+  try {
+    const script = await writeScript(dir, "check.sh", VIA_ENV_SCRIPT);
+    const good = await writeUserPass(dir, "good", "alice", "alice-secret");
+    await runScenario({
+      clients: [{ name: "alice", extra: ["--auth-user-pass", good] }],
+      server: "",
+      yaml: (pki) =>
+        authYaml(pki, `{ script: ${script}, method: via-env, token: { lifetime: ${lifetime} } }`, [
+          "data: { reneg_seconds: 4 }",
+        ]),
+    }, (sc) => body(sc, script));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 function calls(path: string): string[][] {
@@ -172,71 +194,41 @@ Deno.test({
   ...opts,
   name:
     "runServer() with server.auth.token pushes an auth-token; the stock client presents it at each renegotiation and the script runs once",
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "tsvpn-auth-" });
-    try {
-      const script = await writeScript(dir, "check.sh", VIA_ENV_SCRIPT);
-      const good = await writeUserPass(dir, "good", "alice", "alice-secret");
-      await runScenario({
-        clients: [{ name: "alice", extra: ["--auth-user-pass", good] }],
-        server: "",
-        yaml: (pki) =>
-          authYaml(pki, `{ script: ${script}, method: via-env, token: { lifetime: 3600 } }`, [
-            "data: { reneg_seconds: 4 }",
-          ]),
-      }, async ({ lab, ns, server, clients }) => {
-        assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1"), true);
-        // Two renegotiations, each authenticated by the token, not the script.
-        await server.waitFor(/auth-token accepted[\s\S]*auth-token accepted/, 30_000);
-        await server.waitFor(/key negotiation complete keyId=2 /, 10_000);
-        assert.doesNotMatch(clients.alice.log(), /AUTH_FAILED/);
-        const made = calls(script);
-        assert.equal(made.length, 1, `the script ran ${made.length} times:\n${JSON.stringify(made)}`);
-        assert.ok(made[0].includes("session_state=Initial"), made[0].join("\n"));
-        assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1", 3000), true);
-        assert.ok(!/SESS_ID_AT_/.test(server.log()), "the server logged the token");
-      });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+  fn: () =>
+    withTokenScenario(3600, async ({ lab, ns, server, clients }, script) => {
+      assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1"), true);
+      // Two renegotiations, each authenticated by the token, not the script.
+      await server.waitFor(/auth-token accepted[\s\S]*auth-token accepted/, 30_000);
+      await server.waitFor(/key negotiation complete keyId=2 /, 10_000);
+      assert.doesNotMatch(clients.alice.log(), /AUTH_FAILED/);
+      const made = calls(script);
+      assert.equal(made.length, 1, `the script ran ${made.length} times:\n${JSON.stringify(made)}`);
+      assert.ok(made[0].includes("session_state=Initial"), made[0].join("\n"));
+      assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1", 3000), true);
+      assert.ok(!/SESS_ID_AT_/.test(server.log()), "the server logged the token");
+    }),
 });
 
 Deno.test({
   ...opts,
   name:
     "runServer() refuses an auth-token past its lifetime with AUTH_FAILED,SESSION; the stock client drops it, logs in again with its password and the script runs again",
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "tsvpn-auth-" });
-    try {
-      const script = await writeScript(dir, "check.sh", VIA_ENV_SCRIPT);
-      const good = await writeUserPass(dir, "good", "alice", "alice-secret");
-      await runScenario({
-        clients: [{ name: "alice", extra: ["--auth-user-pass", good] }],
-        server: "",
-        yaml: (pki) =>
-          authYaml(pki, `{ script: ${script}, method: via-env, token: { lifetime: 5 } }`, [
-            "data: { reneg_seconds: 4 }",
-          ]),
-      }, async ({ lab, ns, server, clients }) => {
-        // Renegotiation at ~4 s: the token is still good. At ~8 s it is past its 5 s lifetime.
-        await server.waitFor(/auth-token accepted/, 20_000);
-        await server.waitFor(/auth-token expired/, 20_000);
-        await clients.alice.waitFor(
-          /AUTH: Received control message: AUTH_FAILED,SESSION: token expired/,
-          10_000,
-        );
-        await clients.alice.waitFor(
-          /Initialization Sequence Completed[\s\S]*Initialization Sequence Completed/,
-          30_000,
-        );
-        const made = calls(script);
-        assert.equal(made.length, 2, `the script ran ${made.length} times:\n${JSON.stringify(made)}`);
-        assert.ok(made.every((c) => c.includes("password_seen=yes")));
-        assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1", 5000), true);
-      });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+  fn: () =>
+    withTokenScenario(5, async ({ lab, ns, server, clients }, script) => {
+      // Renegotiation at ~4 s: the token is still good. At ~8 s it is past its 5 s lifetime.
+      await server.waitFor(/auth-token accepted/, 20_000);
+      await server.waitFor(/auth-token expired/, 20_000);
+      await clients.alice.waitFor(
+        /AUTH: Received control message: AUTH_FAILED,SESSION: token expired/,
+        10_000,
+      );
+      await clients.alice.waitFor(
+        /Initialization Sequence Completed[\s\S]*Initialization Sequence Completed/,
+        30_000,
+      );
+      const made = calls(script);
+      assert.equal(made.length, 2, `the script ran ${made.length} times:\n${JSON.stringify(made)}`);
+      assert.ok(made.every((c) => c.includes("password_seen=yes")));
+      assert.equal(await lab.pingUntil(ns.alice, "10.8.0.1", 5000), true);
+    }),
 });
