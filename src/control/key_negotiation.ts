@@ -74,7 +74,7 @@ export class KeyNegotiation {
         return;
       }
       ks.peerResetSeen = true;
-      if (role === "client") this.#startTls(ks);
+      if (role === "client" && this.#core.wire.remoteConfirmed) this.#startTls(ks);
       return;
     }
     if (opcode !== P_CONTROL_V1) {
@@ -83,6 +83,16 @@ export class KeyNegotiation {
     }
     if (!ks.tls && role === "server") this.#startTls(ks);
     ks.tls?.feed(payload);
+  }
+
+  /**
+   * Client: the server proved it received our reset (session_wire.ts). TLS starts now if the server's reset
+   * arrived before the proof (a stateless answer carries none).
+   */
+  serverConfirmed(ks: KeyState): void {
+    if (this.#core.role === "client" && ks.peerResetSeen && !ks.tls && ks.phase !== "failed") {
+      this.#startTls(ks);
+    }
   }
 
   /** Writes our key-method 2 message into key `ks`'s TLS channel. */

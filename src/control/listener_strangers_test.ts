@@ -112,19 +112,15 @@ for (const [mode, config] of Object.entries(WRAPS)) {
       assert.equal(sent.length, 1);
       const answer = decodeReply(cw, sent[0]);
       assert.equal(answer.opcode, P_CONTROL_HARD_RESET_SERVER_V2);
-      assert.deepEqual([...answer.acks.subarray(0, answer.ackCount)], [0]);
-      assert.deepEqual(answer.remoteSessionId, sid(1));
+      assert.equal(answer.ackCount, 0, "the reset is acknowledged only once the source proves its address");
       assert.equal(answer.messageId, 0);
       assert.equal(l.sessionCount, 0, "no session");
       assert.equal(clock.pending, 0, "no timer");
       await clock.advance(120_000);
       assert.equal(sent.length, 1, "nothing retransmitted in two handshake windows");
-      // Amplification: one packet per packet, at most twice the bytes (26 vs 14 plain, plus the same wrap).
-      assert.ok(
-        sent[0].length <= 2 * reset.length,
-        `${sent[0].length} B sent for ${reset.length} B received`,
-      );
-      assert.equal(sent[0].length - reset.length, 12);
+      // No amplification: one packet per packet, and not one byte more than the reset (14 B plain both ways,
+      // plus the same wrap).
+      assert.equal(sent[0].length, reset.length, `${sent[0].length} B sent for ${reset.length} B received`);
       assert.equal(l.stats.cookieReplies, 1);
       l.close();
     },
@@ -205,6 +201,56 @@ Deno.test({
       "90 s later",
     );
     assert.equal(l.drops.counts[DROP_BAD_COOKIE], 6);
+    l.close();
+  },
+});
+
+Deno.test({
+  name:
+    "ControlListener: a repeated reset that acknowledges a live cookie opens the session, which acknowledges the reset; one naming another cookie is answered afresh",
+  fn: async () => {
+    const clock = new ManualClock(30_000 * 1000);
+    const l = makeListener(clock, { wrap: WRAPS["tls-auth"] });
+    const cw = clientWrap(WRAPS["tls-auth"]);
+    const ep = "198.51.100.8:5000";
+    const cookie = cookieFor(l, cw, ep, sid(5));
+    const repeat = (remoteSid: Uint8Array, pid: number, out: Uint8Array[]) =>
+      l.handlePacket(
+        "udp",
+        ep,
+        ep,
+        (p) => out.push(p),
+        clientPacket(cw, { op: P_CONTROL_HARD_RESET_CLIENT_V2, sid: sid(5), acks: [0], remoteSid, pid }),
+      );
+    const fresh: Uint8Array[] = [];
+    assert.equal(repeat(sid(9), 2, fresh), VERDICT_OK, "a reset acking a made-up cookie");
+    assert.equal(fresh.length, 1, "answered again, statelessly");
+    assert.equal(decodeReply(cw, fresh[0]).ackCount, 0);
+    assert.equal(l.sessionCount, 0);
+    const fromSession: Uint8Array[] = [];
+    assert.equal(repeat(cookie, 3, fromSession), VERDICT_OK, "a reset acking our cookie");
+    assert.equal(l.sessionCount, 1);
+    assert.equal(l.stats.cookieSessions, 1);
+    await clock.advance(10);
+    const acks = fromSession.map((p) => decodeReply(cw, p)).filter((p) => p.ackCount > 0);
+    assert.ok(acks.length >= 1, "the session acknowledges the client's reset");
+    assert.deepEqual([...acks[0].acks.subarray(0, acks[0].ackCount)], [0]);
+    assert.deepEqual(acks[0].remoteSessionId, sid(5));
+    assert.deepEqual(acks[0].sessionId, cookie);
+    // A stock client's way in: a bare ack of the answer. The session's first packet acknowledges its reset,
+    // which the stock client waits for before its ClientHello.
+    const ep2 = "198.51.100.9:5000";
+    const cookie2 = cookieFor(l, cw, ep2, sid(6));
+    const toStock: Uint8Array[] = [];
+    const bareAck = clientPacket(cw, { op: P_ACK_V1, sid: sid(6), acks: [0], remoteSid: cookie2, pid: 2 });
+    assert.equal(l.handlePacket("udp", ep2, ep2, (p) => toStock.push(p), bareAck), VERDICT_OK);
+    assert.equal(l.sessionCount, 2);
+    await clock.advance(10);
+    assert.equal(toStock.length, 1, "one packet: the ack");
+    const ackOfReset = decodeReply(cw, toStock[0]);
+    assert.equal(ackOfReset.opcode, P_ACK_V1);
+    assert.deepEqual([...ackOfReset.acks.subarray(0, ackOfReset.ackCount)], [0]);
+    assert.deepEqual(ackOfReset.remoteSessionId, sid(6));
     l.close();
   },
 });

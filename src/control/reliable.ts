@@ -165,6 +165,14 @@ export class ReliableChannel {
     return RECV_ACCEPTED;
   }
 
+  /**
+   * Records that message `id` below the start id was received before this channel existed and is still
+   * unacknowledged (a reset answered statelessly, reset_cookie.ts): the next packet acknowledges it.
+   */
+  owesAck(id: number): void {
+    if (id >>> 0 < this.#nextRecvId) this.#queueAck(id >>> 0);
+  }
+
   /** Takes the messages delivered in order since the last call. */
   takeDelivered(): DeliveredMessage[] {
     return this.#delivered.splice(0, this.#delivered.length);

@@ -20,6 +20,13 @@ export class ControlReplayGuard {
     return this.#seen[packetId % WINDOW] === 0;
   }
 
+  /** Forgets every id: the packets seen so far came from a sender that is no longer the peer. */
+  reset(): void {
+    this.#time = -1;
+    this.#highest = 0;
+    this.#seen.fill(0);
+  }
+
   /** The guard's whole state as text, for tests proving a rejected packet changed nothing. */
   snapshot(): string {
     return `${this.#time}/${this.#highest}/${this.#seen.join("")}`;

@@ -5,12 +5,13 @@
  *
  *   client                                         server
  *   HARD_RESET_CLIENT_V2  sid C, msg 0   ->
- *                                        <-   HARD_RESET_SERVER_V2  sid S, ack [0] for C, msg 0
+ *                                        <-   HARD_RESET_SERVER_V2  sid S, msg 0, no ack
  *                                              S = HMAC-SHA256(k, slot | remote | C)[0..8)
  *                                              nothing stored, nothing retransmitted
  *   P_CONTROL_V1 or P_ACK_V1  sid C,     ->   S recomputed for this slot and the two before;
  *     acks (all ≤ 1) for S, msg ≤ 1            a match starts the session after message 0
- *                                              in both directions (session.ts answeredReset)
+ *                                              in both directions (session.ts answeredReset),
+ *                                        <-   owing the ack of the client's message 0
  *
  * `k` is random per listener, `slot` counts half handshake windows (30 s by
  * default, as OpenVPN's (hand-window + 1) / 2), so a cookie is good for 60 to
@@ -21,10 +22,15 @@
  * EARLY_NEG_FLAGS TLV) exists only with tls-crypt-v2 (HARD_RESET_CLIENT_V3),
  * which tsvpn does not support; V2 resets carry no such marker and need none.
  *
- * The answer is one packet per reset: 26 bytes plus the tls-auth/tls-crypt
- * overhead, against 14 bytes plus the same overhead received (1.9x without
- * wrapping, 1.2x with tls-crypt) — the smallest packet that acknowledges the
- * reset and names our session; the listener's buckets bound how many go out.
+ * The answer is one packet per reset and never larger than it: 14 bytes plus
+ * the tls-auth/tls-crypt overhead, as the reset itself, so a spoofed source
+ * makes us send no more bytes than it sent (issue 14: no amplification).
+ * That is why it does not acknowledge the reset (OpenVPN's 26-byte answer
+ * does): the ack goes out once the peer has proven its address. A stock
+ * client acknowledges our reset at once in a P_ACK_V1 (it waits for its own
+ * reset's ack before its ClientHello), which opens the session, and gets our
+ * ack in return: one round trip more than OpenVPN's answer, no timeout. A
+ * tsvpn client starts TLS on our reset, so its ClientHello opens the session.
  */
 
 import crypto from "node:crypto";
@@ -36,8 +42,8 @@ import type { KeyedMac, WrapPrimitives } from "./wrap_primitives.ts";
 /** The tls-auth / tls-crypt packet id of the stateless answer; the session continues after it. */
 export const COOKIE_REPLY_PACKET_ID = 1;
 
-/** Plain size of the answer: op, sid, 1 ack + remote sid, message id. */
-export const COOKIE_REPLY_PLAIN_BYTES = 1 + SESSION_ID_SIZE + 1 + 4 + SESSION_ID_SIZE + 4;
+/** Plain size of the answer: op, sid, no acks, message id — the size of the client's reset. */
+export const COOKIE_REPLY_PLAIN_BYTES = 1 + SESSION_ID_SIZE + 1 + 4;
 
 /** The highest message id a packet completing the cookie exchange may carry or acknowledge. */
 const LAST_HANDSHAKE_ID = 1;
@@ -46,6 +52,7 @@ const LAST_HANDSHAKE_ID = 1;
 const SLOTS_BACK = 2;
 
 const encoder = new TextEncoder();
+const NO_ACKS = new Uint8Array(0);
 
 export interface ResetCookieOptions {
   /** Key source (32 bytes drawn once). */
@@ -105,27 +112,27 @@ export class ResetCookies {
 }
 
 /**
- * Writes the plain stateless answer into `out` (COOKIE_REPLY_PLAIN_BYTES): our reset, message 0,
- * acknowledging the client's reset (message 0). Returns its length.
+ * Writes the plain stateless answer into `out` (COOKIE_REPLY_PLAIN_BYTES): our reset, message 0, carrying
+ * no ack (see the header: the client's reset is acknowledged once the session exists). Returns its length.
  */
-export function encodeCookieReply(out: Uint8Array, serverSid: Uint8Array, clientSid: Uint8Array): number {
+export function encodeCookieReply(out: Uint8Array, serverSid: Uint8Array): number {
   return encodeControlPacket(
     out,
     0,
     P_CONTROL_HARD_RESET_SERVER_V2,
     0,
     serverSid,
-    [0],
-    1,
-    clientSid,
+    NO_ACKS,
+    0,
+    NO_ACKS,
     0,
     null,
   );
 }
 
 /**
- * True when a decoded P_CONTROL_V1 / P_ACK_V1 has the shape of the client's next packet after our answer:
- * at least one ack, every ack and its message id at most 1. Whether its acks name a real cookie is
+ * True when a decoded P_CONTROL_V1 / P_ACK_V1 (or a repeated hard reset) has the shape of the client's next
+ * packet after our answer: at least one ack, every ack and its message id at most 1. Whether its acks name a real cookie is
  * ResetCookies.matches() on `pkt.remoteSessionId`.
  */
 export function completesCookieExchange(pkt: ControlPacket): boolean {

@@ -3,9 +3,14 @@ import { createHmac } from "node:crypto";
 import { libcryptoStatus } from "../../ffi/libcrypto.ts";
 import { openSslWrapPrimitives } from "./wrap_openssl.ts";
 import { nodeWrapPrimitives } from "./wrap_primitives.ts";
-import { ControlPacket, decodeControlPacket } from "./control_packet.ts";
+import { ControlPacket, decodeControlPacket, encodeControlPacket } from "./control_packet.ts";
 import { VERDICT_OK } from "./drop_counters.ts";
-import { P_ACK_V1, P_CONTROL_HARD_RESET_SERVER_V2, P_CONTROL_V1 } from "./opcode.ts";
+import {
+  P_ACK_V1,
+  P_CONTROL_HARD_RESET_CLIENT_V2,
+  P_CONTROL_HARD_RESET_SERVER_V2,
+  P_CONTROL_V1,
+} from "./opcode.ts";
 import {
   completesCookieExchange,
   COOKIE_REPLY_PLAIN_BYTES,
@@ -47,17 +52,31 @@ Deno.test("ResetCookies slots follow the handshake window as OpenVPN's (hand-win
   assert.equal(jar.matches("a:1", clientSid, cookie, 15_000), false, "5 s slots: gone after 3 of them");
 });
 
-Deno.test("encodeCookieReply() writes a 26-byte server reset, message 0, acknowledging the client's reset", () => {
+Deno.test("encodeCookieReply() writes a 14-byte server reset, message 0, no ack: the size of the client's reset", () => {
   const out = new Uint8Array(COOKIE_REPLY_PLAIN_BYTES);
   const serverSid = Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9);
-  assert.equal(encodeCookieReply(out, serverSid, clientSid), 26);
+  const n = encodeCookieReply(out, serverSid);
+  assert.equal(n, 14);
+  const reset = new Uint8Array(64);
+  const resetLen = encodeControlPacket(
+    reset,
+    0,
+    P_CONTROL_HARD_RESET_CLIENT_V2,
+    0,
+    clientSid,
+    [],
+    0,
+    clientSid,
+    0,
+    null,
+  );
+  assert.ok(n <= resetLen, `answer ${n} B, reset ${resetLen} B`);
   const pkt = new ControlPacket();
-  assert.equal(decodeControlPacket(out, 0, 26, pkt), VERDICT_OK);
+  assert.equal(decodeControlPacket(out, 0, n, pkt), VERDICT_OK);
   assert.equal(pkt.opcode, P_CONTROL_HARD_RESET_SERVER_V2);
   assert.equal(pkt.keyId, 0);
   assert.deepEqual(pkt.sessionId, serverSid);
-  assert.deepEqual([...pkt.acks.subarray(0, pkt.ackCount)], [0]);
-  assert.deepEqual(pkt.remoteSessionId, clientSid);
+  assert.equal(pkt.ackCount, 0);
   assert.equal(pkt.messageId, 0);
   assert.equal(pkt.payloadLength, 0);
 });

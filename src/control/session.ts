@@ -150,7 +150,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
 
   /** The peer's session id, or null before its first packet. */
   get remoteSessionId(): Uint8Array | null {
-    return this.#wire.remoteKnown ? this.#wire.remoteSessionId.slice() : null;
+    return this.#wire.remoteConfirmed ? this.#wire.remoteSessionId.slice() : null;
   }
 
   get peer(): PeerIdentity | null {
@@ -246,6 +246,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
         this.#negotiation.receive(ks, m.opcode, m.messageId, m.payload);
       }
     }
+    if (this.#wire.justConfirmed) this.#negotiation.serverConfirmed(ks);
     this.#timers.scheduleFlush();
     return VERDICT_OK;
   }

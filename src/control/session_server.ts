@@ -42,12 +42,14 @@ export class ServerSteps implements RoleSteps {
 
   /**
    * The peer's reset was answered statelessly and it proved it received the answer (reset_cookie.ts):
-   * key-id 0 starts with message 0 done in both directions.
+   * key-id 0 starts with message 0 done in both directions; the answer did not acknowledge the peer's
+   * reset (it may not outweigh it), so the session's first packet does.
    */
   resumeAnsweredReset(r: { remoteSessionId: Uint8Array; packetId: number }): void {
     this.#core.wire.resume(r.remoteSessionId, r.packetId);
     const ks = this.#core.keys.open(0, 1);
     ks.peerResetSeen = true;
+    ks.reliable.owesAck(0);
   }
 
   certificateVerified(_ks: KeyState): void {}

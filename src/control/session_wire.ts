@@ -6,6 +6,13 @@
  * A received packet is first checked (check: authentic, from the known peer, addressed to us, not a
  * replay); the session then decides whether it accepts it, and only accept() changes state (the replay
  * window, the peer's session id learned from its first packet). A dropped packet changes nothing.
+ *
+ * Client: the server's session id is trusted only once a packet carrying it acknowledges ours under our
+ * own session id, which a blind attacker cannot know. A stock server's reset does that at once; a tsvpn
+ * server's stateless answer carries no ack (it may not outweigh the reset, reset_cookie.ts), so its id is
+ * held provisionally: acknowledged, replaced by any later ack-less reset, and confirmed (or replaced) by
+ * the first packet that proves it saw our reset. TLS starts on confirmation (key_negotiation.ts), so a
+ * forged reset pins nothing and costs the real handshake nothing.
  */
 
 import type { Clock } from "./clock.ts";
@@ -49,12 +56,30 @@ export function peerHardReset(role: Role): number {
   return role === "server" ? P_CONTROL_HARD_RESET_CLIENT_V2 : P_CONTROL_HARD_RESET_SERVER_V2;
 }
 
+/** How far the peer's session id is trusted. */
+const REMOTE_UNKNOWN = 0;
+/** Client: from an ack-less server reset; any later ack-less reset or proof replaces it. */
+const REMOTE_PROVISIONAL = 1;
+/** Server: from the peer's reset or cookie. Client: the sender proved it received our reset. */
+const REMOTE_CONFIRMED = 2;
+
+/** What accept() does with the sender of the packet check() passed. */
+const KEEP = 0;
+const PIN_PROVISIONAL = 1;
+const PIN_CONFIRMED = 2;
+
 export class ControlWire {
   readonly localSessionId: Uint8Array;
   /** The packet check() decoded; valid until the next check(). */
   readonly packet = new ControlPacket();
   readonly #remoteSessionId = new Uint8Array(SESSION_ID_SIZE);
-  #remoteKnown = false;
+  #remote = REMOTE_UNKNOWN;
+  /** Set by check() for accept(): KEEP, PIN_PROVISIONAL or PIN_CONFIRMED. */
+  #pin = KEEP;
+  /** Set by check(): the packet comes from another session id than the one held (a new replay window). */
+  #newSender = false;
+  /** Set by accept(): this packet confirmed the peer's session id. */
+  #justConfirmed = false;
   readonly #role: Role;
   readonly #wrap: ControlWrap;
   readonly #send: (packet: Uint8Array) => void;
@@ -77,9 +102,19 @@ export class ControlWire {
     this.#wrapTime = Math.floor(clock.now() / 1000) >>> 0;
   }
 
-  /** True once the peer's session id is known. */
+  /** True once the peer's session id is known (client: provisionally or confirmed). */
   get remoteKnown(): boolean {
-    return this.#remoteKnown;
+    return this.#remote !== REMOTE_UNKNOWN;
+  }
+
+  /** True once the peer's session id is trusted (see the header). */
+  get remoteConfirmed(): boolean {
+    return this.#remote === REMOTE_CONFIRMED;
+  }
+
+  /** True when the packet accept() took last confirmed the peer's session id. */
+  get justConfirmed(): boolean {
+    return this.#justConfirmed;
   }
 
   /** The peer's session id (all zero until known); the live buffer, not a copy. */
@@ -93,7 +128,7 @@ export class ControlWire {
    */
   resume(remoteSessionId: Uint8Array, packetId: number): void {
     this.#remoteSessionId.set(remoteSessionId.subarray(0, SESSION_ID_SIZE));
-    this.#remoteKnown = true;
+    this.#remote = REMOTE_CONFIRMED;
     this.#sendPid = packetId >>> 0;
   }
 
@@ -107,45 +142,68 @@ export class ControlWire {
     if (v !== VERDICT_OK) return v;
     v = this.#checkSender(pkt);
     if (v !== VERDICT_OK) return v;
-    if (this.#wrap.mode !== "none" && !this.#guard.check(res.packetId, res.time)) return DROP_REPLAY;
+    if (this.#wrap.mode !== "none" && !this.#replayFree(res.packetId, res.time)) return DROP_REPLAY;
     return VERDICT_OK;
   }
 
-  /** Who may send what: the peer's role, its session id, and acks that name us. */
+  /** A new sender starts a fresh replay window: what the replaced one sent says nothing about it. */
+  #replayFree(packetId: number, time: number): boolean {
+    return this.#newSender ? packetId !== 0 : this.#guard.check(packetId, time);
+  }
+
+  /** Who may send what: the peer's role, its session id, and acks that name us. Sets #pin. */
   #checkSender(pkt: ControlPacket): number {
+    this.#pin = KEEP;
+    this.#newSender = false;
     const op = pkt.opcode;
     if (this.#role === "server" && op === P_CONTROL_HARD_RESET_SERVER_V2) return DROP_UNEXPECTED;
     if (this.#role === "client" && op === P_CONTROL_HARD_RESET_CLIENT_V2) return DROP_UNEXPECTED;
-    if (this.#remoteKnown) {
-      if (!sameBytes(pkt.sessionId, this.#remoteSessionId)) return DROP_SESSION_MISMATCH;
-    } else {
-      if (op !== peerHardReset(this.#role)) return DROP_UNEXPECTED;
-      // OpenVPN refuses an undefined (all-zero) session id.
-      if (isAllZero(pkt.sessionId)) return DROP_MALFORMED;
-      // The server's reset must acknowledge ours (2.6 servers always do): otherwise anyone who can reach our
-      // port could pin a made-up server session id first and the real server's packets would all mismatch.
-      if (this.#role === "client" && !acksInclude(pkt, 0)) return DROP_UNEXPECTED;
-    }
     if (pkt.ackCount > 0 && !sameBytes(pkt.remoteSessionId, this.localSessionId)) {
       return DROP_SESSION_MISMATCH;
     }
+    const known = this.#remote !== REMOTE_UNKNOWN && sameBytes(pkt.sessionId, this.#remoteSessionId);
+    this.#newSender = !known;
+    if (this.#remote === REMOTE_CONFIRMED) return known ? VERDICT_OK : DROP_SESSION_MISMATCH;
+    if (this.#role === "server") return this.#checkOpener(pkt, PIN_CONFIRMED);
+    // Client, server not yet trusted. An ack under our session id proves the sender saw our reset.
+    if (pkt.ackCount > 0) {
+      if (this.#remote === REMOTE_UNKNOWN) return this.#checkOpener(pkt, PIN_CONFIRMED);
+      this.#pin = PIN_CONFIRMED;
+      return VERDICT_OK;
+    }
+    if (op === P_CONTROL_HARD_RESET_SERVER_V2 && !known) return this.#checkOpener(pkt, PIN_PROVISIONAL);
+    return known ? VERDICT_OK : DROP_SESSION_MISMATCH;
+  }
+
+  /** The peer's first packet: its hard reset, with a defined session id. */
+  #checkOpener(pkt: ControlPacket, pin: number): number {
+    if (pkt.opcode !== peerHardReset(this.#role)) return DROP_UNEXPECTED;
+    // OpenVPN refuses an undefined (all-zero) session id.
+    if (isAllZero(pkt.sessionId)) return DROP_MALFORMED;
+    this.#pin = pin;
     return VERDICT_OK;
   }
 
   /** The session accepted the packet check() passed: record its replay id and learn the peer's session id. */
   accept(): void {
     const res = this.#unwrapped;
-    if (this.#wrap.mode !== "none") this.#guard.commit(res.packetId, res.time);
-    if (!this.#remoteKnown) {
+    this.#justConfirmed = false;
+    if (this.#pin !== KEEP) {
+      if (this.#newSender) this.#guard.reset();
       this.#remoteSessionId.set(this.packet.sessionId);
-      this.#remoteKnown = true;
+      this.#justConfirmed = this.#pin === PIN_CONFIRMED;
+      this.#remote = this.#justConfirmed ? REMOTE_CONFIRMED : REMOTE_PROVISIONAL;
+      this.#pin = KEEP;
     }
+    if (this.#wrap.mode !== "none") this.#guard.commit(res.packetId, res.time);
   }
 
   /** Session ids, send packet-id and replay guard as text, for tests proving a dropped packet changed nothing. */
   snapshot(): string {
-    const sid = this.#remoteKnown ? Array.from(this.#remoteSessionId, (b) => b.toString(16)).join(".") : "-";
-    return `remote=${sid} sendPid=${this.#sendPid} guard=${this.#guard.snapshot()}`;
+    const sid = this.#remote !== REMOTE_UNKNOWN
+      ? Array.from(this.#remoteSessionId, (b) => b.toString(16)).join(".")
+      : "-";
+    return `remote=${sid}/${this.#remote} sendPid=${this.#sendPid} guard=${this.#guard.snapshot()}`;
   }
 
   /** Encodes, wraps and sends one outgoing message of key `keyId`; false when it does not encode. */

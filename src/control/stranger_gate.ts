@@ -8,6 +8,7 @@
  *   P_CONTROL_HARD_RESET_CLIENT_V2 ─ verify ─ per-source bucket ─┬─ UDP: answer bucket → one stateless answer
  *                                                               └─ TCP (or cookies off): open
  *   P_CONTROL_V1 / P_ACK_V1 (UDP) ── verify ─ acks our cookie? ──── open, past the reset exchange
+ *   (also a repeated reset carrying such an ack)
  *
  * Rates (token buckets; no config keys, defaults in GateOptions): resets per
  * source address 8/s, burst 32 — a NAT full of clients reconnecting at once
@@ -169,11 +170,23 @@ export class StrangerGate {
     this.answered = null;
     const op = opcodeOf(buf[off]);
     const isReset = op === P_CONTROL_HARD_RESET_CLIENT_V2;
-    const cookies = transport === "udp" && (op === P_CONTROL_V1 || op === P_ACK_V1) ? this.#cookies : null;
-    if (!isReset && !cookies) return DROP_UNKNOWN_SESSION;
+    const cookies = transport === "udp" ? this.#cookies : null;
+    if (!isReset && !(cookies && (op === P_CONTROL_V1 || op === P_ACK_V1))) return DROP_UNKNOWN_SESSION;
     const v = this.#decode(buf, off, len);
     if (v !== VERDICT_OK) return v;
-    return cookies ? this.#cookieAnswer(cookies, linkKey) : this.#reset(transport, linkKey, remote, reply);
+    // A retransmitted reset repeats the client's acks: one naming a live cookie completes the exchange
+    // (a stock client whose ack of our answer was lost has nothing else to send); any other is answered.
+    if (isReset && !(cookies && this.#pkt.ackCount > 0 && this.#acksLiveCookie(cookies, linkKey))) {
+      return this.#reset(transport, linkKey, remote, reply);
+    }
+    return this.#cookieAnswer(cookies!, linkKey);
+  }
+
+  /** Whether the decoded packet acknowledges a cookie issued to `linkKey` that is still valid. */
+  #acksLiveCookie(cookies: ResetCookies, linkKey: string): boolean {
+    const pkt = this.#pkt;
+    return completesCookieExchange(pkt) &&
+      cookies.matches(linkKey, pkt.sessionId, pkt.remoteSessionId, this.#clock.now());
   }
 
   /** Authenticates and decodes into #pkt, changing nothing else. */
@@ -193,7 +206,8 @@ export class StrangerGate {
     reply: (packet: Uint8Array) => void,
   ): number {
     const pkt = this.#pkt;
-    if (pkt.messageId !== 0 || pkt.ackCount !== 0) return DROP_MALFORMED;
+    // Acks on a reset name an answer of ours that expired (or is forged): the reset is answered afresh.
+    if (pkt.messageId !== 0) return DROP_MALFORMED;
     if (isAllZero(pkt.sessionId)) return DROP_MALFORMED; // OpenVPN: an undefined session id
     const now = this.#clock.now();
     if (!this.#sources.take(sourceKeyOf(remote), now)) return DROP_SOURCE_RATE_LIMITED;
@@ -205,7 +219,7 @@ export class StrangerGate {
     if (!this.#replies.take(now, newcomer ? 0 : this.#newcomerReserve)) return DROP_RATE_LIMITED;
     // One answer, nothing kept: our session id is a cookie only `linkKey` can learn.
     const clientSid = pkt.sessionId;
-    const n = encodeCookieReply(this.#replyPlain, this.#cookies.issue(linkKey, clientSid, now), clientSid);
+    const n = encodeCookieReply(this.#replyPlain, this.#cookies.issue(linkKey, clientSid, now));
     const time = Math.floor(now / 1000) >>> 0;
     const w = this.#wrap.wrap(this.#replyPlain, n, COOKIE_REPLY_PACKET_ID, time, this.#replyWire);
     this.stats.cookieReplies++;
