@@ -3,7 +3,7 @@
  * the e2e switch, tests/e2e/support/lab.ts):
  *
  *   deno run -A --unstable-net bench/flood_probe.ts [--rounds K] [--seconds S] [--count N] [--rate R]
- *   (N defaults to R × (S + 2), so the flood outlasts each iperf run)
+ *   (N defaults to R × (S + 3), so the flood outlasts each iperf run and its omitted first second)
  *
  * The rig of tests/e2e/faults_test.ts: a tsvpn server (tls-crypt) in "srv",
  * alice's stock openvpn client in "cli", "mallory" flooding. K rounds of
@@ -36,7 +36,7 @@ await withPair(async (r) => {
   for (let round = 1; round <= Number(args.values.rounds); round++) {
     const done = await runFloodRound(r, f, {
       seconds: Number(args.values.seconds),
-      count: Number(args.values.count ?? Number(args.values.rate) * (Number(args.values.seconds) + 2)),
+      count: Number(args.values.count ?? Number(args.values.rate) * (Number(args.values.seconds) + 3)),
       rate: Number(args.values.rate),
       round,
     });

@@ -152,13 +152,15 @@ function delta(a: Snapshot, b: Snapshot): Omit<FloodRun, "kind" | "mbit" | "retr
 }
 
 export interface RoundOptions {
-  /** iperf3 -t */
+  /** iperf3 -t (after one omitted second of slow start, -O 1) */
   seconds: number;
-  /** Junk datagrams per flooded run, and their rate; count/rate should outlast the iperf run (by ~2 s). */
+  /** Junk datagrams per flooded run, and their rate; count/rate should outlast the iperf run (seconds + 1, by ~2 s). */
   count: number;
   rate: number;
   /** Rotates the order of the three runs. */
   round: number;
+  /** Reads the server's drop counters around each run (a CLI run each: off in the timed test). @default true */
+  dropCounters?: boolean;
 }
 
 const KINDS: FloodKind[] = ["quiet", "closedPort", "serverPort"];
@@ -166,14 +168,15 @@ const KINDS: FloodKind[] = ["quiet", "closedPort", "serverPort"];
 /** One iperf3 run of `kind`, with what was spent meanwhile. */
 export async function floodRun(r: PairRig, f: FloodRig, kind: FloodKind, o: RoundOptions): Promise<FloodRun> {
   const port = kind === "closedPort" ? CLOSED_PORT : SERVER_PORT;
-  const dropsBefore = await serverDrops(r);
+  const counting = o.dropCounters ?? true;
+  const dropsBefore = counting ? await serverDrops(r) : {};
   const flood = kind === "quiet" ? null : junkFlood(r, f, { port, count: o.count, rate: o.rate });
   await flood?.started;
   const before = await snapshot(r, f);
-  const res = await iperf(r.lab, r.srv, r.cli, "10.8.0.1", ["-t", `${o.seconds}`], 30_000 + o.seconds * 3000);
+  const res = await iperf(r.lab, r.srv, r.cli, "10.8.0.1", ["-O", "1", "-t", `${o.seconds}`], 30_000 + o.seconds * 3000);
   const after = await snapshot(r, f);
   const junk = await flood?.done;
-  const dropsAfter = await serverDrops(r);
+  const dropsAfter = counting ? await serverDrops(r) : {};
   const drops = Object.fromEntries(
     Object.entries(dropsAfter).map(([k, v]) => [k, v - (dropsBefore[k] ?? 0)]).filter(([, v]) => v !== 0),
   );
