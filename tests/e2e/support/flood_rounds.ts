@@ -92,10 +92,18 @@ async function socketDrops(r: PairRig, port: number): Promise<number> {
   return row ? Number(row.trim().split(/\s+/).pop()) : 0;
 }
 
+/** Nanoseconds a thread has waited on a run queue, and its time slices (/proc/PID/schedstat: the main thread). */
+function schedstat(pid: number): { waitNs: number; slices: number } {
+  const [, wait, slices] = Deno.readTextFileSync(`/proc/${pid}/schedstat`).trim().split(" ").map(Number);
+  return { waitNs: wait, slices };
+}
+
 interface Snapshot {
   t: number;
   server: number;
+  serverSched: { waitNs: number; slices: number };
   client: number;
+  clientSched: { waitNs: number; slices: number };
   host: ReturnType<typeof hostJiffies>;
   udp: Record<string, number>;
   socketDrops: number;
@@ -106,7 +114,9 @@ async function snapshot(r: PairRig, f: FloodRig): Promise<Snapshot> {
   return {
     t: performance.now(),
     server: cpuSeconds(f.server.proc.pid),
+    serverSched: schedstat(f.server.proc.pid),
     client: cpuSeconds(f.client.proc.pid),
+    clientSched: schedstat(f.client.proc.pid),
     host: hostJiffies(),
     udp: await udpCounters(r.lab, r.srv),
     socketDrops: await socketDrops(r, SERVER_PORT),
@@ -123,7 +133,11 @@ export interface FloodRun {
   retransmits: number;
   /** Cores used over the iperf run. */
   serverCores: number;
+  /** Of each second, the milliseconds the server's loop thread waited for a core, and its time slices. */
+  serverRunQueueMsPerS: number;
+  serverSlicesPerS: number;
   clientCores: number;
+  clientRunQueueMsPerS: number;
   hostCores: number;
   softirqCores: number;
   /** The generator's report (absent without a flood). */
@@ -142,7 +156,10 @@ function delta(a: Snapshot, b: Snapshot): Omit<FloodRun, "kind" | "mbit" | "retr
   const cores = navigator.hardwareConcurrency;
   return {
     serverCores: +((b.server - a.server) / s).toFixed(2),
+    serverRunQueueMsPerS: +((b.serverSched.waitNs - a.serverSched.waitNs) / 1e6 / s).toFixed(1),
+    serverSlicesPerS: Math.round((b.serverSched.slices - a.serverSched.slices) / s),
     clientCores: +((b.client - a.client) / s).toFixed(2),
+    clientRunQueueMsPerS: +((b.clientSched.waitNs - a.clientSched.waitNs) / 1e6 / s).toFixed(1),
     hostCores: +((b.host.busy - a.host.busy) / jiffies * cores).toFixed(2),
     softirqCores: +((b.host.softirq - a.host.softirq) / jiffies * cores).toFixed(2),
     rcvbufErrors: b.udp.RcvbufErrors - a.udp.RcvbufErrors,
