@@ -17,12 +17,27 @@
  * the median of the per-round ratios keep one slow iperf run (they swing 2x
  * on a busy host) from deciding the result. The ratio to runs without any
  * flood is printed beside it.
+ *
+ * The test measures only on a host that is otherwise idle: when other
+ * programs keep BUSY_HOST_CORES or more busy as it is registered, it is
+ * ignored and says so. On a saturated host the server gets a fair share of a
+ * core, its ~1 µs per junk datagram then comes out of the tunnel's share, and
+ * the ratio falls to 0.6–0.85 (docs/reliability.md, "Junk flood", with the
+ * figures); that measures the neighbours. TSVPN_FLOOD_THROUGHPUT=1 runs it
+ * anyway.
  */
 
 import assert from "node:assert/strict";
 import { e2eIgnore } from "../e2e/support/lab.ts";
 import { statusJson } from "../e2e/support/management.ts";
-import { type FloodKind, floodRig, type FloodRun, MGMT, runFloodRound } from "../e2e/support/flood_rounds.ts";
+import {
+  type FloodKind,
+  floodRig,
+  type FloodRun,
+  hostBusyCores,
+  MGMT,
+  runFloodRound,
+} from "../e2e/support/flood_rounds.ts";
 import { withPair } from "../e2e/support/pair.ts";
 
 const ROUNDS = 5;
@@ -31,6 +46,16 @@ const JUNK_RATE = 100_000;
 /** Enough junk to outlast each run: iperf's omitted first second, its IPERF_SECONDS, ~2 s of start-up. */
 const JUNK_COUNT = JUNK_RATE * (IPERF_SECONDS + 3);
 const MIN_RATIO = 0.7;
+/** Cores other programs may keep busy for the measurement to run (of this 2-core host's 2). */
+const BUSY_HOST_CORES = 0.5;
+const FORCED = Deno.env.get("TSVPN_FLOOD_THROUGHPUT") === "1";
+/** Why the measurement cannot mean anything here, or null. */
+function hostTooBusy(): string | null {
+  if (FORCED || e2eIgnore()) return null;
+  const busy = hostBusyCores(1000);
+  return busy < BUSY_HOST_CORES ? null : `other programs kept ${busy} cores busy (limit ${BUSY_HOST_CORES})`;
+}
+const TOO_BUSY = hostTooBusy();
 
 /** The middle value (the mean of the middle two for an even count). */
 function median(xs: number[]): number {
@@ -42,9 +67,11 @@ function median(xs: number[]): number {
 const runOf = (round: FloodRun[], kind: FloodKind) => round.find((x) => x.kind === kind)!;
 
 Deno.test({
-  name: "runServer() keeps ≥ 70% of a tunnel's TCP throughput while 100 000 random datagrams/s flood its port: " +
-    "median of 5 paired rounds against the same flood at a closed port of its host",
-  ignore: e2eIgnore(),
+  name:
+    "runServer() keeps ≥ 70% of a tunnel's TCP throughput while 100 000 random datagrams/s flood its port: " +
+    "median of 5 paired rounds against the same flood at a closed port of its host" +
+    (TOO_BUSY ? ` (ignored: ${TOO_BUSY}; TSVPN_FLOOD_THROUGHPUT=1 runs it)` : ""),
+  ignore: e2eIgnore() || TOO_BUSY !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
@@ -58,7 +85,9 @@ Deno.test({
       }
       const dropsAfter = (await statusJson(r.lab, r.srv, MGMT)).drops;
       const mbit = (kind: FloodKind) => rounds.map((x) => runOf(x, kind).mbit);
-      const paired = rounds.map((x) => +(runOf(x, "serverPort").mbit / runOf(x, "closedPort").mbit).toFixed(2));
+      const paired = rounds.map((x) =>
+        +(runOf(x, "serverPort").mbit / runOf(x, "closedPort").mbit).toFixed(2)
+      );
       const ratio = median(paired);
       const flooded = rounds.map((x) => runOf(x, "serverPort"));
       const closed = rounds.map((x) => runOf(x, "closedPort"));
@@ -80,7 +109,10 @@ Deno.test({
       // The floods really happened: at the rate, the closed port's junk dropped by the kernel, the
       // server's junk read and counted by reason (all of it but what its socket's queue dropped).
       assert.ok(median(flooded.map((x) => x.junk!.rate)) >= 0.9 * JUNK_RATE, "the generator kept the rate");
-      assert.ok(closed.every((x) => x.noPorts > 0.5 * x.junk!.sent), "the closed port's junk reached the host");
+      assert.ok(
+        closed.every((x) => x.noPorts > 0.5 * x.junk!.sent),
+        "the closed port's junk reached the host",
+      );
       assert.ok(counted >= sentToServer - socketDrops && counted <= sentToServer, `${counted} counted`);
       assert.ok(
         ratio >= MIN_RATIO,

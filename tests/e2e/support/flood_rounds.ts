@@ -84,6 +84,14 @@ function hostJiffies(): { busy: number; softirq: number; total: number } {
   return { busy: total - f[3] - f[4], softirq: f[6], total };
 }
 
+/** Cores the whole host kept busy over the next `ms` milliseconds (blocks the thread meanwhile). */
+export function hostBusyCores(ms: number): number {
+  const a = hostJiffies();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const b = hostJiffies();
+  return +((b.busy - a.busy) / Math.max(1, b.total - a.total) * navigator.hardwareConcurrency).toFixed(2);
+}
+
 /** The server socket's own drop count (last column of /proc/net/udp in `ns`). */
 async function socketDrops(r: PairRig, port: number): Promise<number> {
   const text = (await r.lab.exec(r.srv, ["cat", "/proc/net/udp"])).stdout;
@@ -190,7 +198,14 @@ export async function floodRun(r: PairRig, f: FloodRig, kind: FloodKind, o: Roun
   const flood = kind === "quiet" ? null : junkFlood(r, f, { port, count: o.count, rate: o.rate });
   await flood?.started;
   const before = await snapshot(r, f);
-  const res = await iperf(r.lab, r.srv, r.cli, "10.8.0.1", ["-O", "1", "-t", `${o.seconds}`], 30_000 + o.seconds * 3000);
+  const res = await iperf(
+    r.lab,
+    r.srv,
+    r.cli,
+    "10.8.0.1",
+    ["-O", "1", "-t", `${o.seconds}`],
+    30_000 + o.seconds * 3000,
+  );
   const after = await snapshot(r, f);
   const junk = await flood?.done;
   const dropsAfter = counting ? await serverDrops(r) : {};
@@ -211,6 +226,8 @@ export async function floodRun(r: PairRig, f: FloodRig, kind: FloodKind, o: Roun
 /** The three runs of one round, in the round's order. */
 export async function runFloodRound(r: PairRig, f: FloodRig, o: RoundOptions): Promise<FloodRun[]> {
   const runs: FloodRun[] = [];
-  for (let i = 0; i < KINDS.length; i++) runs.push(await floodRun(r, f, KINDS[(i + o.round) % KINDS.length], o));
+  for (let i = 0; i < KINDS.length; i++) {
+    runs.push(await floodRun(r, f, KINDS[(i + o.round) % KINDS.length], o));
+  }
   return runs;
 }
