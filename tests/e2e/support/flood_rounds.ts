@@ -137,7 +137,10 @@ export type FloodKind = "quiet" | "closedPort" | "serverPort";
 
 export interface FloodRun {
   kind: FloodKind;
+  /** Received Mbit/s over max(receivedSeconds, the requested seconds). */
   mbit: number;
+  /** The seconds iperf3's receiver measured over. */
+  receivedSeconds: number;
   retransmits: number;
   /** Cores used over the iperf run. */
   serverCores: number;
@@ -158,7 +161,10 @@ export interface FloodRun {
   drops: Record<string, number>;
 }
 
-function delta(a: Snapshot, b: Snapshot): Omit<FloodRun, "kind" | "mbit" | "retransmits" | "junk" | "drops"> {
+function delta(
+  a: Snapshot,
+  b: Snapshot,
+): Omit<FloodRun, "kind" | "mbit" | "receivedSeconds" | "retransmits" | "junk" | "drops"> {
   const s = (b.t - a.t) / 1000;
   const jiffies = Math.max(1, b.host.total - a.host.total);
   const cores = navigator.hardwareConcurrency;
@@ -215,7 +221,10 @@ export async function floodRun(r: PairRig, f: FloodRig, kind: FloodKind, o: Roun
   const end = res.end as typeof res.end & { sum_sent: { retransmits?: number } };
   return {
     kind,
-    mbit: +(end.sum_received.bytes * 8 / end.sum_received.seconds / 1e6).toFixed(1),
+    // Over the requested time at least: a receiver that stalled reports only the seconds it saw data, so
+    // bytes over its own seconds would count a short burst as a fast run.
+    mbit: +(end.sum_received.bytes * 8 / Math.max(end.sum_received.seconds, o.seconds) / 1e6).toFixed(1),
+    receivedSeconds: +end.sum_received.seconds.toFixed(2),
     retransmits: end.sum_sent.retransmits ?? 0,
     ...delta(before, after),
     drops,
