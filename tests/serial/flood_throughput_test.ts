@@ -19,8 +19,8 @@
  * flood is printed beside it.
  *
  * The test measures only on a host that is otherwise idle: when other
- * programs keep BUSY_HOST_CORES or more busy as it is registered, it is
- * ignored and says so. On a saturated host the server gets a fair share of a
+ * programs keep BUSY_HOST_CORES or more busy in every second of the
+ * SETTLE_SECONDS before it is registered, it is ignored and says so. On a saturated host the server gets a fair share of a
  * core, its ~1 µs per junk datagram then comes out of the tunnel's share, and
  * the ratio falls to 0.6–0.85 (docs/reliability.md, "Junk flood", with the
  * figures); that measures the neighbours. TSVPN_FLOOD_THROUGHPUT=1 runs it
@@ -49,11 +49,17 @@ const MIN_RATIO = 0.7;
 /** Cores other programs may keep busy for the measurement to run (of this 2-core host's 2). */
 const BUSY_HOST_CORES = 0.5;
 const FORCED = Deno.env.get("TSVPN_FLOOD_THROUGHPUT") === "1";
-/** Why the measurement cannot mean anything here, or null. */
+/** Seconds the host gets to settle (the parallel suite's namespaces are still being torn down by the kernel). */
+const SETTLE_SECONDS = 10;
+/** Why the measurement cannot mean anything here, or null: the host stayed busy for SETTLE_SECONDS. */
 function hostTooBusy(): string | null {
   if (FORCED || e2eIgnore()) return null;
-  const busy = hostBusyCores(1000);
-  return busy < BUSY_HOST_CORES ? null : `other programs kept ${busy} cores busy (limit ${BUSY_HOST_CORES})`;
+  let least = Infinity;
+  for (let i = 0; i < SETTLE_SECONDS; i++) {
+    least = Math.min(least, hostBusyCores(1000));
+    if (least < BUSY_HOST_CORES) return null;
+  }
+  return `other programs kept ≥ ${least} cores busy for ${SETTLE_SECONDS} s (limit ${BUSY_HOST_CORES})`;
 }
 const TOO_BUSY = hostTooBusy();
 
