@@ -92,12 +92,13 @@ export function hostBusyCores(ms: number): number {
   return +((b.busy - a.busy) / Math.max(1, b.total - a.total) * navigator.hardwareConcurrency).toFixed(2);
 }
 
-/** The server socket's own drop count (last column of /proc/net/udp in `ns`). */
+/** The server socket's own drop count (last column of its /proc/net/udp row in the srv namespace). */
 async function socketDrops(r: PairRig, port: number): Promise<number> {
   const text = (await r.lab.exec(r.srv, ["cat", "/proc/net/udp"])).stdout;
-  const local = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
-  const row = text.split("\n").find((l) => l.trim().split(/\s+/)[1]?.endsWith(local.trim()));
-  return row ? Number(row.trim().split(/\s+/).pop()) : 0;
+  const local = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const row = text.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[1]?.endsWith(local));
+  assert.ok(row, `no UDP socket on port ${port} in /proc/net/udp:\n${text}`);
+  return Number(row[row.length - 1]);
 }
 
 /** Nanoseconds a thread has waited on a run queue, and its time slices (/proc/PID/schedstat: the main thread). */
