@@ -13,9 +13,9 @@
  * it once every PACE_MS instead: ~100 datagrams per wake at 100 000/s rather
  * than ~10. The device is still watched (traffic from the host is not
  * delayed); datagrams from clients wait up to PACE_MS longer, only during
- * such a flood. The kernel queue holds them meanwhile (4 MiB: ~4000 junk
- * datagrams, 40 ms at 100 000/s). Pacing ends with the window in which the
- * rejects fell below the rate.
+ * such a flood. The kernel queue holds them meanwhile (the server's: ~36 000
+ * junk datagrams, 360 ms at 100 000/s; server_transport.ts). Pacing ends with
+ * the window in which the rejects fell below the rate.
  */
 
 /** The window over which the reject rate is measured. */

@@ -20,6 +20,16 @@ import { TcpServerSocket } from "./tcp_socket.ts";
  * backing off); 4 MiB rides out such gaps. Privileged: SO_RCVBUFFORCE.
  */
 const UDP_BUFFER_BYTES = 4 << 20;
+/**
+ * The receive side is larger: under a junk flood the queue is mostly junk,
+ * and the kernel charges each small datagram ~930 bytes (measured: 8 MiB, the
+ * doubled 4 MiB, held 8 986 junk datagrams, 90 ms at 100 000/s). A server
+ * descheduled that long on a busy host then lost clients' datagrams with the
+ * junk (docs/reliability.md, "Junk flood"). 16 MiB (32 MiB charged) holds
+ * ~36 000, 360 ms; it costs memory only while the queue is full, and a full
+ * queue of junk drains in ~40 ms at ~1 µs a datagram.
+ */
+const UDP_RECEIVE_BUFFER_BYTES = 16 << 20;
 
 /** Reply functions kept at most; past it the table starts over (sessions keep theirs). */
 const MAX_REPLY_LINKS = 8192;
@@ -27,12 +37,12 @@ const MAX_REPLY_LINKS = 8192;
 /** Opens the UDP listening socket on `listen.host`:`listen.port` (0: any free port). */
 export type OpenUdpSocket = (listen: { host: string; port: number }) => DatagramSocket;
 
-/** The real UDP socket: batched recvmmsg/sendmmsg, UDP_SEGMENT, 4 MiB kernel buffers. */
+/** The real UDP socket: batched recvmmsg/sendmmsg, UDP_SEGMENT, 16 MiB receive and 4 MiB send buffers. */
 export const openUdpListener: OpenUdpSocket = (listen) =>
   openUdp({
     host: listen.host,
     port: listen.port,
-    recvBufferBytes: UDP_BUFFER_BYTES,
+    recvBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
     sendBufferBytes: UDP_BUFFER_BYTES,
     gso: true,
   });
