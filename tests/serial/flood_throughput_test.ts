@@ -15,8 +15,9 @@
  * the ratio is what tsvpn's handling of the junk costs the tunnel. Paired
  * rounds (the three runs of a round back to back, their order rotating) and
  * the median of the per-round ratios keep one slow iperf run (they swing 2x
- * on a busy host) from deciding the result. The ratio to runs without any
- * flood is printed beside it.
+ * on a busy host) from deciding the result. The ratio to the runs without any
+ * flood (the issue's wording) must be ≥ 70% as well; it includes the
+ * generator's and the kernel's share.
  *
  * The test measures only on a host that is otherwise idle: when other
  * programs keep BUSY_HOST_CORES or more busy in every second of the
@@ -75,7 +76,7 @@ const runOf = (round: FloodRun[], kind: FloodKind) => round.find((x) => x.kind =
 Deno.test({
   name:
     "runServer() keeps ≥ 70% of a tunnel's TCP throughput while 100 000 random datagrams/s flood its port: " +
-    "median of 5 paired rounds against the same flood at a closed port of its host" +
+    "median of 5 paired rounds against the same flood at a closed port of its host and against no flood" +
     (TOO_BUSY ? ` (ignored: ${TOO_BUSY}; TSVPN_FLOOD_THROUGHPUT=1 runs it)` : ""),
   ignore: e2eIgnore() || TOO_BUSY !== null,
   sanitizeResources: false,
@@ -95,6 +96,10 @@ Deno.test({
         +(runOf(x, "serverPort").mbit / runOf(x, "closedPort").mbit).toFixed(2)
       );
       const ratio = median(paired);
+      const pairedToQuiet = rounds.map((x) =>
+        +(runOf(x, "serverPort").mbit / runOf(x, "quiet").mbit).toFixed(2)
+      );
+      const ratioToQuiet = median(pairedToQuiet);
       const flooded = rounds.map((x) => runOf(x, "serverPort"));
       const closed = rounds.map((x) => runOf(x, "closedPort"));
       const sentToServer = flooded.reduce((a, x) => a + x.junk!.sent, 0);
@@ -105,7 +110,8 @@ Deno.test({
       console.log(JSON.stringify({
         ratio,
         pairedRatios: paired,
-        ratioToQuiet: +(median(mbit("serverPort")) / median(mbit("quiet"))).toFixed(2),
+        ratioToQuiet,
+        pairedToQuiet,
         mbit: { quiet: mbit("quiet"), closedPort: mbit("closedPort"), serverPort: mbit("serverPort") },
         junkRates: flooded.map((x) => x.junk!.rate),
         serverSocketDrops: socketDrops,
@@ -129,6 +135,14 @@ Deno.test({
       assert.ok(
         ratio >= MIN_RATIO,
         `median of the paired ratios ${ratio} (${paired.join(", ")}) is below ${MIN_RATIO}`,
+      );
+      // The issue's own wording: ≥ 70% of the same run without any flood. On this rig that ratio also pays
+      // for the generator and the kernel's delivery of its datagrams (about half a core of the two).
+      assert.ok(
+        ratioToQuiet >= MIN_RATIO,
+        `median ratio to the runs without a flood ${ratioToQuiet} (${
+          pairedToQuiet.join(", ")
+        }) is below ${MIN_RATIO}`,
       );
     }),
 });
