@@ -18,6 +18,8 @@ export interface TlsCredentials {
   cert: string;
   /** PEM private key of this side. */
   key: string;
+  /** A node:tls context already built from exactly these three (at start-up, as the swarm's clients do); used as is. */
+  context?: tls.SecureContext;
 }
 
 export interface TlsSecureInfo {
@@ -119,7 +121,7 @@ export class TlsChannel {
       final: (cb: (e?: Error | null) => void) => cb(),
     });
     const common = {
-      secureContext: secureContextFor(creds),
+      secureContext: creds.context ?? secureContextFor(creds),
       rejectUnauthorized: false,
       minVersion: "TLSv1.2" as const,
     };
