@@ -13,6 +13,7 @@
  * `holdSeconds`), and finally `swarm-result {...}` (GeneratorResult).
  */
 
+import { readCpuSeconds } from "../tunnel/proc_stats.ts";
 import { openSwarmPki } from "./pki.ts";
 import { type GeneratorPlan, type GeneratorResult, quantile } from "./plan.ts";
 import { epochMs, type ShardCommand, type ShardEvent, shardIndices } from "./shard.ts";
@@ -55,6 +56,8 @@ class Swarm {
   started = 0;
   settled = 0;
   firstStart = 0;
+  /** This process's CPU seconds (every thread) from the first client to the last settled attempt. */
+  connectCpuSeconds = 0;
   #replies: ShardEvent[] = [];
   #waiters: { done: () => boolean; resolve: () => void }[] = [];
 
@@ -78,9 +81,11 @@ class Swarm {
 
   async connectAll(): Promise<void> {
     const progress = setInterval(() => emit("swarm-progress", this.#progress()), 1000);
+    const cpu0 = readCpuSeconds(Deno.pid) ?? 0;
     this.firstStart = epochMs();
     for (const w of this.workers) this.#send(w, { type: "run", startAt: this.firstStart });
     await this.#until(() => this.settled >= this.plan.clients);
+    this.connectCpuSeconds = (readCpuSeconds(Deno.pid) ?? 0) - cpu0;
     clearInterval(progress);
     emit("swarm-progress", this.#progress());
   }
@@ -133,6 +138,7 @@ class Swarm {
       pingsAnswered: pings.answered,
       generatorRssMib: Math.round(Deno.memoryUsage().rss / 1048576),
       workers: this.workers.length,
+      generatorCpuSeconds: Number(this.connectCpuSeconds.toFixed(2)),
     };
   }
 

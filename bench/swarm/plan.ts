@@ -48,6 +48,8 @@ export interface GeneratorResult {
   generatorRssMib: number;
   /** Deno Workers that ran the clients. */
   workers: number;
+  /** The generator's CPU seconds (all threads) from the first client to the last settled attempt. */
+  generatorCpuSeconds: number;
 }
 
 /** The n-th source address (0-based) of the generator: 250 per /24, from .1. */
