@@ -70,7 +70,7 @@ class Swarm {
     const shards = workerCount(this.plan);
     for (let shard = 0; shard < shards; shard++) {
       const worker = new Worker(SHARD_WORKER, { type: "module" });
-      worker.onmessage = (m: MessageEvent<ShardEvent>) => this.#onEvent(m.data);
+      worker.onmessage = (m: MessageEvent<ShardEvent[]>) => this.#onEvents(m.data);
       worker.onerror = (e) => this.#abort(`worker ${shard}: ${e.message}`);
       const clients = shardIndices(this.plan.clients, shard, shards).map((i) => pki.clients[i]);
       this.#send(worker, { type: "prepare", plan: this.plan, shard, shards, caPem: pki.caPem, clients });
@@ -153,6 +153,15 @@ class Swarm {
     return { elapsed: Number(elapsed.toFixed(1)), up: this.upTimes.length, failed, inflight };
   }
 
+  #onEvents(events: ShardEvent[]): void {
+    for (const e of events) this.#onEvent(e);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.done()) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
   #onEvent(e: ShardEvent): void {
     if (e.type === "started") {
       this.started++;
@@ -171,11 +180,6 @@ class Swarm {
     } else {
       this.#replies.push(e);
     }
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.done()) return true;
-      w.resolve();
-      return false;
-    });
   }
 
   #until(done: () => boolean): Promise<void> {
