@@ -4,20 +4,21 @@
  * test) as `deno run -A --unstable-net bench/swarm/generator.ts PLAN.json`
  * under a raised open-file limit (one UDP socket per client).
  *
- * stdout: `swarm-progress {...}` lines while connecting, `swarm-connected`
- * once every attempt has settled (the orchestrator samples the server then,
- * during `holdSeconds`), and finally `swarm-result {...}` (GeneratorResult).
+ * The clients are split over `plan.workers` Deno Workers (shard.ts, client i
+ * in worker i % W), each owning its clients' sockets, keepalives and pings,
+ * so the generator uses every core; this thread keeps the schedule's start,
+ * adds up what the workers report and speaks the stdout protocol:
+ * `swarm-progress {...}` lines while connecting, `swarm-connected` once every
+ * attempt has settled (the orchestrator samples the server then, during
+ * `holdSeconds`), and finally `swarm-result {...}` (GeneratorResult).
  */
 
-import { Buffer } from "node:buffer";
-import type { PeerVerifier } from "../../src/control/session.ts";
-import { pkiVerifier } from "../../src/control/verifier.ts";
-import { clientCredentials, openSwarmPki } from "./pki.ts";
-import { type GeneratorPlan, type GeneratorResult, quantile, sourceOf } from "./plan.ts";
-import { SwarmClient } from "./swarm_client.ts";
+import { readCpuSeconds } from "../tunnel/proc_stats.ts";
+import { openSwarmPki } from "./pki.ts";
+import { type GeneratorPlan, type GeneratorResult, quantile } from "./plan.ts";
+import { epochMs, type ShardCommand, type ShardEvent, shardIndices } from "./shard.ts";
 
-const PING_ROUNDS = 10;
-const PING_ROUND_MS = 1000;
+const SHARD_WORKER = new URL("./shard_worker.ts", import.meta.url).href;
 
 function emit(kind: string, value: unknown): void {
   console.log(`${kind} ${JSON.stringify(value)}`);
@@ -27,99 +28,96 @@ function pause(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/**
- * Every client checks the same server certificate: the first verdict is reused for identical bytes, so the
- * generator spends its CPU on what differs per client (its own TLS handshake and key exchange).
- */
-function memoized(verify: PeerVerifier): PeerVerifier {
-  const verdicts = new Map<string, ReturnType<PeerVerifier>>();
-  return (der, chain) => {
-    const key = [der, ...chain].map((d) => Buffer.from(d).toString("base64")).join(",");
-    let verdict = verdicts.get(key);
-    if (verdict === undefined) {
-      verdict = verify(der, chain);
-      if (verdicts.size < 16) verdicts.set(key, verdict);
-    }
-    return verdict;
-  };
+/** Workers the plan asks for (every core when it does not say), at least 1 and at most one per client. */
+export function workerCount(plan: Pick<GeneratorPlan, "clients" | "workers">): number {
+  const asked = plan.workers ?? navigator.hardwareConcurrency;
+  return Math.max(1, Math.min(asked, plan.clients));
+}
+
+/** The 5-second (or `windowMs`) window with the most completed handshakes, per second. */
+export function peakRate(upTimes: number[], windowMs: number): number {
+  const t = [...upTimes].sort((a, b) => a - b);
+  let best = 0;
+  for (let lo = 0, hi = 0; hi < t.length; hi++) {
+    while (t[hi] - t[lo] > windowMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return Math.round((best * 1000) / windowMs);
 }
 
 class Swarm {
   readonly plan: GeneratorPlan;
-  readonly clients: SwarmClient[] = [];
+  readonly workers: Worker[] = [];
   readonly upTimes: number[] = [];
   readonly connectMs: number[] = [];
   readonly failures = new Map<string, number>();
+  /** Clients up now (by index): the ping targets. */
+  readonly up = new Set<number>();
+  started = 0;
   settled = 0;
-  inflight = 0;
   firstStart = 0;
-  #wake: (() => void) | null = null;
+  /** This process's CPU seconds (every thread) from the first client to the last settled attempt. */
+  connectCpuSeconds = 0;
+  #replies: ShardEvent[] = [];
+  #waiters: { done: () => boolean; resolve: () => void }[] = [];
 
   constructor(plan: GeneratorPlan) {
     this.plan = plan;
   }
 
-  async connectAll(pki: Awaited<ReturnType<typeof openSwarmPki>>): Promise<void> {
-    const plan = this.plan;
-    const verifyPeer = memoized(pkiVerifier({ ca: pki.caPem, usage: "serverAuth" }));
-    const progress = setInterval(() => emit("swarm-progress", this.#progress()), 1000);
-    this.firstStart = performance.now();
-    for (let i = 0; i < plan.clients; i++) {
-      while (this.inflight >= plan.inflight) await new Promise<void>((r) => this.#wake = r);
-      if (plan.rate > 0) {
-        const due = this.firstStart + (i * 1000) / plan.rate;
-        const now = performance.now();
-        if (due > now) await pause(due - now);
-      }
-      const client = new SwarmClient({
-        index: i,
-        credentials: clientCredentials(pki, i),
-        verifyPeer,
-        bind: sourceOf(plan, i),
-        server: plan.server,
-        ciphers: plan.ciphers,
-        handshakeTimeoutMs: plan.handshakeTimeoutMs,
-        onUp: (c) => this.#onUp(c),
-        onDown: (c, reason) => this.#onDown(c, reason),
-      });
-      this.clients.push(client);
-      this.inflight++;
-      client.start();
+  /** One worker per shard, each given its clients' credentials; resolves once all have built their contexts. */
+  async prepare(pki: Awaited<ReturnType<typeof openSwarmPki>>): Promise<void> {
+    const shards = workerCount(this.plan);
+    for (let shard = 0; shard < shards; shard++) {
+      const worker = new Worker(SHARD_WORKER, { type: "module" });
+      worker.onmessage = (m: MessageEvent<ShardEvent[]>) => this.#onEvents(m.data);
+      worker.onerror = (e) => this.#abort(`worker ${shard}: ${e.message}`);
+      const clients = shardIndices(this.plan.clients, shard, shards).map((i) => pki.clients[i]);
+      this.#send(worker, { type: "prepare", plan: this.plan, shard, shards, caPem: pki.caPem, clients });
+      this.workers.push(worker);
     }
-    while (this.settled < plan.clients) await new Promise<void>((r) => this.#wake = r);
+    await this.#replyFromEach("ready");
+  }
+
+  async connectAll(): Promise<void> {
+    const progress = setInterval(() => emit("swarm-progress", this.#progress()), 1000);
+    const cpu0 = readCpuSeconds(Deno.pid) ?? 0;
+    this.firstStart = epochMs();
+    for (const w of this.workers) this.#send(w, { type: "run", startAt: this.firstStart });
+    await this.#until(() => this.settled >= this.plan.clients);
+    this.connectCpuSeconds = (readCpuSeconds(Deno.pid) ?? 0) - cpu0;
     clearInterval(progress);
     emit("swarm-progress", this.#progress());
   }
 
-  /** Every second a tenth of the clients (by index) send their keepalive ping. */
-  startKeepalive(): () => void {
-    let tick = 0;
-    const spread = Math.max(1, this.plan.keepaliveSeconds);
-    const timer = setInterval(() => {
-      tick++;
-      for (let i = tick % spread; i < this.clients.length; i += spread) this.clients[i].keepalive();
-    }, 1000);
-    return () => clearInterval(timer);
-  }
-
-  /** Echo requests through `count` random live tunnels, re-sent each second to those still silent (at most
-   * PING_ROUNDS times: a busy generator or server answers late, not never); the tunnels that got a reply. */
+  /** Echo requests through `count` random live tunnels (each worker pings its own); the tunnels answered. */
   async pingRandom(count: number): Promise<{ pinged: number; answered: number }> {
-    const up = this.clients.filter((c) => c.state === "up");
+    const up = [...this.up];
     for (let i = up.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [up[i], up[j]] = [up[j], up[i]];
     }
     const chosen = up.slice(0, count);
-    for (let round = 1; round <= PING_ROUNDS; round++) {
-      for (const c of chosen) if (c.echoesAnswered === 0) c.echo(this.plan.server.tunnelAddress, round);
-      await pause(PING_ROUND_MS);
-      if (chosen.every((c) => c.echoesAnswered > 0)) break;
-    }
-    return { pinged: chosen.length, answered: chosen.filter((c) => c.echoesAnswered > 0).length };
+    const shards = this.workers.length;
+    this.workers.forEach((w, shard) => {
+      this.#send(w, { type: "ping", indices: chosen.filter((i) => i % shards === shard) });
+    });
+    const replies = await this.#replyFromEach("pinged");
+    return {
+      pinged: replies.reduce((n, r) => n + r.pinged, 0),
+      answered: replies.reduce((n, r) => n + r.answered, 0),
+    };
   }
 
-  result(pings: { pinged: number; answered: number }): GeneratorResult {
+  /** Stops keepalives and closes every client; how many were still up. */
+  async stop(): Promise<number> {
+    for (const w of this.workers) this.#send(w, { type: "stop" });
+    const replies = await this.#replyFromEach("stopped");
+    for (const w of this.workers) w.terminate();
+    return replies.reduce((n, r) => n + r.upAtEnd, 0);
+  }
+
+  result(pings: { pinged: number; answered: number }, upAtEnd: number): GeneratorResult {
     const connected = this.upTimes.length;
     const last = connected > 0 ? Math.max(...this.upTimes) : this.firstStart;
     const timeToAllMs = last - this.firstStart;
@@ -129,57 +127,78 @@ class Swarm {
       clients: this.plan.clients,
       connected,
       failed: this.plan.clients - connected,
-      upAtEnd: this.clients.filter((c) => c.state === "up").length,
+      upAtEnd,
       failures: Object.fromEntries(top),
       timeToAllMs: Math.round(timeToAllMs),
       handshakesPerSecond: timeToAllMs > 0 ? Math.round((connected * 1000) / timeToAllMs) : 0,
-      peakHandshakesPerSecond: this.#peakRate(5000),
+      peakHandshakesPerSecond: peakRate(this.upTimes, 5000),
       connectP50Ms: Math.round(quantile(sorted, 0.5)),
       connectP99Ms: Math.round(quantile(sorted, 0.99)),
       pinged: pings.pinged,
       pingsAnswered: pings.answered,
       generatorRssMib: Math.round(Deno.memoryUsage().rss / 1048576),
+      workers: this.workers.length,
+      generatorCpuSeconds: Number(this.connectCpuSeconds.toFixed(2)),
     };
   }
 
-  closeAll(): void {
-    for (const c of this.clients) c.close();
-  }
-
-  #peakRate(windowMs: number): number {
-    const t = [...this.upTimes].sort((a, b) => a - b);
-    let best = 0;
-    for (let lo = 0, hi = 0; hi < t.length; hi++) {
-      while (t[hi] - t[lo] > windowMs) lo++;
-      best = Math.max(best, hi - lo + 1);
-    }
-    return Math.round((best * 1000) / windowMs);
+  #send(worker: Worker, command: ShardCommand): void {
+    worker.postMessage(command);
   }
 
   #progress() {
-    const elapsed = (performance.now() - this.firstStart) / 1000;
+    const elapsed = (epochMs() - this.firstStart) / 1000;
     const failed = this.settled - this.upTimes.length;
-    return { elapsed: Number(elapsed.toFixed(1)), up: this.upTimes.length, failed, inflight: this.inflight };
+    const inflight = this.started - this.settled;
+    return { elapsed: Number(elapsed.toFixed(1)), up: this.upTimes.length, failed, inflight };
   }
 
-  #settle(): void {
-    this.settled++;
-    this.inflight--;
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+  #onEvents(events: ShardEvent[]): void {
+    for (const e of events) this.#onEvent(e);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.done()) return true;
+      w.resolve();
+      return false;
+    });
   }
 
-  #onUp(c: SwarmClient): void {
-    this.upTimes.push(c.upAt);
-    this.connectMs.push(c.upAt - c.startedAt);
-    this.#settle();
+  #onEvent(e: ShardEvent): void {
+    if (e.type === "started") {
+      this.started++;
+    } else if (e.type === "up") {
+      this.upTimes.push(e.at);
+      this.connectMs.push(e.connectMs);
+      this.up.add(e.index);
+      this.settled++;
+    } else if (e.type === "down") {
+      const key = e.reason.replace(/\d+/g, "N").slice(0, 120);
+      this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+      this.up.delete(e.index);
+      if (!e.wasUp) this.settled++;
+    } else if (e.type === "error") {
+      this.#abort(e.message);
+    } else {
+      this.#replies.push(e);
+    }
   }
 
-  #onDown(c: SwarmClient, reason: string): void {
-    const key = reason.replace(/\d+/g, "N").slice(0, 120);
-    this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
-    if (c.upAt === 0) this.#settle();
+  #until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ done, resolve }));
+  }
+
+  /** Waits for one `type` reply from every worker and takes them out of the reply queue. */
+  async #replyFromEach<T extends ShardEvent["type"]>(type: T): Promise<Extract<ShardEvent, { type: T }>[]> {
+    const count = () => this.#replies.filter((r) => r.type === type).length;
+    await this.#until(() => count() >= this.workers.length);
+    const mine = this.#replies.filter((r) => r.type === type);
+    this.#replies = this.#replies.filter((r) => r.type !== type);
+    return mine as Extract<ShardEvent, { type: T }>[];
+  }
+
+  #abort(message: string): never {
+    console.error(`swarm generator: ${message}`);
+    Deno.exit(1);
   }
 }
 
@@ -187,14 +206,13 @@ async function main(planPath: string): Promise<void> {
   const plan = JSON.parse(await Deno.readTextFile(planPath)) as GeneratorPlan;
   const pki = await openSwarmPki(plan.pkiDir, plan.clients);
   const swarm = new Swarm(plan);
-  const stopKeepalive = swarm.startKeepalive();
-  await swarm.connectAll(pki);
+  await swarm.prepare(pki);
+  await swarm.connectAll();
   emit("swarm-connected", { up: swarm.upTimes.length });
   await pause(plan.holdSeconds * 1000);
   const pings = await swarm.pingRandom(plan.ping);
-  stopKeepalive();
-  emit("swarm-result", swarm.result(pings));
-  swarm.closeAll();
+  const upAtEnd = await swarm.stop();
+  emit("swarm-result", swarm.result(pings, upAtEnd));
 }
 
 if (import.meta.main) {

@@ -24,6 +24,8 @@ export interface GeneratorPlan {
   sourcePrefix: string;
   clientsPerAddress: number;
   firstPort: number;
+  /** Deno Workers the clients are split over (client i in worker i % workers); absent: one per core. */
+  workers?: number;
 }
 
 export interface GeneratorResult {
@@ -44,6 +46,10 @@ export interface GeneratorResult {
   pinged: number;
   pingsAnswered: number;
   generatorRssMib: number;
+  /** Deno Workers that ran the clients. */
+  workers: number;
+  /** The generator's CPU seconds (all threads) from the first client to the last settled attempt. */
+  generatorCpuSeconds: number;
 }
 
 /** The n-th source address (0-based) of the generator: 250 per /24, from .1. */

@@ -29,6 +29,7 @@ function cells(r: ServerRow): [string, string][] {
     ["server CPU", `${fixed(s.cpuSeconds)} s`],
     ["pings answered", `${g.pingsAnswered} / ${g.pinged}`],
     ["generator RSS", `${g.generatorRssMib} MiB`],
+    ["generator workers", `${g.workers}`],
     ["server survived", s.survived ? "yes" : "NO"],
   ];
 }

@@ -4,7 +4,7 @@
  * equivalent configuration (servers.ts), in namespaces this run creates and
  * removes. Root only. Prints a table per server and one `swarm:` line each.
  *
- *   deno task bench:swarm --clients 2000 --ping 100 [--rate 300] [--only tsvpn] [--json out.json]
+ *   deno task bench:swarm --clients 2000 --ping 100 [--rate 300] [--only tsvpn] [--json out.json] [--workers W]
  */
 
 import { parseArgs } from "node:util";
@@ -31,7 +31,7 @@ import { SwarmLab } from "./swarm_lab.ts";
 const MAX_ADDRESSES = 256;
 
 const USAGE = "usage: deno task bench:swarm [--clients N] [--rate R] [--ping K] [--inflight M] " +
-  "[--only tsvpn|openvpn] [--json FILE] [--pki-dir DIR] [--fresh-pki] [--hold S] [--per-address P]";
+  "[--only tsvpn|openvpn] [--json FILE] [--pki-dir DIR] [--fresh-pki] [--hold S] [--per-address P] [--workers W]";
 
 export interface SwarmOptions {
   clients: number;
@@ -44,6 +44,8 @@ export interface SwarmOptions {
   freshPki: boolean;
   holdSeconds: number;
   clientsPerAddress: number;
+  /** Deno Workers in the generator (default: one per core). */
+  workers: number;
 }
 
 function positive(name: string, text: string | undefined, fallback: number, min = 1): number {
@@ -69,6 +71,7 @@ export function parseSwarmArgs(args: string[]): SwarmOptions {
       "fresh-pki": { type: "boolean" },
       hold: { type: "string" },
       "per-address": { type: "string" },
+      workers: { type: "string" },
     },
   });
   const only = values.only ?? null;
@@ -87,6 +90,7 @@ export function parseSwarmArgs(args: string[]): SwarmOptions {
     freshPki: values["fresh-pki"] ?? false,
     holdSeconds: positive("hold", values.hold, 3, 0),
     clientsPerAddress: positive("per-address", values["per-address"], Math.ceil(clients / MAX_ADDRESSES)),
+    workers: positive("workers", values.workers, navigator.hardwareConcurrency),
   };
 }
 
@@ -105,6 +109,7 @@ export function generatorPlan(o: SwarmOptions): GeneratorPlan {
     sourcePrefix: GENERATOR_PREFIX,
     clientsPerAddress: o.clientsPerAddress,
     firstPort: 20000,
+    workers: o.workers,
   };
 }
 

@@ -18,6 +18,8 @@ export interface TlsCredentials {
   cert: string;
   /** PEM private key of this side. */
   key: string;
+  /** A node:tls context already built from exactly these three (at start-up, as the swarm's clients do); used as is. */
+  context?: tls.SecureContext;
 }
 
 export interface TlsSecureInfo {
@@ -70,9 +72,63 @@ export function secureContextFor(creds: TlsCredentials): tls.SecureContext {
  */
 const IGNORED_HOST_CHECK = () => undefined;
 
+/**
+ * Deno's client calls getPeerCertificate(true) on every handshake only to hand the result to the host-name
+ * check above, which ignores it; that call parses every certificate into node's legacy objects (~0.4 ms).
+ * The client socket answers it with an empty object; the channel reads the peer's certificates itself
+ * (peerCertificates()).
+ */
+function legacyCertificateForHostCheck(): Record<string, never> {
+  return {};
+}
+
 interface PeerCert {
   raw?: Uint8Array;
   issuerCertificate?: PeerCert;
+}
+
+/** Certificates after the leaf passed on to the verifier, at most. */
+const MAX_PEER_CHAIN = 8;
+
+/** The part of Deno's TLS handle that lists the peer's certificates as sent, DER, leaf first. */
+interface PeerChainHandle {
+  getPeerCertificateChain?: () => { certificates?: unknown } | null | undefined;
+}
+
+/**
+ * The peer's certificates (DER, leaf first), empty when it sent none. Deno's TLS handle gives them as the
+ * peer sent them without parsing; node's getPeerCertificate(true), the fallback, turns every certificate
+ * (and the local CA it appends) into a legacy object first: ~0.4 ms of CPU per handshake on each side.
+ * Either way the session verifies the result itself (pki/verify.ts), trusted CAs before anything the peer sent.
+ */
+export function peerCertificates(socket: tls.TLSSocket): Uint8Array[] {
+  try {
+    const handle = (socket as unknown as { _handle?: PeerChainHandle })._handle;
+    const listed = handle?.getPeerCertificateChain?.()?.certificates;
+    if (Array.isArray(listed) && listed.every((c) => c instanceof Uint8Array)) {
+      return listed.filter((c) => c.length > 0).map((c) => new Uint8Array(c));
+    }
+    return certificatesFromLegacy(tls.TLSSocket.prototype.getPeerCertificate.call(socket, true));
+  } catch {
+    return [];
+  }
+}
+
+/** From node's getPeerCertificate(true) object: its `raw`, then its issuerCertificate links (cycles and length bounded). */
+export function certificatesFromLegacy(legacy: unknown): Uint8Array[] {
+  const pc = legacy as PeerCert | null | undefined;
+  if (!pc || !pc.raw || pc.raw.length === 0) return [];
+  const out = [new Uint8Array(pc.raw)];
+  const seen = new Set<PeerCert>([pc]);
+  for (
+    let c = pc.issuerCertificate;
+    c && !seen.has(c) && out.length <= MAX_PEER_CHAIN;
+    c = c.issuerCertificate
+  ) {
+    seen.add(c);
+    if (c.raw && c.raw.length > 0) out.push(new Uint8Array(c.raw));
+  }
+  return out;
 }
 
 export class TlsChannel {
@@ -119,7 +175,7 @@ export class TlsChannel {
       final: (cb: (e?: Error | null) => void) => cb(),
     });
     const common = {
-      secureContext: secureContextFor(creds),
+      secureContext: creds.context ?? secureContextFor(creds),
       rejectUnauthorized: false,
       minVersion: "TLSv1.2" as const,
     };
@@ -133,6 +189,7 @@ export class TlsChannel {
       this.#socket = tls.connect(
         { ...common, socket: this.#duplex, checkServerIdentity: IGNORED_HOST_CHECK } as never,
       );
+      this.#socket.getPeerCertificate = legacyCertificateForHostCheck as never;
       this.#socket.on("secureConnect", () => this.#onSecure());
     }
     process.nextTick(() => {
@@ -172,21 +229,9 @@ export class TlsChannel {
   #onSecure(): void {
     if (this.#closed) return;
     this.#secure = true;
-    let leaf: Uint8Array | null = null;
-    const chain: Uint8Array[] = [];
-    try {
-      const pc = this.#socket.getPeerCertificate(true) as unknown as PeerCert;
-      if (pc && pc.raw && pc.raw.length > 0) {
-        leaf = new Uint8Array(pc.raw);
-        const seen = new Set<PeerCert>([pc]);
-        for (let c = pc.issuerCertificate; c && !seen.has(c) && chain.length < 8; c = c.issuerCertificate) {
-          seen.add(c);
-          if (c.raw && c.raw.length > 0) chain.push(new Uint8Array(c.raw));
-        }
-      }
-    } catch {
-      leaf = null;
-    }
+    const certs = peerCertificates(this.#socket);
+    const leaf = certs.length > 0 ? certs[0] : null;
+    const chain = certs.slice(1, 1 + MAX_PEER_CHAIN);
     let protocol: string | null = null;
     let cipher: string | null = null;
     try {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { secureContextFor, TlsChannel, type TlsChannelHandlers } from "./tls_channel.ts";
+import tls from "node:tls";
+import {
+  certificatesFromLegacy,
+  peerCertificates,
+  secureContextFor,
+  TlsChannel,
+  type TlsChannelHandlers,
+  type TlsSecureInfo,
+} from "./tls_channel.ts";
 import { decodePem } from "../pki/pem.ts";
 import { sharedTestPki } from "../testing/control/pki.ts";
 import { holds, until } from "../testing/wait.ts";
@@ -117,4 +125,72 @@ Deno.test({
       }
     }
   },
+});
+
+Deno.test({
+  name:
+    "TlsChannel: each side gets the certificates the peer sent, from the TLS handle without node's legacy walk",
+  fn: async () => {
+    const proto = tls.TLSSocket.prototype as unknown as {
+      getPeerCertificate: (detailed?: boolean) => unknown;
+    };
+    const original = proto.getPeerCertificate;
+    let walks = 0;
+    proto.getPeerCertificate = function (this: unknown, detailed?: boolean) {
+      if (detailed) walks++;
+      return original.call(this, detailed);
+    };
+    const seen: Record<string, TlsSecureInfo> = {};
+    // deno-lint-ignore prefer-const
+    let c: TlsChannel;
+    const s = new TlsChannel("server", pki.server, {
+      onCiphertext: (b) => setTimeout(() => c.feed(b), 0),
+      onSecure: (info) => seen.server = info,
+      onPlaintext: () => {},
+      onError: () => {},
+    });
+    c = new TlsChannel("client", pki.client, {
+      onCiphertext: (b) => setTimeout(() => s.feed(b), 0),
+      onSecure: (info) => seen.client = info,
+      onPlaintext: () => {},
+      onError: () => {},
+    });
+    try {
+      await until(() => seen.server && seen.client, { what: "both sides secure" });
+      const [serverLeaf, ...serverRest] = decodePem(pki.server.cert, "CERTIFICATE");
+      const [clientLeaf, ...clientRest] = decodePem(pki.client.cert, "CERTIFICATE");
+      assert.deepEqual(seen.client.peerCertificate, serverLeaf);
+      assert.deepEqual(seen.server.peerCertificate, clientLeaf);
+      // Deno's TLS server sends its CA after its leaf; a client sends its certificate file.
+      const serverSends = [...serverRest, ...decodePem(pki.server.ca, "CERTIFICATE")];
+      const sent = (c: Uint8Array) =>
+        serverSends.some((d) => d.length === c.length && d.every((b, i) => b === c[i]));
+      assert.ok(seen.client.peerChain.length > 0, "the server's CA reached the client");
+      assert.ok(seen.client.peerChain.every(sent), "the client sees only what the server sent");
+      assert.deepEqual(seen.server.peerChain, clientRest, "nothing after the client's leaf but what it sent");
+      assert.equal(walks, 0, "node's getPeerCertificate(true) walk was not needed");
+    } finally {
+      proto.getPeerCertificate = original;
+      s.destroy();
+      c.destroy();
+    }
+  },
+});
+
+Deno.test("certificatesFromLegacy() (the fallback) follows node's issuer links, bounded and cycle-safe", () => {
+  const leaf: { raw: Uint8Array; issuerCertificate?: unknown } = { raw: Uint8Array.of(1, 2) };
+  const ca: { raw: Uint8Array; issuerCertificate?: unknown } = { raw: Uint8Array.of(3) };
+  leaf.issuerCertificate = ca;
+  ca.issuerCertificate = ca; // node links a self-signed root to itself
+  assert.deepEqual(certificatesFromLegacy(leaf), [Uint8Array.of(1, 2), Uint8Array.of(3)]);
+  assert.deepEqual(certificatesFromLegacy({}), []);
+  assert.deepEqual(certificatesFromLegacy(null), []);
+  const links: { raw: Uint8Array; issuerCertificate?: unknown }[] = [];
+  for (let i = 0; i < 20; i++) links.push({ raw: Uint8Array.of(i), issuerCertificate: undefined });
+  links.forEach((l, i) => l.issuerCertificate = links[i + 1]);
+  assert.equal(certificatesFromLegacy(links[0]).length, 9, "the leaf and at most 8 more");
+});
+
+Deno.test("peerCertificates() of a socket without a TLS handle or peer is empty, not an exception", () => {
+  assert.deepEqual(peerCertificates({} as unknown as tls.TLSSocket), []);
 });

@@ -3,7 +3,8 @@
  * emulated clients, each with its own certificate, source address and port,
  * connect to a real tsvpn server in a namespace, get their pushed addresses,
  * and echo requests sent inside 25 random tunnels to the server's tunnel
- * address come back. Keeps the bench from rotting; figures are not asserted.
+ * address come back, with the clients split over two generator workers.
+ * Keeps the bench from rotting; figures are not asserted.
  */
 
 import assert from "node:assert/strict";
@@ -16,6 +17,8 @@ import { e2eIgnore } from "./support/lab.ts";
 
 const CLIENTS = 100;
 const PINGED = 25;
+/** Client i runs in worker i % WORKERS: every worker's clients must connect and answer. */
+const WORKERS = 2;
 
 Deno.test({
   name: "swarm: 100 emulated clients connect to one tsvpn server and pings through 25 tunnels answer",
@@ -25,7 +28,8 @@ Deno.test({
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "tsvpn-swarm-e2e-" });
   try {
-    const options = parseSwarmArgs(["--clients", String(CLIENTS), "--ping", String(PINGED), "--hold", "0"]);
+    const args = `--clients ${CLIENTS} --ping ${PINGED} --hold 0 --workers ${WORKERS}`;
+    const options = parseSwarmArgs(args.split(" "));
     const plan = { ...generatorPlan(options), pkiDir: `${dir}/pki` };
     const pki = await openSwarmPki(plan.pkiDir, CLIENTS);
     await using lab = new SwarmLab(dir);
@@ -34,6 +38,7 @@ Deno.test({
     try {
       const { result, server: figures } = await lab.run(server, plan);
       const why = JSON.stringify(result.failures);
+      assert.equal(result.workers, WORKERS, "generator workers");
       assert.equal(result.connected, CLIENTS, `clients connected (failures: ${why})`);
       assert.equal(result.upAtEnd, CLIENTS, "clients still up when the pings started");
       assert.equal(result.pinged, PINGED);
