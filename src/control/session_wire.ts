@@ -10,8 +10,9 @@
  * Client: the server's session id is trusted only once a packet carrying it acknowledges ours under our
  * own session id, which a blind attacker cannot know. A stock server's reset does that at once; a tsvpn
  * server's stateless answer carries no ack (it may not outweigh the reset, reset_cookie.ts), so its id is
- * held provisionally: acknowledged, replaced by any later ack-less reset, and confirmed (or replaced) by
- * the first packet that proves it saw our reset. TLS starts on confirmation (key_negotiation.ts), so a
+ * held provisionally: acknowledged, replaced by any later ack-less reset (message 0 of key 0), and
+ * confirmed by the first packet that proves it saw our reset — from one of the last few ids held, or a
+ * stock server's acknowledging reset. TLS starts on confirmation (key_negotiation.ts), so a
  * forged reset pins nothing and costs the real handshake nothing.
  */
 
@@ -25,7 +26,12 @@ import {
   DROP_UNEXPECTED,
   VERDICT_OK,
 } from "./drop_counters.ts";
-import { P_CONTROL_HARD_RESET_CLIENT_V2, P_CONTROL_HARD_RESET_SERVER_V2, SESSION_ID_SIZE } from "./opcode.ts";
+import {
+  P_ACK_V1,
+  P_CONTROL_HARD_RESET_CLIENT_V2,
+  P_CONTROL_HARD_RESET_SERVER_V2,
+  SESSION_ID_SIZE,
+} from "./opcode.ts";
 import type { OutgoingControl } from "./reliable.ts";
 import { ControlReplayGuard } from "./replay_guard.ts";
 import type { Role } from "./session_types.ts";
@@ -34,6 +40,8 @@ const SCRATCH = 65600;
 const plainScratch = new Uint8Array(SCRATCH);
 const wireScratch = new Uint8Array(SCRATCH);
 const unwrapScratch = new Uint8Array(SCRATCH);
+/** The ack of a server's reset: its message 0. */
+const RESET_ACK = [0];
 
 function isAllZero(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
@@ -54,6 +62,34 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** The hard reset that opens a session from `role`'s peer. */
 export function peerHardReset(role: Role): number {
   return role === "server" ? P_CONTROL_HARD_RESET_CLIENT_V2 : P_CONTROL_HARD_RESET_SERVER_V2;
+}
+
+/**
+ * The last few session ids seen, in a fixed ring: a forged ack-less reset that replaces the real server's
+ * must not make the real server's proof, which follows, unacceptable.
+ */
+class RecentSessionIds {
+  readonly #ids: Uint8Array[];
+  #next = 0;
+  #count = 0;
+
+  constructor(size: number) {
+    this.#ids = Array.from({ length: size }, () => new Uint8Array(SESSION_ID_SIZE));
+  }
+
+  has(sid: Uint8Array): boolean {
+    for (let i = 0; i < this.#count; i++) {
+      if (sameBytes(this.#ids[i], sid.subarray(0, SESSION_ID_SIZE))) return true;
+    }
+    return false;
+  }
+
+  add(sid: Uint8Array): void {
+    if (this.has(sid)) return;
+    this.#ids[this.#next].set(sid.subarray(0, SESSION_ID_SIZE));
+    this.#next = (this.#next + 1) % this.#ids.length;
+    this.#count = Math.min(this.#count + 1, this.#ids.length);
+  }
 }
 
 /** How far the peer's session id is trusted. */
@@ -80,6 +116,8 @@ export class ControlWire {
   #newSender = false;
   /** Set by accept(): this packet confirmed the peer's session id. */
   #justConfirmed = false;
+  /** Client: the session ids of the last ack-less server resets held; a proof from any of them confirms it. */
+  #candidates: RecentSessionIds | null = null;
   readonly #role: Role;
   readonly #wrap: ControlWrap;
   readonly #send: (packet: Uint8Array) => void;
@@ -165,19 +203,23 @@ export class ControlWire {
     this.#newSender = !known;
     if (this.#remote === REMOTE_CONFIRMED) return known ? VERDICT_OK : DROP_SESSION_MISMATCH;
     if (this.#role === "server") return this.#checkOpener(pkt, PIN_CONFIRMED);
-    // Client, server not yet trusted. An ack under our session id proves the sender saw our reset.
+    // Client, server not yet trusted. An ack under our session id proves the sender saw our reset: a stock
+    // server's reset, or a later packet from a server whose ack-less reset we hold.
     if (pkt.ackCount > 0) {
-      if (this.#remote === REMOTE_UNKNOWN) return this.#checkOpener(pkt, PIN_CONFIRMED);
-      this.#pin = PIN_CONFIRMED;
-      return VERDICT_OK;
+      if (this.#remote === REMOTE_PROVISIONAL && this.#candidates?.has(pkt.sessionId)) {
+        this.#pin = PIN_CONFIRMED;
+        return VERDICT_OK;
+      }
+      return this.#checkOpener(pkt, PIN_CONFIRMED);
     }
     if (op === P_CONTROL_HARD_RESET_SERVER_V2 && !known) return this.#checkOpener(pkt, PIN_PROVISIONAL);
     return known ? VERDICT_OK : DROP_SESSION_MISMATCH;
   }
 
-  /** The peer's first packet: its hard reset, with a defined session id. */
+  /** The peer's first packet: its hard reset (client: message 0 of key 0), with a defined session id. */
   #checkOpener(pkt: ControlPacket, pin: number): number {
     if (pkt.opcode !== peerHardReset(this.#role)) return DROP_UNEXPECTED;
+    if (this.#role === "client" && (pkt.keyId !== 0 || pkt.messageId !== 0)) return DROP_UNEXPECTED;
     // OpenVPN refuses an undefined (all-zero) session id.
     if (isAllZero(pkt.sessionId)) return DROP_MALFORMED;
     this.#pin = pin;
@@ -191,11 +233,40 @@ export class ControlWire {
     if (this.#pin !== KEEP) {
       if (this.#newSender) this.#guard.reset();
       this.#remoteSessionId.set(this.packet.sessionId);
+      if (this.#pin === PIN_PROVISIONAL) {
+        (this.#candidates ??= new RecentSessionIds(4)).add(this.packet.sessionId);
+      }
       this.#justConfirmed = this.#pin === PIN_CONFIRMED;
       this.#remote = this.#justConfirmed ? REMOTE_CONFIRMED : REMOTE_PROVISIONAL;
       this.#pin = KEEP;
     }
     if (this.#wrap.mode !== "none") this.#guard.commit(res.packetId, res.time);
+    if (this.#remote === REMOTE_PROVISIONAL && this.packet.opcode === P_CONTROL_HARD_RESET_SERVER_V2) {
+      this.#ackReset(this.packet.sessionId);
+    }
+  }
+
+  /**
+   * Client: acknowledges a held ack-less server reset at once, under that reset's own session id. The ack
+   * the reliability layer owes goes out later under whichever id is held then; a forged reset arriving in
+   * between must not leave the real server's answer unacknowledged.
+   */
+  #ackReset(serverSid: Uint8Array): void {
+    const n = encodeControlPacket(
+      plainScratch,
+      0,
+      P_ACK_V1,
+      0,
+      this.localSessionId,
+      RESET_ACK,
+      1,
+      serverSid,
+      -1,
+      null,
+    );
+    this.#sendPid = (this.#sendPid + 1) >>> 0;
+    const w = this.#wrap.wrap(plainScratch, n, this.#sendPid, this.#wrapTime, wireScratch);
+    this.#send(wireScratch.slice(0, w));
   }
 
   /** Session ids, send packet-id and replay guard as text, for tests proving a dropped packet changed nothing. */
