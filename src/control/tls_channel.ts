@@ -70,6 +70,31 @@ export function secureContextFor(creds: TlsCredentials): tls.SecureContext {
  */
 const IGNORED_HOST_CHECK = () => undefined;
 
+/** Most distinct chain certificates shared (a deployment's CAs and intermediates: a handful). */
+const SHARED_CHAIN_LIMIT = 16;
+const sharedChain: Uint8Array[] = [];
+let nextSharedSlot = 0;
+
+/**
+ * One copy of each certificate the peers' chains carry: every client of a CA presents (or resolves to) the
+ * same issuer certificate, and each session keeps its chain for later CRL checks. Compared byte for byte;
+ * the shared copies are never written. Slots are reused in turn, so chains a peer made up before it was
+ * verified cannot keep a deployment's real CA out for long; a session holding a replaced copy keeps it.
+ */
+function sharedChainCertificate(raw: Uint8Array): Uint8Array {
+  for (const c of sharedChain) if (sameBytes(c, raw)) return c;
+  const copy = new Uint8Array(raw);
+  sharedChain[nextSharedSlot] = copy;
+  nextSharedSlot = (nextSharedSlot + 1) % SHARED_CHAIN_LIMIT;
+  return copy;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 interface PeerCert {
   raw?: Uint8Array;
   issuerCertificate?: PeerCert;
@@ -181,7 +206,7 @@ export class TlsChannel {
         const seen = new Set<PeerCert>([pc]);
         for (let c = pc.issuerCertificate; c && !seen.has(c) && chain.length < 8; c = c.issuerCertificate) {
           seen.add(c);
-          if (c.raw && c.raw.length > 0) chain.push(new Uint8Array(c.raw));
+          if (c.raw && c.raw.length > 0) chain.push(sharedChainCertificate(c.raw));
         }
       }
     } catch {

@@ -118,3 +118,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "TlsChannel: the peer chains of two sessions share one copy of each chain certificate",
+  fn: async () => {
+    const chains: Uint8Array[][] = [];
+    for (let round = 0; round < 2; round++) {
+      const p = pair({ onSecure: (info) => chains.push(info.peerChain) });
+      try {
+        await until(() => chains.length === round + 1, { what: `server secure, round ${round}` });
+      } finally {
+        p.s.destroy();
+        p.c.destroy();
+      }
+    }
+    assert.ok(chains[0].length >= 1, "the client's chain reaches its CA");
+    assert.equal(chains[0].length, chains[1].length);
+    for (let i = 0; i < chains[0].length; i++) assert.equal(chains[1][i], chains[0][i], `certificate ${i}`);
+  },
+});
