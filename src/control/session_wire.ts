@@ -27,6 +27,12 @@ const SCRATCH = 65600;
 const plainScratch = new Uint8Array(SCRATCH);
 const wireScratch = new Uint8Array(SCRATCH);
 const unwrapScratch = new Uint8Array(SCRATCH);
+/**
+ * The packet check() decodes into, shared by every session of this thread like the buffers above (its payload
+ * points into unwrapScratch anyway): a session reads it synchronously right after check(), before any other
+ * packet is checked. One per session cost ~1 KiB each (three typed arrays and their backing stores).
+ */
+const packetScratch = new ControlPacket();
 
 function isAllZero(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
@@ -51,8 +57,8 @@ export function peerHardReset(role: Role): number {
 
 export class ControlWire {
   readonly localSessionId: Uint8Array;
-  /** The packet check() decoded; valid until the next check(). */
-  readonly packet = new ControlPacket();
+  /** The packet check() decoded; valid until the next check() of any session (shared scratch). */
+  readonly packet = packetScratch;
   readonly #remoteSessionId = new Uint8Array(SESSION_ID_SIZE);
   #remoteKnown = false;
   readonly #role: Role;
