@@ -30,3 +30,24 @@ export function trimMalloc(): boolean {
   if (trim === null) return false;
   return trim(0n) === 1;
 }
+
+/** What glibc's allocator holds, in bytes (mallinfo2: every arena, chunks below the mmap threshold and mmapped). */
+export interface MallocStats {
+  /** Bytes in chunks handed out and not freed (uordblks + hblkhd). */
+  inUse: number;
+  /** Bytes free inside the arenas (fordblks): resident or not, depending on trims. */
+  free: number;
+}
+
+/** Allocator figures for probes and diagnostics; null when libc has no mallinfo2 or FFI is not permitted. */
+export function mallocStats(): MallocStats | null {
+  let info;
+  try {
+    info = libc().mallinfo2;
+  } catch {
+    return null;
+  }
+  if (info === null) return null;
+  const f = new BigUint64Array(info().buffer);
+  return { inUse: Number(f[7] + f[4]), free: Number(f[8]) };
+}

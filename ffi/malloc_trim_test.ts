@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { trimMalloc } from "./malloc_trim.ts";
+import { mallocStats, trimMalloc } from "./malloc_trim.ts";
 
 /** Resident anonymous memory of this process, KiB (/proc/self/status RssAnon). */
 function rssAnonKiB(): number {
@@ -8,7 +8,7 @@ function rssAnonKiB(): number {
   return Number(m[1]);
 }
 
-Deno.test("trimMalloc() gives back free pages between live malloc chunks", () => {
+Deno.test("mallocStats() counts chunks in use and freed; trimMalloc() gives back free pages between live ones", () => {
   const c = Deno.dlopen("libc.so.6", {
     malloc: { parameters: ["usize"], result: "pointer" },
     free: { parameters: ["pointer"], result: "void" },
@@ -19,13 +19,19 @@ Deno.test("trimMalloc() gives back free pages between live malloc chunks", () =>
     // resident; every other one freed leaves ~12 MiB of holes that only malloc_trim returns.
     const chunk = 64 * 1024;
     const chunks: Deno.PointerValue[] = [];
+    const start = mallocStats()!;
     for (let i = 0; i < 400; i++) {
       const p = c.symbols.malloc(BigInt(chunk));
       assert.notEqual(p, null);
       c.symbols.memset(p, 1, BigInt(chunk));
       chunks.push(p);
     }
+    const allocated = mallocStats()!;
+    assert.ok(allocated.inUse - start.inUse >= 400 * chunk, JSON.stringify({ start, allocated }));
     for (let i = 0; i < chunks.length; i += 2) c.symbols.free(chunks[i]);
+    const freed = mallocStats()!;
+    assert.ok(allocated.inUse - freed.inUse >= 200 * chunk, JSON.stringify({ allocated, freed }));
+    assert.ok(freed.free - allocated.free >= 200 * chunk, JSON.stringify({ allocated, freed }));
     const before = rssAnonKiB();
     assert.equal(trimMalloc(), true);
     const released = before - rssAnonKiB();
