@@ -72,7 +72,9 @@ const SYMBOLS = {
   // struct mallinfo2 mallinfo2(void);  (glibc >= 2.33: optional; ten size_t fields)
   mallinfo2: {
     parameters: [],
-    result: { struct: ["usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize"] },
+    result: {
+      struct: ["usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize"],
+    },
     optional: true,
   },
   // char *strerror(int errnum);
