@@ -26,12 +26,13 @@ Deno.test("mallocStats() counts chunks in use and freed; trimMalloc() gives back
       c.symbols.memset(p, 1, BigInt(chunk));
       chunks.push(p);
     }
+    // Other threads of the runtime allocate and free meanwhile: a margin of ten chunks (640 KiB).
     const allocated = mallocStats()!;
-    assert.ok(allocated.inUse - start.inUse >= 400 * chunk, JSON.stringify({ start, allocated }));
+    assert.ok(allocated.inUse - start.inUse >= 390 * chunk, JSON.stringify({ start, allocated }));
     for (let i = 0; i < chunks.length; i += 2) c.symbols.free(chunks[i]);
     const freed = mallocStats()!;
-    assert.ok(allocated.inUse - freed.inUse >= 200 * chunk, JSON.stringify({ allocated, freed }));
-    assert.ok(freed.free - allocated.free >= 200 * chunk, JSON.stringify({ allocated, freed }));
+    assert.ok(allocated.inUse - freed.inUse >= 190 * chunk, JSON.stringify({ allocated, freed }));
+    assert.ok(freed.free - allocated.free >= 190 * chunk, JSON.stringify({ allocated, freed }));
     const before = rssAnonKiB();
     assert.equal(trimMalloc(), true);
     const released = before - rssAnonKiB();
