@@ -67,6 +67,16 @@ const SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // int malloc_trim(size_t pad);  (glibc only: optional, null elsewhere)
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
+  // struct mallinfo2 mallinfo2(void);  (glibc >= 2.33: optional; ten size_t fields)
+  mallinfo2: {
+    parameters: [],
+    result: {
+      struct: ["usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize", "usize"],
+    },
+    optional: true,
+  },
   // char *strerror(int errnum);
   strerror: { parameters: ["i32"], result: "pointer" },
   // int *__errno_location(void);  (glibc and musl)

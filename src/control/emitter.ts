@@ -4,17 +4,23 @@
 export type EventMap = Record<string, (arg: any) => void>;
 
 export class Emitter<E extends EventMap> {
-  readonly #listeners = new Map<keyof E, Set<E[keyof E]>>();
+  /**
+   * Listeners per event, each once, in the order added. Arrays rather than Sets: a server holds an emitter per
+   * session with a listener or two per event, and a Set costs ~250 bytes more than such an array.
+   */
+  readonly #listeners = new Map<keyof E, E[keyof E][]>();
 
   on<K extends keyof E>(event: K, fn: E[K]): this {
-    let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, set = new Set());
-    set.add(fn);
+    const list = this.#listeners.get(event);
+    if (!list) this.#listeners.set(event, [fn]);
+    else if (!list.includes(fn)) list.push(fn);
     return this;
   }
 
   off<K extends keyof E>(event: K, fn: E[K]): this {
-    this.#listeners.get(event)?.delete(fn);
+    const list = this.#listeners.get(event);
+    const i = list ? list.indexOf(fn) : -1;
+    if (i >= 0) list!.splice(i, 1);
     return this;
   }
 
@@ -30,9 +36,9 @@ export class Emitter<E extends EventMap> {
   }
 
   protected emit<K extends keyof E>(event: K, arg: Parameters<E[K]>[0]): void {
-    const set = this.#listeners.get(event);
-    if (!set) return;
-    for (const fn of [...set]) {
+    const list = this.#listeners.get(event);
+    if (!list || list.length === 0) return;
+    for (const fn of list.slice()) {
       try {
         fn(arg);
       } catch (e) {

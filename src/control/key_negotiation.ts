@@ -268,6 +268,7 @@ export class KeyNegotiation {
     const key2 = core.role === "client"
       ? deriveKey2(ks.local, remote.keySource, localSessionId, remoteSessionId)
       : deriveKey2(remote.keySource, ks.local, remoteSessionId, localSessionId);
+    ks.forgetKeySources();
     core.keys.activate(ks);
     const agreed = core.agreed;
     if (initial) {

@@ -54,6 +54,18 @@ const DEFAULT_HANDSHAKE_WINDOW_MS = 60_000;
 const DEFAULT_RENEGOTIATE_MS = 3_600_000;
 const DEFAULT_TRANSITION_WINDOW_MS = 60_000;
 
+/** What a key's sources are once its key block is derived (shared, holds nothing). */
+const SPENT_KEY_SOURCE: KeySource = Object.freeze({
+  random1: new Uint8Array(0),
+  random2: new Uint8Array(0),
+}) as KeySource;
+
+function wipeKeySource(source: KeySource): void {
+  source.preMaster?.fill(0);
+  source.random1.fill(0);
+  source.random2.fill(0);
+}
+
 /** One key-id's negotiation and, once active, its lifetime. */
 export class KeyState {
   readonly keyId: number;
@@ -77,6 +89,21 @@ export class KeyState {
     this.reliable = reliable;
     this.startedAt = now;
     this.local = local;
+  }
+
+  /**
+   * The key block is derived (key_negotiation.ts #keyReady): the key-method 2 secrets (pre-master, randoms,
+   * both sides) are wiped and dropped, and so is the peer's peer-info text (parsed into the session's peer
+   * record already). A live session keeps no handshake-only material for its key's lifetime.
+   */
+  forgetKeySources(): void {
+    wipeKeySource(this.local);
+    this.local = SPENT_KEY_SOURCE;
+    if (this.remote !== null) {
+      wipeKeySource(this.remote.keySource);
+      this.remote.keySource = SPENT_KEY_SOURCE;
+      this.remote.peerInfo = "";
+    }
   }
 
   /** Mirrors ReliableChannel's receive window, so an out-of-window packet is refused before any commit. */

@@ -247,6 +247,7 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
       }
     }
     if (this.#wire.justConfirmed) this.#negotiation.serverConfirmed(ks);
+    this.#wire.sendResetAck();
     this.#timers.scheduleFlush();
     return VERDICT_OK;
   }

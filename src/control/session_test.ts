@@ -409,3 +409,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "ControlSession wipes the key-method 2 secrets (pre-master, randoms) once the key block is derived",
+  fn: async () => {
+    // Every key source comes from the injected random: pre-master 48 bytes (client), randoms 32 bytes.
+    const handedOut: Uint8Array[] = [];
+    const recording = (n: number) => {
+      const b = crypto.getRandomValues(new Uint8Array(n));
+      if (n === 48 || n === 32) handedOut.push(b);
+      return b;
+    };
+    const p = pair({ server: { random: recording }, client: { random: recording } });
+    const pushed = p.client.once("pushReply");
+    const clientKey = p.client.once("key");
+    p.client.start();
+    try {
+      await within(pushed, 10000, "push reply");
+      await within(clientKey, 10000, "client key");
+      assert.equal(p.serverKeys.length, 1);
+      assert.equal(handedOut.filter((b) => b.length === 48).length, 1, "one pre-master (the client's)");
+      assert.equal(handedOut.filter((b) => b.length === 32).length, 4, "two randoms per side");
+      for (const b of handedOut) assert.ok(b.every((x) => x === 0), `a ${b.length}-byte key source was kept`);
+      assert.deepEqual(p.errors, []);
+    } finally {
+      shutdown(p);
+    }
+  },
+});

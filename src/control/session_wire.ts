@@ -42,6 +42,12 @@ const wireScratch = new Uint8Array(SCRATCH);
 const unwrapScratch = new Uint8Array(SCRATCH);
 /** The ack of a server's reset: its message 0. */
 const RESET_ACK = [0];
+/**
+ * The packet check() decodes into, shared by every session of this thread like the buffers above (its payload
+ * points into unwrapScratch anyway): a session reads it synchronously right after check(), before any other
+ * packet is checked. One per session cost ~1 KiB each (three typed arrays and their backing stores).
+ */
+const packetScratch = new ControlPacket();
 
 function isAllZero(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
@@ -106,8 +112,8 @@ const PIN_CONFIRMED = 2;
 
 export class ControlWire {
   readonly localSessionId: Uint8Array;
-  /** The packet check() decoded; valid until the next check(). */
-  readonly packet = new ControlPacket();
+  /** The packet check() decoded; valid until the next check() of any session (shared scratch). */
+  readonly packet = packetScratch;
   readonly #remoteSessionId = new Uint8Array(SESSION_ID_SIZE);
   #remote = REMOTE_UNKNOWN;
   /** Set by check() for accept(): KEEP, PIN_PROVISIONAL or PIN_CONFIRMED. */
@@ -118,6 +124,9 @@ export class ControlWire {
   #justConfirmed = false;
   /** Client: the session ids of the last ack-less server resets held; a proof from any of them confirms it. */
   #candidates: RecentSessionIds | null = null;
+  /** Client: the held reset accept() took last, to acknowledge under its own id (sendResetAck). */
+  #resetAckTo: Uint8Array | null = null;
+  #resetAckDue = false;
   readonly #role: Role;
   readonly #wrap: ControlWrap;
   readonly #send: (packet: Uint8Array) => void;
@@ -242,16 +251,21 @@ export class ControlWire {
     }
     if (this.#wrap.mode !== "none") this.#guard.commit(res.packetId, res.time);
     if (this.#remote === REMOTE_PROVISIONAL && this.packet.opcode === P_CONTROL_HARD_RESET_SERVER_V2) {
-      this.#ackReset(this.packet.sessionId);
+      (this.#resetAckTo ??= new Uint8Array(SESSION_ID_SIZE)).set(this.packet.sessionId);
+      this.#resetAckDue = true;
     }
   }
 
   /**
-   * Client: acknowledges a held ack-less server reset at once, under that reset's own session id. The ack
-   * the reliability layer owes goes out later under whichever id is held then; a forged reset arriving in
-   * between must not leave the real server's answer unacknowledged.
+   * Client: acknowledges a held ack-less server reset at once, under that reset's own session id (the
+   * session calls this once it is done with the shared decoded packet). The ack the reliability layer owes
+   * goes out later under whichever id is held then; a forged reset arriving in between must not leave the
+   * real server's answer unacknowledged.
    */
-  #ackReset(serverSid: Uint8Array): void {
+  sendResetAck(): void {
+    if (!this.#resetAckDue) return;
+    this.#resetAckDue = false;
+    const serverSid = this.#resetAckTo!;
     const n = encodeControlPacket(
       plainScratch,
       0,

@@ -82,6 +82,31 @@ function legacyCertificateForHostCheck(): Record<string, never> {
   return {};
 }
 
+/** Most distinct chain certificates shared (a deployment's CAs and intermediates: a handful). */
+const SHARED_CHAIN_LIMIT = 16;
+const sharedChain: Uint8Array[] = [];
+let nextSharedSlot = 0;
+
+/**
+ * One copy of each certificate the peers' chains carry: every client of a CA presents (or resolves to) the
+ * same issuer certificate, and each session keeps its chain for later CRL checks. Compared byte for byte;
+ * the shared copies are never written. Slots are reused in turn, so chains a peer made up before it was
+ * verified cannot keep a deployment's real CA out for long; a session holding a replaced copy keeps it.
+ */
+function sharedChainCertificate(raw: Uint8Array): Uint8Array {
+  for (const c of sharedChain) if (sameBytes(c, raw)) return c;
+  const copy = new Uint8Array(raw);
+  sharedChain[nextSharedSlot] = copy;
+  nextSharedSlot = (nextSharedSlot + 1) % SHARED_CHAIN_LIMIT;
+  return copy;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 interface PeerCert {
   raw?: Uint8Array;
   issuerCertificate?: PeerCert;
@@ -231,7 +256,7 @@ export class TlsChannel {
     this.#secure = true;
     const certs = peerCertificates(this.#socket);
     const leaf = certs.length > 0 ? certs[0] : null;
-    const chain = certs.slice(1, 1 + MAX_PEER_CHAIN);
+    const chain = certs.slice(1, 1 + MAX_PEER_CHAIN).map(sharedChainCertificate);
     let protocol: string | null = null;
     let cipher: string | null = null;
     try {

@@ -15,7 +15,7 @@ import { holds, until } from "../testing/wait.ts";
 const pki = await sharedTestPki();
 
 /** A client and a server channel joined in memory; `server` handlers may be overridden. */
-function pair(server: Partial<TlsChannelHandlers>) {
+function pair(server: Partial<TlsChannelHandlers>, client: Partial<TlsChannelHandlers> = {}) {
   const errors: string[] = [];
   let secure = 0;
   // deno-lint-ignore prefer-const
@@ -32,6 +32,7 @@ function pair(server: Partial<TlsChannelHandlers>) {
     onSecure: () => secure++,
     onPlaintext: () => {},
     onError: (r) => errors.push(`client: ${r}`),
+    ...client,
   });
   return { s, c, errors, secure: () => secure };
 }
@@ -193,4 +194,24 @@ Deno.test("certificatesFromLegacy() (the fallback) follows node's issuer links, 
 
 Deno.test("peerCertificates() of a socket without a TLS handle or peer is empty, not an exception", () => {
   assert.deepEqual(peerCertificates({} as unknown as tls.TLSSocket), []);
+});
+
+Deno.test({
+  name:
+    "TlsChannel: the peer chains of two sessions share one copy of each chain certificate (a client gets the server's CA)",
+  fn: async () => {
+    const chains: Uint8Array[][] = [];
+    for (let round = 0; round < 2; round++) {
+      const p = pair({}, { onSecure: (info) => chains.push(info.peerChain) });
+      try {
+        await until(() => chains.length === round + 1, { what: `client secure, round ${round}` });
+      } finally {
+        p.s.destroy();
+        p.c.destroy();
+      }
+    }
+    assert.ok(chains[0].length >= 1, "the server's chain reaches its CA");
+    assert.equal(chains[0].length, chains[1].length);
+    for (let i = 0; i < chains[0].length; i++) assert.equal(chains[1][i], chains[0][i], `certificate ${i}`);
+  },
 });

@@ -28,6 +28,13 @@ export const AEAD_NONCE_LEN = 12;
 
 export type AeadBackendName = "noble" | "node" | "openssl";
 
+/**
+ * What an instance will be used for. The data channel seals with one key and opens with the other, so a
+ * backend that keeps per-direction state (OpenSSL: a keyed EVP context, ~1.1 KiB each) builds only the
+ * direction asked for; "both" (the default) keeps every method usable.
+ */
+export type AeadUse = "seal" | "open" | "both";
+
 export interface Aead {
   readonly cipher: CipherName;
   readonly backend: AeadBackendName;

@@ -3,8 +3,10 @@
  * same EVP code OpenVPN itself runs, with no per-packet objects. The default
  * whenever libcrypto loads (see `aead_select.ts`).
  *
- * Each instance owns two EVP_CIPHER_CTX (one per direction of use), keyed once
- * at construction; a packet only sets the IV, so the key schedule and GHASH
+ * Each instance owns an EVP_CIPHER_CTX per direction it is built for (`use`:
+ * the data channel's sealing key only seals and its opening key only opens, so
+ * each builds one; ~1.1 KiB of malloc per context), keyed once at
+ * construction; a packet only sets the IV, so the key schedule and GHASH
  * tables are built once per key, not per packet. A seal is five synchronous
  * FFI calls (init IV, AAD, data in place, final, get tag), an open five (init
  * IV, set tag, AAD, data in place, final). Offsets into the caller's buffer
@@ -33,6 +35,7 @@ import {
   type Aead,
   AEAD_NONCE_LEN,
   AEAD_TAG_LEN,
+  type AeadUse,
   assertAeadRanges,
   assertKeyLength,
   type CipherName,
@@ -44,6 +47,13 @@ type Ctx = Deno.PointerObject;
 // tag and data offsets, shared by every instance so a slot ring costs a few
 // views in total.
 const views = new ViewCache();
+
+// int *outl for every call (the value is checked where it matters) and Final's output pointer (GCM and
+// ChaCha20-Poly1305 write nothing there): scratch shared by every instance of this thread, since each
+// call is synchronous and none re-enters another.
+const outl = new Int32Array(1);
+const outlBytes = new Uint8Array(outl.buffer);
+const finalOut = new Uint8Array(AEAD_TAG_LEN);
 
 const contexts = new FinalizationRegistry<Ctx[]>((ctxs) => {
   const lib = libcrypto();
@@ -86,40 +96,51 @@ export class OpenSslAead implements Aead {
   readonly cipher: CipherName;
   readonly backend = "openssl" as const;
   #lib: LibcryptoSymbols;
-  #enc: Ctx | null;
-  #dec: Ctx | null;
-  // int *outl for every call; the value is checked where it matters.
-  #outl = new Int32Array(1);
-  #outlBytes = new Uint8Array(this.#outl.buffer);
-  // Final's output pointer: GCM and ChaCha20-Poly1305 write nothing there.
-  #finalOut = new Uint8Array(AEAD_TAG_LEN);
+  readonly use: AeadUse;
+  #enc: Ctx | null = null;
+  #dec: Ctx | null = null;
+  #freed = false;
 
-  /** Copies the key into OpenSSL's contexts; the caller may wipe its copy afterwards. Needs --allow-ffi. */
-  constructor(cipher: CipherName, key: Uint8Array) {
+  /**
+   * Copies the key into OpenSSL's contexts (one per direction `use` asks for); the caller may wipe its copy
+   * afterwards. Needs --allow-ffi.
+   */
+  constructor(cipher: CipherName, key: Uint8Array, use: AeadUse = "both") {
     assertKeyLength(cipher, key);
     this.cipher = cipher;
+    this.use = use;
     const lib = libcrypto();
     this.#lib = lib;
     const evp = cipherTable(lib, cipher);
     if (evp === null) throw new Error(`libcrypto: ${cipher} is not available`);
-    this.#enc = newContext(lib, evp, key, true);
+    if (use !== "open") this.#enc = newContext(lib, evp, key, true);
     try {
-      this.#dec = newContext(lib, evp, key, false);
+      if (use !== "seal") this.#dec = newContext(lib, evp, key, false);
     } catch (e) {
-      lib.EVP_CIPHER_CTX_free(this.#enc);
+      if (this.#enc !== null) lib.EVP_CIPHER_CTX_free(this.#enc);
       throw e;
     }
-    contexts.register(this, [this.#enc, this.#dec], this);
+    contexts.register(this, this.#contexts(), this);
+  }
+
+  #contexts(): Ctx[] {
+    return [this.#enc, this.#dec].filter((c): c is Ctx => c !== null);
   }
 
   /** Frees the OpenSSL contexts now (which wipes the key there); the instance is unusable afterwards. */
   free(): void {
-    if (this.#enc === null || this.#dec === null) return;
+    if (this.#freed) return;
+    this.#freed = true;
     contexts.unregister(this);
-    this.#lib.EVP_CIPHER_CTX_free(this.#enc);
-    this.#lib.EVP_CIPHER_CTX_free(this.#dec);
+    for (const c of this.#contexts()) this.#lib.EVP_CIPHER_CTX_free(c);
     this.#enc = null;
     this.#dec = null;
+  }
+
+  #unusable(method: "seal" | "open"): Error {
+    return new Error(
+      this.#freed ? "OpenSslAead used after free()" : `OpenSslAead built for ${this.use}, not ${method}`,
+    );
   }
 
   seal(
@@ -133,17 +154,16 @@ export class OpenSslAead implements Aead {
   ): void {
     assertAeadRanges(nonce, buf, aadOff, aadLen, off, len, tagOff);
     const ctx = this.#enc;
-    if (ctx === null) throw new Error("OpenSslAead used after free()");
+    if (ctx === null) throw this.#unusable("seal");
     const lib = this.#lib;
-    const outl = this.#outlBytes;
     let ok = lib.EVP_EncryptInit_ex(ctx, null, null, null, nonce);
-    if (aadLen > 0) ok &= lib.EVP_EncryptUpdate(ctx, null, outl, views.at(buf, aadOff), aadLen);
+    if (aadLen > 0) ok &= lib.EVP_EncryptUpdate(ctx, null, outlBytes, views.at(buf, aadOff), aadLen);
     if (len > 0) {
       const data = views.at(buf, off);
-      ok &= lib.EVP_EncryptUpdate(ctx, data, outl, data, len);
-      if (this.#outl[0] !== len) ok = 0;
+      ok &= lib.EVP_EncryptUpdate(ctx, data, outlBytes, data, len);
+      if (outl[0] !== len) ok = 0;
     }
-    ok &= lib.EVP_EncryptFinal_ex(ctx, this.#finalOut, outl);
+    ok &= lib.EVP_EncryptFinal_ex(ctx, finalOut, outlBytes);
     ok &= lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, views.at(buf, tagOff));
     if (ok !== 1) {
       lib.ERR_clear_error();
@@ -162,28 +182,27 @@ export class OpenSslAead implements Aead {
   ): boolean {
     assertAeadRanges(nonce, buf, aadOff, aadLen, off, len, tagOff);
     const ctx = this.#dec;
-    if (ctx === null) throw new Error("OpenSslAead used after free()");
+    if (ctx === null) throw this.#unusable("open");
     const lib = this.#lib;
-    const outl = this.#outlBytes;
     let ok = lib.EVP_DecryptInit_ex(ctx, null, null, null, nonce);
     ok &= lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, views.at(buf, tagOff));
-    if (aadLen > 0) ok &= lib.EVP_DecryptUpdate(ctx, null, outl, views.at(buf, aadOff), aadLen);
+    if (aadLen > 0) ok &= lib.EVP_DecryptUpdate(ctx, null, outlBytes, views.at(buf, aadOff), aadLen);
     const data = len > 0 ? views.at(buf, off) : null;
     if (data !== null) {
-      ok &= lib.EVP_DecryptUpdate(ctx, data, outl, data, len);
-      if (this.#outl[0] !== len) ok = 0;
+      ok &= lib.EVP_DecryptUpdate(ctx, data, outlBytes, data, len);
+      if (outl[0] !== len) ok = 0;
     }
     if (ok !== 1) {
       lib.ERR_clear_error();
       throw new Error("libcrypto: decryption failed");
     }
-    if (lib.EVP_DecryptFinal_ex(ctx, this.#finalOut, outl) === 1) return true;
+    if (lib.EVP_DecryptFinal_ex(ctx, finalOut, outlBytes) === 1) return true;
     // Bad tag: restore the ciphertext (see the module comment).
     lib.ERR_clear_error();
     if (data !== null) {
       if (
         lib.EVP_DecryptInit_ex(ctx, null, null, null, nonce) !== 1 ||
-        lib.EVP_DecryptUpdate(ctx, data, outl, data, len) !== 1 || this.#outl[0] !== len
+        lib.EVP_DecryptUpdate(ctx, data, outlBytes, data, len) !== 1 || outl[0] !== len
       ) {
         lib.ERR_clear_error();
         throw new Error("libcrypto: cannot restore the ciphertext after a failed open");

@@ -126,3 +126,22 @@ Deno.test("OpenSslAead seal and open allocate nothing per packet after warm-up",
     assert.ok(perPacket[cipher] < 1, `${cipher}: ${perPacket[cipher]} bytes per seal+open`);
   }
 });
+
+Deno.test("OpenSslAead built for one direction does that one and refuses the other", () => {
+  for (const cipher of CIPHERS) {
+    const key = keyFor(cipher);
+    const sealer = new OpenSslAead(cipher, key, "seal");
+    const opener = new OpenSslAead(cipher, key, "open");
+    const nonce = fill(12);
+    const plain = fill(24 + 200);
+    const buf = plain.slice();
+    sealer.seal(nonce, buf, 0, 8, 24, 200, 8);
+    assert.equal(opener.open(nonce, buf, 0, 8, 24, 200, 8), true, cipher);
+    assert.deepEqual(buf.subarray(24), plain.subarray(24), cipher);
+    assert.throws(() => sealer.open(nonce, buf.slice(), 0, 8, 24, 200, 8), /built for seal, not open/);
+    assert.throws(() => opener.seal(nonce, buf.slice(), 0, 8, 24, 200, 8), /built for open, not seal/);
+    sealer.free();
+    opener.free();
+    assert.throws(() => opener.open(nonce, buf, 0, 8, 24, 200, 8), /after free/);
+  }
+});

@@ -10,7 +10,7 @@
  */
 
 import { libcryptoStatus } from "../../ffi/libcrypto.ts";
-import type { Aead, AeadBackendName, CipherName } from "./aead.ts";
+import type { Aead, AeadBackendName, AeadUse, CipherName } from "./aead.ts";
 import { NobleAead } from "./aead_noble.ts";
 import { NodeAead } from "./aead_node.ts";
 import { OpenSslAead } from "./aead_openssl.ts";
@@ -22,9 +22,14 @@ export function defaultAeadBackend(_cipher: CipherName): AeadBackendName {
   return libcryptoStatus() === null ? "openssl" : "node";
 }
 
-/** Builds a one-direction AEAD for `cipher` with `key` (copied). */
-export function createAead(cipher: CipherName, key: Uint8Array, backend: AeadBackendChoice = "auto"): Aead {
+/** Builds a one-direction AEAD for `cipher` with `key` (copied); `use` says which methods will be called. */
+export function createAead(
+  cipher: CipherName,
+  key: Uint8Array,
+  backend: AeadBackendChoice = "auto",
+  use: AeadUse = "both",
+): Aead {
   const b = backend === "auto" ? defaultAeadBackend(cipher) : backend;
-  if (b === "openssl") return new OpenSslAead(cipher, key);
+  if (b === "openssl") return new OpenSslAead(cipher, key, use);
   return b === "noble" ? new NobleAead(cipher, key) : new NodeAead(cipher, key);
 }

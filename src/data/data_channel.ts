@@ -108,7 +108,8 @@ export interface DataChannelOptions {
 
 class KeySlot {
   readonly keyId: number;
-  readonly material: DataKeyMaterial;
+  /** The sending key, kept only to refuse installing live material again; the rest of the material is not kept. */
+  readonly sendKey: Uint8Array;
   readonly enc: Aead;
   readonly dec: Aead;
   readonly encNonce = new Uint8Array(12);
@@ -120,9 +121,9 @@ class KeySlot {
 
   constructor(keyId: number, material: DataKeyMaterial, replayWindow: number, backend: AeadBackendChoice) {
     this.keyId = keyId;
-    this.material = material;
-    this.enc = createAead(material.cipher, material.encrypt.key, backend);
-    this.dec = createAead(material.cipher, material.decrypt.key, backend);
+    this.sendKey = material.encrypt.key;
+    this.enc = createAead(material.cipher, material.encrypt.key, backend, "seal");
+    this.dec = createAead(material.cipher, material.decrypt.key, backend, "open");
     this.encNonce.set(material.encrypt.implicitIv, 4);
     this.decNonce.set(material.decrypt.implicitIv, 4);
     this.replay = new ReplayWindow(replayWindow);
@@ -255,7 +256,7 @@ export class DataChannel {
       throw new RangeError("Key-id must be 0..7");
     }
     for (const s of this.#slots) {
-      if (s !== null && sameBytes(s.material.encrypt.key, material.encrypt.key)) {
+      if (s !== null && sameBytes(s.sendKey, material.encrypt.key)) {
         throw new Error("Refusing to install key material that is already in use");
       }
     }

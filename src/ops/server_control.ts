@@ -73,6 +73,17 @@ export interface ServerSnapshot {
   globalStats: Record<string, number>;
   /** With `server.mesh.enabled`: client-to-client packets and bytes the server relayed, and mesh events. */
   mesh?: { relayedPackets: number; relayedBytes: number; counters: Record<string, number> };
+  /** The process' memory when the snapshot was taken (Deno.memoryUsage()): RSS, V8 heap, external. */
+  memory?: MemorySnapshot;
+}
+
+/** Bytes; `heapUsed` counts garbage not collected yet, so it moves between snapshots without new clients. */
+export interface MemorySnapshot {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory V8 objects hold outside the heap (ArrayBuffer backing stores and the like). */
+  external: number;
 }
 
 export interface ServerControl {

@@ -10,6 +10,7 @@
  *   server_status.ts     the status snapshot (src/ops) and the status log line
  *   pool_setup.ts        the address pool and its persistence
  *   server_wiring.ts     the listener's and datapath's settings and their hooks into the registry
+ *   server_memory.ts     when malloc's free memory is given back (after bursts of handshakes)
  *
  *   device ──inside loop──►  Datapath  ◄──outside loop── socket (ServerTransport)
  *                              │  ▲                         │ control packets
@@ -41,6 +42,7 @@ import type { Logger } from "../log/log.ts";
 import type { ServerControl, ServerSnapshot } from "../ops/server_control.ts";
 import type { ClientAuthGate } from "../ops/client_auth_gate.ts";
 import { ClientRegistry } from "./client_registry.ts";
+import { MallocKeeper } from "./server_memory.ts";
 import { openUserAuth, registryAuthHooks, type UserAuth } from "./user_auth.ts";
 import type { CrlWatch } from "./crl_watch.ts";
 import { HandshakeTally } from "./handshake_tally.ts";
@@ -83,6 +85,8 @@ class Server implements ServerControl {
   metrics!: ServerMetrics;
   readonly #handshakes = new HandshakeTally();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** Gives malloc's free memory back after bursts of handshakes (server_memory.ts). */
+  readonly #mallocKeeper = new MallocKeeper();
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | null = null;
   #reloading: Promise<unknown> = Promise.resolve();
@@ -225,13 +229,14 @@ class Server implements ServerControl {
     });
   }
 
-  /** Once a second: datapath tick, pool save; every crlCheckSeconds a CRL file check. */
+  /** Once a second: datapath tick, pool save, malloc trim when due; every crlCheckSeconds a CRL file check. */
   #startTimer(): void {
     let sinceCrlCheck = 0;
     const crlEvery = this.#options.crlCheckSeconds ?? 1;
     this.#timer = setInterval(() => {
       this.datapath.tick();
       this.#poolKeeper.saveInBackground();
+      this.#mallocKeeper.tick(this.#now(), this.#listener.sessionCount);
       if (++sinceCrlCheck >= crlEvery) {
         sinceCrlCheck = 0;
         if (!this.#stopping) void this.#crl?.poll();

@@ -12,7 +12,13 @@ import type { ControlListener } from "../control/listener.ts";
 import type { Datapath } from "../datapath/datapath.ts";
 import { PC_BYTES_IN, PC_BYTES_OUT, PC_PACKETS_IN, PC_PACKETS_OUT } from "../datapath/peer_table.ts";
 import type { Logger } from "../log/log.ts";
-import type { ClientSnapshot, MacSnapshot, RouteSnapshot, ServerSnapshot } from "../ops/server_control.ts";
+import type {
+  ClientSnapshot,
+  MacSnapshot,
+  MemorySnapshot,
+  RouteSnapshot,
+  ServerSnapshot,
+} from "../ops/server_control.ts";
 import { VERSION } from "../version.ts";
 import type { ClientRecord } from "./client_record.ts";
 import type { ClientRegistry } from "./client_registry.ts";
@@ -26,6 +32,8 @@ export interface StatusSources {
   transport: ServerTransport;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** @default Deno.memoryUsage */
+  memoryUsage?: () => Deno.MemoryUsage;
 }
 
 export class ServerStatus {
@@ -54,7 +62,13 @@ export class ServerStatus {
       drops: this.#drops(),
       globalStats: { "Max bcast/mcast queue length": 0 },
       ...(mesh ? { mesh: mesh.status() } : {}),
+      memory: this.#memory(),
     };
+  }
+
+  #memory(): MemorySnapshot {
+    const m = (this.#s.memoryUsage ?? Deno.memoryUsage)();
+    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external };
   }
 
   /** Logs the client count, non-zero drop counters and statistics. */

@@ -83,6 +83,11 @@ Deno.test("startServer() pushes a pool address to a tsvpn client, carries packet
     assert.deepEqual(snap.routes.map((r) => [r.virtualAddress, r.name, r.realAddress]), [
       ["10.8.0.2", "client1", "192.168.1.10:40000"],
     ]);
+    const mem = snap.memory!;
+    assert.ok(
+      mem.rss > 0 && mem.heapUsed > 0 && mem.heapUsed <= mem.heapTotal && mem.external >= 0,
+      JSON.stringify(mem),
+    );
 
     client.handle.stop();
     await client.handle.done;
