@@ -323,6 +323,9 @@ export class DataChannel {
     if (this.#slots[s.keyId] === s) this.#slots[s.keyId] = null;
     if (this.#send === s) this.#send = null;
     if (this.#previous === s) this.#previous = null;
+    // Nothing reaches a dropped slot any more: its native contexts go now, not at some later collection.
+    s.enc.free?.();
+    s.dec.free?.();
   }
 
   /**
