@@ -70,6 +70,13 @@ export function secureContextFor(creds: TlsCredentials): tls.SecureContext {
  */
 const IGNORED_HOST_CHECK = () => undefined;
 
+let liveChannels = 0;
+
+/** Channels made and not yet destroyed (the status shows it: one per key state, none left behind). */
+export function liveTlsChannels(): number {
+  return liveChannels;
+}
+
 interface PeerCert {
   raw?: Uint8Array;
   issuerCertificate?: PeerCert;
@@ -135,6 +142,7 @@ export class TlsChannel {
       );
       this.#socket.on("secureConnect", () => this.#onSecure());
     }
+    liveChannels++;
     process.nextTick(() => {
       const early = this.#early ?? [];
       this.#early = null;
@@ -226,6 +234,7 @@ export class TlsChannel {
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
+    liveChannels--;
     this.#early = null;
     try {
       this.#socket.destroy();

@@ -73,6 +73,21 @@ export interface ServerSnapshot {
   globalStats: Record<string, number>;
   /** With `server.mesh.enabled`: client-to-client packets and bytes the server relayed, and mesh events. */
   mesh?: { relayedPackets: number; relayedBytes: number; counters: Record<string, number> };
+  /** The server's memory and the sizes of its own tables (a running server always fills it in). */
+  internals?: InternalsSnapshot;
+}
+
+/**
+ * For long-run checks (docs/reliability.md, the clients soak): with the same clients connected, no table
+ * may keep growing; a table with a cap fills up to it at most.
+ */
+export interface InternalsSnapshot {
+  /** The process's memory in bytes (Deno.memoryUsage(): resident set, V8 heap used and reserved, external). */
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** Entries by table name (server_internals.ts lists them). */
+  tables: Record<string, number>;
+  /** Capacity of the tables that have a fixed one, by table name. */
+  caps: Record<string, number>;
 }
 
 export interface ServerControl {

@@ -12,7 +12,13 @@ import type { ControlListener } from "../control/listener.ts";
 import type { Datapath } from "../datapath/datapath.ts";
 import { PC_BYTES_IN, PC_BYTES_OUT, PC_PACKETS_IN, PC_PACKETS_OUT } from "../datapath/peer_table.ts";
 import type { Logger } from "../log/log.ts";
-import type { ClientSnapshot, MacSnapshot, RouteSnapshot, ServerSnapshot } from "../ops/server_control.ts";
+import type {
+  ClientSnapshot,
+  InternalsSnapshot,
+  MacSnapshot,
+  RouteSnapshot,
+  ServerSnapshot,
+} from "../ops/server_control.ts";
 import { VERSION } from "../version.ts";
 import type { ClientRecord } from "./client_record.ts";
 import type { ClientRegistry } from "./client_registry.ts";
@@ -26,6 +32,8 @@ export interface StatusSources {
   transport: ServerTransport;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** The memory and table sizes (server_internals.ts); the snapshot has no `internals` without it. */
+  internals?: () => InternalsSnapshot;
 }
 
 export class ServerStatus {
@@ -54,6 +62,7 @@ export class ServerStatus {
       drops: this.#drops(),
       globalStats: { "Max bcast/mcast queue length": 0 },
       ...(mesh ? { mesh: mesh.status() } : {}),
+      ...(this.#s.internals ? { internals: this.#s.internals() } : {}),
     };
   }
 

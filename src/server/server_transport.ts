@@ -22,7 +22,7 @@ import { TcpServerSocket } from "./tcp_socket.ts";
 const UDP_BUFFER_BYTES = 4 << 20;
 
 /** Reply functions kept at most; past it the table starts over (sessions keep theirs). */
-const MAX_REPLY_LINKS = 8192;
+export const MAX_REPLY_LINKS = 8192;
 
 /** Opens the UDP listening socket on `listen.host`:`listen.port` (0: any free port). */
 export type OpenUdpSocket = (listen: { host: string; port: number }) => DatagramSocket;
@@ -132,6 +132,16 @@ export class ServerTransport {
     const reply = this.#replyFor(linkKey, endpoints, row);
     this.#listener.float(controlPeerId, linkKey, linkKey, reply);
     return linkKey;
+  }
+
+  /** Links (UDP endpoints, TCP connections) with a reply function kept. */
+  get replyLinks(): number {
+    return this.#replies.size;
+  }
+
+  /** Open TCP connections (0 over UDP). */
+  get tcpConnections(): number {
+    return this.#tcp?.connections ?? 0;
   }
 
   /** TCP connection counters (none over UDP). */
