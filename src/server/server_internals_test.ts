@@ -18,6 +18,7 @@ const internals = (server: LabServer): InternalsSnapshot => server.handle.contro
 async function atRest(server: LabServer, sessions: number, what: string): Promise<Record<string, number>> {
   return await until(() => {
     const t = internals(server).tables;
+    console.log("LINKS", JSON.stringify(t));
     return t.keyStates === sessions && t.dataKeys === sessions && t;
   }, { what, timeoutMs: 20_000, intervalMs: 20, detail: () => JSON.stringify(internals(server).tables) });
 }
@@ -47,6 +48,42 @@ Deno.test("server internals: renegotiations leave every table the size it was", 
       memory.rss > 0 && memory.heapUsed > 0 && memory.heapTotal >= memory.heapUsed,
       JSON.stringify(memory),
     );
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("server internals: a client reconnecting from new ports leaves no reply links behind", async () => {
+  const lab = await Lab.create();
+  try {
+    const server = await lab.startServer();
+    const client = lab.startClient("client1");
+    await client.handle.waitConnected(15_000);
+    const reconnect = async (i: number) => {
+      // A kill makes the client reconnect, from a fresh port (the lab opens a socket per connection).
+      assert.equal(await server.handle.control.kill("client1", "test"), 1);
+      await until(
+        () =>
+          client.handle.status.connects === i + 1 && server.handle.control.snapshot().clients.length === 1,
+        {
+          what: `reconnection ${i}`,
+          timeoutMs: 15_000,
+        },
+      );
+    };
+    for (let i = 1; i <= 24; i++) await reconnect(i);
+    // The killed sessions close within their grace (≈ 2 s); their links stay until the next new link.
+    await until(() => internals(server).tables.controlSessions === 1, {
+      what: "the killed sessions closed",
+      timeoutMs: 30_000,
+      detail: () => JSON.stringify(internals(server).tables),
+    });
+    assert.equal(internals(server).tables.linkReplies, 25);
+    await reconnect(25);
+    assert.equal(client.sockets.length, 26, "a new endpoint per connection");
+    const t = internals(server).tables;
+    // Kept before: all 26 endpoints (until 8192); now the new one and the killed session's, still closing.
+    assert.ok(t.linkReplies <= 2, JSON.stringify(t));
   } finally {
     await lab.close();
   }
