@@ -22,6 +22,8 @@ export interface ClientsSoakOptions {
   durationMs: number;
   sampleMs: number;
   renegSeconds: number;
+  /** More V8 flags for the server (e.g. the shipped executable's). @default [] */
+  serverV8Flags?: string[];
 }
 
 const MGMT = "127.0.0.1:7505";
@@ -72,13 +74,14 @@ function pingAll(s: Scenario, names: string[], seconds: number): Promise<[number
 export async function runClientsSoak(o: ClientsSoakOptions): Promise<Record<string, unknown>> {
   if (e2eIgnore()) throw new Error("the clients soak needs root, /dev/net/tun and openvpn");
   const names = Array.from({ length: o.clients }, (_, i) => `c${i + 1}`);
+  const v8Flags = [...GC_TRACE, ...o.serverV8Flags ?? []];
   let result: Record<string, unknown> = {};
   await runScenario({
     clients: [],
     extraNames: names,
     server: "  network: 10.8.0.0/24\n",
     extra: [`management: { listen: "${MGMT}" }`, `data: { reneg_seconds: ${o.renegSeconds} }`],
-    serverV8Flags: GC_TRACE,
+    serverV8Flags: v8Flags,
   }, async (s) => {
     const serverUp = performance.now(); // the server started a moment before: its trace's clock starts about here
     const connectStart = performance.now();
@@ -116,6 +119,7 @@ export async function runClientsSoak(o: ClientsSoakOptions): Promise<Record<stri
       renegotiations: renewals(log),
       caps,
     });
+    result.serverV8Flags = v8Flags;
   });
   return result;
 }
