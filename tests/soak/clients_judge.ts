@@ -8,9 +8,11 @@
  * - every client connected at every sample;
  * - RSS at the end within 10% of the largest sample of the warm-up (the
  *   first 10% of the run, at least two samples);
- * - the V8 heap after the last full collection within 10% of the heap after
- *   the first full collection past the warm-up (a JS leak grows it; native
- *   memory awaiting a collection and V8's own growth do not);
+ * - the V8 heap after full collections: its least value in the second half
+ *   of the run within 10% of its least value between the warm-up and the
+ *   half (a JS leak raises that floor; native memory awaiting a collection
+ *   and V8's own growth do not; the least value, because an incremental
+ *   collection whose marking took long counts what was allocated meanwhile);
  * - no table grows: a table with a cap stays within it, one with a bound per
  *   client (PER_CLIENT) within that, any other never exceeds its size at the
  *   end of the warm-up;
@@ -90,21 +92,23 @@ export function grownTables(
   return grown;
 }
 
-/** Heap after full collections past the warm-up: the first, the last, and the drift between them (null: < 2). */
-function heapAfterGc(gcs: GcPoint[], warmUpS: number) {
-  const past = gcs.filter((g) => g.atS > warmUpS);
-  const counts = { fullCollections: gcs.length, afterWarmUp: past.length };
-  if (past.length < 2) return { drift: null, report: { ...counts, driftPercent: null } };
-  const first = past[0].heapAfterMiB, last = past.at(-1)!.heapAfterMiB;
-  const drift = (last - first) / first;
+/** Heap after full collections: its floor between the warm-up and the half, and in the second half (null: one is empty). */
+function heapAfterGc(gcs: GcPoint[], warmUpS: number, halfS: number) {
+  const early = gcs.filter((g) => g.atS > warmUpS && g.atS <= halfS).map((g) => g.heapAfterMiB);
+  const late = gcs.filter((g) => g.atS > halfS).map((g) => g.heapAfterMiB);
+  const counts = { fullCollections: gcs.length, firstHalf: early.length, secondHalf: late.length };
+  if (early.length === 0 || late.length === 0) {
+    return { drift: null, report: { ...counts, driftPercent: null } };
+  }
+  const floor1 = Math.min(...early), floor2 = Math.min(...late);
+  const drift = (floor2 - floor1) / floor1;
   return {
     drift,
     report: {
       ...counts,
-      firstMiB: first,
-      lastMiB: last,
-      minMiB: Math.min(...past.map((g) => g.heapAfterMiB)),
-      maxMiB: Math.max(...past.map((g) => g.heapAfterMiB)),
+      firstHalfMinMiB: floor1,
+      secondHalfMinMiB: floor2,
+      maxMiB: Math.max(...early, ...late),
       driftPercent: mib(drift * 100),
     },
   };
@@ -118,7 +122,7 @@ export function judge(samples: Sample[], gcs: GcPoint[], f: SoakFigures): Record
   const drift = (last.rssMiB - base) / base;
   const half = samples.filter((x) => x.atS * 1000 <= f.durationMs / 2);
   const halfMax = Math.max(...half.map((x) => x.rssMiB));
-  const heap = heapAfterGc(gcs, warmUpMs / 1000);
+  const heap = heapAfterGc(gcs, warmUpMs / 1000, f.durationMs / 2000);
   const grown = grownTables(samples, warm.length - 1, f.clients, f.caps);
   const loss = f.sent === 0 ? 1 : 1 - f.received / f.sent;
   const failures: string[] = [];
