@@ -187,6 +187,11 @@ export class ControlSession extends Emitter<ControlSessionEvents> {
     return this.#drops;
   }
 
+  /** Key states held (the primary, one in its transition window, one negotiating: at most 3). */
+  get keyCount(): number {
+    return this.#keys.all.length;
+  }
+
   /**
    * The protocol state as text: session ids, packet-id counters and replay guard, every key's phase and
    * reliability layer (ids, acks owed, windows). Drop counters are left out: they are meant to move.

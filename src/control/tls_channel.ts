@@ -107,6 +107,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+let liveChannels = 0;
+
+/** Channels made and not yet destroyed (the status shows it: one per key state, none left behind). */
+export function liveTlsChannels(): number {
+  return liveChannels;
+}
+
 interface PeerCert {
   raw?: Uint8Array;
   issuerCertificate?: PeerCert;
@@ -217,6 +224,7 @@ export class TlsChannel {
       this.#socket.getPeerCertificate = legacyCertificateForHostCheck as never;
       this.#socket.on("secureConnect", () => this.#onSecure());
     }
+    liveChannels++;
     process.nextTick(() => {
       const early = this.#early ?? [];
       this.#early = null;
@@ -296,6 +304,7 @@ export class TlsChannel {
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
+    liveChannels--;
     this.#early = null;
     try {
       this.#socket.destroy();

@@ -56,6 +56,12 @@ export interface Aead {
     len: number,
     tagOff: number,
   ): boolean;
+  /**
+   * Releases what the backend holds outside the JS heap (OpenSSL's contexts) now rather than when the
+   * instance is collected, which may be many minutes later; the instance is unusable afterwards. Absent
+   * where there is nothing to release.
+   */
+  free?(): void;
 }
 
 /** Key length in bytes for `cipher`. */

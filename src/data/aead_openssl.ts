@@ -20,7 +20,8 @@
  * ciphers, and the keystream does not depend on the AAD). That costs a second
  * pass only for forged packets; good packets pay nothing extra.
  *
- * Contexts are freed when the instance is collected, or at once by `free()`.
+ * Contexts are freed when the instance is collected, or at once by `free()` (the data channel frees a
+ * key's as it drops it: a collection can be many minutes and hundreds of renegotiations away).
  */
 
 import { ViewCache } from "../../ffi/view_cache.ts";
@@ -58,7 +59,14 @@ const finalOut = new Uint8Array(AEAD_TAG_LEN);
 const contexts = new FinalizationRegistry<Ctx[]>((ctxs) => {
   const lib = libcrypto();
   for (const c of ctxs) lib.EVP_CIPHER_CTX_free(c);
+  live--;
 });
+let live = 0;
+
+/** Instances whose OpenSSL contexts are still allocated (neither freed nor collected): the status shows it. */
+export function liveOpenSslAeads(): number {
+  return live;
+}
 
 function cipherTable(lib: LibcryptoSymbols, cipher: CipherName): Deno.PointerValue {
   switch (cipher) {
@@ -121,6 +129,7 @@ export class OpenSslAead implements Aead {
       throw e;
     }
     contexts.register(this, this.#contexts(), this);
+    live++;
   }
 
   #contexts(): Ctx[] {
@@ -135,6 +144,7 @@ export class OpenSslAead implements Aead {
     for (const c of this.#contexts()) this.#lib.EVP_CIPHER_CTX_free(c);
     this.#enc = null;
     this.#dec = null;
+    live--;
   }
 
   #unusable(method: "seal" | "open"): Error {

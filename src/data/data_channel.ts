@@ -208,6 +208,13 @@ export class DataChannel {
     return this.#send === null ? -1 : this.#send.keyId;
   }
 
+  /** Keys installed (the send key and the previous one in its transition window: at most 2). */
+  get keyCount(): number {
+    let n = 0;
+    for (const s of this.#slots) if (s !== null) n++;
+    return n;
+  }
+
   /** Key-id of the replaced key still accepted for receiving, -1 when none. */
   get previousKeyId(): number {
     return this.#previous === null ? -1 : this.#previous.keyId;
@@ -324,6 +331,9 @@ export class DataChannel {
     if (this.#slots[s.keyId] === s) this.#slots[s.keyId] = null;
     if (this.#send === s) this.#send = null;
     if (this.#previous === s) this.#previous = null;
+    // Nothing reaches a dropped slot any more: its native contexts go now, not at some later collection.
+    s.enc.free?.();
+    s.dec.free?.();
   }
 
   /**

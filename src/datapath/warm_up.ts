@@ -236,7 +236,10 @@ export function warmUpDatapath(
   } catch {
     // Best effort: a host without loopback or with a refused socket is simply not warmed.
   } finally {
-    for (const r of rigs) r.os.close();
+    for (const r of rigs) {
+      r.dp.peers.channels[r.peer]?.clear(); // the throwaway key's OpenSSL contexts go now, not at a GC
+      r.os.close();
+    }
   }
   return carried;
 }

@@ -75,6 +75,8 @@ export interface ServerSnapshot {
   mesh?: { relayedPackets: number; relayedBytes: number; counters: Record<string, number> };
   /** The process' memory when the snapshot was taken (Deno.memoryUsage()): RSS, V8 heap, external. */
   memory?: MemorySnapshot;
+  /** The server's memory and the sizes of its own tables (a running server always fills it in). */
+  internals?: InternalsSnapshot;
 }
 
 /** Bytes; `heapUsed` counts garbage not collected yet, so it moves between snapshots without new clients. */
@@ -84,6 +86,19 @@ export interface MemorySnapshot {
   heapUsed: number;
   /** Memory V8 objects hold outside the heap (ArrayBuffer backing stores and the like). */
   external: number;
+}
+
+/**
+ * For long-run checks (docs/reliability.md, the clients soak): with the same clients connected, no table
+ * may keep growing; a table with a cap fills up to it at most.
+ */
+export interface InternalsSnapshot {
+  /** The process's memory in bytes (Deno.memoryUsage(): resident set, V8 heap used and reserved, external). */
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** Entries by table name (server_internals.ts lists them). */
+  tables: Record<string, number>;
+  /** Capacity of the tables that have a fixed one, by table name. */
+  caps: Record<string, number>;
 }
 
 export interface ServerControl {

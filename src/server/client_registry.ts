@@ -126,6 +126,11 @@ export class ClientRegistry {
     return this.#byPeer[id] ?? null;
   }
 
+  /** Records kept: every session from its handshake until it closes. */
+  get size(): number {
+    return this.#records.size;
+  }
+
   /** Clients the datapath carries, in the order their sessions began. */
   connected(): ClientRecord[] {
     return [...this.#records.values()].filter((rec) => rec.attached && !rec.released);

@@ -7,7 +7,8 @@
  *   host_setup.ts        the device's MTU, addresses and routes through NetConfig, undone at stop
  *   server_transport.ts  the UDP or TCP socket and the links the control listener sees on it
  *   client_registry.ts   one record per session: authorize, push, data keys, float, release, kill
- *   server_status.ts     the status snapshot (src/ops) and the status log line
+ *   server_status.ts     the status snapshot (src/ops) and the status log line; server_internals.ts its
+ *                        `internals` (memory, table sizes)
  *   pool_setup.ts        the address pool and its persistence
  *   server_wiring.ts     the listener's and datapath's settings and their hooks into the registry
  *   server_memory.ts     when malloc's free memory is given back (after bursts of handshakes)
@@ -29,7 +30,7 @@
 import { openNetlink } from "../../ffi/netlink.ts";
 import { openTun } from "../../ffi/tun.ts";
 import type { ServerConfig } from "../config/schema.ts";
-import { systemClock } from "../control/clock.ts";
+import { systemClock, TimerCountingClock } from "../control/clock.ts";
 import type { ControlWrapConfig } from "../control/control_wrap.ts";
 import type { ControlListener } from "../control/listener.ts";
 import type { TlsCredentials } from "../control/tls_channel.ts";
@@ -51,6 +52,7 @@ import { PoolKeeper } from "./pool_setup.ts";
 import { applyReload, readReloadedConfig } from "./server_reload.ts";
 import { openClientCrl, readControlWrap, readServerCredentials } from "./server_pki.ts";
 import { ServerMetrics } from "./server_metrics.ts";
+import { internalsSnapshot } from "./server_internals.ts";
 import { ServerStatus } from "./server_status.ts";
 import { ServerTransport } from "./server_transport.ts";
 import type { ServerHandle, ServerOptions } from "./server_types.ts";
@@ -84,6 +86,8 @@ class Server implements ServerControl {
   #status!: ServerStatus;
   metrics!: ServerMetrics;
   readonly #handshakes = new HandshakeTally();
+  /** The control channel's clock, its waiting timers counted for the status. */
+  readonly #controlClock: TimerCountingClock;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Gives malloc's free memory back after bursts of handshakes (server_memory.ts). */
   readonly #mallocKeeper = new MallocKeeper();
@@ -101,6 +105,7 @@ class Server implements ServerControl {
     this.#poolKeeper = new PoolKeeper(config, { now: this.#now, log: this.#log });
     this.net = options.net ?? openNetlink();
     this.#host = new HostSetup(this.net, this.#log.child("host"));
+    this.#controlClock = new TimerCountingClock(options.clock ?? systemClock);
     this.done = new Promise((r) => this.#doneResolve = r);
   }
 
@@ -147,6 +152,15 @@ class Server implements ServerControl {
       registry: this.#registry,
       transport: this.#transport,
       now: this.#now,
+      internals: () =>
+        internalsSnapshot({
+          listener: this.#listener,
+          registry: this.#registry,
+          transport: this.#transport,
+          datapath: this.datapath,
+          pool: this.#poolKeeper.pool,
+          clock: this.#controlClock,
+        }),
     });
     this.metrics = new ServerMetrics({
       datapath: this.datapath,
@@ -171,7 +185,7 @@ class Server implements ServerControl {
       wrap,
       crl: this.#crl,
       log: this.#log,
-      clock: this.#options.clock ?? systemClock,
+      clock: this.#controlClock,
       userAuth: this.#userAuth !== null,
       registry: () => this.#registry,
       transport: () => this.#transport,

@@ -14,6 +14,8 @@ import { PC_BYTES_IN, PC_BYTES_OUT, PC_PACKETS_IN, PC_PACKETS_OUT } from "../dat
 import type { Logger } from "../log/log.ts";
 import type {
   ClientSnapshot,
+  InternalsSnapshot,
+  MacSnapshot,
   MacSnapshot,
   MemorySnapshot,
   RouteSnapshot,
@@ -34,6 +36,8 @@ export interface StatusSources {
   now: () => number;
   /** @default Deno.memoryUsage */
   memoryUsage?: () => Deno.MemoryUsage;
+  /** The memory and table sizes (server_internals.ts); the snapshot has no `internals` without it. */
+  internals?: () => InternalsSnapshot;
 }
 
 export class ServerStatus {
@@ -63,6 +67,7 @@ export class ServerStatus {
       globalStats: { "Max bcast/mcast queue length": 0 },
       ...(mesh ? { mesh: mesh.status() } : {}),
       memory: this.#memory(),
+      ...(this.#s.internals ? { internals: this.#s.internals() } : {}),
     };
   }
 

@@ -32,7 +32,12 @@ const UDP_BUFFER_BYTES = 4 << 20;
 const UDP_RECEIVE_BUFFER_BYTES = 16 << 20;
 
 /** Reply functions kept at most; past it the table starts over (sessions keep theirs). */
-const MAX_REPLY_LINKS = 8192;
+export const MAX_REPLY_LINKS = 8192;
+/**
+ * Links kept beyond twice the sessions before those no session uses are dropped: without it, every ended
+ * session and every endpoint a client floated away from left its reply until the table held 8192.
+ */
+const IDLE_REPLY_SLACK = 16;
 
 /** Opens the UDP listening socket on `listen.host`:`listen.port` (0: any free port). */
 export type OpenUdpSocket = (listen: { host: string; port: number }) => DatagramSocket;
@@ -144,6 +149,16 @@ export class ServerTransport {
     return linkKey;
   }
 
+  /** Links (UDP endpoints, TCP connections) with a reply function kept. */
+  get replyLinks(): number {
+    return this.#replies.size;
+  }
+
+  /** Open TCP connections (0 over UDP). */
+  get tcpConnections(): number {
+    return this.#tcp?.connections ?? 0;
+  }
+
   /** TCP connection counters (none over UDP). */
   statRecord(): Record<string, number> {
     return this.#tcp?.statRecord() ?? {};
@@ -158,6 +173,7 @@ export class ServerTransport {
   #replyFor(linkKey: string, from: EndpointSlots, row: number): ReplyFn {
     let reply = this.#replies.get(linkKey);
     if (!reply) {
+      if (this.#replies.size > 2 * this.#listener.sessionCount + IDLE_REPLY_SLACK) this.#dropIdleReplies();
       if (this.#replies.size > MAX_REPLY_LINKS) this.#replies.clear();
       const slots = new EndpointSlots(1);
       slots.copyRow(0, from, row);
@@ -167,5 +183,12 @@ export class ServerTransport {
       this.#replies.set(linkKey, reply);
     }
     return reply;
+  }
+
+  /** Forgets the links no session uses any more (sessions ended, endpoints floated away from). */
+  #dropIdleReplies(): void {
+    for (const linkKey of this.#replies.keys()) {
+      if (this.#listener.sessionsOnLink(linkKey) === 0) this.#replies.delete(linkKey);
+    }
   }
 }

@@ -5,11 +5,13 @@
  *
  *   deno task soak [--only loss,fuzz,clients] [--loss 10m] [--fuzz-frames 1000000]
  *                  [--clients 50] [--clients-duration 1h] [--sample 60s] [--reneg 300s]
+ *                  [--server-v8-flags --max-semi-space-size=1,--single-threaded]
  *
  * - loss: tests/soak/loss_soak.ts, the 10% loss, 100 ms ± 50 ms path for --loss.
  * - fuzz: src/control/auth_fuzz_test.ts with TSVPN_FUZZ_FRAMES=--fuzz-frames per wrap mode.
  * - clients: tests/soak/clients_soak.ts, --clients stock openvpn clients for --clients-duration,
- *   sampled every --sample, data keys renegotiated every --reneg.
+ *   sampled every --sample, data keys renegotiated every --reneg; the server runs `deno run` with
+ *   --server-v8-flags (default none; the shipped executable's are TSVPN_V8_FLAGS) besides --trace-gc.
  * Durations: a number of seconds or with a unit (90s, 2m, 1h).
  */
 
@@ -74,6 +76,7 @@ async function main(): Promise<number> {
       sample: { type: "string", default: "60s" },
       reneg: { type: "string", default: "300s" },
       "transfer-bytes": { type: "string", default: `${4 * 2 ** 20}` },
+      "server-v8-flags": { type: "string", default: "" },
     },
   });
   const only = values.only.split(",").map((p) => p.trim()) as Piece[];
@@ -96,6 +99,7 @@ async function main(): Promise<number> {
         durationMs: durationMs(values["clients-duration"], "clients-duration"),
         sampleMs: durationMs(values.sample, "sample"),
         renegSeconds,
+        serverV8Flags: values["server-v8-flags"].split(",").filter((f) => f !== ""),
       }),
   };
   let failed = 0;

@@ -102,15 +102,21 @@ export class E2eLab implements AsyncDisposable {
     return new LoggedProcess(proc, logPath);
   }
 
-  /** Writes a YAML server config and starts tsvpn with it in `ns`. */
-  async startServer(ns: string, name: string, yaml: string): Promise<LoggedProcess> {
+  /**
+   * Writes a YAML server config and starts tsvpn with it in `ns`. `v8Flags` (e.g. `--trace-gc`) go to
+   * V8, whose traces then reach the log line by line (stdbuf: V8 prints through C stdio, which buffers a
+   * file in 4 KiB blocks and loses them at a kill).
+   */
+  async startServer(ns: string, name: string, yaml: string, v8Flags: string[] = []): Promise<LoggedProcess> {
     const path = `${this.dir}/${name}.yaml`;
     await Deno.writeTextFile(path, yaml);
     const p = this.spawnLogged(ns, name, [
+      ...(v8Flags.length > 0 ? ["stdbuf", "-oL"] : []),
       Deno.execPath(),
       "run",
       "-A",
       "--unstable-net",
+      ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
       MAIN,
       "--server",
       "--config",

@@ -44,6 +44,8 @@ export interface ScenarioOptions {
   extra?: string[];
   /** Overrides the generated server YAML. */
   yaml?: (pki: E2ePki) => string;
+  /** V8 flags for the server (the soak's `--trace-gc`). */
+  serverV8Flags?: string[];
 }
 
 export async function runScenario(o: ScenarioOptions, body: (s: Scenario) => Promise<void>): Promise<void> {
@@ -79,7 +81,7 @@ export async function runScenario(o: ScenarioOptions, body: (s: Scenario) => Pro
       server: o.server,
       extra: o.extra,
     });
-    const server = await lab.startServer(srv, "server", yaml);
+    const server = await lab.startServer(srv, "server", yaml, o.serverV8Flags);
     const connect = async (specs: ClientSpec[]) => {
       await addHosts(specs);
       await Promise.all(specs.map(async (c) => {
