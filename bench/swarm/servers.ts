@@ -29,7 +29,7 @@ export const HANDSHAKE_RATE = 2000;
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** The V8 flags `deno task compile` bakes into the shipped executable. */
-const TSVPN_V8_FLAGS = ["--max-semi-space-size=1", "--single-threaded", "--memory-saver-mode"];
+const TSVPN_V8_FLAGS = ["--max-semi-space-size=1", "--memory-saver-mode"];
 
 export type ServerKind = "tsvpn" | "openvpn";
 

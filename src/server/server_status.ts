@@ -16,7 +16,6 @@ import type {
   ClientSnapshot,
   InternalsSnapshot,
   MacSnapshot,
-  MacSnapshot,
   MemorySnapshot,
   RouteSnapshot,
   ServerSnapshot,

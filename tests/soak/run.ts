@@ -5,7 +5,7 @@
  *
  *   deno task soak [--only loss,fuzz,clients] [--loss 10m] [--fuzz-frames 1000000]
  *                  [--clients 50] [--clients-duration 1h] [--sample 60s] [--reneg 300s]
- *                  [--server-v8-flags --max-semi-space-size=1,--single-threaded]
+ *                  [--server-v8-flags --max-semi-space-size=1,--memory-saver-mode]
  *
  * - loss: tests/soak/loss_soak.ts, the 10% loss, 100 ms ± 50 ms path for --loss.
  * - fuzz: src/control/auth_fuzz_test.ts with TSVPN_FUZZ_FRAMES=--fuzz-frames per wrap mode.

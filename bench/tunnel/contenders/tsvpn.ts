@@ -31,7 +31,6 @@ const DENO_JSON = new URL("../../../deno.json", import.meta.url).pathname;
 /** The V8 flags `deno task compile` bakes into the shipped executable; the bench runs tsvpn with the same. */
 export const TSVPN_V8_FLAGS: readonly string[] = [
   "--max-semi-space-size=1",
-  "--single-threaded",
   "--memory-saver-mode",
 ];
 
