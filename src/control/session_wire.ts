@@ -84,9 +84,8 @@ class RecentSessionIds {
   }
 
   has(sid: Uint8Array): boolean {
-    for (let i = 0; i < this.#count; i++) {
-      if (sameBytes(this.#ids[i], sid.subarray(0, SESSION_ID_SIZE))) return true;
-    }
+    const id = sid.subarray(0, SESSION_ID_SIZE);
+    for (let i = 0; i < this.#count; i++) if (sameBytes(this.#ids[i], id)) return true;
     return false;
   }
 

@@ -10,6 +10,7 @@
 import tls from "node:tls";
 import process from "node:process";
 import { Duplex } from "node:stream";
+import { sameBytes } from "../pki/der.ts";
 
 export interface TlsCredentials {
   /** PEM CA bundle (also given to TLS so it can request client certificates). */
@@ -99,12 +100,6 @@ function sharedChainCertificate(raw: Uint8Array): Uint8Array {
   sharedChain[nextSharedSlot] = copy;
   nextSharedSlot = (nextSharedSlot + 1) % SHARED_CHAIN_LIMIT;
   return copy;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 let liveChannels = 0;
