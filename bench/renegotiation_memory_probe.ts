@@ -15,7 +15,7 @@
  */
 
 import { sharedTestPki } from "../src/testing/control/pki.ts";
-import { TlsChannel } from "../src/control/tls_channel.ts";
+import { createTlsChannel, type TlsEndpoint } from "../src/control/tls_channel.ts";
 import { OpenSslAead } from "../src/data/aead_openssl.ts";
 
 const [mode = "tls", nText = "1000"] = Deno.args.filter((a) => !a.startsWith("--"));
@@ -50,13 +50,13 @@ async function tlsChurn(): Promise<void> {
         if (inSecure) end();
         else setTimeout(end, 0);
       };
-      const s: TlsChannel = new TlsChannel("server", pki.server, {
+      const s: TlsEndpoint = createTlsChannel("server", pki.server, {
         onCiphertext: (b) => setTimeout(() => c.feed(b), 0),
         onSecure,
         onPlaintext: () => {},
         onError: reject,
       });
-      const c: TlsChannel = new TlsChannel("client", pki.client, {
+      const c: TlsEndpoint = createTlsChannel("client", pki.client, {
         onCiphertext: (b) => setTimeout(() => s.feed(b), 0),
         onSecure,
         onPlaintext: () => {},

@@ -1,5 +1,6 @@
 /**
- * What one server-side TLS session of Deno's node:tls keeps, as tsvpn runs it (src/control/tls_channel.ts):
+ * What one server-side TLS session keeps, as tsvpn runs it (src/control/tls_channel.ts; the engine is this
+ * process's: TSVPN_TLS_ENGINE=node|openssl picks one):
  * N client/server TlsChannel pairs handshake in memory (each client with its own swarm certificate), then
  * every client side is destroyed and collected, leaving N established server sessions. Prints malloc in use
  * (glibc mallinfo2) and V8 heap per session after a full GC, and the same for N server channels that never
@@ -10,7 +11,13 @@
  */
 
 import { mallocStats } from "../../ffi/malloc_trim.ts";
-import { TlsChannel, type TlsChannelHandlers, type TlsCredentials } from "../../src/control/tls_channel.ts";
+import {
+  createTlsChannel,
+  type TlsChannelHandlers,
+  type TlsCredentials,
+  type TlsEndpoint,
+  tlsEngine,
+} from "../../src/control/tls_channel.ts";
 import { clientCredentials, openSwarmPki } from "./pki.ts";
 
 const N = Number(Deno.args[0] ?? 300);
@@ -25,8 +32,8 @@ const server: TlsCredentials = {
 const quiet: TlsChannelHandlers = { onCiphertext() {}, onSecure() {}, onPlaintext() {}, onError() {} };
 
 interface Pair {
-  server: TlsChannel;
-  client: TlsChannel | null;
+  server: TlsEndpoint;
+  client: TlsEndpoint | null;
 }
 
 /** One handshake; resolves when both sides are secure. The client is reachable only through `pair.client`. */
@@ -36,7 +43,7 @@ function handshake(i: number): Promise<Pair> {
     const done = () => ++secure === 2 && resolve(pair);
     const fail = (r: string) => reject(new Error(r));
     const pair: Pair = {
-      server: new TlsChannel("server", server, {
+      server: createTlsChannel("server", server, {
         ...quiet,
         onCiphertext: (b) => queueMicrotask(() => pair.client?.feed(b)),
         onSecure: done,
@@ -44,7 +51,7 @@ function handshake(i: number): Promise<Pair> {
       }),
       client: null,
     };
-    pair.client = new TlsChannel("client", clientCredentials(pki, i), {
+    pair.client = createTlsChannel("client", clientCredentials(pki, i), {
       ...quiet,
       onCiphertext: (b) => queueMicrotask(() => pair.server.feed(b)),
       onSecure: done,
@@ -76,10 +83,11 @@ for (const p of pairs) {
   p.client = null;
 }
 const established = await settle();
+console.log(`TLS engine ${tlsEngine().engine}`);
 console.log(`${N} established server sessions: ${perSession(before, established)}`);
 for (const p of pairs) p.server.destroy();
 pairs.length = 0;
 const cleared = await settle();
-const unstarted = Array.from({ length: N }, () => new TlsChannel("server", server, quiet));
+const unstarted = Array.from({ length: N }, () => createTlsChannel("server", server, quiet));
 console.log(`${N} unstarted server sessions: ${perSession(cleared, await settle())}`);
 for (const s of unstarted) s.destroy();

@@ -26,8 +26,8 @@ import {
   ALERT_CERTIFICATE_EXPIRED,
   ALERT_CERTIFICATE_REVOKED,
   ALERT_UNKNOWN_CA,
+  createTlsChannel,
   fatalAlertRecord,
-  TlsChannel,
   type TlsSecureInfo,
 } from "./tls_channel.ts";
 
@@ -114,7 +114,7 @@ export class KeyNegotiation {
     if (ks.tls) return;
     const core = this.#core;
     ks.phase = "tls";
-    ks.tls = new TlsChannel(core.role, core.options.credentials, {
+    ks.tls = createTlsChannel(core.role, core.options.credentials, {
       onCiphertext: (b) => {
         // Still sent after the key failed: carries a refusal (alert, AUTH_FAILED) to the peer.
         if (core.closed) return;

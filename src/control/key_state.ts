@@ -38,7 +38,7 @@ import { ReliableChannel } from "./reliable.ts";
 import type { Role } from "./session_types.ts";
 import { acksInclude } from "./session_wire.ts";
 import { SoftResetLimit } from "./soft_reset_limit.ts";
-import type { TlsChannel } from "./tls_channel.ts";
+import type { TlsEndpoint } from "./tls_channel.ts";
 import type { Logger } from "../log/log.ts";
 
 export type Phase = "reset" | "tls" | "verify" | "km2" | "active" | "failed";
@@ -71,7 +71,7 @@ export class KeyState {
   readonly keyId: number;
   readonly reliable: ReliableChannel;
   readonly startedAt: number;
-  tls: TlsChannel | null = null;
+  tls: TlsEndpoint | null = null;
   phase: Phase = "reset";
   peerResetSeen = false;
   local: KeySource;

@@ -39,11 +39,13 @@ import { serveUdp } from "../testing/control/udp_transport.ts";
 import { pkiVerifier } from "./verifier.ts";
 import { holds, pause, until, within } from "../testing/wait.ts";
 import { libcryptoStatus } from "../../ffi/libcrypto.ts";
+import { tlsEngine } from "./tls_channel.ts";
 import { fractions, xorshift32 } from "../testing/seeded_random.ts";
 
 // The wraps run on OpenSSL when it loads (wrap_openssl.ts): load it before the tests, so that no
 // test's resource check sees the library appear.
 libcryptoStatus();
+tlsEngine(); // loads libssl and its callbacks now, not inside a test with the resource sanitizer on
 
 const SEED = 0x5eed2024;
 const UDP_DATAGRAMS = 6000;

@@ -4,7 +4,12 @@
  * in memory, and reports what each layer decided.
  */
 
-import { TlsChannel, type TlsCredentials } from "../../src/control/tls_channel.ts";
+import {
+  createTlsChannel,
+  type TlsCredentials,
+  type TlsEndpoint,
+  type TlsEngineName,
+} from "../../src/control/tls_channel.ts";
 import type { PeerVerifier, PeerVerifyResult } from "../../src/control/session.ts";
 import { type ForgeryPlan, Tls13Forger } from "./tls13_forger.ts";
 
@@ -24,6 +29,8 @@ export interface ForgeryOutcome {
 }
 
 export interface ForgeryRun {
+  /** The TLS engine of tsvpn's side (default: this process's). */
+  engine?: TlsEngineName;
   /** The role of tsvpn's side; the forger takes the other one. */
   target: "client" | "server";
   credentials: TlsCredentials;
@@ -52,7 +59,7 @@ export function runForgery(run: ForgeryRun): Promise<ForgeryOutcome> {
   return new Promise((resolve, reject) => {
     let settled = false;
     // deno-lint-ignore prefer-const
-    let channel: TlsChannel;
+    let channel: TlsEndpoint;
     const finish = () => {
       if (settled) return;
       settled = true;
@@ -76,7 +83,7 @@ export function runForgery(run: ForgeryRun): Promise<ForgeryOutcome> {
     const afterForgerInput = () => {
       if (forger.failure !== null || forger.alert !== null) finish();
     };
-    channel = new TlsChannel(run.target, run.credentials, {
+    channel = createTlsChannel(run.target, run.credentials, {
       onCiphertext: (bytes) =>
         setTimeout(() => {
           if (settled) return;
@@ -104,7 +111,7 @@ export function runForgery(run: ForgeryRun): Promise<ForgeryOutcome> {
         outcome.tlsError ??= reason;
         if (!outcome.tlsAccepted) finish();
       },
-    });
+    }, run.engine);
     forger.start();
   });
 }
