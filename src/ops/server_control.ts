@@ -99,6 +99,8 @@ export interface InternalsSnapshot {
   tables: Record<string, number>;
   /** Capacity of the tables that have a fixed one, by table name. */
   caps: Record<string, number>;
+  /** The control channel's TLS engine (src/control/tls_channel.ts) and why: "libssl.so.3", or why not. */
+  tls: { engine: "openssl" | "node"; reason: string };
 }
 
 export interface ServerControl {

@@ -12,6 +12,7 @@
  * | registryRecords   | client records, from handshake until the session closes      | 1            |
  * | keyStates         | key states over all sessions (reliability layer, TLS, km2)   | ≤ 3          |
  * | tlsChannels       | TLS channels made and not destroyed (process-wide)           | ≤ 3          |
+ * | opensslSsl        | OpenSSL SSL objects: handshakes, TLS 1.2 sessions, clients   | 0 when idle  |
  * | controlTimers     | control-channel timers waiting (handshake, retransmit, reneg) | ≈ 1          |
  * | dataKeys          | data-channel keys installed (send key, previous key)         | ≤ 2          |
  * | opensslAeads      | OpenSSL AEAD instances alive, 2 per data key (process-wide)  | ≤ 4          |
@@ -24,7 +25,8 @@
 
 import type { TimerCountingClock } from "../control/clock.ts";
 import type { ControlListener } from "../control/listener.ts";
-import { liveTlsChannels } from "../control/tls_channel.ts";
+import { liveTlsChannels, tlsEngine } from "../control/tls_channel.ts";
+import { liveSslObjects } from "../control/tls_openssl.ts";
 import { liveOpenSslAeads } from "../data/aead_openssl.ts";
 import type { Datapath } from "../datapath/datapath.ts";
 import type { InternalsSnapshot } from "../ops/server_control.ts";
@@ -57,6 +59,7 @@ export function internalsSnapshot(s: InternalsSources): InternalsSnapshot {
       registryRecords: s.registry.size,
       keyStates,
       tlsChannels: liveTlsChannels(),
+      opensslSsl: liveSslObjects(),
       controlTimers: s.clock.pending,
       dataKeys,
       opensslAeads: liveOpenSslAeads(),
@@ -68,5 +71,6 @@ export function internalsSnapshot(s: InternalsSources): InternalsSnapshot {
     },
     // The reply table starts over once it holds more than this many links.
     caps: { linkReplies: MAX_REPLY_LINKS + 1 },
+    tls: tlsEngine(),
   };
 }

@@ -49,6 +49,7 @@ export interface SoakFigures {
 export const PER_CLIENT: Readonly<Record<string, number>> = {
   keyStates: 3, // primary, previous in its transition window, one negotiating
   tlsChannels: 3, // one per key state
+  opensslSsl: 3, // at most one per key state (a TLS 1.3 server session frees its own after the handshake)
   controlTimers: 3, // each session's deadline timer, plus a flush due
   dataKeys: 2, // send key, previous key
   opensslAeads: 4, // two directions of each data key
