@@ -33,6 +33,7 @@ import { DataChannel } from "../data/data_channel.ts";
 import { dataKeysFromKey2 } from "../data/key_material.ts";
 import { OPEN_OK } from "../data/verdicts.ts";
 import { libcryptoStatus } from "../../ffi/libcrypto.ts";
+import { tlsEngine } from "./tls_channel.ts";
 import { sharedTestPki } from "../testing/control/pki.ts";
 import { Draw, fuzzFrames, mutate } from "../testing/control/mutate.ts";
 import { pause, until, within } from "../testing/wait.ts";
@@ -53,6 +54,7 @@ const pki = await sharedTestPki();
 // The DataChannels' default AEAD backend loads libcrypto once per process: load it here, before the
 // tests, so the resource sanitizer does not count it against the first one.
 libcryptoStatus();
+tlsEngine(); // libssl and its callbacks, loaded before the resource sanitizer looks
 const wrapKey = Uint8Array.from({ length: 256 }, (_, i) => (i * 29 + 3) & 0xff);
 
 /** A live client session, the listener's session for it, and a DataChannel on each side. */

@@ -20,13 +20,15 @@
  * rare, and an idle session then holds only bytes.
  */
 
-import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { createAead } from "../data/aead_select.ts";
+import { libcrypto, libcryptoStatus } from "../../ffi/libcrypto.ts";
 
 /** The TLS 1.3 cipher suites (IANA names, as OpenSSL reports them) with their AEAD and hash. */
 const SUITES = {
-  TLS_AES_128_GCM_SHA256: { aead: "aes-128-gcm", keyLength: 16, hash: "sha256", hashLength: 32 },
-  TLS_AES_256_GCM_SHA384: { aead: "aes-256-gcm", keyLength: 32, hash: "sha384", hashLength: 48 },
-  TLS_CHACHA20_POLY1305_SHA256: { aead: "chacha20-poly1305", keyLength: 32, hash: "sha256", hashLength: 32 },
+  TLS_AES_128_GCM_SHA256: { aead: "AES-128-GCM", keyLength: 16, hash: "sha256", hashLength: 32 },
+  TLS_AES_256_GCM_SHA384: { aead: "AES-256-GCM", keyLength: 32, hash: "sha384", hashLength: 48 },
+  TLS_CHACHA20_POLY1305_SHA256: { aead: "CHACHA20-POLY1305", keyLength: 32, hash: "sha256", hashLength: 32 },
 } as const;
 
 export type Tls13Suite = keyof typeof SUITES;
@@ -48,12 +50,14 @@ export const MAX_PLAINTEXT = 1 << 14;
 const MAX_PROTECTED = MAX_PLAINTEXT + 256;
 
 const encoder = new TextEncoder();
-/** node:crypto's typings name each AEAD family apart; all three take the same calls. */
-type GcmTyped = "aes-256-gcm";
-const TAG_OPTIONS = { authTagLength: TAG };
 
 /** HKDF-Expand-Label(secret, label, "", length) (RFC 8446 §7.1); every length used fits one HMAC block. */
-export function expandLabel(hash: string, secret: Uint8Array, label: string, length: number): Uint8Array {
+export function expandLabel(
+  hash: "sha256" | "sha384",
+  secret: Uint8Array,
+  label: string,
+  length: number,
+): Uint8Array {
   const full = encoder.encode(`tls13 ${label}`);
   const info = new Uint8Array(2 + 1 + full.length + 1 + 1);
   info[0] = length >> 8;
@@ -62,8 +66,42 @@ export function expandLabel(hash: string, secret: Uint8Array, label: string, len
   info.set(full, 3);
   info[3 + full.length] = 0; // empty context
   info[info.length - 1] = 1; // HKDF-Expand's block counter T(1)
-  const block = createHmac(hash, secret).update(info).digest();
-  return new Uint8Array(block.buffer, block.byteOffset, length).slice();
+  return hmacOnce(hash, secret, info).slice(0, length);
+}
+
+let opensslHmac: { ctx: Deno.PointerObject; out: Uint8Array; outLength: Uint8Array } | null | undefined;
+let forceNode = false;
+
+/** Forces node:crypto's HMAC (tests compare both); returns whether it was forced before. */
+export function useNodeHmacForKeys(force: boolean): boolean {
+  const previous = forceNode;
+  forceNode = force;
+  return previous;
+}
+
+/**
+ * HMAC(key, data) in one block: OpenSSL's HMAC through FFI when libcrypto loads (a few µs; node:crypto's
+ * Hmac object costs ~18 µs, and a server derives four keys per TLS 1.3 session), else node:crypto.
+ */
+function hmacOnce(hash: "sha256" | "sha384", key: Uint8Array, data: Uint8Array): Uint8Array {
+  if (opensslHmac === undefined) {
+    const ctx = libcryptoStatus() === null ? libcrypto().HMAC_CTX_new() : null;
+    opensslHmac = ctx === null ? null : { ctx, out: new Uint8Array(64), outLength: new Uint8Array(4) };
+  }
+  if (opensslHmac === null || forceNode) return new Uint8Array(createHmac(hash, key).update(data).digest());
+  const lib = libcrypto();
+  const md = hash === "sha256" ? lib.EVP_sha256() : lib.EVP_sha384();
+  const { ctx, out, outLength } = opensslHmac;
+  if (
+    lib.HMAC_Init_ex(ctx, key, key.length, md, null) !== 1 || lib.HMAC_Update(ctx, data, data.length) !== 1 ||
+    lib.HMAC_Final(ctx, out, outLength) !== 1
+  ) {
+    lib.ERR_clear_error();
+    throw new Error("libcrypto: HMAC failed");
+  }
+  const digest = out.slice(0, hash === "sha256" ? 32 : 48);
+  out.fill(0);
+  return digest;
 }
 
 /** One direction's traffic keys: the secret (for KeyUpdate), key, IV and the next sequence number. */
@@ -190,46 +228,38 @@ export class Tls13Records {
   }
 
   #seal(type: number, content: Uint8Array): void {
-    const inner = new Uint8Array(content.length + 1);
-    inner.set(content);
-    inner[content.length] = type;
-    const record = new Uint8Array(HEADER + inner.length + TAG);
-    record.set([CONTENT_APPLICATION, 3, 3, (inner.length + TAG) >> 8, (inner.length + TAG) & 0xff]);
-    const cipher = createCipheriv(
-      this.#suite.aead as GcmTyped,
-      this.#write.key,
-      this.#write.nonce(),
-      TAG_OPTIONS,
-    );
-    cipher.setAAD(record.subarray(0, HEADER));
-    const body = cipher.update(inner);
-    const rest = cipher.final();
-    record.set(body, HEADER);
-    record.set(rest, HEADER + body.length);
-    record.set(cipher.getAuthTag(), HEADER + inner.length);
+    const innerLength = content.length + 1;
+    const record = new Uint8Array(HEADER + innerLength + TAG);
+    record.set([CONTENT_APPLICATION, 3, 3, (innerLength + TAG) >> 8, (innerLength + TAG) & 0xff]);
+    record.set(content, HEADER);
+    record[HEADER + content.length] = type;
+    const aead = createAead(this.#suite.aead, this.#write.key, "auto", "seal");
+    try {
+      aead.seal(this.#write.nonce(), record, 0, HEADER, HEADER, innerLength, HEADER + innerLength);
+    } finally {
+      aead.free?.();
+    }
     this.#handlers.onCiphertext(record);
   }
 
   #openRecord(header: Uint8Array, body: Uint8Array): void {
-    let inner: Uint8Array;
+    // Opened in a copy: the caller's bytes stay as they were, and a record that fails its tag is left whole.
+    const record = new Uint8Array(HEADER + body.length);
+    record.set(header);
+    record.set(body, HEADER);
+    const innerLength = body.length - TAG;
+    const aead = createAead(this.#suite.aead, this.#read.key, "auto", "open");
+    let good: boolean;
     try {
-      const decipher = createDecipheriv(
-        this.#suite.aead as GcmTyped,
-        this.#read.key,
-        this.#read.nonce(),
-        TAG_OPTIONS,
-      );
-      decipher.setAAD(header);
-      decipher.setAuthTag(body.subarray(body.length - TAG));
-      const a = decipher.update(body.subarray(0, body.length - TAG));
-      const b = decipher.final(); // throws when the tag is wrong: nothing was delivered
-      inner = new Uint8Array(a.length + b.length);
-      inner.set(a);
-      inner.set(b, a.length);
-    } catch {
+      good = aead.open(this.#read.nonce(), record, 0, HEADER, HEADER, innerLength, HEADER + innerLength);
+    } finally {
+      aead.free?.();
+    }
+    if (!good) {
       this.#end("TLS error: a record failed its authentication tag");
       return;
     }
+    const inner = record.subarray(HEADER, HEADER + innerLength);
     let end = inner.length - 1;
     while (end >= 0 && inner[end] === 0) end--;
     if (end < 0) {
