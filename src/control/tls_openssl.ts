@@ -11,10 +11,12 @@
  * signature with the key of the certificate it presented, and Finished.
  *
  * Why: an idle session's TLS state is what a server with thousands of clients
- * holds per client. SSL_MODE_RELEASE_BUFFERS frees the record buffers between
- * records, the memory BIOs are emptied after every call, session tickets and the
- * session cache are off (OpenVPN never resumes), and there are no stream objects
- * per session. docs/performance.md, "TLS on libssl".
+ * holds per client. A server's TLS 1.3 session frees its SSL object as soon as
+ * the handshake is done and goes on with `Tls13Records` (the key log hands over
+ * the traffic secrets): ~4.5 KiB per idle client instead of ~27 KiB with
+ * node:tls. Otherwise (clients, TLS 1.2) SSL_MODE_RELEASE_BUFFERS frees the
+ * record buffers between records. Session tickets and the session cache are
+ * off (OpenVPN never resumes). docs/performance.md, "TLS on libssl".
  *
  * Handlers are called synchronously from feed() and write(). A handler may
  * destroy the channel; the SSL object is then freed when the call that ran the
@@ -279,6 +281,12 @@ const orphans = new FinalizationRegistry<Deno.PointerObject>((ssl) => {
   liveSsl--;
 });
 
+interface Captured {
+  clientSecret?: Uint8Array;
+  serverSecret?: Uint8Array;
+  certificateMessage: Uint8Array | null;
+}
+
 export class OpenSslTlsChannel implements TlsEndpoint {
   readonly #lib: LibsslSymbols;
   readonly #role: Role;
@@ -288,10 +296,12 @@ export class OpenSslTlsChannel implements TlsEndpoint {
   readonly #wbio: Deno.PointerObject;
   /** The session after a TLS 1.3 server handshake: OpenSSL's SSL object is freed and this carries the records. */
   #records: Tls13Records | null = null;
-  /** The application traffic secrets the handshake logged (server only), until the records take them. */
-  #secrets: { client?: Uint8Array; server?: Uint8Array } | null = null;
-  /** The peer's Certificate message as it arrived, until the handshake is done. */
-  #certificateMessage: Uint8Array | null = null;
+  /**
+   * What OpenSSL's callbacks reported during the handshake: the application traffic secrets (server only,
+   * until the records take them) and the peer's Certificate message as it arrived. A plain object, so the
+   * callbacks' table holds it and not the channel (which the orphan registry must be able to collect).
+   */
+  #captured: Captured | null;
   #secure = false;
   #closed = false;
   #failed = false;
@@ -319,14 +329,14 @@ export class OpenSslTlsChannel implements TlsEndpoint {
     lib.SSL_set_bio(ssl, rbio, wbio);
     if (role === "server") lib.SSL_set_accept_state(ssl);
     else lib.SSL_set_connect_state(ssl);
-    const secrets: { client?: Uint8Array; server?: Uint8Array } = {};
-    this.#secrets = secrets;
+    const captured: Captured = { certificateMessage: null };
+    this.#captured = captured;
     sinks.set(BigInt(Deno.UnsafePointer.value(ssl)), {
       secret: (label, secret) => {
-        if (label === "CLIENT_TRAFFIC_SECRET_0") secrets.client = secret;
-        else secrets.server = secret;
+        if (label === "CLIENT_TRAFFIC_SECRET_0") captured.clientSecret = secret;
+        else captured.serverSecret = secret;
       },
-      certificates: (message) => this.#certificateMessage = message,
+      certificates: (message) => captured.certificateMessage = message,
     });
     this.#ssl = ssl;
     liveSsl++;
@@ -385,8 +395,7 @@ export class OpenSslTlsChannel implements TlsEndpoint {
   #free(): void {
     if (this.#ssl === null) return;
     sinks.delete(BigInt(Deno.UnsafePointer.value(this.#ssl)));
-    this.#secrets = null;
-    this.#certificateMessage = null;
+    this.#captured = null;
     orphans.unregister(this);
     this.#lib.SSL_free(this.#ssl);
     this.#ssl = null;
@@ -466,9 +475,11 @@ export class OpenSslTlsChannel implements TlsEndpoint {
   #takeOver(info: TlsSecureInfo): Uint8Array | null {
     const lib = this.#lib;
     const ssl = this.#ssl!;
-    const secrets = this.#secrets;
+    const captured = this.#captured;
     if (this.#role !== "server" || info.protocol !== "TLSv1.3" || !isTls13Suite(info.cipher)) return null;
-    if (!secrets?.client || !secrets.server || lib.SSL_has_pending(ssl) !== 0) return null;
+    const client = captured?.clientSecret;
+    const server = captured?.serverSecret;
+    if (!client || !server || lib.SSL_has_pending(ssl) !== 0) return null;
     const waiting = Number(lib.BIO_ctrl_pending(this.#rbio));
     let leftover: Uint8Array | null = null;
     if (waiting > 0) {
@@ -476,13 +487,13 @@ export class OpenSslTlsChannel implements TlsEndpoint {
       if (lib.BIO_read(this.#rbio, leftover, waiting) !== waiting) return null;
       leftover = leftover.subarray(0, waiting);
     }
-    this.#records = new Tls13Records(info.cipher, secrets.client, secrets.server, {
+    this.#records = new Tls13Records(info.cipher, client, server, {
       onCiphertext: (b) => this.#handlers.onCiphertext(b),
       onPlaintext: (b) => this.#handlers.onPlaintext(b),
       onError: (reason) => this.#fail(reason),
     });
-    secrets.client.fill(0);
-    secrets.server.fill(0);
+    client.fill(0);
+    server.fill(0);
     this.#free();
     return leftover;
   }
@@ -543,8 +554,8 @@ export class OpenSslTlsChannel implements TlsEndpoint {
     const ssl = this.#ssl!;
     const protocol = opensslString(lib.SSL_get_version(ssl));
     const cipher = lib.SSL_get_current_cipher(ssl);
-    const message = this.#certificateMessage;
-    this.#certificateMessage = null;
+    const message = this.#captured?.certificateMessage ?? null;
+    if (this.#captured) this.#captured.certificateMessage = null;
     const parsed = lib.SSL_get0_peer_certificate(ssl);
     const sent = message ? certificatesOfMessage(message, protocol === "TLSv1.3") : [];
     if (sent === null) return "TLS error: the peer's Certificate message is malformed";

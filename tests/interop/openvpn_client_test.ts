@@ -16,6 +16,8 @@ import { generateStaticKey } from "../../src/pki/static_key.ts";
 import { Logger } from "../../src/log/log.ts";
 import { OPENVPN, PingPeer, SKIP_REASON, spawnOpenvpn, writeStaticKey } from "./openvpn_harness.ts";
 import { holds, until } from "../../src/testing/wait.ts";
+import { tlsEngine } from "../../src/control/tls_channel.ts";
+import { liveSslObjects } from "../../src/control/tls_openssl.ts";
 
 interface Case {
   proto: "udp" | "tcp";
@@ -23,6 +25,8 @@ interface Case {
   cipher: "AES-256-GCM" | "AES-128-GCM" | "CHACHA20-POLY1305";
   clientCert?: "good" | "revoked" | "foreign";
   renegSec?: number;
+  /** openvpn's --tls-version-max. */
+  tlsVersionMax?: "1.2";
 }
 
 interface CaseResult {
@@ -130,6 +134,7 @@ async function runCase(
   if (c.tlsCrypt) args.push("--tls-crypt", keyPath);
   if (c.proto === "udp") args.push("--explicit-exit-notify", "1");
   if (c.renegSec) args.push("--reneg-sec", String(c.renegSec));
+  if (c.tlsVersionMax) args.push("--tls-version-max", c.tlsVersionMax);
   const ovpn = spawnOpenvpn(args, `${dir}/${tag}.log`);
   try {
     await body(result, (re, ms) => ovpn.waitFor(re, ms), () => ovpn.log());
@@ -264,5 +269,40 @@ Deno.test({
     assert.equal(peer.failedOpens, 0);
     assert.doesNotMatch(r.log, /Inactivity timeout/);
     assert.match(r.log, /TLS: soft reset/);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "ControlListener serves a stock openvpn client held to TLS 1.2 (the libssl server keeps its SSL object) through soft resets",
+  fn: async () => {
+    const live = liveSslObjects();
+    let heldDuringSession = 0;
+    const r = await runCase(
+      pki,
+      dir,
+      { proto: "udp", tlsCrypt: false, cipher: "AES-256-GCM", renegSec: 3, tlsVersionMax: "1.2" },
+      async (res, wait) => {
+        await wait(/Initialization Sequence Completed/, 20000);
+        await until(() => (res.peers[0]?.pingsByKeyId.get(1) ?? 0) >= 2, {
+          what: "pings under key-id 1",
+          timeoutMs: 20000,
+        });
+        heldDuringSession = liveSslObjects() - live;
+      },
+    );
+    assert.match(r.log, /Control Channel: TLSv1\.2/);
+    assert.ok(
+      r.serverLog.some((l) => l.includes("TLSv1.2")),
+      "the server logs the TLS version it verified under",
+    );
+    if (tlsEngine().engine === "openssl") {
+      assert.ok(heldDuringSession >= 1, "TLS 1.2 keeps OpenSSL's session");
+    }
+    const peer = r.peers[0];
+    assert.deepEqual(peer.keys.slice(0, 2).map((k) => k.keyId), [0, 1]);
+    assert.equal(peer.failedOpens, 0);
+    assert.doesNotMatch(r.log, /Inactivity timeout/);
   },
 });
