@@ -13,6 +13,8 @@
  * cipher tables) are `pointer`s obtained once.
  */
 
+import { opensslLibrary } from "./openssl_library.ts";
+
 const SYMBOLS = {
   // EVP_CIPHER_CTX *EVP_CIPHER_CTX_new(void);
   EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
@@ -114,33 +116,11 @@ export const EVP_CTRL_AEAD_SET_IVLEN = 0x9;
 export const EVP_CTRL_AEAD_GET_TAG = 0x10;
 export const EVP_CTRL_AEAD_SET_TAG = 0x11;
 
-let loaded: LibcryptoSymbols | undefined;
-let failure: Error | undefined;
+const library = opensslLibrary("libcrypto", LIBCRYPTO_SONAME, SYMBOLS);
 
 /** libcrypto's symbols; loads the library on first call. Needs --allow-ffi. */
 export function libcrypto(): LibcryptoSymbols {
-  if (loaded) return loaded;
-  if (failure) throw failure;
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-  try {
-    lib = Deno.dlopen(LIBCRYPTO_SONAME, SYMBOLS);
-  } catch (e) {
-    failure = new Error(
-      `libcrypto: cannot load ${LIBCRYPTO_SONAME} (${
-        (e as Error).message
-      }); install OpenSSL 3 (Debian: libssl3)`,
-      { cause: e },
-    );
-    throw failure;
-  }
-  const version = Number(lib.symbols.OpenSSL_version_num());
-  if (version < 0x30000000) {
-    lib.close();
-    failure = new Error(`libcrypto: ${LIBCRYPTO_SONAME} reports version ${version.toString(16)}, need 3.x`);
-    throw failure;
-  }
-  loaded = lib.symbols;
-  return loaded;
+  return library.symbols();
 }
 
 /**
@@ -149,17 +129,7 @@ export function libcrypto(): LibcryptoSymbols {
  * missing or too old. Never throws.
  */
 export function libcryptoStatus(): string | null {
-  if (loaded) return null;
-  if (failure) return failure.message;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return "libcrypto: FFI permission not granted (--allow-ffi)";
-    }
-    libcrypto();
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
+  return library.status();
 }
 
 /** OpenSSL's version line, e.g. "OpenSSL 3.0.13 30 Jan 2024". */

@@ -16,6 +16,8 @@
  * the call), which Deno's FFI supports.
  */
 
+import { opensslLibrary } from "./openssl_library.ts";
+
 const SYMBOLS = {
   // const SSL_METHOD *TLS_method(void);
   TLS_method: { parameters: [], result: "pointer" },
@@ -135,31 +137,11 @@ export const SSL_ERROR_WANT_WRITE = 3;
 export const SSL_ERROR_SYSCALL = 5;
 export const SSL_ERROR_ZERO_RETURN = 6;
 
-let loaded: LibsslSymbols | undefined;
-let failure: Error | undefined;
+const library = opensslLibrary("libssl", LIBSSL_SONAME, SYMBOLS);
 
 /** libssl's symbols; loads the library on first call. Needs --allow-ffi. */
 export function libssl(): LibsslSymbols {
-  if (loaded) return loaded;
-  if (failure) throw failure;
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-  try {
-    lib = Deno.dlopen(LIBSSL_SONAME, SYMBOLS);
-  } catch (e) {
-    failure = new Error(
-      `libssl: cannot load ${LIBSSL_SONAME} (${(e as Error).message}); install OpenSSL 3 (Debian: libssl3)`,
-      { cause: e },
-    );
-    throw failure;
-  }
-  const version = Number(lib.symbols.OpenSSL_version_num());
-  if (version < 0x30000000) {
-    lib.close();
-    failure = new Error(`libssl: ${LIBSSL_SONAME} reports version ${version.toString(16)}, need 3.x`);
-    throw failure;
-  }
-  loaded = lib.symbols;
-  return loaded;
+  return library.symbols();
 }
 
 /**
@@ -168,17 +150,7 @@ export function libssl(): LibsslSymbols {
  * missing or too old. Never throws.
  */
 export function libsslStatus(): string | null {
-  if (loaded) return null;
-  if (failure) return failure.message;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return "libssl: FFI permission not granted (--allow-ffi)";
-    }
-    libssl();
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
+  return library.status();
 }
 
 const errorText = new Uint8Array(256);
