@@ -115,13 +115,17 @@ export type LibsslSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 export const LIBSSL_SONAME = "libssl.so.3";
 
 // SSL_CTX_ctrl commands and values (openssl/ssl.h, openssl/tls1.h).
-export const SSL_CTRL_EXTRA_CHAIN_CERT = 14;
+export const SSL_CTRL_CHAIN_CERT = 89;
+export const SSL_CTRL_BUILD_CERT_CHAIN = 105;
 export const SSL_CTRL_MODE = 33;
 export const SSL_CTRL_SET_SESS_CACHE_MODE = 44;
 export const SSL_CTRL_SET_CHAIN_CERT_STORE = 107;
 export const SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
 export const TLS1_2_VERSION = 0x0303;
+export const SSL_MODE_NO_AUTO_CHAIN = 0x8;
 export const SSL_MODE_RELEASE_BUFFERS = 0x10;
+/** SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR: keep what was built, leave no error queued. */
+export const SSL_BUILD_CHAIN_LENIENT = 0x8 | 0x10;
 export const SSL_SESS_CACHE_OFF = 0;
 export const SSL_OP_NO_TICKET = 1n << 14n;
 export const SSL_OP_NO_COMPRESSION = 1n << 17n;

@@ -28,7 +28,9 @@ import {
   type LibsslSymbols,
   opensslString,
   SSL3_RT_HANDSHAKE,
-  SSL_CTRL_EXTRA_CHAIN_CERT,
+  SSL_BUILD_CHAIN_LENIENT,
+  SSL_CTRL_BUILD_CERT_CHAIN,
+  SSL_CTRL_CHAIN_CERT,
   SSL_CTRL_MODE,
   SSL_CTRL_SET_CHAIN_CERT_STORE,
   SSL_CTRL_SET_MIN_PROTO_VERSION,
@@ -36,6 +38,7 @@ import {
   SSL_ERROR_WANT_READ,
   SSL_ERROR_WANT_WRITE,
   SSL_ERROR_ZERO_RETURN,
+  SSL_MODE_NO_AUTO_CHAIN,
   SSL_MODE_RELEASE_BUFFERS,
   SSL_OP_NO_COMPRESSION,
   SSL_OP_NO_RENEGOTIATION,
@@ -172,7 +175,10 @@ function buildContext(lib: LibsslSymbols, role: Role, creds: TlsCredentials): De
   if (ctx === null) throw new Error(`TLS: ${takeOpensslErrors(lib, "SSL_CTX_new failed")}`);
   try {
     lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, BigInt(TLS1_2_VERSION), null);
-    lib.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, BigInt(SSL_MODE_RELEASE_BUFFERS), null);
+    // A client sends its certificate file as it is; without NO_AUTO_CHAIN OpenSSL would try to complete it
+    // from an (empty) store on every handshake. A server's chain is built once, below.
+    const mode = SSL_MODE_RELEASE_BUFFERS | (role === "client" ? SSL_MODE_NO_AUTO_CHAIN : 0);
+    lib.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, BigInt(mode), null);
     lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE_OFF), null);
     lib.SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     lib.SSL_CTX_set_num_tickets(ctx, 0n);
@@ -186,8 +192,8 @@ function buildContext(lib: LibsslSymbols, role: Role, creds: TlsCredentials): De
       for (const x of chain.slice(1)) lib.X509_free(x);
       throw new Error(`TLS: certificate refused: ${takeOpensslErrors(lib, "unknown reason")}`);
     }
-    // The context owns extra chain certificates from here on.
-    for (const x of chain.slice(1)) lib.SSL_CTX_ctrl(ctx, SSL_CTRL_EXTRA_CHAIN_CERT, 0n, x);
+    // The certificate file's own intermediates are the chain sent (add0: the context owns them from here on).
+    for (const x of chain.slice(1)) lib.SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 0n, x);
     const keyBytes = encoder.encode(creds.key);
     const keyBio = lib.BIO_new_mem_buf(keyBytes, keyBytes.length);
     const pkey = keyBio === null ? null : lib.PEM_read_bio_PrivateKey(keyBio, null, null, NO_PASSPHRASE);
@@ -231,6 +237,9 @@ function useCaAsServer(lib: LibsslSymbols, ctx: Deno.PointerObject, caPem: strin
   }
   // set0: the context owns the store from here on.
   lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_CHAIN_CERT_STORE, 0n, store);
+  // The chain sent is built now, once: left to each handshake, OpenSSL rebuilds and re-verifies it (every
+  // signature up to the CA) for every client.
+  lib.SSL_CTX_ctrl(ctx, SSL_CTRL_BUILD_CERT_CHAIN, BigInt(SSL_BUILD_CHAIN_LENIENT), null);
 }
 
 /**
