@@ -32,6 +32,9 @@ const SYMBOLS = {
   SSL_CTX_set_num_tickets: { parameters: ["pointer", "usize"], result: "i32" },
   // void SSL_CTX_set_verify(SSL_CTX *ctx, int mode, SSL_verify_cb verify_callback);
   SSL_CTX_set_verify: { parameters: ["pointer", "i32", "function"], result: "void" },
+  // void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx, int (*cb)(X509_STORE_CTX *, void *), void *arg);
+  // (stands in for OpenSSL's whole chain verification, X509_verify_cert)
+  SSL_CTX_set_cert_verify_callback: { parameters: ["pointer", "function", "pointer"], result: "void" },
   // void SSL_CTX_set_keylog_callback(SSL_CTX *ctx, void (*cb)(const SSL *ssl, const char *line));
   SSL_CTX_set_keylog_callback: { parameters: ["pointer", "function"], result: "void" },
   // void SSL_CTX_set_msg_callback(SSL_CTX *ctx, void (*cb)(int write_p, int version, int content_type,

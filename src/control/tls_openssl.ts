@@ -4,7 +4,7 @@
  * synchronous calls. Same contract as the node:tls engine (`tls_channel.ts`):
  * ciphertext the peer sent is fed in order with feed(), ciphertext TLS
  * produces comes out of onCiphertext, and certificate checks are NOT done
- * here: the handshake completes with any certificate (the verify callback
+ * here: the handshake completes with any certificate (the chain callback
  * accepts everything), and the session verifies the peer from onSecure with
  * tsvpn's own strict verifier (src/pki/verify.ts) before using the channel.
  * OpenSSL still checks everything TLS itself proves: the peer's handshake
@@ -58,17 +58,19 @@ import { countTlsChannel, peerChainFor } from "./tls_types.ts";
 type Role = "client" | "server";
 
 /**
- * Accepts every certificate during the handshake: the session's verifier decides after it (see the module
- * comment). Without it OpenSSL would check the chain against its own (empty) store and abort.
+ * Accepts every peer chain during the handshake: the session's verifier decides after it (see the module
+ * comment). It stands in for OpenSSL's whole chain verification (SSL_CTX_set_cert_verify_callback), which
+ * would otherwise try to build the peer's chain against an empty store, fail, and spend CPU doing so on
+ * every handshake. OpenSSL still parses the peer's certificate and checks its handshake signature.
  */
-let acceptAnyCertificate: Deno.UnsafeCallback<{ parameters: ["i32", "pointer"]; result: "i32" }> | undefined;
+let acceptAnyChain: Deno.UnsafeCallback<{ parameters: ["pointer", "pointer"]; result: "i32" }> | undefined;
 
-function verifyCallback(): Deno.PointerObject {
-  acceptAnyCertificate ??= new Deno.UnsafeCallback(
-    { parameters: ["i32", "pointer"], result: "i32" } as const,
+function chainCallback(): Deno.PointerObject {
+  acceptAnyChain ??= new Deno.UnsafeCallback(
+    { parameters: ["pointer", "pointer"], result: "i32" } as const,
     () => 1,
   );
-  return acceptAnyCertificate.pointer;
+  return acceptAnyChain.pointer;
 }
 
 /** What a session's handshake tells its channel through OpenSSL's callbacks, by the SSL object's address. */
@@ -111,7 +113,7 @@ function messageCallback(): Deno.PointerObject {
  */
 export function loadOpenSslEngine(): void {
   libssl();
-  verifyCallback();
+  chainCallback();
   keyLogCallback();
   messageCallback();
 }
@@ -182,7 +184,8 @@ function buildContext(lib: LibsslSymbols, role: Role, creds: TlsCredentials): De
     lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE_OFF), null);
     lib.SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     lib.SSL_CTX_set_num_tickets(ctx, 0n);
-    lib.SSL_CTX_set_verify(ctx, role === "server" ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verifyCallback());
+    lib.SSL_CTX_set_verify(ctx, role === "server" ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, null);
+    lib.SSL_CTX_set_cert_verify_callback(ctx, chainCallback(), null);
     lib.SSL_CTX_set_msg_callback(ctx, messageCallback());
     const chain = readCertificates(lib, creds.cert, "certificate");
     if (chain.length === 0) throw new Error("TLS: no certificate in the PEM text");
