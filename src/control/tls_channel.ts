@@ -32,6 +32,9 @@ export function tlsEngine(): { engine: TlsEngineName; reason: string } {
   } catch {
     forced = undefined; // no env permission: the default
   }
+  if (forced !== undefined && forced !== "" && forced !== "node" && forced !== "openssl") {
+    throw new Error(`TSVPN_TLS_ENGINE=${forced}: use openssl or node`);
+  }
   const libssl = libsslStatus();
   if (forced === "node") chosen = { engine: "node", reason: "TSVPN_TLS_ENGINE=node" };
   else if (libssl === null) {

@@ -86,6 +86,20 @@ Deno.test("tlsEngine() picks libssl here (libssl.so.3 loads), with the reason", 
   assert.ok(e.reason.length > 0);
 });
 
+Deno.test("TSVPN_TLS_ENGINE: a value other than openssl or node is refused in one line", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { tlsEngine } from "${new URL("./tls_channel.ts", import.meta.url)}"; tlsEngine();`,
+    ],
+    env: { TSVPN_TLS_ENGINE: "gnutls" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.match(new TextDecoder().decode(out.stderr), /TSVPN_TLS_ENGINE=gnutls: use openssl or node/);
+});
+
 for (const engines of PAIRS) {
   const label = `server ${engines[0]}, client ${engines[1]}`;
   Deno.test(`TLS channel (${label}): handshake, peer certificates as sent, data both ways, one report each`, async () => {

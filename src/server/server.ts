@@ -33,7 +33,7 @@ import type { ServerConfig } from "../config/schema.ts";
 import { systemClock, TimerCountingClock } from "../control/clock.ts";
 import type { ControlWrapConfig } from "../control/control_wrap.ts";
 import type { ControlListener } from "../control/listener.ts";
-import type { TlsCredentials } from "../control/tls_channel.ts";
+import { type TlsCredentials, tlsEngine } from "../control/tls_channel.ts";
 import type { Datapath } from "../datapath/datapath.ts";
 import { runInsideLoop, runOutsideLoop } from "../datapath/loops.ts";
 import type { NetConfig } from "../device/net_config.ts";
@@ -116,6 +116,9 @@ class Server implements ServerControl {
   async start(): Promise<void> {
     const pki = this.#config.pki;
     const credentials = await readServerCredentials(pki);
+    // Picked now, so a forced engine that cannot load stops the start-up instead of the first handshake.
+    const tls = tlsEngine();
+    this.#log.info("control channel TLS", { engine: tls.engine, reason: tls.reason });
     if (pki.crl) {
       this.#crl = await openClientCrl({
         source: pki.crl,
