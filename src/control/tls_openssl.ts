@@ -153,23 +153,41 @@ const encoder = new TextEncoder();
 /** The pass phrase given to PEM reads: empty, so an encrypted key fails instead of prompting on the terminal. */
 const NO_PASSPHRASE = new Uint8Array(1);
 
+/**
+ * The text being read through a memory BIO. BIO_new_mem_buf points into the caller's bytes rather than
+ * copying them; holding them here keeps them alive (and in place) until the BIO is freed, whatever the
+ * optimizer decides about the caller's local variable.
+ */
+let pinned: Uint8Array | null = null;
+
+/** Runs `read` on a read-only memory BIO over `text`, then frees the BIO. */
+function readPem<T>(lib: LibsslSymbols, text: string, what: string, read: (bio: Deno.PointerObject) => T): T {
+  pinned = encoder.encode(text);
+  const bio = lib.BIO_new_mem_buf(pinned, pinned.length);
+  if (bio === null) {
+    pinned = null;
+    throw new Error(`TLS: cannot read the ${what}`);
+  }
+  try {
+    return read(bio);
+  } finally {
+    lib.BIO_free(bio);
+    pinned = null;
+  }
+}
+
 /** Every certificate in a PEM text, parsed by OpenSSL, in order. The caller owns (frees) them. */
 function readCertificates(lib: LibsslSymbols, pem: string, what: string): Deno.PointerObject[] {
-  const bytes = encoder.encode(pem);
-  const bio = lib.BIO_new_mem_buf(bytes, bytes.length);
-  if (bio === null) throw new Error(`TLS: cannot read the ${what}`);
-  const out: Deno.PointerObject[] = [];
-  try {
+  return readPem(lib, pem, what, (bio) => {
+    const out: Deno.PointerObject[] = [];
     for (;;) {
       const x = lib.PEM_read_bio_X509(bio, null, null, null);
       if (x === null) break;
       out.push(x);
     }
-  } finally {
-    lib.BIO_free(bio);
     lib.ERR_clear_error(); // the read past the last certificate queues "no start line"
-  }
-  return out;
+    return out;
+  });
 }
 
 function buildContext(lib: LibsslSymbols, role: Role, creds: TlsCredentials): Deno.PointerObject {
@@ -197,10 +215,12 @@ function buildContext(lib: LibsslSymbols, role: Role, creds: TlsCredentials): De
     }
     // The certificate file's own intermediates are the chain sent (add0: the context owns them from here on).
     for (const x of chain.slice(1)) lib.SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 0n, x);
-    const keyBytes = encoder.encode(creds.key);
-    const keyBio = lib.BIO_new_mem_buf(keyBytes, keyBytes.length);
-    const pkey = keyBio === null ? null : lib.PEM_read_bio_PrivateKey(keyBio, null, null, NO_PASSPHRASE);
-    if (keyBio !== null) lib.BIO_free(keyBio);
+    const pkey = readPem(
+      lib,
+      creds.key,
+      "private key",
+      (bio) => lib.PEM_read_bio_PrivateKey(bio, null, null, NO_PASSPHRASE),
+    );
     if (pkey === null) {
       throw new Error(`TLS: cannot read the private key: ${takeOpensslErrors(lib, "no key")}`);
     }
