@@ -1,7 +1,7 @@
 /**
  * OpenVPN's key-method 2 key derivation (used when TLS keying-material export
- * is not negotiated, which is always the case for tsvpn: Deno's node:tls has
- * no exportKeyingMaterial).
+ * is not negotiated, which is always the case for tsvpn: the node:tls engine
+ * has no exportKeyingMaterial, and the libssl engine does not offer it yet).
  *
  * PRF = the TLS 1.0 PRF: secret split in two halves S1, S2 (sharing the middle
  * byte when odd), P_MD5(S1, seed) XOR P_SHA1(S2, seed), with
