@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createCipheriv } from "node:crypto";
 import { fractions, mulberry32 } from "../testing/seeded_random.ts";
+import { concatBytes } from "../testing/bytes.ts";
+import { fromHex } from "../testing/data/hex.ts";
 import {
   expandLabel,
   isTls13Suite,
@@ -9,11 +11,8 @@ import {
   useNodeHmacForKeys,
 } from "./tls13_records.ts";
 
-const hex = (s: string) =>
-  Uint8Array.from(s.replace(/[^0-9a-f]/gi, "").match(/../g)!.map((b) => parseInt(b, 16)));
-
 // RFC 8448 §3, the server's handshake traffic secret and the key and IV derived from it.
-const RFC8448_SECRET = hex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38");
+const RFC8448_SECRET = fromHex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38");
 
 for (const backend of ["openssl", "node"] as const) {
   Deno.test(`expandLabel() (${backend} HMAC) gives RFC 8448's traffic key and IV, and OpenSSL's "traffic upd" secret`, () => {
@@ -27,13 +26,16 @@ for (const backend of ["openssl", "node"] as const) {
 }
 
 function expandLabelVectors(): void {
-  assert.deepEqual(expandLabel("sha256", RFC8448_SECRET, "key", 16), hex("3fce516009c21727d0f2e4e86ee403bc"));
-  assert.deepEqual(expandLabel("sha256", RFC8448_SECRET, "iv", 12), hex("5d313eb2671276ee13000b30"));
+  assert.deepEqual(
+    expandLabel("sha256", RFC8448_SECRET, "key", 16),
+    fromHex("3fce516009c21727d0f2e4e86ee403bc"),
+  );
+  assert.deepEqual(expandLabel("sha256", RFC8448_SECRET, "iv", 12), fromHex("5d313eb2671276ee13000b30"));
   // `openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt mode:EXPAND_ONLY -kdfopt hexkey:<secret>
   //  -kdfopt hexinfo:002011746c73313320747261666669632075706400 HKDF`
   assert.deepEqual(
     expandLabel("sha256", RFC8448_SECRET, "traffic upd", 32),
-    hex("c5847ffa1bfea2d5c409eee45d2813181327a78a52ee6d02d8a5e10fbf0fface"),
+    fromHex("c5847ffa1bfea2d5c409eee45d2813181327a78a52ee6d02d8a5e10fbf0fface"),
   );
 }
 
@@ -64,13 +66,6 @@ function end(suite: Parameters<typeof isTls13Suite>[0] & string, read: Uint8Arra
   return e;
 }
 
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of parts) out.set(b, (at += b.length) - b.length);
-  return out;
-};
-
 const SECRETS: Record<string, [Uint8Array, Uint8Array]> = {
   TLS_AES_256_GCM_SHA384: [new Uint8Array(48).fill(1), new Uint8Array(48).fill(2)],
   TLS_AES_128_GCM_SHA256: [new Uint8Array(32).fill(3), new Uint8Array(32).fill(4)],
@@ -85,12 +80,12 @@ for (const [suite, [a, b]] of Object.entries(SECRETS)) {
     server.records.write(big);
     server.records.write(Uint8Array.of(42));
     assert.equal(server.out.length, 4, "three records for 2^15+100 bytes, one for the last byte");
-    const stream = concat(server.out);
+    const stream = concatBytes(...server.out);
     // Byte by byte for the first record, then in uneven pieces.
     for (let i = 0; i < 300; i++) client.records.feed(stream.subarray(i, i + 1));
     for (let at = 300; at < stream.length; at += 777) client.records.feed(stream.subarray(at, at + 777));
     assert.deepEqual(client.errors, []);
-    assert.deepEqual(concat(client.plain), concat([big, Uint8Array.of(42)]));
+    assert.deepEqual(concatBytes(...client.plain), concatBytes(big, Uint8Array.of(42)));
   });
 }
 
@@ -152,8 +147,8 @@ function sealAs(suite: "aes-256-gcm", secret: Uint8Array, hash: "sha384", seq: n
   const header = Uint8Array.of(23, 3, 3, 0, inner.length + 16);
   const c = createCipheriv(suite, key, iv, { authTagLength: 16 });
   c.setAAD(header);
-  const body = concat([c.update(inner), c.final(), c.getAuthTag()]);
-  return concat([header, body]);
+  const body = concatBytes(c.update(inner), c.final(), c.getAuthTag());
+  return concatBytes(header, body);
 }
 
 Deno.test("Tls13Records: a peer's close_notify, alert, padding and KeyUpdate (RFC 8446 §4.6.3)", () => {
@@ -199,7 +194,7 @@ Deno.test("Tls13Records: 20,000 mutated streams never throw, deliver only what w
   const sender = end("TLS_CHACHA20_POLY1305_SHA256", b, a);
   const sent = [Uint8Array.of(1, 2, 3), new Uint8Array(3000).fill(9), Uint8Array.of(4)];
   for (const m of sent) sender.records.write(m);
-  const stream = concat(sender.out);
+  const stream = concatBytes(...sender.out);
   const next = fractions(mulberry32(0x7157));
   for (let round = 0; round < 20_000; round++) {
     const mutated = stream.slice(0, Math.floor(next() * (stream.length + 1)));

@@ -16,6 +16,7 @@ import {
 import { decodePem } from "../pki/pem.ts";
 import { sharedTestPki } from "../testing/control/pki.ts";
 import { holds, until } from "../testing/wait.ts";
+import { concatBytes } from "../testing/bytes.ts";
 import { libsslStatus } from "../../ffi/libssl.ts";
 import { liveSslObjects } from "./tls_openssl.ts";
 import type { TlsCredentials } from "./tls_types.ts";
@@ -71,13 +72,6 @@ function pair(
   return p;
 }
 
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of parts) out.set(b, (at += b.length) - b.length);
-  return out;
-};
-
 Deno.test("tlsEngine() picks libssl here (libssl.so.3 loads), with the reason", () => {
   assert.equal(libsslStatus(), null);
   const e = tlsEngine();
@@ -128,11 +122,13 @@ for (const engines of PAIRS) {
       p.c.write(big.subarray(1000));
       p.s.write(big);
       await until(
-        () => concat(p.plain.server).length === big.length && concat(p.plain.client).length === big.length,
+        () =>
+          concatBytes(...p.plain.server).length === big.length &&
+          concatBytes(...p.plain.client).length === big.length,
         { what: "data both ways" },
       );
-      assert.deepEqual(concat(p.plain.server), big);
-      assert.deepEqual(concat(p.plain.client), big);
+      assert.deepEqual(concatBytes(...p.plain.server), big);
+      assert.deepEqual(concatBytes(...p.plain.client), big);
       assert.deepEqual(p.errors, []);
     } finally {
       p.close();
@@ -148,7 +144,7 @@ for (const engine of ENGINES) {
     try {
       p.c.write(new TextEncoder().encode("early"));
       await until(() => p.plain.server.length > 0, { what: "early plaintext" });
-      assert.equal(new TextDecoder().decode(concat(p.plain.server)), "early");
+      assert.equal(new TextDecoder().decode(concatBytes(...p.plain.server)), "early");
       assert.ok(p.c.secure && p.s.secure);
     } finally {
       p.close();
